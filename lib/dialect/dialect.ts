@@ -1,0 +1,27 @@
+/**
+ * Everything that differs between Amazon Redshift and PostgreSQL lives behind
+ * this interface (lib/dialect/redshift.ts, lib/dialect/postgres.ts). Migrations,
+ * loaders and checks never branch on the engine themselves.
+ */
+import type { TableDef } from './table-def.ts';
+
+export type DialectName = 'redshift' | 'postgres';
+
+export interface Dialect {
+  readonly name: DialectName;
+  /** What `select version()` answers on this engine (used by dry runs, which have no server). */
+  readonly sampleVersion: string;
+  /** Statements that create a table with its physical options. */
+  createTable(def: TableDef): string[];
+  /** Statements that drop a table. */
+  dropTable(name: string): string[];
+  /**
+   * node-pg-migrate's own bookkeeping SQL, made valid for this engine
+   * (Redshift has no SERIAL and runs NOW() on the leader node only).
+   */
+  rewriteMigrationSql(sql: string): string;
+  /** The statement that records a finished load in the ledger: current time function differs. */
+  currentTimestamp(): string;
+  /** Redshift's COPY can read S3 itself; PostgreSQL's staging is done by this tool. */
+  readonly copiesFromS3: boolean;
+}

@@ -1,0 +1,92 @@
+/**
+ * Error classes. Each maps to an exit code at the CLI boundary (scripts/cli.ts),
+ * so a user's script can tell bad usage/configuration from a failed run.
+ */
+
+/** Exit codes of every command. */
+export const EXIT = {
+  ok: 0,
+  /** Unexpected failure: a database error, a crash, a bug. */
+  failure: 1,
+  /** Bad usage or configuration: fix the command line or the settings. */
+  usage: 2,
+  /** Bad input data: a source file that cannot be loaded as it is. */
+  input: 3,
+  /** A data-quality check failed (npm run verify). */
+  check: 4,
+  /** Another run holds the warehouse lock. */
+  locked: 5,
+} as const;
+
+export class WarehouseError extends Error {
+  readonly exitCode: number = EXIT.failure;
+  override name = 'WarehouseError';
+}
+
+/** A setting is missing or malformed. Lists every problem at once. */
+export class ConfigError extends WarehouseError {
+  override readonly exitCode: number = EXIT.usage;
+  override name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(
+      problems.length === 1
+        ? `Configuration problem: ${problems[0]}`
+        : `Configuration problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** Something only one engine can do was asked of the other. */
+export class UnsupportedError extends WarehouseError {
+  override readonly exitCode: number = EXIT.usage;
+  override name = 'UnsupportedError';
+}
+
+/** One bad record: where it is and what is wrong with it. */
+export interface RecordProblem {
+  readonly file: string;
+  /** 1-based line where the record ends (Redshift reports the same for JSON). */
+  readonly line: number;
+  /** The column or JSON field at fault, when one is. */
+  readonly field?: string | undefined;
+  readonly reason: string;
+  readonly value?: string | undefined;
+}
+
+export function describeProblem(p: RecordProblem): string {
+  const field = p.field === undefined ? '' : `, field ${p.field}`;
+  const value = p.value === undefined ? '' : ` (value: ${truncate(p.value, 80)})`;
+  return `${p.file}:${p.line}${field}: ${p.reason}${value}`;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n)}…`;
+}
+
+/** Input data that cannot be loaded. Nothing was changed in the warehouse. */
+export class InputError extends WarehouseError {
+  override readonly exitCode: number = EXIT.input;
+  override name = 'InputError';
+  readonly problems: readonly RecordProblem[];
+  constructor(message: string, problems: readonly RecordProblem[] = []) {
+    super(message);
+    this.problems = problems;
+  }
+  static fromProblem(p: RecordProblem): InputError {
+    return new InputError(describeProblem(p), [p]);
+  }
+}
+
+/** Another migrate or load holds the warehouse lock. */
+export class LockedError extends WarehouseError {
+  override readonly exitCode: number = EXIT.locked;
+  override name = 'LockedError';
+}
+
+/** A data-quality check failed. */
+export class CheckFailedError extends WarehouseError {
+  override readonly exitCode: number = EXIT.check;
+  override name = 'CheckFailedError';
+}

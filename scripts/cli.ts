@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/**
+ * sparkify-warehouse command line. Each npm script runs one command of it.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EXIT } from '../lib/errors.ts';
+import { migrateCommand } from './migrate-command.ts';
+
+await yargs(hideBin(process.argv))
+  .scriptName('sparkify-warehouse')
+  .command(migrateCommand)
+  .demandCommand(1, 'Name a command: see --help.')
+  .strict()
+  .recommendCommands()
+  .help()
+  // Command bodies catch their own errors (runCommand); what reaches here is bad usage.
+  .fail((message, err) => {
+    process.stderr.write(`error: ${message ?? err?.message}\nRun with --help for usage.\n`);
+    process.exit(EXIT.usage);
+  })
+  .parseAsync();

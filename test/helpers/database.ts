@@ -1,0 +1,60 @@
+/**
+ * A fresh database per test file on the test server (TEST_DATABASE_URL, set by
+ * scripts/run-tests.ts or by you), dropped when the file's tests end.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../lib/config.ts';
+import { openDatabase, type Database } from '../../lib/db.ts';
+import { silentLogger } from '../../lib/log.ts';
+
+export interface TestDatabase {
+  readonly url: string;
+  readonly name: string;
+  /** Config pointing at this database (plus any extra settings). */
+  config(extra?: Record<string, string>): Config;
+  open(extra?: Record<string, string>): Promise<Database>;
+  /** Runs one query on a fresh connection. */
+  query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+export function testServerUrl(): string {
+  const url = process.env['TEST_DATABASE_URL'];
+  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (it starts an embedded PostgreSQL)');
+  return url;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const server = testServerUrl();
+  const name = `sw_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(server);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const config = (extra: Record<string, string> = {}) => loadConfig({ DATABASE_URL: url, ...extra });
+  return {
+    url,
+    name,
+    config,
+    open: (extra) => openDatabase(config(extra), silentLogger),
+    async query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]) {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        return (await c.query<T>(sql, values)).rows;
+      } finally {
+        await c.end();
+      }
+    },
+    async drop() {
+      const c = new pg.Client({ connectionString: server });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
