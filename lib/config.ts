@@ -72,7 +72,7 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
   const url = setting(env, 'DATABASE_URL');
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) {
-      problems.push('DATABASE_URL: expected postgres://user:password@host:port/database');
+      problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL');
     } else {
       try {
         const parsed = new URL(url);

