@@ -5,11 +5,13 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT } from '../lib/errors.ts';
+import { loadCommand } from './load-command.ts';
 import { migrateCommand } from './migrate-command.ts';
 
 await yargs(hideBin(process.argv))
   .scriptName('sparkify-warehouse')
   .command(migrateCommand)
+  .command(loadCommand)
   .demandCommand(1, 'Name a command: see --help.')
   .strict()
   .recommendCommands()

@@ -20,8 +20,13 @@ export interface Dialect {
    * (Redshift has no SERIAL and runs NOW() on the leader node only).
    */
   rewriteMigrationSql(sql: string): string;
-  /** The statement that records a finished load in the ledger: current time function differs. */
+  /** The current time in a write statement (Redshift: NOW() is leader-node-only). */
   currentTimestamp(): string;
+  /**
+   * Empties a table inside the load's transaction, so a failure restores it.
+   * Redshift's TRUNCATE commits the transaction, so there it is a DELETE.
+   */
+  clearTable(table: string): string;
   /** Redshift's COPY can read S3 itself; PostgreSQL's staging is done by this tool. */
   readonly copiesFromS3: boolean;
 }

@@ -29,6 +29,9 @@ export const postgresDialect: Dialect = {
   rewriteMigrationSql(sql: string): string {
     return sql;
   },
+  clearTable(table: string): string {
+    return `TRUNCATE ${table}`;
+  },
   currentTimestamp(): string {
     return 'CURRENT_TIMESTAMP';
   },

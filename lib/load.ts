@@ -1,0 +1,295 @@
+/**
+ * Runs the load: staging (both staging tables replaced in one transaction),
+ * then each star table in its own transaction, all under the warehouse lock.
+ * On Redshift staging is one COPY per source; on PostgreSQL the tool streams
+ * the rows itself (lib/staging/). `loadScript` renders the same plan as SQL.
+ */
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type pg from 'pg';
+import { stagingSteps, transformSteps } from '../loaders/index.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db.ts';
+import type { Dialect } from './dialect/index.ts';
+import { LOAD_ERRORS_QUERIES, renderCopy, type CopyAuth } from './dialect/redshift-copy.ts';
+import { ConfigError, InputError, type RecordProblem } from './errors.ts';
+import { withWarehouseLock } from './lock.ts';
+import type { Logger } from './log.ts';
+import { registerSecret } from './redact.ts';
+import { createS3Client } from './sources/s3-client.ts';
+import { createSourceReader, readText, type SourceObject, type SourceReader } from './sources/source-objects.ts';
+import type { StagingColumn, StagingType } from './staging/copy-row.ts';
+import { autoMapping, parseJsonPathsFile, type JsonMapping } from './staging/json-mapping.ts';
+import { stageIntoPostgres, type StageProgress } from './staging/postgres-stage.ts';
+import type { StagingStep } from './staging-step.ts';
+import type { TransformStep } from './transform-step.ts';
+
+export const ONLY_CHOICES = ['stage', 'transform', ...stagingSteps.map((s) => s.table), ...transformSteps.map((s) => s.table)] as const;
+
+export interface LoadOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  /** Subset of steps: 'stage', 'transform' or table names. Default: everything. */
+  readonly only?: readonly string[] | undefined;
+  /** Bad records skipped per staging table before the load fails (Redshift MAXERROR). */
+  readonly maxErrors?: number | undefined;
+  readonly onProgress?: ((p: StageProgress) => void) | undefined;
+  /** Source reader (tests may pass their own); default: local files and S3. */
+  readonly reader?: SourceReader | undefined;
+  /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
+  readonly credentials?: (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined }>) | undefined;
+}
+
+export interface StepReport {
+  readonly step: string;
+  readonly table: string;
+  /** Rows in the table after the step. */
+  readonly rows: number;
+  readonly seconds: number;
+  readonly detail?: string | undefined;
+}
+
+export interface LoadReport {
+  readonly steps: readonly StepReport[];
+  /** Bad records skipped under --max-errors. */
+  readonly skipped: readonly RecordProblem[];
+}
+
+export function selectSteps(only: readonly string[] | undefined): { staging: StagingStep[]; transforms: TransformStep[] } {
+  const wanted = new Set(only && only.length > 0 ? only : ['stage', 'transform']);
+  for (const name of wanted) {
+    if (!(ONLY_CHOICES as readonly string[]).includes(name)) throw new ConfigError([`--only: unknown step '${name}' (choose from ${ONLY_CHOICES.join(', ')})`]);
+  }
+  return {
+    staging: stagingSteps.filter((s) => wanted.has('stage') || wanted.has(s.table)),
+    transforms: transformSteps.filter((s) => wanted.has('transform') || wanted.has(s.table)),
+  };
+}
+
+const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+
+async function countRows(client: pg.Client, table: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The step's COPY columns with their types from the catalog (the migrations are the source of truth). */
+async function stagingColumns(client: pg.Client, step: StagingStep): Promise<StagingColumn[]> {
+  const table = step.table;
+  const { rows } = await client.query<{ column_name: string; data_type: string; character_maximum_length: number | null }>(
+    `SELECT column_name, data_type, character_maximum_length
+FROM information_schema.columns
+WHERE table_schema = 'public' AND table_name = $1
+ORDER BY ordinal_position`,
+    [table],
+  );
+  if (rows.length === 0) throw new ConfigError([`table ${table} does not exist: run \`npm run migrate up\` first`]);
+  const types: Record<string, StagingType> = {
+    'character varying': 'varchar',
+    smallint: 'smallint',
+    integer: 'integer',
+    bigint: 'bigint',
+    'double precision': 'double',
+    'timestamp without time zone': 'timestamp',
+    boolean: 'boolean',
+  };
+  return step.columns.map((name) => {
+    const r = rows.find((row) => row.column_name === name);
+    if (!r) throw new ConfigError([`${table}.${name} does not exist: run \`npm run migrate up\``]);
+    const type = types[r.data_type];
+    if (!type) throw new Error(`${table}.${name}: staging does not support the type ${r.data_type}`);
+    return { name, type, bytes: r.character_maximum_length ?? undefined };
+  });
+}
+
+async function resolveMapping(reader: SourceReader, format: string, columns: readonly string[]): Promise<JsonMapping> {
+  const auto = autoMapping(format);
+  if (auto) return auto;
+  let text: string;
+  try {
+    text = await readText(reader, format);
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`JSONPaths file ${err.message}`);
+    throw err;
+  }
+  return parseJsonPathsFile(text, format, columns);
+}
+
+async function transaction<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+async function copyAuth(opts: LoadOptions): Promise<CopyAuth> {
+  if (opts.config.iamRoleArn) return { kind: 'role', arn: opts.config.iamRoleArn };
+  const resolve = opts.credentials ?? (() => fromNodeProviderChain()());
+  let creds;
+  try {
+    creds = await resolve();
+  } catch (err) {
+    throw new ConfigError([`IAM_ROLE_ARN is not set and no AWS credentials were found for COPY (${(err as Error).message}); set IAM_ROLE_ARN or configure the AWS default credential chain`]);
+  }
+  registerSecret(creds.accessKeyId);
+  registerSecret(creds.secretAccessKey);
+  registerSecret(creds.sessionToken);
+  return { kind: 'keys', accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, sessionToken: creds.sessionToken };
+}
+
+async function redshiftLoadErrors(client: pg.Client): Promise<RecordProblem[]> {
+  for (const query of LOAD_ERRORS_QUERIES) {
+    try {
+      const { rows } = await client.query<{ file: string; line: number; field: string; value: string; reason: string }>(query);
+      return rows.map((r) => ({ file: r.file, line: Number(r.line), field: r.field || undefined, value: r.value || undefined, reason: r.reason }));
+    } catch {
+      // Not this kind of Redshift (provisioned vs Serverless): try the other table.
+    }
+  }
+  return [];
+}
+
+async function stageRedshift(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions): Promise<StepReport[]> {
+  const auth = await copyAuth(opts);
+  const reports: StepReport[] = [];
+  try {
+    await transaction(client, async () => {
+      for (const step of steps) {
+        const start = process.hrtime.bigint();
+        const columns = step.columns;
+        await client.query(db.dialect.clearTable(step.table));
+        const sql = renderCopy({
+          table: step.table,
+          columns,
+          source: step.source(opts.config.sources),
+          format: step.format(opts.config.sources),
+          region: opts.config.region,
+          auth,
+          maxErrors: opts.maxErrors ?? 0,
+        });
+        opts.log.info(`Staging ${step.table}: COPY from ${step.source(opts.config.sources)}…`);
+        await client.query(sql);
+        const { rows } = await client.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
+        reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0), seconds: since(start) });
+      }
+    });
+  } catch (err) {
+    const problems = await redshiftLoadErrors(client);
+    if (problems.length > 0) {
+      const p = problems[0] as RecordProblem;
+      throw new InputError(`COPY failed: ${p.file}:${p.line}${p.field ? `, field ${p.field}` : ''}: ${p.reason}${p.value ? ` (value: ${p.value})` : ''}`, problems);
+    }
+    throw err;
+  }
+  return reports;
+}
+
+async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[]): Promise<StepReport[]> {
+  const reader = opts.reader ?? createSourceReader(memoS3(opts.config.region));
+  const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
+  for (const step of steps) {
+    const columns = await stagingColumns(client, step);
+    const mapping = await resolveMapping(reader, step.format(opts.config.sources), columns.map((c) => c.name));
+    const source = step.source(opts.config.sources);
+    const objects = await reader.list(source);
+    opts.log.info(`Staging ${step.table}: ${objects.length} objects from ${source}`);
+    prepared.push({ step, columns, mapping, source, objects });
+  }
+  return transaction(client, async () => {
+    const reports: StepReport[] = [];
+    for (const p of prepared) {
+      const start = process.hrtime.bigint();
+      await client.query(db.dialect.clearTable(p.step.table));
+      const result = await stageIntoPostgres(
+        client,
+        { table: p.step.table, columns: p.columns, source: p.source, mapping: p.mapping },
+        { reader, maxErrors: opts.maxErrors ?? 0, objects: p.objects, onProgress: opts.onProgress },
+      );
+      skipped.push(...result.skipped);
+      reports.push({
+        step: `stage ${p.step.table}`,
+        table: p.step.table,
+        rows: result.rows,
+        seconds: since(start),
+        detail: `${result.objects} objects, ${(result.bytes / 1024 / 1024).toFixed(1)} MB${result.skipped.length ? `, ${result.skipped.length} bad records skipped` : ''}`,
+      });
+    }
+    return reports;
+  });
+}
+
+function memoS3(region: string) {
+  let client: ReturnType<typeof createS3Client> | undefined;
+  return () => (client ??= createS3Client(region));
+}
+
+async function runTransform(client: pg.Client, step: TransformStep, log: Logger): Promise<StepReport> {
+  const start = process.hrtime.bigint();
+  log.info(`Transforming ${step.table}: ${step.description}`);
+  await transaction(client, async () => {
+    for (const sql of step.statements) {
+      log.debug(sql);
+      await client.query(sql);
+    }
+  });
+  return { step: `transform ${step.table}`, table: step.table, rows: await countRows(client, step.table), seconds: since(start) };
+}
+
+export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
+  const { staging, transforms } = selectSteps(opts.only);
+  return withWarehouseLock(db, 'load', opts.log, async () => {
+    const client = await db.connect();
+    const skipped: RecordProblem[] = [];
+    try {
+      const steps: StepReport[] = [];
+      if (staging.length > 0) {
+        steps.push(...(db.dialect.copiesFromS3 ? await stageRedshift(db, client, staging, opts) : await stagePostgres(db, client, staging, opts, skipped)));
+      }
+      for (const step of transforms) steps.push(await runTransform(client, step, opts.log));
+      return { steps, skipped };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
+}
+
+/** The load as a SQL script for a dialect, secrets redacted by the caller's output path. */
+export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<string> {
+  const { staging, transforms } = selectSteps(opts.only);
+  const lines: string[] = [`-- sparkify-warehouse: load plan for ${dialect.name}`, ''];
+  if (staging.length > 0) {
+    const auth = dialect.copiesFromS3 ? await dryRunAuth(opts) : undefined;
+    lines.push(`-- step: stage ${staging.map((s) => s.table).join(', ')} (one transaction: all replaced or none)`, 'BEGIN;', '');
+    for (const step of staging) {
+      const source = step.source(opts.config.sources);
+      const format = step.format(opts.config.sources);
+      lines.push(`-- step: stage ${step.table} from ${source} (JSON mapping: ${format})`, `${dialect.clearTable(step.table)};`);
+      if (auth) {
+        lines.push(`${renderCopy({ table: step.table, columns: step.columns, source, format, region: opts.config.region, auth, maxErrors: opts.maxErrors ?? 0 })};`, '');
+      } else {
+        lines.push(`-- COPY ${step.table} FROM STDIN: rows streamed by the loader from ${source}`, '');
+      }
+    }
+    lines.push('COMMIT;', '');
+  }
+  for (const step of transforms) {
+    lines.push(`-- step: transform ${step.table}: ${step.description}`, 'BEGIN;', '');
+    for (const sql of step.statements) lines.push(`${sql};`, '');
+    lines.push('COMMIT;', '');
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+async function dryRunAuth(opts: LoadOptions): Promise<CopyAuth> {
+  if (opts.config.iamRoleArn) return { kind: 'role', arn: opts.config.iamRoleArn };
+  try {
+    return await copyAuth(opts);
+  } catch {
+    // No credentials on this machine: show where they go; a real run resolves them.
+    return { kind: 'keys', accessKeyId: 'RESOLVED-AT-RUN-TIME', secretAccessKey: 'RESOLVED-AT-RUN-TIME', sessionToken: 'RESOLVED-AT-RUN-TIME' };
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Lists and reads the objects behind a source setting, the way Redshift's COPY
+ * sees them: every object whose key starts with an s3:// prefix, or every file
+ * below a local folder (recursively, symlinks followed, loops refused), or one file.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { InputError } from '../errors.ts';
+import { isS3Uri, parseS3Uri } from '../validate.ts';
+
+export interface SourceObject {
+  /** s3://bucket/key or an absolute local path. */
+  readonly uri: string;
+  readonly size: number;
+  /** ETag on S3, modification time locally: what changes when the content does. */
+  readonly version: string;
+}
+
+export interface SourceReader {
+  list(uri: string): Promise<SourceObject[]>;
+  open(object: SourceObject): Promise<AsyncIterable<Uint8Array>>;
+}
+
+async function listLocal(root: string): Promise<SourceObject[]> {
+  const start = path.resolve(root);
+  let info;
+  try {
+    info = await stat(start);
+  } catch (err) {
+    throw new InputError(`${root}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`);
+  }
+  if (info.isFile()) return [{ uri: start, size: info.size, version: info.mtime.toISOString() }];
+  const out: SourceObject[] = [];
+  const walk = async (dir: string, seen: ReadonlySet<string>): Promise<void> => {
+    const real = await realpath(dir);
+    if (seen.has(real)) throw new InputError(`${dir}: symbolic link loop (it leads back to ${real})`);
+    const nextSeen = new Set(seen).add(real);
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      let s;
+      try {
+        s = await stat(full);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP') throw new InputError(`${full}: symbolic link loop`);
+        throw new InputError(`${full}: ${(err as Error).message}`);
+      }
+      if (s.isDirectory()) await walk(full, nextSeen);
+      else if (s.isFile()) out.push({ uri: full, size: s.size, version: s.mtime.toISOString() });
+    }
+  };
+  await walk(start, new Set());
+  return out;
+}
+
+export function createSourceReader(s3: () => S3Client): SourceReader {
+  return {
+    async list(uri) {
+      if (!isS3Uri(uri)) return listLocal(uri);
+      const { bucket, key } = parseS3Uri(uri);
+      const client = s3();
+      const out: SourceObject[] = [];
+      let token: string | undefined;
+      do {
+        let page;
+        try {
+          page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
+        } catch (err) {
+          throw new InputError(`${uri}: cannot list objects: ${(err as Error).name}: ${(err as Error).message}`);
+        }
+        for (const o of page.Contents ?? []) {
+          if (o.Key === undefined) continue;
+          out.push({ uri: `s3://${bucket}/${o.Key}`, size: o.Size ?? 0, version: (o.ETag ?? '').replace(/"/g, '') });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return out;
+    },
+    async open(object) {
+      if (!isS3Uri(object.uri)) return createReadStream(object.uri, { highWaterMark: 256 * 1024 });
+      // Listed keys are never written into SQL, so any key S3 returned can be read.
+      const m = /^s3:\/\/([^/]+)\/(.*)$/s.exec(object.uri);
+      const bucket = m?.[1] ?? '';
+      const key = m?.[2] ?? '';
+      try {
+        const r = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return r.Body as AsyncIterable<Uint8Array>;
+      } catch (err) {
+        throw new InputError(`${object.uri}: cannot read: ${(err as Error).name}: ${(err as Error).message}`);
+      }
+    },
+  };
+}
+
+/** Reads a whole (small) object as UTF-8 text: the JSONPaths file. */
+export async function readText(reader: SourceReader, uri: string): Promise<string> {
+  const objects = isS3Uri(uri) ? (await reader.list(uri)).filter((o) => o.uri === uri) : await reader.list(uri);
+  const object = objects[0];
+  if (!object || objects.length !== 1) throw new InputError(`${uri}: expected exactly one file, found ${objects.length}`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of await reader.open(object)) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}

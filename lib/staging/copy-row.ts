@@ -1,0 +1,110 @@
+/**
+ * Converts a JSON value to a field of PostgreSQL's COPY text format, applying
+ * the conversions Redshift's COPY makes for the column's type: a number into a
+ * VARCHAR is its text; an empty string into a numeric column is NULL; VARCHAR
+ * lengths count bytes. Returns an error message instead of a field when the
+ * value cannot be loaded.
+ */
+
+export type StagingType = 'varchar' | 'smallint' | 'integer' | 'bigint' | 'double' | 'timestamp' | 'boolean';
+
+export interface StagingColumn {
+  readonly name: string;
+  readonly type: StagingType;
+  /** VARCHAR length in bytes (Redshift counts bytes). */
+  readonly bytes?: number | undefined;
+}
+
+export const NULL_FIELD = '\\N';
+
+const INT_RANGE: Record<'smallint' | 'integer' | 'bigint', [number, number]> = {
+  smallint: [-32768, 32767],
+  integer: [-2147483648, 2147483647],
+  bigint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
+const NEEDS_ESCAPE = /[\\\n\r\t]/;
+
+function escapeText(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
+  return s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'boolean') return 'a boolean';
+  if (typeof v === 'number') return 'a number';
+  return `a ${typeof v}`;
+}
+
+export type Converted = { ok: true; field: string } | { ok: false; reason: string };
+
+const ok = (field: string): Converted => ({ ok: true, field });
+const bad = (reason: string): Converted => ({ ok: false, reason });
+
+export function toCopyField(value: unknown, column: StagingColumn): Converted {
+  if (value === undefined || value === null) return ok(NULL_FIELD);
+  switch (column.type) {
+    case 'varchar': {
+      let s: string;
+      if (typeof value === 'string') s = value;
+      else if (typeof value === 'number' || typeof value === 'boolean') s = String(value);
+      else s = JSON.stringify(value);
+      if (s.includes('\u0000')) return bad('a NUL character, which the warehouse cannot store');
+      const max = column.bytes ?? 65535;
+      if (s.length * 3 > max) {
+        const bytes = Buffer.byteLength(s, 'utf8');
+        if (bytes > max) return bad(`value is ${bytes} bytes, longer than VARCHAR(${max}) (Redshift counts bytes)`);
+      }
+      return ok(escapeText(s));
+    }
+    case 'smallint':
+    case 'integer':
+    case 'bigint': {
+      let n: number;
+      if (typeof value === 'number') n = value;
+      else if (typeof value === 'string') {
+        if (value.trim() === '') return ok(NULL_FIELD);
+        if (!INTEGER_TEXT.test(value)) return bad(`'${value.slice(0, 40)}' is not an integer`);
+        n = Number(value);
+      } else return bad(`expected a number, found ${typeName(value)}`);
+      if (!Number.isInteger(n)) return bad(`${n} is not an integer`);
+      const [lo, hi] = INT_RANGE[column.type];
+      if (n < lo || n > hi) return bad(`${n} is out of range for ${column.type.toUpperCase()}`);
+      return ok(String(n));
+    }
+    case 'double': {
+      if (typeof value === 'number') return ok(String(value));
+      if (typeof value === 'string') {
+        if (value.trim() === '') return ok(NULL_FIELD);
+        if (!NUMBER_TEXT.test(value)) return bad(`'${value.slice(0, 40)}' is not a number`);
+        const n = Number(value);
+        if (!Number.isFinite(n)) return bad(`${value} is out of range for DOUBLE PRECISION`);
+        return ok(String(n));
+      }
+      return bad(`expected a number, found ${typeName(value)}`);
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return ok(value ? 't' : 'f');
+      if (typeof value === 'string' && value.trim() === '') return ok(NULL_FIELD);
+      if (typeof value === 'string' && /^(t|f|true|false|1|0|y|n|yes|no)$/i.test(value.trim())) return ok(escapeText(value.trim()));
+      if (value === 0 || value === 1) return ok(String(value));
+      return bad(`expected a boolean, found ${typeName(value)}`);
+    }
+    case 'timestamp': {
+      if (typeof value === 'string') {
+        if (value.trim() === '') return ok(NULL_FIELD);
+        if (Number.isNaN(Date.parse(value))) return bad(`'${value.slice(0, 40)}' is not a timestamp`);
+        return ok(escapeText(value));
+      }
+      return bad(`expected a timestamp string, found ${typeName(value)}`);
+    }
+    default: {
+      const never: never = column.type;
+      return bad(`unsupported column type ${String(never)}`);
+    }
+  }
+}

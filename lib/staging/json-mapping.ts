@@ -1,0 +1,118 @@
+/**
+ * How JSON fields map to staging columns, as in Redshift's COPY … FORMAT AS JSON:
+ * a JSONPaths file (by position; `$.key` or `$['key']`, nested keys and array
+ * indexes), or 'auto' (top-level keys equal to column names, case-sensitive),
+ * or 'auto ignorecase'.
+ */
+import { InputError } from '../errors.ts';
+
+export type PathSegment = string | number;
+
+export type JsonMapping =
+  | { readonly kind: 'paths'; readonly paths: readonly (readonly PathSegment[])[]; readonly source: string }
+  | { readonly kind: 'auto'; readonly ignoreCase: boolean };
+
+/** Parses one JSONPath expression such as `$['userId']`, `$.a.b` or `$.a[0]`. */
+export function parseJsonPath(expr: string): PathSegment[] | string {
+  if (!expr.startsWith('$')) return "a JSONPath must start with '$'";
+  const out: PathSegment[] = [];
+  let i = 1;
+  while (i < expr.length) {
+    const c = expr[i];
+    if (c === '.') {
+      const m = /^[A-Za-z0-9_$@-]+/.exec(expr.slice(i + 1));
+      if (!m) return `expected a key after '.' at position ${i + 1}`;
+      out.push(m[0]);
+      i += 1 + m[0].length;
+    } else if (c === '[') {
+      const rest = expr.slice(i);
+      const quoted = /^\[\s*(['"])((?:\\.|(?!\1).)*)\1\s*\]/.exec(rest);
+      const index = /^\[\s*(\d+)\s*\]/.exec(rest);
+      if (quoted) {
+        out.push((quoted[2] ?? '').replace(/\\(.)/g, '$1'));
+        i += quoted[0].length;
+      } else if (index) {
+        out.push(Number(index[1]));
+        i += index[0].length;
+      } else return `expected ['key'] or [index] at position ${i + 1}`;
+    } else return `unexpected '${c}' at position ${i + 1}`;
+  }
+  if (out.length === 0) return "the path '$' names no field";
+  return out;
+}
+
+/** Reads a JSONPaths document and checks it against the table's columns (count). */
+export function parseJsonPathsFile(text: string, source: string, columns: readonly string[]): JsonMapping {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${source}: the JSONPaths file is not valid JSON: ${(err as Error).message}`, [
+      { file: source, line: 1, reason: `not valid JSON: ${(err as Error).message}` },
+    ]);
+  }
+  const list = (doc as { jsonpaths?: unknown } | null)?.jsonpaths;
+  if (!Array.isArray(list)) {
+    // Redshift silently falls back to 'auto' here; we refuse, since that hides a typo.
+    throw new InputError(`${source}: a JSONPaths file must be an object with a "jsonpaths" array`, [
+      { file: source, line: 1, field: 'jsonpaths', reason: 'missing "jsonpaths" array' },
+    ]);
+  }
+  const lines = text.split('\n');
+  const lineOf = (expr: string) => Math.max(1, lines.findIndex((l) => l.includes(JSON.stringify(expr).slice(1, -1))) + 1);
+  const paths = list.map((expr, index) => {
+    if (typeof expr !== 'string') throw new InputError(`${source}: jsonpaths[${index}] is not a string`);
+    const parsed = parseJsonPath(expr);
+    if (typeof parsed === 'string') {
+      throw new InputError(`${source}:${lineOf(expr)}: jsonpaths[${index}] '${expr}': ${parsed}`, [
+        { file: source, line: lineOf(expr), field: `jsonpaths[${index}]`, reason: parsed, value: expr },
+      ]);
+    }
+    return parsed;
+  });
+  if (paths.length !== columns.length) {
+    throw new InputError(
+      `${source}: the JSONPaths file has ${paths.length} paths but the table has ${columns.length} columns (${columns.join(', ')}); COPY maps them by position`,
+    );
+  }
+  return { kind: 'paths', paths, source };
+}
+
+/** Parses the LOG_JSONPATH / format setting into a mapping (a file is read by the caller). */
+export function autoMapping(setting: string): JsonMapping | undefined {
+  if (setting === 'auto') return { kind: 'auto', ignoreCase: false };
+  if (setting === 'auto ignorecase') return { kind: 'auto', ignoreCase: true };
+  return undefined;
+}
+
+/** Compiles a mapping into a function that picks each column's raw value from a record. */
+export function compileMapping(mapping: JsonMapping, columns: readonly string[]): (record: Record<string, unknown>) => unknown[] {
+  if (mapping.kind === 'paths') {
+    const paths = mapping.paths;
+    return (record) =>
+      paths.map((segments) => {
+        let v: unknown = record;
+        for (const s of segments) {
+          if (v === null || typeof v !== 'object') return undefined;
+          v = (v as Record<string | number, unknown>)[s];
+        }
+        return v;
+      });
+  }
+  if (!mapping.ignoreCase) return (record) => columns.map((c) => (Object.hasOwn(record, c) ? record[c] : undefined));
+  const lower = columns.map((c) => c.toLowerCase());
+  return (record) => {
+    const byLower = new Map<string, unknown>();
+    for (const k of Object.keys(record)) byLower.set(k.toLowerCase(), record[k]);
+    return lower.map((c) => byLower.get(c));
+  };
+}
+
+/** A readable name for column i's JSON field, for error messages. */
+export function fieldName(mapping: JsonMapping, columns: readonly string[], i: number): string {
+  if (mapping.kind === 'paths') {
+    const segs = mapping.paths[i] ?? [];
+    return `${segs.map((s) => (typeof s === 'number' ? `[${s}]` : s)).join('.')} (column ${columns[i]})`;
+  }
+  return columns[i] ?? `#${i}`;
+}

@@ -1,0 +1,210 @@
+/**
+ * Splits a stream of JSON text into records the way Redshift's COPY … JSON
+ * reads them: one object per record, records concatenated with only white
+ * space between them (JSON Lines, minified or pretty-printed objects, several
+ * objects per file). Tracks line numbers so that every problem names its line.
+ */
+import type { RecordProblem } from '../errors.ts';
+
+/** Redshift's limit for one JSON object. */
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+
+export interface JsonRecord {
+  readonly value: Record<string, unknown>;
+  /** Line where the record starts (1-based). */
+  readonly line: number;
+}
+
+export interface RecordSink {
+  record(r: JsonRecord): void;
+  /** A bad record; the splitter resumes at the next line. */
+  problem(p: Omit<RecordProblem, 'file'>): void;
+}
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+function describeChar(c: string): string {
+  if (c === '\u0000') return 'a NUL byte';
+  if (c === '\ufeff') return 'a byte-order mark (U+FEFF)';
+  if (c === '[') return "a JSON array ('[')";
+  return `'${c}'`;
+}
+
+export class JsonRecordSplitter {
+  private buf = '';
+  /** Line number of buf[0]. */
+  private line = 1;
+
+  constructor(private readonly sink: RecordSink) {}
+
+  /** True while dropping the rest of an oversized record's line. */
+  private skipping = false;
+
+  push(text: string): void {
+    if (this.skipping) {
+      const nl = text.indexOf('\n');
+      if (nl === -1) return;
+      this.skipping = false;
+      this.line += 1;
+      text = text.slice(nl + 1);
+    }
+    this.buf = this.buf.length === 0 ? text : this.buf + text;
+    this.drain(false);
+  }
+
+  end(): void {
+    this.drain(true);
+  }
+
+  private countLines(from: number, to: number): number {
+    let n = 0;
+    let i = this.buf.indexOf('\n', from);
+    while (i !== -1 && i < to) {
+      n += 1;
+      i = this.buf.indexOf('\n', i + 1);
+    }
+    return n;
+  }
+
+  /** Drops the rest of the current line after a bad record. */
+  private skipLine(pos: number, final: boolean): number | undefined {
+    const nl = this.buf.indexOf('\n', pos);
+    if (nl === -1) return final ? this.buf.length : undefined;
+    return nl + 1;
+  }
+
+  private drain(final: boolean): void {
+    const buf = this.buf;
+    let pos = 0;
+    let line = this.line;
+    const consume = (to: number) => {
+      line += this.countLines(pos, to);
+      pos = to;
+    };
+    for (;;) {
+      // White space between records.
+      while (pos < buf.length && WS.has(buf.charCodeAt(pos))) {
+        if (buf.charCodeAt(pos) === 0x0a) line += 1;
+        pos += 1;
+      }
+      if (pos >= buf.length) break;
+      const c = buf[pos] as string;
+      if (c !== '{') {
+        const isValueStart = c === '[' || c === '"' || /[-0-9tfn]/.test(c);
+        this.sink.problem({
+          line,
+          reason: isValueStart
+            ? `expected a JSON object, found ${c === '[' ? 'a JSON array' : 'a JSON scalar'}`
+            : `expected a JSON object, found ${describeChar(c)}`,
+        });
+        const next = this.skipLine(pos, final);
+        if (next === undefined) break;
+        consume(next);
+        continue;
+      }
+      // Fast path: the rest of the line is exactly one object (JSON Lines, minified files).
+      const nl = buf.indexOf('\n', pos);
+      const lineEnd = nl === -1 ? (final ? buf.length : -1) : nl;
+      if (lineEnd !== -1) {
+        let end = lineEnd;
+        while (end > pos && WS.has(buf.charCodeAt(end - 1))) end -= 1;
+        if (buf.charCodeAt(end - 1) === 0x7d) {
+          const value = tryParse(buf.slice(pos, end));
+          if (value !== undefined) {
+            this.emit(value, line, end - pos);
+            consume(lineEnd);
+            continue;
+          }
+        }
+      }
+      // Slow path: scan for the end of the object (pretty-printed or several per line).
+      const end = scanObject(buf, pos);
+      if (end === -1) {
+        if (buf.length - pos > MAX_RECORD_BYTES) {
+          this.sink.problem({ line, reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
+          const next = this.skipLine(pos + MAX_RECORD_BYTES, final);
+          if (next === undefined) {
+            // Keep nothing of the oversized record; resume at the next line when it arrives.
+            this.buf = '';
+            this.line = line + this.countLines(pos, buf.length);
+            this.skipping = true;
+            return;
+          }
+          consume(next);
+          continue;
+        }
+        if (final) {
+          this.sink.problem({ line, reason: 'truncated JSON: the object starting here never ends' });
+          consume(buf.length);
+        }
+        break;
+      }
+      const text = buf.slice(pos, end);
+      const value = tryParse(text);
+      if (value === undefined) {
+        const detail = parseErrorOf(text);
+        this.sink.problem({ line: line + this.countLines(pos, pos + detail.offset), reason: `invalid JSON: ${detail.message}` });
+        const next = this.skipLine(end, final);
+        if (next === undefined) {
+          consume(end);
+          break;
+        }
+        consume(next);
+        continue;
+      }
+      this.emit(value, line, text.length);
+      consume(end);
+    }
+    this.buf = buf.slice(pos);
+    this.line = line;
+  }
+
+  private emit(value: unknown, line: number, length: number): void {
+    if (length > MAX_RECORD_BYTES) {
+      this.sink.problem({ line, reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
+      return;
+    }
+    this.sink.record({ value: value as Record<string, unknown>, line });
+  }
+}
+
+function tryParse(text: string): unknown {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseErrorOf(text: string): { message: string; offset: number } {
+  try {
+    JSON.parse(text);
+    return { message: 'not a JSON object', offset: 0 };
+  } catch (err) {
+    const message = (err as Error).message;
+    const m = /position (\d+)/.exec(message);
+    return { message: message.replace(/^JSON\.parse: /, ''), offset: m ? Number(m[1]) : 0 };
+  }
+}
+
+/** Index just past the object starting at `start`, or -1 when the text ends first. */
+function scanObject(buf: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < buf.length; i += 1) {
+    const c = buf.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth += 1;
+    else if (c === 0x7d || c === 0x5d) {
+      depth -= 1;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}

@@ -1,0 +1,37 @@
+/**
+ * The shape of a transform step (one module per star table in loaders/):
+ * set-based SQL that runs in one transaction and can be re-run safely.
+ */
+export interface TransformStep {
+  /** The star table it fills (also its --only name). */
+  readonly table: string;
+  /** One line for plans and progress. */
+  readonly description: string;
+  /** The statements, in order; portable between Redshift and PostgreSQL 15+. */
+  readonly statements: readonly string[];
+}
+
+/**
+ * The idempotent upsert used by every step: the batch (deduplicated, one row
+ * per key) is MERGEd into the target, so a re-run updates rows in place and
+ * never duplicates them. Redshift's MERGE needs a table as its source (not a
+ * subquery), hence the temporary batch table.
+ */
+export function mergeFromBatch(spec: {
+  readonly target: string;
+  readonly batch: string;
+  readonly key: readonly string[];
+  readonly columns: readonly string[];
+}): string {
+  const { target, batch, key, columns } = spec;
+  const on = key.map((k) => `${target}.${k} = ${batch}.${k}`).join('\n    AND ');
+  const updates = columns.filter((c) => !key.includes(c));
+  return [
+    `MERGE INTO ${target}`,
+    `USING ${batch}`,
+    `ON ${on}`,
+    ...(updates.length > 0 ? [`WHEN MATCHED THEN UPDATE SET\n    ${updates.map((c) => `${c} = ${batch}.${c}`).join(',\n    ')}`] : []),
+    `WHEN NOT MATCHED THEN INSERT (${columns.join(', ')})`,
+    `VALUES (${columns.map((c) => `${batch}.${c}`).join(', ')})`,
+  ].join('\n');
+}

@@ -1,0 +1,38 @@
+// artists: one row per artist_id. Song files may disagree about an artist; the
+// most complete record wins (a location, then coordinates), ties going to the
+// smallest song_id and then to the values themselves, so any file order gives
+// the same row. An empty location is NULL.
+import { mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
+
+const COLUMNS = ['artist_id', 'name', 'location', 'latitude', 'longitude'];
+
+export const artists: TransformStep = {
+  table: 'artists',
+  description: 'artists, one per artist_id, most complete record wins',
+  statements: [
+    'DROP TABLE IF EXISTS artists_batch',
+    `CREATE TEMP TABLE artists_batch AS
+SELECT artist_id, name, location, latitude, longitude
+FROM (
+    SELECT
+        artist_id,
+        artist_name AS name,
+        NULLIF(TRIM(artist_location), '') AS location,
+        artist_latitude AS latitude,
+        artist_longitude AS longitude,
+        ROW_NUMBER() OVER (
+            PARTITION BY artist_id
+            ORDER BY
+                CASE WHEN NULLIF(TRIM(artist_location), '') IS NULL THEN 1 ELSE 0 END,
+                CASE WHEN artist_latitude IS NULL OR artist_longitude IS NULL THEN 1 ELSE 0 END,
+                song_id NULLS LAST, artist_name NULLS LAST, artist_location NULLS LAST,
+                artist_latitude NULLS LAST, artist_longitude NULLS LAST
+        ) AS rn
+    FROM staging_songs
+    WHERE artist_id IS NOT NULL AND artist_id <> ''
+) AS ranked
+WHERE rn = 1`,
+    mergeFromBatch({ target: 'artists', batch: 'artists_batch', key: ['artist_id'], columns: COLUMNS }),
+    'DROP TABLE artists_batch',
+  ],
+};

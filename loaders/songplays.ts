@@ -1,0 +1,50 @@
+// songplays: one row per NextSong event of a known user, natural key
+// (user_id, session_id, start_time). start_time is ts (epoch ms) as a UTC
+// TIMESTAMP with its milliseconds. The song is the one whose title, artist
+// name and duration (within 0.01 s) match the event; NULL when none does; the
+// smallest song_id when several do, so an event never yields two rows.
+import { mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
+
+const COLUMNS = ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'];
+
+/** Epoch milliseconds to TIMESTAMP on both engines, milliseconds kept, no time zone involved. */
+export const EPOCH_MS_TO_TIMESTAMP = (column: string) =>
+  `TIMESTAMP 'epoch' + (${column} / 1000) * INTERVAL '1 second' + (${column} % 1000) * INTERVAL '1 millisecond'`;
+
+export const songplays: TransformStep = {
+  table: 'songplays',
+  description: 'songplays from NextSong events, matched to songs by title, artist and duration',
+  statements: [
+    'DROP TABLE IF EXISTS songplays_batch',
+    `CREATE TEMP TABLE songplays_batch AS
+SELECT start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
+FROM (
+    SELECT
+        ${EPOCH_MS_TO_TIMESTAMP('e.ts')} AS start_time,
+        e.user_id,
+        e.level,
+        s.song_id,
+        s.artist_id,
+        e.session_id,
+        e.location,
+        e.user_agent,
+        ROW_NUMBER() OVER (
+            PARTITION BY e.user_id, e.session_id, e.ts
+            ORDER BY s.song_id NULLS LAST, e.item_in_session NULLS LAST,
+                e.level NULLS LAST, e.location NULLS LAST, e.user_agent NULLS LAST
+        ) AS rn
+    FROM staging_events AS e
+    LEFT JOIN staging_songs AS s
+        ON s.title = e.song
+        AND s.artist_name = e.artist
+        AND ABS(s.duration - e.length) <= 0.01
+    WHERE e.page = 'NextSong'
+        AND e.user_id IS NOT NULL
+        AND e.session_id IS NOT NULL
+        AND e.ts IS NOT NULL
+) AS ranked
+WHERE rn = 1`,
+    mergeFromBatch({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),
+    'DROP TABLE songplays_batch',
+  ],
+};

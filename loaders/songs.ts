@@ -1,0 +1,33 @@
+// songs: one row per song_id from the song files; year 0 means unknown (NULL).
+// A song_id seen twice keeps one row, chosen by its values (never by file order).
+import { mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
+
+const COLUMNS = ['song_id', 'title', 'artist_id', 'year', 'duration'];
+
+export const songs: TransformStep = {
+  table: 'songs',
+  description: 'songs, one per song_id',
+  statements: [
+    'DROP TABLE IF EXISTS songs_batch',
+    `CREATE TEMP TABLE songs_batch AS
+SELECT song_id, title, artist_id, year, duration
+FROM (
+    SELECT
+        song_id,
+        title,
+        artist_id,
+        NULLIF(year, 0) AS year,
+        duration,
+        ROW_NUMBER() OVER (
+            PARTITION BY song_id
+            ORDER BY title NULLS LAST, artist_id NULLS LAST,
+                duration NULLS LAST, year NULLS LAST
+        ) AS rn
+    FROM staging_songs
+    WHERE song_id IS NOT NULL AND song_id <> ''
+) AS ranked
+WHERE rn = 1`,
+    mergeFromBatch({ target: 'songs', batch: 'songs_batch', key: ['song_id'], columns: COLUMNS }),
+    'DROP TABLE songs_batch',
+  ],
+};

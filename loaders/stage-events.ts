@@ -1,0 +1,14 @@
+// staging_events: every log event from LOG_DATA (JSON Lines, camelCase keys),
+// mapped by position with the LOG_JSONPATH file (or 'auto' / 'auto ignorecase').
+import type { StagingStep } from '../lib/staging-step.ts';
+
+export const stageEvents: StagingStep = {
+  table: 'staging_events',
+  description: 'log events from LOG_DATA',
+  columns: [
+    'artist', 'auth', 'first_name', 'gender', 'item_in_session', 'last_name', 'length', 'level', 'location',
+    'method', 'page', 'registration', 'session_id', 'song', 'status', 'ts', 'user_agent', 'user_id',
+  ],
+  source: (s) => s.logData,
+  format: (s) => s.logJsonPath,
+};
