@@ -1,0 +1,72 @@
+/**
+ * A real S3 protocol server (s3rver) on 127.0.0.1 with a bucket filled from a
+ * local folder, and the environment that points the tool at it. s3rver makes
+ * ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only offers with
+ * the legacy provider: AVA runs test workers with --openssl-legacy-provider.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+
+export interface TestS3 {
+  readonly endpoint: string;
+  readonly env: Record<string, string>;
+  readonly client: S3Client;
+  upload(bucket: string, prefix: string, localDir: string): Promise<number>;
+  put(bucket: string, key: string, body: string | Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function filesBelow(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await filesBelow(full)));
+    else out.push(full);
+  }
+  return out;
+}
+
+export async function startS3(buckets: readonly string[]): Promise<TestS3> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 's3rver-'));
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
+  const address = (await server.run()) as { port: number };
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  const env = { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-west-2' };
+  const client = new S3Client({
+    endpoint,
+    region: 'us-west-2',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  for (const b of buckets) await client.send(new CreateBucketCommand({ Bucket: b }));
+  const put = async (bucket: string, key: string, body: string | Buffer) => {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  };
+  return {
+    endpoint,
+    env,
+    client,
+    put,
+    async upload(bucket, prefix, localDir) {
+      const files = await filesBelow(localDir);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < files.length) {
+            const f = files[next++] as string;
+            await put(bucket, `${prefix}${path.relative(localDir, f).split(path.sep).join('/')}`, await readFile(f));
+          }
+        }),
+      );
+      return files.length;
+    },
+    async close() {
+      client.destroy();
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}

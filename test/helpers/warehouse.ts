@@ -1,0 +1,25 @@
+/**
+ * Reads the warehouse back for assertions: row counts and a checksum of every
+ * table's full content (the same rows, not only the same counts).
+ */
+import type { TestDatabase } from './database.ts';
+
+export const ALL_TABLES = ['staging_events', 'staging_songs', 'users', 'songs', 'artists', 'songplays', 'time'] as const;
+
+export async function counts(tdb: TestDatabase): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of ALL_TABLES) {
+    const rows = await tdb.query<{ n: string }>(`select count(*) as n from ${t}`);
+    out[t] = Number(rows[0]?.n);
+  }
+  return out;
+}
+
+export async function checksums(tdb: TestDatabase): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const t of ALL_TABLES) {
+    const rows = await tdb.query<{ sum: string | null }>(`select md5(string_agg(x.t, '|' order by x.t)) as sum from (select cast(r.* as text) as t from ${t} as r) as x`);
+    out[t] = rows[0]?.sum ?? 'empty';
+  }
+  return out;
+}
