@@ -52,7 +52,13 @@ export function toCopyField(value: unknown, column: StagingColumn): Converted {
       let s: string;
       if (typeof value === 'string') s = value;
       else if (typeof value === 'number' || typeof value === 'boolean') s = String(value);
-      else s = JSON.stringify(value);
+      else {
+        try {
+          s = JSON.stringify(value);
+        } catch {
+          return bad('a value nested too deeply to store as text');
+        }
+      }
       if (s.includes('\u0000')) return bad('a NUL character, which the warehouse cannot store');
       const max = column.bytes ?? 65535;
       if (s.length * 3 > max) {

@@ -74,6 +74,16 @@ function countChar(text: string, c: string): number {
   return n;
 }
 
+/** A short text of a bad value for the error message (never throws). */
+function preview(v: unknown): string {
+  if (typeof v === 'string') return v.slice(0, 200);
+  try {
+    return (JSON.stringify(v) ?? String(v)).slice(0, 200);
+  } catch {
+    return '(too deeply nested to show)';
+  }
+}
+
 export async function stageIntoPostgres(client: pg.Client, target: StageTarget, options: StageOptions): Promise<StageResult> {
   const { reader, maxErrors } = options;
   const objects = options.objects ?? (await reader.list(target.source));
@@ -126,7 +136,7 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
               line,
               field: fieldName(target.mapping, columnNames, i),
               reason: c.reason,
-              value: typeof v === 'string' ? v : JSON.stringify(v),
+              value: preview(v),
             });
             return;
           }
@@ -137,7 +147,8 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
       },
       problem: (p) => report({ ...p, file: object.uri }),
     });
-    const decoder = new TextDecoder('utf-8');
+    // ignoreBOM keeps a byte-order mark in the text, so it is reported (Redshift's COPY does not expect one).
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     for await (const chunk of await reader.open(object)) {
       bytes += chunk.byteLength;
       const text = decoder.decode(chunk, { stream: true });

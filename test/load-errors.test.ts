@@ -1,0 +1,103 @@
+// Bad input: a clear error naming file, line and field, a non-zero exit, and
+// the warehouse exactly as it was; --max-errors skips and lists bad records.
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import { EXIT } from '../lib/errors.ts';
+import { runCli } from './helpers/cli.ts';
+import { event, song, writeFixture } from './helpers/fixtures.ts';
+import { load, migratedDatabase } from './helpers/load.ts';
+import type { TestDatabase } from './helpers/database.ts';
+import { checksums } from './helpers/warehouse.ts';
+
+let tdb: TestDatabase;
+let baseline: Record<string, string>;
+test.before(async () => {
+  tdb = await migratedDatabase();
+  const good = await writeFixture({ logs: { 'good.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000 })] }, songs: { 'A/1.json': song() } });
+  await load(tdb, good.env);
+  baseline = await checksums(tdb);
+});
+test.after.always(async () => {
+  await tdb?.drop();
+});
+
+const line = (e: Record<string, unknown>) => JSON.stringify(e);
+
+test.serial('a malformed line: exit 3, the message names file and line, every table unchanged', async (t) => {
+  const f = await writeFixture({
+    logs: { '2018-11-02-events.json': `${line(event())}\n${line(event())}\n{"artist": "x", "ts": 15410000\n${line(event())}\n` },
+    songs: { 'A/1.json': song({ song_id: 'SONEW' }) },
+  });
+  const r = await runCli(['load'], { DATABASE_URL: tdb.url, ...f.env });
+  t.is(r.code, EXIT.input);
+  t.regex(r.stderr, /2018-11-02-events\.json:3: (invalid|truncated) JSON/);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+  t.deepEqual(await checksums(tdb), baseline);
+});
+
+test.serial('a wrong type names the field; --max-errors skips and lists it and loads the good records', async (t) => {
+  // Its own database: with --max-errors the load succeeds and changes the warehouse.
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  const baseline = await checksums(tdb);
+  const f = await writeFixture({
+    logs: { 'a.json': [event({ ts: 1541000000000 }), event({ ts: 'yesterday' }), event({ userId: { id: 1 }, ts: 1541000002000 }), event({ ts: 1541000003000 })] },
+    songs: { 'A/1.json': song() },
+  });
+  const failing = await runCli(['load'], { DATABASE_URL: tdb.url, ...f.env });
+  t.is(failing.code, EXIT.input);
+  t.regex(failing.stderr, /a\.json:2, field ts \(column ts\): 'yesterday' is not an integer/);
+  t.deepEqual(await checksums(tdb), baseline);
+
+  const skipping = await runCli(['load', '--max-errors', '2'], { DATABASE_URL: tdb.url, ...f.env });
+  t.is(skipping.code, 0, skipping.stderr);
+  t.regex(skipping.stdout, /Skipped 2 bad record/);
+  t.regex(skipping.stdout, /a\.json:2, field ts/);
+  t.regex(skipping.stdout, /a\.json:3, field userId \(column user_id\): expected a number, found an object/);
+  t.deepEqual(await tdb.query('select count(*)::int as n from staging_events'), [{ n: 2 }]);
+
+  const tooMany = await runCli(['load', '--max-errors', '1'], { DATABASE_URL: tdb.url, ...f.env });
+  t.is(tooMany.code, EXIT.input);
+  t.regex(tooMany.stderr, /2 bad records; --max-errors 1/);
+});
+
+const hostile: [string, string | Buffer, RegExp][] = [
+  ['truncated JSON', `${line(event())}\n{"artist": "x", "auth": "Logged In"`, /bad\.json:2: truncated JSON/],
+  ['invalid UTF-8', Buffer.concat([Buffer.from(`${line(event())}\n{"artist": "bad `), Buffer.from([0xc3, 0x28]), Buffer.from(`", "userId": "1", "ts": 1541000000000, "sessionId": 1}\n`)]), /bad\.json:2, field artist \(column artist\): invalid UTF-8/],
+  ['a byte-order mark', `\ufeff${line(event())}\n`, /bad\.json:1: expected a JSON object, found a byte-order mark/],
+  ['a NUL byte', `${line(event())}\n\u0000\n`, /bad\.json:2: expected a JSON object, found a NUL byte/],
+  ['an escaped NUL in a value', `${line(event({ artist: 'a\u0000b' }))}\n`, /bad\.json:1, field artist \(column artist\): a NUL character/],
+  ['a JSON array', `[${line(event())}]\n`, /bad\.json:1: expected a JSON object, found a JSON array/],
+  ['a scalar', `42\n`, /bad\.json:1: expected a JSON object, found a JSON scalar/],
+  ['a deeply nested value', `{"artist": ${'['.repeat(200000)}${']'.repeat(200000)}, "ts": 1541000000000}\n`, /bad\.json:1, field artist \(column artist\): (a value nested too deeply|value is 400000 bytes)/],
+  ['a number out of range', `${line(event({ status: 99999 }))}\n`, /bad\.json:1, field status \(column status\): 99999 is out of range for SMALLINT/],
+  ['a 10 MB line', `${line(event({ artist: 'x'.repeat(10 * 1024 * 1024) }))}\n`, /bad\.json:1: a JSON object larger than 4 MB/],
+  ['records separated by commas', `${line(event())},\n${line(event())}\n`, /bad\.json:1: expected a JSON object, found ','/],
+  ['a non-JSON file', 'Sparkify logs\nnothing to see\n', /bad\.json:1: expected a JSON object, found 'S'/],
+];
+
+for (const [name, content, expected] of hostile) {
+  test(`hostile input, ${name}: an error naming file and line, the warehouse unchanged`, async (t) => {
+    const f = await writeFixture({ logs: { 'bad.json': '' }, songs: { 'A/1.json': song() } });
+    await writeFile(path.join(f.env['LOG_DATA'] ?? '', 'bad.json'), content);
+    const e = await t.throwsAsync(load(tdb, f.env));
+    t.regex(e?.message ?? '', expected);
+    t.is((e as { exitCode?: number } | undefined)?.exitCode, EXIT.input);
+    t.deepEqual(await checksums(tdb), baseline);
+  });
+}
+
+test('a symlink loop in a local folder is refused with its path', async (t) => {
+  const f = await writeFixture({ logs: { 'a.json': [event()] }, songs: { 'A/1.json': song() } });
+  await mkdir(path.join(f.env['LOG_DATA'] ?? '', 'sub'));
+  await symlink('..', path.join(f.env['LOG_DATA'] ?? '', 'sub', 'loop'));
+  const e = await t.throwsAsync(load(tdb, f.env));
+  t.regex(e?.message ?? '', /loop/);
+  t.deepEqual(await checksums(tdb), baseline);
+});
+
+test('a missing source folder is named', async (t) => {
+  const e = await t.throwsAsync(load(tdb, { LOG_DATA: '/nonexistent/log_data', SONG_DATA: '/nonexistent/song_data', LOG_JSONPATH: 'auto' }));
+  t.regex(e?.message ?? '', /\/nonexistent\/log_data: no such file or folder/);
+});
