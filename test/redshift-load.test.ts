@@ -1,0 +1,118 @@
+// The load on Redshift, which cannot run here: the rendered SQL (snapshots,
+// lint, sqlfluff), secrets redacted, input validated before SQL is built, and
+// the statement sequence and COPY error report against a recording stand-in.
+import test from 'ava';
+import { loadConfig } from '../lib/config.ts';
+import { dialectByName } from '../lib/dialect/index.ts';
+import { InputError } from '../lib/errors.ts';
+import { loadScript, runLoad } from '../lib/load.ts';
+import { silentLogger } from '../lib/log.ts';
+import { redact } from '../lib/redact.ts';
+import { formatFindings, lintRedshift, splitStatements } from '../lib/redshift-lint.ts';
+import { runCli } from './helpers/cli.ts';
+import { fakeRedshift } from './helpers/fake-redshift.ts';
+import { sqlfluffAvailable, sqlfluffTitle, sqlfluffViolations } from './helpers/sqlfluff.ts';
+
+const redshift = dialectByName('redshift');
+const ROLE = 'arn:aws:iam::123456789012:role/sparkify-s3-read';
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const TOKEN = 'FwoGZXIvYXdzEXAMPLETOKENvalue1234567890+/=';
+const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+const creds = async () => ({ accessKeyId: KEY_ID, secretAccessKey: SECRET, sessionToken: TOKEN });
+
+const roleScript = () => loadScript(redshift, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger });
+const keysScript = async () => redact(await loadScript(redshift, { config: loadConfig({}), log: silentLogger, credentials: creds }));
+
+test('Redshift load plan with an IAM role: one COPY per source, then set-based transforms', async (t) => {
+  const script = await roleScript();
+  const copies = splitStatements(script).filter((s) => /^(--[^\n]*\n)*COPY /m.test(s));
+  t.is(copies.length, 2, 'one COPY per source, never one per file');
+  t.regex(script, /COPY staging_events \(artist, [^)]*user_id\)\nFROM 's3:\/\/udacity-dend\/log_data'\nIAM_ROLE 'arn:aws:iam::123456789012:role\/sparkify-s3-read'\nREGION 'us-west-2'\nFORMAT AS JSON 's3:\/\/udacity-dend\/log_json_path.json'/);
+  t.regex(script, /FORMAT AS JSON 'auto'/);
+  t.regex(script, /BEGIN;\n\n-- step: stage staging_events[\s\S]*DELETE FROM staging_events;[\s\S]*DELETE FROM staging_songs;[\s\S]*COMMIT;/);
+  t.notRegex(script, /TRUNCATE/);
+  t.notRegex(script, /INSERT INTO \w+ .*VALUES \(\$|VALUES \(\d/, 'no per-row statements');
+  t.snapshot(script, 'redshift load, IAM role');
+});
+
+test('Redshift load plan with temporary credentials: secrets redacted', async (t) => {
+  const script = await keysScript();
+  for (const secret of [SECRET, TOKEN, KEY_ID]) t.false(script.includes(secret));
+  t.regex(script, /ACCESS_KEY_ID '\*\*\*'\nSECRET_ACCESS_KEY '\*\*\*'\nSESSION_TOKEN '\*\*\*'/);
+  t.snapshot(script, 'redshift load, temporary credentials (redacted)');
+});
+
+test('the Redshift load SQL passes the Redshift lint', async (t) => {
+  for (const script of [await roleScript(), await keysScript()]) {
+    const findings = lintRedshift(script);
+    t.deepEqual(findings, [], formatFindings(findings));
+  }
+});
+
+(sqlfluffAvailable ? test : test.skip)(sqlfluffTitle('sqlfluff parses every Redshift load statement'), async (t) => {
+  t.deepEqual(sqlfluffViolations(await roleScript()), []);
+  t.deepEqual(sqlfluffViolations(await keysScript()), []);
+});
+
+test('the PostgreSQL plan streams staging and runs the same transforms', async (t) => {
+  const script = await loadScript(dialectByName('postgres'), { config: loadConfig({}), log: silentLogger });
+  t.regex(script, /TRUNCATE staging_events;\n-- COPY staging_events FROM STDIN: rows streamed by the loader from s3:\/\/udacity-dend\/log_data/);
+  t.snapshot(script, 'postgres load plan');
+});
+
+test('load --dry-run --dialect redshift through the CLI never prints a secret from the environment', async (t) => {
+  const env = { AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET, AWS_SESSION_TOKEN: TOKEN, DATABASE_URL: 'postgres://admin:Sup3rS3cretPw@example.invalid:5439/dev' };
+  const r = await runCli(['load', '--dry-run', '--dialect', 'redshift', '--verbose'], env);
+  t.is(r.code, 0, r.stderr);
+  for (const secret of [SECRET, TOKEN, KEY_ID, 'Sup3rS3cretPw']) {
+    t.false(r.stdout.includes(secret), `stdout has no ${secret.slice(0, 4)}…`);
+    t.false(r.stderr.includes(secret), `stderr has no ${secret.slice(0, 4)}…`);
+  }
+  t.regex(r.stdout, /SECRET_ACCESS_KEY '\*\*\*'/);
+});
+
+test('values written into COPY are validated first: a quote or semicolon in the role ARN or S3 URI is refused', async (t) => {
+  const arn = await runCli(['load', '--dry-run', '--dialect', 'redshift'], { IAM_ROLE_ARN: "arn:aws:iam::123456789012:role/x' ; DROP TABLE users; --" });
+  t.is(arn.code, 2);
+  t.regex(arn.stderr, /IAM_ROLE_ARN: expected arn:aws:iam::/);
+  const uri = await runCli(['load', '--dry-run', '--dialect', 'redshift'], { LOG_DATA: "s3://udacity-dend/log_data'; DROP TABLE users; --" });
+  t.is(uri.code, 2);
+  t.regex(uri.stderr, /LOG_DATA: the S3 prefix/);
+  const region = await runCli(['load', '--dry-run', '--dialect', 'redshift'], { AWS_REGION: "us-west-2'" });
+  t.is(region.code, 2);
+  const local = await runCli(['load', '--dry-run', '--dialect', 'redshift'], { LOG_DATA: '/tmp/log_data', IAM_ROLE_ARN: ROLE });
+  t.is(local.code, 2);
+  t.regex(local.stderr, /Redshift's COPY reads from S3 only/);
+});
+
+test('on Redshift the load sends: lock, one transaction of DELETE + COPY per staging table, then a transaction per star table', async (t) => {
+  const fake = fakeRedshift();
+  const config = loadConfig({ IAM_ROLE_ARN: ROLE });
+  const report = await runLoad(fake.db, { config, log: silentLogger });
+  const firstWords = fake.statements.map((s) => s.split(/\s+/).slice(0, 2).join(' '));
+  t.deepEqual(firstWords.slice(0, 10), [
+    'CREATE TABLE', 'BEGIN', 'LOCK TABLE', // the warehouse lock
+    'BEGIN', 'DELETE FROM', 'COPY staging_events', 'SELECT PG_LAST_COPY_COUNT()', 'DELETE FROM', 'COPY staging_songs', 'SELECT PG_LAST_COPY_COUNT()',
+  ]);
+  t.is(fake.statements.filter((s) => s.startsWith('COPY')).length, 2);
+  t.is(fake.statements.filter((s) => s.startsWith('MERGE INTO')).length, 4);
+  t.deepEqual(report.steps.map((s) => s.step), ['stage staging_events', 'stage staging_songs', 'transform users', 'transform songs', 'transform artists', 'transform songplays', 'transform time']);
+  t.is(report.steps[0]?.rows, 42);
+  for (const s of fake.statements) t.deepEqual(lintRedshift(s), [], s);
+});
+
+for (const serverless of [false, true]) {
+  test(`a failed COPY is rolled back and reported from ${serverless ? 'sys_load_error_detail (Serverless)' : 'stl_load_errors'} with file, line, column, value and reason`, async (t) => {
+    const fake = fakeRedshift({
+      failCopyOf: 'staging_events',
+      serverless,
+      loadErrors: [{ file: 's3://udacity-dend/log_data/2018/11/2018-11-05-events.json', line: 17, field: 'ts', value: 'yesterday', reason: 'Invalid digit, Value \'y\', Pos 0, Type: Long' }],
+    });
+    const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger }), { instanceOf: InputError });
+    t.regex(e?.message ?? '', /COPY failed: s3:\/\/udacity-dend\/log_data\/2018\/11\/2018-11-05-events\.json:17, field ts: Invalid digit.*\(value: yesterday\)/);
+    const rollback = fake.statements.indexOf('ROLLBACK');
+    t.true(rollback > fake.statements.findIndex((s) => s.startsWith('COPY staging_events')), 'rolled back after the failed COPY');
+    t.false(fake.statements.some((s) => s.startsWith('MERGE')), 'no transform after a failed stage');
+    t.false(fake.statements.slice(0, rollback).includes('COMMIT'), 'nothing committed before the rollback');
+  });
+}
