@@ -5,8 +5,14 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT } from '../lib/errors.ts';
+import { analyzeCommand } from './analyze-command.ts';
+import { dbCommand } from './db-command.ts';
+import { generateCommand } from './generate-command.ts';
 import { loadCommand } from './load-command.ts';
 import { migrateCommand } from './migrate-command.ts';
+import { queryCommand } from './query-command.ts';
+import { startCommand } from './start-command.ts';
+import { verifyCommand } from './verify-command.ts';
 
 // The AWS SDK warns on every run that its 2027 releases will need Node 22; this
 // release (pinned in package-lock.json) supports Node 20. README says so.
@@ -16,6 +22,12 @@ await yargs(hideBin(process.argv))
   .scriptName('sparkify-warehouse')
   .command(migrateCommand)
   .command(loadCommand)
+  .command(generateCommand)
+  .command(verifyCommand)
+  .command(analyzeCommand)
+  .command(queryCommand)
+  .command(dbCommand)
+  .command(startCommand)
   .demandCommand(1, 'Name a command: see --help.')
   .strict()
   .recommendCommands()

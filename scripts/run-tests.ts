@@ -12,7 +12,7 @@ import { createLogger } from '../lib/log.ts';
 import { PROJECT_DIR } from './cli-support.ts';
 
 const log = createLogger();
-const env = { ...process.env };
+const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 let server: Awaited<ReturnType<typeof ensureEmbeddedServer>> | undefined;
 let dir: string | undefined;
 

@@ -22,6 +22,8 @@ export interface Dialect {
   rewriteMigrationSql(sql: string): string;
   /** The current time in a write statement (Redshift: NOW() is leader-node-only). */
   currentTimestamp(): string;
+  /** Whole minutes between two TIMESTAMP expressions (Redshift has DATEDIFF, PostgreSQL interval arithmetic). */
+  minutesBetween(from: string, to: string): string;
   /**
    * Empties a table inside the load's transaction, so a failure restores it.
    * Redshift's TRUNCATE commits the transaction, so there it is a DELETE.

@@ -29,6 +29,9 @@ export const postgresDialect: Dialect = {
   rewriteMigrationSql(sql: string): string {
     return sql;
   },
+  minutesBetween(from: string, to: string): string {
+    return `CAST(FLOOR(EXTRACT(EPOCH FROM (${to}) - (${from})) / 60) AS INTEGER)`;
+  },
   clearTable(table: string): string {
     return `TRUNCATE ${table}`;
   },

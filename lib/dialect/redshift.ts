@@ -41,6 +41,9 @@ export const redshiftDialect: Dialect = {
   rewriteMigrationSql(sql: string): string {
     return sql.replace(SERIAL_PK, 'id INTEGER IDENTITY(1, 1) PRIMARY KEY').replace(MARK_AS_RUN, "VALUES ('$1', GETDATE());");
   },
+  minutesBetween(from: string, to: string): string {
+    return `CAST(DATEDIFF(second, ${from}, ${to}) / 60 AS INTEGER)`;
+  },
   clearTable(table: string): string {
     return `DELETE FROM ${table}`;
   },

@@ -1,0 +1,225 @@
+/**
+ * Writes Sparkify-shaped sample data: song_data/ (one JSON object per file,
+ * Million Song Dataset keys) and log_data/ (JSON Lines of app events, camelCase
+ * keys, ts in epoch ms), plus log_json_path.json, with the real quirks: one
+ * pretty-printed song file, artists named with JSON numbers, logged-out events
+ * with an empty userId, users moving from free to paid, plays of songs that
+ * exist and of songs that do not. Deterministic for a seed; streams its output;
+ * returns the counts the warehouse must hold after loading it.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { once } from 'node:events';
+
+export interface GenerateOptions {
+  readonly songs: number;
+  readonly events: number;
+  readonly seed: number;
+  readonly out: string;
+  /** Number of log files (days of November 2018, at most 30). */
+  readonly days?: number;
+}
+
+export interface ExpectedCounts {
+  readonly staging_events: number;
+  readonly staging_songs: number;
+  readonly users: number;
+  readonly paid_users: number;
+  readonly songs: number;
+  readonly artists: number;
+  readonly songplays: number;
+  readonly matched_songplays: number;
+  readonly time: number;
+}
+
+/** mulberry32: small, fast, deterministic. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const WORDS = ['Night', 'Summer', 'Love', 'River', 'Dream', 'Fire', 'Blue', 'Heart', 'Road', 'Rain', 'Gold', 'Moon', 'Wild', 'City', 'Echo', 'Stone', 'Light', 'Ocean', 'Shadow', 'Velvet', 'Électrique', 'Çava', 'Niño', 'Über'];
+const FIRST = ['Lily', 'Jacob', 'Kate', 'Chloe', 'Aleena', 'Tegan', 'Mohammad', 'Jayden', 'Ryan', 'Layla', 'Matthew', 'Sara', 'Ava', 'Noah'];
+const LAST = ['Koch', 'Klein', 'Harrell', 'Cuevas', 'Kirby', 'Levine', 'Rodriguez', 'Bell', 'Smith', 'Griffin', 'Jones', 'Long', 'Robinson'];
+const PLACES = ['San Francisco-Oakland-Hayward, CA', 'Chicago-Naperville-Elgin, IL-IN-WI', 'Atlanta-Sandy Springs-Roswell, GA', 'Lansing-East Lansing, MI', 'Tampa-St. Petersburg-Clearwater, FL', 'New York-Newark-Jersey City, NY-NJ-PA'];
+const AGENTS = [
+  'Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/36.0.1985.143 Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/36.0.1985.125 Safari/537.36',
+  'Mozilla/5.0 (Windows NT 6.1; WOW64; rv:31.0) Gecko/20100101 Firefox/31.0',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 7_1_2 like Mac OS X) AppleWebKit/537.51.2 (KHTML, like Gecko) Version/7.0 Mobile/11D257 Safari/9537.53',
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Ubuntu Chromium/36.0.1985.125 Chrome/36.0.1985.125 Safari/537.36',
+  'Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; WOW64; Trident/6.0)',
+];
+const OTHER_PAGES = ['Home', 'Settings', 'Help', 'About', 'Thumbs Up', 'Add to Playlist', 'Downgrade', 'Upgrade'];
+
+function code(n: number, width: number, rnd: () => number): string {
+  let s = '';
+  for (let i = 0; i < width; i += 1) s += (LETTERS + '0123456789')[Math.floor(rnd() * 36)];
+  return s + n.toString(36).toUpperCase();
+}
+
+interface SongRow {
+  song_id: string;
+  title: string;
+  artist_id: string;
+  artist_name: string | number;
+  duration: number;
+}
+
+export async function generate(options: GenerateOptions): Promise<ExpectedCounts> {
+  const rnd = prng(options.seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const songDir = path.join(options.out, 'song_data');
+  const logDir = path.join(options.out, 'log_data');
+  await mkdir(songDir, { recursive: true });
+  await mkdir(logDir, { recursive: true });
+  await writeFile(
+    path.join(options.out, 'log_json_path.json'),
+    `${JSON.stringify({ jsonpaths: ['artist', 'auth', 'firstName', 'gender', 'itemInSession', 'lastName', 'length', 'level', 'location', 'method', 'page', 'registration', 'sessionId', 'song', 'status', 'ts', 'userAgent', 'userId'].map((k) => `$['${k}']`) }, null, 4)}\n`,
+  );
+
+  // Artists: about one per 1.1 songs; every 37th is named with a JSON number.
+  const artistCount = Math.max(1, Math.round(options.songs / 1.1));
+  const artists = Array.from({ length: artistCount }, (_, i) => ({
+    id: `AR${code(i, 6, rnd)}`.slice(0, 18),
+    name: i % 37 === 5 ? 100 + i : `${pick(WORDS)} ${pick(WORDS)} ${i}`,
+    location: rnd() < 0.4 ? '' : pick(PLACES),
+    lat: rnd() < 0.5 ? null : Math.round((rnd() * 140 - 70) * 1e5) / 1e5,
+    lon: rnd() < 0.5 ? null : Math.round((rnd() * 340 - 170) * 1e5) / 1e5,
+  }));
+
+  const songs: SongRow[] = [];
+  const usedArtists = new Set<string>();
+  const dirs = new Set<string>();
+  let pending: Promise<void>[] = [];
+  for (let i = 0; i < options.songs; i += 1) {
+    const artist = artists[i < artistCount ? i : Math.floor(rnd() * artistCount)] as (typeof artists)[number];
+    usedArtists.add(artist.id);
+    const track = `TR${LETTERS[i % 26]}${LETTERS[Math.floor(i / 26) % 26]}${code(i, 5, rnd)}`;
+    const song = {
+      artist_id: artist.id,
+      artist_latitude: artist.lat,
+      artist_location: artist.location,
+      artist_longitude: artist.lon,
+      artist_name: artist.name,
+      duration: Math.round((90 + rnd() * 300) * 1e5) / 1e5,
+      num_songs: 1,
+      song_id: `SO${code(i, 8, rnd)}`.slice(0, 18),
+      title: `${pick(WORDS)} ${pick(WORDS)} No. ${i}`,
+      year: rnd() < 0.3 ? 0 : 1960 + Math.floor(rnd() * 50),
+    };
+    songs.push(song);
+    const dir = path.join(songDir, 'A', track.slice(2, 3), track.slice(3, 4), LETTERS[Math.floor(i / 676) % 26] as string);
+    if (!dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      dirs.add(dir);
+    }
+    // The real bucket has one hand-edited, pretty-printed file; so does the sample.
+    const text = i === 0 ? JSON.stringify(song, null, 4) : JSON.stringify(song);
+    pending.push(writeFile(path.join(dir, `${track}.json`), text));
+    if (pending.length >= 256) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+
+  // Users: some start free and upgrade to paid part-way.
+  const userCount = Math.max(5, Math.min(5000, Math.round(options.events / 80)));
+  const users = Array.from({ length: userCount }, (_, i) => ({
+    id: String(i + 2),
+    first: pick(FIRST),
+    last: pick(LAST),
+    gender: rnd() < 0.5 ? 'F' : 'M',
+    location: pick(PLACES),
+    agent: pick(AGENTS),
+    registration: 1540000000000 + Math.floor(rnd() * 1e9),
+    // The fraction of the month after which the user is paid (> 1: never).
+    paidFrom: rnd() < 0.25 ? 0 : rnd() < 0.35 ? rnd() : 2,
+    session: i * 1000,
+    item: 0,
+  }));
+
+  const days = Math.min(30, Math.max(1, options.days ?? 30));
+  const start = Date.UTC(2018, 10, 1);
+  const span = days * 86400000;
+  const step = span / Math.max(options.events, 1);
+  const seenUsers = new Set<string>();
+  const latestLevel = new Map<string, string>();
+  let songplays = 0;
+  let matched = 0;
+  let ts = start;
+  let written = 0;
+  for (let day = 0; day < days; day += 1) {
+    const file = path.join(logDir, '2018', '11', `2018-11-${String(day + 1).padStart(2, '0')}-events.json`);
+    await mkdir(path.dirname(file), { recursive: true });
+    const stream = createWriteStream(file);
+    const until = Math.round(((day + 1) / days) * options.events);
+    let buf = '';
+    for (; written < until; written += 1) {
+      ts += 1 + Math.floor(rnd() * step * 2);
+      const user = pick(users);
+      if (rnd() < 0.1) {
+        user.session += 1;
+        user.item = 0;
+      }
+      const loggedOut = rnd() < 0.03;
+      const level = (ts - start) / span >= user.paidFrom ? 'paid' : 'free';
+      const r = rnd();
+      let page = r < 0.82 ? 'NextSong' : pick(OTHER_PAGES);
+      let artist: string | null = null;
+      let title: string | null = null;
+      let length: number | null = null;
+      if (loggedOut) page = rnd() < 0.5 ? 'Home' : 'Login';
+      if (page === 'NextSong') {
+        if (rnd() < 0.6 && songs.length > 0) {
+          const s = pick(songs);
+          artist = String(s.artist_name);
+          title = s.title;
+          length = s.duration;
+          matched += 1;
+        } else {
+          artist = `${pick(WORDS)} Band`;
+          title = `Unknown Track ${written}`;
+          length = Math.round((90 + rnd() * 300) * 1e5) / 1e5;
+        }
+        songplays += 1;
+      }
+      const e = loggedOut
+        ? { artist: null, auth: 'Logged Out', firstName: null, gender: null, itemInSession: user.item, lastName: null, length: null, level, location: null, method: 'GET', page, registration: null, sessionId: user.session, song: null, status: 200, ts, userAgent: null, userId: '' }
+        : { artist, auth: 'Logged In', firstName: user.first, gender: user.gender, itemInSession: user.item, lastName: user.last, length, level, location: user.location, method: page === 'NextSong' ? 'PUT' : 'GET', page, registration: user.registration + 0.0, sessionId: user.session, song: title, status: 200, ts, userAgent: user.agent, userId: user.id };
+      user.item += 1;
+      if (!loggedOut) {
+        seenUsers.add(user.id);
+        latestLevel.set(user.id, level);
+      }
+      buf += `${JSON.stringify(e)}\n`;
+      if (buf.length > 1 << 20) {
+        if (!stream.write(buf)) await once(stream, 'drain');
+        buf = '';
+      }
+    }
+    stream.end(buf);
+    await once(stream, 'finish');
+  }
+  // Logged-out events that were NextSong never happen (page is Home/Login), so every play has a user.
+  return {
+    staging_events: options.events,
+    staging_songs: options.songs,
+    users: seenUsers.size,
+    paid_users: [...latestLevel.values()].filter((l) => l === 'paid').length,
+    songs: options.songs,
+    artists: usedArtists.size,
+    songplays,
+    matched_songplays: matched,
+    time: songplays,
+  };
+}
