@@ -6,28 +6,26 @@ import type { Argv, CommandModule } from 'yargs';
 import { formatTable } from '../lib/format-table.ts';
 import { generate } from '../lib/generator.ts';
 import { createLogger } from '../lib/log.ts';
-import { print, runCommand } from './cli-support.ts';
+import { commonOptions, print, runCommand, type CommonArgs } from './cli-support.ts';
 
-interface GenerateArgs {
+interface GenerateArgs extends CommonArgs {
   songs: number;
   events: number;
   seed: number;
   out: string;
   days: number;
-  verbose: boolean;
 }
 
 export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: 'generate',
   describe: 'Write Sparkify-shaped sample data (song_data/, log_data/, log_json_path.json) and print the counts the warehouse must hold',
   builder: (y) =>
-    (y as Argv<object>)
+    commonOptions(y as Argv<object>)
       .option('songs', { type: 'number', default: 2000, describe: 'song files to write' })
       .option('events', { type: 'number', default: 10000, describe: 'log events to write' })
       .option('seed', { type: 'number', default: 42, describe: 'same seed, same files' })
       .option('days', { type: 'number', default: 30, describe: 'log files (days of November 2018, 1–30)' })
       .option('out', { type: 'string', default: 'sample-data', describe: 'output folder' })
-      .option('verbose', { type: 'boolean', default: false })
       .check((a) => {
         for (const k of ['songs', 'events', 'seed', 'days'] as const) {
           if (!Number.isInteger(a[k]) || a[k] < 0) throw new Error(`--${k} takes a whole number of 0 or more`);
@@ -36,7 +34,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       }) as unknown as Argv<GenerateArgs>,
   handler: (args) =>
     runCommand(args, async () => {
-      const log = createLogger({ verbose: args.verbose });
+      const log = createLogger({ verbose: args.verbose, quiet: args.quiet });
       const out = path.resolve(args.out);
       const started = Date.now();
       log.info(`Writing ${args.songs} songs and ${args.events} events to ${out} (seed ${args.seed})…`);

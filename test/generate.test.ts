@@ -1,0 +1,70 @@
+// npm run generate: the real formats and quirks, deterministic for a seed, and
+// the counts it prints are what a load of it gives.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { generate } from '../lib/generator.ts';
+import { runCli } from './helpers/cli.ts';
+import { load, migratedDatabase } from './helpers/load.ts';
+import { counts } from './helpers/warehouse.ts';
+
+async function files(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await files(p)));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+async function digest(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of await files(dir)) h.update(path.relative(dir, f)).update(await readFile(f));
+  return h.digest('hex');
+}
+
+test('same seed, same files; another seed, other files', async (t) => {
+  const a = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const b = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const c = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  await generate({ songs: 50, events: 500, seed: 7, out: a });
+  await generate({ songs: 50, events: 500, seed: 7, out: b });
+  await generate({ songs: 50, events: 500, seed: 8, out: c });
+  t.is(await digest(a), await digest(b));
+  t.not(await digest(a), await digest(c));
+});
+
+test('the real formats and quirks; the printed counts are what the load gives', async (t) => {
+  const out = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const r = await runCli(['generate', '--songs', '300', '--events', '3000', '--seed', '3', '--out', out]);
+  t.is(r.code, 0, r.stderr);
+  const songFiles = await files(path.join(out, 'song_data'));
+  t.is(songFiles.length, 300);
+  const texts = await Promise.all(songFiles.map((f) => readFile(f, 'utf8')));
+  t.is(texts.filter((s) => s.includes('\n    "')).length, 1, 'one pretty-printed song file');
+  t.true(texts.some((s) => /"artist_name":\d+/.test(s)), 'an artist named with a JSON number');
+  const logFiles = await files(path.join(out, 'log_data'));
+  t.is(logFiles.length, 30);
+  const events = (await Promise.all(logFiles.map((f) => readFile(f, 'utf8')))).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.is(events.length, 3000);
+  t.true(events.some((e) => e['userId'] === '' && e['auth'] === 'Logged Out'));
+  t.true(Object.keys(events[0] ?? {}).includes('firstName'));
+  const levels = new Map<string, Set<unknown>>();
+  for (const e of events) levels.set(String(e['userId']), (levels.get(String(e['userId'])) ?? new Set()).add(e['level']));
+  t.true([...levels.values()].some((s) => s.size === 2), 'a user changes level');
+
+  const expected = Object.fromEntries([...r.stdout.matchAll(/^(\w+)\s+\|\s+(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  await load(tdb, { LOG_DATA: path.join(out, 'log_data'), SONG_DATA: path.join(out, 'song_data'), LOG_JSONPATH: path.join(out, 'log_json_path.json') });
+  const got = await counts(tdb);
+  for (const table of Object.keys(got)) t.is(got[table], expected[table], table);
+  const matched = await tdb.query<{ n: number }>('select count(*)::int as n from songplays where song_id is not null');
+  t.is(matched[0]?.n, expected['matched_songplays']);
+  t.true((matched[0]?.n ?? 0) > 0 && (matched[0]?.n ?? 0) < (expected['songplays'] ?? 0), 'plays of songs that exist and of songs that do not');
+  const paid = await tdb.query<{ n: number }>("select count(*)::int as n from users where level = 'paid'");
+  t.is(paid[0]?.n, expected['paid_users']);
+});

@@ -1,0 +1,47 @@
+// npm start with nothing configured: its own embedded PostgreSQL, the generated
+// sample, migrate, load, verify, report; a second start is idempotent; npm run db.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import pg from 'pg';
+import { runCli } from './helpers/cli.ts';
+
+test.serial('npm start end to end, twice; then db start/url/stop', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-start-'));
+  const env = { WAREHOUSE_DIR: dir };
+  t.teardown(async () => {
+    await runCli(['db', 'stop'], env);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const first = await runCli(['start'], env, { timeoutMs: 300_000 });
+  t.is(first.code, 0, first.stderr);
+  t.regex(first.stderr, /Generating the sample data/);
+  t.regex(first.stderr, /Migrated: 7 migration\(s\) applied/);
+  t.regex(first.stdout, /# Report[\s\S]*songplays\s+\|\s+7870/);
+  t.regex(first.stdout, /Checks passed: 16 of 16/);
+  t.regex(first.stdout, /Most played song: "/);
+  t.regex(first.stdout, /Busiest hour \(UTC\): \d+:00/);
+
+  const second = await runCli(['start'], env, { timeoutMs: 300_000 });
+  t.is(second.code, 0, second.stderr);
+  t.notRegex(second.stderr, /Generating the sample data/);
+  t.regex(second.stderr, /Schema up to date/);
+  const report = (s: string) => s.slice(s.indexOf('# Report')).replace(/Done in [\d.]+s/, '');
+  t.is(report(second.stdout), report(first.stdout), 'the same report: nothing changed');
+
+  const started = await runCli(['db', 'start'], env);
+  t.is(started.code, 0, started.stderr);
+  const url = started.stdout.trim();
+  t.regex(url, /^postgres:\/\/warehouse:[^@]+@127\.0\.0\.1:\d+\/postgres$/);
+  t.is((await runCli(['db', 'url'], env)).stdout.trim(), url);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ n: string }>('select count(*) as n from songplays');
+  await client.end();
+  t.is(rows[0]?.n, '7870');
+  const query = await runCli(['query', 'SELECT COUNT(*) AS plays FROM songplays', '--format', 'csv'], env);
+  t.is(query.stdout, 'plays\n7870\n');
+  t.is((await runCli(['db', 'stop'], env)).code, 0);
+  t.regex((await runCli(['db', 'url'], env)).stdout, /not running/);
+});
