@@ -1,4 +1,4 @@
--- Plays by weekday (0 = Sunday … 6 = Saturday).
+-- Plays by weekday: 0 = Sunday … 6 = Saturday.
 SELECT t.weekday,
     CASE t.weekday WHEN 0 THEN 'Sunday' WHEN 1 THEN 'Monday' WHEN 2 THEN 'Tuesday' WHEN 3 THEN 'Wednesday'
         WHEN 4 THEN 'Thursday' WHEN 5 THEN 'Friday' ELSE 'Saturday' END AS day_name,

@@ -1,4 +1,4 @@
--- User agents by browser and operating system.
+-- User agents: plays and users by browser and operating system.
 SELECT
     CASE
         WHEN user_agent LIKE '%Edge%' THEN 'Edge'
