@@ -4,7 +4,6 @@
  * On Redshift staging is one COPY per source; on PostgreSQL the tool streams
  * the rows itself (lib/staging/). `loadScript` renders the same plan as SQL.
  */
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type pg from 'pg';
 import { stagingSteps, transformSteps } from '../loaders/index.ts';
 import type { Config } from './config.ts';
@@ -15,7 +14,6 @@ import { ConfigError, InputError, type RecordProblem } from './errors.ts';
 import { withWarehouseLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { registerSecret } from './redact.ts';
-import { createS3Client } from './sources/s3-client.ts';
 import { createSourceReader, readText, type SourceObject, type SourceReader } from './sources/source-objects.ts';
 import type { StagingColumn, StagingType } from './staging/copy-row.ts';
 import { autoMapping, parseJsonPathsFile, type JsonMapping } from './staging/json-mapping.ts';
@@ -35,6 +33,8 @@ export interface LoadOptions {
   readonly onProgress?: ((p: StageProgress) => void) | undefined;
   /** Source reader (tests may pass their own); default: local files and S3. */
   readonly reader?: SourceReader | undefined;
+  /** PostgreSQL staging: worker threads (0: convert in the main thread); default by input size. */
+  readonly stageWorkers?: number | undefined;
   /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
   readonly credentials?: (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined }>) | undefined;
 }
@@ -128,7 +128,13 @@ async function transaction<T>(client: pg.Client, fn: () => Promise<T>): Promise<
 
 async function copyAuth(opts: LoadOptions): Promise<CopyAuth> {
   if (opts.config.iamRoleArn) return { kind: 'role', arn: opts.config.iamRoleArn };
-  const resolve = opts.credentials ?? (() => fromNodeProviderChain()());
+  const resolve =
+    opts.credentials ??
+    (async () => {
+      // Imported when needed only: the AWS SDK is slow to load and most runs never use it here.
+      const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+      return fromNodeProviderChain()();
+    });
   let creds;
   try {
     creds = await resolve();
@@ -189,7 +195,7 @@ async function stageRedshift(db: Database, client: pg.Client, steps: readonly St
 }
 
 async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[]): Promise<StepReport[]> {
-  const reader = opts.reader ?? createSourceReader(memoS3(opts.config.region));
+  const reader = opts.reader ?? createSourceReader(opts.config.region);
   const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
   for (const step of steps) {
     const columns = await stagingColumns(client, step);
@@ -207,7 +213,14 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
       const result = await stageIntoPostgres(
         client,
         { table: p.step.table, columns: p.columns, source: p.source, mapping: p.mapping },
-        { reader, maxErrors: opts.maxErrors ?? 0, objects: p.objects, onProgress: opts.onProgress },
+        {
+          reader,
+          region: opts.config.region,
+          maxErrors: opts.maxErrors ?? 0,
+          objects: p.objects,
+          onProgress: opts.onProgress,
+          ...(opts.stageWorkers === undefined ? {} : { workers: opts.stageWorkers }),
+        },
       );
       skipped.push(...result.skipped);
       reports.push({
@@ -222,10 +235,6 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
   });
 }
 
-function memoS3(region: string) {
-  let client: ReturnType<typeof createS3Client> | undefined;
-  return () => (client ??= createS3Client(region));
-}
 
 async function runTransform(client: pg.Client, step: TransformStep, log: Logger): Promise<StepReport> {
   const start = process.hrtime.bigint();

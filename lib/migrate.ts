@@ -8,7 +8,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runner } from 'node-pg-migrate';
 import type pg from 'pg';
 import type { Database } from './db.ts';
 import type { Dialect } from './dialect/index.ts';
@@ -90,6 +89,7 @@ export async function migrate(db: Database, opts: MigrateOptions): Promise<strin
   return withWarehouseLock(db, `migrate ${opts.direction}`, opts.log, async () => {
     const client = await db.connect();
     try {
+      const { runner } = await import('node-pg-migrate');
       const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log), opts));
       return ran.map((m) => m.name);
     } finally {
@@ -165,6 +165,7 @@ export async function migrationScript(
   };
   lines.push(`-- sparkify-warehouse: migrate ${opts.direction} for ${dialect.name}${live ? '' : ' (no connection: rendered for this dialect)'}`, '');
   try {
+    const { runner } = await import('node-pg-migrate');
     await runner(runnerOptions(recorder, { ...opts, log }));
   } finally {
     await live?.end();

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.ts';
 import { isS3Uri, parseS3Uri } from '../validate.ts';
 
@@ -56,12 +56,17 @@ async function listLocal(root: string): Promise<SourceObject[]> {
   return out;
 }
 
-export function createSourceReader(s3: () => S3Client): SourceReader {
+/** Reads local paths, and s3:// URIs with an S3 client made (and the AWS SDK loaded) on first use. */
+export function createSourceReader(region: string): SourceReader {
+  let client: Promise<S3Client> | undefined;
+  const s3 = () =>
+    (client ??= import('./s3-client.ts').then(({ createS3Client }) => createS3Client(region)));
+  const commands = () => import('@aws-sdk/client-s3');
   return {
     async list(uri) {
       if (!isS3Uri(uri)) return listLocal(uri);
       const { bucket, key } = parseS3Uri(uri);
-      const client = s3();
+      const [client, { ListObjectsV2Command }] = await Promise.all([s3(), commands()]);
       const out: SourceObject[] = [];
       let token: string | undefined;
       do {
@@ -86,7 +91,8 @@ export function createSourceReader(s3: () => S3Client): SourceReader {
       const bucket = m?.[1] ?? '';
       const key = m?.[2] ?? '';
       try {
-        const r = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const [client, { GetObjectCommand }] = await Promise.all([s3(), commands()]);
+        const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         return r.Body as AsyncIterable<Uint8Array>;
       } catch (err) {
         throw new InputError(`${object.uri}: cannot read: ${(err as Error).name}: ${(err as Error).message}`);

@@ -25,10 +25,10 @@ const INT_RANGE: Record<'smallint' | 'integer' | 'bigint', [number, number]> = {
 
 const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
-const NEEDS_ESCAPE = /[\\\n\r\t]/;
+const SPECIAL = /[\\\n\r\t\u0000]/;
 
 function escapeText(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return s;
+  if (!SPECIAL.test(s)) return s;
   return s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 
@@ -40,10 +40,16 @@ function typeName(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-export type Converted = { ok: true; field: string } | { ok: false; reason: string };
+/** Why a value cannot be loaded (a class, so the common case allocates nothing). */
+export class Unloadable {
+  constructor(readonly reason: string) {}
+}
 
-const ok = (field: string): Converted => ({ ok: true, field });
-const bad = (reason: string): Converted => ({ ok: false, reason });
+/** A COPY text field, or why the value cannot be loaded. */
+export type Converted = string | Unloadable;
+
+const ok = (field: string): Converted => field;
+const bad = (reason: string): Converted => new Unloadable(reason);
 
 export function toCopyField(value: unknown, column: StagingColumn): Converted {
   if (value === undefined || value === null) return ok(NULL_FIELD);
@@ -59,13 +65,16 @@ export function toCopyField(value: unknown, column: StagingColumn): Converted {
           return bad('a value nested too deeply to store as text');
         }
       }
-      if (s.includes('\u0000')) return bad('a NUL character, which the warehouse cannot store');
       const max = column.bytes ?? 65535;
+      // Bytes are counted only when the text could be too long (3 bytes per UTF-16 unit at most).
       if (s.length * 3 > max) {
         const bytes = Buffer.byteLength(s, 'utf8');
         if (bytes > max) return bad(`value is ${bytes} bytes, longer than VARCHAR(${max}) (Redshift counts bytes)`);
       }
-      return ok(escapeText(s));
+      // One scan for the common case: nothing to escape and no NUL.
+      if (!SPECIAL.test(s)) return s;
+      if (s.includes('\u0000')) return bad('a NUL character, which the warehouse cannot store');
+      return escapeText(s);
     }
     case 'smallint':
     case 'integer':

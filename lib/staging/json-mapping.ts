@@ -89,6 +89,15 @@ export function autoMapping(setting: string): JsonMapping | undefined {
 export function compileMapping(mapping: JsonMapping, columns: readonly string[]): (record: Record<string, unknown>) => unknown[] {
   if (mapping.kind === 'paths') {
     const paths = mapping.paths;
+    if (paths.every((p) => p.length === 1)) {
+      // The common case ($['key'] for every column): one property read per column.
+      const keys = paths.map((p) => p[0] as string | number);
+      return (record) => {
+        const out = new Array<unknown>(keys.length);
+        for (let i = 0; i < keys.length; i += 1) out[i] = (record as Record<string | number, unknown>)[keys[i] as string | number];
+        return out;
+      };
+    }
     return (record) =>
       paths.map((segments) => {
         let v: unknown = record;

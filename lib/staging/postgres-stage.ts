@@ -1,19 +1,25 @@
 /**
  * Staging on PostgreSQL: what Redshift's COPY … FORMAT AS JSON does, done by
- * this tool. Lists the source objects, reads several at once, splits and maps
- * their JSON records, converts each field as Redshift would, and streams the
- * rows into the table with COPY FROM STDIN. Memory stays bounded: rows are
- * written in small batches and the COPY stream's back-pressure is respected.
+ * this tool. Worker threads (one per core) read several objects at once and
+ * convert their JSON records to COPY text; the main thread streams the bytes
+ * into the table with COPY FROM STDIN, so parsing and the database's COPY run
+ * on different cores. Small inputs are converted in the main thread (starting
+ * workers would cost more than it saves). Memory stays bounded: batches are
+ * acknowledged only once the COPY stream has taken them.
  */
 import { once } from 'node:events';
+import os from 'node:os';
 import { finished } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { InputError, type RecordProblem } from '../errors.ts';
 import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
-import { toCopyField, type StagingColumn } from './copy-row.ts';
-import { compileMapping, fieldName, type JsonMapping } from './json-mapping.ts';
-import { JsonRecordSplitter } from './json-records.ts';
+import { isS3Uri } from '../validate.ts';
+import type { StagingColumn } from './copy-row.ts';
+import type { JsonMapping } from './json-mapping.ts';
+import { createObjectConverter } from './object-converter.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './stage-worker.ts';
 
 export interface StageTarget {
   readonly table: string;
@@ -32,13 +38,14 @@ export interface StageProgress {
 
 export interface StageOptions {
   readonly reader: SourceReader;
+  readonly region: string;
   /** Bad records skipped (and listed) before the load fails, like Redshift's MAXERROR. */
   readonly maxErrors: number;
-  /** Objects read at once. */
-  readonly concurrency?: number;
-  readonly onProgress?: (p: StageProgress) => void;
+  readonly onProgress?: ((p: StageProgress) => void) | undefined;
   /** Objects already listed (incremental loads pass the new ones only). */
   readonly objects?: readonly SourceObject[];
+  /** Worker threads; 0 converts in the main thread. Default: by input size and cores. */
+  readonly workers?: number;
 }
 
 export interface StageResult {
@@ -49,46 +56,19 @@ export interface StageResult {
   readonly skipped: readonly RecordProblem[];
 }
 
-const BATCH_CHARS = 256 * 1024;
-const REPLACEMENT = '\ufffd';
-const LITERAL_REPLACEMENT = Buffer.from(REPLACEMENT, 'utf8');
+/** Below this much input, conversion stays in the main thread. */
+const WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024;
+const WORKER_THRESHOLD_OBJECTS = 1000;
 
-function countLiteralReplacements(bytes: Uint8Array): number {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let n = 0;
-  let i = buf.indexOf(LITERAL_REPLACEMENT);
-  while (i !== -1) {
-    n += 1;
-    i = buf.indexOf(LITERAL_REPLACEMENT, i + 3);
-  }
-  return n;
-}
-
-function countChar(text: string, c: string): number {
-  let n = 0;
-  let i = text.indexOf(c);
-  while (i !== -1) {
-    n += 1;
-    i = text.indexOf(c, i + 1);
-  }
-  return n;
-}
-
-/** A short text of a bad value for the error message (never throws). */
-function preview(v: unknown): string {
-  if (typeof v === 'string') return v.slice(0, 200);
-  try {
-    return (JSON.stringify(v) ?? String(v)).slice(0, 200);
-  } catch {
-    return '(too deeply nested to show)';
-  }
+export function defaultWorkers(objects: readonly SourceObject[]): number {
+  const bytes = objects.reduce((s, o) => s + o.size, 0);
+  if (bytes < WORKER_THRESHOLD_BYTES && objects.length < WORKER_THRESHOLD_OBJECTS) return 0;
+  return Math.max(1, Math.min(os.availableParallelism(), objects.length));
 }
 
 export async function stageIntoPostgres(client: pg.Client, target: StageTarget, options: StageOptions): Promise<StageResult> {
-  const { reader, maxErrors } = options;
-  const objects = options.objects ?? (await reader.list(target.source));
+  const objects = options.objects ?? (await options.reader.list(target.source));
   const columnNames = target.columns.map((c) => c.name);
-  const pick = compileMapping(target.mapping, columnNames);
   const skipped: RecordProblem[] = [];
   let rows = 0;
   let bytes = 0;
@@ -99,96 +79,169 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
   copy.on('error', (err: Error) => {
     copyError = err;
   });
-  const write = async (chunk: string): Promise<void> => {
+  const drained = () =>
+    new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        copy.off('error', onError);
+        resolve();
+      };
+      const onError = (err: Error) => {
+        copy.off('drain', onDrain);
+        reject(err);
+      };
+      copy.once('drain', onDrain);
+      copy.once('error', onError);
+    });
+  const write = async (chunk: string | Uint8Array): Promise<void> => {
     if (copyError) throw copyError;
-    if (!copy.write(chunk)) await Promise.race([once(copy, 'drain'), once(copy, 'error')]);
+    if (!copy.write(chunk)) await drained();
     if (copyError) throw copyError;
   };
-
   const report = (p: RecordProblem) => {
     skipped.push(p);
-    if (skipped.length > maxErrors) {
+    if (skipped.length > options.maxErrors) {
       const first = skipped[0] as RecordProblem;
       const where = `${first.file}:${first.line}${first.field ? `, field ${first.field}` : ''}`;
-      const more = skipped.length > 1 ? ` (${skipped.length} bad records; --max-errors ${maxErrors})` : '';
+      const more = skipped.length > 1 ? ` (${skipped.length} bad records; --max-errors ${options.maxErrors})` : '';
       throw new InputError(`${where}: ${first.reason}${more}`, skipped);
     }
   };
-
-  const processObject = async (object: SourceObject): Promise<void> => {
-    let out = '';
-    let invalidUtf8 = false;
-    const splitter = new JsonRecordSplitter({
-      record: ({ value, line }) => {
-        const raw = pick(value);
-        let row = '';
-        for (let i = 0; i < raw.length; i += 1) {
-          const v = raw[i];
-          const column = target.columns[i] as StagingColumn;
-          if (invalidUtf8 && typeof v === 'string' && v.includes(REPLACEMENT)) {
-            report({ file: object.uri, line, field: fieldName(target.mapping, columnNames, i), reason: 'invalid UTF-8 byte sequence' });
-            return;
-          }
-          const c = toCopyField(v, column);
-          if (!c.ok) {
-            report({
-              file: object.uri,
-              line,
-              field: fieldName(target.mapping, columnNames, i),
-              reason: c.reason,
-              value: preview(v),
-            });
-            return;
-          }
-          row = i === 0 ? c.field : `${row}\t${c.field}`;
-        }
-        out += `${row}\n`;
-        rows += 1;
-      },
-      problem: (p) => report({ ...p, file: object.uri }),
-    });
-    // ignoreBOM keeps a byte-order mark in the text, so it is reported (Redshift's COPY does not expect one).
-    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-    for await (const chunk of await reader.open(object)) {
-      bytes += chunk.byteLength;
-      const text = decoder.decode(chunk, { stream: true });
-      if (!invalidUtf8 && text.includes(REPLACEMENT) && countChar(text, REPLACEMENT) > countLiteralReplacements(chunk)) {
-        invalidUtf8 = true;
-      }
-      splitter.push(text);
-      if (out.length >= BATCH_CHARS) {
-        const batch = out;
-        out = '';
-        await write(batch);
-      }
-    }
-    splitter.push(decoder.decode());
-    splitter.end();
-    if (out.length > 0) await write(out);
+  const objectDone = (objectBytes: number) => {
     objectsDone += 1;
+    bytes += objectBytes;
     options.onProgress?.({ table: target.table, objectsDone, objectsTotal: objects.length, rows, bytes });
   };
 
-  let aborted = false;
+  const workers = options.workers ?? defaultWorkers(objects);
   try {
-    let next = 0;
-    const workers = Array.from({ length: Math.min(options.concurrency ?? 16, Math.max(objects.length, 1)) }, async () => {
-      while (next < objects.length && !aborted) {
-        const object = objects[next] as SourceObject;
-        next += 1;
-        await processObject(object);
-      }
-    });
-    await Promise.all(workers);
+    if (workers === 0) {
+      await convertInline(objects, target, options.reader, write, report, (n) => (rows += n), objectDone);
+    } else {
+      await convertInWorkers(objects, target, options.region, workers, write, report, (n) => (rows += n), objectDone);
+    }
     copy.end();
     await Promise.race([once(copy, 'finish'), once(copy, 'error').then(([e]) => Promise.reject(e as Error))]);
     if (copyError) throw copyError;
   } catch (err) {
-    aborted = true;
     if (!copy.destroyed) copy.destroy(err as Error);
     // Let the server answer the aborted COPY before the caller rolls back.
     await finished(copy).catch(() => undefined);
     throw err;
   }
   return { table: target.table, objects: objects.length, rows, bytes, skipped };
+}
+
+type Write = (chunk: string | Uint8Array) => Promise<void>;
+
+async function convertInline(
+  objects: readonly SourceObject[],
+  target: StageTarget,
+  reader: SourceReader,
+  write: Write,
+  report: (p: RecordProblem) => void,
+  addRows: (n: number) => void,
+  objectDone: (bytes: number) => void,
+): Promise<void> {
+  const convert = createObjectConverter(target);
+  let next = 0;
+  let aborted = false;
+  const inFlight = objects.some((o) => isS3Uri(o.uri)) ? 16 : 4;
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, Math.max(objects.length, 1)) }, async () => {
+      try {
+        while (next < objects.length && !aborted) {
+          const object = objects[next++] as SourceObject;
+          const result = await convert(object.uri, await reader.open(object), {
+            rows: async (text, count) => {
+              addRows(count);
+              await write(text);
+            },
+            problem: report,
+          });
+          objectDone(result.bytes);
+        }
+      } catch (err) {
+        aborted = true;
+        throw err;
+      }
+    }),
+  );
+}
+
+async function convertInWorkers(
+  objects: readonly SourceObject[],
+  target: StageTarget,
+  region: string,
+  count: number,
+  write: Write,
+  report: (p: RecordProblem) => void,
+  addRows: (n: number) => void,
+  objectDone: (bytes: number) => void,
+): Promise<void> {
+  const init: WorkerInit = { target, region, inFlight: objects.some((o) => isS3Uri(o.uri)) ? 16 : 2 };
+  const pool = Array.from(
+    { length: count },
+    () =>
+      new Worker(new URL('./stage-worker-entry.mjs', import.meta.url), {
+        workerData: init,
+        // A small old generation keeps each worker's memory flat whatever the input size.
+        resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 32 },
+      }),
+  );
+  let next = 0;
+  // Batches are written in arrival order, one at a time; each is acknowledged once written.
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const exited = new Set<Worker>();
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (!failed) {
+          failed = true;
+          reject(err);
+        }
+      };
+      for (const worker of pool) {
+        const post = (m: ToWorker) => worker.postMessage(m);
+        worker.on('error', fail);
+        worker.on('message', (m: FromWorker) => {
+          if (failed) return;
+          try {
+            switch (m.type) {
+              case 'want':
+                if (next < objects.length) post({ type: 'task', object: objects[next++] as SourceObject });
+                else post({ type: 'done' });
+                break;
+              case 'rows':
+                addRows(m.count);
+                writing = writing.then(() => write(new Uint8Array(m.buf))).then(() => post({ type: 'ack' }));
+                writing.catch(fail);
+                break;
+              case 'problem':
+                report(m.problem);
+                break;
+              case 'object-done':
+                objectDone(m.bytes);
+                break;
+              case 'fatal':
+                fail(m.input ? new InputError(m.message) : new Error(m.message));
+                break;
+              case 'exit':
+                exited.add(worker);
+                if (exited.size === pool.length) writing.then(() => resolve(), fail);
+                break;
+              default: {
+                const never: never = m;
+                throw new Error(`unknown worker message ${JSON.stringify(never)}`);
+              }
+            }
+          } catch (err) {
+            fail(err);
+          }
+        });
+      }
+    });
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
 }
