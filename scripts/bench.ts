@@ -1,0 +1,225 @@
+/**
+ * npm run bench: loads generated data at several sizes into PostgreSQL
+ * (embedded by default, or DATABASE_URL) and compares, in the same run on the
+ * same server, the tool's staging with PostgreSQL's own COPY FROM STDIN of the
+ * same rows already converted to CSV (the baseline; the conversion is not
+ * timed). Prints a Markdown table and writes it to bench-results/latest.md.
+ * A benchmark, not a test: it asserts nothing.
+ *
+ *   npm run bench [-- --sizes 100k,1m,files --keep-data]
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import pgCopy from 'pg-copy-streams';
+import { connectionUrl, ensureEmbeddedServer, stopEmbeddedServer, type EmbeddedServer } from '../lib/embedded-postgres.ts';
+import { generate } from '../lib/generator.ts';
+import { createLogger } from '../lib/log.ts';
+import { createSourceReader } from '../lib/sources/source-objects.ts';
+import { toCopyField, Unloadable, type StagingColumn } from '../lib/staging/copy-row.ts';
+import { compileMapping, parseJsonPathsFile } from '../lib/staging/json-mapping.ts';
+import { JsonRecordSplitter } from '../lib/staging/json-records.ts';
+import { PROJECT_DIR } from './cli-support.ts';
+
+const log = createLogger();
+const argv = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : argv[i + 1];
+};
+const SIZES: Record<string, { events: number; songs: number; label: string }> = {
+  '100k': { events: 100_000, songs: 2_000, label: '100k events' },
+  '1m': { events: 1_000_000, songs: 20_000, label: '1M events' },
+  files: { events: 10_000, songs: 100_000, label: '100k song files' },
+};
+const sizes = (flag('sizes') ?? '100k,1m,files').split(',');
+const dataRoot = path.join(PROJECT_DIR, '.warehouse', 'bench-data');
+
+const EVENT_COLUMNS = ['artist', 'auth', 'first_name', 'gender', 'item_in_session', 'last_name', 'length', 'level', 'location', 'method', 'page', 'registration', 'session_id', 'song', 'status', 'ts', 'user_agent', 'user_id'];
+const SONG_COLUMNS = ['num_songs', 'artist_id', 'artist_latitude', 'artist_longitude', 'artist_location', 'artist_name', 'song_id', 'title', 'duration', 'year'];
+
+interface Row {
+  size: string;
+  step: string;
+  rows: number;
+  mb: number;
+  seconds: number;
+  rssMb?: number | undefined;
+  ratio?: string | undefined;
+}
+
+async function typedColumns(client: pg.Client, table: string, names: string[]): Promise<StagingColumn[]> {
+  const { rows } = await client.query<{ column_name: string; data_type: string; character_maximum_length: number | null }>(
+    `select column_name, data_type, character_maximum_length from information_schema.columns where table_name = $1`,
+    [table],
+  );
+  const map: Record<string, StagingColumn['type']> = { 'character varying': 'varchar', integer: 'integer', bigint: 'bigint', smallint: 'smallint', 'double precision': 'double' };
+  return names.map((n) => {
+    const r = rows.find((x) => x.column_name === n);
+    return { name: n, type: map[r?.data_type ?? ''] ?? 'varchar', bytes: r?.character_maximum_length ?? undefined };
+  });
+}
+
+/** The same rows as CSV, for the baseline (not timed). */
+async function toCsv(source: string, mappingSetting: string, columns: StagingColumn[], out: string): Promise<{ rows: number; bytes: number }> {
+  const reader = createSourceReader('us-west-2');
+  const names = columns.map((c) => c.name);
+  const mapping = mappingSetting === 'auto' ? ({ kind: 'auto', ignoreCase: false } as const) : parseJsonPathsFile((await import('node:fs')).readFileSync(mappingSetting, 'utf8'), mappingSetting, names);
+  const pick = compileMapping(mapping, names);
+  const stream = createWriteStream(out);
+  let buf = '';
+  let rows = 0;
+  let bytes = 0;
+  const csvField = (v: string) => (v === '\\N' ? '' : `"${v.replace(/\\t/g, '\t').replace(/\\n/g, '\n').replace(/\\r/g, '\r').replace(/\\\\/g, '\\').replace(/"/g, '""')}"`);
+  for (const object of await reader.list(source)) {
+    const chunks: Buffer[] = [];
+    for await (const c of await reader.open(object)) chunks.push(Buffer.from(c));
+    bytes += object.size;
+    const splitter = new JsonRecordSplitter({
+      record: ({ value }) => {
+        const raw = pick(value);
+        buf += `${raw.map((v, i) => { const f = toCopyField(v, columns[i] as StagingColumn); return f instanceof Unloadable ? '' : csvField(f); }).join(',')}\n`;
+        rows += 1;
+      },
+      problem: () => undefined,
+    });
+    splitter.push(Buffer.concat(chunks).toString('utf8'));
+    splitter.end();
+    if (buf.length > 1 << 20) {
+      if (!stream.write(buf)) await once(stream, 'drain');
+      buf = '';
+    }
+  }
+  stream.end(buf);
+  await once(stream, 'finish');
+  return { rows, bytes };
+}
+
+async function baselineCopy(client: pg.Client, table: string, csv: string): Promise<number> {
+  await client.query(`DROP TABLE IF EXISTS bench_${table}`);
+  await client.query(`CREATE TABLE bench_${table} (LIKE ${table})`);
+  const start = process.hrtime.bigint();
+  await pipeline(createReadStream(csv, { highWaterMark: 1 << 20 }), client.query(pgCopy.from(`COPY bench_${table} FROM STDIN (FORMAT csv)`)));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await client.query(`DROP TABLE bench_${table}`);
+  return seconds;
+}
+
+function runTool(args: string[], env: Record<string, string>): Promise<{ seconds: number; rssMb: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['--import=tsx', path.join(PROJECT_DIR, 'scripts', 'cli.ts'), ...args, '--env-file=/dev/null'], {
+      cwd: PROJECT_DIR,
+      env: { ...process.env, ...env, SPARKIFY_REPORT_RESOURCES: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      if (code !== 0) return reject(new Error(`load ${args.join(' ')} failed (${code}):\n${stderr}`));
+      const m = /resources: (\{.*\})/.exec(stderr);
+      const rssMb = m ? (JSON.parse(m[1] ?? '{}') as { maxRssKb: number }).maxRssKb / 1024 : NaN;
+      resolve({ seconds, rssMb, stdout });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  let server: EmbeddedServer | undefined;
+  let serverDir: string | undefined;
+  let adminUrl = process.env['DATABASE_URL'];
+  if (!adminUrl) {
+    serverDir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-bench-'));
+    server = await ensureEmbeddedServer(serverDir, log);
+    adminUrl = connectionUrl(server.connection);
+  }
+  const results: Row[] = [];
+  try {
+    for (const key of sizes) {
+      const size = SIZES[key];
+      if (!size) throw new Error(`unknown size ${key} (choose from ${Object.keys(SIZES).join(', ')})`);
+      const dir = path.join(dataRoot, key);
+      if (!existsSync(path.join(dir, 'done'))) {
+        log.info(`Generating ${size.label} (${size.songs} song files)…`);
+        await rm(dir, { recursive: true, force: true });
+        await generate({ events: size.events, songs: size.songs, seed: 1, out: dir });
+        await writeFile(path.join(dir, 'done'), '');
+      }
+      const dbName = `bench_${key}_${Date.now()}`;
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${dbName}`);
+      await admin.end();
+      const u = new URL(adminUrl);
+      u.pathname = `/${dbName}`;
+      const env = { DATABASE_URL: u.toString(), LOG_DATA: path.join(dir, 'log_data'), SONG_DATA: path.join(dir, 'song_data'), LOG_JSONPATH: path.join(dir, 'log_json_path.json') };
+      try {
+        await runTool(['migrate', 'up', '--quiet'], env);
+        const client = new pg.Client({ connectionString: env.DATABASE_URL });
+        await client.connect();
+        log.info(`${size.label}: converting to CSV for the baseline (not timed)…`);
+        const events = await typedColumns(client, 'staging_events', EVENT_COLUMNS);
+        const songs = await typedColumns(client, 'staging_songs', SONG_COLUMNS);
+        const csvDir = await mkdtemp(path.join(os.tmpdir(), 'bench-csv-'));
+        const ev = await toCsv(env.LOG_DATA, env.LOG_JSONPATH, events, path.join(csvDir, 'events.csv'));
+        const so = await toCsv(env.SONG_DATA, 'auto', songs, path.join(csvDir, 'songs.csv'));
+        log.info(`${size.label}: baseline COPY…`);
+        const baseline = (await baselineCopy(client, 'staging_events', path.join(csvDir, 'events.csv'))) + (await baselineCopy(client, 'staging_songs', path.join(csvDir, 'songs.csv')));
+        await client.end();
+        await rm(csvDir, { recursive: true, force: true });
+        const rows = ev.rows + so.rows;
+        const mb = (ev.bytes + so.bytes) / 1048576;
+        results.push({ size: size.label, step: 'baseline: COPY FROM STDIN (CSV)', rows, mb, seconds: baseline, ratio: '1.00' });
+        log.info(`${size.label}: the tool's stage, transform, whole load…`);
+        const stage = await runTool(['load', '--only', 'stage', '--quiet'], env);
+        results.push({ size: size.label, step: 'stage (process start-up included)', rows, mb, seconds: stage.seconds, rssMb: stage.rssMb, ratio: (stage.seconds / baseline).toFixed(2) });
+        const transform = await runTool(['load', '--only', 'transform', '--quiet'], env);
+        results.push({ size: size.label, step: 'transform', rows, mb, seconds: transform.seconds, rssMb: transform.rssMb, ratio: (transform.seconds / baseline).toFixed(2) });
+        const whole = await runTool(['load', '--quiet'], env);
+        results.push({ size: size.label, step: 'whole load (re-run)', rows, mb, seconds: whole.seconds, rssMb: whole.rssMb, ratio: (whole.seconds / baseline).toFixed(2) });
+        if (key === 'files') {
+          const files = size.songs;
+          results.push({ size: size.label, step: `stage: ${Math.round(files / stage.seconds)} song files/s`, rows: files, mb, seconds: stage.seconds });
+        }
+      } finally {
+        const admin2 = new pg.Client({ connectionString: adminUrl });
+        await admin2.connect();
+        await admin2.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        await admin2.end();
+      }
+    }
+  } finally {
+    if (server && serverDir) {
+      await stopEmbeddedServer(server, log, true);
+      await rm(serverDir, { recursive: true, force: true });
+      await rm(path.dirname(server.dataDir), { recursive: true, force: true });
+    }
+    if (!argv.includes('--keep-data')) log.info(`Generated data kept in ${dataRoot} for the next run (delete it to regenerate).`);
+  }
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${server ? 'embedded PostgreSQL' : 'DATABASE_URL'}`;
+  const lines = [
+    `Benchmark ${new Date().toISOString().slice(0, 10)} on ${machine}`,
+    '',
+    '| size | step | rows | input MB | seconds | rows/s | MB/s | ÷ baseline time | peak RSS MB |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map((r) =>
+      `| ${r.size} | ${r.step} | ${r.rows} | ${r.mb.toFixed(1)} | ${r.seconds.toFixed(2)} | ${Math.round(r.rows / r.seconds)} | ${(r.mb / r.seconds).toFixed(1)} | ${r.ratio ?? ''} | ${r.rssMb === undefined ? '' : r.rssMb.toFixed(0)} |`,
+    ),
+  ];
+  const table = `${lines.join('\n')}\n`;
+  process.stdout.write(table);
+  await mkdir(path.join(PROJECT_DIR, 'bench-results'), { recursive: true });
+  await writeFile(path.join(PROJECT_DIR, 'bench-results', 'latest.md'), table);
+}
+
+await main();
+process.exit(0);
