@@ -71,6 +71,9 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
   let database: DatabaseSetting;
   const url = setting(env, 'DATABASE_URL');
   if (url) {
+    // Mask its password in every message, whatever else is wrong with it.
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(url)?.[1];
+    if (password) registerSecret(password);
     if (!/^postgres(ql)?:\/\//.test(url)) {
       problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL');
     } else {

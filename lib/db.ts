@@ -12,6 +12,19 @@ import type { Logger } from './log.ts';
 // values are compared and printed exactly as stored, whatever the local time zone.
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (v) => v);
 
+/** The error a connection reported while idle (a terminated backend, a dropped socket). */
+const connectionErrors = new WeakMap<pg.Client, Error>();
+
+/**
+ * pg reports a query on a broken connection as "not queryable"; the useful
+ * error (why it broke) arrived earlier on the client. Returns that one.
+ */
+export function underlyingError(client: pg.Client, err: unknown): unknown {
+  const cause = connectionErrors.get(client);
+  if (cause && err instanceof Error && /not queryable|Connection terminated/i.test(err.message)) return cause;
+  return err;
+}
+
 export interface Database {
   readonly dialect: Dialect;
   /** Where it runs, without the password (for messages). */
@@ -61,7 +74,10 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   const connect = async (): Promise<pg.Client> => {
     const client = new pg.Client({ ...connection, application_name: 'sparkify-warehouse' });
     // A terminated backend emits 'error' on an idle client; the pending query rejects on its own.
-    client.on('error', (err) => log.debug(`connection error: ${err.message}`));
+    client.on('error', (err) => {
+      connectionErrors.set(client, err);
+      log.debug(`connection error: ${err.message}`);
+    });
     await client.connect();
     clients.add(client);
     client.once('end', () => clients.delete(client));

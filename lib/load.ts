@@ -7,13 +7,15 @@
 import type pg from 'pg';
 import { stagingSteps, transformSteps } from '../loaders/index.ts';
 import type { Config } from './config.ts';
-import type { Database } from './db.ts';
+import { underlyingError, type Database } from './db.ts';
 import type { Dialect } from './dialect/index.ts';
 import { LOAD_ERRORS_QUERIES, renderCopy, type CopyAuth } from './dialect/redshift-copy.ts';
 import { ConfigError, InputError, type RecordProblem } from './errors.ts';
+import { faultPoint } from './fault-points.ts';
 import { withWarehouseLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { registerSecret } from './redact.ts';
+import { withRetry } from './retry.ts';
 import { createSourceReader, readText, type SourceObject, type SourceReader } from './sources/source-objects.ts';
 import type { StagingColumn, StagingType } from './staging/copy-row.ts';
 import { autoMapping, parseJsonPathsFile, type JsonMapping } from './staging/json-mapping.ts';
@@ -223,6 +225,7 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
         },
       );
       skipped.push(...result.skipped);
+      await faultPoint(`stage:${p.step.table}:copied`);
       reports.push({
         step: `stage ${p.step.table}`,
         table: p.step.table,
@@ -231,6 +234,7 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
         detail: `${result.objects} objects, ${(result.bytes / 1024 / 1024).toFixed(1)} MB${result.skipped.length ? `, ${result.skipped.length} bad records skipped` : ''}`,
       });
     }
+    await faultPoint('stage:before-commit');
     return reports;
   });
 }
@@ -244,21 +248,42 @@ async function runTransform(client: pg.Client, step: TransformStep, log: Logger)
       log.debug(sql);
       await client.query(sql);
     }
+    await faultPoint(`transform:${step.table}:before-commit`);
   });
   return { step: `transform ${step.table}`, table: step.table, rows: await countRows(client, step.table), seconds: since(start) };
 }
 
 export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
   const { staging, transforms } = selectSteps(opts.only);
-  return withWarehouseLock(db, 'load', opts.log, async () => {
-    const client = await db.connect();
-    const skipped: RecordProblem[] = [];
+  return withWarehouseLock(db, 'load', opts.log, async (lock) => {
+    await faultPoint('load:locked');
+    let client = await db.connect();
+    // After a transient failure a step runs again, whole, on a new connection.
+    const retry = <T>(what: string, fn: () => Promise<T>) =>
+      withRetry(what, () => fn().catch((err: unknown) => Promise.reject(underlyingError(client, err))), {
+        log: opts.log,
+        beforeRetry: async () => {
+          lock.assertHeld();
+          await client.end().catch(() => undefined);
+          client = await db.connect();
+        },
+      });
     try {
       const steps: StepReport[] = [];
+      let skipped: RecordProblem[] = [];
       if (staging.length > 0) {
-        steps.push(...(db.dialect.copiesFromS3 ? await stageRedshift(db, client, staging, opts) : await stagePostgres(db, client, staging, opts, skipped)));
+        steps.push(
+          ...(await retry('stage', async () => {
+            skipped = [];
+            return db.dialect.copiesFromS3 ? stageRedshift(db, client, staging, opts) : stagePostgres(db, client, staging, opts, skipped);
+          })),
+        );
+        await faultPoint('load:staged');
       }
-      for (const step of transforms) steps.push(await runTransform(client, step, opts.log));
+      for (const step of transforms) {
+        lock.assertHeld();
+        steps.push(await retry(`transform ${step.table}`, () => runTransform(client, step, opts.log)));
+      }
       return { steps, skipped };
     } finally {
       await client.end().catch(() => undefined);

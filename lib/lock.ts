@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import type { Database } from './db.ts';
+import { LockedError } from './errors.ts';
 import type { Logger } from './log.ts';
 
 export const LOCK_TABLE = 'sparkify_lock';
@@ -28,23 +29,41 @@ async function createLockTable(client: pg.Client): Promise<void> {
   }
 }
 
-export async function withWarehouseLock<T>(db: Database, purpose: string, log: Logger, fn: () => Promise<T>): Promise<T> {
+/** Handed to the locked work: tells whether the lock's connection is still alive. */
+export interface HeldLock {
+  /** Throws when the lock's connection died (the database released the lock). */
+  assertHeld(): void;
+}
+
+export async function withWarehouseLock<T>(db: Database, purpose: string, log: Logger, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  let lost: Error | undefined;
+  client.on('error', (err) => (lost ??= err));
+  client.on('end', () => (lost ??= new Error('connection closed')));
+  const lock: HeldLock = {
+    assertHeld() {
+      if (lost) throw new LockedError(`Lost the warehouse lock (${lost.message}): stopping so that no other run interleaves with this one; run it again`);
+    },
+  };
   try {
     await createLockTable(client);
     await client.query(LOCK_STATEMENTS.begin);
-    let waited = 0;
+    const started = Date.now();
+    let said = 0;
     const timer = setInterval(() => {
-      waited += 5;
-      log.info(`Waiting for the warehouse lock (${waited}s): another migrate or load is running on ${db.description}…`);
-    }, 5000);
+      const waited = Math.round((Date.now() - started) / 1000);
+      if (said === 0 || waited - said >= 10) {
+        said = waited;
+        log.info(`Waiting for the warehouse lock (${waited}s): another migrate or load is running on ${db.description}…`);
+      }
+    }, 1000);
     try {
       await client.query(LOCK_STATEMENTS.lock);
     } finally {
       clearInterval(timer);
     }
     log.debug(`Holding the warehouse lock for ${purpose}.`);
-    return await fn();
+    return await fn(lock);
   } finally {
     await client.query(LOCK_STATEMENTS.release).catch(() => undefined);
     await client.end().catch(() => undefined);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { Database } from './db.ts';
 import type { Dialect } from './dialect/index.ts';
+import { faultPoint } from './fault-points.ts';
 import { withWarehouseLock } from './lock.ts';
 import type { Logger } from './log.ts';
 
@@ -87,6 +88,7 @@ function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions) {
 /** Applies or rolls back migrations; returns the names it ran. */
 export async function migrate(db: Database, opts: MigrateOptions): Promise<string[]> {
   return withWarehouseLock(db, `migrate ${opts.direction}`, opts.log, async () => {
+    await faultPoint('migrate:locked');
     const client = await db.connect();
     try {
       const { runner } = await import('node-pg-migrate');

@@ -14,7 +14,7 @@ import { sqlfluffAvailable, sqlfluffTitle, sqlfluffViolations } from './helpers/
 const data = sharedSparkify();
 let tdb: TestDatabase | undefined;
 type Ev = { page: string; userId: string; ts: number; level: string; sessionId: number; location: string | null; userAgent: string | null };
-let plays: Ev[] = [];
+const plays: Ev[] = [];
 let answers: Record<string, Record<string, unknown>[]> = {};
 
 test.before(async () => {

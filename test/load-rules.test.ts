@@ -196,3 +196,11 @@ test('the JSONPaths file must match the table in count; a missing one is named',
   t.regex(bad?.message ?? '', /bad\.json:1: jsonpaths\[0\]/);
   t.truthy(JSONPATHS);
 });
+
+test('a JSONPaths file in another order than the table is refused, naming the path', async (t) => {
+  const tdb = await fresh();
+  const keys = ['auth', 'artist', 'firstName', 'gender', 'itemInSession', 'lastName', 'length', 'level', 'location', 'method', 'page', 'registration', 'sessionId', 'song', 'status', 'ts', 'userAgent', 'userId'];
+  const f = await writeFixture({ logs: { 'a.json': [event()] }, jsonpaths: JSON.stringify({ jsonpaths: keys.map((k) => `$['${k}']`) }, null, 2) });
+  const e = await t.throwsAsync(load(tdb, f.env));
+  t.regex(e?.message ?? '', /log_json_path\.json:3: jsonpaths\[0\] '\$\['auth'\]' names the field of column auth, but position 1 is column artist/);
+});

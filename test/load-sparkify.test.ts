@@ -54,7 +54,7 @@ maybe(title('load through s3:// (s3rver on 127.0.0.1) gives the same counts and 
     t.is(await s3.upload('udacity-dend', 'log_data/', path.join(data ?? '', 'log_data')), 30);
     await s3.put('udacity-dend', 'log_json_path.json', await readFile(path.join(data ?? '', 'log_json_path.json')));
     // The defaults are Sparkify's bucket: only the endpoint changes.
-    const r = await runCli(['load'], { DATABASE_URL: tdb.url, ...s3.env });
+    const r = await runCli(['load'], { DATABASE_URL: tdb.url, ...s3.env }, { timeoutMs: 100_000 });
     t.is(r.code, 0, r.stderr);
     t.regex(r.stderr, /s3:\/\/udacity-dend\/song_data/);
     t.deepEqual(await counts(tdb), EXPECTED);

@@ -25,6 +25,8 @@ const INT_RANGE: Record<'smallint' | 'integer' | 'bigint', [number, number]> = {
 
 const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
+// NUL is matched on purpose: PostgreSQL text cannot hold it, so it must be refused.
+// eslint-disable-next-line no-control-regex
 const SPECIAL = /[\\\n\r\t\u0000]/;
 
 function escapeText(s: string): string {

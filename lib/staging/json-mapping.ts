@@ -70,6 +70,20 @@ export function parseJsonPathsFile(text: string, source: string, columns: readon
     }
     return parsed;
   });
+  // Order: COPY maps by position, so a path naming another column's field is a mistake.
+  const normalise = (name: string) => name.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+  const byName = new Map(columns.map((c, i) => [normalise(c), i]));
+  paths.forEach((segments, index) => {
+    const last = segments[segments.length - 1];
+    const named = typeof last === 'string' ? byName.get(normalise(last)) : undefined;
+    if (named !== undefined && named !== index && index < columns.length) {
+      const expr = String(list[index]);
+      throw new InputError(
+        `${source}:${lineOf(expr)}: jsonpaths[${index}] '${expr}' names the field of column ${columns[named]}, but position ${index + 1} is column ${columns[index]}: the paths are not in the table's column order`,
+        [{ file: source, line: lineOf(expr), field: `jsonpaths[${index}]`, reason: 'order does not match the table', value: expr }],
+      );
+    }
+  });
   if (paths.length !== columns.length) {
     throw new InputError(
       `${source}: the JSONPaths file has ${paths.length} paths but the table has ${columns.length} columns (${columns.join(', ')}); COPY maps them by position`,

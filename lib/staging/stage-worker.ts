@@ -72,7 +72,9 @@ if (parentPort) {
   port.on('message', (m: ToWorker) => {
     if (m.type === 'ack') {
       unacked -= 1;
-      waiting.shift()?.();
+      // Wake every waiter: each checks the limit again. Waking only one can strand
+      // the others when the woken conversions send nothing more (one-row song files).
+      for (const wake of waiting.splice(0)) wake();
     } else if (m.type === 'task') void convertObject(m.object);
     else if (m.type === 'done') {
       // Several 'want's may be answered with 'done': exit once, after the last object.

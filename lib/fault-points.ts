@@ -1,0 +1,18 @@
+/**
+ * Named points in a run where the reliability tests stop or pause the process
+ * (test/reliability.test.ts): SPARKIFY_FAULT_AT=<name> with SPARKIFY_FAULT=hang
+ * (wait to be killed) or SPARKIFY_FAULT=pause:<ms>. Without those variables a
+ * fault point does nothing.
+ */
+
+export async function faultPoint(name: string): Promise<void> {
+  if (process.env['SPARKIFY_FAULT_AT'] !== name) return;
+  const mode = process.env['SPARKIFY_FAULT'] ?? 'hang';
+  process.stderr.write(`fault point: ${name}\n`);
+  if (mode === 'hang') {
+    // Keep the process alive until the test kills it.
+    await new Promise<void>(() => setInterval(() => undefined, 60_000));
+  }
+  const ms = Number(mode.replace(/^pause:/, ''));
+  if (Number.isFinite(ms) && ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+}
