@@ -36,8 +36,14 @@ export interface Sources {
   readonly songData: string;
 }
 
+/** Temporary database credentials from AWS instead of a password (REDSHIFT_IAM_AUTH). */
+export type IamAuth =
+  | { readonly kind: 'cluster'; readonly clusterId: string; readonly dbUser: string; readonly dbName: string }
+  | { readonly kind: 'serverless'; readonly workgroup: string; readonly dbName: string };
+
 export interface Config {
   readonly database: DatabaseSetting;
+  readonly iamAuth: IamAuth | undefined;
   readonly sources: Sources;
   /** Whether each source came from a setting (false: the built-in default). */
   readonly sourcesConfigured: boolean;
@@ -127,15 +133,59 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
   registerSecret(env['AWS_SECRET_ACCESS_KEY']);
   registerSecret(env['AWS_SESSION_TOKEN']);
 
+  const iamAuth = iamAuthSetting(env, database, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     database,
+    iamAuth,
     sources: Object.freeze(sources),
     sourcesConfigured: Boolean(logData ?? songData ?? logJsonPath),
     iamRoleArn,
     region,
     warehouseDir: path.resolve(projectDir, setting(env, 'WAREHOUSE_DIR') ?? '.warehouse'),
   });
+}
+
+function iamAuthSetting(env: Env, database: DatabaseSetting, problems: string[]): IamAuth | undefined {
+  const mode = setting(env, 'REDSHIFT_IAM_AUTH')?.toLowerCase();
+  if (!mode || mode === 'false' || mode === '0') return undefined;
+  if (database.kind === 'embedded') {
+    problems.push('REDSHIFT_IAM_AUTH: set DATABASE_URL (or PGHOST) to the Redshift endpoint too');
+    return undefined;
+  }
+  let user: string | undefined;
+  let dbName: string | undefined;
+  let hasPassword = false;
+  if (database.kind === 'url') {
+    try {
+      const u = new URL(database.url);
+      user = decodeURIComponent(u.username) || undefined;
+      dbName = u.pathname.replace(/^\//, '') || undefined;
+      hasPassword = u.password !== '';
+    } catch {
+      return undefined;
+    }
+  } else {
+    user = database.user;
+    dbName = database.database;
+    hasPassword = Boolean(database.password);
+  }
+  if (hasPassword) {
+    problems.push('REDSHIFT_IAM_AUTH: the connection already has a password; remove it to use temporary IAM credentials');
+    return undefined;
+  }
+  const workgroup = setting(env, 'REDSHIFT_WORKGROUP');
+  if (mode === 'serverless' || (mode === 'true' && workgroup)) {
+    if (!workgroup) problems.push('REDSHIFT_WORKGROUP: needed for Redshift Serverless IAM authentication');
+    return { kind: 'serverless', workgroup: workgroup ?? '', dbName: dbName ?? 'dev' };
+  }
+  if (mode !== 'true' && mode !== 'cluster') {
+    problems.push(`REDSHIFT_IAM_AUTH: expected true, cluster or serverless, got '${mode}'`);
+    return undefined;
+  }
+  if (!user) problems.push('REDSHIFT_IAM_AUTH: the database user (in DATABASE_URL or PGUSER) is needed for GetClusterCredentials');
+  return { kind: 'cluster', clusterId: setting(env, 'REDSHIFT_CLUSTER_ID') ?? 'sparkify-cluster', dbUser: user ?? '', dbName: dbName ?? 'dev' };
 }
 
 /** Source settings overridden by command-line flags, validated the same way. */
@@ -152,4 +202,55 @@ export function withSources(config: Config, overrides: Partial<Sources>): Config
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
+}
+
+/** Settings of `npm run cluster` (Redshift cluster and IAM role lifecycle). */
+export interface ClusterConfig {
+  readonly clusterId: string;
+  readonly nodeType: string;
+  readonly nodes: number;
+  readonly database: string;
+  readonly user: string;
+  readonly port: number;
+  /** REDSHIFT_PASSWORD; undefined: generated at create and written only to .env. */
+  readonly password: string | undefined;
+  readonly roleName: string;
+  /** Where the Redshift port may be reached from; undefined: no inbound rule is added. */
+  readonly ingressCidr: string | undefined;
+  readonly region: string;
+}
+
+export function loadClusterConfig(env: Env): ClusterConfig {
+  const problems: string[] = [];
+  const get = (name: string, fallback: string) => setting(env, name) ?? fallback;
+  const clusterId = get('REDSHIFT_CLUSTER_ID', 'sparkify-cluster');
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(clusterId) || clusterId.endsWith('-') || clusterId.includes('--')) {
+    problems.push(`REDSHIFT_CLUSTER_ID: lowercase letters, digits and single hyphens, starting with a letter, got '${clusterId}'`);
+  }
+  const nodeType = get('REDSHIFT_NODE_TYPE', 'ra3.large');
+  if (!/^[a-z0-9]+\.[a-z0-9]+$/.test(nodeType)) problems.push(`REDSHIFT_NODE_TYPE: expected a node type such as ra3.large, got '${nodeType}'`);
+  const nodes = Number(get('REDSHIFT_NODES', '2'));
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 128) problems.push('REDSHIFT_NODES: a whole number from 1 to 128');
+  const database = get('REDSHIFT_DB', 'dev');
+  if (!/^[a-z_][a-z0-9_$]{0,63}$/.test(database)) problems.push(`REDSHIFT_DB: expected a lowercase database name, got '${database}'`);
+  const user = get('REDSHIFT_USER', 'awsuser');
+  if (!/^[a-z_][a-z0-9_$]{0,127}$/.test(user)) problems.push(`REDSHIFT_USER: expected a lowercase user name, got '${user}'`);
+  const port = Number(get('REDSHIFT_PORT', '5439'));
+  if (!Number.isInteger(port) || port < 1150 || port > 65535) problems.push('REDSHIFT_PORT: a port from 1150 to 65535');
+  const password = setting(env, 'REDSHIFT_PASSWORD');
+  registerSecret(password);
+  if (password && !/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[^'"\\/@\s]{8,64}$/.test(password)) {
+    problems.push("REDSHIFT_PASSWORD: 8–64 characters with a lowercase letter, an uppercase letter and a digit, and none of ' \" \\ / @ or spaces");
+  }
+  const roleName = get('REDSHIFT_ROLE_NAME', 'sparkify-redshift-s3-read');
+  if (!/^[\w+=,.@-]{1,64}$/.test(roleName)) problems.push(`REDSHIFT_ROLE_NAME: not a valid IAM role name: '${roleName}'`);
+  const ingressCidr = setting(env, 'REDSHIFT_INGRESS_CIDR');
+  if (ingressCidr && !/^(\d{1,3}\.){3}\d{1,3}\/([0-9]|[12][0-9]|3[0-2])$/.test(ingressCidr)) {
+    problems.push(`REDSHIFT_INGRESS_CIDR: expected an IPv4 CIDR such as 203.0.113.7/32, got '${ingressCidr}'`);
+  }
+  const region = get('AWS_REGION', DEFAULT_REGION);
+  const regionProblem = checkRegion(region);
+  if (regionProblem) problems.push(`AWS_REGION: ${regionProblem}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ clusterId, nodeType, nodes, database, user, port, password, roleName, ingressCidr, region });
 }

@@ -66,6 +66,14 @@ function describe(connection: pg.ClientConfig, embedded: boolean): string {
 export async function openDatabase(config: Config, log: Logger): Promise<Database> {
   let embedded: EmbeddedServer | undefined;
   let connection = connectionConfig(config);
+  if (connection && config.iamAuth) {
+    const { temporaryCredentials, withCredentials } = await import('./aws/iam-auth.ts');
+    const creds = await temporaryCredentials(config.iamAuth, config.region);
+    log.info(`Connecting as ${creds.user} with temporary IAM credentials (${config.iamAuth.kind}).`);
+    connection = connection.connectionString
+      ? { connectionString: withCredentials(connection.connectionString, creds) }
+      : { ...connection, user: creds.user, password: creds.password };
+  }
   if (!connection) {
     embedded = await ensureEmbeddedServer(config.database.kind === 'embedded' ? config.database.dir : config.warehouseDir, log);
     connection = embedded.connection;

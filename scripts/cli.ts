@@ -6,11 +6,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT } from '../lib/errors.ts';
 import { analyzeCommand } from './analyze-command.ts';
+import { clusterCommand } from './cluster-command.ts';
 import { dbCommand } from './db-command.ts';
 import { generateCommand } from './generate-command.ts';
 import { loadCommand } from './load-command.ts';
 import { migrateCommand } from './migrate-command.ts';
 import { queryCommand } from './query-command.ts';
+import { sourcesCommand } from './sources-command.ts';
 import { startCommand } from './start-command.ts';
 import { verifyCommand } from './verify-command.ts';
 
@@ -28,6 +30,8 @@ await yargs(hideBin(process.argv))
   .command(queryCommand)
   .command(dbCommand)
   .command(startCommand)
+  .command(sourcesCommand)
+  .command(clusterCommand)
   .demandCommand(1, 'Name a command: see --help.')
   .strict()
   .recommendCommands()

@@ -1,0 +1,247 @@
+/**
+ * The Redshift cluster and its IAM role, as commands (npm run cluster):
+ * create (reusing what exists), status, delete (deleting what does not exist
+ * is a no-op). Every AWS call goes through `call`, so a dry run prints the plan
+ * (each call and its key parameters) without calling AWS. Secrets (the master
+ * password) are never part of a printed parameter.
+ */
+import { randomBytes } from 'node:crypto';
+import { AuthorizeSecurityGroupIngressCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AttachRolePolicyCommand,
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DetachRolePolicyCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
+import {
+  CreateClusterCommand,
+  DeleteClusterCommand,
+  DescribeClustersCommand,
+  ModifyClusterIamRolesCommand,
+  type Cluster,
+  type RedshiftClient,
+} from '@aws-sdk/client-redshift';
+import type { ClusterConfig } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { registerSecret } from '../redact.ts';
+
+export const S3_READ_POLICY = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
+const ASSUME_ROLE_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'redshift.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+export interface AwsClients {
+  readonly iam: IAMClient;
+  readonly redshift: RedshiftClient;
+  readonly ec2: EC2Client;
+}
+
+export interface PlannedCall {
+  readonly service: 'IAM' | 'Redshift' | 'EC2';
+  readonly command: string;
+  readonly params: Record<string, unknown>;
+}
+
+export interface ClusterContext {
+  readonly config: ClusterConfig;
+  readonly clients: AwsClients;
+  readonly log: Logger;
+  readonly dryRun: boolean;
+  /** Every call made (or, in a dry run, planned), in order. */
+  readonly calls: PlannedCall[];
+  readonly pollMs?: number;
+  readonly timeoutMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface Sendable<Output> {
+  send(command: unknown): Promise<Output>;
+}
+
+/** One AWS call: recorded, then sent unless this is a dry run. */
+async function call<Output>(
+  ctx: ClusterContext,
+  service: PlannedCall['service'],
+  client: unknown,
+  command: { constructor: { name: string }; input: unknown },
+  shown: Record<string, unknown>,
+): Promise<Output | undefined> {
+  ctx.calls.push({ service, command: command.constructor.name.replace(/Command$/, ''), params: shown });
+  if (ctx.dryRun) return undefined;
+  return (client as Sendable<Output>).send(command);
+}
+
+const errorName = (err: unknown) => (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
+
+async function findRole(ctx: ClusterContext): Promise<string | undefined> {
+  try {
+    const r = await call<{ Role?: { Arn?: string } }>(ctx, 'IAM', ctx.clients.iam, new GetRoleCommand({ RoleName: ctx.config.roleName }), { RoleName: ctx.config.roleName });
+    return r?.Role?.Arn;
+  } catch (err) {
+    if (errorName(err) === 'NoSuchEntityException' || errorName(err) === 'NoSuchEntity') return undefined;
+    throw err;
+  }
+}
+
+async function findCluster(ctx: ClusterContext): Promise<Cluster | undefined> {
+  try {
+    const r = await call<{ Clusters?: Cluster[] }>(ctx, 'Redshift', ctx.clients.redshift, new DescribeClustersCommand({ ClusterIdentifier: ctx.config.clusterId }), { ClusterIdentifier: ctx.config.clusterId });
+    return r?.Clusters?.[0];
+  } catch (err) {
+    if (errorName(err) === 'ClusterNotFoundFault' || errorName(err) === 'ClusterNotFound') return undefined;
+    throw err;
+  }
+}
+
+/** A password Redshift accepts: 8–64 characters with upper, lower and a digit, none of ' " \ / @ or space. */
+export function generatePassword(): string {
+  const body = randomBytes(18).toString('base64url').replace(/[-_]/g, 'x');
+  return `Sp${body}7a`;
+}
+
+export interface CreateResult {
+  readonly roleArn: string;
+  readonly endpoint: { host: string; port: number } | undefined;
+  /** Set when this run generated the master password (it must go to .env, nowhere else). */
+  readonly generatedPassword: string | undefined;
+  readonly reused: { role: boolean; cluster: boolean };
+}
+
+async function ensureRole(ctx: ClusterContext): Promise<{ arn: string; reused: boolean }> {
+  const { roleName } = ctx.config;
+  const existing = await findRole(ctx);
+  if (existing) {
+    ctx.log.info(`IAM role ${roleName} exists: reusing it.`);
+    const attached = await call<{ AttachedPolicies?: { PolicyArn?: string }[] }>(ctx, 'IAM', ctx.clients.iam, new ListAttachedRolePoliciesCommand({ RoleName: roleName }), { RoleName: roleName });
+    if (!attached?.AttachedPolicies?.some((p) => p.PolicyArn === S3_READ_POLICY)) {
+      await call(ctx, 'IAM', ctx.clients.iam, new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: S3_READ_POLICY }), { RoleName: roleName, PolicyArn: S3_READ_POLICY });
+    }
+    return { arn: existing, reused: true };
+  }
+  ctx.log.info(`Creating IAM role ${roleName} (Redshift may assume it; S3 read-only)…`);
+  const created = await call<{ Role?: { Arn?: string } }>(
+    ctx,
+    'IAM',
+    ctx.clients.iam,
+    new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: ASSUME_ROLE_POLICY, Description: 'sparkify-warehouse: lets Redshift COPY read S3' }),
+    { RoleName: roleName, AssumeRolePolicyDocument: 'redshift.amazonaws.com may sts:AssumeRole' },
+  );
+  await call(ctx, 'IAM', ctx.clients.iam, new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: S3_READ_POLICY }), { RoleName: roleName, PolicyArn: S3_READ_POLICY });
+  return { arn: created?.Role?.Arn ?? `arn:aws:iam::<account>:role/${roleName}`, reused: false };
+}
+
+async function waitFor(ctx: ClusterContext, what: string, done: (c: Cluster | undefined) => boolean): Promise<Cluster | undefined> {
+  if (ctx.dryRun) {
+    ctx.calls.push({ service: 'Redshift', command: 'DescribeClusters', params: { ClusterIdentifier: ctx.config.clusterId, repeated: `every 30s until ${what}` } });
+    return undefined;
+  }
+  const sleep = ctx.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const started = Date.now();
+  for (;;) {
+    const cluster = await findCluster(ctx);
+    if (done(cluster)) return cluster;
+    const waited = Math.round((Date.now() - started) / 1000);
+    ctx.log.info(`Waiting for cluster ${ctx.config.clusterId} to be ${what}: ${cluster?.ClusterStatus ?? 'gone'} (${waited}s)…`);
+    if (Date.now() - started > (ctx.timeoutMs ?? 45 * 60_000)) throw new Error(`cluster ${ctx.config.clusterId} was not ${what} after ${waited}s`);
+    await sleep(ctx.pollMs ?? 30_000);
+  }
+}
+
+export async function createCluster(ctx: ClusterContext): Promise<CreateResult> {
+  const c = ctx.config;
+  const role = await ensureRole(ctx);
+  let cluster = await findCluster(ctx);
+  let generatedPassword: string | undefined;
+  const reusedCluster = Boolean(cluster);
+  if (cluster) {
+    ctx.log.info(`Cluster ${c.clusterId} exists (${cluster.ClusterStatus}): reusing it.`);
+    if (!cluster.IamRoles?.some((r) => r.IamRoleArn === role.arn)) {
+      await call(ctx, 'Redshift', ctx.clients.redshift, new ModifyClusterIamRolesCommand({ ClusterIdentifier: c.clusterId, AddIamRoles: [role.arn] }), { ClusterIdentifier: c.clusterId, AddIamRoles: [role.arn] });
+    }
+  } else {
+    const password = c.password ?? (generatedPassword = generatePassword());
+    registerSecret(password);
+    ctx.log.info(`Creating cluster ${c.clusterId} (${c.nodes} × ${c.nodeType})…`);
+    const shown = { ClusterIdentifier: c.clusterId, NodeType: c.nodeType, ClusterType: c.nodes > 1 ? 'multi-node' : 'single-node', NumberOfNodes: c.nodes > 1 ? c.nodes : undefined, DBName: c.database, MasterUsername: c.user, MasterUserPassword: '(from .env; not shown)', Port: c.port, IamRoles: [role.arn] };
+    await call(
+      ctx,
+      'Redshift',
+      ctx.clients.redshift,
+      new CreateClusterCommand({
+        ClusterIdentifier: c.clusterId,
+        NodeType: c.nodeType,
+        ClusterType: c.nodes > 1 ? 'multi-node' : 'single-node',
+        ...(c.nodes > 1 ? { NumberOfNodes: c.nodes } : {}),
+        DBName: c.database,
+        MasterUsername: c.user,
+        MasterUserPassword: password,
+        Port: c.port,
+        IamRoles: [role.arn],
+      }),
+      shown,
+    );
+  }
+  cluster = await waitFor(ctx, 'available', (x) => x?.ClusterStatus === 'available');
+  if (c.ingressCidr) {
+    const groupId = cluster?.VpcSecurityGroups?.[0]?.VpcSecurityGroupId ?? '<the cluster security group>';
+    try {
+      await call(
+        ctx,
+        'EC2',
+        ctx.clients.ec2,
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: groupId,
+          IpPermissions: [{ IpProtocol: 'tcp', FromPort: c.port, ToPort: c.port, IpRanges: [{ CidrIp: c.ingressCidr, Description: 'sparkify-warehouse' }] }],
+        }),
+        { GroupId: groupId, IpProtocol: 'tcp', Port: c.port, CidrIp: c.ingressCidr },
+      );
+    } catch (err) {
+      if (errorName(err) !== 'InvalidPermission.Duplicate') throw err;
+      ctx.log.info(`The inbound rule from ${c.ingressCidr} exists: reusing it.`);
+    }
+  } else {
+    ctx.log.warn('REDSHIFT_INGRESS_CIDR is not set: no inbound rule was added (the cluster is reachable only as its security group already allows).');
+  }
+  const address = cluster?.Endpoint?.Address;
+  return {
+    roleArn: role.arn,
+    endpoint: address ? { host: address, port: cluster?.Endpoint?.Port ?? c.port } : undefined,
+    generatedPassword,
+    reused: { role: role.reused, cluster: reusedCluster },
+  };
+}
+
+export async function clusterStatus(ctx: ClusterContext): Promise<Cluster | undefined> {
+  return findCluster(ctx);
+}
+
+export async function deleteCluster(ctx: ClusterContext, options: { skipFinalSnapshot: boolean; now?: Date }): Promise<{ cluster: boolean; role: boolean }> {
+  const c = ctx.config;
+  const cluster = await findCluster(ctx);
+  if (cluster || ctx.dryRun) {
+    const snapshot = `${c.clusterId}-final-${(options.now ?? new Date()).toISOString().replace(/\D/g, '').slice(0, 14)}`;
+    const params = options.skipFinalSnapshot
+      ? { ClusterIdentifier: c.clusterId, SkipFinalClusterSnapshot: true }
+      : { ClusterIdentifier: c.clusterId, SkipFinalClusterSnapshot: false, FinalClusterSnapshotIdentifier: snapshot };
+    ctx.log.info(`Deleting cluster ${c.clusterId}${options.skipFinalSnapshot ? ' (no final snapshot)' : ` (final snapshot ${snapshot})`}…`);
+    await call(ctx, 'Redshift', ctx.clients.redshift, new DeleteClusterCommand(params), params);
+    await waitFor(ctx, 'deleted', (x) => x === undefined);
+  } else {
+    ctx.log.info(`Cluster ${c.clusterId} does not exist: nothing to delete.`);
+  }
+  const role = await findRole(ctx);
+  if (role || ctx.dryRun) {
+    const attached = await call<{ AttachedPolicies?: { PolicyArn?: string }[] }>(ctx, 'IAM', ctx.clients.iam, new ListAttachedRolePoliciesCommand({ RoleName: c.roleName }), { RoleName: c.roleName });
+    for (const p of ctx.dryRun ? [{ PolicyArn: S3_READ_POLICY }] : (attached?.AttachedPolicies ?? [])) {
+      await call(ctx, 'IAM', ctx.clients.iam, new DetachRolePolicyCommand({ RoleName: c.roleName, PolicyArn: p.PolicyArn }), { RoleName: c.roleName, PolicyArn: p.PolicyArn });
+    }
+    await call(ctx, 'IAM', ctx.clients.iam, new DeleteRoleCommand({ RoleName: c.roleName }), { RoleName: c.roleName });
+  } else {
+    ctx.log.info(`IAM role ${c.roleName} does not exist: nothing to delete.`);
+  }
+  return { cluster: Boolean(cluster), role: Boolean(role) };
+}
