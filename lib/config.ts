@@ -48,6 +48,8 @@ export interface Config {
   /** Whether each source came from a setting (false: the built-in default). */
   readonly sourcesConfigured: boolean;
   readonly iamRoleArn: string | undefined;
+  /** s3://bucket/prefix/ where Redshift incremental loads write their COPY manifests. */
+  readonly manifestPrefix: string | undefined;
   readonly region: string;
   /** Folder of the embedded PostgreSQL and other local state (git-ignored). */
   readonly warehouseDir: string;
@@ -134,6 +136,11 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
   registerSecret(env['AWS_SESSION_TOKEN']);
 
   const iamAuth = iamAuthSetting(env, database, problems);
+  const manifestPrefix = setting(env, 'LOAD_MANIFEST_PREFIX');
+  if (manifestPrefix) {
+    const problem = isS3Uri(manifestPrefix) ? checkS3Uri(manifestPrefix) : 'expected s3://bucket/prefix/';
+    if (problem) problems.push(`LOAD_MANIFEST_PREFIX: ${problem}`);
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -142,6 +149,7 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     sources: Object.freeze(sources),
     sourcesConfigured: Boolean(logData ?? songData ?? logJsonPath),
     iamRoleArn,
+    manifestPrefix,
     region,
     warehouseDir: path.resolve(projectDir, setting(env, 'WAREHOUSE_DIR') ?? '.warehouse'),
   });

@@ -4,6 +4,7 @@
  * On Redshift staging is one COPY per source; on PostgreSQL the tool streams
  * the rows itself (lib/staging/). `loadScript` renders the same plan as SQL.
  */
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { stagingSteps, transformSteps } from '../loaders/index.ts';
 import type { Config } from './config.ts';
@@ -12,10 +13,12 @@ import type { Dialect } from './dialect/index.ts';
 import { LOAD_ERRORS_QUERIES, renderCopy, type CopyAuth } from './dialect/redshift-copy.ts';
 import { ConfigError, InputError, type RecordProblem } from './errors.ts';
 import { faultPoint } from './fault-points.ts';
+import { markLoaded, newOrChanged, recordStaged } from './ledger.ts';
 import { withWarehouseLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { registerSecret } from './redact.ts';
 import { withRetry } from './retry.ts';
+import { writeManifest } from './sources/manifest.ts';
 import { createSourceReader, readText, type SourceObject, type SourceReader } from './sources/source-objects.ts';
 import type { StagingColumn, StagingType } from './staging/copy-row.ts';
 import { autoMapping, parseJsonPathsFile, type JsonMapping } from './staging/json-mapping.ts';
@@ -35,6 +38,8 @@ export interface LoadOptions {
   readonly onProgress?: ((p: StageProgress) => void) | undefined;
   /** Source reader (tests may pass their own); default: local files and S3. */
   readonly reader?: SourceReader | undefined;
+  /** Stage only objects the ledger does not list as loaded (same size and ETag/mtime). */
+  readonly incremental?: boolean | undefined;
   /** PostgreSQL staging: worker threads (0: convert in the main thread); default by input size. */
   readonly stageWorkers?: number | undefined;
   /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
@@ -161,27 +166,49 @@ async function redshiftLoadErrors(client: pg.Client): Promise<RecordProblem[]> {
   return [];
 }
 
-async function stageRedshift(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions): Promise<StepReport[]> {
+/** Incremental Redshift staging: the new objects of each step, listed by the tool and written to a manifest. */
+async function redshiftManifests(client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, runId: string): Promise<Map<string, { uri: string; objects: SourceObject[] } | null>> {
+  const prefix = opts.config.manifestPrefix;
+  if (!prefix) throw new ConfigError(['LOAD_MANIFEST_PREFIX: an incremental load on Redshift writes a COPY manifest of the new objects there (s3://bucket/prefix/)']);
+  const reader = opts.reader ?? createSourceReader(opts.config.region);
+  const out = new Map<string, { uri: string; objects: SourceObject[] } | null>();
+  for (const step of steps) {
+    const fresh = await newOrChanged(client, step.table, await reader.list(step.source(opts.config.sources)));
+    opts.log.info(`Staging ${step.table}: ${fresh.length} new or changed objects`);
+    out.set(step.table, fresh.length === 0 ? null : { uri: await writeManifest(opts.config.region, prefix, `${runId}-${step.table}.manifest`, fresh), objects: fresh });
+  }
+  return out;
+}
+
+async function stageRedshift(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, runId: string): Promise<StepReport[]> {
   const auth = await copyAuth(opts);
+  const manifests = opts.incremental ? await redshiftManifests(client, steps, opts, runId) : undefined;
+  if (manifests && [...manifests.values()].every((m) => m === null)) return [];
   const reports: StepReport[] = [];
   try {
     await transaction(client, async () => {
       for (const step of steps) {
         const start = process.hrtime.bigint();
-        const columns = step.columns;
+        const manifest = manifests?.get(step.table);
         await client.query(db.dialect.clearTable(step.table));
+        if (manifest === null) {
+          reports.push({ step: `stage ${step.table}`, table: step.table, rows: 0, seconds: since(start), detail: 'no new objects' });
+          continue;
+        }
         const sql = renderCopy({
           table: step.table,
-          columns,
-          source: step.source(opts.config.sources),
+          columns: step.columns,
+          source: manifest ? manifest.uri : step.source(opts.config.sources),
+          manifest: Boolean(manifest),
           format: step.format(opts.config.sources),
           region: opts.config.region,
           auth,
           maxErrors: opts.maxErrors ?? 0,
         });
-        opts.log.info(`Staging ${step.table}: COPY from ${step.source(opts.config.sources)}…`);
+        opts.log.info(`Staging ${step.table}: COPY from ${manifest ? `the manifest of ${manifest.objects.length} new objects` : step.source(opts.config.sources)}…`);
         await client.query(sql);
         const { rows } = await client.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
+        if (manifest) await recordStaged(client, db.dialect, step.table, runId, manifest.objects);
         reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0), seconds: since(start) });
       }
     });
@@ -196,17 +223,20 @@ async function stageRedshift(db: Database, client: pg.Client, steps: readonly St
   return reports;
 }
 
-async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[]): Promise<StepReport[]> {
+async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[], runId: string): Promise<StepReport[]> {
   const reader = opts.reader ?? createSourceReader(opts.config.region);
   const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
   for (const step of steps) {
     const columns = await stagingColumns(client, step);
     const mapping = await resolveMapping(reader, step.format(opts.config.sources), columns.map((c) => c.name));
     const source = step.source(opts.config.sources);
-    const objects = await reader.list(source);
-    opts.log.info(`Staging ${step.table}: ${objects.length} objects from ${source}`);
+    const listed = await reader.list(source);
+    const objects = opts.incremental ? await newOrChanged(client, step.table, listed) : listed;
+    opts.log.info(`Staging ${step.table}: ${opts.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`);
     prepared.push({ step, columns, mapping, source, objects });
   }
+  await faultPoint('stage:listed');
+  if (opts.incremental && prepared.every((p) => p.objects.length === 0)) return [];
   return transaction(client, async () => {
     const reports: StepReport[] = [];
     for (const p of prepared) {
@@ -225,6 +255,7 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
         },
       );
       skipped.push(...result.skipped);
+      await recordStaged(client, db.dialect, p.step.table, runId, p.objects);
       await faultPoint(`stage:${p.step.table}:copied`);
       reports.push({
         step: `stage ${p.step.table}`,
@@ -268,21 +299,29 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
           client = await db.connect();
         },
       });
+    const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
     try {
       const steps: StepReport[] = [];
       let skipped: RecordProblem[] = [];
       if (staging.length > 0) {
-        steps.push(
-          ...(await retry('stage', async () => {
-            skipped = [];
-            return db.dialect.copiesFromS3 ? stageRedshift(db, client, staging, opts) : stagePostgres(db, client, staging, opts, skipped);
-          })),
-        );
+        const staged = await retry('stage', async () => {
+          skipped = [];
+          return db.dialect.copiesFromS3 ? stageRedshift(db, client, staging, opts, runId) : stagePostgres(db, client, staging, opts, skipped, runId);
+        });
+        if (staged.length === 0) {
+          opts.log.info('Nothing new since the last load: no staging work, no transform.');
+          return { steps, skipped };
+        }
+        steps.push(...staged);
         await faultPoint('load:staged');
       }
       for (const step of transforms) {
         lock.assertHeld();
         steps.push(await retry(`transform ${step.table}`, () => runTransform(client, step, opts.log)));
+      }
+      // Only a run that staged and filled every star table has loaded its objects.
+      if (staging.length > 0 && transforms.length === transformSteps.length) {
+        await retry('ledger', () => markLoaded(client, runId));
       }
       return { steps, skipped };
     } finally {
@@ -303,7 +342,9 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
       const format = step.format(opts.config.sources);
       lines.push(`-- step: stage ${step.table} from ${source} (JSON mapping: ${format})`, `${dialect.clearTable(step.table)};`);
       if (auth) {
-        lines.push(`${renderCopy({ table: step.table, columns: step.columns, source, format, region: opts.config.region, auth, maxErrors: opts.maxErrors ?? 0 })};`, '');
+        const manifest = opts.incremental ? `${opts.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest` : undefined;
+        if (manifest) lines.push(`-- incremental: the manifest lists the objects of ${source} not yet in load_ledger`);
+        lines.push(`${renderCopy({ table: step.table, columns: step.columns, source: manifest ?? source, manifest: Boolean(manifest), format, region: opts.config.region, auth, maxErrors: opts.maxErrors ?? 0 })};`, '');
       } else {
         lines.push(`-- COPY ${step.table} FROM STDIN: rows streamed by the loader from ${source}`, '');
       }

@@ -3,6 +3,8 @@
 // TIMESTAMP with its milliseconds. The song is the one whose title, artist
 // name and duration (within 0.01 s) match the event; NULL when none does; the
 // smallest song_id when several do, so an event never yields two rows.
+// Candidates: the staged song files (with their own artist names) and, for
+// incremental loads, the songs loaded before (with their artist's name).
 import { mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
 
 const COLUMNS = ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'];
@@ -34,7 +36,16 @@ FROM (
                 e.level NULLS LAST, e.location NULLS LAST, e.user_agent NULLS LAST
         ) AS rn
     FROM staging_events AS e
-    LEFT JOIN staging_songs AS s
+    LEFT JOIN (
+        SELECT song_id, artist_id, title, artist_name, duration
+        FROM staging_songs
+        UNION ALL
+        SELECT known.song_id, known.artist_id, known.title, a.name AS artist_name, known.duration
+        FROM songs AS known
+        JOIN artists AS a ON a.artist_id = known.artist_id
+        LEFT JOIN staging_songs AS staged ON staged.song_id = known.song_id
+        WHERE staged.song_id IS NULL
+    ) AS s
         ON s.title = e.song
         AND s.artist_name = e.artist
         AND ABS(s.duration - e.length) <= 0.01

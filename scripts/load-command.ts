@@ -19,6 +19,7 @@ export interface LoadArgs extends CommonArgs {
   dryRun: boolean;
   dialect?: DialectName;
   maxErrors: number;
+  incremental: boolean;
   logData?: string;
   logJsonpath?: string;
   songData?: string;
@@ -29,6 +30,7 @@ export function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('only', { type: 'string', array: true, choices: ONLY_CHOICES, describe: 'run only these steps' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
     .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
+    .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
     .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table (like Redshift MAXERROR)' })
     .option('log-data', { type: 'string', describe: 'overrides LOG_DATA' })
     .option('log-jsonpath', { type: 'string', describe: "overrides LOG_JSONPATH (a file, 'auto' or 'auto ignorecase')" })
@@ -86,7 +88,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
     runCommand(args, async () => {
       const { config: base, log } = setup(args);
       const config = configWithFlags(base, args);
-      const options = { config, log, only: args.only, maxErrors: args.maxErrors };
+      const options = { config, log, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental };
       if (args.dryRun && args.dialect) {
         print(redact(await loadScript(dialectByName(args.dialect), options)));
         return;

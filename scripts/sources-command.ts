@@ -21,7 +21,7 @@ export const sourcesCommand: CommandModule<object, SourcesArgs> = {
   handler: (args) =>
     runCommand(args, async () => {
       const { config: base, log } = setup(args);
-      const config = configWithFlags(base, { ...args, dryRun: false, maxErrors: 0 });
+      const config = configWithFlags(base, { ...args, dryRun: false, maxErrors: 0, incremental: false });
       log.info('Listing the sources…');
       const report = await inspectSources(config.sources, createSourceReader(config.region));
       print(

@@ -13,7 +13,7 @@ test.after.always(async () => {
   await tdb?.drop();
 });
 
-const TABLES = ['artists', 'songplays', 'songs', 'staging_events', 'staging_songs', 'time', 'users'];
+const TABLES = ['artists', 'load_ledger', 'songplays', 'songs', 'staging_events', 'staging_songs', 'time', 'users'];
 
 async function catalog(): Promise<string[]> {
   const rows = await tdb.query<{ line: string }>(`
@@ -29,11 +29,11 @@ async function catalog(): Promise<string[]> {
   return [...rows.map((r) => r.line), ...indexes.map((r) => r.line)];
 }
 
-test.serial('up creates the 7 tables with the expected columns and types', async (t) => {
+test.serial('up creates the 7 tables and the load ledger with the expected columns and types', async (t) => {
   const db = await tdb.open();
   try {
     const ran = await migrate(db, { direction: 'up', log: silentLogger });
-    t.is(ran.length, 7);
+    t.is(ran.length, 9);
   } finally {
     await db.close();
   }
@@ -68,10 +68,10 @@ test.serial('status lists every migration as applied; down --all removes the sch
   const db = await tdb.open();
   try {
     const status = await migrationStatus(db);
-    t.is(status.length, 7);
+    t.is(status.length, 9);
     t.true(status.every((m) => m.appliedAt !== undefined));
     const down = await migrate(db, { direction: 'down', count: Infinity, log: silentLogger });
-    t.is(down.length, 7);
+    t.is(down.length, 9);
     t.deepEqual(await catalog(), []);
     t.true((await migrationStatus(db)).every((m) => m.appliedAt === undefined));
     await migrate(db, { direction: 'up', log: silentLogger });
@@ -85,26 +85,26 @@ test.serial('down defaults to one step, redo re-applies it, through the CLI', as
   const env = { DATABASE_URL: tdb.url };
   const down = await runCli(['migrate', 'down'], env);
   t.is(down.code, 0, down.stderr);
-  t.regex(down.stdout, /Migrated down: 20261122000700000_create-songplays/);
+  t.regex(down.stdout, /Migrated down: 20261122000900000_add-users-last-event-ts/);
   const status = await runCli(['migrate', 'status'], env);
-  t.regex(status.stdout, /pending\s+20261122000700000_create-songplays/);
-  t.regex(status.stdout, /6 applied, 1 pending/);
+  t.regex(status.stdout, /pending\s+20261122000900000_add-users-last-event-ts/);
+  t.regex(status.stdout, /8 applied, 1 pending/);
   const up = await runCli(['migrate', 'up'], env);
-  t.regex(up.stdout, /Migrated up: 20261122000700000_create-songplays/);
+  t.regex(up.stdout, /Migrated up: 20261122000900000_add-users-last-event-ts/);
   const redo = await runCli(['migrate', 'redo'], env);
   t.is(redo.code, 0, redo.stderr);
-  t.regex(redo.stdout, /Migrated down: 20261122000700000_create-songplays[\s\S]*Migrated up: 20261122000700000_create-songplays/);
+  t.regex(redo.stdout, /Migrated down: 20261122000900000_add-users-last-event-ts[\s\S]*Migrated up: 20261122000900000_add-users-last-event-ts/);
   const again = await runCli(['migrate', 'up'], env);
   t.regex(again.stdout, /Nothing to migrate up/);
 });
 
 test.serial('a connected dry run prints SQL and changes nothing', async (t) => {
   const env = { DATABASE_URL: tdb.url };
-  await runCli(['migrate', 'down', '--count', '2'], env);
+  await runCli(['migrate', 'down', '--count', '3'], env);
   const before = await catalog();
   const dry = await runCli(['migrate', 'up', '--dry-run'], env);
   t.is(dry.code, 0, dry.stderr);
-  t.regex(dry.stdout, /-- step: migration 20261122000600000_create-time \(up\)/);
+  t.regex(dry.stdout, /-- step: migration 20261122000700000_create-songplays \(up\)/);
   t.regex(dry.stdout, /CREATE TABLE songplays/);
   t.notRegex(dry.stdout, /CREATE TABLE users/, 'applied migrations are not in the plan');
   t.notRegex(dry.stdout, /DISTKEY/, 'rendered for the connected engine (PostgreSQL)');
@@ -122,8 +122,8 @@ test.serial('two concurrent migrate up runs: one waits for the other, the schema
   t.regex(outputs.join('\n'), /Nothing to migrate up/);
   t.regex(outputs.join('\n'), /Migrated up: .*create-songplays/);
   const applied = await tdb.query<{ n: string }>('select count(*) as n from pgmigrations');
-  t.is(Number(applied[0]?.n), 7, 'each migration recorded once');
-  t.is((await catalog()).filter((l) => l.startsWith('users.')).length, 5);
+  t.is(Number(applied[0]?.n), 9, 'each migration recorded once');
+  t.is((await catalog()).filter((l) => l.startsWith('users.')).length, 6);
 });
 
 test('usage errors exit 2 and name the problem', async (t) => {
