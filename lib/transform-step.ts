@@ -35,3 +35,24 @@ export function mergeFromBatch(spec: {
     `VALUES (${columns.map((c) => `${batch}.${c}`).join(', ')})`,
   ].join('\n');
 }
+
+/** `a` equals `b`, NULL equal to NULL (Redshift has no IS NOT DISTINCT FROM). */
+const same = (a: string, b: string) => `(${a} = ${b} OR (${a} IS NULL AND ${b} IS NULL))`;
+
+/**
+ * Drops from the batch the rows the target already holds exactly, so a re-run
+ * (or overlapping input) writes nothing at all instead of rewriting every row.
+ */
+export function dropUnchanged(spec: {
+  readonly target: string;
+  readonly batch: string;
+  readonly key: readonly string[];
+  readonly columns: readonly string[];
+}): string {
+  const { target, batch, key, columns } = spec;
+  const conditions = [
+    ...key.map((k) => `${target}.${k} = ${batch}.${k}`),
+    ...columns.filter((c) => !key.includes(c)).map((c) => same(`${target}.${c}`, `${batch}.${c}`)),
+  ];
+  return `DELETE FROM ${batch}\nUSING ${target}\nWHERE ${conditions.join('\n    AND ')}`;
+}

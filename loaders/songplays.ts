@@ -5,7 +5,7 @@
 // smallest song_id when several do, so an event never yields two rows.
 // Candidates: the staged song files (with their own artist names) and, for
 // incremental loads, the songs loaded before (with their artist's name).
-import { mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
+import { dropUnchanged, mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
 
 const COLUMNS = ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'];
 
@@ -55,6 +55,8 @@ FROM (
         AND e.ts IS NOT NULL
 ) AS ranked
 WHERE rn = 1`,
+    dropUnchanged({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),
+    `ANALYZE songplays_batch`,
     mergeFromBatch({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),
     'DROP TABLE songplays_batch',
   ],
