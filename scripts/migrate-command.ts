@@ -34,10 +34,10 @@ export async function down(pgm: MigrationBuilder): Promise<void> {
 }
 `;
 
-async function createMigration(name: string): Promise<string> {
+export async function createMigration(name: string, dir: string = MIGRATIONS_DIR): Promise<string> {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new ConfigError([`migration name: use lowercase letters, digits and dashes, got '${name}'`]);
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 17);
-  const file = path.join(MIGRATIONS_DIR, `${stamp}_${name}.ts`);
+  const file = path.join(dir, `${stamp}_${name}.ts`);
   await writeFile(file, TEMPLATE, { flag: 'wx' });
   return file;
 }

@@ -84,10 +84,12 @@ run(title('analyze prints readable tables and CSV'), async (t) => {
   t.regex(q.stdout, /level \| {2}n\n[-+]+\nfree {2}\| 75\npaid {2}\| 22\n\(2 rows\)/);
 });
 
-test('every analytics query renders for Redshift and passes the lint', (t) => {
+test('every analytics query and every check renders for Redshift and passes the lint', async (t) => {
   const queries = analyticsQueries(dialectByName('redshift'));
   t.is(queries.length, 9);
   for (const q of queries) t.deepEqual(lintRedshift(q.sql), [], formatFindings(lintRedshift(q.sql)));
+  const { CHECKS } = await import('../lib/checks.ts');
+  for (const c of CHECKS) t.deepEqual(lintRedshift(c.sql), [], `${c.name}: ${formatFindings(lintRedshift(c.sql))}`);
   t.regex(queries.find((q) => q.name === 'longest-sessions')?.sql ?? '', /DATEDIFF\(second, MIN\(sp\.start_time\), MAX\(sp\.start_time\)\)/);
   t.snapshot(queries.map((q) => `-- ${q.file}\n${q.sql};`).join('\n\n'), 'analytics SQL for Redshift');
 });

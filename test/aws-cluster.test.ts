@@ -152,3 +152,18 @@ test('cluster create --dry-run prints the plan naming the role and the cluster, 
   t.is(noYes.code, 2);
   t.regex(noYes.stderr, /add --yes to confirm/);
 });
+
+test.serial('status shows state, endpoint, node type and count, and attached roles', async (t) => {
+  const m = mocks();
+  m.redshift.on(DescribeClustersCommand).resolves({ Clusters: [available] });
+  const out: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+  try {
+    await runClusterCommand({ action: 'status', dryRun: false, writeEnv: false, yes: false, skipFinalSnapshot: false, envFile: '/dev/null', verbose: false, quiet: true }, { clients: m.clients });
+  } finally {
+    process.stdout.write = write;
+  }
+  const text = out.join('');
+  t.regex(text, /sparkify-cluster \| available \| sparkify-cluster\.abc123\.us-west-2\.redshift\.amazonaws\.com:5439 \| ra3\.large\s+\|\s+2 \| arn:aws:iam::123456789012:role\/sparkify-redshift-s3-read/);
+});

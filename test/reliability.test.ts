@@ -27,7 +27,10 @@ test.before(async () => {
   if (r.code !== 0) throw new Error(r.stderr);
   clean = await contentChecksums(reference);
 });
+const children = new Set<ChildProcess>();
 test.after.always(async () => {
+  // A failed assertion must not leave a load hanging at its fault point.
+  for (const child of children) child.kill('SIGKILL');
   await Promise.all(dbs.map((d) => d.drop()));
 });
 
@@ -44,6 +47,8 @@ function startAt(args: string[], env: Record<string, string>, point: string, mod
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env, SPARKIFY_FAULT_AT: point, SPARKIFY_FAULT: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.on('close', () => children.delete(child));
   let stderr = '';
   let stdout = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -55,7 +55,8 @@ if (parentPort) {
           const bytes = encoder.encode(text);
           unacked += 1;
           send({ type: 'rows', buf: bytes.buffer as ArrayBuffer, count }, [bytes.buffer as ArrayBuffer]);
-          while (unacked >= MAX_UNACKED) await new Promise<void>((resolve) => waiting.push(resolve));
+          // A semaphore: each acknowledgement lets exactly one waiting conversion go on.
+          if (unacked > MAX_UNACKED) await new Promise<void>((resolve) => waiting.push(resolve));
         },
         problem: (problem) => send({ type: 'problem', problem }),
       });
@@ -72,9 +73,9 @@ if (parentPort) {
   port.on('message', (m: ToWorker) => {
     if (m.type === 'ack') {
       unacked -= 1;
-      // Wake every waiter: each checks the limit again. Waking only one can strand
-      // the others when the woken conversions send nothing more (one-row song files).
-      for (const wake of waiting.splice(0)) wake();
+      // The woken conversion does not check the limit again: re-waiting could
+      // strand it when no more acknowledgements come (one-row song files).
+      waiting.shift()?.();
     } else if (m.type === 'task') void convertObject(m.object);
     else if (m.type === 'done') {
       // Several 'want's may be answered with 'done': exit once, after the last object.
