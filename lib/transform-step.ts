@@ -17,12 +17,15 @@ export interface TransformStep {
  * never duplicates them. Redshift's MERGE needs a table as its source (not a
  * subquery), hence the temporary batch table.
  */
-export function mergeFromBatch(spec: {
+/** A star table, its deduplicated batch (a temporary table), the key and the columns written. */
+export interface BatchSpec {
   readonly target: string;
   readonly batch: string;
   readonly key: readonly string[];
   readonly columns: readonly string[];
-}): string {
+}
+
+export function mergeFromBatch(spec: BatchSpec): string {
   const { target, batch, key, columns } = spec;
   const on = key.map((k) => `${target}.${k} = ${batch}.${k}`).join('\n    AND ');
   const updates = columns.filter((c) => !key.includes(c));
@@ -43,12 +46,7 @@ const same = (a: string, b: string) => `(${a} = ${b} OR (${a} IS NULL AND ${b} I
  * Drops from the batch the rows the target already holds exactly, so a re-run
  * (or overlapping input) writes nothing at all instead of rewriting every row.
  */
-export function dropUnchanged(spec: {
-  readonly target: string;
-  readonly batch: string;
-  readonly key: readonly string[];
-  readonly columns: readonly string[];
-}): string {
+export function dropUnchanged(spec: BatchSpec): string {
   const { target, batch, key, columns } = spec;
   const conditions = [
     ...key.map((k) => `${target}.${k} = ${batch}.${k}`),
