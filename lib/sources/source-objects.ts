@@ -56,6 +56,17 @@ async function listLocal(root: string): Promise<SourceObject[]> {
   return out;
 }
 
+/** What to do about the S3 errors users meet first. */
+function hint(err: unknown): string {
+  const name = (err as Error).name;
+  if (name === 'CredentialsProviderError') {
+    return ' (configure AWS credentials: AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; or point LOG_DATA, SONG_DATA and LOG_JSONPATH at local files; `npm start` loads the bundled sample)';
+  }
+  if (name === 'AccessDenied' || name === 'Forbidden') return ' (the credentials may not list this bucket; check the bucket policy and AWS_REGION)';
+  if (name === 'NoSuchBucket') return ' (check the bucket name and AWS_ENDPOINT_URL_S3)';
+  return '';
+}
+
 /** Reads local paths, and s3:// URIs with an S3 client made (and the AWS SDK loaded) on first use. */
 export function createSourceReader(region: string): SourceReader {
   let client: Promise<S3Client> | undefined;
@@ -74,7 +85,7 @@ export function createSourceReader(region: string): SourceReader {
         try {
           page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
         } catch (err) {
-          throw new InputError(`${uri}: cannot list objects: ${(err as Error).name}: ${(err as Error).message}`);
+          throw new InputError(`${uri}: cannot list objects: ${(err as Error).name}: ${(err as Error).message}${hint(err)}`);
         }
         for (const o of page.Contents ?? []) {
           if (o.Key === undefined) continue;
