@@ -56,7 +56,7 @@ export interface ObjectSink {
   problem(p: RecordProblem): void;
 }
 
-export function createObjectConverter(target: ConvertTarget): (uri: string, chunks: AsyncIterable<Uint8Array>, sink: ObjectSink) => Promise<{ rows: number; bytes: number }> {
+export function createObjectConverter(target: ConvertTarget): (uri: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, sink: ObjectSink) => Promise<{ rows: number; bytes: number }> {
   const names = target.columns.map((c) => c.name);
   const pick = compileMapping(target.mapping, names);
   const columns = target.columns;

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../errors.ts';
 import { createSourceReader, type SourceObject } from '../sources/source-objects.ts';
-import { createObjectConverter, type ConvertTarget } from './object-converter.ts';
+import { BATCH_CHARS, createObjectConverter, type ConvertTarget } from './object-converter.ts';
 
 export interface WorkerInit {
   readonly target: ConvertTarget;
@@ -40,10 +40,30 @@ if (parentPort) {
   let active = 0;
   let finished = false;
   let exited = false;
-  const exitOnce = () => {
+  // Rows of several objects travel together: one-row song files would otherwise
+  // cost a message, an acknowledgement and a COPY write each.
+  let pendingText = '';
+  let pendingRows = 0;
+  const flush = async () => {
+    if (pendingRows === 0) return;
+    const bytes = encoder.encode(pendingText);
+    const count = pendingRows;
+    pendingText = '';
+    pendingRows = 0;
+    unacked += 1;
+    send({ type: 'rows', buf: bytes.buffer as ArrayBuffer, count }, [bytes.buffer as ArrayBuffer]);
+    // A semaphore: each acknowledgement lets exactly one waiting conversion go on.
+    if (unacked > MAX_UNACKED) await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const exitOnce = async () => {
     if (!exited && finished && active === 0) {
       exited = true;
-      send({ type: 'exit' });
+      try {
+        await flush();
+        send({ type: 'exit' });
+      } catch (err) {
+        send({ type: 'fatal', message: (err as Error).message, input: false });
+      }
     }
   };
 
@@ -52,11 +72,9 @@ if (parentPort) {
     try {
       const result = await convert(object.uri, await reader.open(object), {
         rows: async (text, count) => {
-          const bytes = encoder.encode(text);
-          unacked += 1;
-          send({ type: 'rows', buf: bytes.buffer as ArrayBuffer, count }, [bytes.buffer as ArrayBuffer]);
-          // A semaphore: each acknowledgement lets exactly one waiting conversion go on.
-          if (unacked > MAX_UNACKED) await new Promise<void>((resolve) => waiting.push(resolve));
+          pendingText += text;
+          pendingRows += count;
+          if (pendingText.length >= BATCH_CHARS) await flush();
         },
         problem: (problem) => send({ type: 'problem', problem }),
       });
@@ -65,7 +83,7 @@ if (parentPort) {
       send({ type: 'fatal', message: (err as Error).message, input: err instanceof InputError });
     } finally {
       active -= 1;
-      if (finished) exitOnce();
+      if (finished) await exitOnce();
       else send({ type: 'want' });
     }
   };
@@ -80,7 +98,7 @@ if (parentPort) {
     else if (m.type === 'done') {
       // Several 'want's may be answered with 'done': exit once, after the last object.
       finished = true;
-      exitOnce();
+      void exitOnce();
     }
   });
   for (let i = 0; i < init.inFlight; i += 1) send({ type: 'want' });
