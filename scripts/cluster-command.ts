@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { clusterStatus, createCluster, deleteCluster, type AwsClients, type ClusterContext } from '../lib/aws/cluster.ts';
+import type { AwsClients, ClusterContext } from '../lib/aws/cluster.ts';
 import { loadClusterConfig } from '../lib/config.ts';
 import { readEnvironment } from '../lib/env-file.ts';
 import { setEnvValues } from '../lib/env-file-writer.ts';
@@ -41,6 +41,8 @@ export interface ClusterRun {
 
 /** The command body; tests call it with mocked AWS clients. */
 export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}): Promise<number | void> {
+  // Loaded here, not at start-up: every other command would pay for the AWS SDK clients.
+  const { clusterStatus, createCluster, deleteCluster } = await import('../lib/aws/cluster.ts');
   const log = createLogger({ verbose: args.verbose, quiet: args.quiet });
   const envFile = path.resolve(args.envFile);
   const config = loadClusterConfig(readEnvironment(envFile, process.env));
