@@ -80,7 +80,7 @@ async function countRows(client: pg.Client, table: string): Promise<number> {
 }
 
 /** The step's COPY columns with their types from the catalog (the migrations are the source of truth). */
-async function stagingColumns(client: pg.Client, step: StagingStep): Promise<StagingColumn[]> {
+export async function stagingColumns(client: pg.Client, step: StagingStep): Promise<StagingColumn[]> {
   const table = step.table;
   const { rows } = await client.query<{ column_name: string; data_type: string; character_maximum_length: number | null }>(
     `SELECT column_name, data_type, character_maximum_length

@@ -19,7 +19,10 @@ import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { connectionUrl, ensureEmbeddedServer, stopEmbeddedServer, type EmbeddedServer } from '../lib/embedded-postgres.ts';
 import { generate } from '../lib/generator.ts';
+import { stagingColumns } from '../lib/load.ts';
 import { createLogger } from '../lib/log.ts';
+import { stageEvents } from '../loaders/stage-events.ts';
+import { stageSongs } from '../loaders/stage-songs.ts';
 import { createSourceReader } from '../lib/sources/source-objects.ts';
 import { toCopyField, Unloadable, type StagingColumn } from '../lib/staging/copy-row.ts';
 import { compileMapping, parseJsonPathsFile } from '../lib/staging/json-mapping.ts';
@@ -40,9 +43,6 @@ const SIZES: Record<string, { events: number; songs: number; label: string }> = 
 const sizes = (flag('sizes') ?? '100k,1m,files').split(',');
 const dataRoot = path.join(PROJECT_DIR, '.warehouse', 'bench-data');
 
-const EVENT_COLUMNS = ['artist', 'auth', 'first_name', 'gender', 'item_in_session', 'last_name', 'length', 'level', 'location', 'method', 'page', 'registration', 'session_id', 'song', 'status', 'ts', 'user_agent', 'user_id'];
-const SONG_COLUMNS = ['num_songs', 'artist_id', 'artist_latitude', 'artist_longitude', 'artist_location', 'artist_name', 'song_id', 'title', 'duration', 'year'];
-
 interface Row {
   size: string;
   step: string;
@@ -51,18 +51,6 @@ interface Row {
   seconds: number;
   rssMb?: number | undefined;
   ratio?: string | undefined;
-}
-
-async function typedColumns(client: pg.Client, table: string, names: string[]): Promise<StagingColumn[]> {
-  const { rows } = await client.query<{ column_name: string; data_type: string; character_maximum_length: number | null }>(
-    `select column_name, data_type, character_maximum_length from information_schema.columns where table_name = $1`,
-    [table],
-  );
-  const map: Record<string, StagingColumn['type']> = { 'character varying': 'varchar', integer: 'integer', bigint: 'bigint', smallint: 'smallint', 'double precision': 'double' };
-  return names.map((n) => {
-    const r = rows.find((x) => x.column_name === n);
-    return { name: n, type: map[r?.data_type ?? ''] ?? 'varchar', bytes: r?.character_maximum_length ?? undefined };
-  });
 }
 
 /** The same rows as CSV, for the baseline (not timed). */
@@ -167,8 +155,8 @@ async function main(): Promise<void> {
         const client = new pg.Client({ connectionString: env.DATABASE_URL });
         await client.connect();
         log.info(`${size.label}: converting to CSV for the baseline (not timed)…`);
-        const events = await typedColumns(client, 'staging_events', EVENT_COLUMNS);
-        const songs = await typedColumns(client, 'staging_songs', SONG_COLUMNS);
+        const events = await stagingColumns(client, stageEvents);
+        const songs = await stagingColumns(client, stageSongs);
         const csvDir = await mkdtemp(path.join(os.tmpdir(), 'bench-csv-'));
         const ev = await toCsv(env.LOG_DATA, env.LOG_JSONPATH, events, path.join(csvDir, 'events.csv'));
         const so = await toCsv(env.SONG_DATA, 'auto', songs, path.join(csvDir, 'songs.csv'));

@@ -112,12 +112,13 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
     options.onProgress?.({ table: target.table, objectsDone, objectsTotal: objects.length, rows, bytes });
   };
 
+  const sink: RowSink = { write, report, addRows: (n) => (rows += n), objectDone };
   const workers = options.workers ?? defaultWorkers(objects);
   try {
     if (workers === 0) {
-      await convertInline(objects, target, options.reader, write, report, (n) => (rows += n), objectDone);
+      await convertInline(objects, target, options.reader, sink);
     } else {
-      await convertInWorkers(objects, target, options.region, workers, write, report, (n) => (rows += n), objectDone);
+      await convertInWorkers(objects, target, options.region, workers, sink);
     }
     copy.end();
     await Promise.race([once(copy, 'finish'), once(copy, 'error').then(([e]) => Promise.reject(e as Error))]);
@@ -131,16 +132,19 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
   return { table: target.table, objects: objects.length, rows, bytes, skipped };
 }
 
-type Write = (chunk: string | Uint8Array) => Promise<void>;
+/** Where both conversion paths hand their results: COPY bytes, bad records, counts. */
+interface RowSink {
+  write(chunk: string | Uint8Array): Promise<void>;
+  report(p: RecordProblem): void;
+  addRows(n: number): void;
+  objectDone(bytes: number): void;
+}
 
 async function convertInline(
   objects: readonly SourceObject[],
   target: StageTarget,
   reader: SourceReader,
-  write: Write,
-  report: (p: RecordProblem) => void,
-  addRows: (n: number) => void,
-  objectDone: (bytes: number) => void,
+  sink: RowSink,
 ): Promise<void> {
   const convert = createObjectConverter(target);
   let next = 0;
@@ -153,12 +157,12 @@ async function convertInline(
           const object = objects[next++] as SourceObject;
           const result = await convert(object.uri, await reader.open(object), {
             rows: async (text, count) => {
-              addRows(count);
-              await write(text);
+              sink.addRows(count);
+              await sink.write(text);
             },
-            problem: report,
+            problem: sink.report,
           });
-          objectDone(result.bytes);
+          sink.objectDone(result.bytes);
         }
       } catch (err) {
         aborted = true;
@@ -173,10 +177,7 @@ async function convertInWorkers(
   target: StageTarget,
   region: string,
   count: number,
-  write: Write,
-  report: (p: RecordProblem) => void,
-  addRows: (n: number) => void,
-  objectDone: (bytes: number) => void,
+  sink: RowSink,
 ): Promise<void> {
   const init: WorkerInit = { target, region, inFlight: objects.some((o) => isS3Uri(o.uri)) ? 16 : 2 };
   const pool = Array.from(
@@ -213,15 +214,15 @@ async function convertInWorkers(
                 else post({ type: 'done' });
                 break;
               case 'rows':
-                addRows(m.count);
-                writing = writing.then(() => write(new Uint8Array(m.buf))).then(() => post({ type: 'ack' }));
+                sink.addRows(m.count);
+                writing = writing.then(() => sink.write(new Uint8Array(m.buf))).then(() => post({ type: 'ack' }));
                 writing.catch(fail);
                 break;
               case 'problem':
-                report(m.problem);
+                sink.report(m.problem);
                 break;
               case 'object-done':
-                objectDone(m.bytes);
+                sink.objectDone(m.bytes);
                 break;
               case 'fatal':
                 fail(m.input ? new InputError(m.message) : new Error(m.message));
