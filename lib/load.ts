@@ -40,8 +40,6 @@ export interface LoadOptions {
   readonly reader?: SourceReader | undefined;
   /** Stage only objects the ledger does not list as loaded (same size and ETag/mtime). */
   readonly incremental?: boolean | undefined;
-  /** PostgreSQL staging: worker threads (0: convert in the main thread); default by input size. */
-  readonly stageWorkers?: number | undefined;
   /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
   readonly credentials?: (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined }>) | undefined;
 }
@@ -247,11 +245,9 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
         { table: p.step.table, columns: p.columns, source: p.source, mapping: p.mapping },
         {
           reader,
-          region: opts.config.region,
           maxErrors: opts.maxErrors ?? 0,
           objects: p.objects,
           onProgress: opts.onProgress,
-          ...(opts.stageWorkers === undefined ? {} : { workers: opts.stageWorkers }),
         },
       );
       skipped.push(...result.skipped);

@@ -33,9 +33,15 @@ function describeChar(c: string): string {
 export class JsonRecordSplitter {
   private buf = '';
   /** Line number of buf[0]. */
-  private line = 1;
+  private line: number;
 
-  constructor(private readonly sink: RecordSink) {}
+  /** firstLine: the line number of the first text pushed (when an object is split part-way). */
+  constructor(
+    private readonly sink: RecordSink,
+    firstLine = 1,
+  ) {
+    this.line = firstLine;
+  }
 
   /** True while dropping the rest of an oversized record's line. */
   private skipping = false;
@@ -98,7 +104,10 @@ export class JsonRecordSplitter {
             : `expected a JSON object, found ${describeChar(c)}`,
         });
         const next = this.skipLine(pos, final);
-        if (next === undefined) break;
+        if (next === undefined) {
+          this.skipRestOfLine(line + this.countLines(pos, buf.length));
+          return;
+        }
         consume(next);
         continue;
       }
@@ -124,10 +133,7 @@ export class JsonRecordSplitter {
           this.sink.problem({ line, reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
           const next = this.skipLine(pos + MAX_RECORD_BYTES, final);
           if (next === undefined) {
-            // Keep nothing of the oversized record; resume at the next line when it arrives.
-            this.buf = '';
-            this.line = line + this.countLines(pos, buf.length);
-            this.skipping = true;
+            this.skipRestOfLine(line + this.countLines(pos, buf.length));
             return;
           }
           consume(next);
@@ -146,8 +152,8 @@ export class JsonRecordSplitter {
         this.sink.problem({ line: line + this.countLines(pos, pos + detail.offset), reason: `invalid JSON: ${detail.message}` });
         const next = this.skipLine(end, final);
         if (next === undefined) {
-          consume(end);
-          break;
+          this.skipRestOfLine(line + this.countLines(pos, buf.length));
+          return;
         }
         consume(next);
         continue;
@@ -157,6 +163,13 @@ export class JsonRecordSplitter {
     }
     this.buf = buf.slice(pos);
     this.line = line;
+  }
+
+  /** After a bad record whose line has not fully arrived: keep nothing, resume at the next line. */
+  private skipRestOfLine(line: number): void {
+    this.buf = '';
+    this.line = line;
+    this.skipping = true;
   }
 
   private emit(value: unknown, line: number, length: number): void {

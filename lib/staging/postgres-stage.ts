@@ -1,16 +1,15 @@
 /**
  * Staging on PostgreSQL: what Redshift's COPY … FORMAT AS JSON does, done by
- * this tool. Worker threads (one per core) read several objects at once and
- * convert their JSON records to COPY text; the main thread streams the bytes
- * into the table with COPY FROM STDIN, so parsing and the database's COPY run
- * on different cores. Small inputs are converted in the main thread (starting
- * workers would cost more than it saves). Memory stays bounded: batches are
- * acknowledged only once the COPY stream has taken them.
+ * this tool. Several objects are read at once and their JSON records
+ * converted to COPY text (object-converter.ts), which is streamed into the
+ * table with COPY FROM STDIN: conversion runs in this process while the
+ * database's COPY runs in its own, so both cores are busy. One thread is
+ * enough: the byte fast path converts faster than PostgreSQL's COPY takes
+ * rows (measured by `npm run bench`), and worker threads only added memory.
+ * Memory stays bounded: conversion waits whenever the COPY stream is full.
  */
 import { once } from 'node:events';
-import os from 'node:os';
 import { finished } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { InputError, type RecordProblem } from '../errors.ts';
@@ -18,8 +17,8 @@ import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
 import { isS3Uri } from '../validate.ts';
 import type { StagingColumn } from './copy-row.ts';
 import type { JsonMapping } from './json-mapping.ts';
-import { createObjectConverter } from './object-converter.ts';
-import type { FromWorker, ToWorker, WorkerInit } from './stage-worker.ts';
+import { CopyBuffer } from './copy-buffer.ts';
+import { BATCH_BYTES, createObjectConverter, type ObjectSink } from './object-converter.ts';
 
 export interface StageTarget {
   readonly table: string;
@@ -38,14 +37,11 @@ export interface StageProgress {
 
 export interface StageOptions {
   readonly reader: SourceReader;
-  readonly region: string;
   /** Bad records skipped (and listed) before the load fails, like Redshift's MAXERROR. */
   readonly maxErrors: number;
   readonly onProgress?: ((p: StageProgress) => void) | undefined;
   /** Objects already listed (incremental loads pass the new ones only). */
   readonly objects?: readonly SourceObject[];
-  /** Worker threads; 0 converts in the main thread. Default: by input size and cores. */
-  readonly workers?: number;
 }
 
 export interface StageResult {
@@ -54,16 +50,6 @@ export interface StageResult {
   readonly rows: number;
   readonly bytes: number;
   readonly skipped: readonly RecordProblem[];
-}
-
-/** Below this much input, conversion stays in the main thread. */
-const WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024;
-const WORKER_THRESHOLD_OBJECTS = 1000;
-
-export function defaultWorkers(objects: readonly SourceObject[]): number {
-  const bytes = objects.reduce((s, o) => s + o.size, 0);
-  if (bytes < WORKER_THRESHOLD_BYTES && objects.length < WORKER_THRESHOLD_OBJECTS) return 0;
-  return Math.max(1, Math.min(os.availableParallelism(), objects.length));
 }
 
 export async function stageIntoPostgres(client: pg.Client, target: StageTarget, options: StageOptions): Promise<StageResult> {
@@ -113,13 +99,8 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
   };
 
   const sink: RowSink = { write, report, addRows: (n) => (rows += n), objectDone };
-  const workers = options.workers ?? defaultWorkers(objects);
   try {
-    if (workers === 0) {
-      await convertInline(objects, target, options.reader, sink);
-    } else {
-      await convertInWorkers(objects, target, options.region, workers, sink);
-    }
+    await convert(objects, target, options.reader, sink);
     copy.end();
     await Promise.race([once(copy, 'finish'), once(copy, 'error').then(([e]) => Promise.reject(e as Error))]);
     if (copyError) throw copyError;
@@ -132,7 +113,7 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
   return { table: target.table, objects: objects.length, rows, bytes, skipped };
 }
 
-/** Where both conversion paths hand their results: COPY bytes, bad records, counts. */
+/** Where converted rows go: COPY bytes, bad records, counts. */
 interface RowSink {
   write(chunk: string | Uint8Array): Promise<void>;
   report(p: RecordProblem): void;
@@ -140,13 +121,26 @@ interface RowSink {
   objectDone(bytes: number): void;
 }
 
-async function convertInline(
+async function convert(
   objects: readonly SourceObject[],
   target: StageTarget,
   reader: SourceReader,
   sink: RowSink,
 ): Promise<void> {
   const convert = createObjectConverter(target);
+  const out = new CopyBuffer();
+  const flush = async () => {
+    const { bytes, rows } = out.take();
+    sink.addRows(rows);
+    await sink.write(bytes);
+  };
+  const objectSink: ObjectSink = {
+    out,
+    flushIfFull: async () => {
+      if (out.length >= BATCH_BYTES) await flush();
+    },
+    problem: sink.report,
+  };
   let next = 0;
   let aborted = false;
   const inFlight = objects.some((o) => isS3Uri(o.uri)) ? 16 : 4;
@@ -155,13 +149,7 @@ async function convertInline(
       try {
         while (next < objects.length && !aborted) {
           const object = objects[next++] as SourceObject;
-          const result = await convert(object.uri, await reader.open(object), {
-            rows: async (text, count) => {
-              sink.addRows(count);
-              await sink.write(text);
-            },
-            problem: sink.report,
-          });
+          const result = await convert(object.uri, await reader.open(object), objectSink);
           sink.objectDone(result.bytes);
         }
       } catch (err) {
@@ -170,79 +158,5 @@ async function convertInline(
       }
     }),
   );
-}
-
-async function convertInWorkers(
-  objects: readonly SourceObject[],
-  target: StageTarget,
-  region: string,
-  count: number,
-  sink: RowSink,
-): Promise<void> {
-  const init: WorkerInit = { target, region, inFlight: objects.some((o) => isS3Uri(o.uri)) ? 16 : 2 };
-  const pool = Array.from(
-    { length: count },
-    () =>
-      new Worker(new URL('./stage-worker-entry.mjs', import.meta.url), {
-        workerData: init,
-        // A small old generation keeps each worker's memory flat whatever the input size.
-        resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 32 },
-      }),
-  );
-  let next = 0;
-  // Batches are written in arrival order, one at a time; each is acknowledged once written.
-  let writing: Promise<void> = Promise.resolve();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const exited = new Set<Worker>();
-      let failed = false;
-      const fail = (err: unknown) => {
-        if (!failed) {
-          failed = true;
-          reject(err);
-        }
-      };
-      for (const worker of pool) {
-        const post = (m: ToWorker) => worker.postMessage(m);
-        worker.on('error', fail);
-        worker.on('message', (m: FromWorker) => {
-          if (failed) return;
-          try {
-            switch (m.type) {
-              case 'want':
-                if (next < objects.length) post({ type: 'task', object: objects[next++] as SourceObject });
-                else post({ type: 'done' });
-                break;
-              case 'rows':
-                sink.addRows(m.count);
-                writing = writing.then(() => sink.write(new Uint8Array(m.buf))).then(() => post({ type: 'ack' }));
-                writing.catch(fail);
-                break;
-              case 'problem':
-                sink.report(m.problem);
-                break;
-              case 'object-done':
-                sink.objectDone(m.bytes);
-                break;
-              case 'fatal':
-                fail(m.input ? new InputError(m.message) : new Error(m.message));
-                break;
-              case 'exit':
-                exited.add(worker);
-                if (exited.size === pool.length) writing.then(() => resolve(), fail);
-                break;
-              default: {
-                const never: never = m;
-                throw new Error(`unknown worker message ${JSON.stringify(never)}`);
-              }
-            }
-          } catch (err) {
-            fail(err);
-          }
-        });
-      }
-    });
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
+  if (out.length > 0) await flush();
 }

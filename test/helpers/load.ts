@@ -23,12 +23,12 @@ export async function migratedDatabase(): Promise<TestDatabase> {
 export async function load(
   tdb: TestDatabase,
   env: Record<string, string>,
-  options: { only?: string[]; maxErrors?: number; url?: string; workers?: number } = {},
+  options: { only?: string[]; maxErrors?: number; url?: string } = {},
 ): Promise<LoadReport> {
   const config = loadConfig({ DATABASE_URL: options.url ?? tdb.url, ...env });
   const db = await openDatabase(config, silentLogger);
   try {
-    return await runLoad(db, { config, log: silentLogger, only: options.only, maxErrors: options.maxErrors ?? 0, stageWorkers: options.workers });
+    return await runLoad(db, { config, log: silentLogger, only: options.only, maxErrors: options.maxErrors ?? 0 });
   } finally {
     await db.close();
   }

@@ -1,0 +1,54 @@
+/**
+ * A growable byte buffer of COPY text rows. Both conversion paths append to
+ * it (the byte fast path and the JSON.parse path); the caller takes full
+ * batches out as Uint8Arrays that own their memory (transferable to the main
+ * thread without a copy).
+ */
+export class CopyBuffer {
+  private buf: Buffer;
+  /** Bytes written. */
+  length = 0;
+  /** Complete rows written. */
+  rows = 0;
+
+  constructor(private readonly initialBytes = 512 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+  }
+
+  /** The buffer to write into, with room for n more bytes at `length`. */
+  reserve(n: number): Buffer {
+    if (this.length + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + n));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+
+  writeString(s: string): void {
+    const buf = this.reserve(s.length * 3);
+    this.length += buf.write(s, this.length, 'utf8');
+  }
+
+  writeBytes(src: Uint8Array, start: number, end: number): void {
+    const buf = this.reserve(end - start);
+    if (end - start < 32) {
+      let at = this.length;
+      for (let i = start; i < end; i += 1) buf[at++] = src[i] as number;
+    } else {
+      buf.set(src.subarray(start, end), this.length);
+    }
+    this.length += end - start;
+  }
+
+  /** The rows written so far (memory of their own), and an empty buffer. */
+  take(): { bytes: Uint8Array; rows: number } {
+    const bytes = new Uint8Array(this.length);
+    bytes.set(this.buf.subarray(0, this.length));
+    const rows = this.rows;
+    this.length = 0;
+    this.rows = 0;
+    if (this.buf.length > this.initialBytes * 4) this.buf = Buffer.allocUnsafeSlow(this.initialBytes);
+    return { bytes, rows };
+  }
+}
