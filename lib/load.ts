@@ -13,7 +13,7 @@ import type { Dialect } from './dialect/index.ts';
 import { LOAD_ERRORS_QUERIES, renderCopy, type CopyAuth } from './dialect/redshift-copy.ts';
 import { ConfigError, InputError, type RecordProblem } from './errors.ts';
 import { faultPoint } from './fault-points.ts';
-import { markLoaded, newOrChanged, recordStaged } from './ledger.ts';
+import { markLoaded, newOrChanged, recordStaged, recordStagedByCopy } from './ledger.ts';
 import { withWarehouseLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { registerSecret } from './redact.ts';
@@ -251,7 +251,7 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
         },
       );
       skipped.push(...result.skipped);
-      await recordStaged(client, db.dialect, p.step.table, runId, p.objects);
+      await recordStagedByCopy(client, p.step.table, runId, p.objects);
       await faultPoint(`stage:${p.step.table}:copied`);
       reports.push({
         step: `stage ${p.step.table}`,

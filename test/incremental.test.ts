@@ -110,3 +110,18 @@ test('on Redshift an incremental load COPYs a manifest of the new objects only',
   t.false(all.statements.some((s) => s.startsWith('COPY') || s.startsWith('MERGE')));
   t.truthy(await readFile(new URL(import.meta.url)));
 });
+
+test('the ledger keeps file names with tabs, backslashes and newlines exactly: an unchanged incremental re-run finds nothing new', async (t) => {
+  const db = await migratedDatabase();
+  t.teardown(() => db.drop());
+  const odd = 'day\t1\\x\nend.json';
+  const f = await writeFixture({ logs: { [odd]: [event({ ts: 1541030000000 })] }, songs: { 'A/a b.json': song() } });
+  const env = { DATABASE_URL: db.url, ...f.env };
+  const first = await runCli(['load', '--incremental'], env);
+  t.is(first.code, 0, first.stderr);
+  const uris = await db.query<{ object_uri: string; recorded: boolean }>("select object_uri, recorded_at > now() - interval '1 hour' as recorded from load_ledger where table_name = 'staging_events'");
+  t.deepEqual(uris, [{ object_uri: path.join(f.env['LOG_DATA'] ?? '', odd), recorded: true }]);
+  const again = await runCli(['load', '--incremental'], env);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stderr, /Nothing new since the last load/);
+});

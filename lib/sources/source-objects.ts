@@ -28,6 +28,8 @@ export interface SourceReader {
  * Lists a local folder with synchronous calls: for 100k small files they take
  * a tenth of the time of promise-based ones (no thread-pool round trip per
  * file), and nothing else waits on the event loop while the list is made.
+ * Folders need no call of their own: their real path is the parent's plus
+ * their name, except behind a symbolic link (resolved, to refuse loops).
  */
 function listLocal(root: string): SourceObject[] {
   const start = path.resolve(root);
@@ -39,26 +41,47 @@ function listLocal(root: string): SourceObject[] {
   }
   if (info.isFile()) return [{ uri: start, size: info.size, version: info.mtime.toISOString() }];
   const out: SourceObject[] = [];
-  const walk = (dir: string, seen: ReadonlySet<string>): void => {
-    const real = realpathSync(dir);
+  const fail = (full: string, err: unknown): never => {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new InputError(`${full}: symbolic link loop`);
+    throw new InputError(`${full}: ${(err as Error).message}`);
+  };
+  /** `real`: the folder's real path; `seen`: the real paths of the folders it is in. */
+  const walk = (dir: string, real: string, seen: ReadonlySet<string>): void => {
     if (seen.has(real)) throw new InputError(`${dir}: symbolic link loop (it leads back to ${real})`);
     const nextSeen = new Set(seen).add(real);
-    const names = readdirSync(dir).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const name of names) {
-      const full = path.join(dir, name);
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(full, path.join(real, entry.name), nextSeen);
+        continue;
+      }
+      // Sockets, pipes and devices are not data; files, links and entries of unknown type are looked at.
+      if (entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice()) continue;
       let s;
       try {
         s = statSync(full);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ELOOP') throw new InputError(`${full}: symbolic link loop`);
-        throw new InputError(`${full}: ${(err as Error).message}`);
+        return fail(full, err);
       }
-      if (s.isDirectory()) walk(full, nextSeen);
-      else if (s.isFile()) out.push({ uri: full, size: s.size, version: s.mtime.toISOString() });
+      if (s.isDirectory()) {
+        let target;
+        try {
+          target = realpathSync.native(full);
+        } catch (err) {
+          return fail(full, err);
+        }
+        walk(full, target, nextSeen);
+      } else if (s.isFile()) out.push({ uri: full, size: s.size, version: s.mtime.toISOString() });
     }
   };
-  walk(start, new Set());
+  let real;
+  try {
+    real = realpathSync.native(start);
+  } catch (err) {
+    return fail(start, err);
+  }
+  walk(start, real, new Set());
   return out;
 }
 
