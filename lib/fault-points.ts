@@ -1,7 +1,8 @@
 /**
  * Named points in a run where the reliability tests stop or pause the process
  * (test/reliability.test.ts): SPARKIFY_FAULT_AT=<name> with SPARKIFY_FAULT=hang
- * (wait to be killed) or SPARKIFY_FAULT=pause:<ms>. Without those variables a
+ * (wait to be killed), SPARKIFY_FAULT=pause:<ms> or SPARKIFY_FAULT=fail (the
+ * step fails with an error that is not retried). Without those variables a
  * fault point does nothing.
  */
 
@@ -13,6 +14,7 @@ export async function faultPoint(name: string): Promise<void> {
     // Keep the process alive until the test kills it.
     await new Promise<void>(() => setInterval(() => undefined, 60_000));
   }
+  if (mode === 'fail') throw new Error(`injected failure at fault point ${name}`);
   const ms = Number(mode.replace(/^pause:/, ''));
   if (Number.isFinite(ms) && ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { stagingSteps, transformSteps } from '../loaders/index.ts';
+import { stagingSteps, transformLanes, transformSteps } from '../loaders/index.ts';
 import type { Config } from './config.ts';
 import { underlyingError, type Database } from './db.ts';
 import type { Dialect } from './dialect/index.ts';
@@ -14,7 +14,7 @@ import { LOAD_ERRORS_QUERIES, renderCopy, type CopyAuth } from './dialect/redshi
 import { ConfigError, InputError, type RecordProblem } from './errors.ts';
 import { faultPoint } from './fault-points.ts';
 import { markLoaded, newOrChanged, recordStaged, recordStagedByCopy } from './ledger.ts';
-import { withWarehouseLock } from './lock.ts';
+import { withWarehouseLock, type HeldLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { registerSecret } from './redact.ts';
 import { withRetry } from './retry.ts';
@@ -280,21 +280,65 @@ async function runTransform(client: pg.Client, step: TransformStep, log: Logger)
   return { step: `transform ${step.table}`, table: step.table, rows: await countRows(client, step.table), seconds: since(start) };
 }
 
-export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
-  const { staging, transforms } = selectSteps(opts.only);
-  return withWarehouseLock(db, 'load', opts.log, async (lock) => {
-    await faultPoint('load:locked');
-    let client = await db.connect();
-    // After a transient failure a step runs again, whole, on a new connection.
-    const retry = <T>(what: string, fn: () => Promise<T>) =>
+/** A connection whose steps are retried, whole, on a new connection after a transient failure. */
+interface Session {
+  readonly client: pg.Client;
+  run<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  end(): Promise<void>;
+}
+
+async function openSession(db: Database, lock: HeldLock, log: Logger): Promise<Session> {
+  let client = await db.connect();
+  return {
+    get client() {
+      return client;
+    },
+    run: (what, fn) =>
       withRetry(what, () => fn().catch((err: unknown) => Promise.reject(underlyingError(client, err))), {
-        log: opts.log,
+        log,
         beforeRetry: async () => {
           lock.assertHeld();
           await client.end().catch(() => undefined);
           client = await db.connect();
         },
-      });
+      }),
+    end: () => client.end().catch(() => undefined),
+  };
+}
+
+/**
+ * The transforms, lane by lane at the same time (loaders/index.ts): the first
+ * lane on the main connection, the others on their own. A failed lane does
+ * not stop the others (every step is its own transaction and idempotent); the
+ * first failure is reported once all lanes have ended.
+ */
+async function runTransforms(db: Database, lock: HeldLock, main: Session, transforms: readonly TransformStep[], log: Logger): Promise<StepReport[]> {
+  const lanes = transformLanes.map((lane) => lane.filter((step) => transforms.includes(step))).filter((lane) => lane.length > 0);
+  const reports = new Map<TransformStep, StepReport>();
+  const settled = await Promise.allSettled(
+    lanes.map(async (lane, i) => {
+      const session = i === 0 ? main : await openSession(db, lock, log);
+      try {
+        for (const step of lane) {
+          lock.assertHeld();
+          reports.set(step, await session.run(`transform ${step.table}`, () => runTransform(session.client, step, log)));
+        }
+      } finally {
+        if (session !== main) await session.end();
+      }
+    }),
+  );
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return transforms.map((step) => reports.get(step)).filter((r): r is StepReport => r !== undefined);
+}
+
+export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
+  const { staging, transforms } = selectSteps(opts.only);
+  return withWarehouseLock(db, 'load', opts.log, async (lock) => {
+    await faultPoint('load:locked');
+    const main = await openSession(db, lock, opts.log);
+    const retry = main.run;
     const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
     try {
       const steps: StepReport[] = [];
@@ -302,7 +346,7 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
       if (staging.length > 0) {
         const staged = await retry('stage', async () => {
           skipped = [];
-          return db.dialect.copiesFromS3 ? stageRedshift(db, client, staging, opts, runId) : stagePostgres(db, client, staging, opts, skipped, runId);
+          return db.dialect.copiesFromS3 ? stageRedshift(db, main.client, staging, opts, runId) : stagePostgres(db, main.client, staging, opts, skipped, runId);
         });
         if (staged.length === 0) {
           opts.log.info('Nothing new since the last load: no staging work, no transform.');
@@ -311,17 +355,14 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
         steps.push(...staged);
         await faultPoint('load:staged');
       }
-      for (const step of transforms) {
-        lock.assertHeld();
-        steps.push(await retry(`transform ${step.table}`, () => runTransform(client, step, opts.log)));
-      }
+      steps.push(...(await runTransforms(db, lock, main, transforms, opts.log)));
       // Only a run that staged and filled every star table has loaded its objects.
       if (staging.length > 0 && transforms.length === transformSteps.length) {
-        await retry('ledger', () => markLoaded(client, runId));
+        await retry('ledger', () => markLoaded(main.client, runId));
       }
       return { steps, skipped };
     } finally {
-      await client.end().catch(() => undefined);
+      await main.end();
     }
   });
 }

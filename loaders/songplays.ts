@@ -5,6 +5,9 @@
 // smallest song_id when several do, so an event never yields two rows.
 // Candidates: the staged song files (with their own artist names) and, for
 // incremental loads, the songs loaded before (with their artist's name).
+// The ranking sorts the events by the natural key, which is also the order of
+// songplays' index: the MERGE then inserts into the index in order (inserting
+// in arrival order instead, after ranking only repeated keys, was slower).
 import { dropUnchanged, mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
 
 const COLUMNS = ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'];
@@ -12,6 +15,12 @@ const COLUMNS = ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'sess
 /** Epoch milliseconds to TIMESTAMP on both engines, milliseconds kept, no time zone involved. */
 export const EPOCH_MS_TO_TIMESTAMP = (column: string) =>
   `TIMESTAMP 'epoch' + (${column} / 1000) * INTERVAL '1 second' + (${column} % 1000) * INTERVAL '1 millisecond'`;
+
+/** The events that are songplays (also the source of the time table's new rows). */
+export const SONGPLAY_EVENTS = `e.page = 'NextSong'
+        AND e.user_id IS NOT NULL
+        AND e.session_id IS NOT NULL
+        AND e.ts IS NOT NULL`;
 
 export const songplays: TransformStep = {
   table: 'songplays',
@@ -49,10 +58,7 @@ FROM (
         ON s.title = e.song
         AND s.artist_name = e.artist
         AND ABS(s.duration - e.length) <= 0.01
-    WHERE e.page = 'NextSong'
-        AND e.user_id IS NOT NULL
-        AND e.session_id IS NOT NULL
-        AND e.ts IS NOT NULL
+    WHERE ${SONGPLAY_EVENTS}
 ) AS ranked
 WHERE rn = 1`,
     dropUnchanged({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),

@@ -11,24 +11,32 @@ export const users: TransformStep = {
   description: 'users from every event of a known user, latest event wins',
   statements: [
     'DROP TABLE IF EXISTS users_batch',
+    // The latest ts per user by aggregation (no sort of every event), then the
+    // tie-break among that user's events at that ts (few rows to rank).
     `CREATE TEMP TABLE users_batch AS
 SELECT user_id, first_name, last_name, gender, level, last_event_ts
 FROM (
     SELECT
-        user_id,
-        first_name,
-        last_name,
-        gender,
-        level,
-        ts AS last_event_ts,
+        e.user_id,
+        e.first_name,
+        e.last_name,
+        e.gender,
+        e.level,
+        e.ts AS last_event_ts,
         ROW_NUMBER() OVER (
-            PARTITION BY user_id
-            ORDER BY ts DESC NULLS LAST, item_in_session DESC NULLS LAST,
-                session_id DESC NULLS LAST, level DESC NULLS LAST,
-                first_name, last_name, gender
+            PARTITION BY e.user_id
+            ORDER BY e.item_in_session DESC NULLS LAST, e.session_id DESC NULLS LAST,
+                e.level DESC NULLS LAST, e.first_name, e.last_name, e.gender
         ) AS rn
-    FROM staging_events
-    WHERE user_id IS NOT NULL
+    FROM staging_events AS e
+    JOIN (
+        SELECT user_id, MAX(ts) AS ts
+        FROM staging_events
+        WHERE user_id IS NOT NULL
+        GROUP BY user_id
+    ) AS latest
+        ON latest.user_id = e.user_id
+        AND (latest.ts = e.ts OR (latest.ts IS NULL AND e.ts IS NULL))
 ) AS ranked
 WHERE rn = 1`,
     // Redshift's MERGE takes no extra condition on WHEN MATCHED: drop stale rows from the batch instead.

@@ -38,6 +38,25 @@ test('a user going free → paid: the latest event wins, and a later load update
   t.deepEqual(await tdb.query('select level from users'), [{ level: 'free' }]);
 });
 
+test('a user whose events have no ts is still a user (from the highest itemInSession); an event with a ts beats them', async (t) => {
+  const tdb = await fresh();
+  const f = await writeFixture({
+    logs: {
+      'a.json': [
+        event({ userId: '20', level: 'free', ts: null, itemInSession: 1, page: 'Home' }),
+        event({ userId: '20', level: 'paid', ts: null, itemInSession: 2, page: 'Home' }),
+        event({ userId: '21', level: 'paid', ts: null, itemInSession: 9, page: 'Home' }),
+        event({ userId: '21', level: 'free', ts: 1541000000000, itemInSession: 1, page: 'Home' }),
+      ],
+    },
+  });
+  await load(tdb, f.env);
+  t.deepEqual(await tdb.query('select user_id, level, last_event_ts from users order by 1'), [
+    { user_id: 20, level: 'paid', last_event_ts: null },
+    { user_id: 21, level: 'free', last_event_ts: '1541000000000' },
+  ]);
+});
+
 test('users come from every event with a userId, songplays only from NextSong; logged-out events are skipped', async (t) => {
   const tdb = await fresh();
   const f = await writeFixture({

@@ -100,6 +100,21 @@ test.serial('SIGKILL at any point, then a re-run: the warehouse is identical to 
   t.deepEqual(await contentChecksums(empty), clean);
 });
 
+test.serial('a transform that fails does not stop the other lane: its steps commit, the failure is reported, a re-run completes', async (t) => {
+  const tdb = await fresh();
+  const env = { DATABASE_URL: tdb.url, ...sources };
+  const run = startAt(['load'], env, 'transform:songplays:before-commit', 'fail');
+  const failed = await run.done;
+  t.is(failed.code, 1, failed.stderr);
+  t.regex(failed.stderr, /error: .*injected failure at fault point transform:songplays:before-commit/);
+  const count = async (table: string) => (await tdb.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]?.n;
+  t.is(await count('songplays'), 0, 'the failed step rolled back');
+  t.true(((await count('users')) ?? 0) > 0, 'users (the other lane) committed');
+  t.true(((await count('time')) ?? 0) > 0, 'time (the other lane) committed');
+  t.is((await runCli(['load'], env)).code, 0);
+  t.deepEqual(await contentChecksums(tdb), clean);
+});
+
 test.serial('a backend terminated mid-load: a clear error, nothing half-applied, and a re-run completes', async (t) => {
   const tdb = await fresh();
   const env = { DATABASE_URL: tdb.url, ...sources };
