@@ -89,11 +89,20 @@ async function toCsv(source: string, mappingSetting: string, columns: StagingCol
   return { rows, bytes };
 }
 
+/**
+ * PostgreSQL's own COPY of the CSV into a new table shaped like the staging
+ * table and of the same kind (UNLOGGED when staging is): created in the
+ * timed transaction, so a logged table skips WAL too (wal_level=minimal),
+ * as staging does. COPY and COMMIT are timed.
+ */
 async function baselineCopy(client: pg.Client, table: string, csv: string): Promise<number> {
+  const { rows } = await client.query<{ unlogged: boolean }>(`SELECT relpersistence = 'u' AS unlogged FROM pg_class WHERE oid = CAST($1 AS regclass)`, [table]);
   await client.query(`DROP TABLE IF EXISTS bench_${table}`);
-  await client.query(`CREATE TABLE bench_${table} (LIKE ${table})`);
+  await client.query('BEGIN');
+  await client.query(`CREATE ${rows[0]?.unlogged ? 'UNLOGGED ' : ''}TABLE bench_${table} (LIKE ${table})`);
   const start = process.hrtime.bigint();
   await pipeline(createReadStream(csv, { highWaterMark: 1 << 20 }), client.query(pgCopy.from(`COPY bench_${table} FROM STDIN (FORMAT csv)`)));
+  await client.query('COMMIT');
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await client.query(`DROP TABLE bench_${table}`);
   return seconds;

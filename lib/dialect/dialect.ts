@@ -29,6 +29,13 @@ export interface Dialect {
    * Redshift's TRUNCATE commits the transaction, so there it is a DELETE.
    */
   clearTable(table: string): string;
+  /**
+   * Statements that make a table a scratch table (its rows are rebuilt by
+   * every load) or an ordinary one again. PostgreSQL: UNLOGGED (no WAL, no
+   * fsync at commit, emptied after a crash). Redshift: none (its BACKUP NO
+   * can only be given when a table is created).
+   */
+  scratchTable(table: string, scratch: boolean): string[];
   /** Redshift's COPY can read S3 itself; PostgreSQL's staging is done by this tool. */
   readonly copiesFromS3: boolean;
 }

@@ -35,6 +35,9 @@ export const postgresDialect: Dialect = {
   clearTable(table: string): string {
     return `TRUNCATE ${table}`;
   },
+  scratchTable(table: string, scratch: boolean): string[] {
+    return [`ALTER TABLE ${table} SET ${scratch ? 'UNLOGGED' : 'LOGGED'}`];
+  },
   currentTimestamp(): string {
     return 'CURRENT_TIMESTAMP';
   },

@@ -47,6 +47,9 @@ export const redshiftDialect: Dialect = {
   clearTable(table: string): string {
     return `DELETE FROM ${table}`;
   },
+  scratchTable(): string[] {
+    return [];
+  },
   currentTimestamp(): string {
     return 'GETDATE()';
   },
