@@ -267,10 +267,20 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
 }
 
 
-async function runTransform(client: pg.Client, step: TransformStep, log: Logger): Promise<StepReport> {
+async function isEmpty(client: pg.Client, table: string): Promise<boolean> {
+  return (await client.query(`SELECT 1 AS one FROM ${table} LIMIT 1`)).rows.length === 0;
+}
+
+async function runTransform(client: pg.Client, dialect: Dialect, step: TransformStep, log: Logger): Promise<StepReport> {
   const start = process.hrtime.bigint();
   log.info(`Transforming ${step.table}: ${step.description}`);
   await transaction(client, async () => {
+    // A first load into an empty table: truncated (under a lock, so no row can arrive
+    // in between) so that its rows skip the WAL where the engine allows (Dialect.truncateSkipsWal).
+    if (dialect.truncateSkipsWal && (await isEmpty(client, step.table))) {
+      await client.query(`LOCK TABLE ${step.table} IN ACCESS EXCLUSIVE MODE`);
+      if (await isEmpty(client, step.table)) await client.query(`TRUNCATE ${step.table}`);
+    }
     for (const sql of step.statements) {
       log.debug(sql);
       await client.query(sql);
@@ -321,7 +331,7 @@ async function runTransforms(db: Database, lock: HeldLock, main: Session, transf
       try {
         for (const step of lane) {
           lock.assertHeld();
-          reports.set(step, await session.run(`transform ${step.table}`, () => runTransform(session.client, step, log)));
+          reports.set(step, await session.run(`transform ${step.table}`, () => runTransform(session.client, db.dialect, step, log)));
         }
       } finally {
         if (session !== main) await session.end();

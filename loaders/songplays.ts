@@ -62,7 +62,8 @@ FROM (
 ) AS ranked
 WHERE rn = 1`,
     dropUnchanged({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),
-    `ANALYZE songplays_batch`,
+    // Statistics of the key alone: what the MERGE's join needs (the wide text columns cost the most to analyze).
+    'ANALYZE songplays_batch (user_id, session_id, start_time)',
     mergeFromBatch({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),
     'DROP TABLE songplays_batch',
   ],

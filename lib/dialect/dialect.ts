@@ -36,6 +36,14 @@ export interface Dialect {
    * can only be given when a table is created).
    */
   scratchTable(table: string, scratch: boolean): string[];
+  /**
+   * Whether rows written into a table truncated in the same transaction skip
+   * the WAL (PostgreSQL with wal_level=minimal, as the embedded server runs):
+   * a transform into an empty star table then truncates it first (nothing to
+   * lose) and its rows are flushed once at commit instead of logged one by
+   * one. Redshift: false (its TRUNCATE commits the transaction).
+   */
+  readonly truncateSkipsWal: boolean;
   /** Redshift's COPY can read S3 itself; PostgreSQL's staging is done by this tool. */
   readonly copiesFromS3: boolean;
 }

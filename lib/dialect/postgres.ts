@@ -14,6 +14,7 @@ function columnSql(c: ColumnDef): string {
 export const postgresDialect: Dialect = {
   name: 'postgres',
   sampleVersion: 'PostgreSQL 17.10 on x86_64-pc-linux-gnu, 64-bit',
+  truncateSkipsWal: true,
   copiesFromS3: false,
   createTable(def: TableDef): string[] {
     checkTableDef(def);
