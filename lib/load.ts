@@ -13,7 +13,7 @@ import type { Dialect } from './dialect/index.ts';
 import { LOAD_ERRORS_QUERIES, renderCopy, type CopyAuth } from './dialect/redshift-copy.ts';
 import { ConfigError, InputError, type RecordProblem } from './errors.ts';
 import { faultPoint } from './fault-points.ts';
-import { markLoaded, newOrChanged, recordStaged, recordStagedByCopy } from './ledger.ts';
+import { newOrChanged, recordLoaded, type StagedObjects } from './ledger.ts';
 import { withWarehouseLock, type HeldLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { registerSecret } from './redact.ts';
@@ -178,11 +178,18 @@ async function redshiftManifests(client: pg.Client, steps: readonly StagingStep[
   return out;
 }
 
-async function stageRedshift(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, runId: string): Promise<StepReport[]> {
+/** What a staging phase did: its report lines, and the objects it staged (for the ledger; none when not listed). */
+interface Staged {
+  readonly reports: StepReport[];
+  readonly objects: StagedObjects[];
+}
+
+async function stageRedshift(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, runId: string): Promise<Staged> {
   const auth = await copyAuth(opts);
   const manifests = opts.incremental ? await redshiftManifests(client, steps, opts, runId) : undefined;
-  if (manifests && [...manifests.values()].every((m) => m === null)) return [];
+  if (manifests && [...manifests.values()].every((m) => m === null)) return { reports: [], objects: [] };
   const reports: StepReport[] = [];
+  const staged: StagedObjects[] = [];
   try {
     await transaction(client, async () => {
       for (const step of steps) {
@@ -206,7 +213,7 @@ async function stageRedshift(db: Database, client: pg.Client, steps: readonly St
         opts.log.info(`Staging ${step.table}: COPY from ${manifest ? `the manifest of ${manifest.objects.length} new objects` : step.source(opts.config.sources)}…`);
         await client.query(sql);
         const { rows } = await client.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
-        if (manifest) await recordStaged(client, db.dialect, step.table, runId, manifest.objects);
+        if (manifest) staged.push({ table: step.table, objects: manifest.objects });
         reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0), seconds: since(start) });
       }
     });
@@ -218,10 +225,10 @@ async function stageRedshift(db: Database, client: pg.Client, steps: readonly St
     }
     throw err;
   }
-  return reports;
+  return { reports, objects: staged };
 }
 
-async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[], runId: string): Promise<StepReport[]> {
+async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[]): Promise<Staged> {
   const reader = opts.reader ?? createSourceReader(opts.config.region);
   const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
   for (const step of steps) {
@@ -234,7 +241,7 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
     prepared.push({ step, columns, mapping, source, objects });
   }
   await faultPoint('stage:listed');
-  if (opts.incremental && prepared.every((p) => p.objects.length === 0)) return [];
+  if (opts.incremental && prepared.every((p) => p.objects.length === 0)) return { reports: [], objects: [] };
   return transaction(client, async () => {
     const reports: StepReport[] = [];
     for (const p of prepared) {
@@ -251,7 +258,6 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
         },
       );
       skipped.push(...result.skipped);
-      await recordStagedByCopy(client, p.step.table, runId, p.objects);
       await faultPoint(`stage:${p.step.table}:copied`);
       reports.push({
         step: `stage ${p.step.table}`,
@@ -262,7 +268,7 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
       });
     }
     await faultPoint('stage:before-commit');
-    return reports;
+    return { reports, objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects })) };
   });
 }
 
@@ -353,22 +359,24 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
     try {
       const steps: StepReport[] = [];
       let skipped: RecordProblem[] = [];
+      let stagedObjects: StagedObjects[] = [];
       if (staging.length > 0) {
         const staged = await retry('stage', async () => {
           skipped = [];
-          return db.dialect.copiesFromS3 ? stageRedshift(db, main.client, staging, opts, runId) : stagePostgres(db, main.client, staging, opts, skipped, runId);
+          return db.dialect.copiesFromS3 ? stageRedshift(db, main.client, staging, opts, runId) : stagePostgres(db, main.client, staging, opts, skipped);
         });
-        if (staged.length === 0) {
+        if (staged.reports.length === 0) {
           opts.log.info('Nothing new since the last load: no staging work, no transform.');
           return { steps, skipped };
         }
-        steps.push(...staged);
+        steps.push(...staged.reports);
+        stagedObjects = staged.objects;
         await faultPoint('load:staged');
       }
       steps.push(...(await runTransforms(db, lock, main, transforms, opts.log)));
       // Only a run that staged and filled every star table has loaded its objects.
-      if (staging.length > 0 && transforms.length === transformSteps.length) {
-        await retry('ledger', () => markLoaded(main.client, runId));
+      if (staging.length > 0 && transforms.length === transformSteps.length && stagedObjects.some((s) => s.objects.length > 0)) {
+        await retry('ledger', () => recordLoaded(main.client, db.dialect, runId, stagedObjects));
       }
       return { steps, skipped };
     } finally {

@@ -44,6 +44,8 @@ export interface Dialect {
    * one. Redshift: false (its TRUNCATE commits the transaction).
    */
   readonly truncateSkipsWal: boolean;
+  /** PostgreSQL takes COPY … FROM STDIN from the client; Redshift does not. */
+  readonly copyFromStdin: boolean;
   /** Redshift's COPY can read S3 itself; PostgreSQL's staging is done by this tool. */
   readonly copiesFromS3: boolean;
 }

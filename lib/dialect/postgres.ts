@@ -15,6 +15,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   sampleVersion: 'PostgreSQL 17.10 on x86_64-pc-linux-gnu, 64-bit',
   truncateSkipsWal: true,
+  copyFromStdin: true,
   copiesFromS3: false,
   createTable(def: TableDef): string[] {
     checkTableDef(def);

@@ -31,6 +31,7 @@ export const redshiftDialect: Dialect = {
   sampleVersion:
     'PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467',
   truncateSkipsWal: false,
+  copyFromStdin: false,
   copiesFromS3: true,
   createTable(def: TableDef): string[] {
     checkTableDef(def);
