@@ -1,8 +1,7 @@
 /**
  * A growable byte buffer of COPY text rows. Both conversion paths append to
  * it (the byte fast path and the JSON.parse path); the caller takes full
- * batches out as Uint8Arrays that own their memory (transferable to the main
- * thread without a copy).
+ * batches out without a copy.
  */
 export class CopyBuffer {
   private buf: Buffer;
@@ -41,14 +40,13 @@ export class CopyBuffer {
     this.length += end - start;
   }
 
-  /** The rows written so far (memory of their own), and an empty buffer. */
+  /** The rows written so far (the buffer itself is handed over, not copied), and a new buffer. */
   take(): { bytes: Uint8Array; rows: number } {
-    const bytes = new Uint8Array(this.length);
-    bytes.set(this.buf.subarray(0, this.length));
+    const bytes = this.buf.subarray(0, this.length);
     const rows = this.rows;
+    this.buf = Buffer.allocUnsafeSlow(this.initialBytes);
     this.length = 0;
     this.rows = 0;
-    if (this.buf.length > this.initialBytes * 4) this.buf = Buffer.allocUnsafeSlow(this.initialBytes);
     return { bytes, rows };
   }
 }
