@@ -26,7 +26,22 @@ export const songplays: TransformStep = {
   table: 'songplays',
   description: 'songplays from NextSong events, matched to songs by title, artist and duration',
   statements: [
+    'DROP TABLE IF EXISTS songplays_candidates',
     'DROP TABLE IF EXISTS songplays_batch',
+    // The songs an event can match, in a table of its own with statistics: the
+    // planner then hashes these (a few thousand) and streams the events past
+    // them in parallel. A temporary table would make PostgreSQL plan without
+    // parallel workers (they cannot read another session's temporary tables).
+    `CREATE TABLE songplays_candidates AS
+SELECT song_id, artist_id, title, artist_name, duration
+FROM staging_songs
+UNION ALL
+SELECT known.song_id, known.artist_id, known.title, a.name AS artist_name, known.duration
+FROM songs AS known
+JOIN artists AS a ON a.artist_id = known.artist_id
+LEFT JOIN staging_songs AS staged ON staged.song_id = known.song_id
+WHERE staged.song_id IS NULL`,
+    'ANALYZE songplays_candidates',
     `CREATE TEMP TABLE songplays_batch AS
 SELECT start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
 FROM (
@@ -45,16 +60,7 @@ FROM (
                 e.level NULLS LAST, e.location NULLS LAST, e.user_agent NULLS LAST
         ) AS rn
     FROM staging_events AS e
-    LEFT JOIN (
-        SELECT song_id, artist_id, title, artist_name, duration
-        FROM staging_songs
-        UNION ALL
-        SELECT known.song_id, known.artist_id, known.title, a.name AS artist_name, known.duration
-        FROM songs AS known
-        JOIN artists AS a ON a.artist_id = known.artist_id
-        LEFT JOIN staging_songs AS staged ON staged.song_id = known.song_id
-        WHERE staged.song_id IS NULL
-    ) AS s
+    LEFT JOIN songplays_candidates AS s
         ON s.title = e.song
         AND s.artist_name = e.artist
         AND ABS(s.duration - e.length) <= 0.01
@@ -66,5 +72,6 @@ WHERE rn = 1`,
     'ANALYZE songplays_batch (user_id, session_id, start_time)',
     mergeFromBatch({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),
     'DROP TABLE songplays_batch',
+    'DROP TABLE songplays_candidates',
   ],
 };

@@ -145,6 +145,8 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
       return generalPath(uri, line, sink);
     };
     let general: ReturnType<typeof generalPath> | undefined = fast ? undefined : toGeneral();
+    /** The general path once it has taken over (read through a call: fastPath sets it). */
+    const generalTaken = () => general;
     /** Input the fast path has not taken yet: a record that goes on in the next chunk. */
     let pending: Buffer | undefined;
     const onProblem = (p: FlatRecordsProblem) =>
@@ -173,9 +175,26 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
       if (general || !fast) {
         (general ??= toGeneral()).push(chunk);
       } else {
-        // A record cut by the previous chunk's end is joined with this chunk (a copy of one chunk at most).
-        const data = pending ? Buffer.concat([pending, asBuffer(chunk)]) : asBuffer(chunk);
-        fastPath(fast, data, data.lastIndexOf(NEWLINE) + 1, false);
+        let data = asBuffer(chunk);
+        if (pending) {
+          // A record cut by the previous chunk's end: joined with this chunk's first line
+          // only (JSON Lines), so that the chunk itself is not copied; with all of the
+          // chunk when the record goes on past that line, or the line past the chunk.
+          const nl = data.indexOf(NEWLINE);
+          if (nl === -1) data = Buffer.concat([pending, data]);
+          else {
+            const joined = Buffer.concat([pending, data.subarray(0, nl + 1)]);
+            data = data.subarray(nl + 1);
+            pending = undefined;
+            fastPath(fast, joined, joined.length, false);
+            const rest = pending as Buffer | undefined;
+            if (rest) data = Buffer.concat([rest, data]);
+          }
+          pending = undefined;
+        }
+        const taken = generalTaken();
+        if (taken) taken.push(data);
+        else fastPath(fast, data, data.lastIndexOf(NEWLINE) + 1, false);
       }
       await sink.flushIfFull();
     }
