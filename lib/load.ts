@@ -272,7 +272,6 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
   });
 }
 
-
 async function isEmpty(client: pg.Client, table: string): Promise<boolean> {
   return (await client.query(`SELECT 1 AS one FROM ${table} LIMIT 1`)).rows.length === 0;
 }
@@ -376,7 +375,7 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
       steps.push(...(await runTransforms(db, lock, main, transforms, opts.log)));
       // Only a run that staged and filled every star table has loaded its objects.
       if (staging.length > 0 && transforms.length === transformSteps.length && stagedObjects.some((s) => s.objects.length > 0)) {
-        await retry('ledger', () => recordLoaded(main.client, db.dialect, runId, stagedObjects));
+        await retry('ledger', () => transaction(main.client, () => recordLoaded(main.client, db.dialect, runId, stagedObjects)));
       }
       return { steps, skipped };
     } finally {

@@ -29,17 +29,6 @@ export class CopyBuffer {
     this.length += buf.write(s, this.length, 'utf8');
   }
 
-  writeBytes(src: Uint8Array, start: number, end: number): void {
-    const buf = this.reserve(end - start);
-    if (end - start < 32) {
-      let at = this.length;
-      for (let i = start; i < end; i += 1) buf[at++] = src[i] as number;
-    } else {
-      buf.set(src.subarray(start, end), this.length);
-    }
-    this.length += end - start;
-  }
-
   /** The rows written so far (the buffer itself is handed over, not copied), and a new buffer. */
   take(): { bytes: Uint8Array; rows: number } {
     const bytes = this.buf.subarray(0, this.length);

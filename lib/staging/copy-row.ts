@@ -17,7 +17,8 @@ export interface StagingColumn {
 
 export const NULL_FIELD = '\\N';
 
-const INT_RANGE: Record<'smallint' | 'integer' | 'bigint', [number, number]> = {
+/** The values each integer type holds (bigint: what a JavaScript number holds exactly). */
+export const INT_RANGE: Record<'smallint' | 'integer' | 'bigint', readonly [number, number]> = {
   smallint: [-32768, 32767],
   integer: [-2147483648, 2147483647],
   bigint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
@@ -29,7 +30,8 @@ const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
 // eslint-disable-next-line no-control-regex
 const SPECIAL = /[\\\n\r\t\u0000]/;
 
-function escapeText(s: string): string {
+/** Text as a COPY text field: backslash, newline, carriage return and tab escaped. */
+export function escapeText(s: string): string {
   if (!SPECIAL.test(s)) return s;
   return s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }

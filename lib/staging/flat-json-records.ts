@@ -6,13 +6,13 @@
  * strict JSON: anything it does not accept (nested values, a syntax error, a
  * byte-order mark, text between objects) stops it at the start of that
  * record, and the caller hands the rest of the object to the JSON.parse path
- * (object-converter.ts), which reports errors exactly. A field whose conversion is not a plain byte copy (a
- * \u escape, a number in exponent form, a value too long…) goes through
- * JSON.parse and toCopyField on its own, so both paths load the same values
- * and report the same problems.
+ * (object-converter.ts), which reports errors exactly. A field whose
+ * conversion is not a plain byte copy (a \u escape, a number in exponent
+ * form, a value too long…) goes through JSON.parse and toCopyField on its
+ * own, so both paths load the same values and report the same problems.
  */
 import { MAX_RECORD_BYTES } from './json-records.ts';
-import { toCopyField, Unloadable, type StagingColumn } from './copy-row.ts';
+import { INT_RANGE, toCopyField, Unloadable, type StagingColumn } from './copy-row.ts';
 import type { CopyBuffer } from './copy-buffer.ts';
 import type { JsonMapping } from './json-mapping.ts';
 
@@ -28,7 +28,6 @@ const FALSE = 7;
 const NULL = 8;
 
 const TYPE_CODES = { varchar: 0, smallint: 1, integer: 1, bigint: 1, double: 2, boolean: 3, timestamp: 4 } as const;
-const INT_RANGE = { smallint: [-32768, 32767], integer: [-2147483648, 2147483647], bigint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] } as const;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -289,8 +288,9 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
       if (recordEnd === INCOMPLETE) return { pos, line, rows, stopped: false };
 
       // The row: every byte of the record at most twice (escapes), plus separators and \N.
+      const bound = 2 * (recordEnd - i) + 3 * width + 1;
       const rowStart = out.length;
-      let buf = out.reserve(2 * (recordEnd - i) + 3 * width + 1);
+      let buf = out.reserve(bound);
       let at = rowStart;
       let bad: FlatRecordsProblem | undefined;
       for (let col = 0; col < width; col += 1) {
@@ -388,7 +388,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         }
         out.length = at;
         out.writeString(field);
-        buf = out.reserve(2 * (recordEnd - i) + 3 * width + 1);
+        buf = out.reserve(bound);
         at = out.length;
       }
       if (bad) {

@@ -87,6 +87,21 @@ export class JsonRecordSplitter {
       line += this.countLines(pos, to);
       pos = to;
     };
+    /**
+     * Drops the rest of a bad record's line from `from` on. False when the line
+     * has not fully arrived: nothing is kept, and the rest of it is dropped as it comes.
+     */
+    const dropLine = (from: number): boolean => {
+      const next = this.skipLine(from, final);
+      if (next === undefined) {
+        this.buf = '';
+        this.line = line + this.countLines(pos, buf.length);
+        this.skipping = true;
+        return false;
+      }
+      consume(next);
+      return true;
+    };
     for (;;) {
       // White space between records.
       while (pos < buf.length && WS.has(buf.charCodeAt(pos))) {
@@ -103,12 +118,7 @@ export class JsonRecordSplitter {
             ? `expected a JSON object, found ${c === '[' ? 'a JSON array' : 'a JSON scalar'}`
             : `expected a JSON object, found ${describeChar(c)}`,
         });
-        const next = this.skipLine(pos, final);
-        if (next === undefined) {
-          this.skipRestOfLine(line + this.countLines(pos, buf.length));
-          return;
-        }
-        consume(next);
+        if (!dropLine(pos)) return;
         continue;
       }
       // Fast path: the rest of the line is exactly one object (JSON Lines, minified files).
@@ -131,12 +141,7 @@ export class JsonRecordSplitter {
       if (end === -1) {
         if (buf.length - pos > MAX_RECORD_BYTES) {
           this.sink.problem({ line, reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
-          const next = this.skipLine(pos + MAX_RECORD_BYTES, final);
-          if (next === undefined) {
-            this.skipRestOfLine(line + this.countLines(pos, buf.length));
-            return;
-          }
-          consume(next);
+          if (!dropLine(pos + MAX_RECORD_BYTES)) return;
           continue;
         }
         if (final) {
@@ -150,12 +155,7 @@ export class JsonRecordSplitter {
       if (value === undefined) {
         const detail = parseErrorOf(text);
         this.sink.problem({ line: line + this.countLines(pos, pos + detail.offset), reason: `invalid JSON: ${detail.message}` });
-        const next = this.skipLine(end, final);
-        if (next === undefined) {
-          this.skipRestOfLine(line + this.countLines(pos, buf.length));
-          return;
-        }
-        consume(next);
+        if (!dropLine(end)) return;
         continue;
       }
       this.emit(value, line, text.length);
@@ -163,13 +163,6 @@ export class JsonRecordSplitter {
     }
     this.buf = buf.slice(pos);
     this.line = line;
-  }
-
-  /** After a bad record whose line has not fully arrived: keep nothing, resume at the next line. */
-  private skipRestOfLine(line: number): void {
-    this.buf = '';
-    this.line = line;
-    this.skipping = true;
   }
 
   private emit(value: unknown, line: number, length: number): void {

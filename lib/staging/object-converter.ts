@@ -22,26 +22,11 @@ export interface ConvertTarget {
 /** Rows are handed over in batches of about this many bytes. */
 export const BATCH_BYTES = 256 * 1024;
 const REPLACEMENT = '\ufffd';
-const LITERAL_REPLACEMENT = Buffer.from(REPLACEMENT, 'utf8');
 
-function countLiteralReplacements(bytes: Uint8Array): number {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** How often U+FFFD occurs in decoded text, or in UTF-8 bytes (where it was written literally). */
+function replacements(haystack: string | Buffer): number {
   let n = 0;
-  let i = buf.indexOf(LITERAL_REPLACEMENT);
-  while (i !== -1) {
-    n += 1;
-    i = buf.indexOf(LITERAL_REPLACEMENT, i + 3);
-  }
-  return n;
-}
-
-function countChar(text: string, c: string): number {
-  let n = 0;
-  let i = text.indexOf(c);
-  while (i !== -1) {
-    n += 1;
-    i = text.indexOf(c, i + 1);
-  }
+  for (let i = haystack.indexOf(REPLACEMENT); i !== -1; i = haystack.indexOf(REPLACEMENT, i + 1)) n += 1;
   return n;
 }
 
@@ -124,7 +109,7 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
     return {
       push(chunk: Uint8Array) {
         const text = decoder.decode(chunk, { stream: true });
-        if (!invalidUtf8 && text.includes(REPLACEMENT) && countChar(text, REPLACEMENT) > countLiteralReplacements(chunk)) invalidUtf8 = true;
+        if (!invalidUtf8 && text.includes(REPLACEMENT) && replacements(text) > replacements(asBuffer(chunk))) invalidUtf8 = true;
         splitter.push(text);
       },
       end() {

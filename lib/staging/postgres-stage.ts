@@ -78,7 +78,7 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
       copy.once('drain', onDrain);
       copy.once('error', onError);
     });
-  const write = async (chunk: string | Uint8Array): Promise<void> => {
+  const write = async (chunk: Uint8Array): Promise<void> => {
     if (copyError) throw copyError;
     if (!copy.write(chunk)) await drained();
     if (copyError) throw copyError;
@@ -115,7 +115,7 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
 
 /** Where converted rows go: COPY bytes, bad records, counts. */
 interface RowSink {
-  write(chunk: string | Uint8Array): Promise<void>;
+  write(chunk: Uint8Array): Promise<void>;
   report(p: RecordProblem): void;
   addRows(n: number): void;
   objectDone(bytes: number): void;
@@ -127,7 +127,7 @@ async function convert(
   reader: SourceReader,
   sink: RowSink,
 ): Promise<void> {
-  const convert = createObjectConverter(target);
+  const convertObject = createObjectConverter(target);
   const out = new CopyBuffer();
   const flush = async () => {
     const { bytes, rows } = out.take();
@@ -149,7 +149,7 @@ async function convert(
       try {
         while (next < objects.length && !aborted) {
           const object = objects[next++] as SourceObject;
-          const result = await convert(object.uri, await reader.open(object), objectSink);
+          const result = await convertObject(object.uri, await reader.open(object), objectSink);
           sink.objectDone(result.bytes);
         }
       } catch (err) {
