@@ -11,12 +11,6 @@ export interface TransformStep {
   readonly statements: readonly string[];
 }
 
-/**
- * The idempotent upsert used by every step: the batch (deduplicated, one row
- * per key) is MERGEd into the target, so a re-run updates rows in place and
- * never duplicates them. Redshift's MERGE needs a table as its source (not a
- * subquery), hence the temporary batch table.
- */
 /** A star table, its deduplicated batch (a temporary table), the key and the columns written. */
 export interface BatchSpec {
   readonly target: string;
@@ -25,7 +19,13 @@ export interface BatchSpec {
   readonly columns: readonly string[];
 }
 
-export function mergeFromBatch(spec: BatchSpec): string {
+/**
+ * The idempotent upsert used by every step: the batch (deduplicated, one row
+ * per key) is MERGEd into the target, so a re-run updates rows in place and
+ * never duplicates them. Redshift's MERGE needs a table as its source (not a
+ * subquery), hence the temporary batch table.
+ */
+function mergeFromBatch(spec: BatchSpec): string {
   const { target, batch, key, columns } = spec;
   const on = key.map((k) => `${target}.${k} = ${batch}.${k}`).join('\n    AND ');
   const updates = columns.filter((c) => !key.includes(c));
@@ -46,11 +46,25 @@ const same = (a: string, b: string) => `(${a} = ${b} OR (${a} IS NULL AND ${b} I
  * Drops from the batch the rows the target already holds exactly, so a re-run
  * (or overlapping input) writes nothing at all instead of rewriting every row.
  */
-export function dropUnchanged(spec: BatchSpec): string {
+function dropUnchanged(spec: BatchSpec): string {
   const { target, batch, key, columns } = spec;
   const conditions = [
     ...key.map((k) => `${target}.${k} = ${batch}.${k}`),
     ...columns.filter((c) => !key.includes(c)).map((c) => same(`${target}.${c}`, `${batch}.${c}`)),
   ];
   return `DELETE FROM ${batch}\nUSING ${target}\nWHERE ${conditions.join('\n    AND ')}`;
+}
+
+/**
+ * How every step ends: the rows the target already holds exactly are dropped
+ * from the batch, the batch is analyzed (every column, or only `analyze`'s),
+ * MERGEd into the target and dropped.
+ */
+export function upsertBatch(spec: BatchSpec, analyze?: readonly string[]): string[] {
+  return [
+    dropUnchanged(spec),
+    analyze ? `ANALYZE ${spec.batch} (${analyze.join(', ')})` : `ANALYZE ${spec.batch}`,
+    mergeFromBatch(spec),
+    `DROP TABLE ${spec.batch}`,
+  ];
 }

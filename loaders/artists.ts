@@ -2,7 +2,7 @@
 // most complete record wins (a location, then coordinates), ties going to the
 // smallest song_id and then to the values themselves, so any file order gives
 // the same row. An empty location is NULL.
-import { dropUnchanged, mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
+import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
 
 const COLUMNS = ['artist_id', 'name', 'location', 'latitude', 'longitude'];
 
@@ -32,9 +32,6 @@ FROM (
     WHERE artist_id IS NOT NULL AND artist_id <> ''
 ) AS ranked
 WHERE rn = 1`,
-    dropUnchanged({ target: 'artists', batch: 'artists_batch', key: ['artist_id'], columns: COLUMNS }),
-    `ANALYZE artists_batch`,
-    mergeFromBatch({ target: 'artists', batch: 'artists_batch', key: ['artist_id'], columns: COLUMNS }),
-    'DROP TABLE artists_batch',
+    ...upsertBatch({ target: 'artists', batch: 'artists_batch', key: ['artist_id'], columns: COLUMNS }),
   ],
 };

@@ -8,9 +8,10 @@
 // The ranking sorts the events by the natural key, which is also the order of
 // songplays' index: the MERGE then inserts into the index in order (inserting
 // in arrival order instead, after ranking only repeated keys, was slower).
-import { dropUnchanged, mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
+import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
 
 const COLUMNS = ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'];
+const KEY = ['user_id', 'session_id', 'start_time'];
 
 /** Epoch milliseconds to TIMESTAMP on both engines, milliseconds kept, no time zone involved. */
 export const EPOCH_MS_TO_TIMESTAMP = (column: string) =>
@@ -67,11 +68,8 @@ FROM (
     WHERE ${SONGPLAY_EVENTS}
 ) AS ranked
 WHERE rn = 1`,
-    dropUnchanged({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),
     // Statistics of the key alone: what the MERGE's join needs (the wide text columns cost the most to analyze).
-    'ANALYZE songplays_batch (user_id, session_id, start_time)',
-    mergeFromBatch({ target: 'songplays', batch: 'songplays_batch', key: ['user_id', 'session_id', 'start_time'], columns: COLUMNS }),
-    'DROP TABLE songplays_batch',
+    ...upsertBatch({ target: 'songplays', batch: 'songplays_batch', key: KEY, columns: COLUMNS }, KEY),
     'DROP TABLE songplays_candidates',
   ],
 };

@@ -1,6 +1,6 @@
 // songs: one row per song_id from the song files; year 0 means unknown (NULL).
 // A song_id seen twice keeps one row, chosen by its values (never by file order).
-import { dropUnchanged, mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
+import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
 
 const COLUMNS = ['song_id', 'title', 'artist_id', 'year', 'duration'];
 
@@ -27,9 +27,6 @@ FROM (
     WHERE song_id IS NOT NULL AND song_id <> ''
 ) AS ranked
 WHERE rn = 1`,
-    dropUnchanged({ target: 'songs', batch: 'songs_batch', key: ['song_id'], columns: COLUMNS }),
-    `ANALYZE songs_batch`,
-    mergeFromBatch({ target: 'songs', batch: 'songs_batch', key: ['song_id'], columns: COLUMNS }),
-    'DROP TABLE songs_batch',
+    ...upsertBatch({ target: 'songs', batch: 'songs_batch', key: ['song_id'], columns: COLUMNS }),
   ],
 };

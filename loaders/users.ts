@@ -2,7 +2,7 @@
 // first name, last name, gender and level from the user's latest event
 // (by ts, then itemInSession), so a newer load moves a user from free to paid,
 // and a load of older events never moves them back (last_event_ts).
-import { dropUnchanged, mergeFromBatch, type TransformStep } from '../lib/transform-step.ts';
+import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
 
 const COLUMNS = ['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_event_ts'];
 
@@ -44,9 +44,6 @@ WHERE rn = 1`,
 USING users
 WHERE users.user_id = users_batch.user_id
     AND users.last_event_ts > users_batch.last_event_ts`,
-    dropUnchanged({ target: 'users', batch: 'users_batch', key: ['user_id'], columns: COLUMNS }),
-    `ANALYZE users_batch`,
-    mergeFromBatch({ target: 'users', batch: 'users_batch', key: ['user_id'], columns: COLUMNS }),
-    'DROP TABLE users_batch',
+    ...upsertBatch({ target: 'users', batch: 'users_batch', key: ['user_id'], columns: COLUMNS }),
   ],
 };
