@@ -145,10 +145,15 @@ function runTool(args: string[], env: Record<string, string>): Promise<ToolRun> 
   });
 }
 
+/** The middle value (the lower of the two middle ones for an even count). */
+function middle(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
+}
+
 /** The run with the median time; its peak RSS is the highest of all the runs'. */
-function median(runs: ToolRun[]): ToolRun {
-  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
-  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+function median(runs: readonly ToolRun[]): ToolRun {
+  const mid = runs.find((r) => r.seconds === middle(runs.map((x) => x.seconds)));
   if (!mid) throw new Error('no runs');
   return { ...mid, rssMb: Math.max(...runs.map((r) => r.rssMb)) };
 }
@@ -200,7 +205,8 @@ async function main(): Promise<void> {
         const mb = (ev.bytes + so.bytes) / 1048576;
         // Every figure is the median of several rounds; each timed run starts after a CHECKPOINT,
         // so that no run pays for writing out the dirty pages of the one before.
-        const runs: Record<string, ToolRun[]> = { baseline: [], stage: [], transform: [], whole: [], again: [] };
+        const baselines: number[] = [];
+        const runs = { stage: [] as ToolRun[], transform: [] as ToolRun[], whole: [] as ToolRun[], again: [] as ToolRun[] };
         for (let round = 1; round <= rounds; round += 1) {
           log.info(`${size.label}: round ${round} of ${rounds}: baseline COPY, the tool's stage, transform, whole load…`);
           const db = new pg.Client({ connectionString: env.DATABASE_URL });
@@ -211,34 +217,32 @@ async function main(): Promise<void> {
             await settle();
           };
           await settle();
-          const baselineSeconds = (await baselineCopy(db, 'staging_events', path.join(csvDir, 'events.csv'))) + (await baselineCopy(db, 'staging_songs', path.join(csvDir, 'songs.csv')));
-          runs['baseline']?.push({ seconds: baselineSeconds, workSeconds: baselineSeconds, rssMb: NaN });
+          baselines.push((await baselineCopy(db, 'staging_events', path.join(csvDir, 'events.csv'))) + (await baselineCopy(db, 'staging_songs', path.join(csvDir, 'songs.csv'))));
           await empty();
-          runs['stage']?.push(await runTool(['load', '--only', 'stage', '--quiet'], env));
+          runs.stage.push(await runTool(['load', '--only', 'stage', '--quiet'], env));
           await settle();
-          runs['transform']?.push(await runTool(['load', '--only', 'transform', '--quiet'], env));
+          runs.transform.push(await runTool(['load', '--only', 'transform', '--quiet'], env));
           await empty();
-          runs['whole']?.push(await runTool(['load', '--quiet'], env));
+          runs.whole.push(await runTool(['load', '--quiet'], env));
           await settle();
-          runs['again']?.push(await runTool(['load', '--quiet'], env));
+          runs.again.push(await runTool(['load', '--quiet'], env));
           await db.end();
         }
         await rm(csvDir, { recursive: true, force: true });
-        const baseline = median(runs['baseline'] ?? []).seconds;
+        const baseline = middle(baselines);
         const ratio = (r: ToolRun) => (r.seconds / baseline).toFixed(2);
         results.push({ size: size.label, key, step: 'baseline: COPY FROM STDIN (CSV)', rows, mb, run: { seconds: baseline }, ratio: '1.00' });
-        const steps: [string, string][] = [
+        const steps: [keyof typeof runs, string][] = [
           ['stage', 'stage (process start-up included)'],
           ['transform', 'transform (first run)'],
           ['whole', 'whole load (first run, empty warehouse)'],
           ['again', 'whole load (re-run, nothing new)'],
         ];
         for (const [name, step] of steps) {
-          const run = median(runs[name] ?? []);
+          const run = median(runs[name]);
           results.push({ size: size.label, key, step, rows, mb, run, ratio: ratio(run) });
+          if (key === 'files' && name === 'stage') filesPerSecond = size.songs / run.seconds;
         }
-        const stage = median(runs['stage'] ?? []);
-        if (key === 'files') filesPerSecond = size.songs / stage.seconds;
       } finally {
         const admin2 = new pg.Client({ connectionString: adminUrl });
         await admin2.connect();
