@@ -2,7 +2,7 @@
 // most complete record wins (a location, then coordinates), ties going to the
 // smallest song_id and then to the values themselves, so any file order gives
 // the same row. An empty location is NULL.
-import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
+import { upsertBatch, type TransformStep } from '../lib/load/upsert.ts';
 
 const COLUMNS = ['artist_id', 'name', 'location', 'latitude', 'longitude'];
 

@@ -8,7 +8,7 @@
 // The ranking sorts the events by the natural key, which is also the order of
 // songplays' index: the MERGE then inserts into the index in order (inserting
 // in arrival order instead, after ranking only repeated keys, was slower).
-import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
+import { upsertBatch, type TransformStep } from '../lib/load/upsert.ts';
 
 const COLUMNS = ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'];
 const KEY = ['user_id', 'session_id', 'start_time'];

@@ -1,6 +1,6 @@
 // songs: one row per song_id from the song files; year 0 means unknown (NULL).
 // A song_id seen twice keeps one row, chosen by its values (never by file order).
-import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
+import { upsertBatch, type TransformStep } from '../lib/load/upsert.ts';
 
 const COLUMNS = ['song_id', 'title', 'artist_id', 'year', 'duration'];
 

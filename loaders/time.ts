@@ -6,7 +6,7 @@
 // DATE_PART returns a double on both engines (PostgreSQL's EXTRACT returns
 // NUMERIC, a third slower); rows go in in start_time order, which is the
 // order of the table's index (PostgreSQL) and sort key (Redshift).
-import type { TransformStep } from '../lib/transform-step.ts';
+import type { TransformStep } from '../lib/load/upsert.ts';
 import { EPOCH_MS_TO_TIMESTAMP, SONGPLAY_EVENTS } from './songplays.ts';
 
 const part = (p: string) => `CAST(DATE_PART('${p}', new_times.start_time) AS INTEGER)`;

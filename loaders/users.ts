@@ -2,7 +2,7 @@
 // first name, last name, gender and level from the user's latest event
 // (by ts, then itemInSession), so a newer load moves a user from free to paid,
 // and a load of older events never moves them back (last_event_ts).
-import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
+import { upsertBatch, type TransformStep } from '../lib/load/upsert.ts';
 
 const COLUMNS = ['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_event_ts'];
 

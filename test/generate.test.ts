@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { generate } from '../lib/generator.ts';
+import { generate } from '../lib/sample/generator.ts';
 import { runCli } from './helpers/cli.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import { counts } from './helpers/warehouse.ts';

@@ -5,7 +5,7 @@ import { GetClusterCredentialsCommand, RedshiftClient } from '@aws-sdk/client-re
 import { GetCredentialsCommand, RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { mockClient } from 'aws-sdk-client-mock';
 import { temporaryCredentials, withCredentials } from '../lib/aws/iam-auth.ts';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfig } from '../lib/config/config.ts';
 import { redact } from '../lib/redact.ts';
 
 const URL_NO_PASSWORD = 'postgres://awsuser@sparkify.abc.us-west-2.redshift.amazonaws.com:5439/dev?sslmode=require';

@@ -6,12 +6,12 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { openDatabase } from '../lib/db.ts';
+import { openDatabase } from '../lib/db/database.ts';
 import { dialectByName } from '../lib/dialect/index.ts';
 import { silentLogger } from '../lib/log.ts';
-import { migrate } from '../lib/migrate.ts';
-import { parseJsonPath } from '../lib/staging/json-mapping.ts';
-import { createMigration } from '../scripts/migrate-command.ts';
+import { migrate } from '../lib/migrate/migrate.ts';
+import { parseJsonPath } from '../lib/sources/json-mapping.ts';
+import { createMigration } from '../scripts/commands/migrate.ts';
 import { createTestDatabase } from './helpers/database.ts';
 
 test('migrate through the Redshift dialect records each migration with GETDATE() and keeps our lock', async (t) => {

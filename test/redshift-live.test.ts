@@ -3,11 +3,11 @@
 // the sources in LOG_DATA / SONG_DATA / LOG_JSONPATH, default Sparkify's bucket).
 // It cannot run here; it must still type-check.
 import test from 'ava';
-import { loadConfig } from '../lib/config.ts';
-import { openDatabase } from '../lib/db.ts';
-import { runLoad } from '../lib/load.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { openDatabase } from '../lib/db/database.ts';
+import { runLoad } from '../lib/load/runner.ts';
 import { createLogger } from '../lib/log.ts';
-import { migrate } from '../lib/migrate.ts';
+import { migrate } from '../lib/migrate/migrate.ts';
 
 const url = process.env['TEST_REDSHIFT_URL'];
 const run = url ? test.serial : test.serial.skip;

@@ -2,13 +2,13 @@
 // lint, sqlfluff), secrets redacted, input validated before SQL is built, and
 // the statement sequence and COPY error report against a recording stand-in.
 import test from 'ava';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfig } from '../lib/config/config.ts';
 import { dialectByName } from '../lib/dialect/index.ts';
 import { InputError } from '../lib/errors.ts';
-import { loadScript, runLoad } from '../lib/load.ts';
+import { loadScript, runLoad } from '../lib/load/runner.ts';
 import { silentLogger } from '../lib/log.ts';
 import { redact } from '../lib/redact.ts';
-import { formatFindings, lintRedshift, splitStatements } from '../lib/redshift-lint.ts';
+import { formatFindings, lintRedshift, splitStatements } from './helpers/redshift-lint.ts';
 import { runCli } from './helpers/cli.ts';
 import { fakeRedshift } from './helpers/fake-redshift.ts';
 import { sqlfluffAvailable, sqlfluffTitle, sqlfluffViolations } from './helpers/sqlfluff.ts';

@@ -6,7 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { generate } from '../lib/generator.ts';
+import { generate } from '../lib/sample/generator.ts';
 import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { migratedDatabase } from './helpers/load.ts';

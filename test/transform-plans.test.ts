@@ -6,7 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { generate } from '../lib/generator.ts';
+import { generate } from '../lib/sample/generator.ts';
 import { songplays } from '../loaders/songplays.ts';
 import { users } from '../loaders/users.ts';
 import { load, migratedDatabase } from './helpers/load.ts';

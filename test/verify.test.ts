@@ -1,7 +1,7 @@
 // npm run verify: passes on a correct load; each check fails on a table broken for it.
 import path from 'node:path';
 import test from 'ava';
-import { CHECKS, runChecks } from '../lib/checks.ts';
+import { CHECKS, runChecks } from '../lib/report/checks.ts';
 import { EXIT } from '../lib/errors.ts';
 import { runCli, sharedSparkify } from './helpers/cli.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';

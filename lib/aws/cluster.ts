@@ -24,7 +24,7 @@ import {
   type Cluster,
   type RedshiftClient,
 } from '@aws-sdk/client-redshift';
-import type { ClusterConfig } from '../config.ts';
+import type { ClusterConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { registerSecret } from '../redact.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { RedshiftClient } from '@aws-sdk/client-redshift';
 import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
-import type { IamAuth } from '../config.ts';
+import type { IamAuth } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { registerSecret } from '../redact.ts';
 

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { loadConfig, type Config } from '../../lib/config.ts';
-import { openDatabase, type Database } from '../../lib/db.ts';
+import { loadConfig, type Config } from '../../lib/config/config.ts';
+import { openDatabase, type Database } from '../../lib/db/database.ts';
 import { silentLogger } from '../../lib/log.ts';
 
 export interface TestDatabase {

@@ -4,7 +4,7 @@
  * the order and text of what the tool sends, never SQL results.
  */
 import type pg from 'pg';
-import type { Database } from '../../lib/db.ts';
+import type { Database } from '../../lib/db/database.ts';
 import { dialectByName } from '../../lib/dialect/index.ts';
 
 export interface FakeRedshift {

@@ -2,11 +2,11 @@
  * Loads fixtures into a fresh, migrated test database in-process (faster than
  * the CLI for rule tests).
  */
-import { loadConfig } from '../../lib/config.ts';
-import { openDatabase } from '../../lib/db.ts';
-import { runLoad, type LoadReport } from '../../lib/load.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { openDatabase } from '../../lib/db/database.ts';
+import { runLoad, type LoadReport } from '../../lib/load/runner.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { migrate } from '../../lib/migrate.ts';
+import { migrate } from '../../lib/migrate/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export async function migratedDatabase(): Promise<TestDatabase> {

@@ -1,0 +1,39 @@
+/**
+ * `npm test`: starts a throw-away embedded PostgreSQL for the test suite (unless
+ * TEST_DATABASE_URL names a server to use), then runs AVA against it. Each test
+ * file creates and drops its own database there.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { connectionUrl, ensureEmbeddedServer, stopEmbeddedServer } from '../../lib/db/embedded-postgres.ts';
+import { createLogger } from '../../lib/log.ts';
+import { PROJECT_DIR } from '../commands/common.ts';
+
+const log = createLogger();
+const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+let server: Awaited<ReturnType<typeof ensureEmbeddedServer>> | undefined;
+let dir: string | undefined;
+
+if (!env['TEST_DATABASE_URL']) {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-test-'));
+  server = await ensureEmbeddedServer(dir, log);
+  env['TEST_DATABASE_URL'] = connectionUrl(server.connection);
+  log.info(`Test PostgreSQL: embedded, 127.0.0.1:${server.connection.port}`);
+} else {
+  log.info('Test PostgreSQL: TEST_DATABASE_URL');
+}
+
+const ava = path.join(PROJECT_DIR, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
+const code = await new Promise<number>((resolve) => {
+  const child = spawn(process.execPath, [ava, ...process.argv.slice(2)], { stdio: 'inherit', env, cwd: PROJECT_DIR });
+  child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+});
+
+if (server && dir) {
+  await stopEmbeddedServer(server, log, true);
+  await rm(dir, { recursive: true, force: true });
+  if (server.dataDir && !server.dataDir.startsWith(dir)) await rm(path.dirname(server.dataDir), { recursive: true, force: true });
+}
+process.exit(code);
