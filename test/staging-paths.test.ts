@@ -1,4 +1,4 @@
-// The byte fast path (flat-json-lines.ts) and the general JSON.parse path
+// The byte fast path (flat-json-records.ts) and the general JSON.parse path
 // (object-converter.ts) give the same rows and report the same problems, on
 // tricky input, whatever the chunk boundaries, and on Sparkify's real files
 // (which the fast path must convert entirely by itself).

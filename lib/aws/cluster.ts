@@ -26,7 +26,6 @@ import {
 } from '@aws-sdk/client-redshift';
 import type { ClusterConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { registerSecret } from '../redact.ts';
 
 export const S3_READ_POLICY = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
 const ASSUME_ROLE_POLICY = JSON.stringify({
@@ -164,7 +163,7 @@ export async function createCluster(ctx: ClusterContext): Promise<CreateResult> 
     }
   } else {
     const password = c.password ?? (generatedPassword = generatePassword());
-    registerSecret(password);
+    ctx.log.secret(password);
     ctx.log.info(`Creating cluster ${c.clusterId} (${c.nodes} × ${c.nodeType})…`);
     const shown = { ClusterIdentifier: c.clusterId, NodeType: c.nodeType, ClusterType: c.nodes > 1 ? 'multi-node' : 'single-node', NumberOfNodes: c.nodes > 1 ? c.nodes : undefined, DBName: c.database, MasterUsername: c.user, MasterUserPassword: '(from .env; not shown)', Port: c.port, IamRoles: [role.arn] };
     await call(

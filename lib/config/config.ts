@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { registerSecret } from '../redact.ts';
+import { Secrets } from '../redact.ts';
 import { checkRegion, checkRoleArn, checkS3Uri, isS3Uri } from './validate.ts';
 
 export const DEFAULT_SOURCES = {
@@ -53,6 +53,8 @@ export interface Config {
   readonly region: string;
   /** Folder of the embedded PostgreSQL and other local state (git-ignored). */
   readonly warehouseDir: string;
+  /** Secret values found in the settings (passwords, AWS keys): the caller masks them in every output. */
+  readonly secrets: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -75,6 +77,11 @@ function checkSource(name: string, value: string, problems: string[], allowAuto:
 
 export function loadConfig(env: Env, projectDir: string = process.cwd()): Config {
   const problems: string[] = [];
+  const secrets: string[] = [];
+  const registerSecret = (value: string | undefined) => {
+    if (value) secrets.push(value);
+  };
+  const warehouseDir = path.resolve(projectDir, setting(env, 'WAREHOUSE_DIR') ?? '.warehouse');
 
   let database: DatabaseSetting;
   const url = setting(env, 'DATABASE_URL');
@@ -108,7 +115,7 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
       database: setting(env, 'PGDATABASE'),
     };
   } else {
-    database = { kind: 'embedded', dir: path.resolve(projectDir, setting(env, 'WAREHOUSE_DIR') ?? '.warehouse') };
+    database = { kind: 'embedded', dir: warehouseDir };
   }
 
   const logData = setting(env, 'LOG_DATA');
@@ -142,7 +149,12 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     if (problem) problems.push(`LOAD_MANIFEST_PREFIX: ${problem}`);
   }
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) {
+    // A problem may quote a value that holds a secret given in another setting.
+    const found = new Secrets();
+    found.add(...secrets);
+    throw new ConfigError(problems.map((p) => found.redact(p)));
+  }
   return Object.freeze({
     database,
     iamAuth,
@@ -151,7 +163,8 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     iamRoleArn,
     manifestPrefix,
     region,
-    warehouseDir: path.resolve(projectDir, setting(env, 'WAREHOUSE_DIR') ?? '.warehouse'),
+    warehouseDir,
+    secrets: Object.freeze(secrets),
   });
 }
 
@@ -246,7 +259,6 @@ export function loadClusterConfig(env: Env): ClusterConfig {
   const port = Number(get('REDSHIFT_PORT', '5439'));
   if (!Number.isInteger(port) || port < 1150 || port > 65535) problems.push('REDSHIFT_PORT: a port from 1150 to 65535');
   const password = setting(env, 'REDSHIFT_PASSWORD');
-  registerSecret(password);
   if (password && !/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[^'"\\/@\s]{8,64}$/.test(password)) {
     problems.push("REDSHIFT_PASSWORD: 8–64 characters with a lowercase letter, an uppercase letter and a digit, and none of ' \" \\ / @ or spaces");
   }

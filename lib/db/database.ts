@@ -1,37 +1,21 @@
 /**
  * Opens the configured warehouse: DATABASE_URL, the PG* variables, or the
- * embedded PostgreSQL. Detects the engine once and hands out clients.
+ * embedded PostgreSQL. Detects the engine once and hands out connections.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../config/config.ts';
 import { detectDialect, type Dialect } from '../dialect/index.ts';
-import { ensureEmbeddedServer, stopEmbeddedServer, type EmbeddedServer } from './embedded-postgres.ts';
 import type { Logger } from '../log.ts';
-
-// Return BIGINT and NUMERIC as strings (pg's default) but TIMESTAMP as text, so
-// values are compared and printed exactly as stored, whatever the local time zone.
-pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (v) => v);
-
-/** The error a connection reported while idle (a terminated backend, a dropped socket). */
-const connectionErrors = new WeakMap<pg.Client, Error>();
-
-/**
- * pg reports a query on a broken connection as "not queryable"; the useful
- * error (why it broke) arrived earlier on the client. Returns that one.
- */
-export function underlyingError(client: pg.Client, err: unknown): unknown {
-  const cause = connectionErrors.get(client);
-  if (cause && err instanceof Error && /not queryable|Connection terminated/i.test(err.message)) return cause;
-  return err;
-}
+import type { Connection } from './connection.ts';
+import { ensureEmbeddedServer, stopEmbeddedServer, type EmbeddedServer } from './embedded-postgres.ts';
+import { connectWire } from './wire-connection.ts';
 
 export interface Database {
   readonly dialect: Dialect;
   /** Where it runs, without the password (for messages). */
   readonly description: string;
-  readonly connection: pg.ClientConfig;
-  /** A new connected client; closed by close() if the caller did not. */
-  connect(): Promise<pg.Client>;
+  /** A new connection; closed by close() if the caller did not. */
+  connect(): Promise<Connection>;
   close(): Promise<void>;
 }
 
@@ -68,7 +52,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   let connection = connectionConfig(config);
   if (connection && config.iamAuth) {
     const { temporaryCredentials, withCredentials } = await import('../aws/iam-auth.ts');
-    const creds = await temporaryCredentials(config.iamAuth, config.region);
+    const creds = await temporaryCredentials(config.iamAuth, config.region, log);
     log.info(`Connecting as ${creds.user} with temporary IAM credentials (${config.iamAuth.kind}).`);
     connection = connection.connectionString
       ? { connectionString: withCredentials(connection.connectionString, creds) }
@@ -78,35 +62,29 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     embedded = await ensureEmbeddedServer(config.database.kind === 'embedded' ? config.database.dir : config.warehouseDir, log);
     connection = embedded.connection;
   }
-  const clients = new Set<pg.Client>();
-  const connect = async (): Promise<pg.Client> => {
-    const client = new pg.Client({ ...connection, application_name: 'sparkify-warehouse' });
-    // A terminated backend emits 'error' on an idle client; the pending query rejects on its own.
-    client.on('error', (err) => {
-      connectionErrors.set(client, err);
-      log.debug(`connection error: ${err.message}`);
-    });
-    await client.connect();
-    clients.add(client);
-    client.once('end', () => clients.delete(client));
-    return client;
+  const settings = connection;
+  const open = new Set<Connection>();
+  const connect = async (): Promise<Connection> => {
+    const conn = await connectWire(settings, (err) => log.debug(`connection error: ${err.message}`));
+    open.add(conn);
+    conn.onLost(() => open.delete(conn));
+    return conn;
   };
-  let first: pg.Client;
+  let first: Connection;
   try {
     first = await connect();
   } catch (err) {
     if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
-    throw new Error(`Could not connect to ${describe(connection, Boolean(embedded))}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`Could not connect to ${describe(settings, Boolean(embedded))}: ${(err as Error).message}`, { cause: err });
   }
   const dialect = await detectDialect(first);
   await first.end();
   return {
     dialect,
-    description: describe(connection, Boolean(embedded)),
-    connection,
+    description: describe(settings, Boolean(embedded)),
     connect,
     async close() {
-      await Promise.all([...clients].map((c) => c.end().catch(() => undefined)));
+      await Promise.all([...open].map((c) => c.end().catch(() => undefined)));
       if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
     },
   };

@@ -18,7 +18,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
-import { registerSecret } from '../redact.ts';
 
 const run = promisify(execFile);
 const USER = 'warehouse';
@@ -258,7 +257,7 @@ async function startServer(state: ServerState, log: Logger): Promise<void> {
 export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<EmbeddedServer> {
   await mkdir(dir, { recursive: true, mode: isRoot() ? 0o755 : 0o700 });
   let state = (await readState(dir)) ?? (await createState(dir));
-  registerSecret(state.password);
+  log.secret(state.password);
   if (!existsSync(path.join(state.dataDir, 'PG_VERSION'))) await initialise(state, log);
 
   const port = await runningPort(state.dataDir);

@@ -5,7 +5,7 @@
  * transaction on a connection of its own until the run ends (or dies, which
  * releases it). A second run waits, saying so, until the first finishes.
  */
-import type pg from 'pg';
+import type { Connection } from './connection.ts';
 import type { Database } from './database.ts';
 import { LockedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -19,7 +19,7 @@ export const LOCK_STATEMENTS = {
   release: 'COMMIT',
 } as const;
 
-async function createLockTable(client: pg.Client): Promise<void> {
+async function createLockTable(client: Connection): Promise<void> {
   try {
     await client.query(LOCK_STATEMENTS.create);
   } catch (err) {
@@ -38,8 +38,7 @@ export interface HeldLock {
 export async function withWarehouseLock<T>(db: Database, purpose: string, log: Logger, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
   const client = await db.connect();
   let lost: Error | undefined;
-  client.on('error', (err) => (lost ??= err));
-  client.on('end', () => (lost ??= new Error('connection closed')));
+  client.onLost((err) => (lost ??= err));
   const lock: HeldLock = {
     assertHeld() {
       if (lost) throw new LockedError(`Lost the warehouse lock (${lost.message}): stopping so that no other run interleaves with this one; run it again`);

@@ -9,9 +9,10 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import type { Connection } from '../db/connection.ts';
 import type { Database } from '../db/database.ts';
 import type { Dialect } from '../dialect/index.ts';
-import { faultPoint } from '../fault-points.ts';
+import { noFaults, type FaultPoints } from '../fault-points.ts';
 import { withWarehouseLock } from '../db/lock.ts';
 import type { Logger } from '../log.ts';
 
@@ -26,6 +27,8 @@ export interface MigrateOptions {
   readonly count?: number;
   readonly log: Logger;
   readonly dir?: string;
+  /** Where the reliability tests stop the run; default: none. */
+  readonly faults?: FaultPoints;
 }
 
 interface QueryConfigLike {
@@ -44,13 +47,13 @@ function textOf(q: QueryArg): string {
 }
 
 /** A live client whose statements pass through the dialect's rewrite. */
-export function rewritingClient(client: pg.Client, dialect: Dialect, log: Logger): RunnerClient {
+export function rewritingClient(client: Connection, dialect: Dialect, log: Logger): RunnerClient {
   return {
     async query(q, values) {
       const text = dialect.rewriteMigrationSql(textOf(q));
       log.debug(text);
       const result = await client.query(text, values ?? (typeof q === 'string' ? undefined : q.values));
-      return { rows: result.rows as Record<string, unknown>[] };
+      return { rows: result.rows };
     },
   };
 }
@@ -88,7 +91,7 @@ function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions) {
 /** Applies or rolls back migrations; returns the names it ran. */
 export async function migrate(db: Database, opts: MigrateOptions): Promise<string[]> {
   return withWarehouseLock(db, `migrate ${opts.direction}`, opts.log, async () => {
-    await faultPoint('migrate:locked');
+    await (opts.faults ?? noFaults).at('migrate:locked');
     const client = await db.connect();
     try {
       const { runner } = await import('node-pg-migrate');
@@ -150,7 +153,7 @@ export async function migrationScript(
       const isRead = /^\s*select\b/i.test(text);
       if (isRead && live) {
         const r = await live.query(text, values ?? (typeof q === 'string' ? undefined : q.values));
-        return { rows: r.rows as Record<string, unknown>[] };
+        return { rows: r.rows };
       }
       if (isRead) return { rows: fakeRead(text, dialect, applied) };
       emit(text);

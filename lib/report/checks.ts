@@ -1,75 +1,57 @@
 /**
  * Data-quality checks after a load (npm run verify). Redshift enforces no
- * keys, so uniqueness, NOT NULL and references are checked here. Every check
- * is a portable query that returns the offending rows; none means it passed.
+ * keys, so uniqueness, NOT NULL and references are checked here, derived
+ * from each step's declared grain and references (loaders/), plus the checks
+ * a step declares itself. Every check is a portable query that returns the
+ * offending rows; none means it passed.
  */
-import type pg from 'pg';
+import type { Connection } from '../db/connection.ts';
+import type { Database } from '../db/database.ts';
+import { CheckFailedError } from '../errors.ts';
+import type { CheckSpec, Pipeline, Reference, TransformStep } from '../load/steps.ts';
 
-export interface Check {
-  readonly name: string;
-  readonly description: string;
-  /** Offending rows, unordered (the runner counts them and shows the first few). */
-  readonly sql: string;
-}
+export type Check = CheckSpec;
 
-const unique = (table: string, key: string[]): Check => ({
+const keysOf = (step: TransformStep) => (step.surrogateKey ? [step.surrogateKey, ...step.key] : step.key);
+
+const unique = (table: string, key: readonly string[]): Check => ({
   name: `${table}: ${key.join(', ')} unique`,
   description: `no two rows of ${table} share (${key.join(', ')})`,
   sql: `SELECT ${key.join(', ')}, COUNT(*) AS copies FROM ${table} GROUP BY ${key.join(', ')} HAVING COUNT(*) > 1`,
 });
 
-const notNull = (table: string, key: string[]): Check => ({
+const notNull = (table: string, key: readonly string[]): Check => ({
   name: `${table}: ${key.join(', ')} not NULL`,
   description: `every row of ${table} has its key`,
   sql: `SELECT * FROM ${table} WHERE ${key.map((k) => `${k} IS NULL`).join(' OR ')}`,
 });
 
-const references = (column: string, target: string, targetColumn: string, nullable: boolean): Check => ({
-  name: `songplays.${column} in ${target}`,
-  description: `every songplay's ${column}${nullable ? ', when not NULL,' : ''} is in ${target}`,
-  sql: `SELECT sp.songplay_id, sp.${column}
-FROM songplays AS sp
-LEFT JOIN ${target} AS t ON t.${targetColumn} = sp.${column}
-WHERE ${nullable ? `sp.${column} IS NOT NULL AND ` : ''}t.${targetColumn} IS NULL`,
+const references = (step: TransformStep, r: Reference): Check => ({
+  name: `${step.table}.${r.column} in ${r.table}`,
+  description: `every ${step.table} row's ${r.column}${r.nullable ? ', when not NULL,' : ''} is in ${r.table}`,
+  sql: `SELECT ${[...new Set([...keysOf(step), r.column])].map((c) => `t.${c}`).join(', ')}
+FROM ${step.table} AS t
+LEFT JOIN ${r.table} AS target ON target.${r.targetColumn} = t.${r.column}
+WHERE ${r.nullable ? `t.${r.column} IS NOT NULL AND ` : ''}target.${r.targetColumn} IS NULL`,
 });
 
-export const CHECKS: readonly Check[] = [
-  unique('users', ['user_id']),
-  unique('songs', ['song_id']),
-  unique('artists', ['artist_id']),
-  unique('time', ['start_time']),
-  unique('songplays', ['songplay_id']),
-  unique('songplays', ['user_id', 'session_id', 'start_time']),
-  notNull('users', ['user_id']),
-  notNull('songs', ['song_id']),
-  notNull('artists', ['artist_id']),
-  notNull('time', ['start_time']),
-  notNull('songplays', ['songplay_id', 'start_time', 'user_id', 'session_id']),
-  references('user_id', 'users', 'user_id', false),
-  references('start_time', 'time', 'start_time', false),
-  references('song_id', 'songs', 'song_id', true),
-  references('artist_id', 'artists', 'artist_id', true),
-  {
-    name: 'staged NextSong events have their songplay',
-    description: 'every NextSong event of a known user in staging is in songplays (nothing lost)',
-    sql: `SELECT e.user_id, e.session_id, e.ts
-FROM staging_events AS e
-LEFT JOIN songplays AS sp
-    ON sp.user_id = e.user_id
-    AND sp.session_id = e.session_id
-    AND sp.start_time = TIMESTAMP 'epoch' + (e.ts / 1000) * INTERVAL '1 second' + (e.ts % 1000) * INTERVAL '1 millisecond'
-WHERE e.page = 'NextSong' AND e.user_id IS NOT NULL AND e.session_id IS NOT NULL AND e.ts IS NOT NULL
-    AND sp.songplay_id IS NULL`,
-  },
-];
+/** Every check, in this order: keys unique, keys not NULL, references, then each step's own. */
+export function checksFor(pipeline: Pipeline): Check[] {
+  const steps = pipeline.transforms;
+  return [
+    ...steps.flatMap((s) => [...(s.surrogateKey ? [unique(s.table, [s.surrogateKey])] : []), unique(s.table, s.key)]),
+    ...steps.map((s) => notNull(s.table, keysOf(s))),
+    ...steps.flatMap((s) => (s.references ?? []).map((r) => references(s, r))),
+    ...steps.flatMap((s) => s.checks ?? []),
+  ];
+}
 
-export const ROW_COUNTS_SQL = `SELECT 'staging_events' AS table_name, COUNT(*) AS row_count FROM staging_events
-UNION ALL SELECT 'staging_songs', COUNT(*) FROM staging_songs
-UNION ALL SELECT 'users', COUNT(*) FROM users
-UNION ALL SELECT 'songs', COUNT(*) FROM songs
-UNION ALL SELECT 'artists', COUNT(*) FROM artists
-UNION ALL SELECT 'songplays', COUNT(*) FROM songplays
-UNION ALL SELECT 'time', COUNT(*) FROM time`;
+/** Rows per table, every table the load fills. */
+export function rowCountsSql(pipeline: Pipeline): string {
+  return pipeline.tables
+    .map((t, i) => (i === 0 ? `SELECT '${t}' AS table_name, COUNT(*) AS row_count FROM ${t}` : `UNION ALL SELECT '${t}', COUNT(*) FROM ${t}`))
+    .join('\n');
+}
 
 export const MATCH_RATE_SQL = `SELECT COUNT(*) AS songplays,
     SUM(CASE WHEN song_id IS NOT NULL THEN 1 ELSE 0 END) AS matched
@@ -88,15 +70,31 @@ export interface VerifyReport {
   readonly results: readonly CheckResult[];
 }
 
-export async function runChecks(client: pg.Client, sampleSize = 5): Promise<VerifyReport> {
-  const counts = (await client.query<{ table_name: string; row_count: string }>(ROW_COUNTS_SQL)).rows.map((r) => ({ table_name: r.table_name, row_count: Number(r.row_count) }));
-  const rate = (await client.query<{ songplays: string; matched: string | null }>(MATCH_RATE_SQL)).rows[0];
+export async function runChecks(conn: Connection, pipeline: Pipeline, sampleSize = 5): Promise<VerifyReport> {
+  const counts = (await conn.query<{ table_name: string; row_count: string }>(rowCountsSql(pipeline))).rows.map((r) => ({ table_name: r.table_name, row_count: Number(r.row_count) }));
+  const rate = (await conn.query<{ songplays: string; matched: string | null }>(MATCH_RATE_SQL)).rows[0];
   const results: CheckResult[] = [];
-  for (const check of CHECKS) {
-    const { rows } = await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM (${check.sql}) AS offending`);
+  for (const check of checksFor(pipeline)) {
+    const { rows } = await conn.query<{ n: string }>(`SELECT COUNT(*) AS n FROM (${check.sql}) AS offending`);
     const failures = Number(rows[0]?.n ?? 0);
-    const sample = failures > 0 ? (await client.query(`SELECT * FROM (${check.sql}) AS offending ORDER BY 1 LIMIT ${sampleSize}`)).rows : [];
+    const sample = failures > 0 ? (await conn.query(`SELECT * FROM (${check.sql}) AS offending ORDER BY 1 LIMIT ${sampleSize}`)).rows : [];
     results.push({ check, failures, sample });
   }
   return { counts, matched: Number(rate?.matched ?? 0), songplays: Number(rate?.songplays ?? 0), results };
+}
+
+/** The checks on a connection of their own. */
+export async function verifyWarehouse(db: Database, pipeline: Pipeline): Promise<VerifyReport> {
+  const conn = await db.connect();
+  try {
+    return await runChecks(conn, pipeline);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Throws CheckFailedError (exit 4) naming every failed check. */
+export function assertChecksPassed(report: VerifyReport): void {
+  const failed = report.results.filter((r) => r.failures > 0);
+  if (failed.length > 0) throw new CheckFailedError(`${failed.length} check(s) failed: ${failed.map((r) => r.check.name).join('; ')}`);
 }

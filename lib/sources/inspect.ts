@@ -4,7 +4,6 @@
  * file parses and matches staging_events in count and order; a sample of the
  * files parses as JSON records.
  */
-import { stageEvents } from '../../loaders/stage-events.ts';
 import type { Sources } from '../config/config.ts';
 import { InputError, describeProblem, type RecordProblem } from '../errors.ts';
 import { readText, type SourceObject, type SourceReader } from './source-objects.ts';
@@ -46,7 +45,8 @@ async function parseSample(reader: SourceReader, object: SourceObject, problems:
   return records;
 }
 
-export async function inspectSources(sources: Sources, reader: SourceReader): Promise<SourcesReport> {
+/** `eventColumns`: staging_events' COPY columns, which the JSONPaths file must match in count and order. */
+export async function inspectSources(sources: Sources, reader: SourceReader, eventColumns: readonly string[]): Promise<SourcesReport> {
   const problems: string[] = [];
   const summaries: SourceSummary[] = [];
   for (const [setting, uri] of [['SONG_DATA', sources.songData], ['LOG_DATA', sources.logData]] as const) {
@@ -85,8 +85,8 @@ export async function inspectSources(sources: Sources, reader: SourceReader): Pr
     jsonpaths = `'${sources.logJsonPath}': top-level keys matched to column names`;
   } else {
     try {
-      const mapping = parseJsonPathsFile(await readText(reader, sources.logJsonPath), sources.logJsonPath, stageEvents.columns);
-      jsonpaths = `${sources.logJsonPath}: ${mapping.kind === 'paths' ? mapping.paths.length : 0} paths, in the order of staging_events' ${stageEvents.columns.length} columns`;
+      const mapping = parseJsonPathsFile(await readText(reader, sources.logJsonPath), sources.logJsonPath, eventColumns);
+      jsonpaths = `${sources.logJsonPath}: ${mapping.kind === 'paths' ? mapping.paths.length : 0} paths, in the order of staging_events' ${eventColumns.length} columns`;
     } catch (err) {
       jsonpaths = `${sources.logJsonPath}: INVALID`;
       problems.push(`LOG_JSONPATH: ${(err as Error).message}`);

@@ -2,9 +2,8 @@
  * npm run analyze [-- --format table|json|csv] [--query NAME…]
  */
 import type { Argv, CommandModule } from 'yargs';
-import { analyticsQueries } from '../../lib/report/analytics.ts';
-import { openDatabase, type Database } from '../../lib/db/database.ts';
-import { ConfigError } from '../../lib/errors.ts';
+import { runAnalytics } from '../../lib/report/analytics.ts';
+import { openDatabase } from '../../lib/db/database.ts';
 import { formatRows, OUTPUT_FORMATS, type OutputFormat } from './format-table.ts';
 import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
 
@@ -13,25 +12,9 @@ interface AnalyzeArgs extends CommonArgs {
   query?: string[];
 }
 
-export async function runAnalytics(db: Database, names?: readonly string[]): Promise<{ name: string; title: string; description: string; rows: Record<string, unknown>[] }[]> {
-  const all = analyticsQueries(db.dialect);
-  const unknown = (names ?? []).filter((n) => !all.some((q) => q.name === n));
-  if (unknown.length > 0) throw new ConfigError([`--query: unknown ${unknown.join(', ')} (choose from ${all.map((q) => q.name).join(', ')})`]);
-  const client = await db.connect();
-  try {
-    const out = [];
-    for (const q of all.filter((q) => !names || names.length === 0 || names.includes(q.name))) {
-      out.push({ name: q.name, title: q.title, description: q.description, rows: (await client.query(q.sql)).rows as Record<string, unknown>[] });
-    }
-    return out;
-  } finally {
-    await client.end();
-  }
-}
-
 export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
   command: 'analyze',
-  describe: "Run the analytics team's queries (lib/analytics/*.sql)",
+  describe: "Run the analytics team's queries (lib/report/analytics/*.sql)",
   builder: (y) =>
     commonOptions(y as Argv<object>)
       .option('format', { choices: OUTPUT_FORMATS, default: 'table' as OutputFormat, describe: 'output format' })

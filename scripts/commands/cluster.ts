@@ -6,12 +6,10 @@ import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import type { AwsClients, ClusterContext } from '../../lib/aws/cluster.ts';
 import { loadClusterConfig } from '../../lib/config/config.ts';
-import { readEnvironment } from '../../lib/config/env-file.ts';
 import { setEnvValues } from '../../lib/config/env-file-writer.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { formatTable } from './format-table.ts';
-import { createLogger } from '../../lib/log.ts';
-import { commonOptions, print, runCommand, type CommonArgs } from './common.ts';
+import { commonOptions, createRunLogger, environment, print, runCommand, type CommonArgs } from './common.ts';
 
 interface ClusterArgs extends CommonArgs {
   action: 'create' | 'status' | 'delete';
@@ -43,9 +41,10 @@ export interface ClusterRun {
 export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}): Promise<number | void> {
   // Loaded here, not at start-up: every other command would pay for the AWS SDK clients.
   const { clusterStatus, createCluster, deleteCluster } = await import('../../lib/aws/cluster.ts');
-  const log = createLogger({ verbose: args.verbose, quiet: args.quiet });
+  const log = createRunLogger(args);
   const envFile = path.resolve(args.envFile);
-  const config = loadClusterConfig(readEnvironment(envFile, process.env));
+  const config = loadClusterConfig(environment(args));
+  log.secret(config.password);
   const ctx: ClusterContext = {
     config,
     clients: deps.clients ?? (await awsClients(config.region)),

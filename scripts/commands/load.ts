@@ -3,38 +3,29 @@
  *              [--log-data URI] [--log-jsonpath URI|auto|'auto ignorecase'] [--song-data URI]
  */
 import type { Argv, CommandModule } from 'yargs';
-import { withSources, type Config } from '../../lib/config/config.ts';
+import { pipeline } from '../../loaders/index.ts';
 import { openDatabase } from '../../lib/db/database.ts';
 import { DIALECT_NAMES, dialectByName, type DialectName } from '../../lib/dialect/index.ts';
-import { describeProblem } from '../../lib/errors.ts';
-import { formatTable } from './format-table.ts';
-import { loadScript, ONLY_CHOICES, runLoad, type LoadReport } from '../../lib/load/runner.ts';
-import type { Logger } from '../../lib/log.ts';
-import { redact } from '../../lib/redact.ts';
-import type { StageProgress } from '../../lib/dialect/postgres/staging/copy-from-stdin.ts';
-import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
+import { loadScript } from '../../lib/load/plan.ts';
+import { runLoad } from '../../lib/load/runner.ts';
+import { commonOptions, print, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
+import { printLoadReport, progressReporter } from './output.ts';
 
-export interface LoadArgs extends CommonArgs {
+interface LoadArgs extends CommonArgs, SourceArgs {
   only?: string[];
   dryRun: boolean;
   dialect?: DialectName;
   maxErrors: number;
   incremental: boolean;
-  logData?: string;
-  logJsonpath?: string;
-  songData?: string;
 }
 
-export function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
-  return commonOptions(y)
-    .option('only', { type: 'string', array: true, choices: ONLY_CHOICES, describe: 'run only these steps' })
+function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
+  return sourceOptions(commonOptions(y))
+    .option('only', { type: 'string', array: true, choices: pipeline.onlyChoices, describe: 'run only these steps' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
     .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
     .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
     .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table (like Redshift MAXERROR)' })
-    .option('log-data', { type: 'string', describe: 'overrides LOG_DATA' })
-    .option('log-jsonpath', { type: 'string', describe: "overrides LOG_JSONPATH (a file, 'auto' or 'auto ignorecase')" })
-    .option('song-data', { type: 'string', describe: 'overrides SONG_DATA' })
     .check((a) => {
       if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
       const n = Number(a['max-errors']);
@@ -43,52 +34,15 @@ export function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     }) as unknown as Argv<T & LoadArgs>;
 }
 
-export function configWithFlags(config: Config, args: LoadArgs): Config {
-  return withSources(config, { logData: args.logData, logJsonPath: args.logJsonpath, songData: args.songData });
-}
-
-/** Live progress on a terminal; a plain line per finished table otherwise. */
-export function progressReporter(log: Logger): { onProgress: (p: StageProgress) => void; done: () => void } {
-  const tty = Boolean(process.stderr.isTTY);
-  let last = 0;
-  const started = Date.now();
-  let shown = false;
-  return {
-    onProgress: (p) => {
-      const now = Date.now();
-      const finished = p.objectsDone === p.objectsTotal;
-      if (!finished && now - last < (tty ? 200 : 5000)) return;
-      last = now;
-      const secs = Math.max((now - started) / 1000, 0.001);
-      const line = `${p.table}: ${p.objectsDone}/${p.objectsTotal} files, ${p.rows} rows, ${(p.bytes / 1048576).toFixed(1)} MB, ${Math.round(p.rows / secs)} rows/s`;
-      if (tty) {
-        process.stderr.write(`\r\x1b[K${line}${finished ? '\n' : ''}`);
-        shown = !finished;
-      } else if (finished || now - started > 5000) log.info(line);
-    },
-    done: () => {
-      if (tty && shown) process.stderr.write('\n');
-    },
-  };
-}
-
-export function printLoadReport(report: LoadReport): void {
-  print(formatTable(report.steps.map((s) => ({ step: s.step, rows: s.rows, seconds: s.seconds.toFixed(2), detail: s.detail ?? '' }))));
-  if (report.skipped.length > 0) {
-    print(`Skipped ${report.skipped.length} bad record(s) (--max-errors):`);
-    for (const p of report.skipped) print(`  ${describeProblem(p)}`);
-  }
-}
-
 export const loadCommand: CommandModule<object, LoadArgs> = {
   command: 'load',
   describe: 'Stage the S3/local JSON and fill the star schema (idempotent)',
   builder: (y) => loadOptions(y as Argv<object>),
   handler: (args) =>
     runCommand(args, async () => {
-      const { config: base, log } = setup(args);
-      const config = configWithFlags(base, args);
-      const options = { config, log, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental };
+      const { config: base, log, faults } = setup(args);
+      const config = withSourceFlags(base, args);
+      const options = { config, log, faults, pipeline, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental };
       if (args.dryRun && args.dialect) {
         print(redact(await loadScript(dialectByName(args.dialect), options)));
         return;

@@ -65,7 +65,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         print(await createMigration(args.name ?? ''));
         return;
       }
-      const { config, log } = setup(args);
+      const { config, log, faults } = setup(args);
       const count = args.all ? Infinity : args.count;
       const steps: { direction: Direction; count: number | undefined }[] =
         args.action === 'redo'
@@ -92,7 +92,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
             print(await migrationScript({ db }, { ...step, log }));
             continue;
           }
-          const ran = await migrate(db, { ...step, log });
+          const ran = await migrate(db, { ...step, log, faults });
           print(ran.length === 0 ? `Nothing to migrate ${step.direction}.` : `Migrated ${step.direction}: ${ran.join(', ')}`);
         }
       } finally {

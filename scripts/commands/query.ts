@@ -31,12 +31,10 @@ export const queryCommand: CommandModule<object, QueryArgs> = {
       const sql = args.file ? await readFile(args.file, 'utf8') : (args.sql ?? '');
       const db = await openDatabase(config, log);
       try {
-        const client = await db.connect();
-        const result = await client.query(sql);
-        await client.end();
-        const results = Array.isArray(result) ? result : [result];
-        for (const r of results as { rows: Record<string, unknown>[]; fields?: { name: string }[]; command: string; rowCount: number | null }[]) {
-          if (r.fields && r.fields.length > 0) print(formatRows(r.rows, args.format, r.fields.map((f) => f.name)));
+        const conn = await db.connect();
+        const results = await conn.script(sql).finally(() => conn.end());
+        for (const r of results) {
+          if (r.columns.length > 0) print(formatRows(r.rows, args.format, [...r.columns]));
           else print(`${r.command} ${r.rowCount ?? ''}`.trim());
         }
       } finally {

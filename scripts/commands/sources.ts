@@ -2,28 +2,24 @@
  * npm run sources: checks SONG_DATA, LOG_DATA and LOG_JSONPATH before a load.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { formatTable } from './format-table.ts';
+import { stageEvents } from '../../loaders/stage-events.ts';
 import { assertSourcesOk, inspectSources } from '../../lib/sources/inspect.ts';
 import { createSourceReader } from '../../lib/sources/source-objects.ts';
-import { commonOptions, print, runCommand, setup } from './common.ts';
-import { configWithFlags, type LoadArgs } from './load.ts';
+import { commonOptions, print, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
+import { formatTable } from './format-table.ts';
 
-type SourcesArgs = Pick<LoadArgs, 'envFile' | 'verbose' | 'quiet' | 'logData' | 'logJsonpath' | 'songData'>;
+type SourcesArgs = CommonArgs & SourceArgs;
 
 export const sourcesCommand: CommandModule<object, SourcesArgs> = {
   command: 'sources',
   describe: 'Check the configured sources: objects, bytes, first and last keys, the JSONPaths file, a sample of files',
-  builder: (y) =>
-    commonOptions(y as Argv<object>)
-      .option('log-data', { type: 'string', describe: 'overrides LOG_DATA' })
-      .option('log-jsonpath', { type: 'string', describe: 'overrides LOG_JSONPATH' })
-      .option('song-data', { type: 'string', describe: 'overrides SONG_DATA' }) as unknown as Argv<SourcesArgs>,
+  builder: (y) => sourceOptions(commonOptions(y as Argv<object>)),
   handler: (args) =>
     runCommand(args, async () => {
       const { config: base, log } = setup(args);
-      const config = configWithFlags(base, { ...args, dryRun: false, maxErrors: 0, incremental: false });
+      const config = withSourceFlags(base, args);
       log.info('Listing the sources…');
-      const report = await inspectSources(config.sources, createSourceReader(config.region));
+      const report = await inspectSources(config.sources, createSourceReader(config.region), stageEvents.columns);
       print(
         formatTable(
           report.summaries.map((s) => ({

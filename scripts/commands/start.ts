@@ -8,17 +8,18 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { pipeline } from '../../loaders/index.ts';
 import { withSources } from '../../lib/config/config.ts';
 import { openDatabase } from '../../lib/db/database.ts';
-import { formatTable } from './format-table.ts';
-import { generate, type ExpectedCounts } from '../../lib/sample/generator.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import type { Logger } from '../../lib/log.ts';
 import { migrate } from '../../lib/migrate/migrate.ts';
-import { runAnalytics } from './analyze.ts';
+import { runAnalytics } from '../../lib/report/analytics.ts';
+import { assertChecksPassed, verifyWarehouse } from '../../lib/report/checks.ts';
+import { generate, type ExpectedCounts } from '../../lib/sample/generator.ts';
 import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
-import { printLoadReport, progressReporter } from './load.ts';
-import { assertPassed, printVerifyReport, verify } from './verify.ts';
+import { formatTable } from './format-table.ts';
+import { printLoadReport, printVerifyReport, progressReporter } from './output.ts';
 
 export const SAMPLE = { songs: 2000, events: 10000, seed: 42 } as const;
 
@@ -45,7 +46,7 @@ export const startCommand: CommandModule<object, CommonArgs> = {
   handler: (args) =>
     runCommand(args, async () => {
       const started = Date.now();
-      const { config: base, log } = setup(args);
+      const { config: base, log, faults } = setup(args);
       let config = base;
       if (!base.sourcesConfigured) {
         const sample = await ensureSample(base.warehouseDir, log);
@@ -59,16 +60,16 @@ export const startCommand: CommandModule<object, CommonArgs> = {
       const db = await openDatabase(config, log);
       try {
         log.info(`Warehouse: ${db.dialect.name} at ${db.description}`);
-        const ran = await migrate(db, { direction: 'up', log });
+        const ran = await migrate(db, { direction: 'up', log, faults });
         log.info(ran.length > 0 ? `Migrated: ${ran.length} migration(s) applied.` : 'Schema up to date.');
         const progress = progressReporter(log);
-        const report = await runLoad(db, { config, log, onProgress: progress.onProgress }).finally(progress.done);
+        const report = await runLoad(db, { config, log, faults, pipeline, onProgress: progress.onProgress }).finally(progress.done);
         print('# Load');
         printLoadReport(report);
-        const checks = await verify(db);
+        const checks = await verifyWarehouse(db, pipeline);
         print('# Checks');
         printVerifyReport(checks);
-        assertPassed(checks);
+        assertChecksPassed(checks);
         const answers = await runAnalytics(db, ['most-played-songs', 'plays-by-hour', 'free-vs-paid']);
         const rowsOf = (name: string) => answers.find((a) => a.name === name)?.rows ?? [];
         const top = rowsOf('most-played-songs')[0];

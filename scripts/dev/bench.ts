@@ -8,26 +8,28 @@
  *
  *   npm run bench [-- --sizes small,100k,1m,files --rounds 3]
  */
-import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
-import pgCopy from 'pg-copy-streams';
-import { connectionUrl, ensureEmbeddedServer, stopEmbeddedServer, type EmbeddedServer } from '../../lib/db/embedded-postgres.ts';
-import { generate } from '../../lib/sample/generator.ts';
-import { stagingColumns } from '../../lib/load/runner.ts';
-import { createLogger } from '../../lib/log.ts';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import { pipeline } from '../../loaders/index.ts';
 import { stageEvents } from '../../loaders/stage-events.ts';
 import { stageSongs } from '../../loaders/stage-songs.ts';
-import { createSourceReader } from '../../lib/sources/source-objects.ts';
+import type { Connection } from '../../lib/db/connection.ts';
+import { connectWire } from '../../lib/db/wire-connection.ts';
+import { stagingColumns } from '../../lib/dialect/postgres/staging.ts';
 import { toCopyField, Unloadable, type StagingColumn } from '../../lib/dialect/postgres/staging/copy-row.ts';
+import { LEDGER_TABLE } from '../../lib/load/ledger.ts';
+import { createLogger } from '../../lib/log.ts';
+import { generate } from '../../lib/sample/generator.ts';
 import { compileMapping, parseJsonPathsFile } from '../../lib/sources/json-mapping.ts';
 import { JsonRecordSplitter } from '../../lib/sources/json-records.ts';
-import { PROJECT_DIR } from '../commands/common.ts';
+import { createSourceReader } from '../../lib/sources/source-objects.ts';
+import { createScratchDatabase } from './scratch-database.ts';
+import { startScratchServer, type ScratchServer } from './scratch-server.ts';
+import { PROJECT_DIR, spawnCli } from './spawn-cli.ts';
 
 const log = createLogger();
 const argv = process.argv.slice(2);
@@ -99,13 +101,15 @@ async function toCsv(source: string, mappingSetting: string, columns: StagingCol
  * timed transaction, so a logged table skips WAL too (wal_level=minimal),
  * as staging does. COPY and COMMIT are timed.
  */
-async function baselineCopy(client: pg.Client, table: string, csv: string): Promise<number> {
+async function baselineCopy(client: Connection, table: string, csv: string): Promise<number> {
   const { rows } = await client.query<{ unlogged: boolean }>(`SELECT relpersistence = 'u' AS unlogged FROM pg_class WHERE oid = CAST($1 AS regclass)`, [table]);
   await client.query(`DROP TABLE IF EXISTS bench_${table}`);
   await client.query('BEGIN');
   await client.query(`CREATE ${rows[0]?.unlogged ? 'UNLOGGED ' : ''}TABLE bench_${table} (LIKE ${table})`);
   const start = process.hrtime.bigint();
-  await pipeline(createReadStream(csv, { highWaterMark: 1 << 20 }), client.query(pgCopy.from(`COPY bench_${table} FROM STDIN (FORMAT csv)`)));
+  const copy = client.copyFromStdin;
+  if (!copy) throw new Error('the baseline needs COPY FROM STDIN (PostgreSQL)');
+  await streamPipeline(createReadStream(csv, { highWaterMark: 1 << 20 }), copy(`COPY bench_${table} FROM STDIN (FORMAT csv)`));
   await client.query('COMMIT');
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await client.query(`DROP TABLE bench_${table}`);
@@ -123,11 +127,7 @@ interface ToolRun {
 function runTool(args: string[], env: Record<string, string>): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import=tsx', path.join(PROJECT_DIR, 'scripts', 'cli.ts'), ...args, '--env-file=/dev/null'], {
-      cwd: PROJECT_DIR,
-      env: { ...process.env, ...env, SPARKIFY_REPORT_RESOURCES: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(args, { ...process.env, ...env, SPARKIFY_REPORT_RESOURCES: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -158,16 +158,14 @@ function median(runs: readonly ToolRun[]): ToolRun {
   return { ...mid, rssMb: Math.max(...runs.map((r) => r.rssMb)) };
 }
 
-const STAR_AND_STAGING = ['staging_events', 'staging_songs', 'songplays', 'users', 'songs', 'artists', 'time', 'load_ledger'];
+const LOADED_TABLES = [...pipeline.tables, LEDGER_TABLE];
 
 async function main(): Promise<void> {
-  let server: EmbeddedServer | undefined;
-  let serverDir: string | undefined;
+  let server: ScratchServer | undefined;
   let adminUrl = process.env['DATABASE_URL'];
   if (!adminUrl) {
-    serverDir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-bench-'));
-    server = await ensureEmbeddedServer(serverDir, log);
-    adminUrl = connectionUrl(server.connection);
+    server = await startScratchServer('sparkify-bench', log);
+    adminUrl = server.url;
   }
   const results: Row[] = [];
   let filesPerSecond: number | undefined;
@@ -182,18 +180,11 @@ async function main(): Promise<void> {
         await generate({ events: size.events, songs: size.songs, seed: 1, out: dir });
         await writeFile(path.join(dir, 'done'), '');
       }
-      const dbName = `bench_${key}_${Date.now()}`;
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${dbName}`);
-      await admin.end();
-      const u = new URL(adminUrl);
-      u.pathname = `/${dbName}`;
-      const env = { DATABASE_URL: u.toString(), LOG_DATA: path.join(dir, 'log_data'), SONG_DATA: path.join(dir, 'song_data'), LOG_JSONPATH: path.join(dir, 'log_json_path.json') };
+      const scratch = await createScratchDatabase(adminUrl, `bench_${key}`);
+      const env = { DATABASE_URL: scratch.url, LOG_DATA: path.join(dir, 'log_data'), SONG_DATA: path.join(dir, 'song_data'), LOG_JSONPATH: path.join(dir, 'log_json_path.json') };
       try {
         await runTool(['migrate', 'up', '--quiet'], env);
-        const client = new pg.Client({ connectionString: env.DATABASE_URL });
-        await client.connect();
+        const client = await connectWire({ connectionString: env.DATABASE_URL });
         log.info(`${size.label}: converting to CSV for the baseline (not timed)…`);
         const events = await stagingColumns(client, stageEvents);
         const songs = await stagingColumns(client, stageSongs);
@@ -209,11 +200,10 @@ async function main(): Promise<void> {
         const runs = { stage: [] as ToolRun[], transform: [] as ToolRun[], whole: [] as ToolRun[], again: [] as ToolRun[] };
         for (let round = 1; round <= rounds; round += 1) {
           log.info(`${size.label}: round ${round} of ${rounds}: baseline COPY, the tool's stage, transform, whole load…`);
-          const db = new pg.Client({ connectionString: env.DATABASE_URL });
-          await db.connect();
+          const db = await connectWire({ connectionString: env.DATABASE_URL });
           const settle = () => db.query('CHECKPOINT').catch(() => undefined);
           const empty = async () => {
-            await db.query(`TRUNCATE ${STAR_AND_STAGING.join(', ')}`);
+            await db.query(`TRUNCATE ${LOADED_TABLES.join(', ')}`);
             await settle();
           };
           await settle();
@@ -244,18 +234,11 @@ async function main(): Promise<void> {
           if (key === 'files' && name === 'stage') filesPerSecond = size.songs / run.seconds;
         }
       } finally {
-        const admin2 = new pg.Client({ connectionString: adminUrl });
-        await admin2.connect();
-        await admin2.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-        await admin2.end();
+        await scratch.drop();
       }
     }
   } finally {
-    if (server && serverDir) {
-      await stopEmbeddedServer(server, log, true);
-      await rm(serverDir, { recursive: true, force: true });
-      await rm(path.dirname(server.dataDir), { recursive: true, force: true });
-    }
+    await server?.stop();
     if (!argv.includes('--keep-data')) log.info(`Generated data kept in ${dataRoot} for the next run (delete it to regenerate).`);
   }
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${server ? 'embedded PostgreSQL' : 'DATABASE_URL'}`;

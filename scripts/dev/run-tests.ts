@@ -4,23 +4,19 @@
  * file creates and drops its own database there.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { connectionUrl, ensureEmbeddedServer, stopEmbeddedServer } from '../../lib/db/embedded-postgres.ts';
 import { createLogger } from '../../lib/log.ts';
-import { PROJECT_DIR } from '../commands/common.ts';
+import { startScratchServer, type ScratchServer } from './scratch-server.ts';
+import { PROJECT_DIR } from './spawn-cli.ts';
 
 const log = createLogger();
 const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-let server: Awaited<ReturnType<typeof ensureEmbeddedServer>> | undefined;
-let dir: string | undefined;
+let server: ScratchServer | undefined;
 
 if (!env['TEST_DATABASE_URL']) {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-test-'));
-  server = await ensureEmbeddedServer(dir, log);
-  env['TEST_DATABASE_URL'] = connectionUrl(server.connection);
-  log.info(`Test PostgreSQL: embedded, 127.0.0.1:${server.connection.port}`);
+  server = await startScratchServer('sparkify-test', log);
+  env['TEST_DATABASE_URL'] = server.url;
+  log.info(`Test PostgreSQL: embedded, 127.0.0.1:${server.port}`);
 } else {
   log.info('Test PostgreSQL: TEST_DATABASE_URL');
 }
@@ -31,9 +27,5 @@ const code = await new Promise<number>((resolve) => {
   child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
 });
 
-if (server && dir) {
-  await stopEmbeddedServer(server, log, true);
-  await rm(dir, { recursive: true, force: true });
-  if (server.dataDir && !server.dataDir.startsWith(dir)) await rm(path.dirname(server.dataDir), { recursive: true, force: true });
-}
+await server?.stop();
 process.exit(code);

@@ -2,6 +2,7 @@
  * Loads fixtures into a fresh, migrated test database in-process (faster than
  * the CLI for rule tests).
  */
+import { pipeline } from '../../loaders/index.ts';
 import { loadConfig } from '../../lib/config/config.ts';
 import { openDatabase } from '../../lib/db/database.ts';
 import { runLoad, type LoadReport } from '../../lib/load/runner.ts';
@@ -28,7 +29,7 @@ export async function load(
   const config = loadConfig({ DATABASE_URL: options.url ?? tdb.url, ...env });
   const db = await openDatabase(config, silentLogger);
   try {
-    return await runLoad(db, { config, log: silentLogger, only: options.only, maxErrors: options.maxErrors ?? 0 });
+    return await runLoad(db, { config, log: silentLogger, pipeline, only: options.only, maxErrors: options.maxErrors ?? 0 });
   } finally {
     await db.close();
   }

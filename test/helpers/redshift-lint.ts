@@ -1,6 +1,6 @@
 /**
  * A lint for SQL rendered for Redshift: fails on constructs Redshift rejects or
- * silently changes (../shared/docs/redshift-compat.md). It reads a whole script,
+ * silently changes (each rule names its reason below). It reads a whole script,
  * so it can also tell when a TRUNCATE would commit an open transaction.
  */
 

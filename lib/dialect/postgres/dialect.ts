@@ -14,9 +14,6 @@ function columnSql(c: ColumnDef): string {
 export const postgresDialect: Dialect = {
   name: 'postgres',
   sampleVersion: 'PostgreSQL 17.10 on x86_64-pc-linux-gnu, 64-bit',
-  truncateSkipsWal: true,
-  copyFromStdin: true,
-  copiesFromS3: false,
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     const statements = [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)`];
@@ -43,4 +40,12 @@ export const postgresDialect: Dialect = {
   currentTimestamp(): string {
     return 'CURRENT_TIMESTAMP';
   },
+  emptyTargetBeforeFirstLoad(table: string) {
+    return { lock: `LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`, truncate: `TRUNCATE ${table}` };
+  },
+  isTransient(): boolean {
+    // lib/db/retry.ts's SQLSTATEs and network errors are PostgreSQL's own.
+    return false;
+  },
+  staging: async () => (await import('./staging.ts')).postgresStaging,
 };

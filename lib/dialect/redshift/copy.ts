@@ -1,7 +1,7 @@
 /**
- * Redshift's side of staging: the COPY statement (one per source, Redshift
- * reads every object under the prefix in parallel) and the load-error report
- * read back from the system tables when a COPY fails.
+ * Redshift's COPY statement: one per source (Redshift reads every object
+ * under the prefix, or in a manifest, in parallel), every value written into
+ * its text validated first.
  */
 import { UnsupportedError } from '../../errors.ts';
 import { checkCredentialValue, checkRegion, checkRoleArn, checkS3Uri, isS3Uri, sqlLiteral } from '../../config/validate.ts';
@@ -66,19 +66,3 @@ export function renderCopy(spec: CopySpec): string {
     'STATUPDATE OFF',
   ].join('\n');
 }
-
-/** Provisioned clusters log COPY errors in STL_LOAD_ERRORS; Serverless in SYS_LOAD_ERROR_DETAIL. */
-export const LOAD_ERRORS_QUERIES = [
-  `SELECT TRIM(filename) AS file, line_number AS line, TRIM(colname) AS field,
-    TRIM(raw_field_value) AS value, TRIM(err_reason) AS reason
-FROM stl_load_errors
-WHERE session = PG_BACKEND_PID()
-ORDER BY starttime DESC
-LIMIT 20`,
-  `SELECT TRIM(file_name) AS file, line_number AS line, TRIM(column_name) AS field,
-    '' AS value, TRIM(error_message) AS reason
-FROM sys_load_error_detail
-WHERE session_id = PG_BACKEND_PID()
-ORDER BY start_time DESC
-LIMIT 20`,
-] as const;

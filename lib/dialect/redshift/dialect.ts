@@ -1,7 +1,7 @@
 /**
  * Amazon Redshift: the production engine. Renders DISTSTYLE/DISTKEY/SORTKEY,
  * byte-sized VARCHARs and IDENTITY columns, and fixes node-pg-migrate's
- * bookkeeping SQL (see ../shared/docs/redshift-compat.md A.2).
+ * bookkeeping SQL (lib/migrate/migrate.ts runs node-pg-migrate through it).
  */
 import type { Dialect } from '../dialect.ts';
 import { checkTableDef, sqlType, type ColumnDef, type TableDef } from '../table-def.ts';
@@ -22,7 +22,7 @@ function tableOptions(def: TableDef): string {
   return options.join('\n');
 }
 
-/** node-pg-migrate 9.0.0's exact bookkeeping strings (pinned in package.json; tested in test/migrate-rewrite.test.ts). */
+/** node-pg-migrate 9.0.0's exact bookkeeping strings (pinned in package.json; tested in test/migrate-redshift-path.test.ts). */
 const SERIAL_PK = /\bid SERIAL PRIMARY KEY\b/;
 const MARK_AS_RUN = /VALUES \('([^']*)', NOW\(\)\);?$/;
 
@@ -30,9 +30,6 @@ export const redshiftDialect: Dialect = {
   name: 'redshift',
   sampleVersion:
     'PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467',
-  truncateSkipsWal: false,
-  copyFromStdin: false,
-  copiesFromS3: true,
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     return [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)\n${tableOptions(def)}`];
@@ -55,4 +52,13 @@ export const redshiftDialect: Dialect = {
   currentTimestamp(): string {
     return 'GETDATE()';
   },
+  emptyTargetBeforeFirstLoad() {
+    // Redshift's TRUNCATE commits the transaction it runs in.
+    return undefined;
+  },
+  isTransient(err): boolean {
+    // Error 1023: a serializable isolation violation between concurrent transactions; the whole transaction can run again.
+    return typeof err.message === 'string' && /Serializable isolation violation|\b1023\b/i.test(err.message);
+  },
+  staging: async () => (await import('./staging.ts')).redshiftStaging,
 };

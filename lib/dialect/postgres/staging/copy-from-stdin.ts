@@ -1,6 +1,5 @@
 /**
- * Staging on PostgreSQL: what Redshift's COPY … FORMAT AS JSON does, done by
- * this tool. Several objects are read at once and their JSON records
+ * Streams one staging table's source objects into COPY FROM STDIN. Several objects are read at once and their JSON records
  * converted to COPY text (object-converter.ts), which is streamed into the
  * table with COPY FROM STDIN: conversion runs in this process while the
  * database's COPY runs in its own, so both cores are busy. One thread is
@@ -10,29 +9,21 @@
  */
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import type pg from 'pg';
-import pgCopy from 'pg-copy-streams';
-import { InputError, type RecordProblem } from '../../../errors.ts';
+import type { Writable } from 'node:stream';
+import { InputError, describeProblem, type RecordProblem } from '../../../errors.ts';
 import type { SourceObject, SourceReader } from '../../../sources/source-objects.ts';
 import { isS3Uri } from '../../../config/validate.ts';
 import type { StagingColumn } from './copy-row.ts';
 import type { JsonMapping } from '../../../sources/json-mapping.ts';
 import { CopyBuffer } from './copy-buffer.ts';
 import { BATCH_BYTES, createObjectConverter, type ObjectSink } from './object-converter.ts';
+import type { StageProgress } from '../../staging.ts';
 
 export interface StageTarget {
   readonly table: string;
   readonly columns: readonly StagingColumn[];
   readonly source: string;
   readonly mapping: JsonMapping;
-}
-
-export interface StageProgress {
-  readonly table: string;
-  readonly objectsDone: number;
-  readonly objectsTotal: number;
-  readonly rows: number;
-  readonly bytes: number;
 }
 
 export interface StageOptions {
@@ -52,7 +43,7 @@ export interface StageResult {
   readonly skipped: readonly RecordProblem[];
 }
 
-export async function stageIntoPostgres(client: pg.Client, target: StageTarget, options: StageOptions): Promise<StageResult> {
+export async function copyIntoTable(copyFromStdin: (sql: string) => Writable, target: StageTarget, options: StageOptions): Promise<StageResult> {
   const objects = options.objects ?? (await options.reader.list(target.source));
   const columnNames = target.columns.map((c) => c.name);
   const skipped: RecordProblem[] = [];
@@ -60,7 +51,7 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
   let bytes = 0;
   let objectsDone = 0;
 
-  const copy = client.query(pgCopy.from(`COPY ${target.table} (${columnNames.join(', ')}) FROM STDIN`));
+  const copy = copyFromStdin(`COPY ${target.table} (${columnNames.join(', ')}) FROM STDIN`);
   let copyError: Error | undefined;
   copy.on('error', (err: Error) => {
     copyError = err;
@@ -87,9 +78,8 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
     skipped.push(p);
     if (skipped.length > options.maxErrors) {
       const first = skipped[0] as RecordProblem;
-      const where = `${first.file}:${first.line}${first.field ? `, field ${first.field}` : ''}`;
       const more = skipped.length > 1 ? ` (${skipped.length} bad records; --max-errors ${options.maxErrors})` : '';
-      throw new InputError(`${where}: ${first.reason}${more}`, skipped);
+      throw new InputError(`${describeProblem(first, { value: false })}${more}`, skipped);
     }
   };
   const objectDone = (objectBytes: number) => {

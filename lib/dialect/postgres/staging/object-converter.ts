@@ -3,8 +3,8 @@
  * would read them. Lines go through the byte fast path (flat-json-records.ts)
  * while it accepts them; from the first line it does not, the rest of the
  * object goes through the general path: decode UTF-8, split JSON records
- * (json-records.ts), JSON.parse, map fields, convert each value (copy-row.ts).
- * Used by the staging worker threads and, for small inputs, the main thread.
+ * (lib/sources/json-records.ts), JSON.parse, map fields, convert each value
+ * (copy-row.ts). copy-from-stdin.ts runs it for every object it stages.
  */
 import { isUtf8 } from 'node:buffer';
 import type { RecordProblem } from '../../../errors.ts';
