@@ -11,10 +11,11 @@ import type { Config } from './config.ts';
 import { underlyingError, type Database } from './db.ts';
 import type { Dialect } from './dialect/index.ts';
 import { LOAD_ERRORS_QUERIES, renderCopy, type CopyAuth } from './dialect/redshift-copy.ts';
-import { ConfigError, InputError, type RecordProblem } from './errors.ts';
+import { ConfigError, InputError, InterruptedError, type RecordProblem } from './errors.ts';
 import { faultPoint } from './fault-points.ts';
 import { newOrChanged, recordLoaded, type StagedObjects } from './ledger.ts';
-import { withWarehouseLock, type HeldLock } from './lock.ts';
+import { cancelStatements, isInterruptReason, LoadGuard } from './load-guard.ts';
+import { withWarehouseLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { registerSecret } from './redact.ts';
 import { withRetry } from './retry.ts';
@@ -42,6 +43,8 @@ export interface LoadOptions {
   readonly incremental?: boolean | undefined;
   /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
   readonly credentials?: (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined }>) | undefined;
+  /** Aborted on SIGINT/SIGTERM (lib/interrupt.ts): running statements are cancelled, nothing more commits. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface StepReport {
@@ -119,10 +122,12 @@ async function resolveMapping(reader: SourceReader, format: string, columns: rea
   return parseJsonPathsFile(text, format, columns);
 }
 
-async function transaction<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
+/** `beforeCommit` may refuse the COMMIT by throwing (the warehouse lock lost, a signal): the work is rolled back. */
+async function transaction<T>(client: pg.Client, fn: () => Promise<T>, beforeCommit?: () => Promise<void>): Promise<T> {
   await client.query('BEGIN');
   try {
     const result = await fn();
+    await beforeCommit?.();
     await client.query('COMMIT');
     return result;
   } catch (err) {
@@ -184,7 +189,7 @@ interface Staged {
   readonly objects: StagedObjects[];
 }
 
-async function stageRedshift(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, runId: string): Promise<Staged> {
+async function stageRedshift(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, runId: string, guard: LoadGuard): Promise<Staged> {
   const auth = await copyAuth(opts);
   const manifests = opts.incremental ? await redshiftManifests(client, steps, opts, runId) : undefined;
   if (manifests && [...manifests.values()].every((m) => m === null)) return { reports: [], objects: [] };
@@ -216,8 +221,9 @@ async function stageRedshift(db: Database, client: pg.Client, steps: readonly St
         if (manifest) staged.push({ table: step.table, objects: manifest.objects });
         reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0), seconds: since(start) });
       }
-    });
+    }, () => guard.beforeCommit());
   } catch (err) {
+    guard.check();
     const problems = await redshiftLoadErrors(client);
     if (problems.length > 0) {
       const p = problems[0] as RecordProblem;
@@ -228,7 +234,7 @@ async function stageRedshift(db: Database, client: pg.Client, steps: readonly St
   return { reports, objects: staged };
 }
 
-async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[]): Promise<Staged> {
+async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[], guard: LoadGuard): Promise<Staged> {
   const reader = opts.reader ?? createSourceReader(opts.config.region);
   const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
   for (const step of steps) {
@@ -269,14 +275,14 @@ async function stagePostgres(db: Database, client: pg.Client, steps: readonly St
     }
     await faultPoint('stage:before-commit');
     return { reports, objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects })) };
-  });
+  }, () => guard.beforeCommit());
 }
 
 async function isEmpty(client: pg.Client, table: string): Promise<boolean> {
   return (await client.query(`SELECT 1 AS one FROM ${table} LIMIT 1`)).rows.length === 0;
 }
 
-async function runTransform(client: pg.Client, dialect: Dialect, step: TransformStep, log: Logger): Promise<StepReport> {
+async function runTransform(client: pg.Client, dialect: Dialect, step: TransformStep, log: Logger, guard: LoadGuard): Promise<StepReport> {
   const start = process.hrtime.bigint();
   log.info(`Transforming ${step.table}: ${step.description}`);
   await transaction(client, async () => {
@@ -291,7 +297,7 @@ async function runTransform(client: pg.Client, dialect: Dialect, step: Transform
       await client.query(sql);
     }
     await faultPoint(`transform:${step.table}:before-commit`);
-  });
+  }, () => guard.beforeCommit());
   return { step: `transform ${step.table}`, table: step.table, rows: await countRows(client, step.table), seconds: since(start) };
 }
 
@@ -302,8 +308,9 @@ interface Session {
   end(): Promise<void>;
 }
 
-async function openSession(db: Database, lock: HeldLock, log: Logger): Promise<Session> {
+async function openSession(db: Database, guard: LoadGuard, log: Logger): Promise<Session> {
   let client = await db.connect();
+  guard.track(client);
   return {
     get client() {
       return client;
@@ -311,13 +318,19 @@ async function openSession(db: Database, lock: HeldLock, log: Logger): Promise<S
     run: (what, fn) =>
       withRetry(what, () => fn().catch((err: unknown) => Promise.reject(underlyingError(client, err))), {
         log,
+        // Never again after the lock is lost or a signal arrived: the step would run unprotected.
         beforeRetry: async () => {
-          lock.assertHeld();
+          await guard.beforeCommit();
+          guard.untrack(client);
           await client.end().catch(() => undefined);
           client = await db.connect();
+          guard.track(client);
         },
       }),
-    end: () => client.end().catch(() => undefined),
+    end: () => {
+      guard.untrack(client);
+      return client.end().catch(() => undefined);
+    },
   };
 }
 
@@ -327,16 +340,16 @@ async function openSession(db: Database, lock: HeldLock, log: Logger): Promise<S
  * not stop the others (every step is its own transaction and idempotent); the
  * first failure is reported once all lanes have ended.
  */
-async function runTransforms(db: Database, lock: HeldLock, main: Session, transforms: readonly TransformStep[], log: Logger): Promise<StepReport[]> {
+async function runTransforms(db: Database, guard: LoadGuard, main: Session, transforms: readonly TransformStep[], log: Logger): Promise<StepReport[]> {
   const lanes = transformLanes.map((lane) => lane.filter((step) => transforms.includes(step))).filter((lane) => lane.length > 0);
   const reports = new Map<TransformStep, StepReport>();
   const settled = await Promise.allSettled(
     lanes.map(async (lane, i) => {
-      const session = i === 0 ? main : await openSession(db, lock, log);
+      const session = i === 0 ? main : await openSession(db, guard, log);
       try {
         for (const step of lane) {
-          lock.assertHeld();
-          reports.set(step, await session.run(`transform ${step.table}`, () => runTransform(session.client, db.dialect, step, log)));
+          const name = `transform ${step.table}`;
+          reports.set(step, await guard.step(name, () => session.run(name, () => runTransform(session.client, db.dialect, step, log, guard))));
         }
       } finally {
         if (session !== main) await session.end();
@@ -348,40 +361,64 @@ async function runTransforms(db: Database, lock: HeldLock, main: Session, transf
   return transforms.map((step) => reports.get(step)).filter((r): r is StepReport => r !== undefined);
 }
 
+const LEDGER_STEP = 'ledger (objects recorded as loaded)';
+
 export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
   const { staging, transforms } = selectSteps(opts.only);
+  const recordsLedger = staging.length > 0 && transforms.length === transformSteps.length;
+  const planned = [...(staging.length > 0 ? ['stage'] : []), ...transforms.map((s) => `transform ${s.table}`), ...(recordsLedger ? [LEDGER_STEP] : [])];
+  const cancel = (client: pg.Client) => cancelStatements(db, [client]);
   return withWarehouseLock(db, 'load', opts.log, async (lock) => {
-    await faultPoint('load:locked');
-    const main = await openSession(db, lock, opts.log);
-    const retry = main.run;
-    const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+    const guard = new LoadGuard(db, lock, opts.log, planned, opts.signal);
     try {
-      const steps: StepReport[] = [];
-      let skipped: RecordProblem[] = [];
-      let stagedObjects: StagedObjects[] = [];
-      if (staging.length > 0) {
-        const staged = await retry('stage', async () => {
-          skipped = [];
-          return db.dialect.copiesFromS3 ? stageRedshift(db, main.client, staging, opts, runId) : stagePostgres(db, main.client, staging, opts, skipped);
-        });
-        if (staged.reports.length === 0) {
-          opts.log.info('Nothing new since the last load: no staging work, no transform.');
-          return { steps, skipped };
-        }
-        steps.push(...staged.reports);
-        stagedObjects = staged.objects;
-        await faultPoint('load:staged');
-      }
-      steps.push(...(await runTransforms(db, lock, main, transforms, opts.log)));
-      // Only a run that staged and filled every star table has loaded its objects.
-      if (staging.length > 0 && transforms.length === transformSteps.length && stagedObjects.some((s) => s.objects.length > 0)) {
-        await retry('ledger', () => transaction(main.client, () => recordLoaded(main.client, db.dialect, runId, stagedObjects)));
-      }
-      return { steps, skipped };
-    } finally {
-      await main.end();
+      return await lockedLoad(db, opts, guard, staging, transforms, recordsLedger);
+    } catch (err) {
+      throw guard.explain(err);
     }
+  }, { signal: opts.signal, cancel }).catch((err: unknown) => {
+    const reason: unknown = opts.signal?.reason;
+    if (opts.signal?.aborted && isInterruptReason(reason) && !(err instanceof InterruptedError)) {
+      throw new InterruptedError(`${reason.why}: stopped while waiting for the warehouse lock; nothing was committed`, reason.exitCode);
+    }
+    throw err;
   });
+}
+
+async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, staging: StagingStep[], transforms: TransformStep[], recordsLedger: boolean): Promise<LoadReport> {
+  await faultPoint('load:locked');
+  const main = await openSession(db, guard, opts.log);
+  const retry = main.run;
+  const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+  try {
+    const steps: StepReport[] = [];
+    let skipped: RecordProblem[] = [];
+    let stagedObjects: StagedObjects[] = [];
+    if (staging.length > 0) {
+      const staged = await guard.step('stage', () =>
+        retry('stage', async () => {
+          skipped = [];
+          return db.dialect.copiesFromS3 ? stageRedshift(db, main.client, staging, opts, runId, guard) : stagePostgres(db, main.client, staging, opts, skipped, guard);
+        }),
+      );
+      if (staged.reports.length === 0) {
+        opts.log.info('Nothing new since the last load: no staging work, no transform.');
+        return { steps, skipped };
+      }
+      steps.push(...staged.reports);
+      stagedObjects = staged.objects;
+      await faultPoint('load:staged');
+    }
+    steps.push(...(await runTransforms(db, guard, main, transforms, opts.log)));
+    // Only a run that staged and filled every star table has loaded its objects.
+    if (recordsLedger && stagedObjects.some((s) => s.objects.length > 0)) {
+      await guard.step(LEDGER_STEP, () =>
+        retry('ledger', () => transaction(main.client, () => recordLoaded(main.client, db.dialect, runId, stagedObjects), () => guard.beforeCommit())),
+      );
+    }
+    return { steps, skipped };
+  } finally {
+    await main.end();
+  }
 }
 
 /** The load as a SQL script for a dialect, secrets redacted by the caller's output path. */

@@ -7,6 +7,7 @@ import { withSources, type Config } from '../lib/config.ts';
 import { openDatabase } from '../lib/db.ts';
 import { DIALECT_NAMES, dialectByName, type DialectName } from '../lib/dialect/index.ts';
 import { describeProblem } from '../lib/errors.ts';
+import { interruptOnSignals } from '../lib/interrupt.ts';
 import { formatTable } from '../lib/format-table.ts';
 import { loadScript, ONLY_CHOICES, runLoad, type LoadReport } from '../lib/load.ts';
 import type { Logger } from '../lib/log.ts';
@@ -101,7 +102,11 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         }
         log.info(`Loading into ${db.dialect.name} at ${db.description}`);
         const progress = progressReporter(log);
-        const report = await runLoad(db, { ...options, onProgress: progress.onProgress }).finally(progress.done);
+        const interrupts = interruptOnSignals(log, 'load');
+        const report = await runLoad(db, { ...options, onProgress: progress.onProgress, signal: interrupts.signal }).finally(() => {
+          progress.done();
+          interrupts.dispose();
+        });
         printLoadReport(report);
       } finally {
         await db.close();

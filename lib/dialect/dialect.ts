@@ -48,4 +48,11 @@ export interface Dialect {
   readonly copyFromStdin: boolean;
   /** Redshift's COPY can read S3 itself; PostgreSQL's staging is done by this tool. */
   readonly copiesFromS3: boolean;
+  /**
+   * Settings for the session that holds the warehouse lock (lib/lock.ts), which
+   * stays idle in its transaction for the whole run: PostgreSQL would end it
+   * after idle_in_transaction_session_timeout (if an administrator set one) and
+   * so release the lock mid-run. Redshift has no such setting for a session.
+   */
+  readonly lockSessionSettings: readonly string[];
 }

@@ -17,6 +17,7 @@ export const postgresDialect: Dialect = {
   truncateSkipsWal: true,
   copyFromStdin: true,
   copiesFromS3: false,
+  lockSessionSettings: ['SET idle_in_transaction_session_timeout = 0'],
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     const statements = [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)`];

@@ -33,6 +33,7 @@ export const redshiftDialect: Dialect = {
   truncateSkipsWal: false,
   copyFromStdin: false,
   copiesFromS3: true,
+  lockSessionSettings: [],
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     return [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)\n${tableOptions(def)}`];
