@@ -1,8 +1,9 @@
 // songs: one row per song_id from the song files; year 0 means unknown (NULL).
 // A song_id seen twice keeps one row, chosen by its values (never by file order).
+// artist_name is the song file's own spelling of its artist (songplays matches on it).
 import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
 
-const COLUMNS = ['song_id', 'title', 'artist_id', 'year', 'duration'];
+const COLUMNS = ['song_id', 'title', 'artist_id', 'artist_name', 'year', 'duration'];
 
 export const songs: TransformStep = {
   table: 'songs',
@@ -10,18 +11,19 @@ export const songs: TransformStep = {
   statements: [
     'DROP TABLE IF EXISTS songs_batch',
     `CREATE TEMP TABLE songs_batch AS
-SELECT song_id, title, artist_id, year, duration
+SELECT song_id, title, artist_id, artist_name, year, duration
 FROM (
     SELECT
         song_id,
         title,
         artist_id,
+        artist_name,
         NULLIF(year, 0) AS year,
         duration,
         ROW_NUMBER() OVER (
             PARTITION BY song_id
             ORDER BY title NULLS LAST, artist_id NULLS LAST,
-                duration NULLS LAST, year NULLS LAST
+                duration NULLS LAST, year NULLS LAST, artist_name NULLS LAST
         ) AS rn
     FROM staging_songs
     WHERE song_id IS NOT NULL AND song_id <> ''
