@@ -107,7 +107,7 @@ test.serial('down defaults to one step, redo re-applies it, through the CLI; sta
 
 test.serial('a connected dry run prints SQL and changes nothing', async (t) => {
   const env = { DATABASE_URL: tdb.url };
-  await runCli(['migrate', 'down', '--count', '4'], env);
+  await runCli(['migrate', 'down', '--count', '5'], env);
   const before = await catalog();
   const dry = await runCli(['migrate', 'up', '--dry-run'], env);
   t.is(dry.code, 0, dry.stderr);
