@@ -91,3 +91,13 @@ export class CheckFailedError extends WarehouseError {
   override readonly exitCode: number = EXIT.check;
   override name = 'CheckFailedError';
 }
+
+/** The run was stopped by a signal (SIGINT, SIGTERM, or its parent ending): exit 128 + the signal's number. */
+export class InterruptedError extends WarehouseError {
+  override readonly exitCode: number;
+  override name = 'InterruptedError';
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}

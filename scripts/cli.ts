@@ -5,6 +5,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT } from '../lib/errors.ts';
+import { stopWithParent } from '../lib/interrupt.ts';
+import { createLogger } from '../lib/log.ts';
 import { analyzeCommand } from './commands/analyze.ts';
 import { clusterCommand } from './commands/cluster.ts';
 import { dbCommand } from './commands/db.ts';
@@ -21,6 +23,9 @@ const modulesLoadedAt = performance.now();
 // The AWS SDK warns on every run that its 2027 releases will need Node 22; this
 // release (pinned in package-lock.json) supports Node 20. README says so.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
+// Run by npm under `sh -c`: a SIGTERM to npm must not leave this process running on its own.
+stopWithParent(createLogger());
 
 await yargs(hideBin(process.argv))
   .scriptName('sparkify-warehouse')

@@ -17,7 +17,7 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   const first = await runCli(['start'], env, { timeoutMs: 300_000 });
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, /Generating the sample data/);
-  t.regex(first.stderr, /Migrated: 10 migration\(s\) applied/);
+  t.regex(first.stderr, /Migrated: 11 migration\(s\) applied/);
   t.regex(first.stdout, /# Report[\s\S]*songplays\s+\|\s+7870/);
   t.regex(first.stdout, /Checks passed: 16 of 16/);
   t.regex(first.stdout, /Most played song: "/);

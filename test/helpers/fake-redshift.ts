@@ -24,6 +24,7 @@ export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record
     },
     // Redshift takes no COPY FROM STDIN.
     copyFromStdin: undefined,
+    backendPid: undefined,
     onLost() {},
     explain: (err) => err,
     async end() {},

@@ -14,6 +14,7 @@ function columnSql(c: ColumnDef): string {
 export const postgresDialect: Dialect = {
   name: 'postgres',
   sampleVersion: 'PostgreSQL 17.10 on x86_64-pc-linux-gnu, 64-bit',
+  lockSessionSettings: ['SET idle_in_transaction_session_timeout = 0'],
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     const statements = [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)`];

@@ -104,7 +104,7 @@ export const postgresStaging: StagingStrategy = {
       }
       await ctx.faults.at('stage:before-commit');
       return { reports, objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects })), skipped };
-    });
+    }, ctx.beforeCommit);
   },
 
   async plan(steps, ctx) {

@@ -104,8 +104,9 @@ export const redshiftStaging: StagingStrategy = {
           if (manifest) objects.push({ table: step.table, objects: manifest.objects });
           reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0), seconds: since(start) });
         }
-      });
+      }, ctx.beforeCommit);
     } catch (err) {
+      ctx.assertRunning?.();
       const problems: RecordProblem[] = await readLoadErrors(conn);
       const first = problems[0];
       if (first) throw new InputError(`COPY failed: ${describeProblem(first)}`, problems);
