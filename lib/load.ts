@@ -23,6 +23,7 @@ import { createSourceReader, readText, type SourceObject, type SourceReader } fr
 import type { StagingColumn, StagingType } from './staging/copy-row.ts';
 import { autoMapping, parseJsonPathsFile, type JsonMapping } from './staging/json-mapping.ts';
 import { stageIntoPostgres, type StageProgress } from './staging/postgres-stage.ts';
+import { isEpochMsColumn } from './staging/timestamp-columns.ts';
 import type { StagingStep } from './staging-step.ts';
 import type { TransformStep } from './transform-step.ts';
 
@@ -102,7 +103,7 @@ ORDER BY ordinal_position`,
     if (!r) throw new ConfigError([`${table}.${name} does not exist: run \`npm run migrate up\``]);
     const type = types[r.data_type];
     if (!type) throw new Error(`${table}.${name}: staging does not support the type ${r.data_type}`);
-    return { name, type, bytes: r.character_maximum_length ?? undefined };
+    return { name, type, bytes: r.character_maximum_length ?? undefined, epochMs: isEpochMsColumn(table, name) };
   });
 }
 
