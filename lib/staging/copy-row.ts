@@ -42,6 +42,15 @@ export function escapeText(s: string): string {
 /** A surrogate code unit without its pair (with the u flag, a pair is one code point and does not match). */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
+/** Why a string cannot be stored as text (a \ud800 escape with no pair would be stored as U+FFFD), or undefined. */
+function loneSurrogate(s: string): string | undefined {
+  const lone = LONE_SURROGATE.exec(s);
+  return lone ? `a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)}), which UTF-8 cannot encode` : undefined;
+}
+
+/** A double as COPY text: the shortest text that reads back as the same number; -0 keeps its sign (String(-0) is "0"). */
+const doubleText = (n: number): string => (Object.is(n, -0) ? '-0' : String(n));
+
 function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
@@ -79,8 +88,8 @@ export function toCopyField(value: unknown, column: StagingColumn, numberText?: 
       let s: string;
       if (typeof value === 'string') {
         // A \ud800 escape with no pair: UTF-8 cannot encode it (it would be stored as U+FFFD).
-        const lone = LONE_SURROGATE.exec(value);
-        if (lone) return bad(`a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)}), which UTF-8 cannot encode`);
+        const lone = loneSurrogate(value);
+        if (lone) return bad(lone);
         s = value;
       } else if (typeof value === 'number') s = numberText ?? String(value);
       else if (typeof value === 'boolean') s = String(value);
@@ -121,13 +130,13 @@ export function toCopyField(value: unknown, column: StagingColumn, numberText?: 
       return ok(String(n));
     }
     case 'double': {
-      if (typeof value === 'number') return ok(String(value));
+      if (typeof value === 'number') return ok(doubleText(value));
       if (typeof value === 'string') {
         if (value.trim() === '') return ok(NULL_FIELD);
         if (!NUMBER_TEXT.test(value)) return bad(`'${value.slice(0, 40)}' is not a number`);
         const n = Number(value);
         if (!Number.isFinite(n)) return bad(`${value} is out of range for DOUBLE PRECISION`);
-        return ok(String(n));
+        return ok(doubleText(n));
       }
       return bad(`expected a number, found ${typeName(value)}`);
     }
@@ -141,6 +150,8 @@ export function toCopyField(value: unknown, column: StagingColumn, numberText?: 
     case 'timestamp': {
       if (typeof value === 'string') {
         if (value.trim() === '') return ok(NULL_FIELD);
+        const lone = loneSurrogate(value);
+        if (lone) return bad(lone);
         if (Number.isNaN(Date.parse(value))) return bad(`'${value.slice(0, 40)}' is not a timestamp`);
         return ok(escapeText(value));
       }

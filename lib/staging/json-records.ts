@@ -98,8 +98,9 @@ export class JsonRecordSplitter {
     const dropLine = (from: number): boolean => {
       const next = this.skipLine(from, final);
       if (next === undefined) {
-        this.buf = '';
+        // Lines counted before the buffer is dropped (countLines reads this.buf).
         this.line = line + this.countLines(pos, buf.length);
+        this.buf = '';
         this.skipping = true;
         return false;
       }
