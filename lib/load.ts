@@ -11,6 +11,7 @@ import type { Config } from './config.ts';
 import { underlyingError, type Database } from './db.ts';
 import type { Dialect } from './dialect/index.ts';
 import { LOAD_ERRORS_QUERIES, renderCopy, type CopyAuth } from './dialect/redshift-copy.ts';
+import { describeOutOfRange, epochMsChecks } from './dialect/redshift-epoch-check.ts';
 import { ConfigError, InputError, type RecordProblem } from './errors.ts';
 import { faultPoint } from './fault-points.ts';
 import { newOrChanged, recordLoaded, type StagedObjects } from './ledger.ts';
@@ -214,11 +215,13 @@ async function stageRedshift(db: Database, client: pg.Client, steps: readonly St
         opts.log.info(`Staging ${step.table}: COPY from ${manifest ? `the manifest of ${manifest.objects.length} new objects` : step.source(opts.config.sources)}…`);
         await client.query(sql);
         const { rows } = await client.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
+        const removed = await checkEpochMs(client, step.table, opts);
         if (manifest) staged.push({ table: step.table, objects: manifest.objects });
-        reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0), seconds: since(start) });
+        reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0) - removed, seconds: since(start), detail: removed ? `${removed} rows with a ts out of range skipped` : undefined });
       }
     });
   } catch (err) {
+    if (err instanceof InputError) throw err; // our own check, not a failed COPY
     const problems = await redshiftLoadErrors(client);
     if (problems.length > 0) {
       const p = problems[0] as RecordProblem;
@@ -227,6 +230,25 @@ async function stageRedshift(db: Database, client: pg.Client, steps: readonly St
     throw err;
   }
   return { reports, objects: staged };
+}
+
+/**
+ * Redshift: the staged rows whose ts no TIMESTAMP holds (redshift-epoch-check.ts) fail the
+ * staging transaction, or are deleted under --max-errors when no more than N. Returns how many were deleted.
+ */
+async function checkEpochMs(client: pg.Client, table: string, opts: LoadOptions): Promise<number> {
+  let removed = 0;
+  for (const check of epochMsChecks(table)) {
+    const { rows } = await client.query<{ out_of_range: string; lowest: string; highest: string }>(check.count);
+    const problem = describeOutOfRange(check, rows[0]);
+    if (!problem) continue;
+    const n = Number(rows[0]?.out_of_range);
+    if (n > (opts.maxErrors ?? 0)) throw new InputError(`${problem}; Redshift's COPY keeps no file or line for a staged row: find them in the source by value, or skip them with --max-errors ${n}`);
+    await client.query(check.remove);
+    opts.log.warn(`${problem}: skipped (--max-errors)`);
+    removed += n;
+  }
+  return removed;
 }
 
 async function stagePostgres(db: Database, client: pg.Client, steps: readonly StagingStep[], opts: LoadOptions, skipped: RecordProblem[]): Promise<Staged> {
@@ -400,6 +422,9 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
         const manifest = opts.incremental ? `${opts.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest` : undefined;
         if (manifest) lines.push(`-- incremental: the manifest lists the objects of ${source} not yet in load_ledger`);
         lines.push(`${renderCopy({ table: step.table, columns: step.columns, source: manifest ?? source, manifest: Boolean(manifest), format, region: opts.config.region, auth, maxErrors: opts.maxErrors ?? 0 })};`, '');
+        for (const check of epochMsChecks(step.table)) {
+          lines.push(`-- check: a ${check.column} no TIMESTAMP holds fails the stage (exit 3); under --max-errors N, up to N such rows are deleted`, `${check.count};`, '');
+        }
       } else {
         lines.push(`-- COPY ${step.table} FROM STDIN: rows streamed by the loader from ${source}`, '');
       }

@@ -13,7 +13,7 @@ export interface FakeRedshift {
   readonly statements: string[];
 }
 
-export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record<string, unknown>[]; serverless?: boolean; ledger?: Record<string, unknown>[] } = {}): FakeRedshift {
+export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record<string, unknown>[]; serverless?: boolean; ledger?: Record<string, unknown>[]; outOfRange?: Record<string, unknown> } = {}): FakeRedshift {
   const statements: string[] = [];
   const client = {
     async query(text: string) {
@@ -27,6 +27,7 @@ export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record
       }
       if (/FROM sys_load_error_detail/.test(text)) return { rows: options.loadErrors ?? [] };
       if (/PG_LAST_COPY_COUNT/.test(text)) return { rows: [{ n: '42' }] };
+      if (/AS out_of_range/.test(text)) return { rows: [options.outOfRange ?? { out_of_range: '0', lowest: null, highest: null }] };
       if (/^SELECT object_uri, object_size, object_version FROM load_ledger/.test(text)) return { rows: options.ledger ?? [] };
       if (/COUNT\(\*\)/.test(text)) return { rows: [{ n: '7' }] };
       if (/information_schema\.columns/.test(text)) return { rows: [] };
