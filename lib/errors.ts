@@ -2,6 +2,7 @@
  * Error classes. Each maps to an exit code at the CLI boundary (scripts/cli.ts),
  * so a user's script can tell bad usage/configuration from a failed run.
  */
+import { printable } from './printable.ts';
 
 /** Exit codes of every command. */
 export const EXIT = {
@@ -55,10 +56,11 @@ export interface RecordProblem {
   readonly value?: string | undefined;
 }
 
+/** One bad record as a line of text: file names, fields and values with their control characters escaped. */
 export function describeProblem(p: RecordProblem): string {
-  const field = p.field === undefined ? '' : `, field ${p.field}`;
-  const value = p.value === undefined ? '' : ` (value: ${truncate(p.value, 80)})`;
-  return `${p.file}:${p.line}${field}: ${p.reason}${value}`;
+  const field = p.field === undefined ? '' : `, field ${printable(p.field)}`;
+  const value = p.value === undefined ? '' : ` (value: ${printable(truncate(p.value, 80))})`;
+  return `${printable(p.file)}:${p.line}${field}: ${printable(p.reason)}${value}`;
 }
 
 function truncate(s: string, n: number): string {

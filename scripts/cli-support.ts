@@ -13,6 +13,8 @@ import { redact } from '../lib/redact.ts';
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+const DEFAULT_ENV_FILE = '.env';
+
 export interface CommonArgs {
   envFile: string;
   verbose: boolean;
@@ -21,14 +23,15 @@ export interface CommonArgs {
 
 export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
-    .option('env-file', { type: 'string', default: '.env', describe: 'Settings file read before the environment (values in the environment win)' })
+    .option('env-file', { type: 'string', default: DEFAULT_ENV_FILE, describe: 'Settings file read before the environment (values in the environment win)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'Log every SQL statement (secrets redacted)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Log warnings and errors only' }) as unknown as Argv<T & CommonArgs>;
 }
 
 export function setup(args: CommonArgs): { config: Config; log: Logger } {
   const log = createLogger({ verbose: args.verbose, quiet: args.quiet });
-  const env = readEnvironment(path.resolve(args.envFile), process.env);
+  // The default .env may be absent; a file named with --env-file must exist.
+  const env = readEnvironment(path.resolve(args.envFile), process.env, { required: args.envFile !== DEFAULT_ENV_FILE });
   return { config: loadConfig(env), log };
 }
 

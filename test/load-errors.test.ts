@@ -4,7 +4,9 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import { readEnvironment } from '../lib/env-file.ts';
 import { EXIT } from '../lib/errors.ts';
+import { setup } from '../scripts/cli-support.ts';
 import { runCli } from './helpers/cli.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
@@ -128,4 +130,20 @@ test.serial('a long integer going into a VARCHAR keeps every digit (issue 15, bu
   const f = await writeFixture({ logs: { 'n.json': `{"artist": 12345678901234567890, "song": 1.50, "userId": "10", "ts": 1541000000000, "sessionId": 1, "page": "NextSong"}\n` }, songs: { 'A/1.json': song() } });
   await load(tdb, f.env);
   t.deepEqual(await tdb.query('select artist, song from staging_events'), [{ artist: '12345678901234567890', song: '1.50' }]);
+});
+
+test.serial('control characters in a file name are escaped in the message (no raw escape sequence or newline reaches the terminal)', async (t) => {
+  const f = await writeFixture({ logs: { 'bad\u001b[31m\nname.json': `{"artist": 1, "ts": x}\n` }, songs: { 'A/1.json': song() } });
+  const r = await runCli(['load'], { DATABASE_URL: tdb.url, ...f.env });
+  t.is(r.code, EXIT.input);
+  t.regex(r.stderr, /bad\\x1b\[31m\\nname\.json:1: invalid JSON/);
+  t.false(r.stderr.includes('\u001b'), 'no raw ESC');
+  t.deepEqual(await checksums(tdb), baseline);
+});
+
+test('a file named with --env-file must exist (a misspelt name is an error, exit 2); the default .env may be absent', (t) => {
+  const e = t.throws(() => setup({ envFile: '/nonexistent/settings.evn', verbose: false, quiet: true }));
+  t.regex(e?.message ?? '', /--env-file \/nonexistent\/settings\.evn: no such file/);
+  t.is((e as { exitCode?: number } | undefined)?.exitCode, EXIT.usage);
+  t.notThrows(() => readEnvironment(path.join('/nonexistent', '.env'), {}));
 });

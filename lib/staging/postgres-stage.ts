@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
-import { InputError, type RecordProblem } from '../errors.ts';
+import { describeProblem, InputError, type RecordProblem } from '../errors.ts';
 import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
 import { isS3Uri } from '../validate.ts';
 import type { StagingColumn } from './copy-row.ts';
@@ -87,9 +87,8 @@ export async function stageIntoPostgres(client: pg.Client, target: StageTarget, 
     skipped.push(p);
     if (skipped.length > options.maxErrors) {
       const first = skipped[0] as RecordProblem;
-      const where = `${first.file}:${first.line}${first.field ? `, field ${first.field}` : ''}`;
       const more = skipped.length > 1 ? ` (${skipped.length} bad records; --max-errors ${options.maxErrors})` : '';
-      throw new InputError(`${where}: ${first.reason}${more}`, skipped);
+      throw new InputError(`${describeProblem({ ...first, value: undefined })}${more}`, skipped);
     }
   };
   const objectDone = (objectBytes: number) => {
