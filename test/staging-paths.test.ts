@@ -83,6 +83,9 @@ const LINES = [
   '{}',
   '{"unknown":[1,{"x":2}],"s":"after unknown nested"}',
   '{"s":"first","s":"second"}',
+  // Multi-byte characters and a U+FFFD written as its valid bytes: chunks of 1 to 4 bytes split each of them at every offset.
+  '{"s":"\ufffd€😀é"}',
+  '{"s":"x\ufffd","d":1.5}',
   '{"s":null,"i":null,"d":null,"b":null,"ts":null}',
   '',
   '   ',
@@ -131,13 +134,18 @@ for (const [name, mapping, rename] of [
       t.deepEqual(values(f.text, COLUMNS), values(g.text, COLUMNS), `line ${n + 1}: ${text}`);
       t.deepEqual(f.problems, g.problems, `line ${n + 1}: ${text}`);
     }
-    for (const size of [input.length, 1, 7, 64, 300]) {
+    for (const size of [input.length, 1, 2, 3, 4, 7, 64, 300]) {
       const fast = await convert(COLUMNS, mapping, input, true, size);
       t.deepEqual(values(fast.text, COLUMNS), values(general.text, COLUMNS), `chunks of ${size}`);
       t.deepEqual(fast.problems, general.problems, `chunks of ${size}`);
       t.is(fast.result.rows, general.result.rows);
       // A nested value (in a field no column maps) is where the general path takes over.
       t.is(fast.result.generalFrom, LINES.findIndex((l) => l.includes('[1,{')) + 1, `chunks of ${size}`);
+      // The JSON.parse path alone, its reads splitting multi-byte characters: the same as one read.
+      if (size > 4) continue;
+      const split = await convert(COLUMNS, mapping, input, false, size);
+      t.deepEqual(values(split.text, COLUMNS), values(general.text, COLUMNS), `JSON.parse path, chunks of ${size}`);
+      t.deepEqual(split.problems, general.problems, `JSON.parse path, chunks of ${size}`);
     }
   });
 }

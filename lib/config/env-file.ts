@@ -3,6 +3,8 @@
  * optional `export `). Values already in the environment win, as with dotenv.
  */
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.ts';
+import { printable } from '../printable.ts';
 
 export function parseEnvFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -20,14 +22,19 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-/** Environment = the .env file's values overlaid by the real environment. */
-export function readEnvironment(envFile: string | undefined, env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+/**
+ * Environment = the .env file's values overlaid by the real environment.
+ * required: the file was named by the user (--env-file), so a missing one is a
+ * mistake (a misspelt name would otherwise load with none of its settings).
+ */
+export function readEnvironment(envFile: string | undefined, env: NodeJS.ProcessEnv, options: { required?: boolean } = {}): Record<string, string | undefined> {
   let fromFile: Record<string, string> = {};
   if (envFile) {
     try {
       fromFile = parseEnvFile(readFileSync(envFile, 'utf8'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (options.required) throw new ConfigError([`--env-file ${printable(envFile)}: no such file`]);
     }
   }
   return { ...fromFile, ...env };

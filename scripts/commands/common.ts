@@ -28,9 +28,11 @@ export interface CommonArgs {
   quiet: boolean;
 }
 
+const DEFAULT_ENV_FILE = '.env';
+
 export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
-    .option('env-file', { type: 'string', default: '.env', describe: 'Settings file read before the environment (values in the environment win)' })
+    .option('env-file', { type: 'string', default: DEFAULT_ENV_FILE, describe: 'Settings file read before the environment (values in the environment win)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'Log every SQL statement (secrets redacted)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Log warnings and errors only' }) as unknown as Argv<T & CommonArgs>;
 }
@@ -55,7 +57,8 @@ export function withSourceFlags(config: Config, args: SourceArgs): Config {
 
 /** The environment as the settings see it: the env file's values under the process environment's. */
 export function environment(args: CommonArgs): Readonly<Record<string, string | undefined>> {
-  return readEnvironment(path.resolve(args.envFile), process.env);
+  // The default .env may be absent; a file named with --env-file must exist.
+  return readEnvironment(path.resolve(args.envFile), process.env, { required: args.envFile !== DEFAULT_ENV_FILE });
 }
 
 export function createRunLogger(args: CommonArgs): Logger {

@@ -47,7 +47,7 @@ ORDER BY ordinal_position`,
     if (!r) throw new ConfigError([`${table}.${name} does not exist: run \`npm run migrate up\``]);
     const type = CATALOG_TYPES[r.data_type];
     if (!type) throw new Error(`${table}.${name}: staging does not support the type ${r.data_type}`);
-    return { name, type, bytes: r.character_maximum_length ?? undefined };
+    return { name, type, bytes: r.character_maximum_length ?? undefined, epochMs: step.epochMsColumns?.includes(name) ?? false };
   });
 }
 

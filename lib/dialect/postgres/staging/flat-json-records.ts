@@ -15,6 +15,7 @@ import { MAX_RECORD_BYTES } from '../../../sources/json-records.ts';
 import { INT_RANGE, toCopyField, Unloadable, type StagingColumn } from './copy-row.ts';
 import type { CopyBuffer } from './copy-buffer.ts';
 import type { JsonMapping } from '../../../sources/json-mapping.ts';
+import { EPOCH_MS_RANGE } from '../../../load/epoch-ms.ts';
 
 /** What a field's value token is. */
 const NONE = 0;
@@ -103,8 +104,9 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
   const keyBytes = keys.map((k) => Buffer.from(k, 'utf8'));
   const typeCodes = Uint8Array.from(columns.map((c) => TYPE_CODES[c.type]));
   const maxBytes = Int32Array.from(columns.map((c) => c.bytes ?? 65535));
-  const lo = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? INT_RANGE[c.type as keyof typeof INT_RANGE][0] : 0)));
-  const hi = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? INT_RANGE[c.type as keyof typeof INT_RANGE][1] : 0)));
+  // The integers copied as written: the type's range, narrowed to EPOCH_MS_RANGE for a ts (others go to toCopyField, which says why).
+  const lo = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? Math.max(INT_RANGE[c.type as keyof typeof INT_RANGE][0], c.epochMs ? EPOCH_MS_RANGE[0] : -Infinity) : 0)));
+  const hi = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? Math.min(INT_RANGE[c.type as keyof typeof INT_RANGE][1], c.epochMs ? EPOCH_MS_RANGE[1] : Infinity) : 0)));
   const kinds = new Uint8Array(width);
   const starts = new Int32Array(width);
   const ends = new Int32Array(width);
@@ -306,7 +308,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         let done = false;
         switch (typeCodes[col]) {
           case 0: {
-            // VARCHAR: a string's bytes (the raw length bounds the decoded length), or an integer's digits.
+            // VARCHAR: a string's bytes (the raw length bounds the decoded length), or a number's JSON text as written.
             const max = maxBytes[col] as number;
             if (kind === STRING && e - s - 2 <= max) {
               for (let k = s + 1; k < e - 1; k += 1) buf[at++] = src[k] as number;
@@ -332,7 +334,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
                   buf[at++] = x;
                 }
               }
-            } else if (kind === INTEGER && e - s <= Math.min(15, max) && !(src[s] === MINUS && src[s + 1] === ZERO)) {
+            } else if ((kind === INTEGER || kind === DECIMAL || kind === EXPONENT) && e - s <= max) {
               for (let k = s; k < e; k += 1) buf[at++] = src[k] as number;
               done = true;
             }
@@ -380,8 +382,9 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         }
         if (done) continue;
         // Anything else: the value as JSON.parse reads it, converted by the same rules as the other path.
-        const value: unknown = JSON.parse(src.toString('utf8', s, e));
-        const field = toCopyField(value, columns[col] as StagingColumn);
+        const token = src.toString('utf8', s, e);
+        const value: unknown = JSON.parse(token);
+        const field = toCopyField(value, columns[col] as StagingColumn, kind >= INTEGER && kind <= EXPONENT ? token : undefined);
         if (field instanceof Unloadable) {
           bad = { line, column: col, reason: field.reason, value };
           break;
