@@ -11,7 +11,7 @@
  * it for its column type (checked by an oracle written here, not by the
  * conversion code): a number into a VARCHAR is its JSON text as written.
  * Used by test/staging-fuzz.test.ts (a few thousand seeded runs) and
- * scripts/fuzz.ts (`npm run fuzz -- --runs N`).
+ * scripts/dev/fuzz.ts (`npm run fuzz -- --runs N`).
  */
 import fc from 'fast-check';
 import type { RecordProblem } from '../../lib/errors.ts';

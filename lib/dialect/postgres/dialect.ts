@@ -1,7 +1,7 @@
 /**
  * PostgreSQL: the embedded default and any PostgreSQL 15+. Redshift's physical
- * options become indexes where they help lookups; staging is done client-side
- * (lib/staging/) because PostgreSQL's COPY cannot read S3.
+ * options become indexes where they help lookups; staging is done by this
+ * tool (./staging.ts) because PostgreSQL's COPY cannot read S3 or JSON.
  */
 import type { Dialect } from '../dialect.ts';
 import { checkTableDef, sqlType, type ColumnDef, type TableDef } from '../table-def.ts';
