@@ -33,22 +33,32 @@ LEFT JOIN ${target} AS t ON t.${targetColumn} = sp.${column}
 WHERE ${nullable ? `sp.${column} IS NOT NULL AND ` : ''}t.${targetColumn} IS NULL`,
 });
 
+/** The star schema's keys: unique and not NULL (the report's schema diagram marks them too). */
+export const KEYS: readonly { readonly table: string; readonly key: readonly string[]; readonly natural?: boolean }[] = [
+  { table: 'users', key: ['user_id'] },
+  { table: 'songs', key: ['song_id'] },
+  { table: 'artists', key: ['artist_id'] },
+  { table: 'time', key: ['start_time'] },
+  { table: 'songplays', key: ['songplay_id'] },
+  { table: 'songplays', key: ['user_id', 'session_id', 'start_time'], natural: true },
+];
+
+/** The fact table's references to the dimensions (Redshift enforces none, so they are checked; the diagram draws them). */
+export const REFERENCES: readonly { readonly column: string; readonly target: string; readonly targetColumn: string; readonly nullable: boolean }[] = [
+  { column: 'user_id', target: 'users', targetColumn: 'user_id', nullable: false },
+  { column: 'start_time', target: 'time', targetColumn: 'start_time', nullable: false },
+  { column: 'song_id', target: 'songs', targetColumn: 'song_id', nullable: true },
+  { column: 'artist_id', target: 'artists', targetColumn: 'artist_id', nullable: true },
+];
+
 export const CHECKS: readonly Check[] = [
-  unique('users', ['user_id']),
-  unique('songs', ['song_id']),
-  unique('artists', ['artist_id']),
-  unique('time', ['start_time']),
-  unique('songplays', ['songplay_id']),
-  unique('songplays', ['user_id', 'session_id', 'start_time']),
+  ...KEYS.map((k) => unique(k.table, [...k.key])),
   notNull('users', ['user_id']),
   notNull('songs', ['song_id']),
   notNull('artists', ['artist_id']),
   notNull('time', ['start_time']),
   notNull('songplays', ['songplay_id', 'start_time', 'user_id', 'session_id']),
-  references('user_id', 'users', 'user_id', false),
-  references('start_time', 'time', 'start_time', false),
-  references('song_id', 'songs', 'song_id', true),
-  references('artist_id', 'artists', 'artist_id', true),
+  ...REFERENCES.map((r) => references(r.column, r.target, r.targetColumn, r.nullable)),
   {
     name: 'staged NextSong events have their songplay',
     description: 'every NextSong event of a known user in staging is in songplays (nothing lost)',

@@ -12,6 +12,7 @@ import { generateCommand } from './generate-command.ts';
 import { loadCommand } from './load-command.ts';
 import { migrateCommand } from './migrate-command.ts';
 import { queryCommand } from './query-command.ts';
+import { reportCommand } from './report-command.ts';
 import { sourcesCommand } from './sources-command.ts';
 import { startCommand } from './start-command.ts';
 import { verifyCommand } from './verify-command.ts';
@@ -30,6 +31,7 @@ await yargs(hideBin(process.argv))
   .command(verifyCommand)
   .command(analyzeCommand)
   .command(queryCommand)
+  .command(reportCommand)
   .command(dbCommand)
   .command(startCommand)
   .command(sourcesCommand)
