@@ -7,6 +7,7 @@
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { useFontMetrics } from './text-metrics.ts';
 import { playsByPlatform } from './user-agent.ts';
 
 export type Rows = readonly Record<string, unknown>[];
@@ -25,13 +26,17 @@ export interface ChartDef {
 const FONT = "'Liberation Sans', 'DejaVu Sans', Arial, Helvetica, sans-serif";
 const WIDTH = 460;
 const HEIGHT = 220;
+/** A chart that spans the page (the html template widens its figure). */
+const WIDE_WIDTH = 1040;
+export const WIDE_CHARTS: ReadonlySet<string> = new Set(['plays-by-day']);
 
 const CONFIG: vl.Config = {
   font: FONT,
   background: '#ffffff',
   padding: 4,
   view: { stroke: null },
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelColor: '#374151', titleColor: '#111827', gridColor: '#e5e7eb' },
+  // maxExtent: vega places an axis title at most 200 px from the axis by default, over long labels.
+  axis: { maxExtent: 400, labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelColor: '#374151', titleColor: '#111827', gridColor: '#e5e7eb' },
   legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', orient: 'top' },
 };
 
@@ -55,7 +60,7 @@ function rankedBars(values: { label: string; value: number }[], valueTitle: stri
     data: { values },
     mark: { type: 'bar', color: '#2563eb' },
     encoding: {
-      y: { field: 'label', type: 'nominal', title: labelTitle, sort: { field: 'value', order: 'descending' }, axis: { labelLimit: 240 } },
+      y: { field: 'label', type: 'nominal', title: labelTitle, sort: { field: 'value', order: 'descending' }, axis: { labelLimit: 300 } },
       x: { field: 'value', type: 'quantitative', title: valueTitle, axis: { tickMinStep: 1, format: 'd' } },
       tooltip: [{ field: 'label', title: labelTitle }, { field: 'value', title: valueTitle }],
     },
@@ -65,7 +70,7 @@ function rankedBars(values: { label: string; value: number }[], valueTitle: stri
 /** A vertical bar chart of counts in the query's own order (buckets, levels). */
 function orderedBars(values: { label: string; value: number; color?: string }[], labelTitle: string, valueTitle: string): vl.TopLevelSpec {
   return {
-    width: WIDTH - 120,
+    width: { step: 56 },
     height: HEIGHT,
     data: { values },
     mark: { type: 'bar', color: '#2563eb' },
@@ -147,7 +152,7 @@ export const CHARTS: readonly ChartDef[] = [
       return {
         marks: values.length,
         spec: {
-          width: WIDTH,
+          width: WIDE_WIDTH,
           height: HEIGHT,
           data: { values },
           mark: { type: 'line', point: true },
@@ -262,6 +267,7 @@ export const CHARTS: readonly ChartDef[] = [
 
 /** Compiles a Vega-Lite spec and renders it to an SVG string, headless (no canvas, no DOM). */
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+  useFontMetrics();
   const compiled = vl.compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as vl.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {

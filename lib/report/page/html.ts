@@ -3,7 +3,7 @@
  * and diagram as inline SVG, no script), readable on a laptop and printable.
  */
 import type { CheckResult } from '../../checks.ts';
-import type { Rows } from './charts.ts';
+import { WIDE_CHARTS, type Rows } from './charts.ts';
 import { escapeHtml } from './html-escape.ts';
 import type { ReportData } from './report-data.ts';
 
@@ -50,7 +50,7 @@ function sqlDetails(label: string, sql: string): string {
 function chartFigure(c: RenderedChart): string {
   const body = c.svg ?? '<p class="empty">No rows: nothing to draw.</p>';
   const sql = c.sql.map((q) => sqlDetails(`The SQL behind it (${q.file})`, q.sql)).join('');
-  return `<figure class="chart" id="chart-${escapeHtml(c.id)}" data-chart="${escapeHtml(c.id)}" data-marks="${c.marks}">
+  return `<figure class="chart${WIDE_CHARTS.has(c.id) ? ' wide' : ''}" id="chart-${escapeHtml(c.id)}" data-chart="${escapeHtml(c.id)}" data-marks="${c.marks}">
 <h3>${escapeHtml(c.title)}</h3>
 <p class="caption">${escapeHtml(c.caption)}</p>
 <div class="plot">${body}</div>
@@ -86,6 +86,7 @@ nav a { margin-right: 14px; color: #1d4ed8; }
 .figures b { display: block; font-size: 20px; }
 .figures span { color: #4b5563; font-size: 12px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 14px; }
+figure.chart.wide { grid-column: 1 / -1; }
 figure.chart { margin: 0; background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; padding: 12px 14px; break-inside: avoid; page-break-inside: avoid; }
 .caption { color: #4b5563; font-size: 12.5px; margin: 0 0 8px; }
 .plot svg { max-width: 100%; height: auto; display: block; }
