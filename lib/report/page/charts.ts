@@ -149,6 +149,8 @@ export const CHARTS: readonly ChartDef[] = [
         plays: num(r['plays']),
       }));
       if (values.length === 0) return { marks: 0 };
+      const dates = values.map((v) => Date.parse(v.date));
+      const days = (Math.max(...dates) - Math.min(...dates)) / 86_400_000;
       return {
         marks: values.length,
         spec: {
@@ -158,7 +160,9 @@ export const CHARTS: readonly ChartDef[] = [
           mark: { type: 'line', point: true },
           encoding: {
             // Dates are days in UTC; a UTC scale keeps them from shifting with the builder's time zone.
-            x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'Day (UTC)', scale: { type: 'utc' }, axis: { format: '%b %d', labelAngle: 0 } },
+            x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'Day (UTC)', scale: { type: 'utc' },
+            // One tick a day over a short period (vega counts days in UTC on a utc scale); its own ticks over a long one.
+            axis: { format: '%b %d', labelAngle: 0, labelOverlap: 'greedy', ...(days <= 62 ? { tickCount: { interval: 'day', step: 1 } } : {}) } },
             y: playsAxis,
             color: { field: 'level', type: 'nominal', title: 'Level at play time', scale: levelColor(values.map((v) => v.level)) },
             tooltip: [{ field: 'date', title: 'Day (UTC)' }, { field: 'level', title: 'Level' }, { field: 'plays', title: 'Plays' }],
