@@ -18,6 +18,7 @@ import { migrate } from '../lib/migrate.ts';
 import { runAnalytics } from './analyze-command.ts';
 import { commonOptions, print, runCommand, setup, type CommonArgs } from './cli-support.ts';
 import { printLoadReport, progressReporter } from './load-command.ts';
+import { buildReport, defaultReportDir } from './report-command.ts';
 import { assertPassed, printVerifyReport, verify } from './verify-command.ts';
 
 export const SAMPLE = { songs: 2000, events: 10000, seed: 42 } as const;
@@ -79,7 +80,9 @@ export const startCommand: CommandModule<object, CommonArgs> = {
         if (top) print(`Most played song: "${String(top['title'])}" by ${String(top['artist'])} (${String(top['plays'])} plays).`);
         if (busiest) print(`Busiest hour (UTC): ${String(busiest['hour'])}:00 with ${String(busiest['plays'])} plays.`);
         for (const row of rowsOf('free-vs-paid')) print(`${String(row['level'])}: ${String(row['plays'])} plays by ${String(row['users'])} users now at that level.`);
+        const reportUrl = await buildReport(db, defaultReportDir(config), log);
         print(`Done in ${((Date.now() - started) / 1000).toFixed(1)}s. Explore: npm run analyze | npm run query -- "SELECT …" | npm run db -- start`);
+        print(`Report: ${reportUrl}`);
       } finally {
         await db.close();
       }
