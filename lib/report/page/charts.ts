@@ -162,7 +162,7 @@ export const CHARTS: readonly ChartDef[] = [
             // Dates are days in UTC; a UTC scale keeps them from shifting with the builder's time zone.
             x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'Day (UTC)', scale: { type: 'utc' },
             // One tick a day over a short period (vega counts days in UTC on a utc scale); its own ticks over a long one.
-            axis: { format: '%b %d', labelAngle: 0, labelOverlap: 'greedy', ...(days <= 62 ? { tickCount: { interval: 'day', step: 1 } } : {}) } },
+            axis: { format: '%b %d', labelAngle: 0, labelOverlap: 'greedy', labelSeparation: 10, ...(days <= 62 ? { tickCount: { interval: 'day', step: 1 } } : {}) } },
             y: playsAxis,
             color: { field: 'level', type: 'nominal', title: 'Level at play time', scale: levelColor(values.map((v) => v.level)) },
             tooltip: [{ field: 'date', title: 'Day (UTC)' }, { field: 'level', title: 'Level' }, { field: 'plays', title: 'Plays' }],
