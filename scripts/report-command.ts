@@ -4,16 +4,15 @@
  * OUT/index.html; prints its file:// address.
  */
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { openDatabase } from '../lib/db.ts';
 import type { Config } from '../lib/config.ts';
+import { openDatabase, type Database } from '../lib/db.ts';
 import type { Logger } from '../lib/log.ts';
-import type { Database } from '../lib/db.ts';
 import { writeReport } from '../lib/report/page/build.ts';
+import { CHROMIUM_PATH } from '../lib/report/page/chromium.ts';
 import { erdMermaid } from '../lib/report/page/erd-mermaid.ts';
 import { loadSchemaModel } from '../lib/report/page/schema-model.ts';
-import { CHROMIUM_PATH } from '../lib/report/page/chromium.ts';
 import { commonOptions, print, runCommand, setup, type CommonArgs } from './cli-support.ts';
 
 interface ReportArgs extends CommonArgs {
@@ -61,8 +60,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       }
       print(url);
       if (args.png) {
+        // playwright-core is loaded only for --png.
         const { screenshotReport } = await import('../lib/report/page/screenshot.ts');
-        const { fileURLToPath } = await import('node:url');
         await screenshotReport(fileURLToPath(url), path.resolve(args.png), { browser: args.browser, ...(args.pngHeight ? { height: args.pngHeight } : {}) });
         log.info(`Screenshot: ${path.resolve(args.png)}`);
       }
