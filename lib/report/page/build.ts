@@ -5,8 +5,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from '../../db.ts';
-import { CHARTS } from './charts.ts';
-import { renderSvg } from './charts.ts';
+import { CHARTS, renderSvg } from './charts.ts';
 import { erdSvg } from './erd-svg.ts';
 import { renderPage, type RenderedChart } from './html.ts';
 import { collectReportData, type ReportData } from './report-data.ts';
