@@ -9,7 +9,6 @@ import type { Argv, CommandModule } from 'yargs';
 import type { Config } from '../lib/config.ts';
 import { openDatabase, type Database } from '../lib/db.ts';
 import type { Logger } from '../lib/log.ts';
-import { writeReport } from '../lib/report/page/build.ts';
 import { CHROMIUM_PATH } from '../lib/report/page/chromium.ts';
 import { erdMermaid } from '../lib/report/page/erd-mermaid.ts';
 import { loadSchemaModel } from '../lib/report/page/schema-model.ts';
@@ -30,6 +29,8 @@ export function defaultReportDir(config: Config): string {
 /** Writes the report and logs where; returns its file:// URL. */
 export async function buildReport(db: Database, outDir: string, log: Logger): Promise<string> {
   log.info('Writing the report…');
+  // vega and vega-lite take a while to load: only the commands that write the report load them.
+  const { writeReport } = await import('../lib/report/page/build.ts');
   const file = await writeReport(db, outDir);
   return pathToFileURL(file).href;
 }
