@@ -14,6 +14,7 @@ import { generateCommand } from './commands/generate.ts';
 import { loadCommand } from './commands/load.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { queryCommand } from './commands/query.ts';
+import { reportCommand } from './commands/report.ts';
 import { sourcesCommand } from './commands/sources.ts';
 import { startCommand } from './commands/start.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -35,6 +36,7 @@ await yargs(hideBin(process.argv))
   .command(verifyCommand)
   .command(analyzeCommand)
   .command(queryCommand)
+  .command(reportCommand)
   .command(dbCommand)
   .command(startCommand)
   .command(sourcesCommand)

@@ -1,8 +1,9 @@
 // npm start with nothing configured: its own embedded PostgreSQL, the generated
 // sample, migrate, load, verify, report; a second start is idempotent; npm run db.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import test from 'ava';
 import pg from 'pg';
 import { runCli } from './helpers/cli.ts';
@@ -22,6 +23,10 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   t.regex(first.stdout, /Checks passed: 16 of 16/);
   t.regex(first.stdout, /Most played song: "/);
   t.regex(first.stdout, /Busiest hour \(UTC\): \d+:00/);
+  // The report page, last: its address, under the warehouse folder.
+  const reportUrl = /\nReport: (file:\/\/\S+)\n$/.exec(first.stdout)?.[1] ?? '';
+  t.is(reportUrl, pathToFileURL(path.join(dir, 'report', 'index.html')).href);
+  t.regex(await readFile(fileURLToPath(reportUrl), 'utf8'), /<h1>Sparkify listening report<\/h1>/);
 
   const second = await runCli(['start'], env, { timeoutMs: 300_000 });
   t.is(second.code, 0, second.stderr);
