@@ -2,8 +2,6 @@
 // points, a backend terminated by an administrator, a dropped connection
 // (retried), two loads at once, a load during a migrate.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { generate } from '../lib/generator.ts';
@@ -11,14 +9,16 @@ import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import { startProxy } from './helpers/tcp-proxy.ts';
+import { fileScope, tempDir } from './helpers/temp-dir.ts';
 import { contentChecksums } from './helpers/warehouse.ts';
 
 let sources: Record<string, string>;
 let clean: Record<string, string>;
 const dbs: TestDatabase[] = [];
+const scope = fileScope();
 
 test.before(async () => {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const out = await tempDir(scope, 'gen-');
   await generate({ songs: 200, events: 3000, seed: 5, out });
   sources = { LOG_DATA: path.join(out, 'log_data'), SONG_DATA: path.join(out, 'song_data'), LOG_JSONPATH: path.join(out, 'log_json_path.json') };
   const reference = await migratedDatabase();
@@ -44,7 +44,7 @@ async function fresh(): Promise<TestDatabase> {
 function startAt(args: string[], env: Record<string, string>, point: string, mode = 'hang'): { child: ChildProcess; reached: Promise<void>; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> } {
   const child = spawn(process.execPath, ['--import=tsx', path.join(PROJECT_DIR, 'scripts', 'cli.ts'), ...args, '--env-file=/dev/null'], {
     cwd: PROJECT_DIR,
-    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env, SPARKIFY_FAULT_AT: point, SPARKIFY_FAULT: mode },
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env, SPARKIFY_FAULT_AT: point, SPARKIFY_FAULT: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -19,7 +19,8 @@ export function runCli(args: readonly string[], env: Record<string, string | und
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import=tsx', path.join(PROJECT_DIR, 'scripts', 'cli.ts'), ...args, '--env-file=/dev/null'], {
       cwd: PROJECT_DIR,
-      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
+      // TMPDIR too: what a command writes to the temp directory counts as the suite's (scripts/temp-leftovers.ts).
+      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
