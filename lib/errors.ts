@@ -55,9 +55,10 @@ export interface RecordProblem {
   readonly value?: string | undefined;
 }
 
-export function describeProblem(p: RecordProblem): string {
+/** `file:line, field F: reason (value: V)`, the one way a bad record is written in messages. */
+export function describeProblem(p: RecordProblem, options: { readonly value?: boolean } = {}): string {
   const field = p.field === undefined ? '' : `, field ${p.field}`;
-  const value = p.value === undefined ? '' : ` (value: ${truncate(p.value, 80)})`;
+  const value = p.value === undefined || options.value === false ? '' : ` (value: ${truncate(p.value, 80)})`;
   return `${p.file}:${p.line}${field}: ${p.reason}${value}`;
 }
 

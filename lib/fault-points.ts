@@ -1,20 +1,33 @@
 /**
  * Named points in a run where the reliability tests stop or pause the process
- * (test/reliability.test.ts): SPARKIFY_FAULT_AT=<name> with SPARKIFY_FAULT=hang
- * (wait to be killed), SPARKIFY_FAULT=pause:<ms> or SPARKIFY_FAULT=fail (the
- * step fails with an error that is not retried). Without those variables a
- * fault point does nothing.
+ * (test/reliability.test.ts). The CLI builds them from SPARKIFY_FAULT_AT=<name>
+ * with SPARKIFY_FAULT=hang (wait to be killed), pause:<ms> or fail (the step
+ * fails with an error that is not retried); library callers pass none, and
+ * then a fault point does nothing.
  */
 
-export async function faultPoint(name: string): Promise<void> {
-  if (process.env['SPARKIFY_FAULT_AT'] !== name) return;
-  const mode = process.env['SPARKIFY_FAULT'] ?? 'hang';
-  process.stderr.write(`fault point: ${name}\n`);
-  if (mode === 'hang') {
-    // Keep the process alive until the test kills it.
-    await new Promise<void>(() => setInterval(() => undefined, 60_000));
-  }
-  if (mode === 'fail') throw new Error(`injected failure at fault point ${name}`);
-  const ms = Number(mode.replace(/^pause:/, ''));
-  if (Number.isFinite(ms) && ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+export interface FaultPoints {
+  /** Called at each named point; resolves when the run may go on. */
+  at(name: string): Promise<void>;
+}
+
+export const noFaults: FaultPoints = { at: async () => undefined };
+
+export function faultPointsFrom(env: Readonly<Record<string, string | undefined>>): FaultPoints {
+  const target = env['SPARKIFY_FAULT_AT'];
+  if (!target) return noFaults;
+  const mode = env['SPARKIFY_FAULT'] ?? 'hang';
+  return {
+    async at(name) {
+      if (name !== target) return;
+      process.stderr.write(`fault point: ${name}\n`);
+      if (mode === 'hang') {
+        // Keep the process alive until the test kills it.
+        await new Promise<void>(() => setInterval(() => undefined, 60_000));
+      }
+      if (mode === 'fail') throw new Error(`injected failure at fault point ${name}`);
+      const ms = Number(mode.replace(/^pause:/, ''));
+      if (Number.isFinite(ms) && ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    },
+  };
 }

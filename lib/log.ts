@@ -1,31 +1,38 @@
 /**
  * Logging goes to stderr (results go to stdout, so output pipes). Every line is
- * redacted. The Logger shape is the one node-pg-migrate's runner accepts.
+ * redacted with the run's secrets. The debug/info/warn/error shape is the one
+ * node-pg-migrate's runner accepts; `secret` adds a value to mask, for code
+ * that learns one at run time (temporary credentials, a generated password).
  */
-import { redact } from './redact.ts';
+import { Secrets } from './redact.ts';
 
 export interface Logger {
   debug(message: string): void;
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  secret(...values: readonly (string | undefined | null)[]): void;
 }
 
 export interface LoggerOptions {
   readonly verbose?: boolean;
   readonly quiet?: boolean;
   readonly write?: (line: string) => void;
+  /** The run's secrets (shared with what prints results and errors). */
+  readonly secrets?: Secrets;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const secrets = options.secrets ?? new Secrets();
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const out = (prefix: string) => (message: string) => write(redact(`${prefix}${message}`));
+  const out = (prefix: string) => (message: string) => write(secrets.redact(`${prefix}${message}`));
   const none = () => undefined;
   return {
     debug: options.verbose ? out('debug: ') : none,
     info: options.quiet ? none : out(''),
     warn: out('warning: '),
     error: out('error: '),
+    secret: (...values) => secrets.add(...values),
   };
 }
 
@@ -35,4 +42,5 @@ export const silentLogger: Logger = {
   info: () => undefined,
   warn: () => undefined,
   error: () => undefined,
+  secret: () => undefined,
 };

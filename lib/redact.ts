@@ -1,17 +1,12 @@
 /**
  * Masks secrets in any text before it reaches stdout, stderr or an error message.
  * Two layers: patterns that look like credentials (COPY credential clauses,
- * passwords in connection strings), and the exact values registered as secret
- * at run time (the database password, AWS secret key and session token).
+ * passwords in connection strings), and the exact values a run knows to be
+ * secret (the database password, AWS secret key and session token), held by
+ * one `Secrets` registry per run that the logger and the CLI's output share.
  */
 
 const MASK = '***';
-const registered = new Set<string>();
-
-/** Remember a secret value so that it is masked wherever it appears. */
-export function registerSecret(value: string | undefined | null): void {
-  if (value && value.length >= 4) registered.add(value);
-}
 
 const PATTERNS: readonly [RegExp, string][] = [
   // COPY … ACCESS_KEY_ID '…' SECRET_ACCESS_KEY '…' SESSION_TOKEN '…'
@@ -24,9 +19,25 @@ const PATTERNS: readonly [RegExp, string][] = [
   [/\b(password\s*=\s*)[^\s;&]+/gi, `$1${MASK}`],
 ];
 
-export function redact(text: string): string {
+/** The pattern layer alone: credentials that look like credentials. */
+export function redactPatterns(text: string): string {
   let out = text;
   for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
-  for (const secret of registered) out = out.split(secret).join(MASK);
   return out;
+}
+
+/** The secret values of one run; `redact` masks them and the patterns. */
+export class Secrets {
+  readonly #values = new Set<string>();
+
+  /** Remember a secret value so that it is masked wherever it appears (values under 4 characters are not). */
+  add(...values: readonly (string | undefined | null)[]): void {
+    for (const value of values) if (value && value.length >= 4) this.#values.add(value);
+  }
+
+  redact(text: string): string {
+    let out = redactPatterns(text);
+    for (const secret of this.#values) out = out.split(secret).join(MASK);
+    return out;
+  }
 }

@@ -2,17 +2,16 @@
 // most complete record wins (a location, then coordinates), ties going to the
 // smallest song_id and then to the values themselves, so any file order gives
 // the same row. An empty location is NULL.
-import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
+import type { TransformStep } from '../lib/load/steps.ts';
+import { upsertStep } from '../lib/load/upsert.ts';
 
-const COLUMNS = ['artist_id', 'name', 'location', 'latitude', 'longitude'];
-
-export const artists: TransformStep = {
+export const artists: TransformStep = upsertStep({
   table: 'artists',
   description: 'artists, one per artist_id, most complete record wins',
-  statements: [
-    'DROP TABLE IF EXISTS artists_batch',
-    `CREATE TEMP TABLE artists_batch AS
-SELECT artist_id, name, location, latitude, longitude
+  key: ['artist_id'],
+  dependsOn: [],
+  columns: ['artist_id', 'name', 'location', 'latitude', 'longitude'],
+  select: `SELECT artist_id, name, location, latitude, longitude
 FROM (
     SELECT
         artist_id,
@@ -32,6 +31,4 @@ FROM (
     WHERE artist_id IS NOT NULL AND artist_id <> ''
 ) AS ranked
 WHERE rn = 1`,
-    ...upsertBatch({ target: 'artists', batch: 'artists_batch', key: ['artist_id'], columns: COLUMNS }),
-  ],
-};
+});

@@ -1,9 +1,10 @@
-// The load, in order: staging (both tables in one transaction), then the star
-// tables, each in its own transaction. transformSteps is the order of a
-// script (--dry-run); transformLanes is how `load` runs them: the lanes at the
-// same time on their own connections, each lane in order. songplays waits for
-// songs and artists (it matches against the songs loaded before); users and
-// time read only staging_events.
+// The load's steps, registered once: staging (both tables in one transaction),
+// then the star tables, each in its own transaction, in this order in a
+// script (--dry-run). How `load` runs them at the same time (lanes), the
+// --only choices, the verify checks and the table lists are derived from each
+// step's declarations (lib/load/steps.ts): a new star table is one migration,
+// one loader file and one line here.
+import { definePipeline } from '../lib/load/steps.ts';
 import { artists } from './artists.ts';
 import { songplays } from './songplays.ts';
 import { songs } from './songs.ts';
@@ -12,9 +13,7 @@ import { stageSongs } from './stage-songs.ts';
 import { time } from './time.ts';
 import { users } from './users.ts';
 
-export const stagingSteps = [stageEvents, stageSongs] as const;
-export const transformSteps = [users, songs, artists, songplays, time] as const;
-export const transformLanes = [
-  [songs, artists, songplays],
-  [users, time],
-] as const;
+export const pipeline = definePipeline({
+  staging: [stageEvents, stageSongs],
+  transforms: [users, songs, artists, songplays, time],
+});

@@ -8,33 +8,48 @@
 // The ranking sorts the events by the natural key, which is also the order of
 // songplays' index: the MERGE then inserts into the index in order (inserting
 // in arrival order instead, after ranking only repeated keys, was slower).
-import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
+import type { TransformStep } from '../lib/load/steps.ts';
+import { upsertStep } from '../lib/load/upsert.ts';
+import { epochMsToTimestamp, SONGPLAY_EVENTS } from './songplay-events.ts';
 
-const COLUMNS = ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'];
 const KEY = ['user_id', 'session_id', 'start_time'];
 
-/** Epoch milliseconds to TIMESTAMP on both engines, milliseconds kept, no time zone involved. */
-export const EPOCH_MS_TO_TIMESTAMP = (column: string) =>
-  `TIMESTAMP 'epoch' + (${column} / 1000) * INTERVAL '1 second' + (${column} % 1000) * INTERVAL '1 millisecond'`;
-
-/** The events that are songplays (also the source of the time table's new rows). */
-export const SONGPLAY_EVENTS = `e.page = 'NextSong'
-        AND e.user_id IS NOT NULL
-        AND e.session_id IS NOT NULL
-        AND e.ts IS NOT NULL`;
-
-export const songplays: TransformStep = {
+export const songplays: TransformStep = upsertStep({
   table: 'songplays',
   description: 'songplays from NextSong events, matched to songs by title, artist and duration',
-  statements: [
-    'DROP TABLE IF EXISTS songplays_candidates',
-    'DROP TABLE IF EXISTS songplays_batch',
-    // The songs an event can match, in a table of its own with statistics: the
-    // planner then hashes these (a few thousand) and streams the events past
-    // them in parallel. A temporary table would make PostgreSQL plan without
-    // parallel workers (they cannot read another session's temporary tables).
-    `CREATE TABLE songplays_candidates AS
-SELECT song_id, artist_id, title, artist_name, duration
+  key: KEY,
+  surrogateKey: 'songplay_id',
+  // It matches against the songs and artists loaded before (incremental loads).
+  dependsOn: ['songs', 'artists'],
+  references: [
+    { column: 'user_id', table: 'users', targetColumn: 'user_id', nullable: false },
+    { column: 'start_time', table: 'time', targetColumn: 'start_time', nullable: false },
+    { column: 'song_id', table: 'songs', targetColumn: 'song_id', nullable: true },
+    { column: 'artist_id', table: 'artists', targetColumn: 'artist_id', nullable: true },
+  ],
+  checks: [
+    {
+      name: 'staged NextSong events have their songplay',
+      description: 'every NextSong event of a known user in staging is in songplays (nothing lost)',
+      sql: `SELECT e.user_id, e.session_id, e.ts
+FROM staging_events AS e
+LEFT JOIN songplays AS sp
+    ON sp.user_id = e.user_id
+    AND sp.session_id = e.session_id
+    AND sp.start_time = ${epochMsToTimestamp('e.ts')}
+WHERE ${SONGPLAY_EVENTS}
+    AND sp.songplay_id IS NULL`,
+    },
+  ],
+  columns: ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'],
+  // The songs an event can match, in a table of its own with statistics: the
+  // planner then hashes these (a few thousand) and streams the events past
+  // them in parallel. A temporary table would make PostgreSQL plan without
+  // parallel workers (they cannot read another session's temporary tables).
+  workTables: [
+    {
+      name: 'songplays_candidates',
+      select: `SELECT song_id, artist_id, title, artist_name, duration
 FROM staging_songs
 UNION ALL
 SELECT known.song_id, known.artist_id, known.title, a.name AS artist_name, known.duration
@@ -42,12 +57,12 @@ FROM songs AS known
 JOIN artists AS a ON a.artist_id = known.artist_id
 LEFT JOIN staging_songs AS staged ON staged.song_id = known.song_id
 WHERE staged.song_id IS NULL`,
-    'ANALYZE songplays_candidates',
-    `CREATE TEMP TABLE songplays_batch AS
-SELECT start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
+    },
+  ],
+  select: `SELECT start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
 FROM (
     SELECT
-        ${EPOCH_MS_TO_TIMESTAMP('e.ts')} AS start_time,
+        ${epochMsToTimestamp('e.ts')} AS start_time,
         e.user_id,
         e.level,
         s.song_id,
@@ -68,8 +83,6 @@ FROM (
     WHERE ${SONGPLAY_EVENTS}
 ) AS ranked
 WHERE rn = 1`,
-    // Statistics of the key alone: what the MERGE's join needs (the wide text columns cost the most to analyze).
-    ...upsertBatch({ target: 'songplays', batch: 'songplays_batch', key: KEY, columns: COLUMNS }, KEY),
-    'DROP TABLE songplays_candidates',
-  ],
-};
+  // Statistics of the key alone: what the MERGE's join needs (the wide text columns cost the most to analyze).
+  analyze: KEY,
+});

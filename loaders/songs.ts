@@ -1,16 +1,15 @@
 // songs: one row per song_id from the song files; year 0 means unknown (NULL).
 // A song_id seen twice keeps one row, chosen by its values (never by file order).
-import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
+import type { TransformStep } from '../lib/load/steps.ts';
+import { upsertStep } from '../lib/load/upsert.ts';
 
-const COLUMNS = ['song_id', 'title', 'artist_id', 'year', 'duration'];
-
-export const songs: TransformStep = {
+export const songs: TransformStep = upsertStep({
   table: 'songs',
   description: 'songs, one per song_id',
-  statements: [
-    'DROP TABLE IF EXISTS songs_batch',
-    `CREATE TEMP TABLE songs_batch AS
-SELECT song_id, title, artist_id, year, duration
+  key: ['song_id'],
+  dependsOn: [],
+  columns: ['song_id', 'title', 'artist_id', 'year', 'duration'],
+  select: `SELECT song_id, title, artist_id, year, duration
 FROM (
     SELECT
         song_id,
@@ -27,6 +26,4 @@ FROM (
     WHERE song_id IS NOT NULL AND song_id <> ''
 ) AS ranked
 WHERE rn = 1`,
-    ...upsertBatch({ target: 'songs', batch: 'songs_batch', key: ['song_id'], columns: COLUMNS }),
-  ],
-};
+});

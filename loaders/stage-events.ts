@@ -1,6 +1,6 @@
 // staging_events: every log event from LOG_DATA (JSON Lines, camelCase keys),
 // mapped by position with the LOG_JSONPATH file (or 'auto' / 'auto ignorecase').
-import type { StagingStep } from '../lib/staging-step.ts';
+import type { StagingStep } from '../lib/load/steps.ts';
 
 export const stageEvents: StagingStep = {
   table: 'staging_events',

@@ -1,6 +1,6 @@
 // staging_songs: every song file from SONG_DATA (one object per file, keys
 // equal to the column names), loaded with 'auto'.
-import type { StagingStep } from '../lib/staging-step.ts';
+import type { StagingStep } from '../lib/load/steps.ts';
 
 export const stageSongs: StagingStep = {
   table: 'staging_songs',

@@ -6,14 +6,16 @@
 // DATE_PART returns a double on both engines (PostgreSQL's EXTRACT returns
 // NUMERIC, a third slower); rows go in in start_time order, which is the
 // order of the table's index (PostgreSQL) and sort key (Redshift).
-import type { TransformStep } from '../lib/transform-step.ts';
-import { EPOCH_MS_TO_TIMESTAMP, SONGPLAY_EVENTS } from './songplays.ts';
+import type { TransformStep } from '../lib/load/steps.ts';
+import { epochMsToTimestamp, SONGPLAY_EVENTS } from './songplay-events.ts';
 
 const part = (p: string) => `CAST(DATE_PART('${p}', new_times.start_time) AS INTEGER)`;
 
 export const time: TransformStep = {
   table: 'time',
   description: 'time, one row per songplay start_time not yet in it',
+  key: ['start_time'],
+  dependsOn: [],
   statements: [
     `INSERT INTO time (start_time, hour, day, week, month, year, weekday)
 SELECT
@@ -25,7 +27,7 @@ SELECT
     ${part('year')},
     ${part('dow')}
 FROM (
-    SELECT DISTINCT ${EPOCH_MS_TO_TIMESTAMP('e.ts')} AS start_time
+    SELECT DISTINCT ${epochMsToTimestamp('e.ts')} AS start_time
     FROM staging_events AS e
     WHERE ${SONGPLAY_EVENTS}
 ) AS new_times

@@ -2,19 +2,18 @@
 // first name, last name, gender and level from the user's latest event
 // (by ts, then itemInSession), so a newer load moves a user from free to paid,
 // and a load of older events never moves them back (last_event_ts).
-import { upsertBatch, type TransformStep } from '../lib/transform-step.ts';
+import type { TransformStep } from '../lib/load/steps.ts';
+import { upsertStep } from '../lib/load/upsert.ts';
 
-const COLUMNS = ['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_event_ts'];
-
-export const users: TransformStep = {
+export const users: TransformStep = upsertStep({
   table: 'users',
   description: 'users from every event of a known user, latest event wins',
-  statements: [
-    'DROP TABLE IF EXISTS users_batch',
-    // The latest ts per user by aggregation (no sort of every event), then the
-    // tie-break among that user's events at that ts (few rows to rank).
-    `CREATE TEMP TABLE users_batch AS
-SELECT user_id, first_name, last_name, gender, level, last_event_ts
+  key: ['user_id'],
+  dependsOn: [],
+  columns: ['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_event_ts'],
+  // The latest ts per user by aggregation (no sort of every event), then the
+  // tie-break among that user's events at that ts (few rows to rank).
+  select: `SELECT user_id, first_name, last_name, gender, level, last_event_ts
 FROM (
     SELECT
         e.user_id,
@@ -39,11 +38,11 @@ FROM (
         AND (latest.ts = e.ts OR (latest.ts IS NULL AND e.ts IS NULL))
 ) AS ranked
 WHERE rn = 1`,
-    // Redshift's MERGE takes no extra condition on WHEN MATCHED: drop stale rows from the batch instead.
+  // Redshift's MERGE takes no extra condition on WHEN MATCHED: drop stale rows from the batch instead.
+  prune: [
     `DELETE FROM users_batch
 USING users
 WHERE users.user_id = users_batch.user_id
     AND users.last_event_ts > users_batch.last_event_ts`,
-    ...upsertBatch({ target: 'users', batch: 'users_batch', key: ['user_id'], columns: COLUMNS }),
   ],
-};
+});

@@ -1,6 +1,6 @@
 // staging_events: one row per log event, as COPY loads it (camelCase keys mapped by the JSONPaths file).
 import { bigint, double, integer, smallint, varchar } from '../lib/dialect/table-def.ts';
-import { tableMigration } from '../lib/table-migration.ts';
+import { tableMigration } from '../lib/migrate/table-migration.ts';
 
 export const { up, down } = tableMigration({
   name: 'staging_events',

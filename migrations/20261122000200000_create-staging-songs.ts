@@ -1,6 +1,6 @@
 // staging_songs: one row per song file (Million Song Dataset metadata), keys loaded with 'auto'.
 import { double, integer, varchar } from '../lib/dialect/table-def.ts';
-import { tableMigration } from '../lib/table-migration.ts';
+import { tableMigration } from '../lib/migrate/table-migration.ts';
 
 export const { up, down } = tableMigration({
   name: 'staging_songs',

@@ -1,6 +1,6 @@
 // users: one row per user; name, gender and level from the user's latest event.
 import { integer, varchar } from '../lib/dialect/table-def.ts';
-import { tableMigration } from '../lib/table-migration.ts';
+import { tableMigration } from '../lib/migrate/table-migration.ts';
 
 export const { up, down } = tableMigration({
   name: 'users',

@@ -1,6 +1,6 @@
 // artists: one row per artist_id.
 import { double, varchar } from '../lib/dialect/table-def.ts';
-import { tableMigration } from '../lib/table-migration.ts';
+import { tableMigration } from '../lib/migrate/table-migration.ts';
 
 export const { up, down } = tableMigration({
   name: 'artists',

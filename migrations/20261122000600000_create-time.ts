@@ -1,6 +1,6 @@
 // time: one row per distinct songplay start_time, broken into calendar parts.
 import { integer, timestamp } from '../lib/dialect/table-def.ts';
-import { tableMigration } from '../lib/table-migration.ts';
+import { tableMigration } from '../lib/migrate/table-migration.ts';
 
 export const { up, down } = tableMigration({
   name: 'time',

@@ -1,6 +1,6 @@
 // songplays: one row per NextSong event of a known user; natural key (user_id, session_id, start_time).
 import { bigint, integer, timestamp, varchar } from '../lib/dialect/table-def.ts';
-import { tableMigration } from '../lib/table-migration.ts';
+import { tableMigration } from '../lib/migrate/table-migration.ts';
 
 export const { up, down } = tableMigration({
   name: 'songplays',

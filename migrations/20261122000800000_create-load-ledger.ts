@@ -1,7 +1,7 @@
 // load_ledger: one row per source object a load staged (key, size, ETag or mtime,
 // run id, time); `npm run load -- --incremental` stages only objects not yet loaded.
 import { bigint, timestamp, varchar } from '../lib/dialect/table-def.ts';
-import { tableMigration } from '../lib/table-migration.ts';
+import { tableMigration } from '../lib/migrate/table-migration.ts';
 
 export const { up, down } = tableMigration({
   name: 'load_ledger',

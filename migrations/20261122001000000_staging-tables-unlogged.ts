@@ -5,7 +5,7 @@
 // Redshift keeps them as they are: its equivalent (BACKUP NO) can only be
 // given when a table is created.
 import type { MigrationBuilder } from 'node-pg-migrate';
-import { dialectOf } from '../lib/table-migration.ts';
+import { dialectOf } from '../lib/migrate/table-migration.ts';
 
 const STAGING = ['staging_events', 'staging_songs'];
 

@@ -5,16 +5,16 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT } from '../lib/errors.ts';
-import { analyzeCommand } from './analyze-command.ts';
-import { clusterCommand } from './cluster-command.ts';
-import { dbCommand } from './db-command.ts';
-import { generateCommand } from './generate-command.ts';
-import { loadCommand } from './load-command.ts';
-import { migrateCommand } from './migrate-command.ts';
-import { queryCommand } from './query-command.ts';
-import { sourcesCommand } from './sources-command.ts';
-import { startCommand } from './start-command.ts';
-import { verifyCommand } from './verify-command.ts';
+import { analyzeCommand } from './commands/analyze.ts';
+import { clusterCommand } from './commands/cluster.ts';
+import { dbCommand } from './commands/db.ts';
+import { generateCommand } from './commands/generate.ts';
+import { loadCommand } from './commands/load.ts';
+import { migrateCommand } from './commands/migrate.ts';
+import { queryCommand } from './commands/query.ts';
+import { sourcesCommand } from './commands/sources.ts';
+import { startCommand } from './commands/start.ts';
+import { verifyCommand } from './commands/verify.ts';
 
 const modulesLoadedAt = performance.now();
 

@@ -3,9 +3,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { analyticsQueries } from '../lib/analytics.ts';
+import { pipeline } from '../loaders/index.ts';
+import { analyticsQueries } from '../lib/report/analytics.ts';
 import { dialectByName } from '../lib/dialect/index.ts';
-import { formatFindings, lintRedshift } from '../lib/redshift-lint.ts';
+import { formatFindings, lintRedshift } from './helpers/redshift-lint.ts';
 import { runCli, sharedSparkify } from './helpers/cli.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import type { TestDatabase } from './helpers/database.ts';
@@ -88,14 +89,14 @@ test('every analytics query and every check renders for Redshift and passes the 
   const queries = analyticsQueries(dialectByName('redshift'));
   t.is(queries.length, 9);
   for (const q of queries) t.deepEqual(lintRedshift(q.sql), [], formatFindings(lintRedshift(q.sql)));
-  const { CHECKS } = await import('../lib/checks.ts');
-  for (const c of CHECKS) t.deepEqual(lintRedshift(c.sql), [], `${c.name}: ${formatFindings(lintRedshift(c.sql))}`);
+  const { checksFor } = await import('../lib/report/checks.ts');
+  for (const c of checksFor(pipeline)) t.deepEqual(lintRedshift(c.sql), [], `${c.name}: ${formatFindings(lintRedshift(c.sql))}`);
   t.regex(queries.find((q) => q.name === 'longest-sessions')?.sql ?? '', /DATEDIFF\(second, MIN\(sp\.start_time\), MAX\(sp\.start_time\)\)/);
   t.snapshot(queries.map((q) => `-- ${q.file}\n${q.sql};`).join('\n\n'), 'analytics SQL for Redshift');
 });
 
 (sqlfluffAvailable ? test : test.skip)(sqlfluffTitle('sqlfluff parses every analytics query and check rendered for Redshift'), async (t) => {
-  const { CHECKS } = await import('../lib/checks.ts');
-  const script = [...analyticsQueries(dialectByName('redshift')).map((q) => q.sql), ...CHECKS.map((c) => c.sql)].map((s) => `${s};`).join('\n\n');
+  const { checksFor } = await import('../lib/report/checks.ts');
+  const script = [...analyticsQueries(dialectByName('redshift')).map((q) => q.sql), ...checksFor(pipeline).map((c) => c.sql)].map((s) => `${s};`).join('\n\n');
   t.deepEqual(sqlfluffViolations(script), []);
 });

@@ -8,9 +8,9 @@ import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DetachRo
 import { CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, ModifyClusterIamRolesCommand, RedshiftClient, type Cluster } from '@aws-sdk/client-redshift';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createCluster, deleteCluster, S3_READ_POLICY, type ClusterContext } from '../lib/aws/cluster.ts';
-import { loadClusterConfig } from '../lib/config.ts';
+import { loadClusterConfig } from '../lib/config/config.ts';
 import { silentLogger } from '../lib/log.ts';
-import { runClusterCommand } from '../scripts/cluster-command.ts';
+import { runClusterCommand } from '../scripts/commands/cluster.ts';
 import { runCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 

@@ -1,28 +1,19 @@
 // npm run generate: the real formats and quirks, deterministic for a seed, and
 // the counts it prints are what a load of it gives.
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { generate } from '../lib/generator.ts';
+import { generate } from '../lib/sample/generator.ts';
 import { runCli } from './helpers/cli.ts';
+import { filesBelow } from './helpers/files.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 import { counts } from './helpers/warehouse.ts';
 
-async function files(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await files(p)));
-    else out.push(p);
-  }
-  return out.sort();
-}
-
 async function digest(dir: string): Promise<string> {
   const h = createHash('sha256');
-  for (const f of await files(dir)) h.update(path.relative(dir, f)).update(await readFile(f));
+  for (const f of await filesBelow(dir)) h.update(path.relative(dir, f)).update(await readFile(f));
   return h.digest('hex');
 }
 
@@ -41,12 +32,12 @@ test('the real formats and quirks; the printed counts are what the load gives', 
   const out = await tempDir(t, 'gen-');
   const r = await runCli(['generate', '--songs', '300', '--events', '3000', '--seed', '3', '--out', out]);
   t.is(r.code, 0, r.stderr);
-  const songFiles = await files(path.join(out, 'song_data'));
+  const songFiles = await filesBelow(path.join(out, 'song_data'));
   t.is(songFiles.length, 300);
   const texts = await Promise.all(songFiles.map((f) => readFile(f, 'utf8')));
   t.is(texts.filter((s) => s.includes('\n    "')).length, 1, 'one pretty-printed song file');
   t.true(texts.some((s) => /"artist_name":\d+/.test(s)), 'an artist named with a JSON number');
-  const logFiles = await files(path.join(out, 'log_data'));
+  const logFiles = await filesBelow(path.join(out, 'log_data'));
   t.is(logFiles.length, 30);
   const events = (await Promise.all(logFiles.map((f) => readFile(f, 'utf8')))).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   t.is(events.length, 3000);

@@ -5,8 +5,9 @@ import { GetClusterCredentialsCommand, RedshiftClient } from '@aws-sdk/client-re
 import { GetCredentialsCommand, RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { mockClient } from 'aws-sdk-client-mock';
 import { temporaryCredentials, withCredentials } from '../lib/aws/iam-auth.ts';
-import { loadConfig } from '../lib/config.ts';
-import { redact } from '../lib/redact.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { createLogger, silentLogger } from '../lib/log.ts';
+import { Secrets } from '../lib/redact.ts';
 
 const URL_NO_PASSWORD = 'postgres://awsuser@sparkify.abc.us-west-2.redshift.amazonaws.com:5439/dev?sslmode=require';
 
@@ -15,13 +16,14 @@ test('provisioned: GetClusterCredentials with the configured cluster, user and d
   t.deepEqual(config.iamAuth, { kind: 'cluster', clusterId: 'sparkify-cluster', dbUser: 'awsuser', dbName: 'dev' });
   const redshift = mockClient(RedshiftClient);
   redshift.on(GetClusterCredentialsCommand).resolves({ DbUser: 'IAM:awsuser', DbPassword: 'AskjdTemporaryPw123', Expiration: new Date() });
-  const creds = await temporaryCredentials(config.iamAuth!, 'us-west-2', { redshift: new RedshiftClient({ region: 'us-west-2' }) });
+  const secrets = new Secrets();
+  const creds = await temporaryCredentials(config.iamAuth!, 'us-west-2', createLogger({ secrets, write: () => undefined }), { redshift: new RedshiftClient({ region: 'us-west-2' }) });
   t.like(redshift.commandCalls(GetClusterCredentialsCommand)[0]?.args[0].input, { ClusterIdentifier: 'sparkify-cluster', DbUser: 'awsuser', DbName: 'dev', AutoCreate: false });
   t.deepEqual(creds, { user: 'IAM:awsuser', password: 'AskjdTemporaryPw123' });
   const url = withCredentials(URL_NO_PASSWORD, creds);
   t.is(decodeURIComponent(new URL(url).username), 'IAM:awsuser');
   t.is(decodeURIComponent(new URL(url).password), 'AskjdTemporaryPw123');
-  t.false(redact(`connecting with ${url}`).includes('AskjdTemporaryPw123'), 'the temporary password is masked');
+  t.false(secrets.redact(`the temporary password is ${creds.password}`).includes('AskjdTemporaryPw123'), 'the temporary password is registered as a secret and masked');
 });
 
 test('Serverless: GetCredentials for the workgroup', async (t) => {
@@ -29,7 +31,7 @@ test('Serverless: GetCredentials for the workgroup', async (t) => {
   t.deepEqual(config.iamAuth, { kind: 'serverless', workgroup: 'sparkify-wg', dbName: 'dev' });
   const serverless = mockClient(RedshiftServerlessClient);
   serverless.on(GetCredentialsCommand).resolves({ dbUser: 'IAMR:admin-role', dbPassword: 'ServerlessTmpPw456' });
-  const creds = await temporaryCredentials(config.iamAuth!, 'us-west-2', { serverless: new RedshiftServerlessClient({ region: 'us-west-2' }) });
+  const creds = await temporaryCredentials(config.iamAuth!, 'us-west-2', silentLogger, { serverless: new RedshiftServerlessClient({ region: 'us-west-2' }) });
   t.like(serverless.commandCalls(GetCredentialsCommand)[0]?.args[0].input, { workgroupName: 'sparkify-wg', dbName: 'dev' });
   t.is(creds.user, 'IAMR:admin-role');
 });

@@ -4,9 +4,10 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import { pipeline } from '../loaders/index.ts';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { loadConfig } from '../lib/config.ts';
-import { runLoad } from '../lib/load.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { runLoad } from '../lib/load/runner.ts';
 import { silentLogger } from '../lib/log.ts';
 import { createSourceReader } from '../lib/sources/source-objects.ts';
 import { runCli } from './helpers/cli.ts';
@@ -90,7 +91,7 @@ test('on Redshift an incremental load COPYs a manifest of the new objects only',
     ],
   });
   const config = loadConfig(env);
-  await runLoad(fake.db, { config, log: silentLogger, incremental: true });
+  await runLoad(fake.db, { config, log: silentLogger, pipeline, incremental: true });
   const copies = fake.statements.filter((s) => s.startsWith('COPY'));
   t.is(copies.length, 1, 'one COPY: staging_songs has nothing new');
   const manifestUri = /FROM '(s3:\/\/sparkify-manifests\/runs\/[^']+-staging_events\.manifest)' MANIFEST/.exec(copies[0] ?? '')?.[1];
@@ -106,7 +107,7 @@ test('on Redshift an incremental load COPYs a manifest of the new objects only',
 
   // Nothing new at all: no COPY, no transform.
   const all = fakeRedshift({ ledger: [...listed, songObject].map((o) => ({ object_uri: o?.uri, object_size: String(o?.size), object_version: o?.version })) });
-  const report = await runLoad(all.db, { config, log: silentLogger, incremental: true });
+  const report = await runLoad(all.db, { config, log: silentLogger, pipeline, incremental: true });
   t.deepEqual(report.steps, []);
   t.false(all.statements.some((s) => s.startsWith('COPY') || s.startsWith('MERGE')));
   t.truthy(await readFile(new URL(import.meta.url)));

@@ -5,12 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { openDatabase } from '../lib/db.ts';
+import { openDatabase } from '../lib/db/database.ts';
 import { dialectByName } from '../lib/dialect/index.ts';
 import { silentLogger } from '../lib/log.ts';
-import { migrate } from '../lib/migrate.ts';
-import { parseJsonPath } from '../lib/staging/json-mapping.ts';
-import { createMigration } from '../scripts/migrate-command.ts';
+import { migrate } from '../lib/migrate/migrate.ts';
+import { parseJsonPath } from '../lib/sources/json-mapping.ts';
+import { createMigration } from '../scripts/commands/migrate.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 

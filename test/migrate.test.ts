@@ -1,6 +1,6 @@
 // Migrations on a real PostgreSQL: catalog after up, down --all, up again; status; concurrent runs.
 import test from 'ava';
-import { migrate, migrationStatus } from '../lib/migrate.ts';
+import { migrate, migrationStatus } from '../lib/migrate/migrate.ts';
 import { silentLogger } from '../lib/log.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { runCli } from './helpers/cli.ts';

@@ -2,8 +2,8 @@
 import test from 'ava';
 import { dialectByName } from '../lib/dialect/index.ts';
 import { silentLogger } from '../lib/log.ts';
-import { migrationScript } from '../lib/migrate.ts';
-import { formatFindings, lintRedshift } from '../lib/redshift-lint.ts';
+import { migrationScript } from '../lib/migrate/migrate.ts';
+import { formatFindings, lintRedshift } from './helpers/redshift-lint.ts';
 import { runCli } from './helpers/cli.ts';
 import { sqlfluffAvailable, sqlfluffTitle, sqlfluffViolations } from './helpers/sqlfluff.ts';
 

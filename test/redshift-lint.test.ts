@@ -1,6 +1,6 @@
 // The Redshift lint itself: each rule fails on the construct it exists for.
 import test from 'ava';
-import { lintRedshift, splitStatements } from '../lib/redshift-lint.ts';
+import { lintRedshift, splitStatements } from './helpers/redshift-lint.ts';
 
 const cases: [string, string][] = [
   ['serial', 'CREATE TABLE t (id SERIAL PRIMARY KEY)'],

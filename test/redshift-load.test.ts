@@ -2,13 +2,15 @@
 // lint, sqlfluff), secrets redacted, input validated before SQL is built, and
 // the statement sequence and COPY error report against a recording stand-in.
 import test from 'ava';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfig } from '../lib/config/config.ts';
 import { dialectByName } from '../lib/dialect/index.ts';
 import { InputError } from '../lib/errors.ts';
-import { loadScript, runLoad } from '../lib/load.ts';
+import { pipeline } from '../loaders/index.ts';
+import { loadScript } from '../lib/load/plan.ts';
+import { runLoad } from '../lib/load/runner.ts';
 import { silentLogger } from '../lib/log.ts';
-import { redact } from '../lib/redact.ts';
-import { formatFindings, lintRedshift, splitStatements } from '../lib/redshift-lint.ts';
+import { redactPatterns } from '../lib/redact.ts';
+import { formatFindings, lintRedshift, splitStatements } from './helpers/redshift-lint.ts';
 import { runCli } from './helpers/cli.ts';
 import { fakeRedshift } from './helpers/fake-redshift.ts';
 import { sqlfluffAvailable, sqlfluffTitle, sqlfluffViolations } from './helpers/sqlfluff.ts';
@@ -20,8 +22,8 @@ const TOKEN = 'FwoGZXIvYXdzEXAMPLETOKENvalue1234567890+/=';
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const creds = async () => ({ accessKeyId: KEY_ID, secretAccessKey: SECRET, sessionToken: TOKEN });
 
-const roleScript = () => loadScript(redshift, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger });
-const keysScript = async () => redact(await loadScript(redshift, { config: loadConfig({}), log: silentLogger, credentials: creds }));
+const roleScript = () => loadScript(redshift, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline });
+const keysScript = async () => redactPatterns(await loadScript(redshift, { config: loadConfig({}), log: silentLogger, pipeline, credentials: creds }));
 
 test('Redshift load plan with an IAM role: one COPY per source, then set-based transforms', async (t) => {
   const script = await roleScript();
@@ -55,7 +57,7 @@ test('the Redshift load SQL passes the Redshift lint', async (t) => {
 });
 
 test('the PostgreSQL plan streams staging and runs the same transforms', async (t) => {
-  const script = await loadScript(dialectByName('postgres'), { config: loadConfig({}), log: silentLogger });
+  const script = await loadScript(dialectByName('postgres'), { config: loadConfig({}), log: silentLogger, pipeline });
   t.regex(script, /TRUNCATE staging_events;\n-- COPY staging_events FROM STDIN: rows streamed by the loader from s3:\/\/udacity-dend\/log_data/);
   t.snapshot(script, 'postgres load plan');
 });
@@ -88,7 +90,7 @@ test('values written into COPY are validated first: a quote or semicolon in the 
 test('on Redshift the load sends: lock, one transaction of DELETE + COPY per staging table, then a transaction per star table', async (t) => {
   const fake = fakeRedshift();
   const config = loadConfig({ IAM_ROLE_ARN: ROLE });
-  const report = await runLoad(fake.db, { config, log: silentLogger });
+  const report = await runLoad(fake.db, { config, log: silentLogger, pipeline });
   const firstWords = fake.statements.map((s) => s.split(/\s+/).slice(0, 2).join(' '));
   t.deepEqual(firstWords.slice(0, 10), [
     'CREATE TABLE', 'BEGIN', 'LOCK TABLE', // the warehouse lock
@@ -108,7 +110,7 @@ for (const serverless of [false, true]) {
       serverless,
       loadErrors: [{ file: 's3://udacity-dend/log_data/2018/11/2018-11-05-events.json', line: 17, field: 'ts', value: 'yesterday', reason: 'Invalid digit, Value \'y\', Pos 0, Type: Long' }],
     });
-    const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger }), { instanceOf: InputError });
+    const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline }), { instanceOf: InputError });
     t.regex(e?.message ?? '', /COPY failed: s3:\/\/udacity-dend\/log_data\/2018\/11\/2018-11-05-events\.json:17, field ts: Invalid digit.*\(value: yesterday\)/);
     const rollback = fake.statements.indexOf('ROLLBACK');
     t.true(rollback > fake.statements.findIndex((s) => s.startsWith('COPY staging_events')), 'rolled back after the failed COPY');

@@ -4,10 +4,12 @@
 // run renders its COPY on a path of its own, so it alone proves nothing about
 // what is executed.
 import test from 'ava';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfig } from '../lib/config/config.ts';
 import { dialectByName } from '../lib/dialect/index.ts';
-import { loadScript, runLoad } from '../lib/load.ts';
+import { loadScript } from '../lib/load/plan.ts';
+import { runLoad } from '../lib/load/runner.ts';
 import { silentLogger } from '../lib/log.ts';
+import { pipeline } from '../loaders/index.ts';
 import { runCli } from './helpers/cli.ts';
 import { fakeRedshift } from './helpers/fake-redshift.ts';
 import { event, song } from './helpers/fixtures.ts';
@@ -31,7 +33,7 @@ function maxErrorsOfCopies(statements: readonly string[]): (string | undefined)[
 for (const n of [0, 7, 99999]) {
   test(`a load with --max-errors ${n} sends both COPY statements with MAXERROR ${expectedMaxError(n)}, as its dry run shows`, async (t) => {
     const fake = fakeRedshift();
-    const options = { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, maxErrors: n };
+    const options = { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline, maxErrors: n };
     await runLoad(fake.db, options);
     t.deepEqual(maxErrorsOfCopies(fake.statements), [String(expectedMaxError(n)), String(expectedMaxError(n))]);
     const script = await loadScript(dialectByName('redshift'), options);
@@ -52,7 +54,7 @@ test.serial('an incremental load with --max-errors 7 sends its manifest COPY sta
   });
   const fake = fakeRedshift();
   const config = loadConfig({ ...s3.env, LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 'auto', IAM_ROLE_ARN: ROLE, LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/' });
-  await runLoad(fake.db, { config, log: silentLogger, incremental: true, maxErrors: 7 });
+  await runLoad(fake.db, { config, log: silentLogger, pipeline, incremental: true, maxErrors: 7 });
   const copies = fake.statements.filter((s) => s.startsWith('COPY '));
   t.is(copies.length, 2);
   t.true(copies.every((c) => / MANIFEST$/m.test(c)), 'both load a manifest');

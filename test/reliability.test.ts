@@ -1,11 +1,12 @@
 // Crash-safe, concurrency-safe loads on a real PostgreSQL: SIGKILL at many
 // points, a backend terminated by an administrator, a dropped connection
 // (retried), two loads at once, a load during a migrate.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
-import { generate } from '../lib/generator.ts';
-import { PROJECT_DIR, runCli } from './helpers/cli.ts';
+import { generate } from '../lib/sample/generator.ts';
+import { spawnCli } from '../scripts/dev/spawn-cli.ts';
+import { runCli } from './helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import { startProxy } from './helpers/tcp-proxy.ts';
@@ -42,11 +43,7 @@ async function fresh(): Promise<TestDatabase> {
 
 /** Starts `load` (or another command) and resolves once it reaches the fault point. */
 function startAt(args: string[], env: Record<string, string>, point: string, mode = 'hang'): { child: ChildProcess; reached: Promise<void>; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> } {
-  const child = spawn(process.execPath, ['--import=tsx', path.join(PROJECT_DIR, 'scripts', 'cli.ts'), ...args, '--env-file=/dev/null'], {
-    cwd: PROJECT_DIR,
-    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env, SPARKIFY_FAULT_AT: point, SPARKIFY_FAULT: mode },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(args, { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env, SPARKIFY_FAULT_AT: point, SPARKIFY_FAULT: mode });
   children.add(child);
   child.on('close', () => children.delete(child));
   let stderr = '';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { generate } from '../lib/generator.ts';
+import { generate } from '../lib/sample/generator.ts';
 import { runCli } from './helpers/cli.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import { startS3 } from './helpers/s3.ts';

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { parseEnvFile } from '../lib/env-file.ts';
+import { parseEnvFile } from '../lib/config/env-file.ts';
 import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import { migratedDatabase } from './helpers/load.ts';
 

@@ -1,4 +1,4 @@
-// The byte fast path (flat-json-lines.ts) and the general JSON.parse path
+// The byte fast path (flat-json-records.ts) and the general JSON.parse path
 // (object-converter.ts) give the same rows and report the same problems, on
 // tricky input, whatever the chunk boundaries, and on Sparkify's real files
 // (which the fast path must convert entirely by itself).
@@ -6,10 +6,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import type { RecordProblem } from '../lib/errors.ts';
-import { CopyBuffer } from '../lib/staging/copy-buffer.ts';
-import type { StagingColumn } from '../lib/staging/copy-row.ts';
-import type { JsonMapping } from '../lib/staging/json-mapping.ts';
-import { createObjectConverter, type ConvertResult } from '../lib/staging/object-converter.ts';
+import { CopyBuffer } from '../lib/dialect/postgres/staging/copy-buffer.ts';
+import type { StagingColumn } from '../lib/dialect/postgres/staging/copy-row.ts';
+import type { JsonMapping } from '../lib/sources/json-mapping.ts';
+import { createObjectConverter, type ConvertResult } from '../lib/dialect/postgres/staging/object-converter.ts';
 import { sharedSparkify } from './helpers/cli.ts';
 
 const COLUMNS: StagingColumn[] = [

@@ -4,7 +4,7 @@
 // as the empty songs table of a first load, may be nested-looped.)
 import path from 'node:path';
 import test from 'ava';
-import { generate } from '../lib/generator.ts';
+import { generate } from '../lib/sample/generator.ts';
 import { songplays } from '../loaders/songplays.ts';
 import { users } from '../loaders/users.ts';
 import { load, migratedDatabase } from './helpers/load.ts';

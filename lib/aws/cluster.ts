@@ -24,9 +24,8 @@ import {
   type Cluster,
   type RedshiftClient,
 } from '@aws-sdk/client-redshift';
-import type { ClusterConfig } from '../config.ts';
+import type { ClusterConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { registerSecret } from '../redact.ts';
 
 export const S3_READ_POLICY = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
 const ASSUME_ROLE_POLICY = JSON.stringify({
@@ -62,24 +61,31 @@ interface Sendable<Output> {
   send(command: unknown): Promise<Output>;
 }
 
-/** One AWS call: recorded, then sent unless this is a dry run. */
-async function call<Output>(
+/** An AWS SDK v3 command class: constructed from its input. */
+type CommandClass = new (input: never) => unknown;
+
+/**
+ * One AWS call: recorded with its parameters (those in `hidden` shown as a
+ * placeholder, never their value), then sent unless this is a dry run.
+ */
+async function call<C extends CommandClass>(
   ctx: ClusterContext,
   service: PlannedCall['service'],
   client: unknown,
-  command: { constructor: { name: string }; input: unknown },
-  shown: Record<string, unknown>,
-): Promise<Output | undefined> {
-  ctx.calls.push({ service, command: command.constructor.name.replace(/Command$/, ''), params: shown });
+  Command: C,
+  input: ConstructorParameters<C>[0],
+  hidden: Partial<Record<keyof ConstructorParameters<C>[0], string>> = {},
+): Promise<unknown> {
+  ctx.calls.push({ service, command: Command.name.replace(/Command$/, ''), params: { ...(input as object), ...hidden } });
   if (ctx.dryRun) return undefined;
-  return (client as Sendable<Output>).send(command);
+  return (client as Sendable<unknown>).send(new Command(input));
 }
 
 const errorName = (err: unknown) => (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
 
 async function findRole(ctx: ClusterContext): Promise<string | undefined> {
   try {
-    const r = await call<{ Role?: { Arn?: string } }>(ctx, 'IAM', ctx.clients.iam, new GetRoleCommand({ RoleName: ctx.config.roleName }), { RoleName: ctx.config.roleName });
+    const r = (await call(ctx, 'IAM', ctx.clients.iam, GetRoleCommand, { RoleName: ctx.config.roleName })) as { Role?: { Arn?: string } } | undefined;
     return r?.Role?.Arn;
   } catch (err) {
     if (errorName(err) === 'NoSuchEntityException' || errorName(err) === 'NoSuchEntity') return undefined;
@@ -89,7 +95,7 @@ async function findRole(ctx: ClusterContext): Promise<string | undefined> {
 
 async function findCluster(ctx: ClusterContext): Promise<Cluster | undefined> {
   try {
-    const r = await call<{ Clusters?: Cluster[] }>(ctx, 'Redshift', ctx.clients.redshift, new DescribeClustersCommand({ ClusterIdentifier: ctx.config.clusterId }), { ClusterIdentifier: ctx.config.clusterId });
+    const r = (await call(ctx, 'Redshift', ctx.clients.redshift, DescribeClustersCommand, { ClusterIdentifier: ctx.config.clusterId })) as { Clusters?: Cluster[] } | undefined;
     return r?.Clusters?.[0];
   } catch (err) {
     if (errorName(err) === 'ClusterNotFoundFault' || errorName(err) === 'ClusterNotFound') return undefined;
@@ -116,21 +122,22 @@ async function ensureRole(ctx: ClusterContext): Promise<{ arn: string; reused: b
   const existing = await findRole(ctx);
   if (existing) {
     ctx.log.info(`IAM role ${roleName} exists: reusing it.`);
-    const attached = await call<{ AttachedPolicies?: { PolicyArn?: string }[] }>(ctx, 'IAM', ctx.clients.iam, new ListAttachedRolePoliciesCommand({ RoleName: roleName }), { RoleName: roleName });
+    const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, { RoleName: roleName })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
     if (!attached?.AttachedPolicies?.some((p) => p.PolicyArn === S3_READ_POLICY)) {
-      await call(ctx, 'IAM', ctx.clients.iam, new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: S3_READ_POLICY }), { RoleName: roleName, PolicyArn: S3_READ_POLICY });
+      await call(ctx, 'IAM', ctx.clients.iam, AttachRolePolicyCommand, { RoleName: roleName, PolicyArn: S3_READ_POLICY });
     }
     return { arn: existing, reused: true };
   }
   ctx.log.info(`Creating IAM role ${roleName} (Redshift may assume it; S3 read-only)…`);
-  const created = await call<{ Role?: { Arn?: string } }>(
+  const created = (await call(
     ctx,
     'IAM',
     ctx.clients.iam,
-    new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: ASSUME_ROLE_POLICY, Description: 'sparkify-warehouse: lets Redshift COPY read S3' }),
-    { RoleName: roleName, AssumeRolePolicyDocument: 'redshift.amazonaws.com may sts:AssumeRole' },
-  );
-  await call(ctx, 'IAM', ctx.clients.iam, new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: S3_READ_POLICY }), { RoleName: roleName, PolicyArn: S3_READ_POLICY });
+    CreateRoleCommand,
+    { RoleName: roleName, AssumeRolePolicyDocument: ASSUME_ROLE_POLICY, Description: 'sparkify-warehouse: lets Redshift COPY read S3' },
+    { AssumeRolePolicyDocument: 'redshift.amazonaws.com may sts:AssumeRole' },
+  )) as { Role?: { Arn?: string } } | undefined;
+  await call(ctx, 'IAM', ctx.clients.iam, AttachRolePolicyCommand, { RoleName: roleName, PolicyArn: S3_READ_POLICY });
   return { arn: created?.Role?.Arn ?? `arn:aws:iam::<account>:role/${roleName}`, reused: false };
 }
 
@@ -160,18 +167,18 @@ export async function createCluster(ctx: ClusterContext): Promise<CreateResult> 
   if (cluster) {
     ctx.log.info(`Cluster ${c.clusterId} exists (${cluster.ClusterStatus}): reusing it.`);
     if (!cluster.IamRoles?.some((r) => r.IamRoleArn === role.arn)) {
-      await call(ctx, 'Redshift', ctx.clients.redshift, new ModifyClusterIamRolesCommand({ ClusterIdentifier: c.clusterId, AddIamRoles: [role.arn] }), { ClusterIdentifier: c.clusterId, AddIamRoles: [role.arn] });
+      await call(ctx, 'Redshift', ctx.clients.redshift, ModifyClusterIamRolesCommand, { ClusterIdentifier: c.clusterId, AddIamRoles: [role.arn] });
     }
   } else {
     const password = c.password ?? (generatedPassword = generatePassword());
-    registerSecret(password);
+    ctx.log.secret(password);
     ctx.log.info(`Creating cluster ${c.clusterId} (${c.nodes} × ${c.nodeType})…`);
-    const shown = { ClusterIdentifier: c.clusterId, NodeType: c.nodeType, ClusterType: c.nodes > 1 ? 'multi-node' : 'single-node', NumberOfNodes: c.nodes > 1 ? c.nodes : undefined, DBName: c.database, MasterUsername: c.user, MasterUserPassword: '(from .env; not shown)', Port: c.port, IamRoles: [role.arn] };
     await call(
       ctx,
       'Redshift',
       ctx.clients.redshift,
-      new CreateClusterCommand({
+      CreateClusterCommand,
+      {
         ClusterIdentifier: c.clusterId,
         NodeType: c.nodeType,
         ClusterType: c.nodes > 1 ? 'multi-node' : 'single-node',
@@ -181,8 +188,8 @@ export async function createCluster(ctx: ClusterContext): Promise<CreateResult> 
         MasterUserPassword: password,
         Port: c.port,
         IamRoles: [role.arn],
-      }),
-      shown,
+      },
+      { MasterUserPassword: '(from .env; not shown)' },
     );
   }
   cluster = await waitFor(ctx, 'available', (x) => x?.ClusterStatus === 'available');
@@ -193,11 +200,11 @@ export async function createCluster(ctx: ClusterContext): Promise<CreateResult> 
         ctx,
         'EC2',
         ctx.clients.ec2,
-        new AuthorizeSecurityGroupIngressCommand({
+        AuthorizeSecurityGroupIngressCommand,
+        {
           GroupId: groupId,
           IpPermissions: [{ IpProtocol: 'tcp', FromPort: c.port, ToPort: c.port, IpRanges: [{ CidrIp: c.ingressCidr, Description: 'sparkify-warehouse' }] }],
-        }),
-        { GroupId: groupId, IpProtocol: 'tcp', Port: c.port, CidrIp: c.ingressCidr },
+        },
       );
     } catch (err) {
       if (errorName(err) !== 'InvalidPermission.Duplicate') throw err;
@@ -228,18 +235,18 @@ export async function deleteCluster(ctx: ClusterContext, options: { skipFinalSna
       ? { ClusterIdentifier: c.clusterId, SkipFinalClusterSnapshot: true }
       : { ClusterIdentifier: c.clusterId, SkipFinalClusterSnapshot: false, FinalClusterSnapshotIdentifier: snapshot };
     ctx.log.info(`Deleting cluster ${c.clusterId}${options.skipFinalSnapshot ? ' (no final snapshot)' : ` (final snapshot ${snapshot})`}…`);
-    await call(ctx, 'Redshift', ctx.clients.redshift, new DeleteClusterCommand(params), params);
+    await call(ctx, 'Redshift', ctx.clients.redshift, DeleteClusterCommand, params);
     await waitFor(ctx, 'deleted', (x) => x === undefined);
   } else {
     ctx.log.info(`Cluster ${c.clusterId} does not exist: nothing to delete.`);
   }
   const role = await findRole(ctx);
   if (role || ctx.dryRun) {
-    const attached = await call<{ AttachedPolicies?: { PolicyArn?: string }[] }>(ctx, 'IAM', ctx.clients.iam, new ListAttachedRolePoliciesCommand({ RoleName: c.roleName }), { RoleName: c.roleName });
+    const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, { RoleName: c.roleName })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
     for (const p of ctx.dryRun ? [{ PolicyArn: S3_READ_POLICY }] : (attached?.AttachedPolicies ?? [])) {
-      await call(ctx, 'IAM', ctx.clients.iam, new DetachRolePolicyCommand({ RoleName: c.roleName, PolicyArn: p.PolicyArn }), { RoleName: c.roleName, PolicyArn: p.PolicyArn });
+      await call(ctx, 'IAM', ctx.clients.iam, DetachRolePolicyCommand, { RoleName: c.roleName, PolicyArn: p.PolicyArn });
     }
-    await call(ctx, 'IAM', ctx.clients.iam, new DeleteRoleCommand({ RoleName: c.roleName }), { RoleName: c.roleName });
+    await call(ctx, 'IAM', ctx.clients.iam, DeleteRoleCommand, { RoleName: c.roleName });
   } else {
     ctx.log.info(`IAM role ${c.roleName} does not exist: nothing to delete.`);
   }

@@ -6,29 +6,29 @@
  */
 import type { RedshiftClient } from '@aws-sdk/client-redshift';
 import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
-import type { IamAuth } from '../config.ts';
+import type { IamAuth } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
-import { registerSecret } from '../redact.ts';
+import type { Logger } from '../log.ts';
 
 export interface IamAuthClients {
   readonly redshift?: RedshiftClient;
   readonly serverless?: RedshiftServerlessClient;
 }
 
-export async function temporaryCredentials(auth: IamAuth, region: string, clients: IamAuthClients = {}): Promise<{ user: string; password: string }> {
+export async function temporaryCredentials(auth: IamAuth, region: string, log: Pick<Logger, 'secret'>, clients: IamAuthClients = {}): Promise<{ user: string; password: string }> {
   if (auth.kind === 'cluster') {
     const { RedshiftClient, GetClusterCredentialsCommand } = await import('@aws-sdk/client-redshift');
     const client = clients.redshift ?? new RedshiftClient({ region });
     const r = await client.send(new GetClusterCredentialsCommand({ ClusterIdentifier: auth.clusterId, DbUser: auth.dbUser, DbName: auth.dbName, DurationSeconds: 3600, AutoCreate: false }));
     if (!r.DbUser || !r.DbPassword) throw new ConfigError([`GetClusterCredentials for ${auth.clusterId} returned no credentials`]);
-    registerSecret(r.DbPassword);
+    log.secret(r.DbPassword);
     return { user: r.DbUser, password: r.DbPassword };
   }
   const { RedshiftServerlessClient, GetCredentialsCommand } = await import('@aws-sdk/client-redshift-serverless');
   const client = clients.serverless ?? new RedshiftServerlessClient({ region });
   const r = await client.send(new GetCredentialsCommand({ workgroupName: auth.workgroup, dbName: auth.dbName, durationSeconds: 3600 }));
   if (!r.dbUser || !r.dbPassword) throw new ConfigError([`GetCredentials for workgroup ${auth.workgroup} returned no credentials`]);
-  registerSecret(r.dbPassword);
+  log.secret(r.dbPassword);
   return { user: r.dbUser, password: r.dbPassword };
 }
 

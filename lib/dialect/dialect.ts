@@ -1,8 +1,11 @@
 /**
  * Everything that differs between Amazon Redshift and PostgreSQL lives behind
- * this interface (lib/dialect/redshift.ts, lib/dialect/postgres.ts). Migrations,
- * loaders and checks never branch on the engine themselves.
+ * this interface (lib/dialect/redshift/, lib/dialect/postgres/): the SQL each
+ * engine needs, and how each stages the JSON (a StagingStrategy, loaded on
+ * demand). Migrations, loaders, the load runner and the checks never branch
+ * on the engine themselves.
  */
+import type { StagingStrategy } from './staging.ts';
 import type { TableDef } from './table-def.ts';
 
 export type DialectName = 'redshift' | 'postgres';
@@ -37,15 +40,15 @@ export interface Dialect {
    */
   scratchTable(table: string, scratch: boolean): string[];
   /**
-   * Whether rows written into a table truncated in the same transaction skip
-   * the WAL (PostgreSQL with wal_level=minimal, as the embedded server runs):
-   * a transform into an empty star table then truncates it first (nothing to
-   * lose) and its rows are flushed once at commit instead of logged one by
-   * one. Redshift: false (its TRUNCATE commits the transaction).
+   * What a transform into an empty star table runs first, inside its
+   * transaction: PostgreSQL locks and truncates it (still empty once locked),
+   * so that under wal_level=minimal (the embedded server) its rows skip the
+   * WAL and are flushed once at commit. Redshift: nothing (its TRUNCATE
+   * commits the transaction).
    */
-  readonly truncateSkipsWal: boolean;
-  /** PostgreSQL takes COPY … FROM STDIN from the client; Redshift does not. */
-  readonly copyFromStdin: boolean;
-  /** Redshift's COPY can read S3 itself; PostgreSQL's staging is done by this tool. */
-  readonly copiesFromS3: boolean;
+  emptyTargetBeforeFirstLoad(table: string): { readonly lock: string; readonly truncate: string } | undefined;
+  /** Engine-specific errors worth retrying (beyond lib/db/retry.ts's SQLSTATEs and network errors). */
+  isTransient(err: { readonly code?: unknown; readonly message?: unknown }): boolean;
+  /** How this engine stages the JSON sources (loaded when a load or its plan needs it). */
+  staging(): Promise<StagingStrategy>;
 }

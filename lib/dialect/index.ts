@@ -3,8 +3,8 @@
  * for a dry run without one. The only place that maps an engine to its module.
  */
 import type { Dialect, DialectName } from './dialect.ts';
-import { postgresDialect } from './postgres.ts';
-import { redshiftDialect } from './redshift.ts';
+import { postgresDialect } from './postgres/dialect.ts';
+import { redshiftDialect } from './redshift/dialect.ts';
 
 export type { Dialect, DialectName } from './dialect.ts';
 

@@ -7,7 +7,7 @@ import { createReadStream, readdirSync, readFileSync, realpathSync, statSync } f
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.ts';
-import { isS3Uri, parseS3Uri } from '../validate.ts';
+import { isS3Uri, parseS3Uri } from '../config/validate.ts';
 
 const SMALL_FILE_BYTES = 1024 * 1024;
 

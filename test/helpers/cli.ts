@@ -1,13 +1,12 @@
 /**
- * Runs the real command line (scripts/cli.ts under tsx) as a child process and
+ * Runs the real command line as a child process (scripts/dev/spawn-cli.ts) and
  * captures stdout, stderr and the exit code.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_DIR, spawnCli } from '../../scripts/dev/spawn-cli.ts';
 
-export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { PROJECT_DIR };
 
 export interface CliResult {
   readonly code: number;
@@ -17,12 +16,8 @@ export interface CliResult {
 
 export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import=tsx', path.join(PROJECT_DIR, 'scripts', 'cli.ts'), ...args, '--env-file=/dev/null'], {
-      cwd: PROJECT_DIR,
-      // TMPDIR too: what a command writes to the temp directory counts as the suite's (scripts/temp-leftovers.ts).
-      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // TMPDIR too: what a command writes to the temp directory counts as the suite's (scripts/dev/temp-leftovers.ts).
+    const child = spawnCli(args, { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -2,11 +2,12 @@
  * A fresh database per test file on the test server (TEST_DATABASE_URL, set by
  * scripts/run-tests.ts or by you), dropped when the file's tests end.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { loadConfig, type Config } from '../../lib/config.ts';
-import { openDatabase, type Database } from '../../lib/db.ts';
+import { loadConfig, type Config } from '../../lib/config/config.ts';
+import { openDatabase, type Database } from '../../lib/db/database.ts';
+import { TYPE_PARSERS } from '../../lib/db/wire-connection.ts';
 import { silentLogger } from '../../lib/log.ts';
+import { createScratchDatabase } from '../../scripts/dev/scratch-database.ts';
 
 export interface TestDatabase {
   readonly url: string;
@@ -26,15 +27,7 @@ export function testServerUrl(): string {
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const server = testServerUrl();
-  const name = `sw_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(server);
-  u.pathname = `/${name}`;
-  const url = u.toString();
+  const { name, url, drop } = await createScratchDatabase(testServerUrl(), 'sw_test');
   const config = (extra: Record<string, string> = {}) => loadConfig({ DATABASE_URL: url, ...extra });
   return {
     url,
@@ -42,7 +35,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     config,
     open: (extra) => openDatabase(config(extra), silentLogger),
     async query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]) {
-      const c = new pg.Client({ connectionString: url });
+      const c = new pg.Client({ connectionString: url, types: TYPE_PARSERS });
       await c.connect();
       try {
         return (await c.query<T>(sql, values)).rows;
@@ -50,11 +43,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         await c.end();
       }
     },
-    async drop() {
-      const c = new pg.Client({ connectionString: server });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
+    drop,
   };
 }

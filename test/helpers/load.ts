@@ -2,11 +2,12 @@
  * Loads fixtures into a fresh, migrated test database in-process (faster than
  * the CLI for rule tests).
  */
-import { loadConfig } from '../../lib/config.ts';
-import { openDatabase } from '../../lib/db.ts';
-import { runLoad, type LoadReport } from '../../lib/load.ts';
+import { pipeline } from '../../loaders/index.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { openDatabase } from '../../lib/db/database.ts';
+import { runLoad, type LoadReport } from '../../lib/load/runner.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { migrate } from '../../lib/migrate.ts';
+import { migrate } from '../../lib/migrate/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export async function migratedDatabase(): Promise<TestDatabase> {
@@ -28,7 +29,7 @@ export async function load(
   const config = loadConfig({ DATABASE_URL: options.url ?? tdb.url, ...env });
   const db = await openDatabase(config, silentLogger);
   try {
-    return await runLoad(db, { config, log: silentLogger, only: options.only, maxErrors: options.maxErrors ?? 0 });
+    return await runLoad(db, { config, log: silentLogger, pipeline, only: options.only, maxErrors: options.maxErrors ?? 0 });
   } finally {
     await db.close();
   }

@@ -4,11 +4,12 @@
  * ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only offers with
  * the legacy provider: AVA runs test workers with --openssl-legacy-provider.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { filesBelow } from './files.ts';
 
 export interface TestS3 {
   readonly endpoint: string;
@@ -19,15 +20,6 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
-async function filesBelow(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesBelow(full)));
-    else out.push(full);
-  }
-  return out;
-}
 
 export async function startS3(buckets: readonly string[]): Promise<TestS3> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 's3rver-'));

@@ -1,0 +1,276 @@
+/**
+ * Settings: the only module that interprets environment variables. A pure
+ * function of the environment it is given; it reports every problem at once,
+ * naming the variable.
+ */
+import path from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { Secrets } from '../redact.ts';
+import { checkRegion, checkRoleArn, checkS3Uri, isS3Uri } from './validate.ts';
+
+export const DEFAULT_SOURCES = {
+  logData: 's3://udacity-dend/log_data',
+  logJsonPath: 's3://udacity-dend/log_json_path.json',
+  songData: 's3://udacity-dend/song_data',
+} as const;
+
+export const DEFAULT_REGION = 'us-west-2';
+
+export type DatabaseSetting =
+  | { readonly kind: 'url'; readonly url: string }
+  | {
+      readonly kind: 'pg-env';
+      readonly host: string;
+      readonly port: number;
+      readonly user?: string | undefined;
+      readonly password?: string | undefined;
+      readonly database?: string | undefined;
+    }
+  | { readonly kind: 'embedded'; readonly dir: string };
+
+export interface Sources {
+  /** s3://bucket/prefix or a local folder/file. */
+  readonly logData: string;
+  /** s3://…/jsonpaths.json, a local file, 'auto' or 'auto ignorecase'. */
+  readonly logJsonPath: string;
+  readonly songData: string;
+}
+
+/** Temporary database credentials from AWS instead of a password (REDSHIFT_IAM_AUTH). */
+export type IamAuth =
+  | { readonly kind: 'cluster'; readonly clusterId: string; readonly dbUser: string; readonly dbName: string }
+  | { readonly kind: 'serverless'; readonly workgroup: string; readonly dbName: string };
+
+export interface Config {
+  readonly database: DatabaseSetting;
+  readonly iamAuth: IamAuth | undefined;
+  readonly sources: Sources;
+  /** Whether each source came from a setting (false: the built-in default). */
+  readonly sourcesConfigured: boolean;
+  readonly iamRoleArn: string | undefined;
+  /** s3://bucket/prefix/ where Redshift incremental loads write their COPY manifests. */
+  readonly manifestPrefix: string | undefined;
+  readonly region: string;
+  /** Folder of the embedded PostgreSQL and other local state (git-ignored). */
+  readonly warehouseDir: string;
+  /** Secret values found in the settings (passwords, AWS keys): the caller masks them in every output. */
+  readonly secrets: readonly string[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function setting(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/** Checks a source setting: an s3:// URI or a local path (existence is checked when loading). */
+function checkSource(name: string, value: string, problems: string[], allowAuto: boolean): void {
+  if (allowAuto && (value === 'auto' || value === 'auto ignorecase')) return;
+  if (isS3Uri(value)) {
+    const problem = checkS3Uri(value);
+    if (problem) problems.push(`${name}: ${problem}`);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    problems.push(`${name}: only s3:// URIs and local paths are supported, got '${value}'`);
+  }
+}
+
+export function loadConfig(env: Env, projectDir: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const secrets: string[] = [];
+  const registerSecret = (value: string | undefined) => {
+    if (value) secrets.push(value);
+  };
+  const warehouseDir = path.resolve(projectDir, setting(env, 'WAREHOUSE_DIR') ?? '.warehouse');
+
+  let database: DatabaseSetting;
+  const url = setting(env, 'DATABASE_URL');
+  if (url) {
+    // Mask its password in every message, whatever else is wrong with it.
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(url)?.[1];
+    if (password) registerSecret(password);
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL');
+    } else {
+      try {
+        const parsed = new URL(url);
+        registerSecret(decodeURIComponent(parsed.password));
+      } catch {
+        problems.push('DATABASE_URL: not a valid URL');
+      }
+    }
+    database = { kind: 'url', url };
+  } else if (setting(env, 'PGHOST')) {
+    const portText = setting(env, 'PGPORT') ?? '5432';
+    const port = Number(portText);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`PGPORT: expected a port number, got '${portText}'`);
+    const password = env['PGPASSWORD'];
+    registerSecret(password);
+    database = {
+      kind: 'pg-env',
+      host: setting(env, 'PGHOST') ?? '',
+      port,
+      user: setting(env, 'PGUSER'),
+      password,
+      database: setting(env, 'PGDATABASE'),
+    };
+  } else {
+    database = { kind: 'embedded', dir: warehouseDir };
+  }
+
+  const logData = setting(env, 'LOG_DATA');
+  const logJsonPath = setting(env, 'LOG_JSONPATH');
+  const songData = setting(env, 'SONG_DATA');
+  const sources: Sources = {
+    logData: logData ?? DEFAULT_SOURCES.logData,
+    logJsonPath: logJsonPath ?? DEFAULT_SOURCES.logJsonPath,
+    songData: songData ?? DEFAULT_SOURCES.songData,
+  };
+  checkSource('LOG_DATA', sources.logData, problems, false);
+  checkSource('LOG_JSONPATH', sources.logJsonPath, problems, true);
+  checkSource('SONG_DATA', sources.songData, problems, false);
+
+  const iamRoleArn = setting(env, 'IAM_ROLE_ARN');
+  if (iamRoleArn) {
+    const problem = checkRoleArn(iamRoleArn);
+    if (problem) problems.push(`IAM_ROLE_ARN: ${problem}`);
+  }
+  const region = setting(env, 'AWS_REGION') ?? DEFAULT_REGION;
+  const regionProblem = checkRegion(region);
+  if (regionProblem) problems.push(`AWS_REGION: ${regionProblem}`);
+
+  registerSecret(env['AWS_SECRET_ACCESS_KEY']);
+  registerSecret(env['AWS_SESSION_TOKEN']);
+
+  const iamAuth = iamAuthSetting(env, database, problems);
+  const manifestPrefix = setting(env, 'LOAD_MANIFEST_PREFIX');
+  if (manifestPrefix) {
+    const problem = isS3Uri(manifestPrefix) ? checkS3Uri(manifestPrefix) : 'expected s3://bucket/prefix/';
+    if (problem) problems.push(`LOAD_MANIFEST_PREFIX: ${problem}`);
+  }
+
+  if (problems.length > 0) {
+    // A problem may quote a value that holds a secret given in another setting.
+    const found = new Secrets();
+    found.add(...secrets);
+    throw new ConfigError(problems.map((p) => found.redact(p)));
+  }
+  return Object.freeze({
+    database,
+    iamAuth,
+    sources: Object.freeze(sources),
+    sourcesConfigured: Boolean(logData ?? songData ?? logJsonPath),
+    iamRoleArn,
+    manifestPrefix,
+    region,
+    warehouseDir,
+    secrets: Object.freeze(secrets),
+  });
+}
+
+function iamAuthSetting(env: Env, database: DatabaseSetting, problems: string[]): IamAuth | undefined {
+  const mode = setting(env, 'REDSHIFT_IAM_AUTH')?.toLowerCase();
+  if (!mode || mode === 'false' || mode === '0') return undefined;
+  if (database.kind === 'embedded') {
+    problems.push('REDSHIFT_IAM_AUTH: set DATABASE_URL (or PGHOST) to the Redshift endpoint too');
+    return undefined;
+  }
+  let user: string | undefined;
+  let dbName: string | undefined;
+  let hasPassword = false;
+  if (database.kind === 'url') {
+    try {
+      const u = new URL(database.url);
+      user = decodeURIComponent(u.username) || undefined;
+      dbName = u.pathname.replace(/^\//, '') || undefined;
+      hasPassword = u.password !== '';
+    } catch {
+      return undefined;
+    }
+  } else {
+    user = database.user;
+    dbName = database.database;
+    hasPassword = Boolean(database.password);
+  }
+  if (hasPassword) {
+    problems.push('REDSHIFT_IAM_AUTH: the connection already has a password; remove it to use temporary IAM credentials');
+    return undefined;
+  }
+  const workgroup = setting(env, 'REDSHIFT_WORKGROUP');
+  if (mode === 'serverless' || (mode === 'true' && workgroup)) {
+    if (!workgroup) problems.push('REDSHIFT_WORKGROUP: needed for Redshift Serverless IAM authentication');
+    return { kind: 'serverless', workgroup: workgroup ?? '', dbName: dbName ?? 'dev' };
+  }
+  if (mode !== 'true' && mode !== 'cluster') {
+    problems.push(`REDSHIFT_IAM_AUTH: expected true, cluster or serverless, got '${mode}'`);
+    return undefined;
+  }
+  if (!user) problems.push('REDSHIFT_IAM_AUTH: the database user (in DATABASE_URL or PGUSER) is needed for GetClusterCredentials');
+  return { kind: 'cluster', clusterId: setting(env, 'REDSHIFT_CLUSTER_ID') ?? 'sparkify-cluster', dbUser: user ?? '', dbName: dbName ?? 'dev' };
+}
+
+/** Source settings overridden by command-line flags, validated the same way. */
+export function withSources(config: Config, overrides: Partial<Sources>): Config {
+  const problems: string[] = [];
+  const sources: Sources = { ...config.sources, ...definedOnly(overrides) };
+  if (overrides.logData) checkSource('--log-data', sources.logData, problems, false);
+  if (overrides.logJsonPath) checkSource('--log-jsonpath', sources.logJsonPath, problems, true);
+  if (overrides.songData) checkSource('--song-data', sources.songData, problems, false);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const changed = Object.values(definedOnly(overrides)).length > 0;
+  return Object.freeze({ ...config, sources, sourcesConfigured: config.sourcesConfigured || changed });
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
+}
+
+/** Settings of `npm run cluster` (Redshift cluster and IAM role lifecycle). */
+export interface ClusterConfig {
+  readonly clusterId: string;
+  readonly nodeType: string;
+  readonly nodes: number;
+  readonly database: string;
+  readonly user: string;
+  readonly port: number;
+  /** REDSHIFT_PASSWORD; undefined: generated at create and written only to .env. */
+  readonly password: string | undefined;
+  readonly roleName: string;
+  /** Where the Redshift port may be reached from; undefined: no inbound rule is added. */
+  readonly ingressCidr: string | undefined;
+  readonly region: string;
+}
+
+export function loadClusterConfig(env: Env): ClusterConfig {
+  const problems: string[] = [];
+  const get = (name: string, fallback: string) => setting(env, name) ?? fallback;
+  const clusterId = get('REDSHIFT_CLUSTER_ID', 'sparkify-cluster');
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(clusterId) || clusterId.endsWith('-') || clusterId.includes('--')) {
+    problems.push(`REDSHIFT_CLUSTER_ID: lowercase letters, digits and single hyphens, starting with a letter, got '${clusterId}'`);
+  }
+  const nodeType = get('REDSHIFT_NODE_TYPE', 'ra3.large');
+  if (!/^[a-z0-9]+\.[a-z0-9]+$/.test(nodeType)) problems.push(`REDSHIFT_NODE_TYPE: expected a node type such as ra3.large, got '${nodeType}'`);
+  const nodes = Number(get('REDSHIFT_NODES', '2'));
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 128) problems.push('REDSHIFT_NODES: a whole number from 1 to 128');
+  const database = get('REDSHIFT_DB', 'dev');
+  if (!/^[a-z_][a-z0-9_$]{0,63}$/.test(database)) problems.push(`REDSHIFT_DB: expected a lowercase database name, got '${database}'`);
+  const user = get('REDSHIFT_USER', 'awsuser');
+  if (!/^[a-z_][a-z0-9_$]{0,127}$/.test(user)) problems.push(`REDSHIFT_USER: expected a lowercase user name, got '${user}'`);
+  const port = Number(get('REDSHIFT_PORT', '5439'));
+  if (!Number.isInteger(port) || port < 1150 || port > 65535) problems.push('REDSHIFT_PORT: a port from 1150 to 65535');
+  const password = setting(env, 'REDSHIFT_PASSWORD');
+  if (password && !/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[^'"\\/@\s]{8,64}$/.test(password)) {
+    problems.push("REDSHIFT_PASSWORD: 8–64 characters with a lowercase letter, an uppercase letter and a digit, and none of ' \" \\ / @ or spaces");
+  }
+  const roleName = get('REDSHIFT_ROLE_NAME', 'sparkify-redshift-s3-read');
+  if (!/^[\w+=,.@-]{1,64}$/.test(roleName)) problems.push(`REDSHIFT_ROLE_NAME: not a valid IAM role name: '${roleName}'`);
+  const ingressCidr = setting(env, 'REDSHIFT_INGRESS_CIDR');
+  if (ingressCidr && !/^(\d{1,3}\.){3}\d{1,3}\/([0-9]|[12][0-9]|3[0-2])$/.test(ingressCidr)) {
+    problems.push(`REDSHIFT_INGRESS_CIDR: expected an IPv4 CIDR such as 203.0.113.7/32, got '${ingressCidr}'`);
+  }
+  const region = get('AWS_REGION', DEFAULT_REGION);
+  const regionProblem = checkRegion(region);
+  if (regionProblem) problems.push(`AWS_REGION: ${regionProblem}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ clusterId, nodeType, nodes, database, user, port, password, roleName, ingressCidr, region });
+}

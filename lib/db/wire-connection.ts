@@ -1,0 +1,59 @@
+/**
+ * The PostgreSQL wire protocol transport (pg), for PostgreSQL and for
+ * Redshift's endpoint on port 5439: a `Connection` over one pg.Client.
+ */
+import pg from 'pg';
+import pgCopy from 'pg-copy-streams';
+import type { Connection } from './connection.ts';
+
+/**
+ * Type parsers of every connection the tool opens (set per client, never on
+ * pg's global registry): BIGINT and NUMERIC stay strings (pg's default), and
+ * TIMESTAMP is returned as its text, so values are compared and printed
+ * exactly as stored, whatever the local time zone.
+ */
+export const TYPE_PARSERS: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.TIMESTAMP ? (v: string) => v : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export async function connectWire(config: pg.ClientConfig, onError: (err: Error) => void = () => undefined): Promise<Connection> {
+  const client = new pg.Client({ ...config, types: TYPE_PARSERS, application_name: 'sparkify-warehouse' });
+  let broken: Error | undefined;
+  const lost: ((err: Error) => void)[] = [];
+  const notify = (err: Error) => {
+    for (const listener of lost.splice(0)) listener(err);
+  };
+  // A terminated backend emits 'error' on an idle client; a pending query rejects on its own.
+  client.on('error', (err) => {
+    broken ??= err;
+    onError(err);
+    notify(err);
+  });
+  client.on('end', () => notify(broken ?? new Error('connection closed')));
+  await client.connect();
+  return {
+    query: async <R extends object>(sql: string, values?: readonly unknown[]) => {
+      const result = await client.query<R & pg.QueryResultRow>(sql, values as unknown[] | undefined);
+      return { rows: result.rows };
+    },
+    async script(sql) {
+      const result = (await client.query(sql)) as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(result) ? result : [result]).map((r) => ({
+        command: r.command,
+        columns: (r.fields ?? []).map((f) => f.name),
+        rows: r.rows as Record<string, unknown>[],
+        rowCount: r.rowCount,
+      }));
+    },
+    copyFromStdin: (sql) => client.query(pgCopy.from(sql)),
+    onLost(listener) {
+      lost.push(listener);
+    },
+    explain(err) {
+      if (broken && err instanceof Error && /not queryable|Connection terminated/i.test(err.message)) return broken;
+      return err;
+    },
+    end: () => client.end(),
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Redshift's COPY statement: one per source (Redshift reads every object
+ * under the prefix, or in a manifest, in parallel), every value written into
+ * its text validated first.
+ */
+import { UnsupportedError } from '../../errors.ts';
+import { checkCredentialValue, checkRegion, checkRoleArn, checkS3Uri, isS3Uri, sqlLiteral } from '../../config/validate.ts';
+
+export type CopyAuth =
+  | { readonly kind: 'role'; readonly arn: string }
+  | { readonly kind: 'keys'; readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined };
+
+export interface CopySpec {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly source: string;
+  /** s3:// JSONPaths file, 'auto' or 'auto ignorecase'. */
+  readonly format: string;
+  readonly region: string;
+  readonly auth: CopyAuth;
+  readonly maxErrors: number;
+  /** Load from a manifest (incremental loads) instead of a prefix. */
+  readonly manifest?: boolean;
+}
+
+function refuse(what: string, problem: string | undefined): void {
+  if (problem) throw new UnsupportedError(`${what}: ${problem}`);
+}
+
+export function renderCopy(spec: CopySpec): string {
+  if (!isS3Uri(spec.source)) {
+    throw new UnsupportedError(`Redshift's COPY reads from S3 only: ${spec.table}'s source must be s3://…, got '${spec.source}'`);
+  }
+  refuse('source', checkS3Uri(spec.source));
+  refuse('region', checkRegion(spec.region));
+  let format: string;
+  if (spec.format === 'auto' || spec.format === 'auto ignorecase') format = sqlLiteral(spec.format);
+  else if (isS3Uri(spec.format)) {
+    refuse('JSONPaths file', checkS3Uri(spec.format));
+    format = sqlLiteral(spec.format);
+  } else throw new UnsupportedError(`Redshift's COPY reads the JSONPaths file from S3 only, got '${spec.format}'`);
+
+  let auth: string;
+  if (spec.auth.kind === 'role') {
+    refuse('IAM_ROLE_ARN', checkRoleArn(spec.auth.arn));
+    auth = `IAM_ROLE ${sqlLiteral(spec.auth.arn)}`;
+  } else {
+    const { accessKeyId, secretAccessKey, sessionToken } = spec.auth;
+    for (const v of [accessKeyId, secretAccessKey, sessionToken]) {
+      if (v !== undefined && !checkCredentialValue(v)) throw new UnsupportedError('AWS credentials hold characters that cannot be written into COPY');
+    }
+    auth = `ACCESS_KEY_ID ${sqlLiteral(accessKeyId)}\nSECRET_ACCESS_KEY ${sqlLiteral(secretAccessKey)}`;
+    if (sessionToken) auth += `\nSESSION_TOKEN ${sqlLiteral(sessionToken)}`;
+  }
+  if (!Number.isInteger(spec.maxErrors) || spec.maxErrors < 0 || spec.maxErrors > 100000) {
+    throw new UnsupportedError(`MAXERROR must be 0..100000, got ${spec.maxErrors}`);
+  }
+  return [
+    `COPY ${spec.table} (${spec.columns.join(', ')})`,
+    `FROM ${sqlLiteral(spec.source)}${spec.manifest ? ' MANIFEST' : ''}`,
+    auth,
+    `REGION ${sqlLiteral(spec.region)}`,
+    `FORMAT AS JSON ${format}`,
+    `MAXERROR ${spec.maxErrors}`,
+    'COMPUPDATE OFF',
+    'STATUPDATE OFF',
+  ].join('\n');
+}

@@ -1,0 +1,64 @@
+/**
+ * Amazon Redshift: the production engine. Renders DISTSTYLE/DISTKEY/SORTKEY,
+ * byte-sized VARCHARs and IDENTITY columns, and fixes node-pg-migrate's
+ * bookkeeping SQL (lib/migrate/migrate.ts runs node-pg-migrate through it).
+ */
+import type { Dialect } from '../dialect.ts';
+import { checkTableDef, sqlType, type ColumnDef, type TableDef } from '../table-def.ts';
+
+function columnSql(c: ColumnDef): string {
+  // IDENTITY(0, 1): values are unique but not consecutive nor in load order (Redshift docs).
+  const identity = c.identity ? ' IDENTITY(0, 1)' : '';
+  return `${c.name} ${sqlType(c.type)}${identity}${c.notNull ? ' NOT NULL' : ''}`;
+}
+
+function tableOptions(def: TableDef): string {
+  const options: string[] = [];
+  if (def.backup === false) options.push('BACKUP NO');
+  const d = def.distribution;
+  if (d.style === 'key') options.push(`DISTSTYLE KEY DISTKEY (${d.key})`);
+  else options.push(`DISTSTYLE ${d.style.toUpperCase()}`);
+  if (def.sortKey && def.sortKey.length > 0) options.push(`COMPOUND SORTKEY (${def.sortKey.join(', ')})`);
+  return options.join('\n');
+}
+
+/** node-pg-migrate 9.0.0's exact bookkeeping strings (pinned in package.json; tested in test/migrate-redshift-path.test.ts). */
+const SERIAL_PK = /\bid SERIAL PRIMARY KEY\b/;
+const MARK_AS_RUN = /VALUES \('([^']*)', NOW\(\)\);?$/;
+
+export const redshiftDialect: Dialect = {
+  name: 'redshift',
+  sampleVersion:
+    'PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467',
+  createTable(def: TableDef): string[] {
+    checkTableDef(def);
+    return [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)\n${tableOptions(def)}`];
+  },
+  dropTable(name: string): string[] {
+    return [`DROP TABLE IF EXISTS ${name}`];
+  },
+  rewriteMigrationSql(sql: string): string {
+    return sql.replace(SERIAL_PK, 'id INTEGER IDENTITY(1, 1) PRIMARY KEY').replace(MARK_AS_RUN, "VALUES ('$1', GETDATE());");
+  },
+  minutesBetween(from: string, to: string): string {
+    return `CAST(DATEDIFF(second, ${from}, ${to}) / 60 AS INTEGER)`;
+  },
+  clearTable(table: string): string {
+    return `DELETE FROM ${table}`;
+  },
+  scratchTable(): string[] {
+    return [];
+  },
+  currentTimestamp(): string {
+    return 'GETDATE()';
+  },
+  emptyTargetBeforeFirstLoad() {
+    // Redshift's TRUNCATE commits the transaction it runs in.
+    return undefined;
+  },
+  isTransient(err): boolean {
+    // Error 1023: a serializable isolation violation between concurrent transactions; the whole transaction can run again.
+    return typeof err.message === 'string' && /Serializable isolation violation|\b1023\b/i.test(err.message);
+  },
+  staging: async () => (await import('./staging.ts')).redshiftStaging,
+};

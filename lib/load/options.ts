@@ -1,0 +1,30 @@
+/**
+ * What a load is asked to do: the same options for a run (runner.ts) and for
+ * its script (plan.ts).
+ */
+import type { Config } from '../config/config.ts';
+import type { CredentialsResolver, StageProgress } from '../dialect/staging.ts';
+import type { FaultPoints } from '../fault-points.ts';
+import type { Logger } from '../log.ts';
+import type { SourceReader } from '../sources/source-objects.ts';
+import type { Pipeline } from './steps.ts';
+
+export interface LoadOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  /** The steps (loaders/index.ts). */
+  readonly pipeline: Pipeline;
+  /** Subset of steps: 'stage', 'transform' or table names. Default: everything. */
+  readonly only?: readonly string[] | undefined;
+  /** Bad records skipped per staging table before the load fails (Redshift MAXERROR). */
+  readonly maxErrors?: number | undefined;
+  readonly onProgress?: ((p: StageProgress) => void) | undefined;
+  /** Source reader (tests may pass their own); default: local files and S3. */
+  readonly reader?: SourceReader | undefined;
+  /** Stage only objects the ledger does not list as loaded (same size and ETag/mtime). */
+  readonly incremental?: boolean | undefined;
+  /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
+  readonly credentials?: CredentialsResolver | undefined;
+  /** Where the reliability tests stop the run (the CLI builds them from the environment); default: none. */
+  readonly faults?: FaultPoints | undefined;
+}

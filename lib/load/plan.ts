@@ -1,0 +1,38 @@
+/**
+ * The load as a SQL script for a dialect (--dry-run): the same steps in the
+ * same transactions as a run, staging as the engine's strategy renders it.
+ * Secrets are redacted by the caller's output path.
+ */
+import type { Dialect } from '../dialect/index.ts';
+import { noFaults } from '../fault-points.ts';
+import type { LoadOptions } from './options.ts';
+import { selectSteps } from './steps.ts';
+
+export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<string> {
+  const { staging, transforms } = selectSteps(opts.pipeline, opts.only);
+  const lines: string[] = [`-- sparkify-warehouse: load plan for ${dialect.name}`, ''];
+  if (staging.length > 0) {
+    const strategy = await dialect.staging();
+    const planned = await strategy.plan(staging, {
+      config: opts.config,
+      log: opts.log,
+      faults: noFaults,
+      maxErrors: opts.maxErrors ?? 0,
+      incremental: opts.incremental ?? false,
+      runId: 'RUN-ID',
+      credentials: opts.credentials,
+    });
+    lines.push(`-- step: stage ${staging.map((s) => s.table).join(', ')} (one transaction: all replaced or none)`, 'BEGIN;', '');
+    staging.forEach((step, i) => {
+      const source = step.source(opts.config.sources);
+      lines.push(`-- step: stage ${step.table} from ${source} (JSON mapping: ${step.format(opts.config.sources)})`, `${dialect.clearTable(step.table)};`, ...(planned[i] ?? []));
+    });
+    lines.push('COMMIT;', '');
+  }
+  for (const step of transforms) {
+    lines.push(`-- step: transform ${step.table}: ${step.description}`, 'BEGIN;', '');
+    for (const sql of step.statements) lines.push(`${sql};`, '');
+    lines.push('COMMIT;', '');
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}

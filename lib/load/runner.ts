@@ -1,0 +1,158 @@
+/**
+ * Runs the load: staging (both staging tables replaced in one transaction, as
+ * the engine's staging strategy does it), then each star table in its own
+ * transaction, lane by lane, all under the warehouse lock; the ledger last.
+ * Nothing here depends on the engine: the dialect says what differs.
+ */
+import { randomBytes } from 'node:crypto';
+import { transaction, type Connection } from '../db/connection.ts';
+import type { Database } from '../db/database.ts';
+import { withWarehouseLock, type HeldLock } from '../db/lock.ts';
+import { withRetry } from '../db/retry.ts';
+import type { Dialect } from '../dialect/index.ts';
+import type { StagedObjects, StagingContext } from '../dialect/staging.ts';
+import type { RecordProblem } from '../errors.ts';
+import { noFaults, type FaultPoints } from '../fault-points.ts';
+import type { Logger } from '../log.ts';
+import { recordLoaded } from './ledger.ts';
+import type { LoadOptions } from './options.ts';
+import { selectSteps, type Pipeline, type StepReport, type TransformStep } from './steps.ts';
+
+export type { LoadOptions } from './options.ts';
+
+export interface LoadReport {
+  readonly steps: readonly StepReport[];
+  /** Bad records skipped under --max-errors. */
+  readonly skipped: readonly RecordProblem[];
+}
+
+const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+
+async function countRows(conn: Connection, table: string): Promise<number> {
+  const { rows } = await conn.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+async function isEmpty(conn: Connection, table: string): Promise<boolean> {
+  return (await conn.query(`SELECT 1 AS one FROM ${table} LIMIT 1`)).rows.length === 0;
+}
+
+async function runTransform(conn: Connection, dialect: Dialect, step: TransformStep, log: Logger, faults: FaultPoints): Promise<StepReport> {
+  const start = process.hrtime.bigint();
+  log.info(`Transforming ${step.table}: ${step.description}`);
+  await transaction(conn, async () => {
+    // A first load into an empty table: what the engine runs first (PostgreSQL: lock, and truncate if still empty).
+    const first = dialect.emptyTargetBeforeFirstLoad(step.table);
+    if (first && (await isEmpty(conn, step.table))) {
+      await conn.query(first.lock);
+      if (await isEmpty(conn, step.table)) await conn.query(first.truncate);
+    }
+    for (const sql of step.statements) {
+      log.debug(sql);
+      await conn.query(sql);
+    }
+    await faults.at(`transform:${step.table}:before-commit`);
+  });
+  return { step: `transform ${step.table}`, table: step.table, rows: await countRows(conn, step.table), seconds: since(start) };
+}
+
+/** A connection whose steps are retried, whole, on a new connection after a transient failure. */
+interface Session {
+  readonly conn: Connection;
+  run<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  end(): Promise<void>;
+}
+
+async function openSession(db: Database, lock: HeldLock, log: Logger): Promise<Session> {
+  let conn = await db.connect();
+  return {
+    get conn() {
+      return conn;
+    },
+    run: (what, fn) =>
+      withRetry(what, () => fn().catch((err: unknown) => Promise.reject(conn.explain(err))), {
+        log,
+        engine: (err) => db.dialect.isTransient(err),
+        beforeRetry: async () => {
+          lock.assertHeld();
+          await conn.end().catch(() => undefined);
+          conn = await db.connect();
+        },
+      }),
+    end: () => conn.end().catch(() => undefined),
+  };
+}
+
+/**
+ * The transforms, lane by lane at the same time (Pipeline.lanes): the first
+ * lane on the main connection, the others on their own. A failed lane does
+ * not stop the others (every step is its own transaction and idempotent); the
+ * first failure is reported once all lanes have ended.
+ */
+async function runTransforms(db: Database, lock: HeldLock, main: Session, pipeline: Pipeline, transforms: readonly TransformStep[], log: Logger, faults: FaultPoints): Promise<StepReport[]> {
+  const lanes = pipeline.lanes.map((lane) => lane.filter((step) => transforms.includes(step))).filter((lane) => lane.length > 0);
+  const reports = new Map<TransformStep, StepReport>();
+  const settled = await Promise.allSettled(
+    lanes.map(async (lane, i) => {
+      const session = i === 0 ? main : await openSession(db, lock, log);
+      try {
+        for (const step of lane) {
+          lock.assertHeld();
+          reports.set(step, await session.run(`transform ${step.table}`, () => runTransform(session.conn, db.dialect, step, log, faults)));
+        }
+      } finally {
+        if (session !== main) await session.end();
+      }
+    }),
+  );
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return transforms.map((step) => reports.get(step)).filter((r): r is StepReport => r !== undefined);
+}
+
+export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
+  const { pipeline } = opts;
+  const { staging, transforms } = selectSteps(pipeline, opts.only);
+  const faults = opts.faults ?? noFaults;
+  const strategy = await db.dialect.staging();
+  return withWarehouseLock(db, 'load', opts.log, async (lock) => {
+    await faults.at('load:locked');
+    const main = await openSession(db, lock, opts.log);
+    const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+    const ctx: StagingContext = {
+      config: opts.config,
+      log: opts.log,
+      faults,
+      maxErrors: opts.maxErrors ?? 0,
+      incremental: opts.incremental ?? false,
+      runId,
+      reader: opts.reader,
+      onProgress: opts.onProgress,
+      credentials: opts.credentials,
+    };
+    try {
+      const steps: StepReport[] = [];
+      let skipped: readonly RecordProblem[] = [];
+      let stagedObjects: readonly StagedObjects[] = [];
+      if (staging.length > 0) {
+        const staged = await main.run('stage', () => strategy.stage(main.conn, staging, ctx));
+        skipped = staged.skipped;
+        if (staged.reports.length === 0) {
+          opts.log.info('Nothing new since the last load: no staging work, no transform.');
+          return { steps, skipped };
+        }
+        steps.push(...staged.reports);
+        stagedObjects = staged.objects;
+        await faults.at('load:staged');
+      }
+      steps.push(...(await runTransforms(db, lock, main, pipeline, transforms, opts.log, faults)));
+      // Only a run that staged and filled every star table has loaded its objects.
+      if (staging.length > 0 && transforms.length === pipeline.transforms.length && stagedObjects.some((s) => s.objects.length > 0)) {
+        await main.run('ledger', () => transaction(main.conn, () => recordLoaded(main.conn, strategy, runId, stagedObjects)));
+      }
+      return { steps, skipped };
+    } finally {
+      await main.end();
+    }
+  });
+}

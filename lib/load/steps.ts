@@ -1,0 +1,143 @@
+/**
+ * The shapes of the load's steps (one module per table in loaders/) and the
+ * pipeline they form. Each step declares its table, its grain (key columns)
+ * and what it depends on; the transform lanes, the `--only` choices, the
+ * verify checks and the table lists are derived from these declarations
+ * (definePipeline), never restated. Adding a star table is one migration, one
+ * loader file and one line in loaders/index.ts.
+ */
+import type { Sources } from '../config/config.ts';
+import { ConfigError } from '../errors.ts';
+
+export interface StagingStep {
+  /** The staging table (also its --only name). */
+  readonly table: string;
+  readonly description: string;
+  /** The COPY column list, in the order of the JSONPaths file. */
+  readonly columns: readonly string[];
+  /** The source setting: s3://bucket/prefix or a local path. */
+  source(sources: Sources): string;
+  /** The JSON mapping setting: a JSONPaths file, 'auto' or 'auto ignorecase'. */
+  format(sources: Sources): string;
+}
+
+/** A data-quality check: a portable query returning the offending rows (none: passed). */
+export interface CheckSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly sql: string;
+}
+
+/** A column of the step's table that must name a row of another star table. */
+export interface Reference {
+  readonly column: string;
+  readonly table: string;
+  readonly targetColumn: string;
+  /** NULL allowed (an unmatched song). */
+  readonly nullable: boolean;
+}
+
+export interface TransformStep {
+  /** The star table it fills (also its --only name). */
+  readonly table: string;
+  /** One line for plans and progress. */
+  readonly description: string;
+  /** The grain: one row per value of these columns (verify checks them unique and not NULL). */
+  readonly key: readonly string[];
+  /** A generated surrogate key beside the grain (unique and not NULL too). */
+  readonly surrogateKey?: string;
+  /** The star tables this step reads, filled before it (staging is always filled first). */
+  readonly dependsOn: readonly string[];
+  readonly references?: readonly Reference[];
+  /** Checks specific to this table, beyond keys and references. */
+  readonly checks?: readonly CheckSpec[];
+  /** The statements, in order, run in one transaction; portable between Redshift and PostgreSQL 15+. */
+  readonly statements: readonly string[];
+}
+
+export interface Pipeline {
+  readonly staging: readonly StagingStep[];
+  /** In script order (--dry-run): every step after the steps it depends on. */
+  readonly transforms: readonly TransformStep[];
+  /** How `load` runs the transforms: the lanes at the same time, each on its own connection, each in order. */
+  readonly lanes: readonly (readonly TransformStep[])[];
+  /** Every table the load fills, staging first. */
+  readonly tables: readonly string[];
+  /** What `--only` accepts. */
+  readonly onlyChoices: readonly string[];
+}
+
+/**
+ * At most two lanes: on the 2-core machines measured (README, Performance) a
+ * third connection only made the lanes compete; steps that share no
+ * dependency are packed into the lane with the fewest steps.
+ */
+const MAX_LANES = 2;
+
+export function definePipeline(steps: { staging: readonly StagingStep[]; transforms: readonly TransformStep[] }): Pipeline {
+  const { staging, transforms } = steps;
+  const tables = [...staging, ...transforms].map((s) => s.table);
+  const duplicate = tables.find((t, i) => tables.indexOf(t) !== i);
+  if (duplicate) throw new Error(`pipeline: two steps fill ${duplicate}`);
+  transforms.forEach((step, i) => {
+    for (const dep of step.dependsOn) {
+      const at = transforms.findIndex((s) => s.table === dep);
+      if (at < 0) throw new Error(`pipeline: ${step.table} depends on ${dep}, which no transform step fills`);
+      if (at > i) throw new Error(`pipeline: ${step.table} depends on ${dep}, which comes after it: list ${dep} first`);
+    }
+  });
+  return Object.freeze({
+    staging,
+    transforms,
+    lanes: deriveLanes(transforms),
+    tables,
+    onlyChoices: ['stage', 'transform', ...tables],
+  });
+}
+
+/** Steps linked by dependencies share a lane (in script order); unlinked groups fill the emptiest lane. */
+function deriveLanes(transforms: readonly TransformStep[]): TransformStep[][] {
+  // Connected components of the dependency graph (a handful of steps: relabelling is simplest).
+  const label = new Map<string, number>();
+  transforms.forEach((step, i) => {
+    label.set(step.table, i);
+    for (const dep of step.dependsOn) {
+      const old = label.get(dep);
+      for (const [table, l] of label) if (l === old) label.set(table, i);
+    }
+  });
+  const components = new Map<number, TransformStep[]>();
+  for (const step of transforms) {
+    const l = label.get(step.table) as number;
+    components.set(l, [...(components.get(l) ?? []), step]);
+  }
+  const bySize = [...components.values()].sort((a, b) => b.length - a.length);
+  const lanes: TransformStep[][] = [];
+  for (const component of bySize) {
+    if (lanes.length < MAX_LANES) lanes.push([...component]);
+    else lanes.reduce((min, lane) => (lane.length < min.length ? lane : min)).push(...component);
+  }
+  return lanes;
+}
+
+/** The steps `--only` picks ('stage', 'transform' or table names); default: everything. */
+export function selectSteps(pipeline: Pipeline, only: readonly string[] | undefined): { staging: StagingStep[]; transforms: TransformStep[] } {
+  const wanted = new Set(only && only.length > 0 ? only : ['stage', 'transform']);
+  for (const name of wanted) {
+    if (!pipeline.onlyChoices.includes(name)) throw new ConfigError([`--only: unknown step '${name}' (choose from ${pipeline.onlyChoices.join(', ')})`]);
+  }
+  return {
+    staging: pipeline.staging.filter((s) => wanted.has('stage') || wanted.has(s.table)),
+    transforms: pipeline.transforms.filter((s) => wanted.has('transform') || wanted.has(s.table)),
+  };
+}
+
+/** What one step did. */
+export interface StepReport {
+  readonly step: string;
+  readonly table: string;
+  /** Rows in the table after the step. */
+  readonly rows: number;
+  readonly seconds: number;
+  readonly detail?: string | undefined;
+}

@@ -1,0 +1,131 @@
+/**
+ * npm run cluster -- create|status|delete [--dry-run] [--write-env] [--yes] [--skip-final-snapshot]
+ */
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import type { Argv, CommandModule } from 'yargs';
+import type { AwsClients, ClusterContext } from '../../lib/aws/cluster.ts';
+import { loadClusterConfig } from '../../lib/config/config.ts';
+import { setEnvValues } from '../../lib/config/env-file-writer.ts';
+import { ConfigError } from '../../lib/errors.ts';
+import { formatTable } from './format-table.ts';
+import { commonOptions, createRunLogger, environment, print, runCommand, type CommonArgs } from './common.ts';
+
+interface ClusterArgs extends CommonArgs {
+  action: 'create' | 'status' | 'delete';
+  dryRun: boolean;
+  writeEnv: boolean;
+  yes: boolean;
+  skipFinalSnapshot: boolean;
+}
+
+async function awsClients(region: string): Promise<AwsClients> {
+  const [{ IAMClient }, { RedshiftClient }, { EC2Client }] = await Promise.all([import('@aws-sdk/client-iam'), import('@aws-sdk/client-redshift'), import('@aws-sdk/client-ec2')]);
+  return { iam: new IAMClient({ region }), redshift: new RedshiftClient({ region }), ec2: new EC2Client({ region }) };
+}
+
+async function confirm(clusterId: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new ConfigError([`cluster delete removes ${clusterId} and its IAM role: add --yes to confirm when not at a terminal`]);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`Delete cluster ${clusterId} and its IAM role? Type the cluster name to confirm: `);
+  rl.close();
+  return answer.trim() === clusterId;
+}
+
+export interface ClusterRun {
+  readonly clients?: AwsClients;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The command body; tests call it with mocked AWS clients. */
+export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}): Promise<number | void> {
+  // Loaded here, not at start-up: every other command would pay for the AWS SDK clients.
+  const { clusterStatus, createCluster, deleteCluster } = await import('../../lib/aws/cluster.ts');
+  const log = createRunLogger(args);
+  const envFile = path.resolve(args.envFile);
+  const config = loadClusterConfig(environment(args));
+  log.secret(config.password);
+  const ctx: ClusterContext = {
+    config,
+    clients: deps.clients ?? (await awsClients(config.region)),
+    log,
+    dryRun: args.dryRun,
+    calls: [],
+    ...(deps.sleep ? { sleep: deps.sleep, pollMs: 1 } : {}),
+  };
+  const printPlan = () => {
+    print(`Plan (${ctx.calls.length} AWS calls; nothing was called):`);
+    for (const [i, c] of ctx.calls.entries()) print(`${String(i + 1).padStart(2)}. ${c.service} ${c.command} ${JSON.stringify(c.params)}`);
+  };
+  switch (args.action) {
+    case 'create': {
+      if (!args.dryRun && !config.password && !args.writeEnv) {
+        throw new ConfigError(['REDSHIFT_PASSWORD is not set: add --write-env so the generated master password is kept in .env (it is never printed), or set REDSHIFT_PASSWORD']);
+      }
+      const result = await createCluster(ctx);
+      if (args.dryRun) return printPlan();
+      const host = result.endpoint ? `${result.endpoint.host}:${result.endpoint.port}` : '(pending)';
+      print(`Cluster ${config.clusterId}: ${result.reused.cluster ? 'reused' : 'created'}; IAM role ${config.roleName}: ${result.reused.role ? 'reused' : 'created'}.`);
+      print(`IAM_ROLE_ARN=${result.roleArn}`);
+      print(`DATABASE_URL=postgres://${config.user}:<REDSHIFT_PASSWORD>@${host}/${config.database}?sslmode=require`);
+      if (args.writeEnv) {
+        const password = result.generatedPassword ?? config.password;
+        await setEnvValues(envFile, {
+          IAM_ROLE_ARN: result.roleArn,
+          ...(password && result.endpoint ? { DATABASE_URL: `postgres://${config.user}:${encodeURIComponent(password)}@${host}/${config.database}?sslmode=require` } : {}),
+          ...(result.generatedPassword ? { REDSHIFT_PASSWORD: result.generatedPassword } : {}),
+        });
+        print(`Wrote IAM_ROLE_ARN${password ? ', DATABASE_URL' : ''}${result.generatedPassword ? ' and the generated REDSHIFT_PASSWORD' : ''} to ${envFile}.`);
+      }
+      return;
+    }
+    case 'status': {
+      const cluster = await clusterStatus(ctx);
+      if (args.dryRun) return printPlan();
+      if (!cluster) {
+        print(`Cluster ${config.clusterId} does not exist (region ${config.region}).`);
+        return 1;
+      }
+      print(
+        formatTable([
+          {
+            cluster: cluster.ClusterIdentifier,
+            state: cluster.ClusterStatus,
+            endpoint: cluster.Endpoint ? `${cluster.Endpoint.Address}:${cluster.Endpoint.Port}` : '',
+            node_type: cluster.NodeType,
+            nodes: cluster.NumberOfNodes,
+            roles: (cluster.IamRoles ?? []).map((r) => r.IamRoleArn).join(', '),
+          },
+        ]),
+      );
+      return;
+    }
+    case 'delete': {
+      if (!args.dryRun && !args.yes && !(await confirm(config.clusterId))) {
+        print('Not confirmed: nothing deleted.');
+        return 1;
+      }
+      const deleted = await deleteCluster(ctx, { skipFinalSnapshot: args.skipFinalSnapshot });
+      if (args.dryRun) return printPlan();
+      print(`Cluster ${config.clusterId}: ${deleted.cluster ? 'deleted' : 'did not exist'}; IAM role ${config.roleName}: ${deleted.role ? 'deleted' : 'did not exist'}.`);
+      return;
+    }
+    default: {
+      const never: never = args.action;
+      throw new Error(`unknown action ${String(never)}`);
+    }
+  }
+}
+
+export const clusterCommand: CommandModule<object, ClusterArgs> = {
+  command: 'cluster <action>',
+  describe: 'Create, inspect or delete the Redshift cluster and its IAM role (AWS SDK)',
+  builder: (y) =>
+    commonOptions(y as Argv<object>)
+      .positional('action', { choices: ['create', 'status', 'delete'] as const, demandOption: true })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print each AWS call and its key parameters without calling AWS' })
+      .option('write-env', { type: 'boolean', default: false, describe: 'create: write DATABASE_URL, IAM_ROLE_ARN (and a generated REDSHIFT_PASSWORD) into .env' })
+      .option('yes', { type: 'boolean', default: false, describe: 'delete: do not ask for confirmation' })
+      .option('skip-final-snapshot', { type: 'boolean', default: false, describe: 'delete: no final snapshot' }) as unknown as Argv<ClusterArgs>,
+  handler: (args) => runCommand(args, () => runClusterCommand(args)),
+};

@@ -1,0 +1,64 @@
+/**
+ * npm run load [-- --only stage|transform|TABLE] [--dry-run [--dialect D]] [--max-errors N]
+ *              [--log-data URI] [--log-jsonpath URI|auto|'auto ignorecase'] [--song-data URI]
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { pipeline } from '../../loaders/index.ts';
+import { openDatabase } from '../../lib/db/database.ts';
+import { DIALECT_NAMES, dialectByName, type DialectName } from '../../lib/dialect/index.ts';
+import { loadScript } from '../../lib/load/plan.ts';
+import { runLoad } from '../../lib/load/runner.ts';
+import { commonOptions, print, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
+import { printLoadReport, progressReporter } from './output.ts';
+
+interface LoadArgs extends CommonArgs, SourceArgs {
+  only?: string[];
+  dryRun: boolean;
+  dialect?: DialectName;
+  maxErrors: number;
+  incremental: boolean;
+}
+
+function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
+  return sourceOptions(commonOptions(y))
+    .option('only', { type: 'string', array: true, choices: pipeline.onlyChoices, describe: 'run only these steps' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
+    .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
+    .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
+    .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table (like Redshift MAXERROR)' })
+    .check((a) => {
+      if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
+      const n = Number(a['max-errors']);
+      if (!Number.isInteger(n) || n < 0 || n > 100000) throw new Error('--max-errors takes a whole number from 0 to 100000');
+      return true;
+    }) as unknown as Argv<T & LoadArgs>;
+}
+
+export const loadCommand: CommandModule<object, LoadArgs> = {
+  command: 'load',
+  describe: 'Stage the S3/local JSON and fill the star schema (idempotent)',
+  builder: (y) => loadOptions(y as Argv<object>),
+  handler: (args) =>
+    runCommand(args, async () => {
+      const { config: base, log, faults } = setup(args);
+      const config = withSourceFlags(base, args);
+      const options = { config, log, faults, pipeline, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental };
+      if (args.dryRun && args.dialect) {
+        print(redact(await loadScript(dialectByName(args.dialect), options)));
+        return;
+      }
+      const db = await openDatabase(config, log);
+      try {
+        if (args.dryRun) {
+          print(redact(await loadScript(db.dialect, options)));
+          return;
+        }
+        log.info(`Loading into ${db.dialect.name} at ${db.description}`);
+        const progress = progressReporter(log);
+        const report = await runLoad(db, { ...options, onProgress: progress.onProgress }).finally(progress.done);
+        printLoadReport(report);
+      } finally {
+        await db.close();
+      }
+    }),
+};

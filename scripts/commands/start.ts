@@ -1,0 +1,88 @@
+/**
+ * npm start: the whole job on a fresh machine with nothing configured —
+ * embedded PostgreSQL, generated sample data, migrate up, load, verify, and a
+ * few analytics answers. With DATABASE_URL or the source settings, the same
+ * sequence runs against them. Idempotent: a second start changes nothing.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { pipeline } from '../../loaders/index.ts';
+import { withSources } from '../../lib/config/config.ts';
+import { openDatabase } from '../../lib/db/database.ts';
+import { runLoad } from '../../lib/load/runner.ts';
+import type { Logger } from '../../lib/log.ts';
+import { migrate } from '../../lib/migrate/migrate.ts';
+import { runAnalytics } from '../../lib/report/analytics.ts';
+import { assertChecksPassed, verifyWarehouse } from '../../lib/report/checks.ts';
+import { generate, type ExpectedCounts } from '../../lib/sample/generator.ts';
+import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
+import { formatTable } from './format-table.ts';
+import { printLoadReport, printVerifyReport, progressReporter } from './output.ts';
+
+export const SAMPLE = { songs: 2000, events: 10000, seed: 42 } as const;
+
+/** The bundled sample: generated once into the git-ignored warehouse folder. */
+async function ensureSample(dir: string, log: Logger): Promise<{ dir: string; expected: ExpectedCounts }> {
+  const sampleDir = path.join(dir, 'sample-data');
+  const expectedFile = path.join(sampleDir, 'expected-counts.json');
+  if (!existsSync(expectedFile)) {
+    log.info(`Generating the sample data (${SAMPLE.songs} songs, ${SAMPLE.events} events, seed ${SAMPLE.seed}) into ${sampleDir}…`);
+    const tmp = `${sampleDir}.tmp`;
+    await rm(tmp, { recursive: true, force: true });
+    const expected = await generate({ ...SAMPLE, out: tmp });
+    await writeFile(path.join(tmp, 'expected-counts.json'), `${JSON.stringify(expected, null, 2)}\n`);
+    await rm(sampleDir, { recursive: true, force: true });
+    await rename(tmp, sampleDir);
+  }
+  return { dir: sampleDir, expected: JSON.parse(await readFile(expectedFile, 'utf8')) as ExpectedCounts };
+}
+
+export const startCommand: CommandModule<object, CommonArgs> = {
+  command: 'start',
+  describe: 'Migrate, load, verify and report: the whole job (sample data when no source is configured)',
+  builder: (y) => commonOptions(y as Argv<object>),
+  handler: (args) =>
+    runCommand(args, async () => {
+      const started = Date.now();
+      const { config: base, log, faults } = setup(args);
+      let config = base;
+      if (!base.sourcesConfigured) {
+        const sample = await ensureSample(base.warehouseDir, log);
+        config = withSources(base, {
+          logData: path.join(sample.dir, 'log_data'),
+          songData: path.join(sample.dir, 'song_data'),
+          logJsonPath: path.join(sample.dir, 'log_json_path.json'),
+        });
+        log.info('No LOG_DATA/SONG_DATA configured: loading the bundled sample data.');
+      }
+      const db = await openDatabase(config, log);
+      try {
+        log.info(`Warehouse: ${db.dialect.name} at ${db.description}`);
+        const ran = await migrate(db, { direction: 'up', log, faults });
+        log.info(ran.length > 0 ? `Migrated: ${ran.length} migration(s) applied.` : 'Schema up to date.');
+        const progress = progressReporter(log);
+        const report = await runLoad(db, { config, log, faults, pipeline, onProgress: progress.onProgress }).finally(progress.done);
+        print('# Load');
+        printLoadReport(report);
+        const checks = await verifyWarehouse(db, pipeline);
+        print('# Checks');
+        printVerifyReport(checks);
+        assertChecksPassed(checks);
+        const answers = await runAnalytics(db, ['most-played-songs', 'plays-by-hour', 'free-vs-paid']);
+        const rowsOf = (name: string) => answers.find((a) => a.name === name)?.rows ?? [];
+        const top = rowsOf('most-played-songs')[0];
+        const busiest = [...rowsOf('plays-by-hour')].sort((a, b) => Number(b['plays']) - Number(a['plays']))[0];
+        print('# Report');
+        print(formatTable(checks.counts));
+        print(`Checks passed: ${checks.results.length} of ${checks.results.length}.`);
+        if (top) print(`Most played song: "${String(top['title'])}" by ${String(top['artist'])} (${String(top['plays'])} plays).`);
+        if (busiest) print(`Busiest hour (UTC): ${String(busiest['hour'])}:00 with ${String(busiest['plays'])} plays.`);
+        for (const row of rowsOf('free-vs-paid')) print(`${String(row['level'])}: ${String(row['plays'])} plays by ${String(row['users'])} users now at that level.`);
+        print(`Done in ${((Date.now() - started) / 1000).toFixed(1)}s. Explore: npm run analyze | npm run query -- "SELECT …" | npm run db -- start`);
+      } finally {
+        await db.close();
+      }
+    }),
+};
