@@ -28,7 +28,7 @@ test('incremental loads stage only new or changed objects and end where one full
   const inc = await migratedDatabase();
   const full = await migratedDatabase();
   dbs.push(inc, full);
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     logs: { '2018-11-01-events.json': [event({ ts: 1541030000000, level: 'free' }), event({ ts: 1541030001000, userId: '11' })] },
     songs: { 'A/a.json': song({ song_id: 'SOA', title: 'Old Song', artist_name: 'Old Artist', artist_id: 'AROLD' }) },
   });
@@ -118,7 +118,7 @@ test('the ledger keeps file names with tabs, backslashes and newlines exactly: a
   const db = await migratedDatabase();
   t.teardown(() => db.drop());
   const odd = 'day\t1\\x\nend.json';
-  const f = await writeFixture({ logs: { [odd]: [event({ ts: 1541030000000 })] }, songs: { 'A/a b.json': song() } });
+  const f = await writeFixture(t, { logs: { [odd]: [event({ ts: 1541030000000 })] }, songs: { 'A/a b.json': song() } });
   const env = { DATABASE_URL: db.url, ...f.env };
   const first = await runCli(['load', '--incremental'], env);
   t.is(first.code, 0, first.stderr);
@@ -132,7 +132,7 @@ test('the ledger keeps file names with tabs, backslashes and newlines exactly: a
 test('an event without ts never overwrites a user loaded from an event with a ts, in a later incremental load', async (t) => {
   const db = await migratedDatabase();
   t.teardown(() => db.drop());
-  const f = await writeFixture({ logs: { '2018-11-01-events.json': [event({ ts: 1541030000000, level: 'paid', firstName: 'Lily', lastName: 'Koch' })] }, songs: { 'A/a.json': song() } });
+  const f = await writeFixture(t, { logs: { '2018-11-01-events.json': [event({ ts: 1541030000000, level: 'paid', firstName: 'Lily', lastName: 'Koch' })] }, songs: { 'A/a.json': song() } });
   const env = { DATABASE_URL: db.url, ...f.env };
   t.is((await runCli(['load', '--incremental'], env)).code, 0);
   const loaded = [{ first_name: 'Lily', last_name: 'Koch', level: 'paid', last_event_ts: '1541030000000' }];

@@ -11,13 +11,15 @@ import { runCli } from './helpers/cli.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import type { TestDatabase } from './helpers/database.ts';
+import { fileScope } from './helpers/temp-dir.ts';
 import { checksums } from './helpers/warehouse.ts';
 
 let tdb: TestDatabase;
 let baseline: Record<string, string>;
+const scope = fileScope();
 test.before(async () => {
   tdb = await migratedDatabase();
-  const good = await writeFixture({ logs: { 'good.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000 })] }, songs: { 'A/1.json': song() } });
+  const good = await writeFixture(scope, { logs: { 'good.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000 })] }, songs: { 'A/1.json': song() } });
   await load(tdb, good.env);
   baseline = await checksums(tdb);
 });
@@ -28,7 +30,7 @@ test.after.always(async () => {
 const line = (e: Record<string, unknown>) => JSON.stringify(e);
 
 test.serial('a malformed line: exit 3, the message names file and line, every table unchanged', async (t) => {
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     logs: { '2018-11-02-events.json': `${line(event())}\n${line(event())}\n{"artist": "x", "ts": 15410000\n${line(event())}\n` },
     songs: { 'A/1.json': song({ song_id: 'SONEW' }) },
   });
@@ -44,7 +46,7 @@ test.serial('a wrong type names the field; --max-errors skips and lists it and l
   const tdb = await migratedDatabase();
   t.teardown(() => tdb.drop());
   const baseline = await checksums(tdb);
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     logs: { 'a.json': [event({ ts: 1541000000000 }), event({ ts: 'yesterday' }), event({ userId: { id: 1 }, ts: 1541000002000 }), event({ ts: 1541000003000 })] },
     songs: { 'A/1.json': song() },
   });
@@ -84,7 +86,7 @@ const hostile: [string, string | Buffer, RegExp][] = [
 
 for (const [name, content, expected] of hostile) {
   test(`hostile input, ${name}: an error naming file and line, the warehouse unchanged`, async (t) => {
-    const f = await writeFixture({ logs: { 'bad.json': '' }, songs: { 'A/1.json': song() } });
+    const f = await writeFixture(t, { logs: { 'bad.json': '' }, songs: { 'A/1.json': song() } });
     await writeFile(path.join(f.env['LOG_DATA'] ?? '', 'bad.json'), content);
     const e = await t.throwsAsync(load(tdb, f.env));
     t.regex(e?.message ?? '', expected);
@@ -94,7 +96,7 @@ for (const [name, content, expected] of hostile) {
 }
 
 test('a symlink loop in a local folder is refused with its path', async (t) => {
-  const f = await writeFixture({ logs: { 'a.json': [event()] }, songs: { 'A/1.json': song() } });
+  const f = await writeFixture(t, { logs: { 'a.json': [event()] }, songs: { 'A/1.json': song() } });
   await mkdir(path.join(f.env['LOG_DATA'] ?? '', 'sub'));
   await symlink('..', path.join(f.env['LOG_DATA'] ?? '', 'sub', 'loop'));
   const e = await t.throwsAsync(load(tdb, f.env));
@@ -111,7 +113,7 @@ test.serial('a ts outside the TIMESTAMP range: exit 3 at staging with file, line
   const tdb = await migratedDatabase();
   t.teardown(() => tdb.drop());
   const baseline = await checksums(tdb);
-  const f = await writeFixture({ logs: { 'far.json': [event({ ts: 1541000000000 }), event({ ts: -1000000000000000, userId: '11' })] }, songs: { 'A/1.json': song() } });
+  const f = await writeFixture(t, { logs: { 'far.json': [event({ ts: 1541000000000 }), event({ ts: -1000000000000000, userId: '11' })] }, songs: { 'A/1.json': song() } });
   const failing = await runCli(['load'], { DATABASE_URL: tdb.url, ...f.env });
   t.is(failing.code, EXIT.input, failing.stderr);
   t.regex(failing.stderr, /far\.json:2, field ts \(column ts\): -1000000000000000 is not a TIMESTAMP/);
@@ -127,13 +129,13 @@ test.serial('a ts outside the TIMESTAMP range: exit 3 at staging with file, line
 test.serial('a long integer going into a VARCHAR keeps every digit (issue 15, bug 5)', async (t) => {
   const tdb = await migratedDatabase();
   t.teardown(() => tdb.drop());
-  const f = await writeFixture({ logs: { 'n.json': `{"artist": 12345678901234567890, "song": 1.50, "userId": "10", "ts": 1541000000000, "sessionId": 1, "page": "NextSong"}\n` }, songs: { 'A/1.json': song() } });
+  const f = await writeFixture(t, { logs: { 'n.json': `{"artist": 12345678901234567890, "song": 1.50, "userId": "10", "ts": 1541000000000, "sessionId": 1, "page": "NextSong"}\n` }, songs: { 'A/1.json': song() } });
   await load(tdb, f.env);
   t.deepEqual(await tdb.query('select artist, song from staging_events'), [{ artist: '12345678901234567890', song: '1.50' }]);
 });
 
 test.serial('control characters in a file name are escaped in the message (no raw escape sequence or newline reaches the terminal)', async (t) => {
-  const f = await writeFixture({ logs: { 'bad\u001b[31m\nname.json': `{"artist": 1, "ts": x}\n` }, songs: { 'A/1.json': song() } });
+  const f = await writeFixture(t, { logs: { 'bad\u001b[31m\nname.json': `{"artist": 1, "ts": x}\n` }, songs: { 'A/1.json': song() } });
   const r = await runCli(['load'], { DATABASE_URL: tdb.url, ...f.env });
   t.is(r.code, EXIT.input);
   t.regex(r.stderr, /bad\\x1b\[31m\\nname\.json:1: invalid JSON/);

@@ -4,8 +4,6 @@
 // lost mid-run, SIGINT/SIGTERM to the load and to its npm parent.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import pg from 'pg';
@@ -15,14 +13,16 @@ import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import { startProxy } from './helpers/tcp-proxy.ts';
+import { fileScope, tempDir } from './helpers/temp-dir.ts';
 import { contentChecksums } from './helpers/warehouse.ts';
 
 let sources: Record<string, string>;
 let clean: Record<string, string>;
 const dbs: TestDatabase[] = [];
+const scope = fileScope();
 
 test.before(async () => {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const out = await tempDir(scope, 'gen-');
   await generate({ songs: 200, events: 3000, seed: 5, out });
   sources = { LOG_DATA: path.join(out, 'log_data'), SONG_DATA: path.join(out, 'song_data'), LOG_JSONPATH: path.join(out, 'log_json_path.json') };
   const reference = await migratedDatabase();
@@ -55,7 +55,7 @@ interface Started {
 
 /** Starts `load` (or another command) and resolves once it reaches the fault point. */
 function startAt(args: string[], env: Record<string, string>, point: string, mode = 'hang', command?: string[]): Started {
-  const childEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env, SPARKIFY_FAULT_AT: point, SPARKIFY_FAULT: mode };
+  const childEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env, SPARKIFY_FAULT_AT: point, SPARKIFY_FAULT: mode };
   const child = command ? spawn(command[0] ?? '', command.slice(1), { cwd: PROJECT_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : spawnCli(args, childEnv);
   children.add(child);
   child.on('close', () => children.delete(child));

@@ -5,8 +5,7 @@
 // schema diagram names the seven tables, and the page prints to PDF. The
 // schema diagram is checked against the migrated database and the README.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import test from 'ava';
@@ -21,6 +20,7 @@ import { collectReportData } from '../lib/report/page/report-data.ts';
 import { loadSchemaModel } from '../lib/report/page/schema-model.ts';
 import { parseUserAgent, playsByPlatform } from '../lib/report/page/user-agent.ts';
 import { chromiumAvailable, chromiumTitle } from './helpers/chromium.ts';
+import { fileScope, tempDir } from './helpers/temp-dir.ts';
 import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import type { TestDatabase } from './helpers/database.ts';
 import { event, song, writeFixture, type Event } from './helpers/fixtures.ts';
@@ -84,13 +84,13 @@ const HOUR_PLAYS = [
 let tdb: TestDatabase;
 let outDir: string;
 let reportFile: string;
+const scope = fileScope();
 
 test.before(async () => {
   tdb = await migratedDatabase();
-  const f = await writeFixture({ logs: { '2018/11/events.json': EVENTS }, songs: SONGS });
+  const f = await writeFixture(scope, { logs: { '2018/11/events.json': EVENTS }, songs: SONGS });
   await load(tdb, f.env);
-  await rm(f.root, { recursive: true, force: true });
-  outDir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-report-'));
+  outDir = await tempDir(scope, 'sparkify-report-');
   const db = await tdb.open();
   try {
     reportFile = await writeReport(db, outDir, pipeline);
@@ -100,7 +100,6 @@ test.before(async () => {
 });
 test.after.always(async () => {
   await tdb?.drop();
-  if (outDir) await rm(outDir, { recursive: true, force: true });
 });
 
 test('the schema model comes from the migrations: seven tables, their keys, and the migrated columns', async (t) => {
@@ -262,8 +261,7 @@ test('the page is self-contained: no script, no external resource', async (t) =>
 });
 
 test.serial('npm run report writes the page and prints its file:// address; a failed check is shown with its offending rows', async (t) => {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'sparkify-report-cli-'));
-  t.teardown(() => rm(out, { recursive: true, force: true }));
+  const out = await tempDir(t, 'sparkify-report-cli-');
   await tdb.query('INSERT INTO users SELECT * FROM users WHERE user_id = 11');
   t.teardown(() => tdb.query('DELETE FROM users WHERE user_id = 11 AND ctid <> (SELECT MIN(ctid) FROM users WHERE user_id = 11)'));
   const r = await runCli(['report', '--out', out], { DATABASE_URL: tdb.url });

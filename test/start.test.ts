@@ -13,6 +13,10 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   const env = { WAREHOUSE_DIR: dir };
   t.teardown(async () => {
     await runCli(['db', 'stop'], env);
+    // As root, with WAREHOUSE_DIR closed to the postgres user (mkdtemp makes it 0700), the
+    // cluster's files live in the temp directory instead (lib/db/embedded-postgres.ts): remove them too.
+    const state = await readFile(path.join(dir, 'server.json'), 'utf8').then((s) => JSON.parse(s) as { dataDir?: string }, () => ({ dataDir: undefined }));
+    if (state.dataDir && !state.dataDir.startsWith(dir)) await rm(path.dirname(state.dataDir), { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   });
   const first = await runCli(['start'], env, { timeoutMs: 300_000 });

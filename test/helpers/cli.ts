@@ -16,7 +16,8 @@ export interface CliResult {
 
 export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env });
+    // TMPDIR too: what a command writes to the temp directory counts as the suite's (scripts/dev/temp-leftovers.ts).
+    const child = spawnCli(args, { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
