@@ -43,7 +43,7 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
   const { clusterStatus, createCluster, deleteCluster } = await import('../../lib/aws/cluster.ts');
   const log = createRunLogger(args);
   const envFile = path.resolve(args.envFile);
-  const config = loadClusterConfig(environment(args));
+  const config = loadClusterConfig(environment(args, { writes: args.writeEnv }));
   log.secret(config.password);
   const ctx: ClusterContext = {
     config,

@@ -55,10 +55,13 @@ export function withSourceFlags(config: Config, args: SourceArgs): Config {
   return withSources(config, { logData: args.logData, logJsonPath: args.logJsonpath, songData: args.songData });
 }
 
-/** The environment as the settings see it: the env file's values under the process environment's. */
-export function environment(args: CommonArgs): Readonly<Record<string, string | undefined>> {
-  // The default .env may be absent; a file named with --env-file must exist.
-  return readEnvironment(path.resolve(args.envFile), process.env, { required: args.envFile !== DEFAULT_ENV_FILE });
+/**
+ * The environment as the settings see it: the env file's values under the
+ * process environment's. The default .env may be absent; a file named with
+ * --env-file must exist, unless the command is about to write it (`writes`).
+ */
+export function environment(args: CommonArgs, options: { writes?: boolean } = {}): Readonly<Record<string, string | undefined>> {
+  return readEnvironment(path.resolve(args.envFile), process.env, { required: args.envFile !== DEFAULT_ENV_FILE && !options.writes });
 }
 
 export function createRunLogger(args: CommonArgs): Logger {
