@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import pg from 'pg';
 import { generate } from '../lib/sample/generator.ts';
 import { spawnCli } from '../scripts/dev/spawn-cli.ts';
@@ -108,6 +108,16 @@ async function lockHolder(tdb: TestDatabase): Promise<{ pid: number; seconds: nu
 
 const rowCount = async (tdb: TestDatabase, table: string) => (await tdb.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]?.n;
 
+/** The load's settings with its database reached through a TCP proxy the test can cut. */
+async function throughProxy(t: ExecutionContext, tdb: TestDatabase): Promise<{ proxy: Awaited<ReturnType<typeof startProxy>>; env: Record<string, string> }> {
+  const u = new URL(tdb.url);
+  const proxy = await startProxy(u.hostname, Number(u.port));
+  t.teardown(() => proxy.close());
+  const viaProxy = new URL(tdb.url);
+  viaProxy.port = String(proxy.port);
+  return { proxy, env: { DATABASE_URL: viaProxy.toString(), ...sources } };
+}
+
 const KILL_POINTS = [
   'load:locked',
   'stage:staging_events:copied',
@@ -179,12 +189,7 @@ test.serial('a backend terminated mid-load: a clear error, nothing half-applied,
 
 test.serial('a dropped connection is retried with backoff and says so; the load completes', async (t) => {
   const tdb = await fresh();
-  const u = new URL(tdb.url);
-  const proxy = await startProxy(u.hostname, Number(u.port));
-  t.teardown(() => proxy.close());
-  const viaProxy = new URL(tdb.url);
-  viaProxy.port = String(proxy.port);
-  const env = { DATABASE_URL: viaProxy.toString(), ...sources };
+  const { proxy, env } = await throughProxy(t, tdb);
   const run = startAt(['load'], env, 'stage:staging_events:copied', 'pause:1500');
   await run.reached;
   // Connections: 0 detects the engine (closed), 1 holds the lock, 2 does the work.
@@ -280,12 +285,7 @@ test.serial("the lock's backend terminated mid-step: that step does not commit, 
 
 test.serial("after the lock's backend is terminated and the work connection drops, staging is not retried without the lock: it runs once, nothing is written, exit 5", async (t) => {
   const tdb = await fresh();
-  const u = new URL(tdb.url);
-  const proxy = await startProxy(u.hostname, Number(u.port));
-  t.teardown(() => proxy.close());
-  const viaProxy = new URL(tdb.url);
-  viaProxy.port = String(proxy.port);
-  const env = { DATABASE_URL: viaProxy.toString(), ...sources };
+  const { proxy, env } = await throughProxy(t, tdb);
   const before = await contentChecksums(tdb);
   const run = startAt(['load'], env, 'stage:staging_events:copied', 'wait');
   await run.reached;
