@@ -14,9 +14,10 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
+/** `options.envFile`: the settings file the command reads (default: none, /dev/null). */
+export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, options: { timeoutMs?: number; envFile?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env });
+    const child = spawnCli(args, { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env }, { envFile: options.envFile });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
