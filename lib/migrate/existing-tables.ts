@@ -97,7 +97,7 @@ function comparison(t: ExistingTable): string[] {
 export function describeExistingTables(tables: readonly ExistingTable[], schema: string): string {
   const list = tables.map((t) => t.table).join(', ');
   return [
-    `${tables.length === 1 ? 'A table' : `${tables.length} tables`} that these migrations create already ${tables.length === 1 ? 'exists' : 'exist'} in schema ${schema}, not made by them (the seed's create_tables.py makes tables of these names): ${list}. Nothing was changed.`,
+    `${tables.length === 1 ? 'A table' : `${tables.length} tables`} that these migrations create already ${tables.length === 1 ? 'exists' : 'exist'} in schema ${schema}, not made by them (the seed's create_tables.py makes tables of these names): ${list}. No migration ran.`,
     ...tables.flatMap((t) => {
       const differ = t.ours.filter((c) => t.theirs.find((x) => x.name === c.name)?.type !== c.type).length + t.theirs.filter((c) => !t.ours.some((x) => x.name === c.name)).length;
       return ['', `  ${t.table}: ${differ === 0 ? 'the same columns as ours' : `${differ} of its columns differ from ours`}`, ...comparison(t)];
