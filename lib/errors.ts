@@ -2,6 +2,7 @@
  * Error classes. Each maps to an exit code at the CLI boundary (scripts/cli.ts),
  * so a user's script can tell bad usage/configuration from a failed run.
  */
+import { printable } from './printable.ts';
 
 /** Exit codes of every command. */
 export const EXIT = {
@@ -55,11 +56,11 @@ export interface RecordProblem {
   readonly value?: string | undefined;
 }
 
-/** `file:line, field F: reason (value: V)`, the one way a bad record is written in messages. */
+/** `file:line, field F: reason (value: V)`, the one way a bad record is written in messages: control characters escaped. */
 export function describeProblem(p: RecordProblem, options: { readonly value?: boolean } = {}): string {
-  const field = p.field === undefined ? '' : `, field ${p.field}`;
-  const value = p.value === undefined || options.value === false ? '' : ` (value: ${truncate(p.value, 80)})`;
-  return `${p.file}:${p.line}${field}: ${p.reason}${value}`;
+  const field = p.field === undefined ? '' : `, field ${printable(p.field)}`;
+  const value = p.value === undefined || options.value === false ? '' : ` (value: ${printable(truncate(p.value, 80))})`;
+  return `${printable(p.file)}:${p.line}${field}: ${printable(p.reason)}${value}`;
 }
 
 function truncate(s: string, n: number): string {
@@ -90,4 +91,14 @@ export class LockedError extends WarehouseError {
 export class CheckFailedError extends WarehouseError {
   override readonly exitCode: number = EXIT.check;
   override name = 'CheckFailedError';
+}
+
+/** The run was stopped by a signal (SIGINT, SIGTERM, or its parent ending): exit 128 + the signal's number. */
+export class InterruptedError extends WarehouseError {
+  override readonly exitCode: number;
+  override name = 'InterruptedError';
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.exitCode = exitCode;
+  }
 }

@@ -3,8 +3,9 @@
 // TIMESTAMP with its milliseconds. The song is the one whose title, artist
 // name and duration (within 0.01 s) match the event; NULL when none does; the
 // smallest song_id when several do, so an event never yields two rows.
-// Candidates: the staged song files (with their own artist names) and, for
-// incremental loads, the songs loaded before (with their artist's name).
+// Candidates: the staged song files and, for incremental loads, the songs
+// loaded before, each with its own file's artist name (songs.artist_name), so
+// an incremental load matches exactly as one full load of the same files.
 // The ranking sorts the events by the natural key, which is also the order of
 // songplays' index: the MERGE then inserts into the index in order (inserting
 // in arrival order instead, after ranking only repeated keys, was slower).
@@ -19,8 +20,8 @@ export const songplays: TransformStep = upsertStep({
   description: 'songplays from NextSong events, matched to songs by title, artist and duration',
   key: KEY,
   surrogateKey: 'songplay_id',
-  // It matches against the songs and artists loaded before (incremental loads).
-  dependsOn: ['songs', 'artists'],
+  // It matches against the songs loaded before (incremental loads), with their own artist names.
+  dependsOn: ['songs'],
   references: [
     { column: 'user_id', table: 'users', targetColumn: 'user_id', nullable: false },
     { column: 'start_time', table: 'time', targetColumn: 'start_time', nullable: false },
@@ -52,9 +53,8 @@ WHERE ${SONGPLAY_EVENTS}
       select: `SELECT song_id, artist_id, title, artist_name, duration
 FROM staging_songs
 UNION ALL
-SELECT known.song_id, known.artist_id, known.title, a.name AS artist_name, known.duration
+SELECT known.song_id, known.artist_id, known.title, known.artist_name, known.duration
 FROM songs AS known
-JOIN artists AS a ON a.artist_id = known.artist_id
 LEFT JOIN staging_songs AS staged ON staged.song_id = known.song_id
 WHERE staged.song_id IS NULL`,
     },

@@ -1,5 +1,6 @@
 // songs: one row per song_id from the song files; year 0 means unknown (NULL).
 // A song_id seen twice keeps one row, chosen by its values (never by file order).
+// artist_name is the song file's own spelling of its artist (songplays matches on it).
 import type { TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
 
@@ -8,19 +9,20 @@ export const songs: TransformStep = upsertStep({
   description: 'songs, one per song_id',
   key: ['song_id'],
   dependsOn: [],
-  columns: ['song_id', 'title', 'artist_id', 'year', 'duration'],
-  select: `SELECT song_id, title, artist_id, year, duration
+  columns: ['song_id', 'title', 'artist_id', 'artist_name', 'year', 'duration'],
+  select: `SELECT song_id, title, artist_id, artist_name, year, duration
 FROM (
     SELECT
         song_id,
         title,
         artist_id,
+        artist_name,
         NULLIF(year, 0) AS year,
         duration,
         ROW_NUMBER() OVER (
             PARTITION BY song_id
             ORDER BY title NULLS LAST, artist_id NULLS LAST,
-                duration NULLS LAST, year NULLS LAST
+                duration NULLS LAST, year NULLS LAST, artist_name NULLS LAST
         ) AS rn
     FROM staging_songs
     WHERE song_id IS NOT NULL AND song_id <> ''

@@ -9,6 +9,8 @@ export const stageEvents: StagingStep = {
     'artist', 'auth', 'first_name', 'gender', 'item_in_session', 'last_name', 'length', 'level', 'location',
     'method', 'page', 'registration', 'session_id', 'song', 'status', 'ts', 'user_agent', 'user_id',
   ],
+  // ts becomes songplays' and time's start_time.
+  epochMsColumns: ['ts'],
   source: (s) => s.logData,
   format: (s) => s.logJsonPath,
 };

@@ -1,7 +1,8 @@
 // users: one row per non-empty userId across all events (not only NextSong);
 // first name, last name, gender and level from the user's latest event
 // (by ts, then itemInSession), so a newer load moves a user from free to paid,
-// and a load of older events never moves them back (last_event_ts).
+// and a load of older events never moves them back (last_event_ts). An event
+// without a ts counts as older than any event with one, in a batch and across loads.
 import type { TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
 
@@ -39,10 +40,12 @@ FROM (
 ) AS ranked
 WHERE rn = 1`,
   // Redshift's MERGE takes no extra condition on WHEN MATCHED: drop stale rows from the batch instead.
+  // An event without a ts never wins over one with a ts (MAX above prefers one with a ts within the batch).
   prune: [
     `DELETE FROM users_batch
 USING users
 WHERE users.user_id = users_batch.user_id
-    AND users.last_event_ts > users_batch.last_event_ts`,
+    AND (users.last_event_ts > users_batch.last_event_ts
+        OR (users.last_event_ts IS NOT NULL AND users_batch.last_event_ts IS NULL))`,
   ],
 });

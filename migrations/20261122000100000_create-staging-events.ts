@@ -2,7 +2,7 @@
 import { bigint, double, integer, smallint, varchar } from '../lib/dialect/table-def.ts';
 import { tableMigration } from '../lib/migrate/table-migration.ts';
 
-export const { up, down } = tableMigration({
+export const { up, down, table } = tableMigration({
   name: 'staging_events',
   columns: [
     { name: 'artist', type: varchar(1024) },

@@ -2,7 +2,7 @@
 import { double, integer, varchar } from '../lib/dialect/table-def.ts';
 import { tableMigration } from '../lib/migrate/table-migration.ts';
 
-export const { up, down } = tableMigration({
+export const { up, down, table } = tableMigration({
   name: 'staging_songs',
   columns: [
     { name: 'num_songs', type: integer },

@@ -2,7 +2,7 @@
 import { integer, varchar } from '../lib/dialect/table-def.ts';
 import { tableMigration } from '../lib/migrate/table-migration.ts';
 
-export const { up, down } = tableMigration({
+export const { up, down, table } = tableMigration({
   name: 'users',
   columns: [
     { name: 'user_id', type: integer, notNull: true },

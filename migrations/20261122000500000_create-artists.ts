@@ -2,7 +2,7 @@
 import { double, varchar } from '../lib/dialect/table-def.ts';
 import { tableMigration } from '../lib/migrate/table-migration.ts';
 
-export const { up, down } = tableMigration({
+export const { up, down, table } = tableMigration({
   name: 'artists',
   columns: [
     { name: 'artist_id', type: varchar(32), notNull: true },

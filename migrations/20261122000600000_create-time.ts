@@ -2,7 +2,7 @@
 import { integer, timestamp } from '../lib/dialect/table-def.ts';
 import { tableMigration } from '../lib/migrate/table-migration.ts';
 
-export const { up, down } = tableMigration({
+export const { up, down, table } = tableMigration({
   name: 'time',
   columns: [
     { name: 'start_time', type: timestamp, notNull: true },

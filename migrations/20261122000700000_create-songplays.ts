@@ -2,7 +2,7 @@
 import { bigint, integer, timestamp, varchar } from '../lib/dialect/table-def.ts';
 import { tableMigration } from '../lib/migrate/table-migration.ts';
 
-export const { up, down } = tableMigration({
+export const { up, down, table } = tableMigration({
   name: 'songplays',
   columns: [
     { name: 'songplay_id', type: bigint, notNull: true, identity: true },

@@ -3,7 +3,7 @@
 import { bigint, timestamp, varchar } from '../lib/dialect/table-def.ts';
 import { tableMigration } from '../lib/migrate/table-migration.ts';
 
-export const { up, down } = tableMigration({
+export const { up, down, table } = tableMigration({
   name: 'load_ledger',
   columns: [
     { name: 'table_name', type: varchar(64), notNull: true },

@@ -5,6 +5,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT } from '../lib/errors.ts';
+import { stopWithParent } from '../lib/interrupt.ts';
+import { createLogger } from '../lib/log.ts';
 import { analyzeCommand } from './commands/analyze.ts';
 import { clusterCommand } from './commands/cluster.ts';
 import { dbCommand } from './commands/db.ts';
@@ -12,6 +14,7 @@ import { generateCommand } from './commands/generate.ts';
 import { loadCommand } from './commands/load.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { queryCommand } from './commands/query.ts';
+import { reportCommand } from './commands/report.ts';
 import { sourcesCommand } from './commands/sources.ts';
 import { startCommand } from './commands/start.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -22,6 +25,9 @@ const modulesLoadedAt = performance.now();
 // release (pinned in package-lock.json) supports Node 20. README says so.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
+// Run by npm under `sh -c`: a SIGTERM to npm must not leave this process running on its own.
+stopWithParent(createLogger());
+
 await yargs(hideBin(process.argv))
   .scriptName('sparkify-warehouse')
   .command(migrateCommand)
@@ -30,6 +36,7 @@ await yargs(hideBin(process.argv))
   .command(verifyCommand)
   .command(analyzeCommand)
   .command(queryCommand)
+  .command(reportCommand)
   .command(dbCommand)
   .command(startCommand)
   .command(sourcesCommand)

@@ -1,7 +1,6 @@
 // npm run cluster: the AWS control plane cannot run here, so its request
 // sequence and parameters are checked against aws-sdk-client-mock.
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { AuthorizeSecurityGroupIngressCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -13,6 +12,7 @@ import { loadClusterConfig } from '../lib/config/config.ts';
 import { silentLogger } from '../lib/log.ts';
 import { runClusterCommand } from '../scripts/commands/cluster.ts';
 import { runCli } from './helpers/cli.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/sparkify-redshift-s3-read';
 const notFound = (name: string) => Object.assign(new Error(name), { name });
@@ -117,7 +117,7 @@ test.serial('create --write-env keeps the generated password in .env only; it is
   m.iam.on(GetRoleCommand).rejects(notFound('NoSuchEntityException'));
   m.iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN, RoleName: 'r', Path: '/', RoleId: 'x', CreateDate: new Date() } });
   m.redshift.on(DescribeClustersCommand).rejectsOnce(notFound('ClusterNotFoundFault')).resolves({ Clusters: [available] });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'envfile-'));
+  const dir = await tempDir(t, 'envfile-');
   const envFile = path.join(dir, '.env');
   const out: string[] = [];
   const write = process.stdout.write.bind(process.stdout);

@@ -1,16 +1,15 @@
 // npm run generate: the real formats and quirks, deterministic for a seed, and
 // the counts it prints are what a load of it gives.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { generate } from '../lib/sample/generator.ts';
 import { runCli } from './helpers/cli.ts';
 import { filesBelow } from './helpers/files.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 import { counts } from './helpers/warehouse.ts';
-
 
 async function digest(dir: string): Promise<string> {
   const h = createHash('sha256');
@@ -19,9 +18,9 @@ async function digest(dir: string): Promise<string> {
 }
 
 test('same seed, same files; another seed, other files', async (t) => {
-  const a = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
-  const b = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
-  const c = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const a = await tempDir(t, 'gen-');
+  const b = await tempDir(t, 'gen-');
+  const c = await tempDir(t, 'gen-');
   await generate({ songs: 50, events: 500, seed: 7, out: a });
   await generate({ songs: 50, events: 500, seed: 7, out: b });
   await generate({ songs: 50, events: 500, seed: 8, out: c });
@@ -30,7 +29,7 @@ test('same seed, same files; another seed, other files', async (t) => {
 });
 
 test('the real formats and quirks; the printed counts are what the load gives', async (t) => {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const out = await tempDir(t, 'gen-');
   const r = await runCli(['generate', '--songs', '300', '--events', '3000', '--seed', '3', '--out', out]);
   t.is(r.code, 0, r.stderr);
   const songFiles = await filesBelow(path.join(out, 'song_data'));

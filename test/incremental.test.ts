@@ -1,7 +1,8 @@
 // Incremental loads: the ledger records each source object; --incremental stages
 // only new or changed objects, star tables gain exactly the new rows, users move
 // to their newest level, and an unchanged re-run does no staging work at all.
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { pipeline } from '../loaders/index.ts';
@@ -10,7 +11,7 @@ import { loadConfig } from '../lib/config/config.ts';
 import { runLoad } from '../lib/load/runner.ts';
 import { silentLogger } from '../lib/log.ts';
 import { createSourceReader } from '../lib/sources/source-objects.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, sharedSparkify } from './helpers/cli.ts';
 import { fakeRedshift } from './helpers/fake-redshift.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';
@@ -27,7 +28,7 @@ test('incremental loads stage only new or changed objects and end where one full
   const inc = await migratedDatabase();
   const full = await migratedDatabase();
   dbs.push(inc, full);
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     logs: { '2018-11-01-events.json': [event({ ts: 1541030000000, level: 'free' }), event({ ts: 1541030001000, userId: '11' })] },
     songs: { 'A/a.json': song({ song_id: 'SOA', title: 'Old Song', artist_name: 'Old Artist', artist_id: 'AROLD' }) },
   });
@@ -117,7 +118,7 @@ test('the ledger keeps file names with tabs, backslashes and newlines exactly: a
   const db = await migratedDatabase();
   t.teardown(() => db.drop());
   const odd = 'day\t1\\x\nend.json';
-  const f = await writeFixture({ logs: { [odd]: [event({ ts: 1541030000000 })] }, songs: { 'A/a b.json': song() } });
+  const f = await writeFixture(t, { logs: { [odd]: [event({ ts: 1541030000000 })] }, songs: { 'A/a b.json': song() } });
   const env = { DATABASE_URL: db.url, ...f.env };
   const first = await runCli(['load', '--incremental'], env);
   t.is(first.code, 0, first.stderr);
@@ -126,4 +127,71 @@ test('the ledger keeps file names with tabs, backslashes and newlines exactly: a
   const again = await runCli(['load', '--incremental'], env);
   t.is(again.code, 0, again.stderr);
   t.regex(again.stderr, /Nothing new since the last load/);
+});
+
+test('an event without ts never overwrites a user loaded from an event with a ts, in a later incremental load', async (t) => {
+  const db = await migratedDatabase();
+  t.teardown(() => db.drop());
+  const f = await writeFixture(t, { logs: { '2018-11-01-events.json': [event({ ts: 1541030000000, level: 'paid', firstName: 'Lily', lastName: 'Koch' })] }, songs: { 'A/a.json': song() } });
+  const env = { DATABASE_URL: db.url, ...f.env };
+  t.is((await runCli(['load', '--incremental'], env)).code, 0);
+  const loaded = [{ first_name: 'Lily', last_name: 'Koch', level: 'paid', last_event_ts: '1541030000000' }];
+  t.deepEqual(await db.query('select first_name, last_name, level, last_event_ts from users where user_id = 10'), loaded);
+  // One event for the same user, no ts, level free, other names.
+  const noTs = event({ level: 'free', firstName: 'Other', lastName: 'Name', page: 'Home' });
+  delete noTs['ts'];
+  await appendFile(path.join(f.env['LOG_DATA'] ?? '', '2018-11-02-events.json'), JSON.stringify(noTs));
+  const second = await runCli(['load', '--incremental'], env);
+  t.is(second.code, 0, second.stderr);
+  t.regex(second.stderr, /Staging staging_events: 1 new or changed of 2 objects/);
+  t.deepEqual(await db.query('select first_name, last_name, level, last_event_ts from users where user_id = 10'), loaded, 'the user was not moved back');
+});
+
+const data = sharedSparkify();
+if (!data && process.env['REQUIRE_SHARED_DATA'] === '1') throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
+const onSparkify = data ? test : test.skip;
+const title = (t: string) => (data ? t : `${t} (skipped: ../shared/sparkify not found; CI runs it)`);
+
+onSparkify(title("Sparkify's real logs: the first days, then all with --incremental, equal one full load, table by table, at several split points"), async (t) => {
+  const root = data ?? '';
+  const logDir = path.join(root, 'log_data');
+  const days = (await readdir(logDir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(logDir, path.join(e.parentPath, e.name)))
+    .sort();
+  t.is(days.length, 30);
+  const songs = { SONG_DATA: path.join(root, 'song_data'), LOG_JSONPATH: path.join(root, 'log_json_path.json') };
+  const dbs: TestDatabase[] = [];
+  const dirs: string[] = [];
+  t.teardown(async () => {
+    await Promise.all(dbs.map((d) => d.drop()));
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+  const full = await migratedDatabase();
+  dbs.push(full);
+  const once = await runCli(['load'], { DATABASE_URL: full.url, LOG_DATA: logDir, ...songs });
+  t.is(once.code, 0, once.stderr);
+  const expected = star(await contentChecksums(full));
+  // Copies of the day files, added in two parts (the ledger knows them by path, size and mtime).
+  const copy = async (dir: string, files: readonly string[]) => {
+    for (const f of files) {
+      await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
+      await copyFile(path.join(logDir, f), path.join(dir, f));
+    }
+  };
+  for (const split of [3, 14, 27]) {
+    const inc = await migratedDatabase();
+    dbs.push(inc);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-split-'));
+    dirs.push(dir);
+    const env = { DATABASE_URL: inc.url, LOG_DATA: dir, ...songs };
+    await copy(dir, days.slice(0, split));
+    const first = await runCli(['load'], env);
+    t.is(first.code, 0, first.stderr);
+    await copy(dir, days.slice(split));
+    const rest = await runCli(['load', '--incremental'], env);
+    t.is(rest.code, 0, rest.stderr);
+    t.regex(rest.stderr, new RegExp(`Staging staging_events: ${30 - split} new or changed of 30 objects`));
+    t.deepEqual(star(await contentChecksums(inc)), expected, `days 1-${split}, then all 30 with --incremental`);
+  }
 });

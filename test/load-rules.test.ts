@@ -19,12 +19,12 @@ test.after.always(async () => {
 
 test('a user going free → paid: the latest event wins, and a later load updates the row', async (t) => {
   const tdb = await fresh();
-  const first = await writeFixture({
+  const first = await writeFixture(t, {
     logs: { 'a.json': [event({ level: 'free', ts: 1541000000000 }), event({ level: 'free', ts: 1541000001000, itemInSession: 1 })] },
   });
   await load(tdb, first.env);
   t.deepEqual(await tdb.query('select user_id, level from users'), [{ user_id: 10, level: 'free' }]);
-  const later = await writeFixture({
+  const later = await writeFixture(t, {
     logs: {
       'a.json': [event({ level: 'free', ts: 1541000000000 }), event({ level: 'free', ts: 1541000001000, itemInSession: 1 })],
       'b.json': [event({ level: 'paid', ts: 1541100000000, page: 'Home', song: null, artist: null, length: null })],
@@ -33,14 +33,14 @@ test('a user going free → paid: the latest event wins, and a later load update
   await load(tdb, later.env);
   t.deepEqual(await tdb.query('select user_id, level from users'), [{ user_id: 10, level: 'paid' }]);
   // Same ts: the higher itemInSession is the later event.
-  const tie = await writeFixture({ logs: { 'a.json': [event({ level: 'paid', ts: 1542000000000, itemInSession: 3 }), event({ level: 'free', ts: 1542000000000, itemInSession: 4, sessionId: 10 })] } });
+  const tie = await writeFixture(t, { logs: { 'a.json': [event({ level: 'paid', ts: 1542000000000, itemInSession: 3 }), event({ level: 'free', ts: 1542000000000, itemInSession: 4, sessionId: 10 })] } });
   await load(tdb, tie.env);
   t.deepEqual(await tdb.query('select level from users'), [{ level: 'free' }]);
 });
 
 test('a user whose events have no ts is still a user (from the highest itemInSession); an event with a ts beats them', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     logs: {
       'a.json': [
         event({ userId: '20', level: 'free', ts: null, itemInSession: 1, page: 'Home' }),
@@ -59,7 +59,7 @@ test('a user whose events have no ts is still a user (from the highest itemInSes
 
 test('users come from every event with a userId, songplays only from NextSong; logged-out events are skipped', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     logs: {
       'a.json': [
         event({ userId: '10' }),
@@ -75,7 +75,7 @@ test('users come from every event with a userId, songplays only from NextSong; l
 
 test('two songs with the same title by different artists: the event matches its own artist', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     songs: {
       'A/1.json': song({ song_id: 'SOA', artist_id: 'ARA', artist_name: 'Artist A', title: 'Same Title', duration: 180 }),
       'A/2.json': song({ song_id: 'SOB', artist_id: 'ARB', artist_name: 'Artist B', title: 'Same Title', duration: 180 }),
@@ -88,7 +88,7 @@ test('two songs with the same title by different artists: the event matches its 
 
 test('durations 152.2 and 152.4 do not match; within 0.01 s they do', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     songs: {
       '1.json': song({ song_id: 'SO1522', title: 'T', artist_name: 'X', duration: 152.2 }),
       '2.json': song({ song_id: 'SO1524', artist_id: 'AR2', title: 'T', artist_name: 'X', duration: 152.4 }),
@@ -101,7 +101,7 @@ test('durations 152.2 and 152.4 do not match; within 0.01 s they do', async (t) 
 
 test('several matching songs: the smallest song_id, and still one songplay per event', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     songs: { '1.json': song({ song_id: 'SOZ' }), '2.json': song({ song_id: 'SOM' }), '3.json': song({ song_id: 'SOQ' }) },
     logs: { 'a.json': [event()] },
   });
@@ -113,18 +113,18 @@ test('a 300-byte multibyte artist name loads and matches; one longer than its co
   const tdb = await fresh();
   const name = 'Ж'.repeat(150); // 150 characters, 300 bytes
   t.is(Buffer.byteLength(name), 300);
-  const f = await writeFixture({ songs: { '1.json': song({ artist_name: name }) }, logs: { 'a.json': [event({ artist: name })] } });
+  const f = await writeFixture(t, { songs: { '1.json': song({ artist_name: name }) }, logs: { 'a.json': [event({ artist: name })] } });
   await load(tdb, f.env);
   t.deepEqual(await tdb.query('select name from artists'), [{ name }]);
   t.deepEqual(await tdb.query('select song_id from songplays'), [{ song_id: 'SOFIXTURE0000001' }]);
-  const long = await writeFixture({ songs: { '1.json': song({ artist_name: 'Ж'.repeat(600) }) } });
+  const long = await writeFixture(t, { songs: { '1.json': song({ artist_name: 'Ж'.repeat(600) }) } });
   const error = await t.throwsAsync(load(tdb, long.env));
   t.regex(error?.message ?? '', /1\.json:1, field artist_name: value is 1200 bytes, longer than VARCHAR\(1024\)/);
 });
 
 test('two events 300 ms apart are two songplays and keep their milliseconds (UTC)', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({ logs: { 'a.json': [event({ ts: 1541106106796 }), event({ ts: 1541106107096 })] } });
+  const f = await writeFixture(t, { logs: { 'a.json': [event({ ts: 1541106106796 }), event({ ts: 1541106107096 })] } });
   await load(tdb, f.env);
   t.deepEqual(await tdb.query('select cast(start_time as varchar(30)) as s from songplays order by 1'), [{ s: '2018-11-01 21:01:46.796' }, { s: '2018-11-01 21:01:47.096' }]);
   t.deepEqual(await tdb.query('select cast(start_time as varchar(30)) as s, hour, day, week, month, year, weekday from time order by 1'), [
@@ -136,7 +136,7 @@ test('two events 300 ms apart are two songplays and keep their milliseconds (UTC
 test('time parts are the same whatever the session time zone; Sunday is 0 and weeks are ISO', async (t) => {
   const tdb = await fresh();
   // 2018-12-30 is a Sunday in ISO week 52; 2018-12-31 is a Monday in ISO week 1 of 2019.
-  const f = await writeFixture({ logs: { 'a.json': [event({ ts: Date.UTC(2018, 11, 30, 23, 30) }), event({ ts: Date.UTC(2018, 11, 31, 0, 30) })] } });
+  const f = await writeFixture(t, { logs: { 'a.json': [event({ ts: Date.UTC(2018, 11, 30, 23, 30) }), event({ ts: Date.UTC(2018, 11, 31, 0, 30) })] } });
   const url = `${tdb.url}?options=${encodeURIComponent('-c TimeZone=Pacific/Kiritimati')}`;
   await load(tdb, f.env, { url });
   t.deepEqual(await tdb.query('select hour, day, week, month, year, weekday from time order by start_time'), [
@@ -147,7 +147,7 @@ test('time parts are the same whatever the session time zone; Sunday is 0 and we
 
 test('a JSON number where a string is expected loads as its text (artists named 112)', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({ songs: { '1.json': song({ artist_name: 112, artist_location: 2562 }) } });
+  const f = await writeFixture(t, { songs: { '1.json': song({ artist_name: 112, artist_location: 2562 }) } });
   await load(tdb, f.env);
   t.deepEqual(await tdb.query('select name, location from artists'), [{ name: '112', location: '2562' }]);
 });
@@ -155,7 +155,7 @@ test('a JSON number where a string is expected loads as its text (artists named 
 test('a pretty-printed file holding several objects, and an empty file', async (t) => {
   const tdb = await fresh();
   const pretty = `${JSON.stringify(song({ song_id: 'SO1' }), null, 4)}\n${JSON.stringify(song({ song_id: 'SO2' }), null, 2)}{"song_id":"SO3","title":"x","artist_id":"AR3"}`;
-  const f = await writeFixture({ songs: { 'pretty.json': pretty, 'empty.json': '' }, logs: { 'empty.json': '', 'a.json': [event()] } });
+  const f = await writeFixture(t, { songs: { 'pretty.json': pretty, 'empty.json': '' }, logs: { 'empty.json': '', 'a.json': [event()] } });
   const report = await load(tdb, f.env);
   t.deepEqual(await tdb.query('select song_id from songs order by 1'), [{ song_id: 'SO1' }, { song_id: 'SO2' }, { song_id: 'SO3' }]);
   t.is(report.steps.find((s) => s.step === 'stage staging_events')?.rows, 1);
@@ -163,7 +163,7 @@ test('a pretty-printed file holding several objects, and an empty file', async (
 
 test("camelCase keys: 'auto' maps only exact column names; 'auto ignorecase' also maps other letter cases", async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({ logs: { 'a.json': [{ ...event(), Artist: undefined, artist: undefined, ARTIST: 'Loud', Page: 'NextSong' }] } });
+  const f = await writeFixture(t, { logs: { 'a.json': [{ ...event(), Artist: undefined, artist: undefined, ARTIST: 'Loud', Page: 'NextSong' }] } });
   await load(tdb, { ...f.env, LOG_JSONPATH: 'auto' }, { only: ['stage'] });
   t.deepEqual(await tdb.query('select artist, page, first_name, ts is not null as has_ts from staging_events'), [{ artist: null, page: 'NextSong', first_name: null, has_ts: true }]);
   await load(tdb, { ...f.env, LOG_JSONPATH: 'auto ignorecase' }, { only: ['stage'] });
@@ -180,8 +180,8 @@ test('songs: year 0 is NULL; artists: an empty location is NULL and the most com
   const reversed = Object.fromEntries(Object.entries(songs).map(([k, v], i, all) => [`${all.length - i}-${k}`, v]));
   const a = await fresh();
   const b = await fresh();
-  await load(a, (await writeFixture({ songs })).env);
-  await load(b, (await writeFixture({ songs: reversed })).env);
+  await load(a, (await writeFixture(t, { songs })).env);
+  await load(b, (await writeFixture(t, { songs: reversed })).env);
   t.deepEqual(await a.query('select year from songs where song_id = $1', ['SO1']), [{ year: null }]);
   const rows = await a.query('select artist_id, name, location, latitude, longitude from artists order by 1');
   t.deepEqual(rows, [
@@ -195,7 +195,7 @@ test('overlapping input never duplicates a play; a re-run leaves every table ide
   const tdb = await fresh();
   const e1 = event({ ts: 1541000000000 });
   const e2 = event({ ts: 1541000001000 });
-  const f = await writeFixture({ logs: { 'a.json': [e1, e2], 'b.json': [e2] }, songs: { '1.json': song() } });
+  const f = await writeFixture(t, { logs: { 'a.json': [e1, e2], 'b.json': [e2] }, songs: { '1.json': song() } });
   await load(tdb, f.env);
   t.deepEqual(await tdb.query('select count(*)::int as n from songplays'), [{ n: 2 }]);
   const before = await checksums(tdb);
@@ -205,7 +205,7 @@ test('overlapping input never duplicates a play; a re-run leaves every table ide
 
 test('the JSONPaths file must match the table in count; a missing one is named', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture({ logs: { 'a.json': [event()] }, jsonpaths: JSON.stringify({ jsonpaths: ["$['artist']"] }) });
+  const f = await writeFixture(t, { logs: { 'a.json': [event()] }, jsonpaths: JSON.stringify({ jsonpaths: ["$['artist']"] }) });
   const e = await t.throwsAsync(load(tdb, f.env));
   t.regex(e?.message ?? '', /log_json_path\.json: the JSONPaths file has 1 paths but the table has 18 columns/);
   const missing = await t.throwsAsync(load(tdb, { ...f.env, LOG_JSONPATH: path.join(f.root, 'nope.json') }));
@@ -219,7 +219,7 @@ test('the JSONPaths file must match the table in count; a missing one is named',
 test('a JSONPaths file in another order than the table is refused, naming the path', async (t) => {
   const tdb = await fresh();
   const keys = ['auth', 'artist', 'firstName', 'gender', 'itemInSession', 'lastName', 'length', 'level', 'location', 'method', 'page', 'registration', 'sessionId', 'song', 'status', 'ts', 'userAgent', 'userId'];
-  const f = await writeFixture({ logs: { 'a.json': [event()] }, jsonpaths: JSON.stringify({ jsonpaths: keys.map((k) => `$['${k}']`) }, null, 2) });
+  const f = await writeFixture(t, { logs: { 'a.json': [event()] }, jsonpaths: JSON.stringify({ jsonpaths: keys.map((k) => `$['${k}']`) }, null, 2) });
   const e = await t.throwsAsync(load(tdb, f.env));
   t.regex(e?.message ?? '', /log_json_path\.json:3: jsonpaths\[0\] '\$\['auth'\]' names the field of column auth, but position 1 is column artist/);
 });

@@ -2,8 +2,7 @@
 // allows: the rewritten INSERT … GETDATE() (with a getdate() shim), the
 // migrations table pre-created the way the Redshift rewrite creates it (with
 // PostgreSQL's identity syntax), and our lock; plus `migrate create`.
-import { mkdtemp, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { openDatabase } from '../lib/db/database.ts';
@@ -13,6 +12,7 @@ import { migrate } from '../lib/migrate/migrate.ts';
 import { parseJsonPath } from '../lib/sources/json-mapping.ts';
 import { createMigration } from '../scripts/commands/migrate.ts';
 import { createTestDatabase } from './helpers/database.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 test('migrate through the Redshift dialect records each migration with GETDATE() and keeps our lock', async (t) => {
   const tdb = await createTestDatabase();
@@ -36,21 +36,21 @@ test('migrate through the Redshift dialect records each migration with GETDATE()
   };
   try {
     const ran = await migrate(redshiftish, { direction: 'up', log: silentLogger });
-    t.is(ran.length, 10);
+    t.is(ran.length, 11);
   } finally {
     await db.close();
   }
   const inserts = statements.filter((s) => s.startsWith('INSERT INTO "public"."pgmigrations"'));
-  t.is(inserts.length, 10);
+  t.is(inserts.length, 11);
   t.true(inserts.every((s) => s.endsWith("GETDATE());")), inserts[0]);
   t.false(statements.some((s) => /NOW\(\)|SERIAL|advisory/i.test(s)));
   t.true(statements.includes('LOCK TABLE sparkify_lock'));
   const rows = await tdb.query<{ n: number }>('select count(*)::int as n from pgmigrations where run_on is not null');
-  t.is(rows[0]?.n, 10);
+  t.is(rows[0]?.n, 11);
 });
 
 test('migrate create scaffolds a TypeScript migration with up and down', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'migrations-'));
+  const dir = await tempDir(t, 'migrations-');
   const file = await createMigration('add-user-country', dir);
   t.regex(path.basename(file), /^\d{17}_add-user-country\.ts$/);
   const text = await readFile(file, 'utf8');

@@ -92,9 +92,9 @@ test('on Redshift the load sends: lock, one transaction of DELETE + COPY per sta
   const config = loadConfig({ IAM_ROLE_ARN: ROLE });
   const report = await runLoad(fake.db, { config, log: silentLogger, pipeline });
   const firstWords = fake.statements.map((s) => s.split(/\s+/).slice(0, 2).join(' '));
-  t.deepEqual(firstWords.slice(0, 10), [
+  t.deepEqual(firstWords.slice(0, 11), [
     'CREATE TABLE', 'BEGIN', 'LOCK TABLE', // the warehouse lock
-    'BEGIN', 'DELETE FROM', 'COPY staging_events', 'SELECT PG_LAST_COPY_COUNT()', 'DELETE FROM', 'COPY staging_songs', 'SELECT PG_LAST_COPY_COUNT()',
+    'BEGIN', 'DELETE FROM', 'COPY staging_events', 'SELECT PG_LAST_COPY_COUNT()', 'SELECT COUNT(ts)', 'DELETE FROM', 'COPY staging_songs', 'SELECT PG_LAST_COPY_COUNT()',
   ]);
   t.is(fake.statements.filter((s) => s.startsWith('COPY')).length, 2);
   t.is(fake.statements.filter((s) => s.startsWith('MERGE INTO')).length, 4);
@@ -118,3 +118,21 @@ for (const serverless of [false, true]) {
     t.false(fake.statements.slice(0, rollback).includes('COMMIT'), 'nothing committed before the rollback');
   });
 }
+
+test('on Redshift a staged ts that no TIMESTAMP holds fails the stage with exit 3 before any star table; --max-errors deletes it (issue 15, bug 2)', async (t) => {
+  const outOfRange = { out_of_range: '1', lowest: '-1000000000000000', highest: '-1000000000000000' };
+  const failing = fakeRedshift({ outOfRange });
+  const e = await t.throwsAsync(runLoad(failing.db, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline }), { instanceOf: InputError });
+  t.regex(e?.message ?? '', /staging_events\.ts: 1 staged row\(s\) hold a ts that is not a TIMESTAMP the warehouse can hold \(lowest -1000000000000000/);
+  t.is((e as InputError | undefined)?.exitCode, 3);
+  t.true(failing.statements.includes('ROLLBACK'));
+  t.false(failing.statements.some((s) => s.startsWith('MERGE')), 'no star table changed');
+  t.false(failing.statements.some((s) => /FROM stl_load_errors/.test(s)), 'not reported as a failed COPY');
+
+  const skipping = fakeRedshift({ outOfRange });
+  const report = await runLoad(skipping.db, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline, maxErrors: 1 });
+  const check = skipping.statements.findIndex((s) => /AS out_of_range/.test(s));
+  t.regex(skipping.statements[check + 1] ?? '', /^DELETE FROM staging_events\nWHERE ts < -210863520000000 OR ts > 9007199254740991$/);
+  t.is(report.steps[0]?.rows, 41);
+  t.true(skipping.statements.some((s) => s.startsWith('MERGE')));
+});

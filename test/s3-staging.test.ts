@@ -3,14 +3,14 @@
 // HEAD), one ListObjectsV2 per 1000 keys, and several GETs in flight but never
 // more than the bound.
 import http from 'node:http';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { generate } from '../lib/sample/generator.ts';
 import { runCli } from './helpers/cli.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import { startS3 } from './helpers/s3.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 
 interface Counts {
   list: number;
@@ -52,7 +52,7 @@ async function countingProxy(target: string): Promise<{ url: string; counts: Cou
 }
 
 test('small files from s3://: one GET per object, a listing per 1000 keys, bounded concurrency', async (t) => {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const out = await tempDir(t, 'gen-');
   const songs = 2500;
   const expected = await generate({ songs, events: 300, seed: 3, out });
   const s3 = await startS3(['sparkify-small']);

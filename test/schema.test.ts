@@ -1,10 +1,8 @@
 // One schema per developer (WAREHOUSE_SCHEMA, --schema): every table the tool
 // creates, reads and writes is in that schema, so two schemas of one database
 // are two independent warehouses; the dry-run scripts select the schema first.
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import pg from 'pg';
 import { TYPE_PARSERS } from '../lib/db/wire-connection.ts';
 import { generate, type ExpectedCounts } from '../lib/sample/generator.ts';
@@ -12,6 +10,7 @@ import { runCli } from './helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { formatFindings, lintRedshift } from './helpers/redshift-lint.ts';
 import { sqlfluffAvailable, sqlfluffTitle, sqlfluffViolations } from './helpers/sqlfluff.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 import { ALL_TABLES, checksums, counts } from './helpers/warehouse.ts';
 
 /** The test database as seen from one schema (its connections' search_path), for the read-back helpers. */
@@ -34,8 +33,8 @@ function inSchema(tdb: TestDatabase, schema: string): TestDatabase {
 
 const expectedCounts = (expected: ExpectedCounts) => Object.fromEntries(ALL_TABLES.map((table) => [table, expected[table as keyof ExpectedCounts]]));
 
-async function sample(seed: number): Promise<{ env: Record<string, string>; expected: ExpectedCounts }> {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'schema-sample-'));
+async function sample(t: ExecutionContext, seed: number): Promise<{ env: Record<string, string>; expected: ExpectedCounts }> {
+  const out = await tempDir(t, 'schema-sample-');
   const expected = await generate({ songs: 40 + seed, events: 300 + seed, seed, out });
   return {
     expected,
@@ -49,7 +48,7 @@ const tablesIn = async (tdb: TestDatabase, schema: string) =>
 test('two schemas in one database, loaded from different sources, stay independent; migrate down --all in one leaves the other', async (t) => {
   const tdb = await createTestDatabase();
   t.teardown(() => tdb.drop());
-  const [a, b] = await Promise.all([sample(31), sample(32)]);
+  const [a, b] = await Promise.all([sample(t, 31), sample(t, 32)]);
   const url = { DATABASE_URL: tdb.url };
   // dev_a through the setting, dev_b through the flag; each migrate up creates its schema.
   for (const r of await Promise.all([runCli(['migrate', 'up'], { ...url, WAREHOUSE_SCHEMA: 'dev_a' }), runCli(['migrate', 'up', '--schema', 'dev_b'], url)])) t.is(r.code, 0, r.stderr);

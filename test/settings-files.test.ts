@@ -3,10 +3,9 @@
 // read by --config / SPARKIFY_CONFIG; `cluster create --write-config` writes
 // one. The command-line tests spawn the CLI with a clean environment (PATH and
 // HOME only), so a setting reaches the child through the file or not at all.
-import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { CreateClusterCommand, DescribeClustersCommand, RedshiftClient, type Cluster } from '@aws-sdk/client-redshift';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -22,12 +21,12 @@ import { runClusterCommand } from '../scripts/commands/cluster.ts';
 import { runCli } from './helpers/cli.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { startS3 } from './helpers/s3.ts';
+import { tempDir } from './helpers/temp-dir.ts';
 import { ALL_TABLES, counts } from './helpers/warehouse.ts';
 
-const tempDir = () => mkdtemp(path.join(os.tmpdir(), 'settings-files-'));
-
-async function fileWith(name: string, text: string): Promise<string> {
-  const file = path.join(await tempDir(), name);
+/** A file of its own folder, removed when the test ends. */
+async function fileWith(t: ExecutionContext, name: string, text: string): Promise<string> {
+  const file = path.join(await tempDir(t, 'settings-files-'), name);
   await writeFile(file, text);
   return file;
 }
@@ -165,7 +164,7 @@ test('the environment wins over the files, the named dwh.cfg over .env (said whe
 });
 
 test("setIniValues keeps comments, other keys and each value's quoting; adds what is missing; owner-only", async (t) => {
-  const file = await fileWith('dwh.cfg', "# mine\n[CLUSTER]\nHOST=''\nDB_PORT=5439\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n");
+  const file = await fileWith(t, 'dwh.cfg', "# mine\n[CLUSTER]\nHOST=''\nDB_PORT=5439\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n");
   await chmod(file, 0o644);
   await setIniValues(file, { CLUSTER: { HOST: 'h.example.com', DB_PASSWORD: 'a%b' }, IAM_ROLE: { ARN: 'arn:aws:iam::123456789012:role/r' } });
   t.is(await readFile(file, 'utf8'), "# mine\n[CLUSTER]\nHOST='h.example.com'\nDB_PORT=5439\nDB_PASSWORD=a%%b\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n\n[IAM_ROLE]\nARN=arn:aws:iam::123456789012:role/r\n");
@@ -175,16 +174,16 @@ test("setIniValues keeps comments, other keys and each value's quoting; adds wha
 test('settings only in .env reach pg: PGSSLMODE=require fails against a server without TLS, disable connects', async (t) => {
   const tdb = await createTestDatabase();
   t.teardown(() => tdb.drop());
-  const required = await runCli(['migrate', 'status'], {}, { envFile: await fileWith('.env', `DATABASE_URL=${tdb.url}\nPGSSLMODE=require\n`) });
+  const required = await runCli(['migrate', 'status'], {}, { envFile: await fileWith(t, '.env', `DATABASE_URL=${tdb.url}\nPGSSLMODE=require\n`) });
   t.is(required.code, 1, required.stderr);
   t.regex(required.stderr, /does not support SSL/);
-  const disabled = await runCli(['migrate', 'status'], {}, { envFile: await fileWith('.env', `DATABASE_URL="${tdb.url}" # the test database\nexport PGSSLMODE=disable\n`) });
+  const disabled = await runCli(['migrate', 'status'], {}, { envFile: await fileWith(t, '.env', `DATABASE_URL="${tdb.url}" # the test database\nexport PGSSLMODE=disable\n`) });
   t.is(disabled.code, 0, disabled.stderr);
   t.regex(disabled.stdout, /0 applied, \d+ pending \(postgres at /);
 });
 
 test('a .env holding only the S3 endpoint and keys: a load from s3:// (s3rver) gives the expected counts', async (t) => {
-  const out = await tempDir();
+  const out = await tempDir(t, 'settings-sample-');
   const expected = await generate({ songs: 40, events: 300, seed: 13, out });
   const s3 = await startS3(['seed-bucket']);
   t.teardown(() => s3.close());
@@ -199,7 +198,7 @@ test('a .env holding only the S3 endpoint and keys: a load from s3:// (s3rver) g
     SONG_DATA: 's3://seed-bucket/song_data/',
     LOG_JSONPATH: 's3://seed-bucket/log_json_path.json',
   };
-  const envFile = await fileWith('.env', `AWS_ENDPOINT_URL_S3=${s3.endpoint}\nAWS_ACCESS_KEY_ID='S3RVER'\nAWS_SECRET_ACCESS_KEY="S3RVER"\n`);
+  const envFile = await fileWith(t, '.env', `AWS_ENDPOINT_URL_S3=${s3.endpoint}\nAWS_ACCESS_KEY_ID='S3RVER'\nAWS_SECRET_ACCESS_KEY="S3RVER"\n`);
   t.is((await runCli(['migrate', 'up'], env)).code, 0);
   const r = await runCli(['load'], env, { envFile });
   t.is(r.code, 0, r.stderr);
@@ -207,7 +206,7 @@ test('a .env holding only the S3 endpoint and keys: a load from s3:// (s3rver) g
 });
 
 test('--config dwh.cfg: [CLUSTER] is the warehouse, [S3] the sources, [AWS] the S3 keys; unknown keys warned; load gives the expected counts', async (t) => {
-  const out = await tempDir();
+  const out = await tempDir(t, 'settings-sample-');
   const expected = await generate({ songs: 30, events: 250, seed: 21, out });
   const s3 = await startS3(['cfg-bucket']);
   t.teardown(() => s3.close());
@@ -218,6 +217,7 @@ test('--config dwh.cfg: [CLUSTER] is the warehouse, [S3] the sources, [AWS] the 
   t.teardown(() => tdb.drop());
   const u = new URL(tdb.url);
   const cfg = await fileWith(
+    t,
     'dwh.cfg',
     `[CLUSTER]
 HOST='${u.hostname}'
@@ -249,8 +249,8 @@ SECRET=S3RVER
 });
 
 test('--config with the template’s empty HOST refuses to fall back to the embedded PostgreSQL; a dwh.cfg as --env-file is an error', async (t) => {
-  const cfg = await fileWith('dwh.cfg', "[CLUSTER]\nHOST=''\nDB_NAME=''\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n");
-  const dir = await tempDir();
+  const cfg = await fileWith(t, 'dwh.cfg', "[CLUSTER]\nHOST=''\nDB_NAME=''\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n");
+  const dir = await tempDir(t, 'settings-warehouse-');
   const r = await runCli(['verify', '--config', cfg], { WAREHOUSE_DIR: dir });
   t.is(r.code, 2, r.stderr);
   t.regex(r.stderr, /dwh\.cfg names no warehouse \(\[CLUSTER\] HOST is empty or missing\)/);
@@ -276,7 +276,7 @@ test.serial('cluster create --write-config fills in the dwh.cfg (its other lines
   iam.on(CreateRoleCommand).resolves({ Role: { Arn: arn, RoleName: 'dwhRole', Path: '/', RoleId: 'x', CreateDate: new Date() } });
   redshift.on(DescribeClustersCommand).rejectsOnce(Object.assign(new Error('none'), { name: 'ClusterNotFoundFault' })).resolves({ Clusters: [available] });
   const template = "# from the seed project\n[CLUSTER]\nHOST=''\nDB_NAME=''\nDB_USER=''\nDB_PASSWORD=''\nDB_PORT=''\n\n[IAM_ROLE]\nARN=''\n\n[DWH]\nDWH_CLUSTER_TYPE=single-node\nDWH_NODE_TYPE=dc2.large\nDWH_CLUSTER_IDENTIFIER=dwhCluster\nDWH_DB=dwh\nDWH_DB_USER=dwhuser\nDWH_IAM_ROLE_NAME=dwhRole\n";
-  const file = await fileWith('dwh.cfg', template);
+  const file = await fileWith(t, 'dwh.cfg', template);
   const clients = { iam: new IAMClient({ region: 'us-west-2' }), redshift: new RedshiftClient({ region: 'us-west-2' }), ec2: new EC2Client({ region: 'us-west-2' }) };
   const write = process.stdout.write.bind(process.stdout);
   const printed: string[] = [];

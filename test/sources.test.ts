@@ -36,7 +36,7 @@ run(title('sources reports the same through s3:// against s3rver'), async (t) =>
 });
 
 test('sources fails clearly on an unreadable prefix, a broken sample file and a wrong JSONPaths file', async (t) => {
-  const f = await writeFixture({ logs: { 'a.json': [event()], 'b.json': '{"broken": ' }, jsonpaths: '{"paths": []}' });
+  const f = await writeFixture(t, { logs: { 'a.json': [event()], 'b.json': '{"broken": ' }, jsonpaths: '{"paths": []}' });
   const r = await runCli(['sources'], { ...f.env, SONG_DATA: '/nonexistent/song_data' });
   t.is(r.code, EXIT.input);
   t.regex(r.stderr, /SONG_DATA: \/nonexistent\/song_data: no such file or folder/);

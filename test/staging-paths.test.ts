@@ -5,12 +5,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import type { RecordProblem } from '../lib/errors.ts';
-import { CopyBuffer } from '../lib/dialect/postgres/staging/copy-buffer.ts';
 import type { StagingColumn } from '../lib/dialect/postgres/staging/copy-row.ts';
 import type { JsonMapping } from '../lib/sources/json-mapping.ts';
-import { createObjectConverter, type ConvertResult } from '../lib/dialect/postgres/staging/object-converter.ts';
 import { sharedSparkify } from './helpers/cli.ts';
+import { convertBytes } from './helpers/convert.ts';
 
 const COLUMNS: StagingColumn[] = [
   { name: 's', type: 'varchar', bytes: 12 },
@@ -23,29 +21,6 @@ const COLUMNS: StagingColumn[] = [
 ];
 const AUTO: JsonMapping = { kind: 'auto', ignoreCase: false };
 const PATHS: JsonMapping = { kind: 'paths', source: 'paths.json', paths: [['S'], ['I'], ['Small'], ['Big'], ['D'], ['B'], ['Ts']] };
-
-interface Converted {
-  text: string;
-  problems: RecordProblem[];
-  result: ConvertResult;
-}
-
-async function convert(columns: StagingColumn[], mapping: JsonMapping, bytes: Buffer, fastPath: boolean, chunkSize = bytes.length): Promise<Converted> {
-  const out = new CopyBuffer(64);
-  const problems: RecordProblem[] = [];
-  let text = '';
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += Math.max(chunkSize, 1)) chunks.push(bytes.subarray(i, i + Math.max(chunkSize, 1)));
-  const result = await createObjectConverter({ columns, mapping }, { fastPath })('input.json', chunks, {
-    out,
-    flushIfFull: async () => {
-      text += Buffer.from(out.take().bytes).toString('utf8');
-    },
-    problem: (p) => problems.push(p),
-  });
-  text += Buffer.from(out.take().bytes).toString('utf8');
-  return { text, problems, result };
-}
 
 const ESCAPES: Record<string, string> = { '\\': '\\', n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v' };
 
@@ -83,6 +58,9 @@ const LINES = [
   '{}',
   '{"unknown":[1,{"x":2}],"s":"after unknown nested"}',
   '{"s":"first","s":"second"}',
+  // Multi-byte characters and a U+FFFD written as its valid bytes: chunks of 1 to 4 bytes split each of them at every offset.
+  '{"s":"\ufffd€😀é"}',
+  '{"s":"x\ufffd","d":1.5}',
   '{"s":null,"i":null,"d":null,"b":null,"ts":null}',
   '',
   '   ',
@@ -121,23 +99,28 @@ for (const [name, mapping, rename] of [
 ] as const) {
   test(`fast and general paths give the same rows and problems (${name}), at any chunk size`, async (t) => {
     const input = Buffer.from(LINES.map(rename).join('\n'), 'utf8');
-    const general = await convert(COLUMNS, mapping, input, false);
+    const general = await convertBytes(COLUMNS, mapping, input, false);
     t.true(general.problems.length > 15, 'the corpus has bad records');
     t.true(values(general.text, COLUMNS).length > 15, 'the corpus has good records');
     // Each line on its own, followed by a good record: the fast path's own handling of it.
     for (const [n, text] of LINES.map(rename).entries()) {
       const one = Buffer.from(`${text}\n{"${rename('"s":').slice(1, -2)}":"next"}\n`, 'utf8');
-      const [f, g] = [await convert(COLUMNS, mapping, one, true, 5), await convert(COLUMNS, mapping, one, false)];
+      const [f, g] = [await convertBytes(COLUMNS, mapping, one, true, 5), await convertBytes(COLUMNS, mapping, one, false)];
       t.deepEqual(values(f.text, COLUMNS), values(g.text, COLUMNS), `line ${n + 1}: ${text}`);
       t.deepEqual(f.problems, g.problems, `line ${n + 1}: ${text}`);
     }
-    for (const size of [input.length, 1, 7, 64, 300]) {
-      const fast = await convert(COLUMNS, mapping, input, true, size);
+    for (const size of [input.length, 1, 2, 3, 4, 7, 64, 300]) {
+      const fast = await convertBytes(COLUMNS, mapping, input, true, size);
       t.deepEqual(values(fast.text, COLUMNS), values(general.text, COLUMNS), `chunks of ${size}`);
       t.deepEqual(fast.problems, general.problems, `chunks of ${size}`);
       t.is(fast.result.rows, general.result.rows);
       // A nested value (in a field no column maps) is where the general path takes over.
       t.is(fast.result.generalFrom, LINES.findIndex((l) => l.includes('[1,{')) + 1, `chunks of ${size}`);
+      // The JSON.parse path alone, its reads splitting multi-byte characters: the same as one read.
+      if (size > 4) continue;
+      const split = await convertBytes(COLUMNS, mapping, input, false, size);
+      t.deepEqual(values(split.text, COLUMNS), values(general.text, COLUMNS), `JSON.parse path, chunks of ${size}`);
+      t.deepEqual(split.problems, general.problems, `JSON.parse path, chunks of ${size}`);
     }
   });
 }
@@ -150,8 +133,8 @@ test('the fast path hands over at the first line it does not accept: a byte-orde
   ];
   for (const [label, input, from] of cases) {
     for (const size of [input.length, 3]) {
-      const fast = await convert(COLUMNS, AUTO, input, true, size);
-      const general = await convert(COLUMNS, AUTO, input, false);
+      const fast = await convertBytes(COLUMNS, AUTO, input, true, size);
+      const general = await convertBytes(COLUMNS, AUTO, input, false);
       t.deepEqual(fast.text, general.text, label);
       t.deepEqual(fast.problems, general.problems, label);
       // Invalid UTF-8 is checked on whole batches of lines, so the hand-over can be earlier than the bad line.
@@ -191,8 +174,8 @@ maybe(title("Sparkify's real log and song files: the fast path converts every li
   for (const [dir, columns, mapping] of [['log_data', EVENTS, logMapping], ['song_data', SONGS, AUTO]] as const) {
     for (const file of files(path.join(root, dir))) {
       const input = readFileSync(file);
-      const fast = await convert(columns, mapping, input, true);
-      const general = await convert(columns, mapping, input, false);
+      const fast = await convertBytes(columns, mapping, input, true);
+      const general = await convertBytes(columns, mapping, input, false);
       t.is(fast.result.generalFrom, undefined, file);
       t.deepEqual(fast.problems, [], file);
       t.deepEqual(values(fast.text, columns), values(general.text, columns), file);

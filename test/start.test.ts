@@ -1,8 +1,9 @@
 // npm start with nothing configured: its own embedded PostgreSQL, the generated
 // sample, migrate, load, verify, report; a second start is idempotent; npm run db.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import test from 'ava';
 import pg from 'pg';
 import { runCli } from './helpers/cli.ts';
@@ -12,16 +13,24 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   const env = { WAREHOUSE_DIR: dir };
   t.teardown(async () => {
     await runCli(['db', 'stop'], env);
+    // As root, with WAREHOUSE_DIR closed to the postgres user (mkdtemp makes it 0700), the
+    // cluster's files live in the temp directory instead (lib/db/embedded-postgres.ts): remove them too.
+    const state = await readFile(path.join(dir, 'server.json'), 'utf8').then((s) => JSON.parse(s) as { dataDir?: string }, () => ({ dataDir: undefined }));
+    if (state.dataDir && !state.dataDir.startsWith(dir)) await rm(path.dirname(state.dataDir), { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   });
   const first = await runCli(['start'], env, { timeoutMs: 300_000 });
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, /Generating the sample data/);
-  t.regex(first.stderr, /Migrated: 10 migration\(s\) applied/);
+  t.regex(first.stderr, /Migrated: 11 migration\(s\) applied/);
   t.regex(first.stdout, /# Report[\s\S]*songplays\s+\|\s+7870/);
   t.regex(first.stdout, /Checks passed: 16 of 16/);
   t.regex(first.stdout, /Most played song: "/);
   t.regex(first.stdout, /Busiest hour \(UTC\): \d+:00/);
+  // The report page, last: its address, under the warehouse folder.
+  const reportUrl = /\nReport: (file:\/\/\S+)\n$/.exec(first.stdout)?.[1] ?? '';
+  t.is(reportUrl, pathToFileURL(path.join(dir, 'report', 'index.html')).href);
+  t.regex(await readFile(fileURLToPath(reportUrl), 'utf8'), /<h1>Sparkify listening report<\/h1>/);
 
   const second = await runCli(['start'], env, { timeoutMs: 300_000 });
   t.is(second.code, 0, second.stderr);

@@ -2,8 +2,6 @@
 // set-based (hash joins and aggregates, one sort), never a nested loop over
 // the events that would look rows up one event at a time. (Small inputs, such
 // as the empty songs table of a first load, may be nested-looped.)
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { generate } from '../lib/sample/generator.ts';
@@ -11,6 +9,7 @@ import { songplays } from '../loaders/songplays.ts';
 import { users } from '../loaders/users.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import type { TestDatabase } from './helpers/database.ts';
+import { fileScope, tempDir } from './helpers/temp-dir.ts';
 
 interface PlanNode {
   'Node Type': string;
@@ -23,8 +22,9 @@ const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)
 const reads = (n: PlanNode, table: string) => nodes(n).some((x) => x['Relation Name'] === table);
 
 let tdb: TestDatabase;
+const scope = fileScope();
 test.before(async () => {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'gen-'));
+  const out = await tempDir(scope, 'gen-');
   await generate({ songs: 2000, events: 60000, seed: 9, out });
   tdb = await migratedDatabase();
   await load(tdb, { LOG_DATA: path.join(out, 'log_data'), SONG_DATA: path.join(out, 'song_data'), LOG_JSONPATH: path.join(out, 'log_json_path.json') }, { only: ['stage'] });

@@ -8,16 +8,17 @@ import { runCli, sharedSparkify } from './helpers/cli.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import type { TestDatabase } from './helpers/database.ts';
+import type { Owner } from './helpers/temp-dir.ts';
 
 const dbs: TestDatabase[] = [];
 test.after.always(async () => {
   await Promise.all(dbs.map((d) => d.drop()));
 });
 
-async function loaded(): Promise<TestDatabase> {
+async function loaded(t: Owner): Promise<TestDatabase> {
   const tdb = await migratedDatabase();
   dbs.push(tdb);
-  const f = await writeFixture({
+  const f = await writeFixture(t, {
     logs: { 'a.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000, song: 'Other', userId: '11' }), event({ ts: 1541000002000, page: 'Home', song: null })] },
     songs: { 'A/1.json': song(), 'A/2.json': song({ song_id: 'SO2', artist_id: 'AR2', title: 'Two' }) },
   });
@@ -52,14 +53,14 @@ const breakages: [string, string, string[]][] = [
 ];
 
 test('every check passes on a correct load', async (t) => {
-  const tdb = await loaded();
+  const tdb = await loaded(t);
   t.deepEqual(await failing(tdb), []);
   t.is(checksFor(pipeline).length, 16);
 });
 
 for (const [what, sql, expected] of breakages) {
   test(`verify fails on ${what}`, async (t) => {
-    const tdb = await loaded();
+    const tdb = await loaded(t);
     // NULL keys are NOT NULL columns in the schema; Redshift enforces NOT NULL too, so drop it to simulate a bad writer.
     for (const table of ['users', 'songs', 'artists', 'time']) {
       const key = { users: 'user_id', songs: 'song_id', artists: 'artist_id', time: 'start_time' }[table];
@@ -71,7 +72,7 @@ for (const [what, sql, expected] of breakages) {
 }
 
 test('npm run verify exits 4 naming the check and showing the offending rows; 0 when all pass', async (t) => {
-  const tdb = await loaded();
+  const tdb = await loaded(t);
   const ok = await runCli(['verify'], { DATABASE_URL: tdb.url });
   t.is(ok.code, 0, ok.stderr);
   t.regex(ok.stdout, /PASS {2}users: user_id unique/);

@@ -6,8 +6,10 @@
  * quietly take its `KEY=value` lines and drop the sections' meaning, loading
  * the bucket named there into the wrong warehouse.
  */
+import { readFileSync } from 'node:fs';
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
+import { printable } from '../printable.ts';
 
 const SECTION_HEADER = /^\s*\[([^\]=]+)\]\s*$/;
 
@@ -22,4 +24,22 @@ export function parseEnvFile(text: string, file = '.env'): Record<string, string
     ]);
   }
   return parse(text);
+}
+
+/**
+ * The settings of an env file; none when it does not exist, unless it is
+ * `required` (the user named it with --env-file, so a misspelt name is a
+ * mistake rather than a file with no settings).
+ */
+export function readEnvFile(file: string, options: { readonly required?: boolean; readonly shownAs?: string } = {}): Record<string, string> {
+  const shown = printable(options.shownAs ?? file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (options.required) throw new ConfigError([`--env-file ${shown}: no such file`]);
+    return {};
+  }
+  return parseEnvFile(text, shown);
 }

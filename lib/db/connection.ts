@@ -29,6 +29,8 @@ export interface Connection {
    * undefined on a transport without it). Ends when the stream finishes.
    */
   readonly copyFromStdin: ((sql: string) => Writable) | undefined;
+  /** The server process serving this connection (to cancel its statement from another one), where the transport knows it. */
+  readonly backendPid: number | undefined;
   /** Calls `listener` once when the connection is lost (terminated backend, dropped socket, closed). */
   onLost(listener: (err: Error) => void): void;
   /**
@@ -39,11 +41,16 @@ export interface Connection {
   end(): Promise<void>;
 }
 
-/** Runs `fn` in one transaction: COMMIT when it returns, ROLLBACK when it throws. */
-export async function transaction<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in one transaction: COMMIT when it returns, ROLLBACK when it
+ * throws. `beforeCommit` may refuse the COMMIT by throwing (the warehouse
+ * lock lost, a signal): the work is then rolled back.
+ */
+export async function transaction<T>(conn: Connection, fn: () => Promise<T>, beforeCommit?: () => Promise<void>): Promise<T> {
   await conn.query('BEGIN');
   try {
     const result = await fn();
+    await beforeCommit?.();
     await conn.query('COMMIT');
     return result;
   } catch (err) {

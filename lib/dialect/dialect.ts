@@ -49,6 +49,13 @@ export interface Dialect {
   emptyTargetBeforeFirstLoad(table: string): { readonly lock: string; readonly truncate: string } | undefined;
   /** Engine-specific errors worth retrying (beyond lib/db/retry.ts's SQLSTATEs and network errors). */
   isTransient(err: { readonly code?: unknown; readonly message?: unknown }): boolean;
+  /**
+   * Settings for the session that holds the warehouse lock (lib/db/lock.ts), which
+   * stays idle in its transaction for the whole run: PostgreSQL would end it
+   * after idle_in_transaction_session_timeout (if an administrator set one) and
+   * so release the lock mid-run. Redshift has no such setting for a session.
+   */
+  readonly lockSessionSettings: readonly string[];
   /** How this engine stages the JSON sources (loaded when a load or its plan needs it). */
   staging(): Promise<StagingStrategy>;
 }

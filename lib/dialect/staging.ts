@@ -41,6 +41,10 @@ export interface StagingContext {
   readonly onProgress?: ((p: StageProgress) => void) | undefined;
   /** Default: the AWS SDK's default credential chain. */
   readonly credentials?: CredentialsResolver | undefined;
+  /** Asked before the staging transaction commits; throws to refuse (the warehouse lock lost, a signal). */
+  readonly beforeCommit?: (() => Promise<void>) | undefined;
+  /** Throws when the run must stop (known without a round trip). */
+  readonly assertRunning?: (() => void) | undefined;
 }
 
 /** The objects a run staged into one staging table. */

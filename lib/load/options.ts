@@ -27,4 +27,6 @@ export interface LoadOptions {
   readonly credentials?: CredentialsResolver | undefined;
   /** Where the reliability tests stop the run (the CLI builds them from the environment); default: none. */
   readonly faults?: FaultPoints | undefined;
+  /** Aborted on SIGINT/SIGTERM (lib/interrupt.ts): running statements are cancelled, nothing more commits. */
+  readonly signal?: AbortSignal | undefined;
 }

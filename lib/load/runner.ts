@@ -7,16 +7,17 @@
 import { randomBytes } from 'node:crypto';
 import { transaction, type Connection } from '../db/connection.ts';
 import type { Database } from '../db/database.ts';
-import { withWarehouseLock, type HeldLock } from '../db/lock.ts';
+import { withWarehouseLock } from '../db/lock.ts';
 import { withRetry } from '../db/retry.ts';
 import type { Dialect } from '../dialect/index.ts';
 import type { StagedObjects, StagingContext } from '../dialect/staging.ts';
-import type { RecordProblem } from '../errors.ts';
+import { InterruptedError, type RecordProblem } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
+import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
 import { recordLoaded } from './ledger.ts';
 import type { LoadOptions } from './options.ts';
-import { selectSteps, type Pipeline, type StepReport, type TransformStep } from './steps.ts';
+import { selectSteps, type Pipeline, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 
 export type { LoadOptions } from './options.ts';
 
@@ -37,7 +38,7 @@ async function isEmpty(conn: Connection, table: string): Promise<boolean> {
   return (await conn.query(`SELECT 1 AS one FROM ${table} LIMIT 1`)).rows.length === 0;
 }
 
-async function runTransform(conn: Connection, dialect: Dialect, step: TransformStep, log: Logger, faults: FaultPoints): Promise<StepReport> {
+async function runTransform(conn: Connection, dialect: Dialect, step: TransformStep, log: Logger, faults: FaultPoints, guard: LoadGuard): Promise<StepReport> {
   const start = process.hrtime.bigint();
   log.info(`Transforming ${step.table}: ${step.description}`);
   await transaction(conn, async () => {
@@ -52,7 +53,7 @@ async function runTransform(conn: Connection, dialect: Dialect, step: TransformS
       await conn.query(sql);
     }
     await faults.at(`transform:${step.table}:before-commit`);
-  });
+  }, () => guard.beforeCommit());
   return { step: `transform ${step.table}`, table: step.table, rows: await countRows(conn, step.table), seconds: since(start) };
 }
 
@@ -63,8 +64,9 @@ interface Session {
   end(): Promise<void>;
 }
 
-async function openSession(db: Database, lock: HeldLock, log: Logger): Promise<Session> {
+async function openSession(db: Database, guard: LoadGuard, log: Logger): Promise<Session> {
   let conn = await db.connect();
+  guard.track(conn);
   return {
     get conn() {
       return conn;
@@ -73,13 +75,19 @@ async function openSession(db: Database, lock: HeldLock, log: Logger): Promise<S
       withRetry(what, () => fn().catch((err: unknown) => Promise.reject(conn.explain(err))), {
         log,
         engine: (err) => db.dialect.isTransient(err),
+        // Never again after the lock is lost or a signal arrived: the step would run unprotected.
         beforeRetry: async () => {
-          lock.assertHeld();
+          await guard.beforeCommit();
+          guard.untrack(conn);
           await conn.end().catch(() => undefined);
           conn = await db.connect();
+          guard.track(conn);
         },
       }),
-    end: () => conn.end().catch(() => undefined),
+    end: () => {
+      guard.untrack(conn);
+      return conn.end().catch(() => undefined);
+    },
   };
 }
 
@@ -89,16 +97,16 @@ async function openSession(db: Database, lock: HeldLock, log: Logger): Promise<S
  * not stop the others (every step is its own transaction and idempotent); the
  * first failure is reported once all lanes have ended.
  */
-async function runTransforms(db: Database, lock: HeldLock, main: Session, pipeline: Pipeline, transforms: readonly TransformStep[], log: Logger, faults: FaultPoints): Promise<StepReport[]> {
+async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipeline: Pipeline, transforms: readonly TransformStep[], log: Logger, faults: FaultPoints): Promise<StepReport[]> {
   const lanes = pipeline.lanes.map((lane) => lane.filter((step) => transforms.includes(step))).filter((lane) => lane.length > 0);
   const reports = new Map<TransformStep, StepReport>();
   const settled = await Promise.allSettled(
     lanes.map(async (lane, i) => {
-      const session = i === 0 ? main : await openSession(db, lock, log);
+      const session = i === 0 ? main : await openSession(db, guard, log);
       try {
         for (const step of lane) {
-          lock.assertHeld();
-          reports.set(step, await session.run(`transform ${step.table}`, () => runTransform(session.conn, db.dialect, step, log, faults)));
+          const name = `transform ${step.table}`;
+          reports.set(step, await guard.step(name, () => session.run(name, () => runTransform(session.conn, db.dialect, step, log, faults, guard))));
         }
       } finally {
         if (session !== main) await session.end();
@@ -110,49 +118,79 @@ async function runTransforms(db: Database, lock: HeldLock, main: Session, pipeli
   return transforms.map((step) => reports.get(step)).filter((r): r is StepReport => r !== undefined);
 }
 
+const LEDGER_STEP = 'ledger (objects recorded as loaded)';
+
 export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
   const { pipeline } = opts;
   const { staging, transforms } = selectSteps(pipeline, opts.only);
+  const recordsLedger = staging.length > 0 && transforms.length === pipeline.transforms.length;
+  const planned = [...(staging.length > 0 ? ['stage'] : []), ...transforms.map((s) => `transform ${s.table}`), ...(recordsLedger ? [LEDGER_STEP] : [])];
+  const cancel = (conn: Connection) => cancelStatements(db, [conn]);
+  return withWarehouseLock(
+    db,
+    'load',
+    opts.log,
+    async (lock) => {
+      const guard = new LoadGuard(db, lock, opts.log, planned, opts.signal);
+      try {
+        return await lockedLoad(db, opts, guard, staging, transforms, recordsLedger);
+      } catch (err) {
+        throw guard.explain(err);
+      }
+    },
+    { signal: opts.signal, cancel },
+  ).catch((err: unknown) => {
+    const reason: unknown = opts.signal?.reason;
+    if (opts.signal?.aborted && isInterruptReason(reason) && !(err instanceof InterruptedError)) {
+      throw new InterruptedError(`${reason.why}: stopped while waiting for the warehouse lock; nothing was committed`, reason.exitCode);
+    }
+    throw err;
+  });
+}
+
+async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, staging: readonly StagingStep[], transforms: readonly TransformStep[], recordsLedger: boolean): Promise<LoadReport> {
   const faults = opts.faults ?? noFaults;
   const strategy = await db.dialect.staging();
-  return withWarehouseLock(db, 'load', opts.log, async (lock) => {
-    await faults.at('load:locked');
-    const main = await openSession(db, lock, opts.log);
-    const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
-    const ctx: StagingContext = {
-      config: opts.config,
-      log: opts.log,
-      faults,
-      maxErrors: opts.maxErrors ?? 0,
-      incremental: opts.incremental ?? false,
-      runId,
-      reader: opts.reader,
-      onProgress: opts.onProgress,
-      credentials: opts.credentials,
-    };
-    try {
-      const steps: StepReport[] = [];
-      let skipped: readonly RecordProblem[] = [];
-      let stagedObjects: readonly StagedObjects[] = [];
-      if (staging.length > 0) {
-        const staged = await main.run('stage', () => strategy.stage(main.conn, staging, ctx));
-        skipped = staged.skipped;
-        if (staged.reports.length === 0) {
-          opts.log.info('Nothing new since the last load: no staging work, no transform.');
-          return { steps, skipped };
-        }
-        steps.push(...staged.reports);
-        stagedObjects = staged.objects;
-        await faults.at('load:staged');
+  await faults.at('load:locked');
+  const main = await openSession(db, guard, opts.log);
+  const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+  const ctx: StagingContext = {
+    config: opts.config,
+    log: opts.log,
+    faults,
+    maxErrors: opts.maxErrors ?? 0,
+    incremental: opts.incremental ?? false,
+    runId,
+    reader: opts.reader,
+    onProgress: opts.onProgress,
+    credentials: opts.credentials,
+    beforeCommit: () => guard.beforeCommit(),
+    assertRunning: () => guard.check(),
+  };
+  try {
+    const steps: StepReport[] = [];
+    let skipped: readonly RecordProblem[] = [];
+    let stagedObjects: readonly StagedObjects[] = [];
+    if (staging.length > 0) {
+      const staged = await guard.step('stage', () => main.run('stage', () => strategy.stage(main.conn, staging, ctx)));
+      skipped = staged.skipped;
+      if (staged.reports.length === 0) {
+        opts.log.info('Nothing new since the last load: no staging work, no transform.');
+        return { steps, skipped };
       }
-      steps.push(...(await runTransforms(db, lock, main, pipeline, transforms, opts.log, faults)));
-      // Only a run that staged and filled every star table has loaded its objects.
-      if (staging.length > 0 && transforms.length === pipeline.transforms.length && stagedObjects.some((s) => s.objects.length > 0)) {
-        await main.run('ledger', () => transaction(main.conn, () => recordLoaded(main.conn, strategy, runId, stagedObjects)));
-      }
-      return { steps, skipped };
-    } finally {
-      await main.end();
+      steps.push(...staged.reports);
+      stagedObjects = staged.objects;
+      await faults.at('load:staged');
     }
-  });
+    steps.push(...(await runTransforms(db, guard, main, opts.pipeline, transforms, opts.log, faults)));
+    // Only a run that staged and filled every star table has loaded its objects.
+    if (recordsLedger && stagedObjects.some((s) => s.objects.length > 0)) {
+      await guard.step(LEDGER_STEP, () =>
+        main.run('ledger', () => transaction(main.conn, () => recordLoaded(main.conn, strategy, runId, stagedObjects), () => guard.beforeCommit())),
+      );
+    }
+    return { steps, skipped };
+  } finally {
+    await main.end();
+  }
 }

@@ -106,7 +106,7 @@ function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions, schema: str
     fake: opts.fake ?? false,
     direction: opts.direction,
     count,
-    // Redshift has no advisory locks: the warehouse lock (lib/lock.ts) serialises runs instead.
+    // Redshift has no advisory locks: the warehouse lock (lib/db/lock.ts) serialises runs instead.
     noLock: true,
     // All pending migrations in one transaction: a failure leaves the schema as it was.
     singleTransaction: true,

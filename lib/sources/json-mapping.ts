@@ -131,6 +131,21 @@ export function compileMapping(mapping: JsonMapping, columns: readonly string[])
   };
 }
 
+/**
+ * The path that compileMapping's picker read column i's value from in this
+ * record (for 'auto ignorecase': the key that won), to find its JSON text.
+ */
+export function sourcePathOf(mapping: JsonMapping, columns: readonly string[]): (record: Record<string, unknown>, i: number) => readonly PathSegment[] | undefined {
+  if (mapping.kind === 'paths') return (_record, i) => mapping.paths[i];
+  if (!mapping.ignoreCase) return (_record, i) => (columns[i] === undefined ? undefined : [columns[i]]);
+  return (record, i) => {
+    const lower = columns[i]?.toLowerCase();
+    let key: string | undefined;
+    for (const k of Object.keys(record)) if (k.toLowerCase() === lower) key = k;
+    return key === undefined ? undefined : [key];
+  };
+}
+
 /** A readable name for column i's JSON field, for error messages. */
 export function fieldName(mapping: JsonMapping, columns: readonly string[], i: number): string {
   if (mapping.kind === 'paths') {

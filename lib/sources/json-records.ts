@@ -5,6 +5,8 @@
  * objects per file). Tracks line numbers so that every problem names its line.
  */
 import type { RecordProblem } from '../errors.ts';
+import { printable } from '../printable.ts';
+import { syntaxErrorOffset } from '../dialect/postgres/staging/json-source-text.ts';
 
 /** Redshift's limit for one JSON object. */
 export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
@@ -13,6 +15,8 @@ export interface JsonRecord {
   readonly value: Record<string, unknown>;
   /** Line where the record starts (1-based). */
   readonly line: number;
+  /** The record's JSON text (what JSON.parse forgets is read back from it: numbers as written). */
+  readonly text: string;
 }
 
 export interface RecordSink {
@@ -94,8 +98,9 @@ export class JsonRecordSplitter {
     const dropLine = (from: number): boolean => {
       const next = this.skipLine(from, final);
       if (next === undefined) {
-        this.buf = '';
+        // Lines counted before the buffer is dropped (countLines reads this.buf).
         this.line = line + this.countLines(pos, buf.length);
+        this.buf = '';
         this.skipping = true;
         return false;
       }
@@ -128,9 +133,10 @@ export class JsonRecordSplitter {
         let end = lineEnd;
         while (end > pos && WS.has(buf.charCodeAt(end - 1))) end -= 1;
         if (buf.charCodeAt(end - 1) === 0x7d) {
-          const value = tryParse(buf.slice(pos, end));
+          const text = buf.slice(pos, end);
+          const value = tryParse(text);
           if (value !== undefined) {
-            this.emit(value, line, end - pos);
+            this.emit(value, line, text);
             consume(lineEnd);
             continue;
           }
@@ -158,19 +164,19 @@ export class JsonRecordSplitter {
         if (!dropLine(end)) return;
         continue;
       }
-      this.emit(value, line, text.length);
+      this.emit(value, line, text);
       consume(end);
     }
     this.buf = buf.slice(pos);
     this.line = line;
   }
 
-  private emit(value: unknown, line: number, length: number): void {
-    if (length > MAX_RECORD_BYTES) {
+  private emit(value: unknown, line: number, text: string): void {
+    if (text.length > MAX_RECORD_BYTES) {
       this.sink.problem({ line, reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
       return;
     }
-    this.sink.record({ value: value as Record<string, unknown>, line });
+    this.sink.record({ value: value as Record<string, unknown>, line, text });
   }
 }
 
@@ -183,14 +189,21 @@ function tryParse(text: string): unknown {
   }
 }
 
+/**
+ * JSON.parse's message and the offset of the error. Node 20 names no position
+ * for an unexpected token, and quotes the whole text instead (a pretty-printed
+ * record over many lines): the quote is dropped and the offset found by
+ * jsonc-parser, so the problem names the line of the error itself.
+ */
 function parseErrorOf(text: string): { message: string; offset: number } {
   try {
     JSON.parse(text);
     return { message: 'not a JSON object', offset: 0 };
   } catch (err) {
-    const message = (err as Error).message;
-    const m = /position (\d+)/.exec(message);
-    return { message: message.replace(/^JSON\.parse: /, ''), offset: m ? Number(m[1]) : 0 };
+    const message = (err as Error).message.replace(/^JSON\.parse: /, '').replace(/, (\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, '');
+    const m = / at position (\d+)/.exec(message);
+    const offset = m ? Number(m[1]) : (syntaxErrorOffset(text) ?? 0);
+    return { message: printable(message.replace(/ in JSON at position \d+.*$/s, '')), offset };
   }
 }
 

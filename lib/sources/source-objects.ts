@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.ts';
 import { isS3Uri, parseS3Uri } from '../config/validate.ts';
+import { printable } from '../printable.ts';
 
 const SMALL_FILE_BYTES = 1024 * 1024;
 
@@ -37,17 +38,17 @@ function listLocal(root: string): SourceObject[] {
   try {
     info = statSync(start);
   } catch (err) {
-    throw new InputError(`${root}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`);
+    throw new InputError(`${printable(root)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`);
   }
   if (info.isFile()) return [{ uri: start, size: info.size, version: info.mtime.toISOString() }];
   const out: SourceObject[] = [];
   const fail = (full: string, err: unknown): never => {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new InputError(`${full}: symbolic link loop`);
-    throw new InputError(`${full}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new InputError(`${printable(full)}: symbolic link loop`);
+    throw new InputError(`${printable(full)}: ${printable((err as Error).message)}`);
   };
   /** `real`: the folder's real path; `seen`: the real paths of the folders it is in. */
   const walk = (dir: string, real: string, seen: ReadonlySet<string>): void => {
-    if (seen.has(real)) throw new InputError(`${dir}: symbolic link loop (it leads back to ${real})`);
+    if (seen.has(real)) throw new InputError(`${printable(dir)}: symbolic link loop (it leads back to ${printable(real)})`);
     const nextSeen = new Set(seen).add(real);
     const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
@@ -132,7 +133,7 @@ export function createSourceReader(region: string): SourceReader {
           try {
             return [readFileSync(object.uri)];
           } catch (err) {
-            throw new InputError(`${object.uri}: cannot read: ${(err as Error).message}`);
+            throw new InputError(`${printable(object.uri)}: cannot read: ${printable((err as Error).message)}`);
           }
         }
         return createReadStream(object.uri, { highWaterMark: 256 * 1024 });
@@ -146,7 +147,7 @@ export function createSourceReader(region: string): SourceReader {
         const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         return r.Body as AsyncIterable<Uint8Array>;
       } catch (err) {
-        throw new InputError(`${object.uri}: cannot read: ${(err as Error).name}: ${(err as Error).message}`);
+        throw new InputError(`${printable(object.uri)}: cannot read: ${(err as Error).name}: ${printable((err as Error).message)}`);
       }
     },
   };

@@ -46,7 +46,7 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
   const { clusterStatus, createCluster, deleteCluster } = await import('../../lib/aws/cluster.ts');
   const log = createRunLogger(args);
   const envFile = path.resolve(args.envFile);
-  const config = loadClusterConfig(environment(args, log));
+  const config = loadClusterConfig(environment(args, log, { envFile: args.writeEnv, configFile: args.writeConfig }));
   log.secret(config.password);
   const ctx: ClusterContext = {
     config,

@@ -10,11 +10,12 @@ import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { loadConfig, withSchema, withSources, withoutEmbedded, type Config } from '../../lib/config/config.ts';
 import { parseDwhCfg } from '../../lib/config/dwh-cfg.ts';
-import { parseEnvFile } from '../../lib/config/env-file.ts';
+import { readEnvFile } from '../../lib/config/env-file.ts';
 import { layerSettings, type SettingsFile } from '../../lib/config/settings-files.ts';
 import { ConfigError, EXIT, InputError, WarehouseError, describeProblem } from '../../lib/errors.ts';
 import { faultPointsFrom, type FaultPoints } from '../../lib/fault-points.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { printable } from '../../lib/printable.ts';
 import { Secrets } from '../../lib/redact.ts';
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,9 +36,11 @@ export interface CommonArgs {
   quiet: boolean;
 }
 
+const DEFAULT_ENV_FILE = '.env';
+
 export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
-    .option('env-file', { type: 'string', default: '.env', describe: 'Settings file read before the environment (values in the environment win)' })
+    .option('env-file', { type: 'string', default: DEFAULT_ENV_FILE, describe: 'Settings file read before the environment (values in the environment win)' })
     .option('config', {
       type: 'string',
       describe: "A dwh.cfg as the seed projects write it ([CLUSTER], [IAM_ROLE], [S3], [AWS], [DWH]); default: SPARKIFY_CONFIG. Values in the environment win over it, its values over .env's",
@@ -83,25 +86,33 @@ interface ConfigFileRead {
   readonly hostMissing: boolean;
 }
 
+/** Files the command is about to write, so they need not exist yet: the env file, a dwh.cfg (its path). */
+export interface Writes {
+  readonly envFile?: boolean;
+  readonly configFile?: string | undefined;
+}
+
 /**
  * Puts the settings files into process.env, before any client exists, never
  * replacing a variable the environment sets (lib/config/settings-files.ts):
  * from then on pg (PGSSLMODE, …), the AWS SDK (AWS_ENDPOINT_URL_S3,
  * AWS_PROFILE, AWS_ACCESS_KEY_ID, …) and loadConfig all see the same
- * settings. Safe to call again: what it added is then the environment.
+ * settings. Safe to call again: what it added is then the environment. The
+ * default .env may be absent; a file named with --env-file or --config must
+ * exist, unless the command is about to write it.
  */
-function loadSettingsFiles(args: CommonArgs, log: Logger): ConfigFileRead | undefined {
-  const envText = readIfExists(path.resolve(args.envFile));
-  const fromEnvFile = envText === undefined ? {} : parseEnvFile(envText, args.envFile);
+function loadSettingsFiles(args: CommonArgs, log: Logger, writes: Writes = {}): ConfigFileRead | undefined {
+  const fromEnvFile = readEnvFile(path.resolve(args.envFile), { required: args.envFile !== DEFAULT_ENV_FILE && !writes.envFile, shownAs: args.envFile });
   const named = args.config !== undefined ? { file: args.config, by: '--config' } : undefined;
   const fromSetting = nonEmpty(process.env['SPARKIFY_CONFIG']) ?? nonEmpty(fromEnvFile['SPARKIFY_CONFIG']);
   const origin = named ?? (fromSetting ? { file: fromSetting, by: 'SPARKIFY_CONFIG' } : undefined);
   const files: SettingsFile[] = [];
   let read: ConfigFileRead | undefined;
   if (origin) {
-    const text = readIfExists(path.resolve(origin.file));
-    if (text === undefined) throw new ConfigError([`${origin.by} ${origin.file}: no such file`]);
-    const cfg = parseDwhCfg(text, origin.file);
+    const written = writes.configFile !== undefined && path.resolve(writes.configFile) === path.resolve(origin.file);
+    const text = readIfExists(path.resolve(origin.file)) ?? (written ? '' : undefined);
+    if (text === undefined) throw new ConfigError([`${origin.by} ${printable(origin.file)}: no such file`]);
+    const cfg = parseDwhCfg(text, printable(origin.file));
     for (const w of cfg.warnings) log.warn(w);
     files.push({ file: origin.file, settings: cfg.settings });
     read = { file: origin.file, hostMissing: cfg.hostMissing };
@@ -114,8 +125,8 @@ function loadSettingsFiles(args: CommonArgs, log: Logger): ConfigFileRead | unde
 }
 
 /** The environment as the settings see it, once the settings files are in it. */
-export function environment(args: CommonArgs, log: Logger): Readonly<Record<string, string | undefined>> {
-  loadSettingsFiles(args, log);
+export function environment(args: CommonArgs, log: Logger, writes: Writes = {}): Readonly<Record<string, string | undefined>> {
+  loadSettingsFiles(args, log, writes);
   return process.env;
 }
 

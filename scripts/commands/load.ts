@@ -7,6 +7,7 @@ import { pipeline } from '../../loaders/index.ts';
 import { openDatabase } from '../../lib/db/database.ts';
 import { DIALECT_NAMES, dialectByName, type DialectName } from '../../lib/dialect/index.ts';
 import { loadScript } from '../../lib/load/plan.ts';
+import { interruptOnSignals } from '../../lib/interrupt.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { commonOptions, print, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
 import { printLoadReport, progressReporter } from './output.ts';
@@ -55,7 +56,11 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         }
         log.info(`Loading into ${db.dialect.name} at ${db.description}`);
         const progress = progressReporter(log);
-        const report = await runLoad(db, { ...options, onProgress: progress.onProgress }).finally(progress.done);
+        const interrupts = interruptOnSignals(log, 'load');
+        const report = await runLoad(db, { ...options, onProgress: progress.onProgress, signal: interrupts.signal }).finally(() => {
+          progress.done();
+          interrupts.dispose();
+        });
         printLoadReport(report);
       } finally {
         await db.close();

@@ -16,6 +16,7 @@ import type { Logger } from '../../lib/log.ts';
 import { migrate } from '../../lib/migrate/migrate.ts';
 import { runAnalytics } from '../../lib/report/analytics.ts';
 import { assertChecksPassed, verifyWarehouse } from '../../lib/report/checks.ts';
+import { defaultReportDir, writeReportPage } from '../../lib/report/report-page.ts';
 import { generate, type ExpectedCounts } from '../../lib/sample/generator.ts';
 import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
 import { formatTable } from './format-table.ts';
@@ -80,7 +81,9 @@ export const startCommand: CommandModule<object, CommonArgs> = {
         if (top) print(`Most played song: "${String(top['title'])}" by ${String(top['artist'])} (${String(top['plays'])} plays).`);
         if (busiest) print(`Busiest hour (UTC): ${String(busiest['hour'])}:00 with ${String(busiest['plays'])} plays.`);
         for (const row of rowsOf('free-vs-paid')) print(`${String(row['level'])}: ${String(row['plays'])} plays by ${String(row['users'])} users now at that level.`);
+        const reportUrl = await writeReportPage(db, defaultReportDir(config), pipeline, log);
         print(`Done in ${((Date.now() - started) / 1000).toFixed(1)}s. Explore: npm run analyze | npm run query -- "SELECT …" | npm run db -- start`);
+        print(`Report: ${reportUrl}`);
       } finally {
         await db.close();
       }

@@ -13,7 +13,7 @@ export interface FakeRedshift {
   readonly statements: string[];
 }
 
-export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record<string, unknown>[]; serverless?: boolean; ledger?: Record<string, unknown>[] } = {}): FakeRedshift {
+export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record<string, unknown>[]; serverless?: boolean; ledger?: Record<string, unknown>[]; outOfRange?: Record<string, unknown> } = {}): FakeRedshift {
   const statements: string[] = [];
   const client: Connection = {
     async query<R extends object>(text: string): Promise<{ rows: R[] }> {
@@ -24,6 +24,7 @@ export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record
     },
     // Redshift takes no COPY FROM STDIN.
     copyFromStdin: undefined,
+    backendPid: undefined,
     onLost() {},
     explain: (err) => err,
     async end() {},
@@ -39,6 +40,7 @@ export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record
     }
     if (/FROM sys_load_error_detail/.test(text)) return options.loadErrors ?? [];
     if (/PG_LAST_COPY_COUNT/.test(text)) return [{ n: '42' }];
+    if (/AS out_of_range/.test(text)) return [options.outOfRange ?? { out_of_range: '0', lowest: null, highest: null }];
     if (/^SELECT object_uri, object_size, object_version FROM load_ledger/.test(text)) return options.ledger ?? [];
     if (/COUNT\(\*\)/.test(text)) return [{ n: '7' }];
     return [];

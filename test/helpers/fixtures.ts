@@ -1,10 +1,10 @@
 /**
  * Small inputs made for one rule each: log events and song files in the real
- * formats, written to a temporary folder.
+ * formats, written to a temporary folder that its owner removes.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { tempDir, type Owner } from './temp-dir.ts';
 
 export type Event = Record<string, unknown>;
 export type Song = Record<string, unknown>;
@@ -64,10 +64,11 @@ export interface FixtureSet {
 
 /**
  * Writes log files (each an array of events as JSON Lines, or raw text) and
- * song files (each an object, or raw text) and returns the settings that load them.
+ * song files (each an object, or raw text) and returns the settings that load
+ * them. The folder is removed by `owner` (the test's t, or a fileScope()).
  */
-export async function writeFixture(files: { logs?: Record<string, Event[] | string>; songs?: Record<string, Song | string>; jsonpaths?: string }): Promise<FixtureSet> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'sparkify-fixture-'));
+export async function writeFixture(owner: Owner, files: { logs?: Record<string, Event[] | string>; songs?: Record<string, Song | string>; jsonpaths?: string }): Promise<FixtureSet> {
+  const root = await tempDir(owner, 'sparkify-fixture-');
   const logDir = path.join(root, 'log_data');
   const songDir = path.join(root, 'song_data');
   await mkdir(logDir, { recursive: true });

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL: the embedded default and any PostgreSQL 15+. Redshift's physical
- * options become indexes where they help lookups; staging is done client-side
- * (lib/staging/) because PostgreSQL's COPY cannot read S3.
+ * options become indexes where they help lookups; staging is done by this
+ * tool (./staging.ts) because PostgreSQL's COPY cannot read S3 or JSON.
  */
 import type { Dialect } from '../dialect.ts';
 import { checkTableDef, sqlType, type ColumnDef, type TableDef } from '../table-def.ts';
@@ -14,6 +14,7 @@ function columnSql(c: ColumnDef): string {
 export const postgresDialect: Dialect = {
   name: 'postgres',
   sampleVersion: 'PostgreSQL 17.10 on x86_64-pc-linux-gnu, 64-bit',
+  lockSessionSettings: ['SET idle_in_transaction_session_timeout = 0'],
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     const statements = [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)`];

@@ -48,7 +48,7 @@ ORDER BY ordinal_position`,
     if (!r) throw new ConfigError([`${table}.${name} does not exist: run \`npm run migrate up\``]);
     const type = CATALOG_TYPES[r.data_type];
     if (!type) throw new Error(`${table}.${name}: staging does not support the type ${r.data_type}`);
-    return { name, type, bytes: r.character_maximum_length ?? undefined };
+    return { name, type, bytes: r.character_maximum_length ?? undefined, epochMs: step.epochMsColumns?.includes(name) ?? false };
   });
 }
 
@@ -105,7 +105,7 @@ export const postgresStaging: StagingStrategy = {
       }
       await ctx.faults.at('stage:before-commit');
       return { reports, objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects })), skipped };
-    });
+    }, ctx.beforeCommit);
   },
 
   async plan(steps, ctx) {

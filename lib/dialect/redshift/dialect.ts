@@ -30,6 +30,7 @@ export const redshiftDialect: Dialect = {
   name: 'redshift',
   sampleVersion:
     'PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467',
+  lockSessionSettings: [],
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     return [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)\n${tableOptions(def)}`];

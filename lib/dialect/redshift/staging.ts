@@ -13,6 +13,7 @@ import { createSourceReader, type SourceObject } from '../../sources/source-obje
 import type { StagedObjects, StagingContext, StagingStrategy } from '../staging.ts';
 import { renderCopy, type CopyAuth } from './copy.ts';
 import { redshiftDialect } from './dialect.ts';
+import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
 import { readLoadErrors } from './load-errors.ts';
 import { writeManifest } from './manifest.ts';
 
@@ -81,6 +82,26 @@ async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: S
   return out;
 }
 
+/**
+ * The staged rows whose ts no TIMESTAMP holds (epoch-check.ts) fail the
+ * staging transaction, or are deleted under --max-errors when no more than N.
+ * Returns how many were deleted.
+ */
+async function checkEpochMs(conn: Connection, step: StagingStep, ctx: StagingContext): Promise<number> {
+  let removed = 0;
+  for (const check of epochMsChecks(step)) {
+    const { rows } = await conn.query<{ out_of_range: string; lowest: string; highest: string }>(check.count);
+    const problem = describeOutOfRange(check, rows[0]);
+    if (!problem) continue;
+    const n = Number(rows[0]?.out_of_range);
+    if (n > ctx.maxErrors) throw new InputError(`${problem}; Redshift's COPY keeps no file or line for a staged row: find them in the source by value, or skip them with --max-errors ${n}`);
+    await conn.query(check.remove);
+    ctx.log.warn(`${problem}: skipped (--max-errors)`);
+    removed += n;
+  }
+  return removed;
+}
+
 export const redshiftStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
@@ -101,11 +122,14 @@ export const redshiftStaging: StagingStrategy = {
           ctx.log.info(`Staging ${step.table}: COPY from ${manifest ? `the manifest of ${manifest.objects.length} new objects` : step.source(ctx.config.sources)}…`);
           await conn.query(copyFor(step, ctx, auth, manifest?.uri));
           const { rows } = await conn.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
+          const removed = await checkEpochMs(conn, step, ctx);
           if (manifest) objects.push({ table: step.table, objects: manifest.objects });
-          reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0), seconds: since(start) });
+          reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0) - removed, seconds: since(start), detail: removed ? `${removed} rows with a ts out of range skipped` : undefined });
         }
-      });
+      }, ctx.beforeCommit);
     } catch (err) {
+      ctx.assertRunning?.();
+      if (err instanceof InputError) throw err; // our own check, not a failed COPY
       const problems: RecordProblem[] = await readLoadErrors(conn);
       const first = problems[0];
       if (first) throw new InputError(`COPY failed: ${describeProblem(first)}`, problems);
@@ -117,9 +141,14 @@ export const redshiftStaging: StagingStrategy = {
   async plan(steps, ctx) {
     const auth = await dryRunAuth(ctx);
     return steps.map((step) => {
-      if (!ctx.incremental) return [`${copyFor(step, ctx, auth)};`, ''];
+      const checks = epochMsChecks(step).flatMap((check) => [
+        `-- check: a ${check.column} no TIMESTAMP holds fails the stage (exit 3); under --max-errors N, up to N such rows are deleted`,
+        `${check.count};`,
+        '',
+      ]);
+      if (!ctx.incremental) return [`${copyFor(step, ctx, auth)};`, '', ...checks];
       const manifest = `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`;
-      return [`-- incremental: the manifest lists the objects of ${step.source(ctx.config.sources)} not yet in load_ledger`, `${copyFor(step, ctx, auth, manifest)};`, ''];
+      return [`-- incremental: the manifest lists the objects of ${step.source(ctx.config.sources)} not yet in load_ledger`, `${copyFor(step, ctx, auth, manifest)};`, '', ...checks];
     });
   },
 

@@ -5,6 +5,7 @@
  * lengths count bytes. Returns an error message instead of a field when the
  * value cannot be loaded.
  */
+import { EPOCH_MS_RANGE } from '../../../load/epoch-ms.ts';
 
 export type StagingType = 'varchar' | 'smallint' | 'integer' | 'bigint' | 'double' | 'timestamp' | 'boolean';
 
@@ -13,6 +14,8 @@ export interface StagingColumn {
   readonly type: StagingType;
   /** VARCHAR length in bytes (Redshift counts bytes). */
   readonly bytes?: number | undefined;
+  /** Epoch milliseconds that the transforms convert to TIMESTAMP: only EPOCH_MS_RANGE is accepted. */
+  readonly epochMs?: boolean | undefined;
 }
 
 export const NULL_FIELD = '\\N';
@@ -36,6 +39,18 @@ export function escapeText(s: string): string {
   return s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 
+/** A surrogate code unit without its pair (with the u flag, a pair is one code point and does not match). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** Why a string cannot be stored as text (a \ud800 escape with no pair would be stored as U+FFFD), or undefined. */
+function loneSurrogate(s: string): string | undefined {
+  const lone = LONE_SURROGATE.exec(s);
+  return lone ? `a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)}), which UTF-8 cannot encode` : undefined;
+}
+
+/** A double as COPY text: the shortest text that reads back as the same number; -0 keeps its sign (String(-0) is "0"). */
+const doubleText = (n: number): string => (Object.is(n, -0) ? '-0' : String(n));
+
 function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
@@ -55,13 +70,29 @@ export type Converted = string | Unloadable;
 const ok = (field: string): Converted => field;
 const bad = (reason: string): Converted => new Unloadable(reason);
 
-export function toCopyField(value: unknown, column: StagingColumn): Converted {
+/**
+ * numberText: the value's JSON text as written, when the value is a JSON
+ * number. It is read in two cases only, so that both staging paths give the
+ * same result whether or not they pass it: a number going into a VARCHAR
+ * (stored as written: 12345678901234567890 keeps its digits, 1.50 its zero),
+ * and a number that overflowed to ±Infinity (named as written in the error).
+ */
+export function toCopyField(value: unknown, column: StagingColumn, numberText?: string): Converted {
   if (value === undefined || value === null) return ok(NULL_FIELD);
+  // 1e400 parses to Infinity, which PostgreSQL would store as 'Infinity': refused for every type but text.
+  if (typeof value === 'number' && !Number.isFinite(value) && column.type !== 'varchar') {
+    return bad(`${numberText ?? String(value)} is out of range for ${column.type === 'double' ? 'DOUBLE PRECISION' : column.type.toUpperCase()}`);
+  }
   switch (column.type) {
     case 'varchar': {
       let s: string;
-      if (typeof value === 'string') s = value;
-      else if (typeof value === 'number' || typeof value === 'boolean') s = String(value);
+      if (typeof value === 'string') {
+        // A \ud800 escape with no pair: UTF-8 cannot encode it (it would be stored as U+FFFD).
+        const lone = loneSurrogate(value);
+        if (lone) return bad(lone);
+        s = value;
+      } else if (typeof value === 'number') s = numberText ?? String(value);
+      else if (typeof value === 'boolean') s = String(value);
       else {
         try {
           s = JSON.stringify(value);
@@ -93,16 +124,19 @@ export function toCopyField(value: unknown, column: StagingColumn): Converted {
       if (!Number.isInteger(n)) return bad(`${n} is not an integer`);
       const [lo, hi] = INT_RANGE[column.type];
       if (n < lo || n > hi) return bad(`${n} is out of range for ${column.type.toUpperCase()}`);
+      if (column.epochMs && (n < EPOCH_MS_RANGE[0] || n > EPOCH_MS_RANGE[1])) {
+        return bad(`${n} is not a TIMESTAMP the warehouse can hold (epoch milliseconds from ${EPOCH_MS_RANGE[0]}, 1 January 4713 BC, to ${EPOCH_MS_RANGE[1]}, 287396 AD)`);
+      }
       return ok(String(n));
     }
     case 'double': {
-      if (typeof value === 'number') return ok(String(value));
+      if (typeof value === 'number') return ok(doubleText(value));
       if (typeof value === 'string') {
         if (value.trim() === '') return ok(NULL_FIELD);
         if (!NUMBER_TEXT.test(value)) return bad(`'${value.slice(0, 40)}' is not a number`);
         const n = Number(value);
         if (!Number.isFinite(n)) return bad(`${value} is out of range for DOUBLE PRECISION`);
-        return ok(String(n));
+        return ok(doubleText(n));
       }
       return bad(`expected a number, found ${typeName(value)}`);
     }
@@ -116,6 +150,8 @@ export function toCopyField(value: unknown, column: StagingColumn): Converted {
     case 'timestamp': {
       if (typeof value === 'string') {
         if (value.trim() === '') return ok(NULL_FIELD);
+        const lone = loneSurrogate(value);
+        if (lone) return bad(lone);
         if (Number.isNaN(Date.parse(value))) return bad(`'${value.slice(0, 40)}' is not a timestamp`);
         return ok(escapeText(value));
       }

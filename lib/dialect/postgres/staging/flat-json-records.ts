@@ -15,6 +15,7 @@ import { MAX_RECORD_BYTES } from '../../../sources/json-records.ts';
 import { INT_RANGE, toCopyField, Unloadable, type StagingColumn } from './copy-row.ts';
 import type { CopyBuffer } from './copy-buffer.ts';
 import type { JsonMapping } from '../../../sources/json-mapping.ts';
+import { EPOCH_MS_RANGE } from '../../../load/epoch-ms.ts';
 
 /** What a field's value token is. */
 const NONE = 0;
@@ -27,16 +28,45 @@ const TRUE = 6;
 const FALSE = 7;
 const NULL = 8;
 
-const TYPE_CODES = { varchar: 0, smallint: 1, integer: 1, bigint: 1, double: 2, boolean: 3, timestamp: 4 } as const;
+/** How a column's value is written: the column types grouped by conversion. */
+const AS_TEXT = 0;
+const AS_INTEGER = 1;
+const AS_DOUBLE = 2;
+const AS_BOOLEAN = 3;
+const AS_TIMESTAMP = 4;
+const TYPE_CODES = { varchar: AS_TEXT, smallint: AS_INTEGER, integer: AS_INTEGER, bigint: AS_INTEGER, double: AS_DOUBLE, boolean: AS_BOOLEAN, timestamp: AS_TIMESTAMP } as const;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const MINUS = 0x2d;
-const ZERO = 0x30;
-const NINE = 0x39;
+// The bytes the scanner looks for (ASCII), by name.
 const TAB = 0x09;
 const NEWLINE = 0x0a;
-const NULL_FIELD = [BACKSLASH, 0x4e]; // \N
+const CARRIAGE_RETURN = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const PLUS = 0x2b;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const SLASH = 0x2f;
+const ZERO = 0x30;
+const NINE = 0x39;
+const COLON = 0x3a;
+const UPPER_A = 0x41;
+const UPPER_E = 0x45;
+const UPPER_F = 0x46;
+const UPPER_N = 0x4e;
+const BACKSLASH = 0x5c;
+const LOWER_A = 0x61;
+const LOWER_E = 0x65;
+const LOWER_F = 0x66;
+const LOWER_L = 0x6c;
+const LOWER_N = 0x6e;
+const LOWER_R = 0x72;
+const LOWER_S = 0x73;
+const LOWER_T = 0x74;
+const LOWER_U = 0x75;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const NULL_FIELD = [BACKSLASH, UPPER_N]; // \N
 /** scan() results other than an index. */
 const INCOMPLETE = -1;
 const INVALID = -2;
@@ -89,8 +119,8 @@ function topLevelKeys(mapping: JsonMapping, columns: readonly string[]): string[
 }
 
 const isDigit = (c: number) => c >= ZERO && c <= NINE;
-const isWs = (c: number) => c === 0x20 || c === TAB || c === 0x0d || c === NEWLINE;
-const isHex = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+const isWs = (c: number) => c === SPACE || c === TAB || c === CARRIAGE_RETURN || c === NEWLINE;
+const isHex = (c: number) => isDigit(c) || (c >= UPPER_A && c <= UPPER_F) || (c >= LOWER_A && c <= LOWER_F);
 /** JSON's escapes other than \u: " \ / b f n r t. */
 const SIMPLE_ESCAPE = new Uint8Array(256);
 for (const c of '"\\/bfnrt') SIMPLE_ESCAPE[c.charCodeAt(0)] = 1;
@@ -103,8 +133,9 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
   const keyBytes = keys.map((k) => Buffer.from(k, 'utf8'));
   const typeCodes = Uint8Array.from(columns.map((c) => TYPE_CODES[c.type]));
   const maxBytes = Int32Array.from(columns.map((c) => c.bytes ?? 65535));
-  const lo = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? INT_RANGE[c.type as keyof typeof INT_RANGE][0] : 0)));
-  const hi = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? INT_RANGE[c.type as keyof typeof INT_RANGE][1] : 0)));
+  // The integers copied as written: the type's range, narrowed to EPOCH_MS_RANGE for a ts (others go to toCopyField, which says why).
+  const lo = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? Math.max(INT_RANGE[c.type as keyof typeof INT_RANGE][0], c.epochMs ? EPOCH_MS_RANGE[0] : -Infinity) : 0)));
+  const hi = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? Math.min(INT_RANGE[c.type as keyof typeof INT_RANGE][1], c.epochMs ? EPOCH_MS_RANGE[1] : Infinity) : 0)));
   const kinds = new Uint8Array(width);
   const starts = new Int32Array(width);
   const ends = new Int32Array(width);
@@ -133,7 +164,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
     while (i < limit) {
       const c = src[i] as number;
       if (c === NEWLINE) newlines += 1;
-      else if (c !== 0x20 && c !== TAB && c !== 0x0d) break;
+      else if (c !== SPACE && c !== TAB && c !== CARRIAGE_RETURN) break;
       i += 1;
     }
     return i;
@@ -148,7 +179,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
     newlines = 0;
     let i = pos + 1;
     i = skipWs(src, i, limit);
-    if (i < limit && src[i] === 0x7d) {
+    if (i < limit && src[i] === CLOSE_BRACE) {
       i += 1;
     } else {
       for (;;) {
@@ -160,14 +191,14 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
           if (j >= limit) return INCOMPLETE;
           const c = src[j] as number;
           if (c === QUOTE) break;
-          if (c === BACKSLASH || c < 0x20) return INVALID;
+          if (c === BACKSLASH || c < SPACE) return INVALID;
           j += 1;
         }
         const col = matchKey(src, keyStart, j);
         i = j + 1;
         i = skipWs(src, i, limit);
         if (i >= limit) return INCOMPLETE;
-        if (src[i] !== 0x3a) return INVALID;
+        if (src[i] !== COLON) return INVALID;
         i += 1;
         i = skipWs(src, i, limit);
         if (i >= limit) return INCOMPLETE;
@@ -183,7 +214,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
             if (d === QUOTE) break;
             if (d === BACKSLASH) {
               const e = j + 1 < limit ? (src[j + 1] as number) : 0;
-              if (e === 0x75) {
+              if (e === LOWER_U) {
                 if (j + 5 >= limit) return INCOMPLETE;
                 for (let h = j + 2; h < j + 6; h += 1) if (!isHex(src[h] as number)) return INVALID;
                 j += 6;
@@ -192,7 +223,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
               kind = ESCAPED_STRING;
               continue;
             }
-            if (d < 0x20) return INVALID;
+            if (d < SPACE) return INVALID;
             j += 1;
           }
           i = j + 1;
@@ -203,30 +234,30 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
           else if (isDigit(src[j] as number)) while (j < limit && isDigit(src[j] as number)) j += 1;
           else return INVALID;
           kind = INTEGER;
-          if (j < limit && src[j] === 0x2e) {
+          if (j < limit && src[j] === DOT) {
             kind = DECIMAL;
             const from = (j += 1);
             while (j < limit && isDigit(src[j] as number)) j += 1;
             if (j === from) return INVALID;
           }
-          if (j < limit && (src[j] === 0x65 || src[j] === 0x45)) {
+          if (j < limit && (src[j] === LOWER_E || src[j] === UPPER_E)) {
             kind = EXPONENT;
             j += 1;
-            if (j < limit && (src[j] === 0x2b || src[j] === MINUS)) j += 1;
+            if (j < limit && (src[j] === PLUS || src[j] === MINUS)) j += 1;
             const from = j;
             while (j < limit && isDigit(src[j] as number)) j += 1;
             if (j === from) return INVALID;
           }
           i = j;
-        } else if (i + 5 > limit && (c === 0x74 || c === 0x66 || c === 0x6e)) {
+        } else if (i + 5 > limit && (c === LOWER_T || c === LOWER_F || c === LOWER_N)) {
           return INCOMPLETE;
-        } else if (c === 0x74 && i + 3 < limit && src[i + 1] === 0x72 && src[i + 2] === 0x75 && src[i + 3] === 0x65) {
+        } else if (c === LOWER_T && i + 3 < limit && src[i + 1] === LOWER_R && src[i + 2] === LOWER_U && src[i + 3] === LOWER_E) {
           kind = TRUE;
           i += 4;
-        } else if (c === 0x66 && i + 4 < limit && src[i + 1] === 0x61 && src[i + 2] === 0x6c && src[i + 3] === 0x73 && src[i + 4] === 0x65) {
+        } else if (c === LOWER_F && i + 4 < limit && src[i + 1] === LOWER_A && src[i + 2] === LOWER_L && src[i + 3] === LOWER_S && src[i + 4] === LOWER_E) {
           kind = FALSE;
           i += 5;
-        } else if (c === 0x6e && i + 3 < limit && src[i + 1] === 0x75 && src[i + 2] === 0x6c && src[i + 3] === 0x6c) {
+        } else if (c === LOWER_N && i + 3 < limit && src[i + 1] === LOWER_U && src[i + 2] === LOWER_L && src[i + 3] === LOWER_L) {
           kind = NULL;
           i += 4;
         } else {
@@ -240,12 +271,12 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         }
         i = skipWs(src, i, limit);
         if (i >= limit) return INCOMPLETE;
-        if (src[i] === 0x2c) {
+        if (src[i] === COMMA) {
           i += 1;
           i = skipWs(src, i, limit);
           continue;
         }
-        if (src[i] === 0x7d) {
+        if (src[i] === CLOSE_BRACE) {
           i += 1;
           break;
         }
@@ -281,7 +312,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         pos += 1;
       }
       if (pos >= end) break;
-      if (src[pos] !== 0x7b) return { pos, line, rows, stopped: true };
+      if (src[pos] !== OPEN_BRACE) return { pos, line, rows, stopped: true };
       const i = pos;
       const recordEnd = scan(src, i, Math.min(end, i + MAX_RECORD_BYTES));
       if (recordEnd === INVALID || (recordEnd === INCOMPLETE && (final || end - i >= MAX_RECORD_BYTES))) return { pos, line, rows, stopped: true };
@@ -305,8 +336,8 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         const e = ends[col] as number;
         let done = false;
         switch (typeCodes[col]) {
-          case 0: {
-            // VARCHAR: a string's bytes (the raw length bounds the decoded length), or an integer's digits.
+          case AS_TEXT: {
+            // VARCHAR: a string's bytes (the raw length bounds the decoded length), or a number's JSON text as written.
             const max = maxBytes[col] as number;
             if (kind === STRING && e - s - 2 <= max) {
               for (let k = s + 1; k < e - 1; k += 1) buf[at++] = src[k] as number;
@@ -321,8 +352,8 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
                   continue;
                 }
                 const x = src[++k] as number;
-                if (x === QUOTE || x === 0x2f) buf[at++] = x;
-                else if (x === 0x75) {
+                if (x === QUOTE || x === SLASH) buf[at++] = x;
+                else if (x === LOWER_U) {
                   at = fieldStart; // \u: JSON.parse decodes it
                   done = false;
                   break;
@@ -332,13 +363,13 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
                   buf[at++] = x;
                 }
               }
-            } else if (kind === INTEGER && e - s <= Math.min(15, max) && !(src[s] === MINUS && src[s + 1] === ZERO)) {
+            } else if ((kind === INTEGER || kind === DECIMAL || kind === EXPONENT) && e - s <= max) {
               for (let k = s; k < e; k += 1) buf[at++] = src[k] as number;
               done = true;
             }
             break;
           }
-          case 1: {
+          case AS_INTEGER: {
             // SMALLINT, INTEGER, BIGINT: a plain integer, as a number or a string; "" is NULL.
             const from = kind === INTEGER ? s : kind === STRING ? s + 1 : -1;
             const to = kind === INTEGER ? e : e - 1;
@@ -356,7 +387,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
             }
             break;
           }
-          case 2: {
+          case AS_DOUBLE: {
             // DOUBLE PRECISION: a number without exponent (cannot overflow) is copied as written; "" is NULL.
             if ((kind === INTEGER || kind === DECIMAL) && e - s <= 64 && !(src[s] === MINUS && src[s + 1] === ZERO)) {
               for (let k = s; k < e; k += 1) buf[at++] = src[k] as number;
@@ -368,9 +399,9 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
             }
             break;
           }
-          case 3: {
+          case AS_BOOLEAN: {
             if (kind === TRUE || kind === FALSE) {
-              buf[at++] = kind === TRUE ? 0x74 : 0x66;
+              buf[at++] = kind === TRUE ? LOWER_T : LOWER_F;
               done = true;
             }
             break;
@@ -380,8 +411,9 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         }
         if (done) continue;
         // Anything else: the value as JSON.parse reads it, converted by the same rules as the other path.
-        const value: unknown = JSON.parse(src.toString('utf8', s, e));
-        const field = toCopyField(value, columns[col] as StagingColumn);
+        const token = src.toString('utf8', s, e);
+        const value: unknown = JSON.parse(token);
+        const field = toCopyField(value, columns[col] as StagingColumn, kind >= INTEGER && kind <= EXPONENT ? token : undefined);
         if (field instanceof Unloadable) {
           bad = { line, column: col, reason: field.reason, value };
           break;

@@ -11,8 +11,10 @@ import type { RecordProblem } from '../../../errors.ts';
 import type { CopyBuffer } from './copy-buffer.ts';
 import { toCopyField, Unloadable, type StagingColumn } from './copy-row.ts';
 import { createFlatRecordsConverter, type FlatRecordsConverter, type FlatRecordsProblem } from './flat-json-records.ts';
-import { compileMapping, fieldName, type JsonMapping } from '../../../sources/json-mapping.ts';
+import { compileMapping, fieldName, sourcePathOf, type JsonMapping } from '../../../sources/json-mapping.ts';
 import { JsonRecordSplitter, MAX_RECORD_BYTES } from '../../../sources/json-records.ts';
+import { numberTextAt } from './json-source-text.ts';
+import { Utf8Lines } from './utf8-lines.ts';
 
 export interface ConvertTarget {
   readonly columns: readonly StagingColumn[];
@@ -23,10 +25,10 @@ export interface ConvertTarget {
 export const BATCH_BYTES = 256 * 1024;
 const REPLACEMENT = '\ufffd';
 
-/** How often U+FFFD occurs in decoded text, or in UTF-8 bytes (where it was written literally). */
-function replacements(haystack: string | Buffer): number {
+/** Newlines in a record's text. */
+function newlines(text: string): number {
   let n = 0;
-  for (let i = haystack.indexOf(REPLACEMENT); i !== -1; i = haystack.indexOf(REPLACEMENT, i + 1)) n += 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n += 1;
   return n;
 }
 
@@ -70,6 +72,7 @@ const asBuffer = (chunk: Uint8Array): Buffer => (Buffer.isBuffer(chunk) ? chunk 
 export function createObjectConverter(target: ConvertTarget, options: { fastPath?: boolean } = {}): ObjectConverter {
   const names = target.columns.map((c) => c.name);
   const pick = compileMapping(target.mapping, names);
+  const pathOf = sourcePathOf(target.mapping, names);
   const columns = target.columns;
   const width = columns.length;
   const fast = options.fastPath === false ? undefined : createFlatRecordsConverter(columns, target.mapping);
@@ -77,19 +80,23 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
   /** The general path for the rest of an object, from line `firstLine` on. */
   const generalPath = (uri: string, firstLine: number, sink: ObjectSink) => {
     let rows = 0;
-    let invalidUtf8 = false;
+    const utf8 = new Utf8Lines(firstLine);
     const splitter = new JsonRecordSplitter(
       {
-        record: ({ value, line }) => {
+        record: ({ value, line, text }) => {
           const raw = pick(value);
+          const invalidUtf8 = utf8.seen && utf8.anyIn(line, line + newlines(text));
           let row = '';
           for (let i = 0; i < width; i += 1) {
             const v = raw[i];
+            const column = columns[i] as StagingColumn;
             if (invalidUtf8 && typeof v === 'string' && v.includes(REPLACEMENT)) {
               sink.problem({ file: uri, line, field: fieldName(target.mapping, names, i), reason: 'invalid UTF-8 byte sequence' });
               return;
             }
-            const field = toCopyField(v, columns[i] as StagingColumn);
+            // The JSON text of a number, where toCopyField reads it (a VARCHAR, or ±Infinity).
+            const path = typeof v === 'number' && (column.type === 'varchar' || !Number.isFinite(v)) ? pathOf(value, i) : undefined;
+            const field = toCopyField(v, column, path ? numberTextAt(text, path) : undefined);
             if (field instanceof Unloadable) {
               sink.problem({ file: uri, line, field: fieldName(target.mapping, names, i), reason: field.reason, value: preview(v) });
               return;
@@ -108,11 +115,11 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
     const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     return {
       push(chunk: Uint8Array) {
-        const text = decoder.decode(chunk, { stream: true });
-        if (!invalidUtf8 && text.includes(REPLACEMENT) && replacements(text) > replacements(asBuffer(chunk))) invalidUtf8 = true;
-        splitter.push(text);
+        utf8.push(chunk);
+        splitter.push(decoder.decode(chunk, { stream: true }));
       },
       end() {
+        utf8.end();
         splitter.push(decoder.decode());
         splitter.end();
         return rows;

@@ -1,0 +1,282 @@
+/**
+ * The report's charts: each one a Vega-Lite spec built from the rows of
+ * analytics queries (lib/analytics/*.sql), compiled and rendered to SVG here
+ * in Node (vega's headless View, no canvas, no browser), so the page needs no
+ * script to show them. Scales, axes and bar sizes come from the data: the
+ * charts stay right for any data size.
+ */
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { useFontMetrics } from './text-metrics.ts';
+import { playsByPlatform } from './user-agent.ts';
+
+export type Rows = readonly Record<string, unknown>[];
+
+export interface ChartDef {
+  readonly id: string;
+  readonly title: string;
+  /** One sentence under the title: what is counted, and in which unit. */
+  readonly caption: string;
+  /** The analytics queries (file names without .sql) whose rows the chart shows. */
+  readonly queries: readonly string[];
+  /** The spec for these rows, and how many bars or points it draws; no spec when there is nothing to draw. */
+  build(rows: Readonly<Record<string, Rows>>): { spec?: vl.TopLevelSpec; marks: number };
+}
+
+const FONT = "'Liberation Sans', 'DejaVu Sans', Arial, Helvetica, sans-serif";
+const WIDTH = 460;
+const HEIGHT = 220;
+/** A chart that spans the page (the html template widens its figure). */
+const WIDE_WIDTH = 1040;
+export const WIDE_CHARTS: ReadonlySet<string> = new Set(['plays-by-day']);
+
+const CONFIG: vl.Config = {
+  font: FONT,
+  background: '#ffffff',
+  padding: 4,
+  view: { stroke: null },
+  // maxExtent: vega places an axis title at most 200 px from the axis by default, over long labels.
+  axis: { maxExtent: 400, labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelColor: '#374151', titleColor: '#111827', gridColor: '#e5e7eb' },
+  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', orient: 'top' },
+};
+
+const LEVEL_COLORS: Record<string, string> = { free: '#60a5fa', paid: '#d97706', unknown: '#9ca3af' };
+
+const num = (v: unknown) => Number(v);
+const str = (v: unknown) => (v === null || v === undefined ? 'unknown' : String(v));
+
+function levelColor(levels: readonly string[]) {
+  const domain = [...new Set(levels)].sort();
+  return { domain, range: domain.map((l) => LEVEL_COLORS[l] ?? '#6b7280') };
+}
+
+const playsAxis = { field: 'plays', type: 'quantitative', title: 'Plays (count)' } as const;
+
+/** A horizontal bar chart of labelled counts, largest first (top-10 lists). */
+function rankedBars(values: { label: string; value: number }[], valueTitle: string, labelTitle: string): vl.TopLevelSpec {
+  return {
+    width: WIDTH - 200,
+    height: { step: 20 },
+    data: { values },
+    mark: { type: 'bar', color: '#2563eb' },
+    encoding: {
+      y: { field: 'label', type: 'nominal', title: labelTitle, sort: { field: 'value', order: 'descending' }, axis: { labelLimit: 300 } },
+      x: { field: 'value', type: 'quantitative', title: valueTitle, axis: { tickMinStep: 1, format: 'd' } },
+      tooltip: [{ field: 'label', title: labelTitle }, { field: 'value', title: valueTitle }],
+    },
+  };
+}
+
+/** A vertical bar chart of counts in the query's own order (buckets, levels). */
+function orderedBars(values: { label: string; value: number; color?: string }[], labelTitle: string, valueTitle: string): vl.TopLevelSpec {
+  return {
+    width: { step: 56 },
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'bar', color: '#2563eb' },
+    encoding: {
+      x: { field: 'label', type: 'ordinal', title: labelTitle, sort: values.map((v) => v.label), axis: { labelAngle: 0 } },
+      y: { field: 'value', type: 'quantitative', title: valueTitle, axis: { tickMinStep: 1, format: 'd' } },
+      ...(values.some((v) => v.color) ? { color: { field: 'label', type: 'nominal', legend: null, scale: { domain: values.map((v) => v.label), range: values.map((v) => v.color ?? '#2563eb') } } } : {}),
+      tooltip: [{ field: 'label', title: labelTitle }, { field: 'value', title: valueTitle }],
+    },
+  };
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+export const CHARTS: readonly ChartDef[] = [
+  {
+    id: 'plays-by-hour',
+    title: 'Plays by hour of day (UTC)',
+    caption: 'Songs played in each hour of the day, UTC, stacked by the level of the user at play time.',
+    queries: ['plays-by-hour-and-level'],
+    build(rows) {
+      const values = (rows['plays-by-hour-and-level'] ?? []).map((r) => ({ hour: num(r['hour']), level: str(r['level']), plays: num(r['plays']) }));
+      if (values.length === 0) return { marks: 0 };
+      return {
+        marks: values.length,
+        spec: {
+          width: WIDTH,
+          height: HEIGHT,
+          data: { values },
+          mark: { type: 'bar' },
+          encoding: {
+            x: { field: 'hour', type: 'ordinal', title: 'Hour of day (UTC, 0-23)', scale: { domain: Array.from({ length: 24 }, (_, h) => h) }, axis: { labelAngle: 0 } },
+            y: { ...playsAxis, stack: 'zero' },
+            color: { field: 'level', type: 'nominal', title: 'Level at play time', scale: levelColor(values.map((v) => v.level)) },
+            order: { field: 'level' },
+            tooltip: [{ field: 'hour', title: 'Hour (UTC)' }, { field: 'level', title: 'Level' }, { field: 'plays', title: 'Plays' }],
+          },
+        },
+      };
+    },
+  },
+  {
+    id: 'plays-by-weekday',
+    title: 'Plays by weekday (UTC)',
+    caption: 'Songs played on each day of the week, UTC.',
+    queries: ['plays-by-weekday'],
+    build(rows) {
+      const values = (rows['plays-by-weekday'] ?? []).map((r) => ({ day: str(r['day_name']), plays: num(r['plays']) }));
+      if (values.length === 0) return { marks: 0 };
+      return {
+        marks: values.length,
+        spec: {
+          width: WIDTH,
+          height: HEIGHT,
+          data: { values },
+          mark: { type: 'bar', color: '#2563eb' },
+          encoding: {
+            x: { field: 'day', type: 'ordinal', title: 'Weekday (UTC)', sort: WEEKDAYS, scale: { domain: WEEKDAYS }, axis: { labelAngle: 0 } },
+            y: playsAxis,
+            tooltip: [{ field: 'day', title: 'Weekday' }, { field: 'plays', title: 'Plays' }],
+          },
+        },
+      };
+    },
+  },
+  {
+    id: 'plays-by-day',
+    title: 'Plays per day',
+    caption: 'Songs played on each day (UTC) of the loaded period, free and paid users (level at play time), one point per day and level.',
+    queries: ['plays-by-day'],
+    build(rows) {
+      const values = (rows['plays-by-day'] ?? []).map((r) => ({
+        date: `${num(r['year'])}-${pad2(num(r['month']))}-${pad2(num(r['day']))}`,
+        level: str(r['level']),
+        plays: num(r['plays']),
+      }));
+      if (values.length === 0) return { marks: 0 };
+      const dates = values.map((v) => Date.parse(v.date));
+      const days = (Math.max(...dates) - Math.min(...dates)) / 86_400_000;
+      return {
+        marks: values.length,
+        spec: {
+          width: WIDE_WIDTH,
+          height: HEIGHT,
+          data: { values },
+          mark: { type: 'line', point: true },
+          encoding: {
+            // Dates are days in UTC; a UTC scale keeps them from shifting with the builder's time zone.
+            x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'Day (UTC)', scale: { type: 'utc' },
+            // One tick a day over a short period (vega counts days in UTC on a utc scale); its own ticks over a long one.
+            axis: { format: '%b %d', labelAngle: 0, labelOverlap: 'greedy', labelSeparation: 10, ...(days <= 62 ? { tickCount: { interval: 'day', step: 1 } } : {}) } },
+            y: playsAxis,
+            color: { field: 'level', type: 'nominal', title: 'Level at play time', scale: levelColor(values.map((v) => v.level)) },
+            tooltip: [{ field: 'date', title: 'Day (UTC)' }, { field: 'level', title: 'Level' }, { field: 'plays', title: 'Plays' }],
+          },
+        },
+      };
+    },
+  },
+  {
+    id: 'users-by-level',
+    title: 'Users by level now',
+    caption: "Users at each level today (the level of each user's latest event).",
+    queries: ['users-by-level'],
+    build(rows) {
+      const values = (rows['users-by-level'] ?? []).map((r) => ({ label: str(r['level']), value: num(r['users']), color: LEVEL_COLORS[str(r['level'])] ?? '#6b7280' }));
+      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, 'Level now', 'Users (count)') };
+    },
+  },
+  {
+    id: 'plays-by-level',
+    title: 'Plays by level at play time',
+    caption: 'Songs played by free and by paid users, by the level the user had when playing.',
+    queries: ['free-vs-paid'],
+    build(rows) {
+      const values = (rows['free-vs-paid'] ?? []).map((r) => ({ label: str(r['level']), value: num(r['plays']), color: LEVEL_COLORS[str(r['level'])] ?? '#6b7280' }));
+      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, 'Level at play time', 'Plays (count)') };
+    },
+  },
+  {
+    id: 'most-played-songs',
+    title: 'The 10 most played songs',
+    caption: 'Plays of the songs matched to the song data (plays without a song_id are not counted here).',
+    queries: ['most-played-songs'],
+    build(rows) {
+      const values = (rows['most-played-songs'] ?? []).map((r) => ({ label: `${str(r['title'])} (${str(r['artist'])})`, value: num(r['plays']) }));
+      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: rankedBars(values, 'Plays (count)', 'Song (artist)') };
+    },
+  },
+  {
+    id: 'most-played-artists',
+    title: 'The 10 most played artists',
+    caption: 'Plays of the songs matched to the song data, by artist.',
+    queries: ['most-played-artists'],
+    build(rows) {
+      const values = (rows['most-played-artists'] ?? []).map((r) => ({ label: str(r['artist']), value: num(r['plays']) }));
+      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: rankedBars(values, 'Plays (count)', 'Artist') };
+    },
+  },
+  {
+    id: 'plays-by-platform',
+    title: 'Plays by platform and browser',
+    caption: "Songs played on each platform, split by browser, both parsed from the play's user agent.",
+    queries: ['plays-by-user-agent'],
+    build(rows) {
+      const values = playsByPlatform((rows['plays-by-user-agent'] ?? []) as { user_agent: unknown; plays: unknown }[]);
+      if (values.length === 0) return { marks: 0 };
+      return {
+        marks: values.length,
+        spec: {
+          width: WIDTH - 100,
+          height: { step: 28 },
+          data: { values },
+          mark: { type: 'bar' },
+          encoding: {
+            y: { field: 'platform', type: 'nominal', title: 'Platform', sort: { op: 'sum', field: 'plays', order: 'descending' } },
+            x: { ...playsAxis, stack: 'zero' },
+            color: { field: 'browser', type: 'nominal', title: 'Browser', scale: { scheme: 'tableau10' } },
+            order: { field: 'plays', sort: 'descending' },
+            tooltip: [{ field: 'platform', title: 'Platform' }, { field: 'browser', title: 'Browser' }, { field: 'plays', title: 'Plays' }],
+          },
+        },
+      };
+    },
+  },
+  {
+    id: 'top-locations',
+    title: 'Top 10 locations',
+    caption: "Songs played from each location (the user's location as the app logged it), largest first.",
+    queries: ['top-locations'],
+    build(rows) {
+      const values = (rows['top-locations'] ?? []).map((r) => ({ label: str(r['location']), value: num(r['plays']) }));
+      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: rankedBars(values, 'Plays (count)', 'Location') };
+    },
+  },
+  {
+    id: 'sessions-by-plays',
+    title: 'Session length: plays per session',
+    caption: 'Sessions (a user and a session id) by the number of songs played in them.',
+    queries: ['sessions-by-plays'],
+    build(rows) {
+      const values = (rows['sessions-by-plays'] ?? []).map((r) => ({ label: str(r['plays_per_session']), value: num(r['sessions']) }));
+      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, 'Plays per session (count)', 'Sessions (count)') };
+    },
+  },
+  {
+    id: 'sessions-by-minutes',
+    title: 'Session length: minutes per session',
+    caption: "Sessions by the minutes from their first play's start to their last play's start (a one-play session lasts 0 minutes).",
+    queries: ['sessions-by-minutes'],
+    build(rows) {
+      const values = (rows['sessions-by-minutes'] ?? []).map((r) => ({ label: str(r['minutes_per_session']), value: num(r['sessions']) }));
+      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, 'Minutes per session', 'Sessions (count)') };
+    },
+  },
+];
+
+/** Compiles a Vega-Lite spec and renders it to an SVG string, headless (no canvas, no DOM). */
+export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+  useFontMetrics();
+  const compiled = vl.compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * npm run report [-- --out DIR] [--png FILE] [--mermaid]: the analytics team's
+ * page (charts, schema diagram, checks and loads) as one self-contained
+ * OUT/index.html; prints its file:// address.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv, CommandModule } from 'yargs';
+import { pipeline } from '../../loaders/index.ts';
+import { openDatabase } from '../../lib/db/database.ts';
+import { CHROMIUM_PATH } from '../../lib/report/page/chromium.ts';
+import { erdMermaid } from '../../lib/report/page/erd-mermaid.ts';
+import { loadSchemaModel } from '../../lib/report/page/schema-model.ts';
+import { defaultReportDir, writeReportPage } from '../../lib/report/report-page.ts';
+import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
+
+interface ReportArgs extends CommonArgs {
+  out?: string;
+  png?: string;
+  pngHeight?: number;
+  browser: string;
+  mermaid: boolean;
+}
+
+export const reportCommand: CommandModule<object, ReportArgs> = {
+  command: 'report',
+  describe: 'Write the analytics report: one self-contained HTML page of charts, the schema and the checks',
+  builder: (y) =>
+    commonOptions(y as Argv<object>)
+      .option('out', { type: 'string', describe: 'folder for index.html (default: WAREHOUSE_DIR/report, i.e. .warehouse/report)' })
+      .option('png', { type: 'string', describe: 'also save a screenshot of the page to this PNG file (needs Chromium)' })
+      .option('png-height', { type: 'number', describe: 'screenshot only the top of the page, this many pixels tall' })
+      .option('browser', { type: 'string', default: CHROMIUM_PATH, describe: 'the Chromium executable for --png' })
+      .option('mermaid', { type: 'boolean', default: false, describe: 'print the schema diagram as Mermaid text (for the README) and exit; needs no database' }) as unknown as Argv<ReportArgs>,
+  handler: (args) =>
+    runCommand(args, async () => {
+      if (args.mermaid) {
+        print(erdMermaid(await loadSchemaModel(pipeline)));
+        return;
+      }
+      const { config, log } = setup(args);
+      const db = await openDatabase(config, log);
+      let url: string;
+      try {
+        url = await writeReportPage(db, args.out ?? defaultReportDir(config), pipeline, log);
+      } finally {
+        await db.close();
+      }
+      print(url);
+      if (args.png) {
+        // playwright-core is loaded only for --png.
+        const { screenshotReport } = await import('../../lib/report/page/screenshot.ts');
+        await screenshotReport(fileURLToPath(url), path.resolve(args.png), { browser: args.browser, ...(args.pngHeight ? { height: args.pngHeight } : {}) });
+        log.info(`Screenshot: ${path.resolve(args.png)}`);
+      }
+    }),
+};

@@ -1,0 +1,68 @@
+// `--max-errors N` on Redshift: the COPY statements the load actually sends
+// (to the recording stand-in) carry the MAXERROR that N asks for, for a full
+// load and for an incremental (manifest) one, and equal the dry run's. The dry
+// run renders its COPY on a path of its own, so it alone proves nothing about
+// what is executed.
+import test from 'ava';
+import { loadConfig } from '../lib/config/config.ts';
+import { dialectByName } from '../lib/dialect/index.ts';
+import { loadScript } from '../lib/load/plan.ts';
+import { runLoad } from '../lib/load/runner.ts';
+import { silentLogger } from '../lib/log.ts';
+import { pipeline } from '../loaders/index.ts';
+import { runCli } from './helpers/cli.ts';
+import { fakeRedshift } from './helpers/fake-redshift.ts';
+import { event, song } from './helpers/fixtures.ts';
+import { startS3 } from './helpers/s3.ts';
+
+const ROLE = 'arn:aws:iam::123456789012:role/sparkify-s3-read';
+
+/**
+ * The MAXERROR value `--max-errors n` must render: COPY fails once more than
+ * MAXERROR records are rejected, default 0, at most 100000
+ * (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-load.html).
+ * The one place to change if the mapping from N changes.
+ */
+const expectedMaxError = (n: number): number => n;
+
+/** The MAXERROR value of each COPY among the statements, in order. */
+function maxErrorsOfCopies(statements: readonly string[]): (string | undefined)[] {
+  return statements.filter((s) => /^COPY /.test(s)).map((s) => /^MAXERROR (\d+)$/m.exec(s)?.[1]);
+}
+
+for (const n of [0, 7, 99999]) {
+  test(`a load with --max-errors ${n} sends both COPY statements with MAXERROR ${expectedMaxError(n)}, as its dry run shows`, async (t) => {
+    const fake = fakeRedshift();
+    const options = { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline, maxErrors: n };
+    await runLoad(fake.db, options);
+    t.deepEqual(maxErrorsOfCopies(fake.statements), [String(expectedMaxError(n)), String(expectedMaxError(n))]);
+    const script = await loadScript(dialectByName('redshift'), options);
+    for (const copy of fake.statements.filter((s) => s.startsWith('COPY '))) t.true(script.includes(`${copy};`), `the dry run shows the executed statement:\n${copy}`);
+  });
+}
+
+test.serial('an incremental load with --max-errors 7 sends its manifest COPY statements with MAXERROR from the option', async (t) => {
+  const s3 = await startS3(['sparkify-src', 'sparkify-manifests']);
+  t.teardown(() => s3.close());
+  await s3.put('sparkify-src', 'log_data/2018-11-01-events.json', JSON.stringify(event()));
+  await s3.put('sparkify-src', 'song_data/A/a.json', JSON.stringify(song()));
+  // The S3 client that lists the sources and writes the manifests reads its endpoint from the environment.
+  const saved = { ...process.env };
+  Object.assign(process.env, s3.env);
+  t.teardown(() => {
+    process.env = saved;
+  });
+  const fake = fakeRedshift();
+  const config = loadConfig({ ...s3.env, LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 'auto', IAM_ROLE_ARN: ROLE, LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/' });
+  await runLoad(fake.db, { config, log: silentLogger, pipeline, incremental: true, maxErrors: 7 });
+  const copies = fake.statements.filter((s) => s.startsWith('COPY '));
+  t.is(copies.length, 2);
+  t.true(copies.every((c) => / MANIFEST$/m.test(c)), 'both load a manifest');
+  t.deepEqual(maxErrorsOfCopies(fake.statements), [String(expectedMaxError(7)), String(expectedMaxError(7))]);
+});
+
+test('load --dry-run --dialect redshift --max-errors 7 through the CLI: the flag reaches both COPY statements', async (t) => {
+  const r = await runCli(['load', '--dry-run', '--dialect', 'redshift', '--max-errors', '7'], { IAM_ROLE_ARN: ROLE });
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual([...r.stdout.matchAll(/^MAXERROR (\d+)$/gm)].map((m) => m[1]), [String(expectedMaxError(7)), String(expectedMaxError(7))]);
+});
