@@ -4,7 +4,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { readEnvironment } from '../lib/config/env-file.ts';
+import { readEnvFile } from '../lib/config/env-file.ts';
 import { EXIT } from '../lib/errors.ts';
 import { setup } from '../scripts/commands/common.ts';
 import { runCli } from './helpers/cli.ts';
@@ -147,5 +147,5 @@ test('a file named with --env-file must exist (a misspelt name is an error, exit
   const e = t.throws(() => setup({ envFile: '/nonexistent/settings.evn', verbose: false, quiet: true }));
   t.regex(e?.message ?? '', /--env-file \/nonexistent\/settings\.evn: no such file/);
   t.is((e as { exitCode?: number } | undefined)?.exitCode, EXIT.usage);
-  t.notThrows(() => readEnvironment(path.join('/nonexistent', '.env'), {}));
+  t.notThrows(() => readEnvFile(path.join('/nonexistent', '.env')));
 });

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Secrets } from '../redact.ts';
-import { checkRegion, checkRoleArn, checkS3Uri, isS3Uri } from './validate.ts';
+import { checkRegion, checkRoleArn, checkS3Uri, checkSchemaName, isS3Uri } from './validate.ts';
 
 export const DEFAULT_SOURCES = {
   logData: 's3://udacity-dend/log_data',
@@ -15,6 +15,9 @@ export const DEFAULT_SOURCES = {
 } as const;
 
 export const DEFAULT_REGION = 'us-west-2';
+
+/** Where the tool's tables are when WAREHOUSE_SCHEMA is not set. */
+export const DEFAULT_SCHEMA = 'public';
 
 export type DatabaseSetting =
   | { readonly kind: 'url'; readonly url: string }
@@ -53,6 +56,13 @@ export interface Config {
   readonly region: string;
   /** Folder of the embedded PostgreSQL and other local state (git-ignored). */
   readonly warehouseDir: string;
+  /** The schema that holds every table the tool creates, reads and writes (WAREHOUSE_SCHEMA, --schema). */
+  readonly schema: string;
+  /**
+   * Why the embedded PostgreSQL must not stand in for the warehouse (a
+   * dwh.cfg was given but names no HOST): openDatabase refuses it then.
+   */
+  readonly noEmbedded: string | undefined;
   /** Secret values found in the settings (passwords, AWS keys): the caller masks them in every output. */
   readonly secrets: readonly string[];
 }
@@ -149,6 +159,10 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     if (problem) problems.push(`LOAD_MANIFEST_PREFIX: ${problem}`);
   }
 
+  const schema = setting(env, 'WAREHOUSE_SCHEMA') ?? DEFAULT_SCHEMA;
+  const schemaProblem = checkSchemaName(schema);
+  if (schemaProblem) problems.push(`WAREHOUSE_SCHEMA: ${schemaProblem}`);
+
   if (problems.length > 0) {
     // A problem may quote a value that holds a secret given in another setting.
     const found = new Secrets();
@@ -164,8 +178,23 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     manifestPrefix,
     region,
     warehouseDir,
+    schema,
+    noEmbedded: undefined,
     secrets: Object.freeze(secrets),
   });
+}
+
+/** The schema given on the command line (--schema), validated the same way. */
+export function withSchema(config: Config, schema: string | undefined): Config {
+  if (schema === undefined) return config;
+  const problem = checkSchemaName(schema);
+  if (problem) throw new ConfigError([`--schema: ${problem}`]);
+  return Object.freeze({ ...config, schema });
+}
+
+/** Refuses the embedded PostgreSQL for this run (see Config.noEmbedded). */
+export function withoutEmbedded(config: Config, reason: string): Config {
+  return Object.freeze({ ...config, noEmbedded: reason });
 }
 
 function iamAuthSetting(env: Env, database: DatabaseSetting, problems: string[]): IamAuth | undefined {

@@ -1,41 +1,45 @@
 /**
- * Reads an optional .env file (KEY=VALUE lines, # comments, optional quotes,
- * optional `export `). Values already in the environment win, as with dotenv.
+ * Reads a .env file with dotenv's parser (quotes, `#` comments after a value,
+ * `export `, `\n` in double-quoted values, multi-line quoted values), so a
+ * .env means here what it means to every other tool that reads one. A file in
+ * INI syntax (a dwh.cfg, with `[SECTION]` headers) is refused: dotenv would
+ * quietly take its `KEY=value` lines and drop the sections' meaning, loading
+ * the bucket named there into the wrong warehouse.
  */
 import { readFileSync } from 'node:fs';
+import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
 import { printable } from '../printable.ts';
 
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let value = m[2] ?? '';
-    const quoted = /^(['"])(.*)\1$/.exec(value);
-    if (quoted) value = quoted[2] ?? '';
-    else value = value.replace(/\s+#.*$/, '');
-    out[m[1] ?? ''] = value;
+const SECTION_HEADER = /^\s*\[([^\]=]+)\]\s*$/;
+
+/** The file's settings; `file` names it in the error. */
+export function parseEnvFile(text: string, file = '.env'): Record<string, string> {
+  const lines = text.split(/\r?\n/);
+  const header = lines.findIndex((line) => SECTION_HEADER.test(line));
+  if (header >= 0) {
+    const name = SECTION_HEADER.exec(lines[header] ?? '')?.[1] ?? '';
+    throw new ConfigError([
+      `${file}:${header + 1}: [${name}] is an INI section header, not .env syntax: this looks like a dwh.cfg; give it with --config ${file} (or SPARKIFY_CONFIG=${file}), not --env-file`,
+    ]);
   }
-  return out;
+  return parse(text);
 }
 
 /**
- * Environment = the .env file's values overlaid by the real environment.
- * required: the file was named by the user (--env-file), so a missing one is a
- * mistake (a misspelt name would otherwise load with none of its settings).
+ * The settings of an env file; none when it does not exist, unless it is
+ * `required` (the user named it with --env-file, so a misspelt name is a
+ * mistake rather than a file with no settings).
  */
-export function readEnvironment(envFile: string | undefined, env: NodeJS.ProcessEnv, options: { required?: boolean } = {}): Record<string, string | undefined> {
-  let fromFile: Record<string, string> = {};
-  if (envFile) {
-    try {
-      fromFile = parseEnvFile(readFileSync(envFile, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      if (options.required) throw new ConfigError([`--env-file ${printable(envFile)}: no such file`]);
-    }
+export function readEnvFile(file: string, options: { readonly required?: boolean; readonly shownAs?: string } = {}): Record<string, string> {
+  const shown = printable(options.shownAs ?? file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (options.required) throw new ConfigError([`--env-file ${shown}: no such file`]);
+    return {};
   }
-  return { ...fromFile, ...env };
+  return parseEnvFile(text, shown);
 }

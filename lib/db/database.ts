@@ -1,19 +1,24 @@
 /**
  * Opens the configured warehouse: DATABASE_URL, the PG* variables, or the
- * embedded PostgreSQL. Detects the engine once and hands out connections.
+ * embedded PostgreSQL. Detects the engine once, checks the warehouse schema,
+ * and hands out connections, each with that schema selected (lib/db/schema.ts).
  */
 import type pg from 'pg';
-import type { Config } from '../config/config.ts';
+import { DEFAULT_SCHEMA, type Config } from '../config/config.ts';
 import { detectDialect, type Dialect } from '../dialect/index.ts';
+import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Connection } from './connection.ts';
 import { ensureEmbeddedServer, stopEmbeddedServer, type EmbeddedServer } from './embedded-postgres.ts';
+import { createSchema, schemaExists, selectSchemaSql } from './schema.ts';
 import { connectWire } from './wire-connection.ts';
 
 export interface Database {
   readonly dialect: Dialect;
   /** Where it runs, without the password (for messages). */
   readonly description: string;
+  /** The schema every connection has selected (WAREHOUSE_SCHEMA). */
+  readonly schema: string;
   /** A new connection; closed by close() if the caller did not. */
   connect(): Promise<Connection>;
   close(): Promise<void>;
@@ -47,7 +52,15 @@ function describe(connection: pg.ClientConfig, embedded: boolean): string {
   return `${embedded ? 'embedded PostgreSQL at ' : ''}${connection.host}:${connection.port}/${connection.database ?? ''}`;
 }
 
-export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+/**
+ * What a command needs of the warehouse schema when it does not exist yet:
+ * create it (migrate up, start), refuse to go on (default: the tables are
+ * not there), or go on without it (migrate status and dry runs, which only read).
+ */
+export type MissingSchema = 'create' | 'refuse' | 'ignore';
+
+export async function openDatabase(config: Config, log: Logger, options: { readonly missingSchema?: MissingSchema } = {}): Promise<Database> {
+  if (config.database.kind === 'embedded' && config.noEmbedded) throw new ConfigError([config.noEmbedded]);
   let embedded: EmbeddedServer | undefined;
   let connection = connectionConfig(config);
   if (connection && config.iamAuth) {
@@ -63,11 +76,22 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     connection = embedded.connection;
   }
   const settings = connection;
+  const schema = config.schema;
+  const where = `${describe(settings, Boolean(embedded))}${schema === DEFAULT_SCHEMA ? '' : `, schema ${schema}`}`;
   const open = new Set<Connection>();
+  let selectSchema = false;
   const connect = async (): Promise<Connection> => {
     const conn = await connectWire(settings, (err) => log.debug(`connection error: ${err.message}`));
     open.add(conn);
     conn.onLost(() => open.delete(conn));
+    if (selectSchema) {
+      try {
+        await conn.query(selectSchemaSql(schema));
+      } catch (err) {
+        await conn.end().catch(() => undefined);
+        throw err;
+      }
+    }
     return conn;
   };
   let first: Connection;
@@ -77,11 +101,27 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
     throw new Error(`Could not connect to ${describe(settings, Boolean(embedded))}: ${(err as Error).message}`, { cause: err });
   }
-  const dialect = await detectDialect(first);
+  let dialect: Dialect;
+  try {
+    dialect = await detectDialect(first);
+    selectSchema = await schemaExists(first, schema);
+    if (!selectSchema && options.missingSchema === 'create') {
+      log.info(`Creating schema ${schema}.`);
+      await createSchema(first, schema);
+      selectSchema = true;
+    } else if (!selectSchema && options.missingSchema !== 'ignore') {
+      throw new ConfigError([`WAREHOUSE_SCHEMA: schema ${schema} does not exist on ${describe(settings, Boolean(embedded))}: \`npm run migrate -- up\` creates it and its tables`]);
+    }
+  } catch (err) {
+    await first.end().catch(() => undefined);
+    if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
+    throw err;
+  }
   await first.end();
   return {
     dialect,
-    description: describe(settings, Boolean(embedded)),
+    description: where,
+    schema,
     connect,
     async close() {
       await Promise.all([...open].map((c) => c.end().catch(() => undefined)));

@@ -3,6 +3,7 @@
  * same transactions as a run, staging as the engine's strategy renders it.
  * Secrets are redacted by the caller's output path.
  */
+import { schemaPreamble } from '../db/schema.ts';
 import type { Dialect } from '../dialect/index.ts';
 import { noFaults } from '../fault-points.ts';
 import type { LoadOptions } from './options.ts';
@@ -10,7 +11,7 @@ import { selectSteps } from './steps.ts';
 
 export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<string> {
   const { staging, transforms } = selectSteps(opts.pipeline, opts.only);
-  const lines: string[] = [`-- sparkify-warehouse: load plan for ${dialect.name}`, ''];
+  const lines: string[] = [`-- sparkify-warehouse: load plan for ${dialect.name}`, '', ...schemaPreamble(opts.config.schema, { create: false })];
   if (staging.length > 0) {
     const strategy = await dialect.staging();
     const planned = await strategy.plan(staging, {

@@ -2,6 +2,9 @@
  * Runs node-pg-migrate's runner through a client we control, so that:
  *  - on Redshift its bookkeeping SQL is rewritten (SERIAL, NOW()) by the dialect;
  *  - its advisory lock is off (Redshift has none) and our own warehouse lock is used instead;
+ *  - its bookkeeping table is in the warehouse schema (the connection selects it);
+ *  - tables the migrations would create that exist already (the seed's) stop
+ *    `up` before anything runs, or are replaced in its transaction;
  *  - a dry run records the exact statements instead of running them, with or
  *    without a server (`--dialect redshift|postgres`).
  */
@@ -9,12 +12,16 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { DEFAULT_SCHEMA } from '../config/config.ts';
 import type { Connection } from '../db/connection.ts';
 import type { Database } from '../db/database.ts';
+import { schemaPreamble } from '../db/schema.ts';
 import type { Dialect } from '../dialect/index.ts';
+import { WarehouseError } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import { withWarehouseLock } from '../db/lock.ts';
-import type { Logger } from '../log.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { ExistingTablesError, dropExistingSql, findExistingTables, type ExistingTable } from './existing-tables.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
 export const MIGRATIONS_TABLE = 'pgmigrations';
@@ -29,6 +36,16 @@ export interface MigrateOptions {
   readonly dir?: string;
   /** Where the reliability tests stop the run; default: none. */
   readonly faults?: FaultPoints;
+  /** The warehouse schema of a dry run without a server (a live run uses the database's). */
+  readonly schema?: string;
+  /** node-pg-migrate's fake: mark the migrations as applied (or rolled back) without running them. */
+  readonly fake?: boolean;
+  /**
+   * Tables the pending migrations create that exist already: without this
+   * `up` stops naming them; with it they are dropped in the migrations'
+   * transaction once `confirm` says yes.
+   */
+  readonly replaceExisting?: { readonly confirm: (tables: readonly ExistingTable[]) => Promise<boolean> };
 }
 
 interface QueryConfigLike {
@@ -46,13 +63,24 @@ function textOf(q: QueryArg): string {
   return typeof q === 'string' ? q : q.text;
 }
 
-/** A live client whose statements pass through the dialect's rewrite. */
-export function rewritingClient(client: Connection, dialect: Dialect, log: Logger): RunnerClient {
+/**
+ * A live client whose statements pass through the dialect's rewrite.
+ * `afterBegin` runs right after the runner opens its one transaction, so that
+ * what it drops is recreated in the same transaction (or restored by its rollback).
+ */
+export function rewritingClient(client: Connection, dialect: Dialect, log: Logger, afterBegin: readonly string[] = []): RunnerClient {
+  const pending = [...afterBegin];
   return {
     async query(q, values) {
       const text = dialect.rewriteMigrationSql(textOf(q));
       log.debug(text);
       const result = await client.query(text, values ?? (typeof q === 'string' ? undefined : q.values));
+      if (/^\s*BEGIN\s*;?\s*$/i.test(text)) {
+        for (const sql of pending.splice(0)) {
+          log.debug(sql);
+          await client.query(sql);
+        }
+      }
       return { rows: result.rows };
     },
   };
@@ -66,12 +94,16 @@ export async function migrationNames(dir: string = MIGRATIONS_DIR): Promise<stri
     .sort();
 }
 
-function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions) {
+function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions, schema: string) {
   const count = opts.count ?? (opts.direction === 'up' ? Infinity : 1);
   return {
     dbClient: dbClient as unknown as pg.Client,
     dir: opts.dir ?? MIGRATIONS_DIR,
     migrationsTable: MIGRATIONS_TABLE,
+    // Its bookkeeping table and catalog lookups in the warehouse schema. Not its
+    // `schema` option: our connections select the schema already (lib/db/schema.ts).
+    migrationsSchema: schema,
+    fake: opts.fake ?? false,
     direction: opts.direction,
     count,
     // Redshift has no advisory locks: the warehouse lock (lib/db/lock.ts) serialises runs instead.
@@ -92,15 +124,32 @@ function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions) {
 export async function migrate(db: Database, opts: MigrateOptions): Promise<string[]> {
   return withWarehouseLock(db, `migrate ${opts.direction}`, opts.log, async () => {
     await (opts.faults ?? noFaults).at('migrate:locked');
+    const afterBegin = opts.direction === 'up' && !opts.fake ? await replacing(db, opts) : [];
     const client = await db.connect();
     try {
       const { runner } = await import('node-pg-migrate');
-      const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log), opts));
+      const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log, afterBegin), opts, db.schema));
       return ran.map((m) => m.name);
     } finally {
       await client.end();
     }
   });
+}
+
+/**
+ * The tables the pending migrations create that exist already (the seed's):
+ * an error naming them, or, with replaceExisting and a yes, the statement that
+ * drops exactly them.
+ */
+async function replacing(db: Database, opts: MigrateOptions): Promise<string[]> {
+  const pending = await migrationScript({ db }, { direction: 'up', count: opts.count, dir: opts.dir, log: silentLogger });
+  const conn = await db.connect();
+  const existing = await findExistingTables(conn, db.schema, pending).finally(() => conn.end());
+  if (existing.length === 0) return [];
+  if (!opts.replaceExisting) throw new ExistingTablesError(existing, db.schema);
+  if (!(await opts.replaceExisting.confirm(existing))) throw new WarehouseError('Not confirmed: nothing was dropped or migrated.');
+  opts.log.info(`Replacing ${existing.map((t) => t.table).join(', ')} (dropped and recreated in the migrations' transaction).`);
+  return [dropExistingSql(existing)];
 }
 
 export interface MigrationStatus {
@@ -111,9 +160,7 @@ export interface MigrationStatus {
 export async function migrationStatus(db: Database, dir?: string): Promise<MigrationStatus[]> {
   const client = await db.connect();
   try {
-    const exists = await client.query(
-      `select 1 from information_schema.tables where table_schema = 'public' and table_name = '${MIGRATIONS_TABLE}'`,
-    );
+    const exists = await client.query(`select 1 from information_schema.tables where table_schema = $1 and table_name = '${MIGRATIONS_TABLE}'`, [db.schema]);
     const applied = new Map<string, string>();
     if (exists.rows.length > 0) {
       const { rows } = await client.query<{ name: string; run_on: string }>(
@@ -140,6 +187,7 @@ export async function migrationScript(
 ): Promise<string> {
   const lines: string[] = [];
   const dialect = 'db' in target ? target.db.dialect : target.dialect;
+  const schema = 'db' in target ? target.db.schema : (opts.schema ?? DEFAULT_SCHEMA);
   const live = 'db' in target ? await target.db.connect() : undefined;
   const applied = live ? [] : opts.direction === 'down' ? await migrationNames(opts.dir) : [];
   const emit = (sql: string) => {
@@ -147,15 +195,19 @@ export async function migrationScript(
     if (text === '') return;
     lines.push(text.endsWith(';') ? text : `${text};`, '');
   };
+  // On a server without the bookkeeping table yet, its CREATE is only recorded: reading it then finds nothing applied.
+  let bookkeepingRecorded = false;
   const recorder: RunnerClient = {
     async query(q, values) {
       const text = dialect.rewriteMigrationSql(textOf(q));
       const isRead = /^\s*select\b/i.test(text);
+      if (isRead && bookkeepingRecorded && text.includes(`"${MIGRATIONS_TABLE}"`)) return { rows: [] };
       if (isRead && live) {
         const r = await live.query(text, values ?? (typeof q === 'string' ? undefined : q.values));
         return { rows: r.rows };
       }
       if (isRead) return { rows: fakeRead(text, dialect, applied) };
+      if (new RegExp(`^CREATE TABLE "[^"]+"\\."${MIGRATIONS_TABLE}"`).test(text)) bookkeepingRecorded = true;
       emit(text);
       return { rows: [] };
     },
@@ -168,10 +220,10 @@ export async function migrationScript(
       else opts.log.info(m);
     },
   };
-  lines.push(`-- sparkify-warehouse: migrate ${opts.direction} for ${dialect.name}${live ? '' : ' (no connection: rendered for this dialect)'}`, '');
+  lines.push(`-- sparkify-warehouse: migrate ${opts.direction} for ${dialect.name}${live ? '' : ' (no connection: rendered for this dialect)'}`, '', ...schemaPreamble(schema, { create: true }));
   try {
     const { runner } = await import('node-pg-migrate');
-    await runner(runnerOptions(recorder, { ...opts, log }));
+    await runner(runnerOptions(recorder, { ...opts, log }, schema));
   } finally {
     await live?.end();
   }

@@ -1,5 +1,5 @@
 /**
- * npm run cluster -- create|status|delete [--dry-run] [--write-env] [--yes] [--skip-final-snapshot]
+ * npm run cluster -- create|status|delete [--dry-run] [--write-env] [--write-config FILE] [--yes] [--skip-final-snapshot]
  */
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -7,6 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { AwsClients, ClusterContext } from '../../lib/aws/cluster.ts';
 import { loadClusterConfig } from '../../lib/config/config.ts';
 import { setEnvValues } from '../../lib/config/env-file-writer.ts';
+import { setIniValues } from '../../lib/config/ini-file-writer.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { formatTable } from './format-table.ts';
 import { commonOptions, createRunLogger, environment, print, runCommand, type CommonArgs } from './common.ts';
@@ -15,6 +16,8 @@ interface ClusterArgs extends CommonArgs {
   action: 'create' | 'status' | 'delete';
   dryRun: boolean;
   writeEnv: boolean;
+  /** A dwh.cfg to write the connection and the role into (--write-config). */
+  writeConfig?: string | undefined;
   yes: boolean;
   skipFinalSnapshot: boolean;
 }
@@ -43,7 +46,7 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
   const { clusterStatus, createCluster, deleteCluster } = await import('../../lib/aws/cluster.ts');
   const log = createRunLogger(args);
   const envFile = path.resolve(args.envFile);
-  const config = loadClusterConfig(environment(args, { writes: args.writeEnv }));
+  const config = loadClusterConfig(environment(args, log, { envFile: args.writeEnv, configFile: args.writeConfig }));
   log.secret(config.password);
   const ctx: ClusterContext = {
     config,
@@ -59,8 +62,10 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
   };
   switch (args.action) {
     case 'create': {
-      if (!args.dryRun && !config.password && !args.writeEnv) {
-        throw new ConfigError(['REDSHIFT_PASSWORD is not set: add --write-env so the generated master password is kept in .env (it is never printed), or set REDSHIFT_PASSWORD']);
+      if (!args.dryRun && !config.password && !args.writeEnv && !args.writeConfig) {
+        throw new ConfigError([
+          'REDSHIFT_PASSWORD is not set: add --write-env (or --write-config dwh.cfg) so the generated master password is kept in .env (or the dwh.cfg; it is never printed), or set REDSHIFT_PASSWORD (or [DWH] DWH_DB_PASSWORD)',
+        ]);
       }
       const result = await createCluster(ctx);
       if (args.dryRun) return printPlan();
@@ -76,6 +81,22 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
           ...(result.generatedPassword ? { REDSHIFT_PASSWORD: result.generatedPassword } : {}),
         });
         print(`Wrote IAM_ROLE_ARN${password ? ', DATABASE_URL' : ''}${result.generatedPassword ? ' and the generated REDSHIFT_PASSWORD' : ''} to ${envFile}.`);
+      }
+      if (args.writeConfig) {
+        const file = path.resolve(args.writeConfig);
+        const password = result.generatedPassword ?? config.password;
+        // The seed's sections and keys (lib/config/dwh-cfg.ts reads them back).
+        await setIniValues(file, {
+          CLUSTER: {
+            ...(result.endpoint ? { HOST: result.endpoint.host, DB_PORT: String(result.endpoint.port) } : {}),
+            DB_NAME: config.database,
+            DB_USER: config.user,
+            ...(password ? { DB_PASSWORD: password } : {}),
+          },
+          IAM_ROLE: { ARN: result.roleArn },
+          ...(result.generatedPassword ? { DWH: { DWH_DB_PASSWORD: result.generatedPassword } } : {}),
+        });
+        print(`Wrote [CLUSTER]${result.endpoint ? ' HOST, DB_PORT,' : ''} DB_NAME, DB_USER${password ? ', DB_PASSWORD' : ''}, [IAM_ROLE] ARN${result.generatedPassword ? ' and the generated [DWH] DWH_DB_PASSWORD' : ''} to ${file}.`);
       }
       return;
     }
@@ -125,6 +146,7 @@ export const clusterCommand: CommandModule<object, ClusterArgs> = {
       .positional('action', { choices: ['create', 'status', 'delete'] as const, demandOption: true })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print each AWS call and its key parameters without calling AWS' })
       .option('write-env', { type: 'boolean', default: false, describe: 'create: write DATABASE_URL, IAM_ROLE_ARN (and a generated REDSHIFT_PASSWORD) into .env' })
+      .option('write-config', { type: 'string', describe: 'create: write [CLUSTER], [IAM_ROLE] ARN (and a generated [DWH] DWH_DB_PASSWORD) into this dwh.cfg, keeping its other lines' })
       .option('yes', { type: 'boolean', default: false, describe: 'delete: do not ask for confirmation' })
       .option('skip-final-snapshot', { type: 'boolean', default: false, describe: 'delete: no final snapshot' }) as unknown as Argv<ClusterArgs>,
   handler: (args) => runCommand(args, () => runClusterCommand(args)),

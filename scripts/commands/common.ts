@@ -4,14 +4,18 @@
  * one clear message and an exit code. The process is one run: its secrets
  * registry masks every log line, error and redacted result.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { loadConfig, withSources, type Config } from '../../lib/config/config.ts';
-import { readEnvironment } from '../../lib/config/env-file.ts';
-import { EXIT, InputError, WarehouseError, describeProblem } from '../../lib/errors.ts';
+import { loadConfig, withSchema, withSources, withoutEmbedded, type Config } from '../../lib/config/config.ts';
+import { parseDwhCfg } from '../../lib/config/dwh-cfg.ts';
+import { readEnvFile } from '../../lib/config/env-file.ts';
+import { layerSettings, type SettingsFile } from '../../lib/config/settings-files.ts';
+import { ConfigError, EXIT, InputError, WarehouseError, describeProblem } from '../../lib/errors.ts';
 import { faultPointsFrom, type FaultPoints } from '../../lib/fault-points.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
+import { printable } from '../../lib/printable.ts';
 import { Secrets } from '../../lib/redact.ts';
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,6 +28,10 @@ export const redact = (text: string): string => secrets.redact(text);
 
 export interface CommonArgs {
   envFile: string;
+  /** A dwh.cfg (--config); default SPARKIFY_CONFIG. */
+  config?: string | undefined;
+  /** The warehouse schema (--schema); default WAREHOUSE_SCHEMA. */
+  schema?: string | undefined;
   verbose: boolean;
   quiet: boolean;
 }
@@ -33,6 +41,11 @@ const DEFAULT_ENV_FILE = '.env';
 export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
     .option('env-file', { type: 'string', default: DEFAULT_ENV_FILE, describe: 'Settings file read before the environment (values in the environment win)' })
+    .option('config', {
+      type: 'string',
+      describe: "A dwh.cfg as the seed projects write it ([CLUSTER], [IAM_ROLE], [S3], [AWS], [DWH]); default: SPARKIFY_CONFIG. Values in the environment win over it, its values over .env's",
+    })
+    .option('schema', { type: 'string', describe: 'The schema of every table the tool creates, reads and writes (default: WAREHOUSE_SCHEMA, else public); migrate up creates it' })
     .option('verbose', { type: 'boolean', default: false, describe: 'Log every SQL statement (secrets redacted)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Log warnings and errors only' }) as unknown as Argv<T & CommonArgs>;
 }
@@ -55,13 +68,66 @@ export function withSourceFlags(config: Config, args: SourceArgs): Config {
   return withSources(config, { logData: args.logData, logJsonPath: args.logJsonpath, songData: args.songData });
 }
 
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+
+/** The dwh.cfg this run read, if any. */
+interface ConfigFileRead {
+  readonly file: string;
+  /** Its [CLUSTER] HOST is empty or missing. */
+  readonly hostMissing: boolean;
+}
+
+/** Files the command is about to write, so they need not exist yet: the env file, a dwh.cfg (its path). */
+export interface Writes {
+  readonly envFile?: boolean;
+  readonly configFile?: string | undefined;
+}
+
 /**
- * The environment as the settings see it: the env file's values under the
- * process environment's. The default .env may be absent; a file named with
- * --env-file must exist, unless the command is about to write it (`writes`).
+ * Puts the settings files into process.env, before any client exists, never
+ * replacing a variable the environment sets (lib/config/settings-files.ts):
+ * from then on pg (PGSSLMODE, …), the AWS SDK (AWS_ENDPOINT_URL_S3,
+ * AWS_PROFILE, AWS_ACCESS_KEY_ID, …) and loadConfig all see the same
+ * settings. Safe to call again: what it added is then the environment. The
+ * default .env may be absent; a file named with --env-file or --config must
+ * exist, unless the command is about to write it.
  */
-export function environment(args: CommonArgs, options: { writes?: boolean } = {}): Readonly<Record<string, string | undefined>> {
-  return readEnvironment(path.resolve(args.envFile), process.env, { required: args.envFile !== DEFAULT_ENV_FILE && !options.writes });
+function loadSettingsFiles(args: CommonArgs, log: Logger, writes: Writes = {}): ConfigFileRead | undefined {
+  const fromEnvFile = readEnvFile(path.resolve(args.envFile), { required: args.envFile !== DEFAULT_ENV_FILE && !writes.envFile, shownAs: args.envFile });
+  const named = args.config !== undefined ? { file: args.config, by: '--config' } : undefined;
+  const fromSetting = nonEmpty(process.env['SPARKIFY_CONFIG']) ?? nonEmpty(fromEnvFile['SPARKIFY_CONFIG']);
+  const origin = named ?? (fromSetting ? { file: fromSetting, by: 'SPARKIFY_CONFIG' } : undefined);
+  const files: SettingsFile[] = [];
+  let read: ConfigFileRead | undefined;
+  if (origin) {
+    const written = writes.configFile !== undefined && path.resolve(writes.configFile) === path.resolve(origin.file);
+    const text = readIfExists(path.resolve(origin.file)) ?? (written ? '' : undefined);
+    if (text === undefined) throw new ConfigError([`${origin.by} ${printable(origin.file)}: no such file`]);
+    const cfg = parseDwhCfg(text, printable(origin.file));
+    for (const w of cfg.warnings) log.warn(w);
+    files.push({ file: origin.file, settings: cfg.settings });
+    read = { file: origin.file, hostMissing: cfg.hostMissing };
+  }
+  files.push({ file: args.envFile, settings: fromEnvFile });
+  const { add, notes } = layerSettings(process.env, files);
+  for (const note of notes) log.warn(note);
+  Object.assign(process.env, add);
+  return read;
+}
+
+/** The environment as the settings see it, once the settings files are in it. */
+export function environment(args: CommonArgs, log: Logger, writes: Writes = {}): Readonly<Record<string, string | undefined>> {
+  loadSettingsFiles(args, log, writes);
+  return process.env;
 }
 
 export function createRunLogger(args: CommonArgs): Logger {
@@ -70,8 +136,15 @@ export function createRunLogger(args: CommonArgs): Logger {
 
 export function setup(args: CommonArgs): { config: Config; log: Logger; faults: FaultPoints } {
   const log = createRunLogger(args);
-  const config = loadConfig(environment(args));
+  const cfg = loadSettingsFiles(args, log);
+  let config = withSchema(loadConfig(process.env), args.schema);
   secrets.add(...config.secrets);
+  if (cfg?.hostMissing) {
+    config = withoutEmbedded(
+      config,
+      `${cfg.file} names no warehouse ([CLUSTER] HOST is empty or missing) and neither DATABASE_URL nor PGHOST is set, so the local embedded PostgreSQL would stand in for it: fill in HOST (\`npm run cluster -- create --write-config ${cfg.file}\` does), or leave out --config / SPARKIFY_CONFIG to use the embedded PostgreSQL`,
+    );
+  }
   return { config, log, faults: faultPointsFrom(process.env) };
 }
 

@@ -58,7 +58,7 @@ export const startCommand: CommandModule<object, CommonArgs> = {
         });
         log.info('No LOG_DATA/SONG_DATA configured: loading the bundled sample data.');
       }
-      const db = await openDatabase(config, log);
+      const db = await openDatabase(config, log, { missingSchema: 'create' });
       try {
         log.info(`Warehouse: ${db.dialect.name} at ${db.description}`);
         const ran = await migrate(db, { direction: 'up', log, faults });

@@ -48,6 +48,7 @@ export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record
   const db: Database = {
     dialect: dialectByName('redshift'),
     description: 'fake-redshift:5439/dev',
+    schema: 'public',
     connect: async () => client,
     close: async () => undefined,
   };

@@ -7,6 +7,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { DEFAULT_SCHEMA } from '../../config/config.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { ConfigError, InputError, type RecordProblem } from '../../errors.ts';
 import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../../load/ledger.ts';
@@ -31,17 +32,17 @@ const CATALOG_TYPES: Record<string, StagingType> = {
   boolean: 'boolean',
 };
 
-/** The step's COPY columns with their types from the catalog (the migrations are the source of truth). */
-export async function stagingColumns(conn: Connection, step: StagingStep): Promise<StagingColumn[]> {
+/** The step's COPY columns with their types from the catalog of the warehouse schema (the migrations are the source of truth). */
+export async function stagingColumns(conn: Connection, step: StagingStep, schema: string = DEFAULT_SCHEMA): Promise<StagingColumn[]> {
   const table = step.table;
   const { rows } = await conn.query<{ column_name: string; data_type: string; character_maximum_length: number | null }>(
     `SELECT column_name, data_type, character_maximum_length
 FROM information_schema.columns
-WHERE table_schema = 'public' AND table_name = $1
+WHERE table_schema = $1 AND table_name = $2
 ORDER BY ordinal_position`,
-    [table],
+    [schema, table],
   );
-  if (rows.length === 0) throw new ConfigError([`table ${table} does not exist: run \`npm run migrate up\` first`]);
+  if (rows.length === 0) throw new ConfigError([`table ${table} does not exist${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: run \`npm run migrate up\` first`]);
   return step.columns.map((name) => {
     const r = rows.find((row) => row.column_name === name);
     if (!r) throw new ConfigError([`${table}.${name} does not exist: run \`npm run migrate up\``]);
@@ -69,7 +70,7 @@ export const postgresStaging: StagingStrategy = {
     const reader = ctx.reader ?? createSourceReader(ctx.config.region);
     const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
     for (const step of steps) {
-      const columns = await stagingColumns(conn, step);
+      const columns = await stagingColumns(conn, step, ctx.config.schema);
       const mapping = await resolveMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name));
       const source = step.source(ctx.config.sources);
       const listed = await reader.list(source);
