@@ -3,11 +3,9 @@
 // are two independent warehouses; the dry-run scripts select the schema first.
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import pg from 'pg';
-import { TYPE_PARSERS } from '../lib/db/wire-connection.ts';
 import { generate, type ExpectedCounts } from '../lib/sample/generator.ts';
 import { runCli } from './helpers/cli.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createTestDatabase, queryOnce, type TestDatabase } from './helpers/database.ts';
 import { formatFindings, lintRedshift } from './helpers/redshift-lint.ts';
 import { sqlfluffAvailable, sqlfluffTitle, sqlfluffViolations } from './helpers/sqlfluff.ts';
 import { tempDir } from './helpers/temp-dir.ts';
@@ -19,15 +17,7 @@ function inSchema(tdb: TestDatabase, schema: string): TestDatabase {
   return {
     ...tdb,
     url,
-    async query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]) {
-      const c = new pg.Client({ connectionString: url, types: TYPE_PARSERS });
-      await c.connect();
-      try {
-        return (await c.query<T>(sql, values)).rows;
-      } finally {
-        await c.end();
-      }
-    },
+    query: (sql, values) => queryOnce(url, sql, values),
   };
 }
 

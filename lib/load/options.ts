@@ -3,8 +3,8 @@
  * its script (plan.ts).
  */
 import type { Config } from '../config/config.ts';
-import type { CredentialsResolver, StageProgress } from '../dialect/staging.ts';
-import type { FaultPoints } from '../fault-points.ts';
+import type { CredentialsResolver, StageProgress, StagingContext } from '../dialect/staging.ts';
+import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import type { SourceReader } from '../sources/source-objects.ts';
 import type { Pipeline } from './steps.ts';
@@ -29,4 +29,20 @@ export interface LoadOptions {
   readonly faults?: FaultPoints | undefined;
   /** Aborted on SIGINT/SIGTERM (lib/interrupt.ts): running statements are cancelled, nothing more commits. */
   readonly signal?: AbortSignal | undefined;
+}
+
+/** What the staging strategy is told of a load (a run adds its guard's checks). */
+export function stagingContext(opts: LoadOptions, runId: string, guard: Pick<StagingContext, 'beforeCommit' | 'assertRunning'> = {}): StagingContext {
+  return {
+    config: opts.config,
+    log: opts.log,
+    faults: opts.faults ?? noFaults,
+    maxErrors: opts.maxErrors ?? 0,
+    incremental: opts.incremental ?? false,
+    runId,
+    reader: opts.reader,
+    onProgress: opts.onProgress,
+    credentials: opts.credentials,
+    ...guard,
+  };
 }

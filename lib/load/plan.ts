@@ -6,7 +6,7 @@
 import { schemaPreamble } from '../db/schema.ts';
 import type { Dialect } from '../dialect/index.ts';
 import { noFaults } from '../fault-points.ts';
-import type { LoadOptions } from './options.ts';
+import { stagingContext, type LoadOptions } from './options.ts';
 import { selectSteps } from './steps.ts';
 
 export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<string> {
@@ -14,15 +14,8 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
   const lines: string[] = [`-- sparkify-warehouse: load plan for ${dialect.name}`, '', ...schemaPreamble(opts.config.schema, { create: false })];
   if (staging.length > 0) {
     const strategy = await dialect.staging();
-    const planned = await strategy.plan(staging, {
-      config: opts.config,
-      log: opts.log,
-      faults: noFaults,
-      maxErrors: opts.maxErrors ?? 0,
-      incremental: opts.incremental ?? false,
-      runId: 'RUN-ID',
-      credentials: opts.credentials,
-    });
+    // A plan never stops at a fault point: it runs nothing.
+    const planned = await strategy.plan(staging, stagingContext({ ...opts, faults: noFaults }, 'RUN-ID'));
     lines.push(`-- step: stage ${staging.map((s) => s.table).join(', ')} (one transaction: all replaced or none)`, 'BEGIN;', '');
     staging.forEach((step, i) => {
       const source = step.source(opts.config.sources);

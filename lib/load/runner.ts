@@ -10,13 +10,13 @@ import type { Database } from '../db/database.ts';
 import { withWarehouseLock } from '../db/lock.ts';
 import { withRetry } from '../db/retry.ts';
 import type { Dialect } from '../dialect/index.ts';
-import type { StagedObjects, StagingContext } from '../dialect/staging.ts';
+import type { StagedObjects } from '../dialect/staging.ts';
 import { InterruptedError, type RecordProblem } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
 import { recordLoaded } from './ledger.ts';
-import type { LoadOptions } from './options.ts';
+import { stagingContext, type LoadOptions } from './options.ts';
 import { selectSteps, type Pipeline, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 
 export type { LoadOptions } from './options.ts';
@@ -154,19 +154,7 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, sta
   await faults.at('load:locked');
   const main = await openSession(db, guard, opts.log);
   const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
-  const ctx: StagingContext = {
-    config: opts.config,
-    log: opts.log,
-    faults,
-    maxErrors: opts.maxErrors ?? 0,
-    incremental: opts.incremental ?? false,
-    runId,
-    reader: opts.reader,
-    onProgress: opts.onProgress,
-    credentials: opts.credentials,
-    beforeCommit: () => guard.beforeCommit(),
-    assertRunning: () => guard.check(),
-  };
+  const ctx = stagingContext(opts, runId, { beforeCommit: () => guard.beforeCommit(), assertRunning: () => guard.check() });
   try {
     const steps: StepReport[] = [];
     let skipped: readonly RecordProblem[] = [];

@@ -26,6 +26,17 @@ export function testServerUrl(): string {
   return url;
 }
 
+/** Runs one query on a fresh connection to `url` (the tool's type parsers: timestamps as text). */
+export async function queryOnce<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, values?: unknown[]): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url, types: TYPE_PARSERS });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
 export async function createTestDatabase(): Promise<TestDatabase> {
   const { name, url, drop } = await createScratchDatabase(testServerUrl(), 'sw_test');
   const config = (extra: Record<string, string> = {}) => loadConfig({ DATABASE_URL: url, ...extra });
@@ -34,15 +45,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     config,
     open: (extra) => openDatabase(config(extra), silentLogger),
-    async query<T extends pg.QueryResultRow>(sql: string, values?: unknown[]) {
-      const c = new pg.Client({ connectionString: url, types: TYPE_PARSERS });
-      await c.connect();
-      try {
-        return (await c.query<T>(sql, values)).rows;
-      } finally {
-        await c.end();
-      }
-    },
+    query: (sql, values) => queryOnce(url, sql, values),
     drop,
   };
 }
