@@ -2,15 +2,11 @@
  * Sets keys in a .env file, keeping every other line as it is; the file is
  * readable by its owner only (it may hold passwords).
  */
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
+import { readIfExists } from './optional-file.ts';
 
 export async function setEnvValues(file: string, values: Record<string, string>): Promise<void> {
-  let lines: string[] = [];
-  try {
-    lines = (await readFile(file, 'utf8')).split('\n');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  let lines = readIfExists(file)?.split('\n') ?? [];
   const pending = new Map(Object.entries(values));
   lines = lines.map((line) => {
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line);

@@ -6,7 +6,7 @@
  * quietly take its `KEY=value` lines and drop the sections' meaning, loading
  * the bucket named there into the wrong warehouse.
  */
-import { readFileSync } from 'node:fs';
+import { readIfExists } from './optional-file.ts';
 import { parse } from 'dotenv';
 import { ConfigError } from '../errors.ts';
 import { printable } from '../printable.ts';
@@ -33,11 +33,8 @@ export function parseEnvFile(text: string, file = '.env'): Record<string, string
  */
 export function readEnvFile(file: string, options: { readonly required?: boolean; readonly shownAs?: string } = {}): Record<string, string> {
   const shown = printable(options.shownAs ?? file);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  const text = readIfExists(file);
+  if (text === undefined) {
     if (options.required) throw new ConfigError([`--env-file ${shown}: no such file`]);
     return {};
   }

@@ -7,18 +7,14 @@
  * Python's ConfigParser (and lib/config/ini-file.ts) read it. The file is
  * readable by its owner only (it holds a password).
  */
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
+import { readIfExists } from './optional-file.ts';
 
 const HEADER = /^\s*\[(.+)\]\s*$/;
 const OPTION = /^(\s*)([^=:\s][^=:]*?)(\s*[=:]\s*)(.*)$/;
 
 export async function setIniValues(file: string, values: Readonly<Record<string, Readonly<Record<string, string>>>>): Promise<void> {
-  let lines: string[] = [];
-  try {
-    lines = (await readFile(file, 'utf8')).split('\n');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const lines = readIfExists(file)?.split('\n') ?? [];
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const pending = new Map(Object.entries(values).map(([section, keys]) => [section.toUpperCase(), new Map(Object.entries(keys))]));
   const out: string[] = [];

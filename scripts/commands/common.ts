@@ -4,7 +4,7 @@
  * one clear message and an exit code. The process is one run: its secrets
  * registry masks every log line, error and redacted result.
  */
-import { readFileSync } from 'node:fs';
+import { readIfExists } from '../../lib/config/optional-file.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
@@ -66,15 +66,6 @@ export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
 
 export function withSourceFlags(config: Config, args: SourceArgs): Config {
   return withSources(config, { logData: args.logData, logJsonPath: args.logJsonpath, songData: args.songData });
-}
-
-function readIfExists(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
