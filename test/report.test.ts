@@ -273,4 +273,10 @@ test.serial('npm run report writes the page and prints its file:// address; a fa
   t.regex(html, /<tr class="fail"><td class="status">FAIL<\/td><td>users: user_id unique/);
   t.regex(html, /First 1 of 1 offending row\(s\):<\/p><table class="rows"><thead><tr><th class="num">user_id<\/th><th class="num">copies<\/th><\/tr><\/thead><tbody><tr><td class="num">11<\/td><td class="num">2<\/td>/);
   t.regex(html, /15 of 16 passed/);
+
+  const json = await runCli(['report', '--out', out, '--format', 'json'], { DATABASE_URL: tdb.url });
+  t.is(json.code, 0, json.stderr);
+  t.deepEqual(JSON.parse(json.stdout), { report: pathToFileURL(path.join(out, 'index.html')).href, file: path.join(out, 'index.html') }, 'stdout is one JSON document');
+  const mermaid = await runCli(['report', '--mermaid', '--format', 'json']);
+  t.is((JSON.parse(mermaid.stdout) as { mermaid: string }).mermaid, erdMermaid(await loadSchemaModel(pipeline)));
 });

@@ -20,6 +20,7 @@ interface ReportArgs extends CommonArgs {
   pngHeight?: number;
   browser: string;
   mermaid: boolean;
+  format: 'text' | 'json';
 }
 
 export const reportCommand: CommandModule<object, ReportArgs> = {
@@ -31,11 +32,13 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('png', { type: 'string', describe: 'also save a screenshot of the page to this PNG file (needs Chromium)' })
       .option('png-height', { type: 'number', describe: 'screenshot only the top of the page, this many pixels tall' })
       .option('browser', { type: 'string', default: CHROMIUM_PATH, describe: 'the Chromium executable for --png' })
-      .option('mermaid', { type: 'boolean', default: false, describe: 'print the schema diagram as Mermaid text (for the README) and exit; needs no database' }) as unknown as Argv<ReportArgs>,
+      .option('mermaid', { type: 'boolean', default: false, describe: 'print the schema diagram as Mermaid text (for the README) and exit; needs no database' })
+      .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text: the page address (and the Mermaid text); json: one JSON document with them' }) as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(args, async () => {
       if (args.mermaid) {
-        print(erdMermaid(await loadSchemaModel(pipeline)));
+        const mermaid = erdMermaid(await loadSchemaModel(pipeline));
+        print(args.format === 'json' ? JSON.stringify({ mermaid }) : mermaid);
         return;
       }
       const { config, log } = setup(args);
@@ -46,12 +49,15 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       } finally {
         await db.close();
       }
-      print(url);
-      if (args.png) {
+      if (args.format === 'text') print(url);
+      const screenshot = args.png ? path.resolve(args.png) : undefined;
+      if (screenshot) {
         // playwright-core is loaded only for --png.
         const { screenshotReport } = await import('../../lib/report/page/screenshot.ts');
-        await screenshotReport(fileURLToPath(url), path.resolve(args.png), { browser: args.browser, ...(args.pngHeight ? { height: args.pngHeight } : {}) });
-        log.info(`Screenshot: ${path.resolve(args.png)}`);
+        await screenshotReport(fileURLToPath(url), screenshot, { browser: args.browser, ...(args.pngHeight ? { height: args.pngHeight } : {}) });
+        log.info(`Screenshot: ${screenshot}`);
       }
+      // stdout is exactly one JSON document.
+      if (args.format === 'json') print(JSON.stringify({ report: url, file: fileURLToPath(url), ...(screenshot ? { screenshot } : {}) }));
     }),
 };
