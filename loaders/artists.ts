@@ -10,6 +10,8 @@ export const artists: TransformStep = upsertStep({
   description: 'artists, one per artist_id, most complete record wins',
   key: ['artist_id'],
   dependsOn: [],
+  // Redshift: the batch is replicated as the table is (DISTSTYLE ALL), so the MERGE joins on each slice.
+  distribution: { style: 'all' },
   columns: ['artist_id', 'name', 'location', 'latitude', 'longitude'],
   select: `SELECT artist_id, name, location, latitude, longitude
 FROM (

@@ -46,10 +46,14 @@ WHERE ${SONGPLAY_EVENTS}
   // The songs an event can match, in a table of its own with statistics: the
   // planner then hashes these (a few thousand) and streams the events past
   // them in parallel. A temporary table would make PostgreSQL plan without
-  // parallel workers (they cannot read another session's temporary tables).
+  // parallel workers (they cannot read another session's temporary tables);
+  // on Redshift it is a TEMP table replicated to every node (DISTSTYLE ALL, as
+  // staging_songs is), so the match join needs no redistribution.
   workTables: [
     {
       name: 'songplays_candidates',
+      distribution: { style: 'all' },
+      parallelRead: true,
       select: `SELECT song_id, artist_id, title, artist_name, duration
 FROM staging_songs
 UNION ALL
@@ -83,6 +87,8 @@ FROM (
     WHERE ${SONGPLAY_EVENTS}
 ) AS ranked
 WHERE rn = 1`,
+  // Redshift: the batch is distributed as songplays is (migration 7), so the MERGE joins on each slice.
+  distribution: { style: 'key', key: 'start_time' },
   // Statistics of the key alone: what the MERGE's join needs (the wide text columns cost the most to analyze).
   analyze: KEY,
 });

@@ -9,6 +9,8 @@ export const songs: TransformStep = upsertStep({
   description: 'songs, one per song_id',
   key: ['song_id'],
   dependsOn: [],
+  // Redshift: the batch is replicated as the table is (DISTSTYLE ALL), so the MERGE joins on each slice.
+  distribution: { style: 'all' },
   columns: ['song_id', 'title', 'artist_id', 'artist_name', 'year', 'duration'],
   select: `SELECT song_id, title, artist_id, artist_name, year, duration
 FROM (

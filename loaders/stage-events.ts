@@ -11,6 +11,8 @@ export const stageEvents: StagingStep = {
   ],
   // ts becomes songplays' and time's start_time.
   epochMsColumns: ['ts'],
+  // Their trailing blanks are dropped when staging (README, "Trailing blanks").
+  varcharColumns: ['artist', 'auth', 'first_name', 'gender', 'last_name', 'level', 'location', 'method', 'page', 'song', 'user_agent'],
   source: (s) => s.logData,
   format: (s) => s.logJsonPath,
 };

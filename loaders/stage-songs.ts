@@ -6,6 +6,8 @@ export const stageSongs: StagingStep = {
   table: 'staging_songs',
   description: 'song metadata from SONG_DATA',
   columns: ['num_songs', 'artist_id', 'artist_latitude', 'artist_longitude', 'artist_location', 'artist_name', 'song_id', 'title', 'duration', 'year'],
+  // Their trailing blanks are dropped when staging (README, "Trailing blanks").
+  varcharColumns: ['artist_id', 'artist_location', 'artist_name', 'song_id', 'title'],
   source: (s) => s.songData,
   format: () => 'auto',
 };

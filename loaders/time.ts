@@ -16,7 +16,7 @@ export const time: TransformStep = {
   description: 'time, one row per songplay start_time not yet in it',
   key: ['start_time'],
   dependsOn: [],
-  statements: [
+  statements: () => [
     `INSERT INTO time (start_time, hour, day, week, month, year, weekday)
 SELECT
     new_times.start_time,

@@ -11,6 +11,8 @@ export const users: TransformStep = upsertStep({
   description: 'users from every event of a known user, latest event wins',
   key: ['user_id'],
   dependsOn: [],
+  // Redshift: the batch is replicated as the table is (DISTSTYLE ALL), so the MERGE joins on each slice.
+  distribution: { style: 'all' },
   columns: ['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_event_ts'],
   // The latest ts per user by aggregation (no sort of every event), then the
   // tie-break among that user's events at that ts (few rows to rank).

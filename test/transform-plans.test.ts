@@ -4,6 +4,7 @@
 // as the empty songs table of a first load, may be nested-looped.)
 import path from 'node:path';
 import test from 'ava';
+import { dialectByName } from '../lib/dialect/index.ts';
 import { generate } from '../lib/sample/generator.ts';
 import { songplays } from '../loaders/songplays.ts';
 import { users } from '../loaders/users.ts';
@@ -42,11 +43,12 @@ async function plan(statement: string): Promise<PlanNode[]> {
 }
 
 test('songplays: events hash-joined to the song candidates, one sort for ranking, no nested loop over events', async (t) => {
-  const at = songplays.statements.findIndex((s) => s.startsWith('CREATE TEMP TABLE songplays_batch'));
+  const statements = songplays.statements(dialectByName('postgres'));
+  const at = statements.findIndex((s) => s.startsWith('CREATE TEMP TABLE songplays_batch'));
   // The statements before it make the song candidates table the batch is joined to.
-  for (const statement of songplays.statements.slice(0, at)) await tdb.query(statement);
+  for (const statement of statements.slice(0, at)) await tdb.query(statement);
   t.teardown(() => tdb.query('DROP TABLE IF EXISTS songplays_candidates').then(() => undefined));
-  const all = await plan(songplays.statements[at] ?? '');
+  const all = await plan(statements[at] ?? '');
   const types = all.map((n) => n['Node Type']);
   t.false(all.some((n) => n['Node Type'] === 'Nested Loop' && reads(n, 'staging_events')), types.join(', '));
   t.true(all.some((n) => n['Node Type'] === 'Hash Join' && /Left|Right/.test(n['Join Type'] ?? '') && reads(n, 'staging_events') && reads(n, 'songplays_candidates')), types.join(', '));
@@ -57,7 +59,7 @@ test('songplays: events hash-joined to the song candidates, one sort for ranking
 });
 
 test("users: each user's latest ts by aggregation, then a hash join; no nested loop, no sort of every event", async (t) => {
-  const create = users.statements.find((s) => s.startsWith('CREATE TEMP TABLE users_batch')) ?? '';
+  const create = users.statements(dialectByName('postgres')).find((s) => s.startsWith('CREATE TEMP TABLE users_batch')) ?? '';
   const all = await plan(create);
   const types = all.map((n) => n['Node Type']);
   t.false(all.some((n) => n['Node Type'] === 'Nested Loop' && reads(n, 'staging_events')), types.join(', '));

@@ -6,9 +6,19 @@
  * on the engine themselves.
  */
 import type { StagingStrategy } from './staging.ts';
-import type { TableDef } from './table-def.ts';
+import type { Distribution, TableDef } from './table-def.ts';
 
 export type DialectName = 'redshift' | 'postgres';
+
+/** A work table of a transform step, made from a query and dropped by the step (lib/load/upsert.ts). */
+export interface WorkTableDef {
+  readonly name: string;
+  readonly select: string;
+  /** Redshift: where its rows live, so that the joins that read it need no redistribution. */
+  readonly distribution: Distribution;
+  /** Read by PostgreSQL's parallel workers, which cannot read another session's temporary tables. */
+  readonly parallelRead?: boolean;
+}
 
 export interface Dialect {
   readonly name: DialectName;
@@ -16,6 +26,12 @@ export interface Dialect {
   readonly sampleVersion: string;
   /** Statements that create a table with its physical options. */
   createTable(def: TableDef): string[];
+  /**
+   * CREATE TABLE … AS for a work table. PostgreSQL: TEMP unless parallel
+   * workers read it. Redshift: always TEMP (no parallel-worker reason there),
+   * with the given distribution (CREATE TABLE AS inherits none).
+   */
+  createTableAs(def: WorkTableDef): string;
   /** Statements that drop a table. */
   dropTable(name: string): string[];
   /**

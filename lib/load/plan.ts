@@ -25,7 +25,7 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
   }
   for (const step of transforms) {
     lines.push(`-- step: transform ${step.table}: ${step.description}`, 'BEGIN;', '');
-    for (const sql of step.statements) lines.push(`${sql};`, '');
+    for (const sql of step.statements(dialect)) lines.push(`${sql};`, '');
     lines.push('COMMIT;', '');
   }
   return `${lines.join('\n').trimEnd()}\n`;

@@ -48,7 +48,7 @@ async function runTransform(conn: Connection, dialect: Dialect, step: TransformS
       await conn.query(first.lock);
       if (await isEmpty(conn, step.table)) await conn.query(first.truncate);
     }
-    for (const sql of step.statements) {
+    for (const sql of step.statements(dialect)) {
       log.debug(sql);
       await conn.query(sql);
     }

@@ -7,6 +7,7 @@
  * loader file and one line in loaders/index.ts.
  */
 import type { Sources } from '../config/config.ts';
+import type { Dialect } from '../dialect/dialect.ts';
 import { ConfigError } from '../errors.ts';
 
 export interface StagingStep {
@@ -21,6 +22,12 @@ export interface StagingStep {
   format(sources: Sources): string;
   /** Columns of epoch milliseconds that the transforms convert to TIMESTAMP: a value outside lib/load/epoch-ms.ts's range is a bad record. */
   readonly epochMsColumns?: readonly string[];
+  /**
+   * The VARCHAR columns (as the migrations define them): their trailing
+   * blanks are dropped when staging, on both engines (Redshift ignores them in
+   * comparisons, PostgreSQL does not; lib/dialect/redshift/trailing-blanks.ts).
+   */
+  readonly varcharColumns?: readonly string[];
 }
 
 /** A data-quality check: a portable query returning the offending rows (none: passed). */
@@ -53,8 +60,8 @@ export interface TransformStep {
   readonly references?: readonly Reference[];
   /** Checks specific to this table, beyond keys and references. */
   readonly checks?: readonly CheckSpec[];
-  /** The statements, in order, run in one transaction; portable between Redshift and PostgreSQL 15+. */
-  readonly statements: readonly string[];
+  /** The statements, in order, run in one transaction; the same SQL on Redshift and PostgreSQL 15+ but where the dialect renders a part. */
+  statements(dialect: Dialect): readonly string[];
 }
 
 export interface Pipeline {

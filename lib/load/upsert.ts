@@ -5,15 +5,16 @@
  * updates rows in place and never duplicates them (and writes nothing when
  * nothing changed). Redshift's MERGE needs a table as its source (not a
  * subquery), hence the batch table. The batch's whole life (and that of any
- * work table) is here: created, analyzed, merged, dropped.
+ * work table) is here: created, analyzed, merged, dropped. How the engine
+ * creates them (temporary or not, Redshift's distribution) is the dialect's
+ * (Dialect.createTableAs).
  */
+import type { Dialect, WorkTableDef } from '../dialect/dialect.ts';
+import type { Distribution } from '../dialect/table-def.ts';
 import type { TransformStep } from './steps.ts';
 
 /** A table built before the batch, with statistics, and dropped at the end of the step. */
-export interface WorkTable {
-  readonly name: string;
-  readonly select: string;
-}
+export type WorkTable = WorkTableDef;
 
 export interface UpsertSpec {
   readonly target: string;
@@ -28,6 +29,15 @@ export interface UpsertSpec {
   readonly prune?: readonly string[];
   /** Columns whose statistics the MERGE needs (default: all). */
   readonly analyze?: readonly string[];
+  /**
+   * The target's Redshift distribution, given to the batch table: "set the
+   * staging table's distribution key to the same column as the target table's"
+   * so the DELETE … USING and the MERGE join without redistribution (Amazon
+   * Redshift Database Developer Guide, Create a staging table,
+   * https://docs.aws.amazon.com/redshift/latest/dg/merge-create-staging-table.html).
+   * CREATE TABLE AS does not inherit it. Default: chosen by Redshift.
+   */
+  readonly distribution?: Distribution;
 }
 
 export const batchTable = (target: string) => `${target}_batch`;
@@ -36,11 +46,24 @@ function mergeFromBatch(spec: UpsertSpec, batch: string): string {
   const { target, key, columns } = spec;
   const on = key.map((k) => `${target}.${k} = ${batch}.${k}`).join('\n    AND ');
   const updates = columns.filter((c) => !key.includes(c));
+  // Redshift's MERGE grammar has a WHEN MATCHED clause in every form
+  // (https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html): with nothing
+  // to update (a batch of key columns only), an INSERT of the keys not yet there.
+  if (updates.length === 0) {
+    return [
+      `INSERT INTO ${target} (${columns.join(', ')})`,
+      `SELECT ${columns.map((c) => `${batch}.${c}`).join(', ')}`,
+      `FROM ${batch}`,
+      `LEFT JOIN ${target}`,
+      `    ON ${on}`,
+      `WHERE ${target}.${key[0]} IS NULL`,
+    ].join('\n');
+  }
   return [
     `MERGE INTO ${target}`,
     `USING ${batch}`,
     `ON ${on}`,
-    ...(updates.length > 0 ? [`WHEN MATCHED THEN UPDATE SET\n    ${updates.map((c) => `${c} = ${batch}.${c}`).join(',\n    ')}`] : []),
+    `WHEN MATCHED THEN UPDATE SET\n    ${updates.map((c) => `${c} = ${batch}.${c}`).join(',\n    ')}`,
     `WHEN NOT MATCHED THEN INSERT (${columns.join(', ')})`,
     `VALUES (${columns.map((c) => `${batch}.${c}`).join(', ')})`,
   ].join('\n');
@@ -59,14 +82,14 @@ function dropUnchanged(spec: UpsertSpec, batch: string): string {
   return `DELETE FROM ${batch}\nUSING ${target}\nWHERE ${conditions.join('\n    AND ')}`;
 }
 
-export function upsertStatements(spec: UpsertSpec): string[] {
+export function upsertStatements(spec: UpsertSpec, dialect: Dialect): string[] {
   const batch = batchTable(spec.target);
   const work = spec.workTables ?? [];
   return [
     ...work.map((w) => `DROP TABLE IF EXISTS ${w.name}`),
     `DROP TABLE IF EXISTS ${batch}`,
-    ...work.flatMap((w) => [`CREATE TABLE ${w.name} AS\n${w.select}`, `ANALYZE ${w.name}`]),
-    `CREATE TEMP TABLE ${batch} AS\n${spec.select}`,
+    ...work.flatMap((w) => [dialect.createTableAs(w), `ANALYZE ${w.name}`]),
+    dialect.createTableAs({ name: batch, select: spec.select, distribution: spec.distribution ?? { style: 'auto' } }),
     ...(spec.prune ?? []),
     dropUnchanged(spec, batch),
     spec.analyze ? `ANALYZE ${batch} (${spec.analyze.join(', ')})` : `ANALYZE ${batch}`,
@@ -80,9 +103,10 @@ export function upsertStatements(spec: UpsertSpec): string[] {
 export function upsertStep(
   step: Omit<TransformStep, 'statements' | 'key'> & Omit<UpsertSpec, 'target'>,
 ): TransformStep {
-  const { workTables, prune, analyze, select, columns, ...declared } = step;
+  const { workTables, prune, analyze, select, columns, distribution, ...declared } = step;
+  const spec: UpsertSpec = { target: step.table, key: step.key, columns, select, workTables, prune, analyze, distribution };
   return {
     ...declared,
-    statements: upsertStatements({ target: step.table, key: step.key, columns, select, workTables, prune, analyze }),
+    statements: (dialect) => upsertStatements(spec, dialect),
   };
 }

@@ -23,6 +23,10 @@ export const postgresDialect: Dialect = {
     }
     return statements;
   },
+  createTableAs(def) {
+    // Parallel workers cannot read another session's temporary tables: a table that they read is an ordinary one.
+    return `CREATE ${def.parallelRead ? '' : 'TEMP '}TABLE ${def.name} AS\n${def.select}`;
+  },
   dropTable(name: string): string[] {
     return [`DROP TABLE IF EXISTS ${name}`];
   },
@@ -30,6 +34,7 @@ export const postgresDialect: Dialect = {
     return sql;
   },
   minutesBetween(from: string, to: string): string {
+    // The exact difference floored to whole minutes (Redshift computes the same from milliseconds).
     return `CAST(FLOOR(EXTRACT(EPOCH FROM (${to}) - (${from})) / 60) AS INTEGER)`;
   },
   clearTable(table: string): string {

@@ -9,11 +9,12 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { DEFAULT_SCHEMA } from '../../config/config.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
-import { ConfigError, InputError, type RecordProblem } from '../../errors.ts';
+import { ConfigError, type RecordProblem } from '../../errors.ts';
 import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../../load/ledger.ts';
 import type { StagingStep, StepReport } from '../../load/steps.ts';
-import { autoMapping, parseJsonPathsFile, type JsonMapping } from '../../sources/json-mapping.ts';
-import { createSourceReader, readText, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
+import type { JsonMapping } from '../../sources/json-mapping.ts';
+import { readJsonMapping } from '../../sources/json-mapping-file.ts';
+import { createSourceReader, type SourceObject } from '../../sources/source-objects.ts';
 import type { StagingStrategy } from '../staging.ts';
 import { postgresDialect } from './dialect.ts';
 import { copyIntoTable } from './staging/copy-from-stdin.ts';
@@ -52,26 +53,13 @@ ORDER BY ordinal_position`,
   });
 }
 
-async function resolveMapping(reader: SourceReader, format: string, columns: readonly string[]): Promise<JsonMapping> {
-  const auto = autoMapping(format);
-  if (auto) return auto;
-  let text: string;
-  try {
-    text = await readText(reader, format);
-  } catch (err) {
-    if (err instanceof InputError) throw new InputError(`JSONPaths file ${err.message}`);
-    throw err;
-  }
-  return parseJsonPathsFile(text, format, columns);
-}
-
 export const postgresStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const reader = ctx.reader ?? createSourceReader(ctx.config.region);
     const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
     for (const step of steps) {
       const columns = await stagingColumns(conn, step, ctx.config.schema);
-      const mapping = await resolveMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name));
+      const mapping = await readJsonMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name));
       const source = step.source(ctx.config.sources);
       const listed = await reader.list(source);
       const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;

@@ -18,6 +18,7 @@ export interface CopySpec {
   readonly format: string;
   readonly region: string;
   readonly auth: CopyAuth;
+  /** --max-errors N: N bad records tolerated (and listed), the (N+1)th fails the load. */
   readonly maxErrors: number;
   /** Load from a manifest (incremental loads) instead of a prefix. */
   readonly manifest?: boolean;
@@ -25,6 +26,23 @@ export interface CopySpec {
 
 function refuse(what: string, problem: string | undefined): void {
   if (problem) throw new UnsupportedError(`${what}: ${problem}`);
+}
+
+/** Redshift's largest MAXERROR (copy-parameters-data-load). */
+export const MAXERROR_LIMIT = 100000;
+
+/**
+ * The MAXERROR that tolerates N bad records and fails on the (N+1)th, as the
+ * PostgreSQL path does: Redshift's COPY fails when the error count *reaches*
+ * MAXERROR ("If the load returns the error_count number of errors or greater,
+ * the load fails … Set this parameter to 0 or 1 if you want the load to fail as
+ * soon as the first error occurs"), so N becomes N+1, at most 100000 (which
+ * tolerates 99999). Because of the parallel load AWS warns that a failed COPY
+ * may report more errors than MAXERROR; the load then lists them all.
+ * https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-load.html
+ */
+export function maxErrorFor(n: number): number {
+  return Math.min(n + 1, MAXERROR_LIMIT);
 }
 
 export function renderCopy(spec: CopySpec): string {
@@ -52,8 +70,8 @@ export function renderCopy(spec: CopySpec): string {
     auth = `ACCESS_KEY_ID ${sqlLiteral(accessKeyId)}\nSECRET_ACCESS_KEY ${sqlLiteral(secretAccessKey)}`;
     if (sessionToken) auth += `\nSESSION_TOKEN ${sqlLiteral(sessionToken)}`;
   }
-  if (!Number.isInteger(spec.maxErrors) || spec.maxErrors < 0 || spec.maxErrors > 100000) {
-    throw new UnsupportedError(`MAXERROR must be 0..100000, got ${spec.maxErrors}`);
+  if (!Number.isInteger(spec.maxErrors) || spec.maxErrors < 0) {
+    throw new UnsupportedError(`--max-errors must be a whole number of 0 or more, got ${spec.maxErrors}`);
   }
   return [
     `COPY ${spec.table} (${spec.columns.join(', ')})`,
@@ -61,8 +79,12 @@ export function renderCopy(spec: CopySpec): string {
     auth,
     `REGION ${sqlLiteral(spec.region)}`,
     `FORMAT AS JSON ${format}`,
-    `MAXERROR ${spec.maxErrors}`,
+    `MAXERROR ${maxErrorFor(spec.maxErrors)}`,
+    // Trailing blanks are removed by trimBlanksStatement (./trailing-blanks.ts), never by
+    // TRIMBLANKS, whose "white space characters" are not documented as blanks only.
     'COMPUPDATE OFF',
+    // Statistics: the staging transaction ANALYZEs the staging tables itself, after the
+    // rows it deletes (ts out of range) are gone (see staging.ts, analyzeStatement).
     'STATUPDATE OFF',
   ].join('\n');
 }

@@ -4,7 +4,7 @@
  * bookkeeping SQL (lib/migrate/migrate.ts runs node-pg-migrate through it).
  */
 import type { Dialect } from '../dialect.ts';
-import { checkTableDef, sqlType, type ColumnDef, type TableDef } from '../table-def.ts';
+import { checkTableDef, sqlType, type ColumnDef, type Distribution, type TableDef } from '../table-def.ts';
 
 function columnSql(c: ColumnDef): string {
   // IDENTITY(0, 1): values are unique but not consecutive nor in load order (Redshift docs).
@@ -12,12 +12,14 @@ function columnSql(c: ColumnDef): string {
   return `${c.name} ${sqlType(c.type)}${identity}${c.notNull ? ' NOT NULL' : ''}`;
 }
 
+function distributionSql(d: Distribution): string {
+  return d.style === 'key' ? `DISTSTYLE KEY DISTKEY (${d.key})` : `DISTSTYLE ${d.style.toUpperCase()}`;
+}
+
 function tableOptions(def: TableDef): string {
   const options: string[] = [];
   if (def.backup === false) options.push('BACKUP NO');
-  const d = def.distribution;
-  if (d.style === 'key') options.push(`DISTSTYLE KEY DISTKEY (${d.key})`);
-  else options.push(`DISTSTYLE ${d.style.toUpperCase()}`);
+  options.push(distributionSql(def.distribution));
   if (def.sortKey && def.sortKey.length > 0) options.push(`COMPOUND SORTKEY (${def.sortKey.join(', ')})`);
   return options.join('\n');
 }
@@ -35,6 +37,11 @@ export const redshiftDialect: Dialect = {
     checkTableDef(def);
     return [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)\n${tableOptions(def)}`];
   },
+  createTableAs(def) {
+    // CREATE TABLE AS takes the table attributes before AS and inherits no distribution
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html); a TEMP table lives as long as the session.
+    return `CREATE TEMP TABLE ${def.name}\n${distributionSql(def.distribution)}\nAS\n${def.select}`;
+  },
   dropTable(name: string): string[] {
     return [`DROP TABLE IF EXISTS ${name}`];
   },
@@ -42,7 +49,12 @@ export const redshiftDialect: Dialect = {
     return sql.replace(SERIAL_PK, 'id INTEGER IDENTITY(1, 1) PRIMARY KEY').replace(MARK_AS_RUN, "VALUES ('$1', GETDATE());");
   },
   minutesBetween(from: string, to: string): string {
-    return `CAST(DATEDIFF(second, ${from}, ${to}) / 60 AS INTEGER)`;
+    // DATEDIFF counts the boundaries of its date part crossed between the two
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_DATEDIFF_function.html):
+    // counted in seconds it drops the milliseconds, and 00:00:59.999 to 00:01:00.001
+    // would be a minute. Counted in milliseconds it is the exact difference of
+    // start times (which hold milliseconds), floored to minutes as PostgreSQL does.
+    return `CAST(FLOOR(DATEDIFF(millisecond, ${from}, ${to}) / 60000.0) AS INTEGER)`;
   },
   clearTable(table: string): string {
     return `DELETE FROM ${table}`;

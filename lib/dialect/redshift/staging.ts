@@ -3,19 +3,25 @@
  * over every object itself; both staging tables replaced in one transaction
  * (DELETE, since Redshift's TRUNCATE commits). Incremental loads list the new
  * objects and COPY them from a manifest. A failed COPY is reported from the
- * load-error system tables.
+ * load-error system tables, and so are the records a successful COPY skipped
+ * under --max-errors (load-errors.ts). After each COPY, in the same
+ * transaction: trailing blanks dropped (trailing-blanks.ts), ts range checked
+ * (epoch-check.ts), statistics updated (analyzeStatement).
  */
 import { ConfigError, InputError, describeProblem, type RecordProblem } from '../../errors.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../../load/ledger.ts';
 import type { StagingStep, StepReport } from '../../load/steps.ts';
-import { createSourceReader, type SourceObject } from '../../sources/source-objects.ts';
+import { autoMapping } from '../../sources/json-mapping.ts';
+import { readJsonMapping } from '../../sources/json-mapping-file.ts';
+import { createSourceReader, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
 import type { StagedObjects, StagingContext, StagingStrategy } from '../staging.ts';
 import { renderCopy, type CopyAuth } from './copy.ts';
 import { redshiftDialect } from './dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
-import { readLoadErrors } from './load-errors.ts';
-import { writeManifest } from './manifest.ts';
+import { copyIdOf, LAST_COPY_ID, readLoadErrors } from './load-errors.ts';
+import { checkManifestRegion, writeManifest } from './manifest.ts';
+import { trimBlanksStatement } from './trailing-blanks.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 const LEDGER_BATCH = 500;
@@ -69,10 +75,10 @@ interface Manifest {
 }
 
 /** Incremental staging: the new objects of each step, listed by the tool and written to a manifest (null: none new). */
-async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, Manifest | null>> {
+async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: StagingContext, reader: SourceReader): Promise<Map<string, Manifest | null>> {
   const prefix = ctx.config.manifestPrefix;
   if (!prefix) throw new ConfigError(['LOAD_MANIFEST_PREFIX: an incremental load on Redshift writes a COPY manifest of the new objects there (s3://bucket/prefix/)']);
-  const reader = ctx.reader ?? createSourceReader(ctx.config.region);
+  await checkManifestRegion(ctx.config.region, prefix, ctx.log);
   const out = new Map<string, Manifest | null>();
   for (const step of steps) {
     const fresh = await newOrChanged(conn, step.table, await reader.list(step.source(ctx.config.sources)));
@@ -102,13 +108,76 @@ async function checkEpochMs(conn: Connection, step: StagingStep, ctx: StagingCon
   return removed;
 }
 
+
+/**
+ * A JSONPaths file is read and checked as the PostgreSQL path checks it
+ * (lib/sources/json-mapping-file.ts) before any COPY: Redshift's COPY takes a
+ * file whose top key is not "jsonpaths" as 'auto' without an error (and
+ * Sparkify's camelCase keys then load as NULL), and maps a mis-ordered file by
+ * position (Amazon Redshift Database Developer Guide, COPY data format
+ * parameters, https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-format.html).
+ */
+async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<void> {
+  for (const step of steps) await readJsonMapping(reader, step.format(ctx.config.sources), step.columns);
+}
+
+/**
+ * A full load lists the objects under each prefix (what COPY reads: every key
+ * that starts with it), for the ledger, so that a later --incremental load
+ * stages only what is new. Without the right to list (no credentials here, or
+ * no s3:ListBucket), the load goes on and says that nothing is recorded.
+ */
+async function listForLedger(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, SourceObject[]>> {
+  const out = new Map<string, SourceObject[]>();
+  for (const step of steps) {
+    const source = step.source(ctx.config.sources);
+    try {
+      out.set(step.table, await reader.list(source));
+    } catch (err) {
+      ctx.log.warn(`${step.table}: the objects of ${source} could not be listed (${(err as Error).message}), so this load records none in load_ledger: the next --incremental load stages them all again`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Statistics of the freshly replaced staging table, for the transforms: the
+ * COPY runs with STATUPDATE OFF and this ANALYZE runs after the rows the load
+ * deletes or changes (ts out of range, trailing blanks) are final, on the
+ * predicate columns only ("used in a filter, join condition or group by", the
+ * distribution and sort keys; all columns of a table never queried) (Amazon
+ * Redshift Database Developer Guide, ANALYZE,
+ * https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html). The table
+ * was emptied first, so the analyze threshold never skips it.
+ */
+export const analyzeStatement = (table: string) => `ANALYZE ${table} PREDICATE COLUMNS`;
+
+/** What runs after a step's COPY, in the staging transaction, before the epoch checks' counts. */
+function afterCopy(step: StagingStep): string[] {
+  const trim = trimBlanksStatement(step.table, step.varcharColumns ?? []);
+  return trim ? [trim] : [];
+}
+
+/** The records each COPY skipped (under --max-errors), as the PostgreSQL path lists them. */
+async function skippedRecords(conn: Connection, copies: readonly { table: string; copyId: number }[]): Promise<Map<string, RecordProblem[]>> {
+  const out = new Map<string, RecordProblem[]>();
+  for (const { table, copyId } of copies) out.set(table, await readLoadErrors(conn, copyId));
+  return out;
+}
+
 export const redshiftStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
-    const listed = ctx.incremental ? await manifests(conn, steps, ctx) : undefined;
+    const reader = ctx.reader ?? createSourceReader(ctx.config.region);
+    await checkJsonPaths(reader, steps, ctx);
+    const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader) : undefined;
     if (listed && [...listed.values()].every((m) => m === null)) return { reports: [], objects: [], skipped: [] };
+    const full = listed ? undefined : await listForLedger(reader, steps, ctx);
     const reports: StepReport[] = [];
     const objects: StagedObjects[] = [];
+    const copies: { table: string; copyId: number }[] = [];
+    // The session's last COPY before ours: a failure is blamed on a COPY of this load only.
+    let lastCopyId = copyIdOf((await conn.query<{ copy_id: unknown }>(LAST_COPY_ID)).rows[0]);
     try {
       await transaction(conn, async () => {
         for (const step of steps) {
@@ -121,21 +190,38 @@ export const redshiftStaging: StagingStrategy = {
           }
           ctx.log.info(`Staging ${step.table}: COPY from ${manifest ? `the manifest of ${manifest.objects.length} new objects` : step.source(ctx.config.sources)}…`);
           await conn.query(copyFor(step, ctx, auth, manifest?.uri));
-          const { rows } = await conn.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
+          const { rows } = await conn.query<{ n: string; copy_id: unknown }>('SELECT PG_LAST_COPY_COUNT() AS n, PG_LAST_COPY_ID() AS copy_id');
+          lastCopyId = copyIdOf(rows[0]);
+          copies.push({ table: step.table, copyId: lastCopyId });
+          for (const sql of afterCopy(step)) await conn.query(sql);
           const removed = await checkEpochMs(conn, step, ctx);
-          if (manifest) objects.push({ table: step.table, objects: manifest.objects });
+          await conn.query(analyzeStatement(step.table));
+          const stagedObjects = manifest?.objects ?? full?.get(step.table);
+          if (stagedObjects) objects.push({ table: step.table, objects: stagedObjects });
           reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0) - removed, seconds: since(start), detail: removed ? `${removed} rows with a ts out of range skipped` : undefined });
         }
       }, ctx.beforeCommit);
     } catch (err) {
       ctx.assertRunning?.();
       if (err instanceof InputError) throw err; // our own check, not a failed COPY
-      const problems: RecordProblem[] = await readLoadErrors(conn);
+      const failedCopyId = await conn.query<{ copy_id: unknown }>(LAST_COPY_ID).then((r) => copyIdOf(r.rows[0]), () => lastCopyId);
+      // The id moved: the COPY that failed began loading, and its rejected rows are recorded under that id.
+      const problems: RecordProblem[] = failedCopyId !== lastCopyId ? await readLoadErrors(conn, failedCopyId) : [];
       const first = problems[0];
-      if (first) throw new InputError(`COPY failed: ${describeProblem(first)}`, problems);
+      if (first) throw new InputError(`COPY failed: ${describeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
       throw err;
     }
-    return { reports, objects, skipped: [] };
+    // Read after the commit: a query on a system table that is missing (Serverless) must not abort the staging transaction.
+    const skippedByTable = ctx.maxErrors > 0 ? await skippedRecords(conn, copies) : new Map<string, RecordProblem[]>();
+    const skipped = [...skippedByTable.values()].flat();
+    return {
+      reports: reports.map((r) => {
+        const n = skippedByTable.get(r.table)?.length ?? 0;
+        return n > 0 ? { ...r, detail: [r.detail, `${n} bad records skipped`].filter(Boolean).join(', ') } : r;
+      }),
+      objects,
+      skipped,
+    };
   },
 
   async plan(steps, ctx) {
@@ -146,9 +232,16 @@ export const redshiftStaging: StagingStrategy = {
         `${check.count};`,
         '',
       ]);
-      if (!ctx.incremental) return [`${copyFor(step, ctx, auth)};`, '', ...checks];
+      const format = step.format(ctx.config.sources);
+      // A dry run reads nothing: the load reads and checks the file before its COPY.
+      const jsonPaths = autoMapping(format)
+        ? []
+        : [`-- JSONPaths file ${format}: not checked by this dry run; the load reads it and checks it (a "jsonpaths" array, one path per column, in column order) before the COPY`];
+      const after = [...afterCopy(step).flatMap((sql) => [`${sql};`, '']), ...checks, `${analyzeStatement(step.table)};`, ''];
+      const skipped = ctx.maxErrors > 0 ? [`-- under --max-errors ${ctx.maxErrors}: after the commit, the records this COPY skipped are read back by its PG_LAST_COPY_ID() and listed`] : [];
+      if (!ctx.incremental) return [...jsonPaths, `${copyFor(step, ctx, auth)};`, ...skipped, '', ...after];
       const manifest = `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`;
-      return [`-- incremental: the manifest lists the objects of ${step.source(ctx.config.sources)} not yet in load_ledger`, `${copyFor(step, ctx, auth, manifest)};`, '', ...checks];
+      return [...jsonPaths, `-- incremental: the manifest lists the objects of ${step.source(ctx.config.sources)} not yet in load_ledger`, `${copyFor(step, ctx, auth, manifest)};`, ...skipped, '', ...after];
     });
   },
 

@@ -77,6 +77,13 @@ const bad = (reason: string): Converted => new Unloadable(reason);
  * (stored as written: 12345678901234567890 keeps its digits, 1.50 its zero),
  * and a number that overflowed to ±Infinity (named as written in the error).
  */
+/** The text without its trailing blanks (U+0020 only, like Redshift's RTRIM(value, ' ')). */
+export function trimTrailingBlanks(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 0x20) end -= 1;
+  return s.slice(0, end);
+}
+
 export function toCopyField(value: unknown, column: StagingColumn, numberText?: string): Converted {
   if (value === undefined || value === null) return ok(NULL_FIELD);
   // 1e400 parses to Infinity, which PostgreSQL would store as 'Infinity': refused for every type but text.
@@ -106,6 +113,9 @@ export function toCopyField(value: unknown, column: StagingColumn, numberText?: 
         const bytes = Buffer.byteLength(s, 'utf8');
         if (bytes > max) return bad(`value is ${bytes} bytes, longer than VARCHAR(${max}) (Redshift counts bytes)`);
       }
+      // Trailing blanks are dropped, as on Redshift (lib/dialect/redshift/trailing-blanks.ts), where
+      // they do not count in comparisons: both engines then compare the same values.
+      if (s.endsWith(' ')) s = trimTrailingBlanks(s);
       // One scan for the common case: nothing to escape and no NUL.
       if (!SPECIAL.test(s)) return s;
       if (s.includes('\u0000')) return bad('a NUL character, which the warehouse cannot store');

@@ -342,6 +342,7 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
           case AS_TEXT: {
             // VARCHAR: a string's bytes (the raw length bounds the decoded length), or a number's JSON text as written.
             const max = maxBytes[col] as number;
+            const textStart = at;
             if (kind === STRING && e - s - 2 <= max) {
               for (let k = s + 1; k < e - 1; k += 1) buf[at++] = src[k] as number;
               done = true;
@@ -370,6 +371,8 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
               for (let k = s; k < e; k += 1) buf[at++] = src[k] as number;
               done = true;
             }
+            // Trailing blanks dropped, as toCopyField does (a blank byte is never part of a longer UTF-8 character).
+            if (done) while (at > textStart && buf[at - 1] === SPACE) at -= 1;
             break;
           }
           case AS_INTEGER: {
