@@ -13,6 +13,8 @@ export const stageEvents: StagingStep = {
   epochMsColumns: ['ts'],
   // Their trailing blanks are dropped when staging (README, "Trailing blanks").
   varcharColumns: ['artist', 'auth', 'first_name', 'gender', 'last_name', 'level', 'location', 'method', 'page', 'song', 'user_agent'],
+  // What songplays, users and time filter, join and group on.
+  predicateColumns: ['page', 'user_id', 'session_id', 'ts', 'song', 'artist', 'length'],
   source: (s) => s.logData,
   format: (s) => s.logJsonPath,
 };

@@ -8,6 +8,8 @@ export const stageSongs: StagingStep = {
   columns: ['num_songs', 'artist_id', 'artist_latitude', 'artist_longitude', 'artist_location', 'artist_name', 'song_id', 'title', 'duration', 'year'],
   // Their trailing blanks are dropped when staging (README, "Trailing blanks").
   varcharColumns: ['artist_id', 'artist_location', 'artist_name', 'song_id', 'title'],
+  // What songs, artists and songplays filter, join and group on.
+  predicateColumns: ['song_id', 'artist_id', 'title', 'artist_name', 'duration'],
   source: (s) => s.songData,
   format: () => 'auto',
 };

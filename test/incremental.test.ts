@@ -13,7 +13,7 @@ import { silentLogger } from '../lib/log.ts';
 import { createSourceReader } from '../lib/sources/source-objects.ts';
 import { runCli, sharedSparkify } from './helpers/cli.ts';
 import { fakeRedshift } from './helpers/fake-redshift.ts';
-import { event, song, writeFixture } from './helpers/fixtures.ts';
+import { event, JSONPATHS, song, writeFixture } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import type { TestDatabase } from './helpers/database.ts';
 import { startS3 } from './helpers/s3.ts';
@@ -74,7 +74,9 @@ test('on Redshift an incremental load COPYs a manifest of the new objects only',
   t.teardown(() => s3.close());
   for (const day of ['01', '02', '03']) await s3.put('sparkify-src', `log_data/2018-11-${day}-events.json`, JSON.stringify(event()));
   await s3.put('sparkify-src', 'song_data/A/a.json', JSON.stringify(song()));
-  const env = { ...s3.env, LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 's3://sparkify-src/log_json_path.json', IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/r', LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/' };
+  await s3.put('sparkify-src', 'log_json_path.json', JSONPATHS);
+  // AWS_REGION: s3rver's buckets are in us-east-1 (its GetBucketLocation answer), where the manifest must be.
+  const env = { ...s3.env, AWS_REGION: 'us-east-1', LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 's3://sparkify-src/log_json_path.json', IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/r', LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/' };
   const saved = { ...process.env };
   Object.assign(process.env, s3.env);
   t.teardown(() => {

@@ -28,6 +28,8 @@ export interface StagingStep {
    * comparisons, PostgreSQL does not; lib/dialect/redshift/trailing-blanks.ts).
    */
   readonly varcharColumns?: readonly string[];
+  /** The columns the transforms filter, join and group on: their statistics are updated after staging (Redshift; default: every column). */
+  readonly predicateColumns?: readonly string[];
 }
 
 /** A data-quality check: a portable query returning the offending rows (none: passed). */

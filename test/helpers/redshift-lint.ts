@@ -76,6 +76,8 @@ const RULES: readonly Rule[] = [
   { name: 'leader-only-time', message: 'NOW()/CURRENT_TIMESTAMP are leader-node-only on Redshift and fail in writes to user tables: use GETDATE() or SYSDATE', test: (c) => WRITE.test(c) && /\bnow\s*\(\s*\)|\bcurrent_timestamp\b|\btimeofday\s*\(/i.test(c) },
   { name: 'copy-stdin', message: 'Redshift COPY cannot read from STDIN', test: (c) => /^\s*copy\b[\s\S]*\bfrom\s+stdin\b/i.test(c) },
   { name: 'is-distinct-from', message: 'IS [NOT] DISTINCT FROM is not supported on Redshift', test: (c) => /\bis\s+(not\s+)?distinct\s+from\b/i.test(c) },
+  // Redshift's MERGE grammar has WHEN MATCHED in every form (https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html).
+  { name: 'merge-without-matched', message: 'A MERGE with only WHEN NOT MATCHED is not in Redshift\'s MERGE grammar: INSERT … SELECT with an anti-join instead', test: (c) => /^\s*merge\b/i.test(c) && !/\bwhen\s+matched\b/i.test(c) },
   { name: 'generated-identity-pg', message: 'PostgreSQL identity syntax: Redshift wants IDENTITY(seed, step)', test: (c) => /\bgenerated\s+(always|by\s+default)\s+as\s+identity\b(?!\s*\(\s*\d+\s*,)/i.test(c) },
 ];
 

@@ -83,8 +83,8 @@ export function renderCopy(spec: CopySpec): string {
     // Trailing blanks are removed by trimBlanksStatement (./trailing-blanks.ts), never by
     // TRIMBLANKS, whose "white space characters" are not documented as blanks only.
     'COMPUPDATE OFF',
-    // Statistics: the staging transaction ANALYZEs the staging tables itself, after the
-    // rows it deletes (ts out of range) are gone (see staging.ts, analyzeStatement).
+    // Statistics: the staging transaction ANALYZEs the staging tables itself, once
+    // their rows are final (see staging.ts, analyzeStatement).
     'STATUPDATE OFF',
   ].join('\n');
 }
