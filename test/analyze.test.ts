@@ -91,7 +91,7 @@ test('every analytics query and every check renders for Redshift and passes the 
   for (const q of queries) t.deepEqual(lintRedshift(q.sql), [], formatFindings(lintRedshift(q.sql)));
   const { checksFor } = await import('../lib/report/checks.ts');
   for (const c of checksFor(pipeline)) t.deepEqual(lintRedshift(c.sql), [], `${c.name}: ${formatFindings(lintRedshift(c.sql))}`);
-  t.regex(queries.find((q) => q.name === 'longest-sessions')?.sql ?? '', /DATEDIFF\(second, MIN\(sp\.start_time\), MAX\(sp\.start_time\)\)/);
+  t.regex(queries.find((q) => q.name === 'longest-sessions')?.sql ?? '', /FLOOR\(DATEDIFF\(millisecond, MIN\(sp\.start_time\), MAX\(sp\.start_time\)\) \/ 60000\.0\)/);
   t.snapshot(queries.map((q) => `-- ${q.file}\n${q.sql};`).join('\n\n'), 'analytics SQL for Redshift');
 });
 
