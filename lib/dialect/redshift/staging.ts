@@ -108,7 +108,6 @@ async function checkEpochMs(conn: Connection, step: StagingStep, ctx: StagingCon
   return removed;
 }
 
-
 /**
  * A JSONPaths file is read and checked as the PostgreSQL path checks it
  * (lib/sources/json-mapping-file.ts) before any COPY: Redshift's COPY takes a
@@ -116,9 +115,24 @@ async function checkEpochMs(conn: Connection, step: StagingStep, ctx: StagingCon
  * Sparkify's camelCase keys then load as NULL), and maps a mis-ordered file by
  * position (Amazon Redshift Database Developer Guide, COPY data format
  * parameters, https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-format.html).
+ * COPY reads it with the cluster's IAM role; this machine may have no AWS
+ * credentials at all: then the load says that it could not check the file
+ * and goes on (a file it can read and finds wrong fails the load).
  */
 async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<void> {
-  for (const step of steps) await readJsonMapping(reader, step.format(ctx.config.sources), step.columns);
+  for (const step of steps) {
+    const format = step.format(ctx.config.sources);
+    if (autoMapping(format)) continue;
+    try {
+      await reader.list(format);
+    } catch (err) {
+      ctx.log.warn(
+        `JSONPaths file ${format}: not checked before the COPY, it cannot be read here (${(err as Error).message}); a file whose top key is not "jsonpaths" would load NULLs without an error: check it with \`npm run sources\` where it can be read`,
+      );
+      continue;
+    }
+    await readJsonMapping(reader, format, step.columns);
+  }
 }
 
 /**
