@@ -26,7 +26,7 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
     .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
     .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
-    .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table (like Redshift MAXERROR)' })
+    .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)' })
     .check((a) => {
       if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
       const n = Number(a['max-errors']);
