@@ -39,14 +39,37 @@ test('2: the records a successful COPY skipped under --max-errors are read back 
   const report = await runLoad(fake.db, { config: config(), log: silentLogger, pipeline, maxErrors: 1, reader: fake.reader });
   t.deepEqual(report.skipped, [rejected]);
   t.regex(report.steps[0]?.detail ?? '', /1 bad records skipped/);
-  // Read by the id PG_LAST_COPY_ID() gave right after the staging_events COPY, after the staging commit.
-  const reads = fake.statements.flatMap((s, i) => (/FROM stl_load_errors/.test(s) ? [i] : []));
+  // Read by the id PG_LAST_COPY_ID() gave right after each COPY, inside the staging transaction.
+  const reads = fake.statements.flatMap((s, i) => (/FROM stl_load_errors\nWHERE query = \$1/.test(s) ? [i] : []));
   t.deepEqual(reads.map((i) => fake.values[i]), [[501], [502]]);
-  t.true((reads[0] ?? 0) > fake.statements.indexOf('COMMIT'), 'read after the staging transaction');
+  t.true((reads[1] ?? Infinity) < fake.statements.indexOf('COMMIT'), 'read inside the staging transaction');
   // Without --max-errors a successful COPY skipped nothing: nothing is read.
   const strict = fakeRedshift();
   await runLoad(strict.db, { config: config(), log: silentLogger, pipeline, reader: strict.reader });
   t.false(strict.statements.some((s) => /load_error/.test(s)));
+});
+
+test('1, 2: the records COPY skipped and the staged ts out of range share one --max-errors budget per staging table, as on PostgreSQL', async (t) => {
+  const rejected = { file: 's3://udacity-dend/log_data/a.json', line: 2, field: 'ts', value: 'x', reason: 'Invalid digit' };
+  const outOfRange = { out_of_range: '1', lowest: '-1000000000000000', highest: '-1000000000000000' };
+  const over = fakeRedshift({ skipped: { staging_events: [rejected] }, outOfRange });
+  const e = await t.throwsAsync(runLoad(over.db, { config: config(), log: silentLogger, pipeline, maxErrors: 1, reader: over.reader }), { instanceOf: InputError });
+  t.regex(e?.message ?? '', /staging_events\.ts: 1 staged row\(s\) hold a ts .* \(besides 1 bad record\(s\) already skipped in staging_events\).* --max-errors 2$/);
+  t.false(over.statements.some((s) => s.startsWith('MERGE')));
+  const within = fakeRedshift({ skipped: { staging_events: [rejected] }, outOfRange });
+  const report = await runLoad(within.db, { config: config(), log: silentLogger, pipeline, maxErrors: 2, reader: within.reader });
+  t.deepEqual(report.skipped, [rejected]);
+  t.is(report.steps[0]?.detail, '1 bad records skipped, 1 rows with a ts out of range skipped');
+});
+
+test('2: on Serverless (no STL tables) the skipped records are read from SYS_LOAD_ERROR_DETAIL, and STL is never queried inside the transaction', async (t) => {
+  const rejected = { file: 's3://udacity-dend/song_data/b.json', line: 1, field: 'year', value: 'x', reason: 'Invalid digit' };
+  const fake = fakeRedshift({ serverless: true, skipped: { staging_songs: [rejected] } });
+  const report = await runLoad(fake.db, { config: config(), log: silentLogger, pipeline, maxErrors: 3, reader: fake.reader });
+  t.deepEqual(report.skipped, [{ ...rejected, value: undefined }]);
+  const begin = fake.statements.indexOf('BEGIN', fake.statements.findIndex((s) => s.startsWith('SELECT PG_LAST_COPY_ID')));
+  t.true(begin > 0);
+  t.false(fake.statements.slice(begin).some((s) => /FROM stl_load_errors/.test(s)));
 });
 
 // 3. The error reader blames the right COPY and finds Serverless' rows.

@@ -47,15 +47,35 @@ export function copyIdOf(row: { copy_id?: unknown } | undefined): number {
   return Number.isFinite(id) ? id : -1;
 }
 
-/** The rows COPY `copyId` rejected (none when the id is -1). */
-export async function readLoadErrors(conn: Connection, copyId: number): Promise<RecordProblem[]> {
+/**
+ * Whether STL_LOAD_ERRORS can be queried here (not on Serverless). Asked
+ * before the staging transaction, so that the reads inside it never query a
+ * table that is missing, which would abort the transaction.
+ */
+export async function hasStlLoadErrors(conn: Connection): Promise<boolean> {
+  try {
+    await conn.query('SELECT COUNT(*) AS n FROM stl_load_errors WHERE query = -1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The rows COPY `copyId` rejected (none when the id is -1): STL_LOAD_ERRORS
+ * first (when `stl` is true, or not known and it answers), then
+ * SYS_LOAD_ERROR_DETAIL when STL has none.
+ */
+export async function readLoadErrors(conn: Connection, copyId: number, stl?: boolean): Promise<RecordProblem[]> {
   if (copyId < 0) return [];
-  for (const query of LOAD_ERRORS_QUERIES) {
+  const queries = stl === false ? LOAD_ERRORS_QUERIES.slice(1) : LOAD_ERRORS_QUERIES;
+  for (const query of queries) {
     let rows: { file: string; line: number; field: string; value: string; reason: string }[];
     try {
       rows = (await conn.query<{ file: string; line: number; field: string; value: string; reason: string }>(query, [copyId])).rows;
-    } catch {
-      // No STL tables here (Serverless): SYS_LOAD_ERROR_DETAIL next.
+    } catch (err) {
+      // No STL tables here (Serverless): SYS_LOAD_ERROR_DETAIL next; inside a transaction, stl says which to query.
+      if (stl === true) throw err;
       continue;
     }
     if (rows.length > 0) return rows.map((r) => ({ file: r.file, line: Number(r.line), field: r.field || undefined, value: r.value || undefined, reason: r.reason }));

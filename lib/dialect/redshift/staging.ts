@@ -19,7 +19,7 @@ import type { StagedObjects, StagingContext, StagingStrategy } from '../staging.
 import { renderCopy, type CopyAuth } from './copy.ts';
 import { redshiftDialect } from './dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
-import { copyIdOf, LAST_COPY_ID, readLoadErrors } from './load-errors.ts';
+import { copyIdOf, hasStlLoadErrors, LAST_COPY_ID, readLoadErrors } from './load-errors.ts';
 import { checkManifestRegion, writeManifest } from './manifest.ts';
 import { trimBlanksStatement } from './trailing-blanks.ts';
 
@@ -93,14 +93,18 @@ async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: S
  * staging transaction, or are deleted under --max-errors when no more than N.
  * Returns how many were deleted.
  */
-async function checkEpochMs(conn: Connection, step: StagingStep, ctx: StagingContext): Promise<number> {
+async function checkEpochMs(conn: Connection, step: StagingStep, ctx: StagingContext, skippedByCopy: number): Promise<number> {
   let removed = 0;
   for (const check of epochMsChecks(step)) {
     const { rows } = await conn.query<{ out_of_range: string; lowest: string; highest: string }>(check.count);
     const problem = describeOutOfRange(check, rows[0]);
     if (!problem) continue;
     const n = Number(rows[0]?.out_of_range);
-    if (n > ctx.maxErrors) throw new InputError(`${problem}; Redshift's COPY keeps no file or line for a staged row: find them in the source by value, or skip them with --max-errors ${n}`);
+    // One budget per staging table, as on PostgreSQL: the records the COPY skipped count too.
+    if (skippedByCopy + removed + n > ctx.maxErrors) {
+      const also = skippedByCopy + removed > 0 ? ` (besides ${skippedByCopy + removed} bad record(s) already skipped in ${step.table})` : '';
+      throw new InputError(`${problem}${also}; Redshift's COPY keeps no file or line for a staged row: find them in the source by value, or skip them with --max-errors ${skippedByCopy + removed + n}`);
+    }
     await conn.query(check.remove);
     ctx.log.warn(`${problem}: skipped (--max-errors)`);
     removed += n;
@@ -175,13 +179,6 @@ function afterCopy(step: StagingStep): string[] {
   return trim ? [trim] : [];
 }
 
-/** The records each COPY skipped (under --max-errors), as the PostgreSQL path lists them. */
-async function skippedRecords(conn: Connection, copies: readonly { table: string; copyId: number }[]): Promise<Map<string, RecordProblem[]>> {
-  const out = new Map<string, RecordProblem[]>();
-  for (const { table, copyId } of copies) out.set(table, await readLoadErrors(conn, copyId));
-  return out;
-}
-
 export const redshiftStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
@@ -192,9 +189,11 @@ export const redshiftStaging: StagingStrategy = {
     const full = listed ? undefined : await listForLedger(reader, steps, ctx);
     const reports: StepReport[] = [];
     const objects: StagedObjects[] = [];
-    const copies: { table: string; copyId: number }[] = [];
+    const skipped: RecordProblem[] = [];
     // The session's last COPY before ours: a failure is blamed on a COPY of this load only.
     let lastCopyId = copyIdOf((await conn.query<{ copy_id: unknown }>(LAST_COPY_ID)).rows[0]);
+    // Asked outside the transaction: a query on a missing system table would abort it.
+    const stl = ctx.maxErrors > 0 ? await hasStlLoadErrors(conn) : undefined;
     try {
       await transaction(conn, async () => {
         for (const step of steps) {
@@ -209,13 +208,16 @@ export const redshiftStaging: StagingStrategy = {
           await conn.query(copyFor(step, ctx, auth, manifest?.uri));
           const { rows } = await conn.query<{ n: string; copy_id: unknown }>('SELECT PG_LAST_COPY_COUNT() AS n, PG_LAST_COPY_ID() AS copy_id');
           lastCopyId = copyIdOf(rows[0]);
-          copies.push({ table: step.table, copyId: lastCopyId });
+          // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
+          const skippedHere = ctx.maxErrors > 0 ? await readLoadErrors(conn, lastCopyId, stl) : [];
+          skipped.push(...skippedHere);
           for (const sql of afterCopy(step)) await conn.query(sql);
-          const removed = await checkEpochMs(conn, step, ctx);
+          const removed = await checkEpochMs(conn, step, ctx, skippedHere.length);
           await conn.query(analyzeStatement(step));
           const stagedObjects = manifest?.objects ?? full?.get(step.table);
           if (stagedObjects) objects.push({ table: step.table, objects: stagedObjects });
-          reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0) - removed, seconds: since(start), detail: removed ? `${removed} rows with a ts out of range skipped` : undefined });
+          const detail = [skippedHere.length ? `${skippedHere.length} bad records skipped` : '', removed ? `${removed} rows with a ts out of range skipped` : ''].filter(Boolean).join(', ');
+          reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0) - removed, seconds: since(start), detail: detail || undefined });
         }
       }, ctx.beforeCommit);
     } catch (err) {
@@ -228,17 +230,7 @@ export const redshiftStaging: StagingStrategy = {
       if (first) throw new InputError(`COPY failed: ${describeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
       throw err;
     }
-    // Read after the commit: a query on a system table that is missing (Serverless) must not abort the staging transaction.
-    const skippedByTable = ctx.maxErrors > 0 ? await skippedRecords(conn, copies) : new Map<string, RecordProblem[]>();
-    const skipped = [...skippedByTable.values()].flat();
-    return {
-      reports: reports.map((r) => {
-        const n = skippedByTable.get(r.table)?.length ?? 0;
-        return n > 0 ? { ...r, detail: [r.detail, `${n} bad records skipped`].filter(Boolean).join(', ') } : r;
-      }),
-      objects,
-      skipped,
-    };
+    return { reports, objects, skipped };
   },
 
   async plan(steps, ctx) {
@@ -255,7 +247,7 @@ export const redshiftStaging: StagingStrategy = {
         ? []
         : [`-- JSONPaths file ${format}: not checked by this dry run; the load reads it and checks it (a "jsonpaths" array, one path per column, in column order) before the COPY`];
       const after = [...afterCopy(step).flatMap((sql) => [`${sql};`, '']), ...checks, `${analyzeStatement(step)};`, ''];
-      const skipped = ctx.maxErrors > 0 ? [`-- under --max-errors ${ctx.maxErrors}: after the commit, the records this COPY skipped are read back by its PG_LAST_COPY_ID() and listed`] : [];
+      const skipped = ctx.maxErrors > 0 ? [`-- under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back by its PG_LAST_COPY_ID() and listed`] : [];
       if (!ctx.incremental) return [...jsonPaths, `${copyFor(step, ctx, auth)};`, ...skipped, '', ...after];
       const manifest = `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`;
       return [...jsonPaths, `-- incremental: the manifest lists the objects of ${step.source(ctx.config.sources)} not yet in load_ledger`, `${copyFor(step, ctx, auth, manifest)};`, ...skipped, '', ...after];
