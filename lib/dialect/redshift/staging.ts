@@ -237,7 +237,7 @@ export const redshiftStaging: StagingStrategy = {
     const auth = await dryRunAuth(ctx);
     return steps.map((step) => {
       const checks = epochMsChecks(step).flatMap((check) => [
-        `-- check: a ${check.column} no TIMESTAMP holds fails the stage (exit 3); under --max-errors N, up to N such rows are deleted`,
+        `-- check: a ${check.column} no TIMESTAMP holds fails the stage (exit 3); under --max-errors N they are deleted while this table's bad records (those COPY skipped included) number N at most`,
         `${check.count};`,
         '',
       ]);
