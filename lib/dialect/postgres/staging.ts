@@ -13,8 +13,9 @@ import { ConfigError, InputError, type RecordProblem } from '../../errors.ts';
 import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../../load/ledger.ts';
 import type { StagingStep, StepReport } from '../../load/steps.ts';
 import { autoMapping, parseJsonPathsFile, type JsonMapping } from '../../sources/json-mapping.ts';
-import { createSourceReader, readText, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
-import type { StagingStrategy } from '../staging.ts';
+import { createSourceReader, readText, type SourceReader } from '../../sources/source-objects.ts';
+import { checkMappedColumns, forEachStep, listSource } from '../../load/stage-checks.ts';
+import type { StagingContext, StagingStrategy } from '../staging.ts';
 import { postgresDialect } from './dialect.ts';
 import { copyIntoTable } from './staging/copy-from-stdin.ts';
 import { escapeText, type StagingColumn, type StagingType } from './staging/copy-row.ts';
@@ -52,14 +53,15 @@ ORDER BY ordinal_position`,
   });
 }
 
-async function resolveMapping(reader: SourceReader, format: string, columns: readonly string[]): Promise<JsonMapping> {
+async function resolveMapping(reader: SourceReader, step: StagingStep, ctx: StagingContext, columns: readonly string[]): Promise<JsonMapping> {
+  const format = step.format(ctx.config.sources);
   const auto = autoMapping(format);
   if (auto) return auto;
   let text: string;
   try {
     text = await readText(reader, format);
   } catch (err) {
-    if (err instanceof InputError) throw new InputError(`JSONPaths file ${err.message}`);
+    if (err instanceof InputError) throw new InputError(`${step.settings.format ?? 'the JSON mapping'}: JSONPaths file ${err.message}`);
     throw err;
   }
   return parseJsonPathsFile(text, format, columns);
@@ -68,16 +70,16 @@ async function resolveMapping(reader: SourceReader, format: string, columns: rea
 export const postgresStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const reader = ctx.reader ?? createSourceReader(ctx.config.region);
-    const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
-    for (const step of steps) {
+    // Every source and mapping checked before anything is replaced, every problem reported at once.
+    const prepared = await forEachStep(steps, async (step) => {
       const columns = await stagingColumns(conn, step, ctx.config.schema);
-      const mapping = await resolveMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name));
       const source = step.source(ctx.config.sources);
-      const listed = await reader.list(source);
+      const listed = await listSource(reader, step, ctx);
+      const mapping = await resolveMapping(reader, step, ctx, columns.map((c) => c.name));
       const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
       ctx.log.info(`Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`);
-      prepared.push({ step, columns, mapping, source, objects });
-    }
+      return { step, columns, mapping, source, objects };
+    });
     await ctx.faults.at('stage:listed');
     if (ctx.incremental && prepared.every((p) => p.objects.length === 0)) return { reports: [], objects: [], skipped: [] };
     const copyFromStdin = conn.copyFromStdin;
@@ -94,6 +96,7 @@ export const postgresStaging: StagingStrategy = {
           { reader, maxErrors: ctx.maxErrors, objects: p.objects, onProgress: ctx.onProgress },
         );
         skipped.push(...result.skipped);
+        await checkMappedColumns(conn, p.step, ctx, p.mapping);
         await ctx.faults.at(`stage:${p.step.table}:copied`);
         reports.push({
           step: `stage ${p.step.table}`,
