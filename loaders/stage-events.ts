@@ -17,4 +17,5 @@ export const stageEvents: StagingStep = {
   predicateColumns: ['page', 'user_id', 'session_id', 'ts', 'song', 'artist', 'length'],
   source: (s) => s.logData,
   format: (s) => s.logJsonPath,
+  settings: { source: 'LOG_DATA', format: 'LOG_JSONPATH' },
 };

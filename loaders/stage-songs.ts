@@ -12,4 +12,5 @@ export const stageSongs: StagingStep = {
   predicateColumns: ['song_id', 'artist_id', 'title', 'artist_name', 'duration'],
   source: (s) => s.songData,
   format: () => 'auto',
+  settings: { source: 'SONG_DATA' },
 };

@@ -12,9 +12,9 @@ import { transaction, type Connection } from '../../db/connection.ts';
 import { ConfigError, type RecordProblem } from '../../errors.ts';
 import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../../load/ledger.ts';
 import type { StagingStep, StepReport } from '../../load/steps.ts';
-import type { JsonMapping } from '../../sources/json-mapping.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
-import { createSourceReader, type SourceObject } from '../../sources/source-objects.ts';
+import { createSourceReader } from '../../sources/source-objects.ts';
+import { checkMappedColumns, forEachStep, listSource } from '../../load/stage-checks.ts';
 import type { StagingStrategy } from '../staging.ts';
 import { postgresDialect } from './dialect.ts';
 import { copyIntoTable } from './staging/copy-from-stdin.ts';
@@ -56,16 +56,16 @@ ORDER BY ordinal_position`,
 export const postgresStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const reader = ctx.reader ?? createSourceReader(ctx.config.region);
-    const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
-    for (const step of steps) {
+    // Every source and mapping checked before anything is replaced, every problem reported at once.
+    const prepared = await forEachStep(steps, async (step) => {
       const columns = await stagingColumns(conn, step, ctx.config.schema);
-      const mapping = await readJsonMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name));
       const source = step.source(ctx.config.sources);
-      const listed = await reader.list(source);
+      const listed = await listSource(reader, step, ctx);
+      const mapping = await readJsonMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name), step.settings.format);
       const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
       ctx.log.info(`Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`);
-      prepared.push({ step, columns, mapping, source, objects });
-    }
+      return { step, columns, mapping, source, objects };
+    });
     await ctx.faults.at('stage:listed');
     if (ctx.incremental && prepared.every((p) => p.objects.length === 0)) return { reports: [], objects: [], skipped: [] };
     const copyFromStdin = conn.copyFromStdin;
@@ -82,6 +82,7 @@ export const postgresStaging: StagingStrategy = {
           { reader, maxErrors: ctx.maxErrors, objects: p.objects, onProgress: ctx.onProgress },
         );
         skipped.push(...result.skipped);
+        await checkMappedColumns(conn, p.step, ctx, p.mapping);
         await ctx.faults.at(`stage:${p.step.table}:copied`);
         reports.push({
           step: `stage ${p.step.table}`,

@@ -12,7 +12,7 @@ import { ConfigError, InputError, describeProblem, type RecordProblem } from '..
 import { transaction, type Connection } from '../../db/connection.ts';
 import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../../load/ledger.ts';
 import type { StagingStep, StepReport } from '../../load/steps.ts';
-import { autoMapping } from '../../sources/json-mapping.ts';
+import { autoMapping, type JsonMapping } from '../../sources/json-mapping.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
 import { createSourceReader, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
 import type { StagedObjects, StagingContext, StagingStrategy } from '../staging.ts';
@@ -22,6 +22,7 @@ import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
 import { copyIdOf, hasStlLoadErrors, LAST_COPY_ID, readLoadErrors } from './load-errors.ts';
 import { checkManifestRegion, writeManifest } from './manifest.ts';
 import { trimBlanksStatement } from './trailing-blanks.ts';
+import { checkMappedColumns, listSource, nullColumnsQuery } from '../../load/stage-checks.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 const LEDGER_BATCH = 500;
@@ -81,7 +82,7 @@ async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: S
   await checkManifestRegion(ctx.config.region, prefix, ctx.log);
   const out = new Map<string, Manifest | null>();
   for (const step of steps) {
-    const fresh = await newOrChanged(conn, step.table, await reader.list(step.source(ctx.config.sources)));
+    const fresh = await newOrChanged(conn, step.table, await listSource(reader, step, ctx));
     ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed objects`);
     out.set(step.table, fresh.length === 0 ? null : { uri: await writeManifest(ctx.config.region, prefix, `${ctx.runId}-${step.table}.manifest`, fresh), objects: fresh });
   }
@@ -123,20 +124,23 @@ async function checkEpochMs(conn: Connection, step: StagingStep, ctx: StagingCon
  * credentials at all: then the load says that it could not check the file
  * and goes on (a file it can read and finds wrong fails the load).
  */
-async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<void> {
+async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, JsonMapping>> {
+  const out = new Map<string, JsonMapping>();
   for (const step of steps) {
     const format = step.format(ctx.config.sources);
-    if (autoMapping(format)) continue;
-    try {
-      await reader.list(format);
-    } catch (err) {
-      ctx.log.warn(
-        `JSONPaths file ${format}: not checked before the COPY, it cannot be read here (${(err as Error).message}); a file whose top key is not "jsonpaths" would load NULLs without an error: check it with \`npm run sources\` where it can be read`,
-      );
-      continue;
+    if (!autoMapping(format)) {
+      try {
+        await reader.list(format);
+      } catch (err) {
+        ctx.log.warn(
+          `${step.settings.format ?? 'the JSON mapping'}: JSONPaths file ${format}: not checked before the COPY, it cannot be read here (${(err as Error).message}); a file whose top key is not "jsonpaths" would load NULLs without an error: check it with \`npm run sources\` where it can be read`,
+        );
+        continue;
+      }
     }
-    await readJsonMapping(reader, format, step.columns);
+    out.set(step.table, await readJsonMapping(reader, format, step.columns, step.settings.format));
   }
+  return out;
 }
 
 /**
@@ -183,7 +187,7 @@ export const redshiftStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
     const reader = ctx.reader ?? createSourceReader(ctx.config.region);
-    await checkJsonPaths(reader, steps, ctx);
+    const mappings = await checkJsonPaths(reader, steps, ctx);
     const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader) : undefined;
     if (listed && [...listed.values()].every((m) => m === null)) return { reports: [], objects: [], skipped: [] };
     const full = listed ? undefined : await listForLedger(reader, steps, ctx);
@@ -213,6 +217,7 @@ export const redshiftStaging: StagingStrategy = {
           skipped.push(...skippedHere);
           for (const sql of afterCopy(step)) await conn.query(sql);
           const removed = await checkEpochMs(conn, step, ctx, skippedHere.length);
+          await checkMappedColumns(conn, step, ctx, mappings.get(step.table));
           await conn.query(analyzeStatement(step));
           const stagedObjects = manifest?.objects ?? full?.get(step.table);
           if (stagedObjects) objects.push({ table: step.table, objects: stagedObjects });
@@ -246,7 +251,8 @@ export const redshiftStaging: StagingStrategy = {
       const jsonPaths = autoMapping(format)
         ? []
         : [`-- JSONPaths file ${format}: not checked by this dry run; the load reads it and checks it (a "jsonpaths" array, one path per column, in column order) before the COPY`];
-      const after = [...afterCopy(step).flatMap((sql) => [`${sql};`, '']), ...checks, `${analyzeStatement(step)};`, ''];
+      const nulls = [`-- check: a column NULL in every staged row warns (--strict: fails the stage), naming its JSON mapping`, `${nullColumnsQuery(step)};`, ''];
+      const after = [...afterCopy(step).flatMap((sql) => [`${sql};`, '']), ...checks, ...nulls, `${analyzeStatement(step)};`, ''];
       const skipped = ctx.maxErrors > 0 ? [`-- under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back by its PG_LAST_COPY_ID() and listed`] : [];
       if (!ctx.incremental) return [...jsonPaths, `${copyFor(step, ctx, auth)};`, ...skipped, '', ...after];
       const manifest = `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`;
