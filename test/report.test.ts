@@ -173,7 +173,7 @@ test('every analytics query the report runs renders for Redshift with its marker
   const redshift = analyticsQueries(dialectByName('redshift')).filter((q) => names.has(q.name));
   t.is(redshift.length, names.size);
   for (const q of redshift) t.notRegex(q.sql, /\{\{/, q.name);
-  t.regex(redshift.find((q) => q.name === 'sessions-by-minutes')?.sql ?? '', /DATEDIFF\(second, MIN\(sp\.start_time\), MAX\(sp\.start_time\)\)/);
+  t.regex(redshift.find((q) => q.name === 'sessions-by-minutes')?.sql ?? '', /FLOOR\(DATEDIFF\(millisecond, MIN\(sp\.start_time\), MAX\(sp\.start_time\)\) \/ 60000\.0\)/);
 });
 
 test('the page is self-contained: no script, no external resource', async (t) => {
