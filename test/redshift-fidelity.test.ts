@@ -19,7 +19,7 @@ import { fakeRedshift, DEFAULT_OBJECTS } from './helpers/fake-redshift.ts';
 import { event, song, writeFixture, JSONPATHS } from './helpers/fixtures.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import { lintRedshift, splitStatements } from './helpers/redshift-lint.ts';
-import { startS3 } from './helpers/s3.ts';
+import { sourcesAndManifestsS3 } from './helpers/s3.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/sparkify-s3-read';
 const redshift = dialectByName('redshift');
@@ -115,17 +115,9 @@ test('6: the dry run says in a comment that it did not check the JSONPaths file'
 
 // 7. The manifest's bucket must be in AWS_REGION.
 test.serial('7: an incremental load refuses a LOAD_MANIFEST_PREFIX bucket outside AWS_REGION before listing or writing anything', async (t) => {
-  const s3 = await startS3(['sparkify-src', 'sparkify-manifests']);
-  t.teardown(() => s3.close());
-  await s3.put('sparkify-src', 'log_data/2018-11-01-events.json', JSON.stringify(event()));
-  await s3.put('sparkify-src', 'song_data/A/a.json', JSON.stringify(song()));
-  const saved = { ...process.env };
-  Object.assign(process.env, s3.env);
-  t.teardown(() => {
-    process.env = saved;
-  });
+  const { env: sources } = await sourcesAndManifestsS3(t);
   const fake = fakeRedshift();
-  const env = { ...s3.env, LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 'auto', IAM_ROLE_ARN: ROLE, LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/' };
+  const env = { ...sources, IAM_ROLE_ARN: ROLE };
   // s3rver's buckets are in us-east-1 (its GetBucketLocation answer); AWS_REGION is us-west-2.
   const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig(env), log: silentLogger, pipeline, incremental: true }), { instanceOf: ConfigError });
   t.regex(e?.message ?? '', /LOAD_MANIFEST_PREFIX: the bucket sparkify-manifests is in us-east-1, but AWS_REGION is us-west-2/);

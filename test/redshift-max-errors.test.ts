@@ -12,8 +12,7 @@ import { silentLogger } from '../lib/log.ts';
 import { pipeline } from '../loaders/index.ts';
 import { runCli } from './helpers/cli.ts';
 import { fakeRedshift } from './helpers/fake-redshift.ts';
-import { event, song } from './helpers/fixtures.ts';
-import { startS3 } from './helpers/s3.ts';
+import { sourcesAndManifestsS3 } from './helpers/s3.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/sparkify-s3-read';
 
@@ -43,19 +42,10 @@ for (const n of [0, 7, 99999, 100000]) {
 }
 
 test.serial('an incremental load with --max-errors 7 sends its manifest COPY statements with MAXERROR from the option', async (t) => {
-  const s3 = await startS3(['sparkify-src', 'sparkify-manifests']);
-  t.teardown(() => s3.close());
-  await s3.put('sparkify-src', 'log_data/2018-11-01-events.json', JSON.stringify(event()));
-  await s3.put('sparkify-src', 'song_data/A/a.json', JSON.stringify(song()));
-  // The S3 client that lists the sources and writes the manifests reads its endpoint from the environment.
-  const saved = { ...process.env };
-  Object.assign(process.env, s3.env);
-  t.teardown(() => {
-    process.env = saved;
-  });
+  const { env } = await sourcesAndManifestsS3(t);
   const fake = fakeRedshift();
-  // s3rver's buckets are in us-east-1 (its GetBucketLocation answer), where the manifest must be.
-  const config = loadConfig({ ...s3.env, AWS_REGION: 'us-east-1', LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 'auto', IAM_ROLE_ARN: ROLE, LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/' });
+  // s3rver's buckets are in us-east-1, where the manifest must be.
+  const config = loadConfig({ ...env, AWS_REGION: 'us-east-1', IAM_ROLE_ARN: ROLE });
   await runLoad(fake.db, { config, log: silentLogger, pipeline, incremental: true, maxErrors: 7 });
   const copies = fake.statements.filter((s) => s.startsWith('COPY '));
   t.is(copies.length, 2);

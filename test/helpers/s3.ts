@@ -10,6 +10,7 @@ import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { filesBelow } from './files.ts';
+import { event, song } from './fixtures.ts';
 
 export interface TestS3 {
   readonly endpoint: string;
@@ -61,4 +62,26 @@ export async function startS3(buckets: readonly string[]): Promise<TestS3> {
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * s3rver holding one log file and one song file under s3://sparkify-src/ and an
+ * empty sparkify-manifests bucket, with process.env pointing at it until the
+ * test ends (the S3 clients that list sources and write manifests read their
+ * endpoint from it); `env` loads those sources with 'auto' and manifests under
+ * s3://sparkify-manifests/runs/ (s3rver's buckets are in us-east-1: its
+ * GetBucketLocation answer).
+ */
+export async function sourcesAndManifestsS3(t: { teardown(fn: () => unknown): void }): Promise<{ s3: TestS3; env: Record<string, string> }> {
+  const s3 = await startS3(['sparkify-src', 'sparkify-manifests']);
+  t.teardown(() => s3.close());
+  await s3.put('sparkify-src', 'log_data/2018-11-01-events.json', JSON.stringify(event()));
+  await s3.put('sparkify-src', 'song_data/A/a.json', JSON.stringify(song()));
+  const saved = { ...process.env };
+  Object.assign(process.env, s3.env);
+  t.teardown(() => {
+    process.env = saved;
+  });
+  const env = { ...s3.env, LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 'auto', LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/' };
+  return { s3, env };
 }
