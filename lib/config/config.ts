@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Secrets } from '../redact.ts';
+import { dataApiSetting, isDataApiUrl, type DataApiSetting } from './data-api.ts';
 import { checkRegion, checkRoleArn, checkS3Uri, checkSchemaName, isS3Uri } from './validate.ts';
 
 export const DEFAULT_SOURCES = {
@@ -29,7 +30,8 @@ export type DatabaseSetting =
       readonly password?: string | undefined;
       readonly database?: string | undefined;
     }
-  | { readonly kind: 'embedded'; readonly dir: string };
+  | { readonly kind: 'embedded'; readonly dir: string }
+  | DataApiSetting;
 
 export interface Sources {
   /** s3://bucket/prefix or a local folder/file. */
@@ -95,12 +97,17 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
 
   let database: DatabaseSetting;
   const url = setting(env, 'DATABASE_URL');
-  if (url) {
+  const dataApi = dataApiSetting(env, url, problems);
+  if (dataApi) {
+    database = dataApi;
+  } else if (url && isDataApiUrl(url)) {
+    database = { kind: 'embedded', dir: warehouseDir }; // not used: the problem above is reported
+  } else if (url) {
     // Mask its password in every message, whatever else is wrong with it.
     const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(url)?.[1];
     if (password) registerSecret(password);
     if (!/^postgres(ql)?:\/\//.test(url)) {
-      problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL');
+      problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL, or redshift-data://WORKGROUP/DB');
     } else {
       try {
         const parsed = new URL(url);
@@ -202,6 +209,10 @@ function iamAuthSetting(env: Env, database: DatabaseSetting, problems: string[])
   if (!mode || mode === 'false' || mode === '0') return undefined;
   if (database.kind === 'embedded') {
     problems.push('REDSHIFT_IAM_AUTH: set DATABASE_URL (or PGHOST) to the Redshift endpoint too');
+    return undefined;
+  }
+  if (database.kind === 'data-api') {
+    problems.push('REDSHIFT_IAM_AUTH: is for a connection to port 5439; the Data API authenticates with REDSHIFT_SECRET_ARN, REDSHIFT_USER or the IAM identity');
     return undefined;
   }
   let user: string | undefined;
