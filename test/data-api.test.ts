@@ -24,11 +24,11 @@ const STAR = ['songplays', 'users', 'songs', 'artists', 'time'] as const;
 const scope = fileScope();
 let s3: TestS3;
 let standIn: DataApiStandIn;
-let expected: Record<string, number>;
+let expected: Record<string, number | undefined>;
 
 test.before(async () => {
   const out = await tempDir(scope, 'data-api-gen-');
-  expected = (await generate({ songs: 300, events: 1500, seed: 16, out })) as unknown as Record<string, number>;
+  expected = (await generate({ songs: 300, events: 1500, seed: 16, out })) as unknown as Record<string, number | undefined>;
   s3 = await startS3([BUCKET]);
   await s3.upload(BUCKET, 'song_data/', path.join(out, 'song_data'));
   await s3.upload(BUCKET, 'log_data/', path.join(out, 'log_data'));
@@ -104,7 +104,7 @@ test.serial('a load twice gives identical tables, and the same rows as the Postg
     t.is(r.code, 0, r.stderr);
   }
   for (const table of STAR) t.deepEqual(await dump(db, table, ['songplay_id']), await dump(pgDb, table, ['songplay_id']), `${table} differs from the PostgreSQL path`);
-  t.is((await dump(db, 'songplays')).length, expected['songplays']);
+  t.is((await dump(db, 'songplays')).length, expected['songplays'] ?? -1);
   const analyze = await runCli(['analyze', '--format', 'json'], env);
   t.is(analyze.code, 0, analyze.stderr);
   const pgAnalyze = await runCli(['analyze', '--format', 'json'], pgEnv);
