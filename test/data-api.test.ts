@@ -138,3 +138,14 @@ test.serial('verify, query and report run through the Data API; a result of seve
   t.is(script.code, 0, script.stderr);
   t.regex(script.stdout, /one[\s\S]*1[\s\S]*n[\s\S]*\d+/);
 });
+
+test.serial('cluster status says whether the Data API reaches the workgroup', async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const ok = await runCli(['cluster', 'status'], standIn.env(db.name));
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, /Redshift Data API, workgroup sparkify-wg, database sw_test_\w+: reachable \(Redshift 1\.0\.\d+\)/);
+  const missing = await runCli(['cluster', 'status'], { ...standIn.env(db.name), DATABASE_URL: 'redshift-data://sparkify-wg/no_such_db' });
+  t.is(missing.code, 1, missing.stderr);
+  t.regex(missing.stdout, /database no_such_db: not reachable: DatabaseConnectionException/);
+});

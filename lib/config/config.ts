@@ -279,6 +279,10 @@ export interface ClusterConfig {
   /** Where the Redshift port may be reached from; undefined: no inbound rule is added. */
   readonly ingressCidr: string | undefined;
   readonly region: string;
+  /** Redshift Serverless (cluster create|delete --serverless): the namespace and workgroup, and the workgroup's base capacity in RPUs. */
+  readonly namespace: string;
+  readonly workgroup: string;
+  readonly baseCapacity: number;
 }
 
 export function loadClusterConfig(env: Env): ClusterConfig {
@@ -311,6 +315,14 @@ export function loadClusterConfig(env: Env): ClusterConfig {
   const region = get('AWS_REGION', DEFAULT_REGION);
   const regionProblem = checkRegion(region);
   if (regionProblem) problems.push(`AWS_REGION: ${regionProblem}`);
+  const namespace = get('REDSHIFT_NAMESPACE', 'sparkify-ns');
+  if (!/^[a-z0-9-]{3,64}$/.test(namespace)) problems.push(`REDSHIFT_NAMESPACE: 3–64 lowercase letters, digits and hyphens, got '${namespace}'`);
+  const workgroup = get('REDSHIFT_WORKGROUP', 'sparkify-wg');
+  if (!/^[a-z0-9-]{3,64}$/.test(workgroup)) problems.push(`REDSHIFT_WORKGROUP: 3–64 lowercase letters, digits and hyphens, got '${workgroup}'`);
+  const baseCapacity = Number(get('REDSHIFT_BASE_CAPACITY', '8'));
+  if (!Number.isInteger(baseCapacity) || baseCapacity < 4 || baseCapacity > 1024 || baseCapacity % 8 !== 0 && baseCapacity !== 4) {
+    problems.push('REDSHIFT_BASE_CAPACITY: Redshift Processing Units, 4 or a multiple of 8 up to 1024');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ clusterId, nodeType, nodes, database, user, port, password, roleName, ingressCidr, region });
+  return Object.freeze({ clusterId, nodeType, nodes, database, user, port, password, roleName, ingressCidr, region, namespace, workgroup, baseCapacity });
 }
