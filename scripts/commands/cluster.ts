@@ -6,7 +6,6 @@ import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import type { AwsClients, ClusterContext } from '../../lib/aws/cluster.ts';
 import type { DataApiSetting } from '../../lib/config/data-api.ts';
-import type { ClusterConfig } from '../../lib/config/config.ts';
 import type { Logger } from '../../lib/log.ts';
 import { loadClusterConfig, loadConfig } from '../../lib/config/config.ts';
 import { setEnvValues } from '../../lib/config/env-file-writer.ts';
@@ -58,7 +57,6 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
   const envFile = path.resolve(args.envFile);
   const env = environment(args, log, { envFile: args.writeEnv, configFile: args.writeConfig });
   const config = loadClusterConfig(env);
-  if (args.serverless) return runServerless(args, { ...deps, log, env, envFile, config });
   log.secret(config.password);
   const ctx: ClusterContext = {
     config,
@@ -68,10 +66,8 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
     calls: [],
     ...(deps.sleep ? { sleep: deps.sleep, pollMs: 1 } : {}),
   };
-  const printPlan = () => {
-    print(`Plan (${ctx.calls.length} AWS calls; nothing was called):`);
-    for (const [i, c] of ctx.calls.entries()) print(`${String(i + 1).padStart(2)}. ${c.service} ${c.command} ${JSON.stringify(c.params)}`);
-  };
+  const printPlan = () => printCalls(ctx);
+  if (args.serverless) return runServerless(args, ctx, env, envFile);
   switch (args.action) {
     case 'create': {
       if (!args.dryRun && !config.password && !args.writeEnv && !args.writeConfig) {
@@ -169,29 +165,17 @@ async function dataApiStatus(setting: DataApiSetting, region: string, log: Logge
   }
 }
 
-interface ServerlessRun extends ClusterRun {
-  readonly log: Logger;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly envFile: string;
-  readonly config: ClusterConfig;
+/** A dry run's output: every AWS call it would make, in order. */
+function printCalls(ctx: ClusterContext): void {
+  print(`Plan (${ctx.calls.length} AWS calls; nothing was called):`);
+  for (const [i, c] of ctx.calls.entries()) print(`${String(i + 1).padStart(2)}. ${c.service} ${c.command} ${JSON.stringify(c.params)}`);
 }
 
 /** create|status|delete --serverless: the namespace and workgroup (lib/aws/serverless.ts). */
-async function runServerless(args: ClusterArgs, run: ServerlessRun): Promise<number | void> {
+async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readonly<Record<string, string | undefined>>, envFile: string): Promise<number | void> {
   const { createServerless, deleteServerless, findNamespace, findWorkgroup } = await import('../../lib/aws/serverless.ts');
-  const { config, log } = run;
-  const ctx: ClusterContext = {
-    config,
-    clients: run.clients ?? (await awsClients(config.region)),
-    log,
-    dryRun: args.dryRun,
-    calls: [],
-    ...(run.sleep ? { sleep: run.sleep, pollMs: 1 } : {}),
-  };
-  const printPlan = () => {
-    print(`Plan (${ctx.calls.length} AWS calls; nothing was called):`);
-    for (const [i, c] of ctx.calls.entries()) print(`${String(i + 1).padStart(2)}. ${c.service} ${c.command} ${JSON.stringify(c.params)}`);
-  };
+  const { config, log } = ctx;
+  const printPlan = () => printCalls(ctx);
   const databaseUrl = `redshift-data://${config.workgroup}/${config.database}`;
   switch (args.action) {
     case 'create': {
@@ -202,8 +186,8 @@ async function runServerless(args: ClusterArgs, run: ServerlessRun): Promise<num
       const values = { DATABASE_URL: databaseUrl, IAM_ROLE_ARN: result.roleArn, ...(result.secretArn ? { REDSHIFT_SECRET_ARN: result.secretArn } : {}) };
       for (const [k, v] of Object.entries(values)) print(`${k}=${v}`);
       if (args.writeEnv) {
-        await setEnvValues(run.envFile, values);
-        print(`Wrote ${Object.keys(values).join(', ')} to ${run.envFile}.`);
+        await setEnvValues(envFile, values);
+        print(`Wrote ${Object.keys(values).join(', ')} to ${envFile}.`);
       }
       return;
     }
@@ -222,7 +206,7 @@ async function runServerless(args: ClusterArgs, run: ServerlessRun): Promise<num
         ]),
       );
       if (!namespace || !workgroup) return 1;
-      const database = loadConfig(run.env).database;
+      const database = loadConfig(env).database;
       if (database.kind === 'data-api') return dataApiStatus(database, config.region, log);
       return;
     }
