@@ -148,4 +148,7 @@ test.serial('cluster status says whether the Data API reaches the workgroup', as
   const missing = await runCli(['cluster', 'status'], { ...standIn.env(db.name), DATABASE_URL: 'redshift-data://sparkify-wg/no_such_db' });
   t.is(missing.code, 1, missing.stderr);
   t.regex(missing.stdout, /database no_such_db: not reachable: DatabaseConnectionException/);
+  const migrate = await runCli(['migrate', 'up'], { ...standIn.env(db.name), DATABASE_URL: 'redshift-data://sparkify-wg/no_such_db' });
+  t.is(migrate.code, 1);
+  t.regex(migrate.stderr, /Could not connect to Redshift Data API, workgroup sparkify-wg, database no_such_db: DatabaseConnectionException: Connection to the database no_such_db failed/);
 });

@@ -120,7 +120,10 @@ export async function openDatabase(config: Config, log: Logger, options: { reado
   }
   let dialect: Dialect;
   try {
-    dialect = await detectDialect(first);
+    // The Data API opens its session with the first statement: an unreachable endpoint or a refused identity shows here.
+    dialect = await detectDialect(first).catch((err: Error) => {
+      throw new Error(`Could not connect to ${transport.description}: ${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`, { cause: err });
+    });
     selectSchema = await schemaExists(first, schema);
     if (!selectSchema && options.missingSchema === 'create') {
       log.info(`Creating schema ${schema}.`);
