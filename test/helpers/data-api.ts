@@ -16,7 +16,7 @@ export interface DataApiStandIn {
   close(): Promise<void>;
 }
 
-export async function startDataApiStandIn(s3: TestS3, options: { readonly pageRows?: number } = {}): Promise<DataApiStandIn> {
+export async function startDataApiStandIn(s3: Pick<TestS3, 'env'>, options: { readonly pageRows?: number } = {}): Promise<DataApiStandIn> {
   const child = spawn(process.execPath, ['--import=tsx', '--openssl-legacy-provider', path.join(PROJECT_DIR, 'scripts/dev/data-api-stand-in.ts'), '--page-rows', String(options.pageRows ?? 1000)], {
     cwd: PROJECT_DIR,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], STAND_IN_POSTGRES_URL: testServerUrl(), ...s3.env },
