@@ -171,3 +171,11 @@ test('settings: the URL forms, REDSHIFT_DATA_API, and every problem named', (t) 
   t.regex(several, /DATABASE_URL[\s\S]*REDSHIFT_SECRET_ARN[\s\S]*AWS_REGION/);
   t.false(several.includes('TopSecretValue123'), 'secrets are masked in problems');
 });
+
+test.serial('a script is sent statement by statement (ExecuteStatement takes one), split outside quotes, comments and dollar quotes', async (t) => {
+  answerStatements();
+  const conn = connect({ DATABASE_URL: 'redshift-data://sparkify-wg/dev' });
+  const results = await conn.script("SELECT 'a;b' AS x; -- one; two\nSELECT \"c;d\" FROM t /* ; */;\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n;  ");
+  t.deepEqual(inputs().map((i) => i.Sql), ["SELECT 'a;b' AS x", '-- one; two\nSELECT "c;d" FROM t /* ; */', 'CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql']);
+  t.deepEqual(results.map((r) => r.command), ['SELECT', 'SELECT', 'CREATE']);
+});
