@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawnCli } from '../scripts/dev/spawn-cli.ts';
 import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
@@ -138,34 +138,33 @@ async function sessionBackends(db: TestDatabase): Promise<{ lock: number | undef
 
 const SMALL = { logs: { '2018-11-01-events.json': [event(), event({ userId: '11' }), event({ userId: '12', song: 'Alpha' })] }, songs: GOOD_SONGS };
 
-test.serial('a Data API session lost mid-transaction (its backend terminated) leaves that step unapplied and says so', async (t) => {
+/** A load paused before songplays commits; then the backend of the lock's session, or of songplays' own session, is terminated and the load released. */
+async function loseSessionMidSongplays(t: ExecutionContext, which: 'lock' | 'work'): Promise<{ db: TestDatabase; result: { code: number | null; stderr: string } }> {
   const { db, env } = await migrated(await sources(SMALL));
   t.teardown(() => db.drop());
   const run = startAt(env, 'transform:songplays:before-commit');
   await run.reached;
-  const { working } = await sessionBackends(db);
-  t.is(working.length, 1, 'one work session in a transaction (songplays)');
-  await db.query('select pg_terminate_backend($1)', [working[0]]);
+  const { lock, working } = await sessionBackends(db);
+  if (which === 'work') t.is(working.length, 1, 'one work session in a transaction (songplays)');
+  const pid = which === 'lock' ? lock : working[0];
+  t.truthy(pid);
+  await db.query('select pg_terminate_backend($1)', [pid]);
   run.child.kill('SIGUSR2');
-  const r = await run.done;
-  t.not(r.code, 0, r.stderr);
-  t.regex(r.stderr, /Data API session \S+ ended inside a transaction, which Redshift rolled back/);
+  return { db, result: await run.done };
+}
+
+test.serial('a Data API session lost mid-transaction (its backend terminated) leaves that step unapplied and says so', async (t) => {
+  const { db, result } = await loseSessionMidSongplays(t, 'work');
+  t.not(result.code, 0, result.stderr);
+  t.regex(result.stderr, /Data API session \S+ ended inside a transaction, which Redshift rolled back/);
   t.is(await count(db, 'songplays'), 0, 'songplays not half-applied');
   t.is(await count(db, 'load_ledger'), 0);
 });
 
 test.serial('the lock session lost mid-load stops the run with exit 5 before anything more commits', async (t) => {
-  const { db, env } = await migrated(await sources(SMALL));
-  t.teardown(() => db.drop());
-  const run = startAt(env, 'transform:songplays:before-commit');
-  await run.reached;
-  const { lock } = await sessionBackends(db);
-  t.truthy(lock);
-  await db.query('select pg_terminate_backend($1)', [lock]);
-  run.child.kill('SIGUSR2');
-  const r = await run.done;
-  t.is(r.code, 5, r.stderr);
-  t.regex(r.stderr, /Lost the warehouse lock/);
+  const { db, result } = await loseSessionMidSongplays(t, 'lock');
+  t.is(result.code, 5, result.stderr);
+  t.regex(result.stderr, /Lost the warehouse lock/);
   t.is(await count(db, 'songplays'), 0);
   t.is(await count(db, 'load_ledger'), 0);
 });

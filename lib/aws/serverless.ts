@@ -34,24 +34,22 @@ function client(ctx: ClusterContext): unknown {
 
 const notFound = (err: unknown) => errorName(err) === 'ResourceNotFoundException';
 
-export async function findNamespace(ctx: ClusterContext): Promise<Namespace | undefined> {
+/** The resource, or undefined when the service says it does not exist. */
+async function unlessNotFound<T>(get: () => Promise<T | undefined>): Promise<T | undefined> {
   try {
-    const r = (await call(ctx, 'Redshift Serverless', client(ctx), GetNamespaceCommand, { namespaceName: ctx.config.namespace })) as { namespace?: Namespace } | undefined;
-    return r?.namespace;
+    return await get();
   } catch (err) {
     if (notFound(err)) return undefined;
     throw err;
   }
 }
 
-export async function findWorkgroup(ctx: ClusterContext): Promise<Workgroup | undefined> {
-  try {
-    const r = (await call(ctx, 'Redshift Serverless', client(ctx), GetWorkgroupCommand, { workgroupName: ctx.config.workgroup })) as { workgroup?: Workgroup } | undefined;
-    return r?.workgroup;
-  } catch (err) {
-    if (notFound(err)) return undefined;
-    throw err;
-  }
+export function findNamespace(ctx: ClusterContext): Promise<Namespace | undefined> {
+  return unlessNotFound(async () => ((await call(ctx, 'Redshift Serverless', client(ctx), GetNamespaceCommand, { namespaceName: ctx.config.namespace })) as { namespace?: Namespace } | undefined)?.namespace);
+}
+
+export function findWorkgroup(ctx: ClusterContext): Promise<Workgroup | undefined> {
+  return unlessNotFound(async () => ((await call(ctx, 'Redshift Serverless', client(ctx), GetWorkgroupCommand, { workgroupName: ctx.config.workgroup })) as { workgroup?: Workgroup } | undefined)?.workgroup);
 }
 
 async function waitFor<T>(ctx: ClusterContext, what: string, find: () => Promise<T | undefined>, done: (x: T | undefined) => boolean, state: (x: T | undefined) => string): Promise<void> {
