@@ -24,6 +24,7 @@ import {
   type Cluster,
   type RedshiftClient,
 } from '@aws-sdk/client-redshift';
+import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import type { ClusterConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 
@@ -37,10 +38,12 @@ export interface AwsClients {
   readonly iam: IAMClient;
   readonly redshift: RedshiftClient;
   readonly ec2: EC2Client;
+  /** Redshift Serverless (create/delete --serverless: lib/aws/serverless.ts). */
+  readonly serverless?: RedshiftServerlessClient | undefined;
 }
 
 export interface PlannedCall {
-  readonly service: 'IAM' | 'Redshift' | 'EC2';
+  readonly service: 'IAM' | 'Redshift' | 'EC2' | 'Redshift Serverless';
   readonly command: string;
   readonly params: Record<string, unknown>;
 }
@@ -68,7 +71,7 @@ type CommandClass = new (input: never) => unknown;
  * One AWS call: recorded with its parameters (those in `hidden` shown as a
  * placeholder, never their value), then sent unless this is a dry run.
  */
-async function call<C extends CommandClass>(
+export async function call<C extends CommandClass>(
   ctx: ClusterContext,
   service: PlannedCall['service'],
   client: unknown,
@@ -81,7 +84,7 @@ async function call<C extends CommandClass>(
   return (client as Sendable<unknown>).send(new Command(input));
 }
 
-const errorName = (err: unknown) => (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
+export const errorName = (err: unknown) => (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
 
 async function findRole(ctx: ClusterContext): Promise<string | undefined> {
   try {
@@ -117,7 +120,7 @@ export interface CreateResult {
   readonly reused: { role: boolean; cluster: boolean };
 }
 
-async function ensureRole(ctx: ClusterContext): Promise<{ arn: string; reused: boolean }> {
+export async function ensureRole(ctx: ClusterContext): Promise<{ arn: string; reused: boolean }> {
   const { roleName } = ctx.config;
   const existing = await findRole(ctx);
   if (existing) {
@@ -240,6 +243,13 @@ export async function deleteCluster(ctx: ClusterContext, options: { skipFinalSna
   } else {
     ctx.log.info(`Cluster ${c.clusterId} does not exist: nothing to delete.`);
   }
+  const role = await deleteRole(ctx);
+  return { cluster: Boolean(cluster), role };
+}
+
+/** Deletes the IAM role (its policies detached first); false when it did not exist. */
+export async function deleteRole(ctx: ClusterContext): Promise<boolean> {
+  const c = ctx.config;
   const role = await findRole(ctx);
   if (role || ctx.dryRun) {
     const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, { RoleName: c.roleName })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
@@ -250,5 +260,5 @@ export async function deleteCluster(ctx: ClusterContext, options: { skipFinalSna
   } else {
     ctx.log.info(`IAM role ${c.roleName} does not exist: nothing to delete.`);
   }
-  return { cluster: Boolean(cluster), role: Boolean(role) };
+  return Boolean(role);
 }

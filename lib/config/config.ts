@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Secrets } from '../redact.ts';
+import { dataApiSetting, isDataApiUrl, type DataApiSetting } from './data-api.ts';
 import { checkRegion, checkRoleArn, checkS3Uri, checkSchemaName, isS3Uri } from './validate.ts';
 
 export const DEFAULT_SOURCES = {
@@ -29,7 +30,8 @@ export type DatabaseSetting =
       readonly password?: string | undefined;
       readonly database?: string | undefined;
     }
-  | { readonly kind: 'embedded'; readonly dir: string };
+  | { readonly kind: 'embedded'; readonly dir: string }
+  | DataApiSetting;
 
 export interface Sources {
   /** s3://bucket/prefix or a local folder/file. */
@@ -95,12 +97,17 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
 
   let database: DatabaseSetting;
   const url = setting(env, 'DATABASE_URL');
-  if (url) {
+  const dataApi = dataApiSetting(env, url, problems);
+  if (dataApi) {
+    database = dataApi;
+  } else if (url && isDataApiUrl(url)) {
+    database = { kind: 'embedded', dir: warehouseDir }; // not used: the problem above is reported
+  } else if (url) {
     // Mask its password in every message, whatever else is wrong with it.
     const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(url)?.[1];
     if (password) registerSecret(password);
     if (!/^postgres(ql)?:\/\//.test(url)) {
-      problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL');
+      problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL, or redshift-data://WORKGROUP/DB');
     } else {
       try {
         const parsed = new URL(url);
@@ -204,6 +211,10 @@ function iamAuthSetting(env: Env, database: DatabaseSetting, problems: string[])
     problems.push('REDSHIFT_IAM_AUTH: set DATABASE_URL (or PGHOST) to the Redshift endpoint too');
     return undefined;
   }
+  if (database.kind === 'data-api') {
+    problems.push('REDSHIFT_IAM_AUTH: is for a connection to port 5439; the Data API authenticates with REDSHIFT_SECRET_ARN, REDSHIFT_USER or the IAM identity');
+    return undefined;
+  }
   let user: string | undefined;
   let dbName: string | undefined;
   let hasPassword = false;
@@ -268,6 +279,10 @@ export interface ClusterConfig {
   /** Where the Redshift port may be reached from; undefined: no inbound rule is added. */
   readonly ingressCidr: string | undefined;
   readonly region: string;
+  /** Redshift Serverless (cluster create|delete --serverless): the namespace and workgroup, and the workgroup's base capacity in RPUs. */
+  readonly namespace: string;
+  readonly workgroup: string;
+  readonly baseCapacity: number;
 }
 
 export function loadClusterConfig(env: Env): ClusterConfig {
@@ -300,6 +315,14 @@ export function loadClusterConfig(env: Env): ClusterConfig {
   const region = get('AWS_REGION', DEFAULT_REGION);
   const regionProblem = checkRegion(region);
   if (regionProblem) problems.push(`AWS_REGION: ${regionProblem}`);
+  const namespace = get('REDSHIFT_NAMESPACE', 'sparkify-ns');
+  if (!/^[a-z0-9-]{3,64}$/.test(namespace)) problems.push(`REDSHIFT_NAMESPACE: 3–64 lowercase letters, digits and hyphens, got '${namespace}'`);
+  const workgroup = get('REDSHIFT_WORKGROUP', 'sparkify-wg');
+  if (!/^[a-z0-9-]{3,64}$/.test(workgroup)) problems.push(`REDSHIFT_WORKGROUP: 3–64 lowercase letters, digits and hyphens, got '${workgroup}'`);
+  const baseCapacity = Number(get('REDSHIFT_BASE_CAPACITY', '8'));
+  if (!Number.isInteger(baseCapacity) || baseCapacity < 4 || baseCapacity > 1024 || baseCapacity % 8 !== 0 && baseCapacity !== 4) {
+    problems.push('REDSHIFT_BASE_CAPACITY: Redshift Processing Units, 4 or a multiple of 8 up to 1024');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ clusterId, nodeType, nodes, database, user, port, password, roleName, ingressCidr, region });
+  return Object.freeze({ clusterId, nodeType, nodes, database, user, port, password, roleName, ingressCidr, region, namespace, workgroup, baseCapacity });
 }

@@ -32,6 +32,7 @@ export function connectionConfig(config: Config): pg.ClientConfig | undefined {
     case 'pg-env':
       return { host: d.host, port: d.port, user: d.user, password: d.password, database: d.database };
     case 'embedded':
+    case 'data-api':
       return undefined;
     default: {
       const never: never = d;
@@ -62,26 +63,41 @@ export type MissingSchema = 'create' | 'refuse' | 'ignore';
 export async function openDatabase(config: Config, log: Logger, options: { readonly missingSchema?: MissingSchema } = {}): Promise<Database> {
   if (config.database.kind === 'embedded' && config.noEmbedded) throw new ConfigError([config.noEmbedded]);
   let embedded: EmbeddedServer | undefined;
-  let connection = connectionConfig(config);
-  if (connection && config.iamAuth) {
-    const { temporaryCredentials, withCredentials } = await import('../aws/iam-auth.ts');
-    const creds = await temporaryCredentials(config.iamAuth, config.region, log);
-    log.info(`Connecting as ${creds.user} with temporary IAM credentials (${config.iamAuth.kind}).`);
-    connection = connection.connectionString
-      ? { connectionString: withCredentials(connection.connectionString, creds) }
-      : { ...connection, user: creds.user, password: creds.password };
+  let transport: { readonly connect: () => Promise<Connection>; readonly description: string; readonly close: () => void };
+  if (config.database.kind === 'data-api') {
+    // Imported when used only: the AWS SDK is slow to load.
+    const { createDataApiClient, connectDataApi } = await import('./data-api-connection.ts');
+    const { describeDataApi } = await import('../config/data-api.ts');
+    const setting = config.database;
+    const client = createDataApiClient(setting, config.region);
+    transport = { connect: async () => connectDataApi({ setting, client, log }), description: describeDataApi(setting), close: () => client.destroy() };
+  } else {
+    let connection = connectionConfig(config);
+    if (connection && config.iamAuth) {
+      const { temporaryCredentials, withCredentials } = await import('../aws/iam-auth.ts');
+      const creds = await temporaryCredentials(config.iamAuth, config.region, log);
+      log.info(`Connecting as ${creds.user} with temporary IAM credentials (${config.iamAuth.kind}).`);
+      connection = connection.connectionString
+        ? { connectionString: withCredentials(connection.connectionString, creds) }
+        : { ...connection, user: creds.user, password: creds.password };
+    }
+    if (!connection) {
+      embedded = await ensureEmbeddedServer(config.database.kind === 'embedded' ? config.database.dir : config.warehouseDir, log);
+      connection = embedded.connection;
+    }
+    const settings = connection;
+    transport = {
+      connect: () => connectWire(settings, (err) => log.debug(`connection error: ${err.message}`)),
+      description: describe(settings, Boolean(embedded)),
+      close: () => undefined,
+    };
   }
-  if (!connection) {
-    embedded = await ensureEmbeddedServer(config.database.kind === 'embedded' ? config.database.dir : config.warehouseDir, log);
-    connection = embedded.connection;
-  }
-  const settings = connection;
   const schema = config.schema;
-  const where = `${describe(settings, Boolean(embedded))}${schema === DEFAULT_SCHEMA ? '' : `, schema ${schema}`}`;
+  const where = `${transport.description}${schema === DEFAULT_SCHEMA ? '' : `, schema ${schema}`}`;
   const open = new Set<Connection>();
   let selectSchema = false;
   const connect = async (): Promise<Connection> => {
-    const conn = await connectWire(settings, (err) => log.debug(`connection error: ${err.message}`));
+    const conn = await transport.connect();
     open.add(conn);
     conn.onLost(() => open.delete(conn));
     if (selectSchema) {
@@ -99,21 +115,26 @@ export async function openDatabase(config: Config, log: Logger, options: { reado
     first = await connect();
   } catch (err) {
     if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
-    throw new Error(`Could not connect to ${describe(settings, Boolean(embedded))}: ${(err as Error).message}`, { cause: err });
+    transport.close();
+    throw new Error(`Could not connect to ${transport.description}: ${(err as Error).message}`, { cause: err });
   }
   let dialect: Dialect;
   try {
-    dialect = await detectDialect(first);
+    // The Data API opens its session with the first statement: an unreachable endpoint or a refused identity shows here.
+    dialect = await detectDialect(first).catch((err: Error) => {
+      throw new Error(`Could not connect to ${transport.description}: ${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`, { cause: err });
+    });
     selectSchema = await schemaExists(first, schema);
     if (!selectSchema && options.missingSchema === 'create') {
       log.info(`Creating schema ${schema}.`);
       await createSchema(first, schema);
       selectSchema = true;
     } else if (!selectSchema && options.missingSchema !== 'ignore') {
-      throw new ConfigError([`WAREHOUSE_SCHEMA: schema ${schema} does not exist on ${describe(settings, Boolean(embedded))}: \`npm run migrate -- up\` creates it and its tables`]);
+      throw new ConfigError([`WAREHOUSE_SCHEMA: schema ${schema} does not exist on ${transport.description}: \`npm run migrate -- up\` creates it and its tables`]);
     }
   } catch (err) {
     await first.end().catch(() => undefined);
+    transport.close();
     if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
     throw err;
   }
@@ -125,6 +146,7 @@ export async function openDatabase(config: Config, log: Logger, options: { reado
     connect,
     async close() {
       await Promise.all([...open].map((c) => c.end().catch(() => undefined)));
+      transport.close();
       if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
     },
   };

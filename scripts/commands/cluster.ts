@@ -1,11 +1,13 @@
 /**
- * npm run cluster -- create|status|delete [--dry-run] [--write-env] [--write-config FILE] [--yes] [--skip-final-snapshot]
+ * npm run cluster -- create|status|delete [--serverless] [--dry-run] [--write-env] [--write-config FILE] [--yes] [--skip-final-snapshot]
  */
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import type { AwsClients, ClusterContext } from '../../lib/aws/cluster.ts';
-import { loadClusterConfig } from '../../lib/config/config.ts';
+import type { DataApiSetting } from '../../lib/config/data-api.ts';
+import type { Logger } from '../../lib/log.ts';
+import { loadClusterConfig, loadConfig } from '../../lib/config/config.ts';
 import { setEnvValues } from '../../lib/config/env-file-writer.ts';
 import { setIniValues } from '../../lib/config/ini-file-writer.ts';
 import { ConfigError } from '../../lib/errors.ts';
@@ -20,11 +22,18 @@ interface ClusterArgs extends CommonArgs {
   writeConfig?: string | undefined;
   yes: boolean;
   skipFinalSnapshot: boolean;
+  /** Redshift Serverless (namespace + workgroup) instead of a provisioned cluster. */
+  serverless?: boolean;
 }
 
 async function awsClients(region: string): Promise<AwsClients> {
-  const [{ IAMClient }, { RedshiftClient }, { EC2Client }] = await Promise.all([import('@aws-sdk/client-iam'), import('@aws-sdk/client-redshift'), import('@aws-sdk/client-ec2')]);
-  return { iam: new IAMClient({ region }), redshift: new RedshiftClient({ region }), ec2: new EC2Client({ region }) };
+  const [{ IAMClient }, { RedshiftClient }, { EC2Client }, { RedshiftServerlessClient }] = await Promise.all([
+    import('@aws-sdk/client-iam'),
+    import('@aws-sdk/client-redshift'),
+    import('@aws-sdk/client-ec2'),
+    import('@aws-sdk/client-redshift-serverless'),
+  ]);
+  return { iam: new IAMClient({ region }), redshift: new RedshiftClient({ region }), ec2: new EC2Client({ region }), serverless: new RedshiftServerlessClient({ region }) };
 }
 
 async function confirm(clusterId: string): Promise<boolean> {
@@ -46,7 +55,8 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
   const { clusterStatus, createCluster, deleteCluster } = await import('../../lib/aws/cluster.ts');
   const log = createRunLogger(args);
   const envFile = path.resolve(args.envFile);
-  const config = loadClusterConfig(environment(args, log, { envFile: args.writeEnv, configFile: args.writeConfig }));
+  const env = environment(args, log, { envFile: args.writeEnv, configFile: args.writeConfig });
+  const config = loadClusterConfig(env);
   log.secret(config.password);
   const ctx: ClusterContext = {
     config,
@@ -56,10 +66,8 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
     calls: [],
     ...(deps.sleep ? { sleep: deps.sleep, pollMs: 1 } : {}),
   };
-  const printPlan = () => {
-    print(`Plan (${ctx.calls.length} AWS calls; nothing was called):`);
-    for (const [i, c] of ctx.calls.entries()) print(`${String(i + 1).padStart(2)}. ${c.service} ${c.command} ${JSON.stringify(c.params)}`);
-  };
+  const printPlan = () => printCalls(ctx);
+  if (args.serverless) return runServerless(args, ctx, env, envFile);
   switch (args.action) {
     case 'create': {
       if (!args.dryRun && !config.password && !args.writeEnv && !args.writeConfig) {
@@ -101,6 +109,8 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
       return;
     }
     case 'status': {
+      const database = loadConfig(env).database;
+      if (database.kind === 'data-api' && !args.dryRun) return dataApiStatus(database, config.region, log);
       const cluster = await clusterStatus(ctx);
       if (args.dryRun) return printPlan();
       if (!cluster) {
@@ -138,6 +148,86 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
   }
 }
 
+/** `status` with the Data API configured: whether it reaches the workgroup or cluster (select version() in a session). */
+async function dataApiStatus(setting: DataApiSetting, region: string, log: Logger): Promise<number | void> {
+  const [{ connectDataApi, createDataApiClient }, { describeDataApi }] = await Promise.all([import('../../lib/db/data-api-connection.ts'), import('../../lib/config/data-api.ts')]);
+  const client = createDataApiClient(setting, region);
+  const conn = connectDataApi({ setting, client, log, statementTimeoutMs: 120_000 });
+  try {
+    const { rows } = await conn.query<{ version: string }>('select version() as version');
+    print(`${describeDataApi(setting)}: reachable (${String(rows[0]?.version ?? '').replace(/^.*(Redshift [\d.]+).*$/, '$1')}).`);
+  } catch (err) {
+    print(`${describeDataApi(setting)}: not reachable: ${(err as Error).name}: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await conn.end().catch(() => undefined);
+    client.destroy();
+  }
+}
+
+/** A dry run's output: every AWS call it would make, in order. */
+function printCalls(ctx: ClusterContext): void {
+  print(`Plan (${ctx.calls.length} AWS calls; nothing was called):`);
+  for (const [i, c] of ctx.calls.entries()) print(`${String(i + 1).padStart(2)}. ${c.service} ${c.command} ${JSON.stringify(c.params)}`);
+}
+
+/** create|status|delete --serverless: the namespace and workgroup (lib/aws/serverless.ts). */
+async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readonly<Record<string, string | undefined>>, envFile: string): Promise<number | void> {
+  const { createServerless, deleteServerless, findNamespace, findWorkgroup } = await import('../../lib/aws/serverless.ts');
+  const { config, log } = ctx;
+  const printPlan = () => printCalls(ctx);
+  const databaseUrl = `redshift-data://${config.workgroup}/${config.database}`;
+  switch (args.action) {
+    case 'create': {
+      const result = await createServerless(ctx);
+      if (args.dryRun) return printPlan();
+      const said = (reused: boolean) => (reused ? 'reused' : 'created');
+      print(`Namespace ${config.namespace}: ${said(result.reused.namespace)}; workgroup ${config.workgroup}: ${said(result.reused.workgroup)}; IAM role ${config.roleName}: ${said(result.reused.role)}.`);
+      const values = { DATABASE_URL: databaseUrl, IAM_ROLE_ARN: result.roleArn, ...(result.secretArn ? { REDSHIFT_SECRET_ARN: result.secretArn } : {}) };
+      for (const [k, v] of Object.entries(values)) print(`${k}=${v}`);
+      if (args.writeEnv) {
+        await setEnvValues(envFile, values);
+        print(`Wrote ${Object.keys(values).join(', ')} to ${envFile}.`);
+      }
+      return;
+    }
+    case 'status': {
+      const namespace = await findNamespace(ctx);
+      const workgroup = await findWorkgroup(ctx);
+      if (args.dryRun) return printPlan();
+      print(
+        formatTable([
+          {
+            namespace: namespace ? `${config.namespace} (${namespace.status ?? '?'})` : `${config.namespace} (does not exist)`,
+            workgroup: workgroup ? `${config.workgroup} (${workgroup.status ?? '?'})` : `${config.workgroup} (does not exist)`,
+            capacity: workgroup?.baseCapacity ?? '',
+            roles: (namespace?.iamRoles ?? []).map((r) => /iamRoleArn=([^,)]+)/.exec(r)?.[1] ?? r).join(', '),
+          },
+        ]),
+      );
+      if (!namespace || !workgroup) return 1;
+      const database = loadConfig(env).database;
+      if (database.kind === 'data-api') return dataApiStatus(database, config.region, log);
+      return;
+    }
+    case 'delete': {
+      if (!args.dryRun && !args.yes && !(await confirm(`${config.workgroup}`))) {
+        print('Not confirmed: nothing deleted.');
+        return 1;
+      }
+      const deleted = await deleteServerless(ctx);
+      if (args.dryRun) return printPlan();
+      const said = (done: boolean) => (done ? 'deleted' : 'did not exist');
+      print(`Workgroup ${config.workgroup}: ${said(deleted.workgroup)}; namespace ${config.namespace}: ${said(deleted.namespace)}; IAM role ${config.roleName}: ${said(deleted.role)}.`);
+      return;
+    }
+    default: {
+      const never: never = args.action;
+      throw new Error(`unknown action ${String(never)}`);
+    }
+  }
+}
+
 export const clusterCommand: CommandModule<object, ClusterArgs> = {
   command: 'cluster <action>',
   describe: 'Create, inspect or delete the Redshift cluster and its IAM role (AWS SDK)',
@@ -148,6 +238,7 @@ export const clusterCommand: CommandModule<object, ClusterArgs> = {
       .option('write-env', { type: 'boolean', default: false, describe: 'create: write DATABASE_URL, IAM_ROLE_ARN (and a generated REDSHIFT_PASSWORD) into .env' })
       .option('write-config', { type: 'string', describe: 'create: write [CLUSTER], [IAM_ROLE] ARN (and a generated [DWH] DWH_DB_PASSWORD) into this dwh.cfg, keeping its other lines' })
       .option('yes', { type: 'boolean', default: false, describe: 'delete: do not ask for confirmation' })
-      .option('skip-final-snapshot', { type: 'boolean', default: false, describe: 'delete: no final snapshot' }) as unknown as Argv<ClusterArgs>,
+      .option('skip-final-snapshot', { type: 'boolean', default: false, describe: 'delete: no final snapshot' })
+      .option('serverless', { type: 'boolean', default: false, describe: 'Redshift Serverless: a namespace and workgroup (REDSHIFT_NAMESPACE, REDSHIFT_WORKGROUP) reached through the Data API, instead of a cluster' }) as unknown as Argv<ClusterArgs>,
   handler: (args) => runCommand(args, () => runClusterCommand(args)),
 };

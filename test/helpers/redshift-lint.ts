@@ -4,6 +4,8 @@
  * so it can also tell when a TRUNCATE would commit an open transaction.
  */
 
+import { splitStatements, stripComments } from '../../lib/db/split-statements.ts';
+
 export interface LintFinding {
   readonly statement: number;
   readonly rule: string;
@@ -11,45 +13,7 @@ export interface LintFinding {
   readonly sql: string;
 }
 
-/** Splits a script into statements on semicolons outside quotes and comments. */
-export function splitStatements(script: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  let i = 0;
-  while (i < script.length) {
-    const c = script[i] as string;
-    const next = script[i + 1];
-    if (c === '-' && next === '-') {
-      const end = script.indexOf('\n', i);
-      const stop = end === -1 ? script.length : end;
-      current += script.slice(i, stop);
-      i = stop;
-    } else if (c === "'" || c === '"') {
-      let j = i + 1;
-      while (j < script.length) {
-        if (script[j] === c) {
-          if (script[j + 1] === c) j += 2;
-          else break;
-        } else j += 1;
-      }
-      current += script.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === ';') {
-      if (stripComments(current).trim()) out.push(current.trim());
-      current = '';
-      i += 1;
-    } else {
-      current += c;
-      i += 1;
-    }
-  }
-  if (stripComments(current).trim()) out.push(current.trim());
-  return out;
-}
-
-function stripComments(sql: string): string {
-  return sql.replace(/--[^\n]*/g, '');
-}
+export { splitStatements };
 
 /** The statement with comments removed and string literals emptied, so rules see only SQL. */
 function codeOf(sql: string): string {

@@ -1,0 +1,31 @@
+/**
+ * Starts the Redshift Data API stand-in by hand (the tests start it the same
+ * way, test/helpers/data-api.ts):
+ *
+ *   npx tsx scripts/dev/data-api-stand-in.ts --postgres postgres://USER:PW@127.0.0.1:5432/postgres [--port 8787] [--page-rows 1000]
+ *
+ * It prints `AWS_ENDPOINT_URL_REDSHIFT_DATA=http://127.0.0.1:PORT` on stdout
+ * once it listens, and runs until SIGINT/SIGTERM. `DATABASE_URL=redshift-data://wg/DB`
+ * then runs every statement in the PostgreSQL database DB of that server
+ * (create it first); COPY reads S3 through AWS_ENDPOINT_URL_S3 (s3rver,
+ * MinIO) with the stand-in's own AWS credentials. See README, "Redshift Data API / Serverless".
+ */
+import { parseArgs } from 'node:util';
+import { startDataApiStandIn } from './data-api-stand-in/server.ts';
+
+const { values } = parseArgs({
+  options: {
+    postgres: { type: 'string', default: process.env['STAND_IN_POSTGRES_URL'] ?? process.env['TEST_DATABASE_URL'] },
+    port: { type: 'string', default: '0' },
+    'page-rows': { type: 'string', default: '1000' },
+  },
+});
+if (!values.postgres) {
+  process.stderr.write('data-api-stand-in: --postgres URL (or STAND_IN_POSTGRES_URL) is required\n');
+  process.exit(2);
+}
+const standIn = await startDataApiStandIn({ postgresUrl: values.postgres, port: Number(values.port), pageRows: Number(values['page-rows']) });
+process.stdout.write(`AWS_ENDPOINT_URL_REDSHIFT_DATA=${standIn.endpoint}\n`);
+const stop = () => void standIn.close().finally(() => process.exit(0));
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
