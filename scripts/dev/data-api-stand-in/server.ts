@@ -215,11 +215,12 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
       if (copy) {
         const outcome = await performCopy(asConnection(client), copy, reader);
         await recordLoadErrors(s, pid, copy.table, outcome.rejected);
+        // PG_LAST_COPY_ID is "updated when the COPY command begins the load process … If the COPY fails
+        // because of invalid load data, the COPY ID is updated" (PG_LAST_COPY_ID); a missing prefix loads nothing.
+        const began = !outcome.error || outcome.rejected.length > 0;
+        if (session && began) session.lastCopyId = s.queryId;
         if (outcome.error) throw outcome.error;
-        if (session) {
-          session.lastCopyCount = outcome.rows;
-          session.lastCopyId = s.queryId;
-        }
+        if (session) session.lastCopyCount = outcome.rows;
         s.resultRows = outcome.rows;
       } else {
         let text = rewrite(s.sql, { lastCopyCount: session?.lastCopyCount ?? 0, lastCopyId: session?.lastCopyId ?? -1 });
