@@ -5,6 +5,7 @@
 // whatever no longer has a source (a deleted migration must not run from an
 // old build). Plain JavaScript: it runs before anything is compiled.
 import { execFileSync } from 'node:child_process';
+import process from 'node:process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
