@@ -10,9 +10,9 @@ import { setEnvValues } from '../../lib/config/env-file-writer.ts';
 import { setIniValues } from '../../lib/config/ini-file-writer.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { formatTable } from './format-table.ts';
-import { commonOptions, createRunLogger, environment, print, runCommand, type CommonArgs } from './common.ts';
+import { commonOptions, createRunLogger, environment, formatOption, print, printJson, runCommand, type CommonArgs, type FormatArgs } from './common.ts';
 
-interface ClusterArgs extends CommonArgs {
+interface ClusterArgs extends CommonArgs, FormatArgs {
   action: 'create' | 'status' | 'delete';
   dryRun: boolean;
   writeEnv: boolean;
@@ -103,6 +103,13 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
     case 'status': {
       const cluster = await clusterStatus(ctx);
       if (args.dryRun) return printPlan();
+      if (args.format === 'json') {
+        const found = cluster
+          ? { cluster: cluster.ClusterIdentifier, state: cluster.ClusterStatus, endpoint: cluster.Endpoint ? { address: cluster.Endpoint.Address, port: cluster.Endpoint.Port } : null, nodeType: cluster.NodeType, nodes: cluster.NumberOfNodes, iamRoles: (cluster.IamRoles ?? []).map((r) => r.IamRoleArn) }
+          : {};
+        printJson({ exists: Boolean(cluster), clusterId: config.clusterId, region: config.region, ...found });
+        return cluster ? undefined : 1;
+      }
       if (!cluster) {
         print(`Cluster ${config.clusterId} does not exist (region ${config.region}).`);
         return 1;
@@ -142,12 +149,16 @@ export const clusterCommand: CommandModule<object, ClusterArgs> = {
   command: 'cluster <action>',
   describe: 'Create, inspect or delete the Redshift cluster and its IAM role (AWS SDK)',
   builder: (y) =>
-    commonOptions(y as Argv<object>)
+    formatOption(commonOptions(y as Argv<object>), 'status: the cluster (exists, state, endpoint, node type, nodes, IAM roles)')
       .positional('action', { choices: ['create', 'status', 'delete'] as const, demandOption: true })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print each AWS call and its key parameters without calling AWS' })
       .option('write-env', { type: 'boolean', default: false, describe: 'create: write DATABASE_URL, IAM_ROLE_ARN (and a generated REDSHIFT_PASSWORD) into .env' })
       .option('write-config', { type: 'string', describe: 'create: write [CLUSTER], [IAM_ROLE] ARN (and a generated [DWH] DWH_DB_PASSWORD) into this dwh.cfg, keeping its other lines' })
       .option('yes', { type: 'boolean', default: false, describe: 'delete: do not ask for confirmation' })
-      .option('skip-final-snapshot', { type: 'boolean', default: false, describe: 'delete: no final snapshot' }) as unknown as Argv<ClusterArgs>,
+      .option('skip-final-snapshot', { type: 'boolean', default: false, describe: 'delete: no final snapshot' })
+      .check((a) => {
+        if (a.format === 'json' && (a.action !== 'status' || a.dryRun)) throw new Error('--format json goes with cluster status (without --dry-run)');
+        return true;
+      }) as unknown as Argv<ClusterArgs>,
   handler: (args) => runCommand(args, () => runClusterCommand(args)),
 };
