@@ -3,13 +3,14 @@
 // (tsconfig.build.json: the `.ts` import specifiers become `.js`), copies the
 // SQL files the code reads at run time beside it, and removes from dist/
 // whatever no longer has a source (a deleted migration must not run from an
-// old build). Plain JavaScript: it runs before anything is compiled.
+// old build), and writes the migrations' checksums beside them. Plain
+// JavaScript: it runs before anything is compiled.
 import { execFileSync } from 'node:child_process';
 import process from 'node:process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -37,6 +38,10 @@ for (const dir of ['lib']) {
     copyFileSync(path.join(root, dir, file), path.join(dist, dir, file));
   }
 }
+// The migrations' checksums, of their TypeScript sources (lib/migrate/checksums.ts, compiled above).
+const { CHECKSUMS_FILE, migrationChecksums } = await import(pathToFileURL(path.join(dist, 'lib', 'migrate', 'checksums.js')).href);
+const checksums = await migrationChecksums(path.join(root, 'migrations'));
+writeFileSync(path.join(dist, 'migrations', CHECKSUMS_FILE), `${JSON.stringify(Object.fromEntries(checksums), null, 2)}\n`);
 // What scripts/dev/spawn-cli.ts compares the sources with.
 const stamp = path.join(dist, '.build-stamp');
 writeFileSync(stamp, `${started.toISOString()}\n`);
