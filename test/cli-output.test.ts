@@ -51,6 +51,8 @@ test('load --format json: the run with its steps; history shows it, table and JS
   for (const s of run.steps) t.is(typeof s.seconds, 'number');
   t.deepEqual([run.skippedRecords, run.skipped, run.error], [0, [], null]);
   t.notRegex(loaded.stdout, /Loading into/, 'logs stay on stderr');
+  // The last progress line of each table has its final figures (rows are counted as the conversion flushes them).
+  t.deepEqual(loaded.stderr.match(/^staging_\w+: .* files, \d+ rows/gm), ['staging_events: 1/1 files, 2 rows', 'staging_songs: 1/1 files, 1 rows']);
 
   // A bad record: exit 3 as in text mode, the failed run as the one document, and recorded.
   const bad = await writeFixture(t, { logs: { 'broken.json': `${JSON.stringify(PLAY)}\n{"ts": 1541105830796, "userId": ` }, songs: { 's.json': SONG } });
@@ -151,4 +153,22 @@ test("completion prints yargs' shell completion script, which completes the comm
   t.true(words.stdout.trim().split('\n').includes('history'));
   const options = await run(process.execPath, [CLI_ENTRY, '--get-yargs-completions', 'sparkify-warehouse', 'history', '--'], { env: { PATH: process.env['PATH'] } });
   t.regex(options.stdout, /^--last$/m);
+});
+
+test('a load checks every configured source, in order, and reports all their problems at once', async (t) => {
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  const r = await runCli(['load'], {
+    DATABASE_URL: tdb.url,
+    LOG_DATA: '/nope',
+    SONG_DATA: '/nope-songs',
+    LOG_JSONPATH: 's3://sparkify-nowhere/log_json_path.json',
+    // An S3 endpoint that refuses connections, so the JSONPaths file cannot be read (and no real AWS is asked).
+    AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1',
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEKEYID0001',
+    AWS_SECRET_ACCESS_KEY: 'example-secret-key-not-real',
+    AWS_MAX_ATTEMPTS: '1',
+  });
+  t.is(r.code, 3, r.stderr);
+  t.regex(r.stderr, /3 sources cannot be read:\n  - LOG_DATA: \/nope: no such file or folder\n  - LOG_JSONPATH: .*s3:\/\/sparkify-nowhere\/log_json_path\.json.*\n  - SONG_DATA: \/nope-songs: no such file or folder/);
 });

@@ -11,19 +11,25 @@ import type { LoadRun } from '../../lib/load/run-record.ts';
 import { print, printJson, type ResultFormat } from './common.ts';
 import { formatTable } from './format-table.ts';
 
-/** Live progress on a terminal; a plain line per finished table otherwise. */
+/**
+ * Live progress on a terminal; a plain line per finished table otherwise.
+ * A table's last line is its final report (StageProgress.done): every row
+ * counted, the rate over that table's own time.
+ */
 export function progressReporter(log: Logger): { onProgress: (p: StageProgress) => void; done: () => void } {
   const tty = Boolean(process.stderr.isTTY);
   let last = 0;
   const started = Date.now();
+  const tableStarted = new Map<string, number>();
   let shown = false;
   return {
     onProgress: (p) => {
       const now = Date.now();
-      const finished = p.objectsDone === p.objectsTotal;
+      if (!tableStarted.has(p.table)) tableStarted.set(p.table, now);
+      const finished = p.done === true;
       if (!finished && now - last < (tty ? 200 : 5000)) return;
       last = now;
-      const secs = Math.max((now - started) / 1000, 0.001);
+      const secs = Math.max((now - (tableStarted.get(p.table) ?? started)) / 1000, 0.001);
       const line = `${p.table}: ${p.objectsDone}/${p.objectsTotal} files, ${p.rows} rows, ${(p.bytes / 1048576).toFixed(1)} MB, ${Math.round(p.rows / secs)} rows/s`;
       if (tty) {
         process.stderr.write(`\r\x1b[K${line}${finished ? '\n' : ''}`);
