@@ -170,5 +170,5 @@ test('a load checks every configured source, in order, and reports all their pro
     AWS_MAX_ATTEMPTS: '1',
   });
   t.is(r.code, 3, r.stderr);
-  t.regex(r.stderr, /3 sources cannot be read:\n  - LOG_DATA: \/nope: no such file or folder\n  - LOG_JSONPATH: .*s3:\/\/sparkify-nowhere\/log_json_path\.json.*\n  - SONG_DATA: \/nope-songs: no such file or folder/);
+  t.regex(r.stderr, /3 sources cannot be read:\n {2}- LOG_DATA: \/nope: no such file or folder\n {2}- LOG_JSONPATH: .*s3:\/\/sparkify-nowhere\/log_json_path\.json.*\n {2}- SONG_DATA: \/nope-songs: no such file or folder/);
 });
