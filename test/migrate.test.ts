@@ -33,7 +33,7 @@ test.serial('up creates the 7 tables and the load ledger with the expected colum
   const db = await tdb.open();
   try {
     const ran = await migrate(db, { direction: 'up', log: silentLogger });
-    t.is(ran.length, 11);
+    t.is(ran.length, 12);
   } finally {
     await db.close();
   }
@@ -69,10 +69,10 @@ test.serial('status lists every migration as applied; down --all removes the sch
   const db = await tdb.open();
   try {
     const status = await migrationStatus(db);
-    t.is(status.length, 11);
+    t.is(status.length, 12);
     t.true(status.every((m) => m.appliedAt !== undefined));
     const down = await migrate(db, { direction: 'down', count: Infinity, log: silentLogger });
-    t.is(down.length, 11);
+    t.is(down.length, 12);
     t.deepEqual(await catalog(), []);
     t.true((await migrationStatus(db)).every((m) => m.appliedAt === undefined));
     await migrate(db, { direction: 'up', log: silentLogger });
@@ -107,7 +107,7 @@ test.serial('down defaults to one step, redo re-applies it, through the CLI; sta
 
 test.serial('a connected dry run prints SQL and changes nothing', async (t) => {
   const env = { DATABASE_URL: tdb.url };
-  await runCli(['migrate', 'down', '--count', '5'], env);
+  await runCli(['migrate', 'down', '--count', '6'], env);
   const before = await catalog();
   const dry = await runCli(['migrate', 'up', '--dry-run'], env);
   t.is(dry.code, 0, dry.stderr);
