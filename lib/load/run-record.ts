@@ -247,6 +247,7 @@ export function runRow(r: RunSummary): Record<string, string | number | null> {
     outcome: r.outcome,
     rows: r.steps.map((s) => `${s.table} ${s.rows}`).join(', '),
     skipped: r.skippedRecords,
-    error: r.error === null ? null : (r.error.split('\n')[0] ?? '').slice(0, 160),
+    // A multi-line error (a list of problems) on one line.
+    error: r.error === null ? null : r.error.replace(/:?\s*\n\s*-?\s*/g, (m) => (m.startsWith(':') ? ': ' : '; ')).slice(0, 160),
   };
 }
