@@ -13,4 +13,5 @@ export const stageEvents: StagingStep = {
   epochMsColumns: ['ts'],
   source: (s) => s.logData,
   format: (s) => s.logJsonPath,
+  settings: { source: 'LOG_DATA', format: 'LOG_JSONPATH' },
 };

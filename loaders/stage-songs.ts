@@ -8,4 +8,5 @@ export const stageSongs: StagingStep = {
   columns: ['num_songs', 'artist_id', 'artist_latitude', 'artist_longitude', 'artist_location', 'artist_name', 'song_id', 'title', 'duration', 'year'],
   source: (s) => s.songData,
   format: () => 'auto',
+  settings: { source: 'SONG_DATA' },
 };

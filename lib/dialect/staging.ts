@@ -36,6 +36,10 @@ export interface StagingContext {
   readonly maxErrors: number;
   /** Stage only objects the ledger does not list as loaded. */
   readonly incremental: boolean;
+  /** A source with no objects loads an empty staging table instead of failing (lib/load/stage-checks.ts). */
+  readonly allowEmpty: boolean;
+  /** A mapped column NULL in every staged row fails the stage instead of warning. */
+  readonly strict: boolean;
   /** This run's id (ledger rows, manifest names). */
   readonly runId: string;
   /** Source reader (tests may pass their own); default: local files and S3. */

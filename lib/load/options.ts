@@ -24,6 +24,10 @@ export interface LoadOptions {
   readonly reader?: SourceReader | undefined;
   /** Stage only objects the ledger does not list as loaded (same size and ETag/mtime). */
   readonly incremental?: boolean | undefined;
+  /** A source with no objects loads an empty staging table (default: an error naming the setting). */
+  readonly allowEmpty?: boolean | undefined;
+  /** A mapped column NULL in every staged row fails the stage (default: a warning). */
+  readonly strict?: boolean | undefined;
   /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
   readonly credentials?: CredentialsResolver | undefined;
   /** Where the reliability tests stop the run (the CLI builds them from the environment); default: none. */
@@ -42,6 +46,8 @@ export function stagingContext(opts: LoadOptions, runId: string, guard: Pick<Sta
     faults: opts.faults ?? noFaults,
     maxErrors: opts.maxErrors ?? 0,
     incremental: opts.incremental ?? false,
+    allowEmpty: opts.allowEmpty ?? false,
+    strict: opts.strict ?? false,
     runId,
     reader: opts.reader,
     onProgress: opts.onProgress,

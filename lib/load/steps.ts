@@ -19,6 +19,8 @@ export interface StagingStep {
   source(sources: Sources): string;
   /** The JSON mapping setting: a JSONPaths file, 'auto' or 'auto ignorecase'. */
   format(sources: Sources): string;
+  /** The names of those settings, for messages (LOG_DATA, LOG_JSONPATH); no format setting: fixed. */
+  readonly settings: { readonly source: string; readonly format?: string };
   /** Columns of epoch milliseconds that the transforms convert to TIMESTAMP: a value outside lib/load/epoch-ms.ts's range is a bad record. */
   readonly epochMsColumns?: readonly string[];
 }

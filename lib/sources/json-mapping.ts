@@ -154,3 +154,16 @@ export function fieldName(mapping: JsonMapping, columns: readonly string[], i: n
   }
   return columns[i] ?? `#${i}`;
 }
+
+/**
+ * How column i is mapped, for a warning that it matched nothing: the
+ * JSONPaths expression when the file was read, its position otherwise, or
+ * the key 'auto' looks for.
+ */
+export function describeColumnMapping(format: string, columns: readonly string[], i: number, mapping?: JsonMapping): string {
+  const auto = mapping?.kind === 'auto' ? mapping : autoMapping(format);
+  if (auto?.kind === 'auto') return `'${format}' reads the top-level key "${columns[i] ?? ''}"${auto.ignoreCase ? ' in any case' : ''}`;
+  const segments = mapping?.kind === 'paths' ? mapping.paths[i] : undefined;
+  const path = segments ? ` ($${segments.map((s) => (typeof s === 'number' ? `[${s}]` : `['${s}']`)).join('')})` : '';
+  return `jsonpaths[${i}]${path} of ${format}`;
+}

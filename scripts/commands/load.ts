@@ -1,5 +1,5 @@
 /**
- * npm run load [-- --only stage|transform|TABLE] [--dry-run [--dialect D]] [--max-errors N]
+ * npm run load [-- --only stage|transform|TABLE] [--dry-run [--dialect D]] [--max-errors N] [--allow-empty] [--strict]
  *              [--log-data URI] [--log-jsonpath URI|auto|'auto ignorecase'] [--song-data URI]
  */
 import type { Argv, CommandModule } from 'yargs';
@@ -19,6 +19,8 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   dialect?: DialectName;
   maxErrors: number;
   incremental: boolean;
+  allowEmpty: boolean;
+  strict: boolean;
 }
 
 function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
@@ -27,6 +29,8 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
     .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
     .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
+    .option('allow-empty', { type: 'boolean', default: false, describe: 'a source with no objects empties its staging table (default: an error naming LOG_DATA/SONG_DATA)' })
+    .option('strict', { type: 'boolean', default: false, describe: 'a mapped column NULL in every staged row fails the load (default: a warning)' })
     .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table (like Redshift MAXERROR)' })
     .check((a) => {
       if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
@@ -45,7 +49,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
     runCommand(args, async () => {
       const { config: base, log, faults } = setup(args);
       const config = withSourceFlags(base, args);
-      const options = { config, log, faults, pipeline, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental };
+      const options = { config, log, faults, pipeline, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental, allowEmpty: args.allowEmpty, strict: args.strict };
       if (args.dryRun && args.dialect) {
         print(redact(await loadScript(dialectByName(args.dialect), options)));
         return;

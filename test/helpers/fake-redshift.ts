@@ -13,7 +13,7 @@ export interface FakeRedshift {
   readonly statements: string[];
 }
 
-export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record<string, unknown>[]; serverless?: boolean; ledger?: Record<string, unknown>[]; outOfRange?: Record<string, unknown> } = {}): FakeRedshift {
+export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record<string, unknown>[]; serverless?: boolean; ledger?: Record<string, unknown>[]; outOfRange?: Record<string, unknown>; nullColumns?: readonly string[] } = {}): FakeRedshift {
   const statements: string[] = [];
   const client: Connection = {
     async query<R extends object>(text: string): Promise<{ rows: R[] }> {
@@ -42,6 +42,12 @@ export function fakeRedshift(options: { failCopyOf?: string; loadErrors?: Record
     if (/PG_LAST_COPY_COUNT/.test(text)) return [{ n: '42' }];
     if (/AS out_of_range/.test(text)) return [options.outOfRange ?? { out_of_range: '0', lowest: null, highest: null }];
     if (/^SELECT object_uri, object_size, object_version FROM load_ledger/.test(text)) return options.ledger ?? [];
+    // lib/load/stage-checks.ts: each column's non-NULL count (0 for options.nullColumns).
+    if (/ AS c0\b/.test(text)) {
+      const counts: Record<string, string> = { n: '7' };
+      for (const m of text.matchAll(/COUNT\((\w+)\) AS (c\d+)/g)) counts[m[2] as string] = options.nullColumns?.includes(m[1] as string) ? '0' : '7';
+      return [counts];
+    }
     if (/COUNT\(\*\)/.test(text)) return [{ n: '7' }];
     return [];
   }

@@ -24,12 +24,13 @@ export async function migratedDatabase(): Promise<TestDatabase> {
 export async function load(
   tdb: TestDatabase,
   env: Record<string, string>,
-  options: { only?: string[]; maxErrors?: number; url?: string } = {},
+  // allowEmpty (default true): rule tests load fixtures with no logs or no songs; stage-checks.test.ts tests the default.
+  options: { only?: string[]; maxErrors?: number; url?: string; allowEmpty?: boolean } = {},
 ): Promise<LoadReport> {
   const config = loadConfig({ DATABASE_URL: options.url ?? tdb.url, ...env });
   const db = await openDatabase(config, silentLogger);
   try {
-    return await runLoad(db, { config, log: silentLogger, pipeline, only: options.only, maxErrors: options.maxErrors ?? 0 });
+    return await runLoad(db, { config, log: silentLogger, pipeline, only: options.only, maxErrors: options.maxErrors ?? 0, allowEmpty: options.allowEmpty ?? true });
   } finally {
     await db.close();
   }

@@ -7,14 +7,15 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { DEFAULT_SCHEMA, type Sources } from '../../config/config.ts';
+import { DEFAULT_SCHEMA } from '../../config/config.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { ConfigError, InputError, type RecordProblem } from '../../errors.ts';
 import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../../load/ledger.ts';
 import type { StagingStep, StepReport } from '../../load/steps.ts';
 import { autoMapping, parseJsonPathsFile, type JsonMapping } from '../../sources/json-mapping.ts';
-import { createSourceReader, readText, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
-import type { StagingStrategy } from '../staging.ts';
+import { createSourceReader, readText, type SourceReader } from '../../sources/source-objects.ts';
+import { checkMappedColumns, forEachStep, listSource } from '../../load/stage-checks.ts';
+import type { StagingContext, StagingStrategy } from '../staging.ts';
 import { postgresDialect } from './dialect.ts';
 import { copyIntoTable } from './staging/copy-from-stdin.ts';
 import { escapeText, type StagingColumn, type StagingType } from './staging/copy-row.ts';
@@ -52,62 +53,33 @@ ORDER BY ordinal_position`,
   });
 }
 
-async function resolveMapping(reader: SourceReader, format: string, columns: readonly string[]): Promise<JsonMapping> {
+async function resolveMapping(reader: SourceReader, step: StagingStep, ctx: StagingContext, columns: readonly string[]): Promise<JsonMapping> {
+  const format = step.format(ctx.config.sources);
   const auto = autoMapping(format);
   if (auto) return auto;
   let text: string;
   try {
     text = await readText(reader, format);
   } catch (err) {
-    if (err instanceof InputError) throw new InputError(`JSONPaths file ${err.message}`);
+    if (err instanceof InputError) throw new InputError(`${step.settings.format ?? 'the JSON mapping'}: JSONPaths file ${err.message}`);
     throw err;
   }
   return parseJsonPathsFile(text, format, columns);
 }
 
-/** The problems of the sources, each named by its setting; one error for all of them. */
-class SourceProblems {
-  private readonly found: { setting: string; err: unknown }[] = [];
-  constructor(private readonly sources: Sources) {}
-
-  async check<T>(value: string, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await fn();
-    } catch (err) {
-      const setting = ([['LOG_DATA', this.sources.logData], ['LOG_JSONPATH', this.sources.logJsonPath], ['SONG_DATA', this.sources.songData]] as const).find(([, v]) => v === value)?.[0];
-      this.found.push({ setting: setting ?? value, err });
-      return undefined;
-    }
-  }
-
-  /** One problem: its own error (and exit code); several: all of them, the exit code of the first. */
-  throwIfAny(): void {
-    const [first] = this.found;
-    if (!first) return;
-    if (this.found.length === 1) throw first.err;
-    const lines = this.found.map((p) => `${p.setting}: ${p.err instanceof Error ? p.err.message : String(p.err)}`);
-    if (first.err instanceof InputError) throw new InputError(`${this.found.length} sources cannot be read:\n${lines.map((l) => `  - ${l}`).join('\n')}`);
-    throw new ConfigError(lines);
-  }
-}
-
 export const postgresStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const reader = ctx.reader ?? createSourceReader(ctx.config.region);
-    const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
-    // Every source is checked, in order (each step's objects, then its JSONPaths file), and every problem reported at once.
-    const problems = new SourceProblems(ctx.config.sources);
-    for (const step of steps) {
+    // Every source and mapping checked before anything is replaced, every problem reported at once.
+    const prepared = await forEachStep(steps, async (step) => {
       const columns = await stagingColumns(conn, step, ctx.config.schema);
       const source = step.source(ctx.config.sources);
-      const listed = await problems.check(source, () => reader.list(source));
-      const mapping = await problems.check(step.format(ctx.config.sources), () => resolveMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name)));
-      if (!listed || !mapping) continue;
+      const listed = await listSource(reader, step, ctx);
+      const mapping = await resolveMapping(reader, step, ctx, columns.map((c) => c.name));
       const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
       ctx.log.info(`Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`);
-      prepared.push({ step, columns, mapping, source, objects });
-    }
-    problems.throwIfAny();
+      return { step, columns, mapping, source, objects };
+    });
     await ctx.faults.at('stage:listed');
     if (ctx.incremental && prepared.every((p) => p.objects.length === 0)) return { reports: [], objects: [], skipped: [] };
     const copyFromStdin = conn.copyFromStdin;
@@ -124,6 +96,7 @@ export const postgresStaging: StagingStrategy = {
           { reader, maxErrors: ctx.maxErrors, objects: p.objects, onProgress: ctx.onProgress },
         );
         skipped.push(...result.skipped);
+        await checkMappedColumns(conn, p.step, ctx, p.mapping);
         await ctx.faults.at(`stage:${p.step.table}:copied`);
         reports.push({
           step: `stage ${p.step.table}`,

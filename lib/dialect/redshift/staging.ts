@@ -16,6 +16,7 @@ import { redshiftDialect } from './dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
 import { readLoadErrors } from './load-errors.ts';
 import { writeManifest } from './manifest.ts';
+import { checkMappedColumns, listSource, nullColumnsQuery } from '../../load/stage-checks.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 const LEDGER_BATCH = 500;
@@ -75,7 +76,7 @@ async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: S
   const reader = ctx.reader ?? createSourceReader(ctx.config.region);
   const out = new Map<string, Manifest | null>();
   for (const step of steps) {
-    const fresh = await newOrChanged(conn, step.table, await reader.list(step.source(ctx.config.sources)));
+    const fresh = await newOrChanged(conn, step.table, await listSource(reader, step, ctx));
     ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed objects`);
     out.set(step.table, fresh.length === 0 ? null : { uri: await writeManifest(ctx.config.region, prefix, `${ctx.runId}-${step.table}.manifest`, fresh), objects: fresh });
   }
@@ -123,6 +124,7 @@ export const redshiftStaging: StagingStrategy = {
           await conn.query(copyFor(step, ctx, auth, manifest?.uri));
           const { rows } = await conn.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
           const removed = await checkEpochMs(conn, step, ctx);
+          await checkMappedColumns(conn, step, ctx);
           if (manifest) objects.push({ table: step.table, objects: manifest.objects });
           reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0) - removed, seconds: since(start), detail: removed ? `${removed} rows with a ts out of range skipped` : undefined });
         }
@@ -146,9 +148,10 @@ export const redshiftStaging: StagingStrategy = {
         `${check.count};`,
         '',
       ]);
-      if (!ctx.incremental) return [`${copyFor(step, ctx, auth)};`, '', ...checks];
+      const nulls = [`-- check: a column NULL in every staged row warns (--strict: fails the stage), naming its JSON mapping`, `${nullColumnsQuery(step)};`, ''];
+      if (!ctx.incremental) return [`${copyFor(step, ctx, auth)};`, '', ...checks, ...nulls];
       const manifest = `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`;
-      return [`-- incremental: the manifest lists the objects of ${step.source(ctx.config.sources)} not yet in load_ledger`, `${copyFor(step, ctx, auth, manifest)};`, '', ...checks];
+      return [`-- incremental: the manifest lists the objects of ${step.source(ctx.config.sources)} not yet in load_ledger`, `${copyFor(step, ctx, auth, manifest)};`, '', ...checks, ...nulls];
     });
   },
 

@@ -1,0 +1,80 @@
+/**
+ * Checks around a staging step that hold on every engine:
+ * - before anything is replaced, the objects under the step's source setting,
+ *   named in every message; none is an error unless --allow-empty (an empty
+ *   folder would otherwise empty the staging table and load nothing, silently);
+ * - after its COPY, in the staging transaction, a mapped column that is NULL
+ *   in every staged row (a JSONPaths path or an 'auto' key that matched no
+ *   field: Redshift's COPY loads NULL without complaint) is a warning, or,
+ *   under --strict, a bad input that rolls the staging back.
+ */
+import type { Connection } from '../db/connection.ts';
+import { InputError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { printable } from '../printable.ts';
+import { describeColumnMapping, type JsonMapping } from '../sources/json-mapping.ts';
+import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
+import type { Config } from '../config/config.ts';
+import type { StagingStep } from './steps.ts';
+
+export interface StageCheckOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  /** An empty source loads an empty staging table instead of failing. */
+  readonly allowEmpty: boolean;
+  /** A mapped column NULL in every staged row fails the stage instead of warning. */
+  readonly strict: boolean;
+}
+
+/** The objects under the step's source; problems name the setting. */
+export async function listSource(reader: SourceReader, step: StagingStep, opts: Pick<StageCheckOptions, 'config' | 'allowEmpty'>): Promise<SourceObject[]> {
+  const source = step.source(opts.config.sources);
+  let objects: SourceObject[];
+  try {
+    objects = await reader.list(source);
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`${step.settings.source}: ${err.message}`, err.problems);
+    throw err;
+  }
+  if (objects.length === 0 && !opts.allowEmpty) {
+    throw new InputError(`${step.settings.source}: no objects under ${printable(source)}; a load would empty ${step.table} (check the setting, or pass --allow-empty to load an empty source)`);
+  }
+  return objects;
+}
+
+/** Runs `fn` for every step and throws every input problem at once, in step order. */
+export async function forEachStep<T>(steps: readonly StagingStep[], fn: (step: StagingStep) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  const problems: InputError[] = [];
+  for (const step of steps) {
+    try {
+      out.push(await fn(step));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push(err);
+    }
+  }
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new InputError(problems.map((p) => p.message).join('\n'), problems.flatMap((p) => p.problems));
+  return out;
+}
+
+/** The SELECT that counts each column's non-NULL values (portable: COUNT(column) on both engines). */
+export function nullColumnsQuery(step: StagingStep): string {
+  return `SELECT COUNT(*) AS n, ${step.columns.map((c, i) => `COUNT(${c}) AS c${i}`).join(', ')} FROM ${step.table}`;
+}
+
+/** Warns (or, strict, fails) for each mapped column that is NULL in every staged row. */
+export async function checkMappedColumns(conn: Connection, step: StagingStep, opts: StageCheckOptions, mapping?: JsonMapping): Promise<void> {
+  const { rows } = await conn.query<Record<string, string | number>>(nullColumnsQuery(step));
+  const counts = rows[0] ?? {};
+  const n = Number(counts['n'] ?? 0);
+  if (n === 0) return;
+  const format = step.format(opts.config.sources);
+  const empty = step.columns.flatMap((column, i) => (Number(counts[`c${i}`] ?? 0) === 0 ? [i] : []));
+  if (empty.length === 0) return;
+  const setting = step.settings.format ? ` (${step.settings.format})` : '';
+  const lines = empty.map((i) => `${step.table}.${step.columns[i] ?? ''} is NULL in all ${n} staged rows: ${describeColumnMapping(format, step.columns, i, mapping)}${setting} matched no field`);
+  if (opts.strict) throw new InputError(`${lines.join('\n')}\n--strict: the staging was rolled back; fix the mapping or the data`);
+  for (const line of lines) opts.log.warn(`${line} (--strict makes this an error)`);
+}
