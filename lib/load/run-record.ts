@@ -138,60 +138,52 @@ export async function tableExists(conn: Connection, table: string): Promise<bool
   return Number(rows[0]?.n ?? 0) > 0;
 }
 
-async function withConnection<T>(db: Database, fn: (conn: Connection) => Promise<T>): Promise<T> {
-  const conn = await db.connect();
+/**
+ * Records the run's start (on the load's own connection, once it holds the
+ * warehouse lock); false when it is not recorded. The record never fails the
+ * load: a warehouse migrated before load_runs existed, or a write that fails,
+ * is a warning.
+ */
+export async function recordRunStart(conn: Connection, run: LoadRun, log: Logger): Promise<boolean> {
   try {
-    return await fn(conn);
-  } finally {
-    await conn.end().catch(() => undefined);
+    if (!(await tableExists(conn, RUNS_TABLE))) {
+      log.warn(`This run is not recorded: the warehouse has no ${RUNS_TABLE} table yet (run \`sparkify-warehouse migrate up\`).`);
+      return false;
+    }
+    await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records) VALUES ($1, $2, $3, $4, 0)`, [
+      run.runId,
+      fitBytes(run.command, 1024),
+      timestampText(run.startedAt),
+      run.outcome,
+    ]);
+    return true;
+  } catch (err) {
+    log.warn(`Could not record this run in ${RUNS_TABLE}: ${(err as Error).message}`);
+    return false;
   }
 }
 
-/**
- * Records the run's start; returns what completes the record when it ends.
- * The record never fails the load: a warehouse migrated before load_runs
- * existed, or a write that fails, is a warning.
- */
-export async function recordRunStart(db: Database, run: LoadRun, log: Logger): Promise<{ finish(): Promise<void> } | undefined> {
+/** Completes the run's record once it has ended, on a connection of its own (the load's may be gone). */
+export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Promise<void> {
+  const s = run.summary();
   try {
-    const exists = await withConnection(db, async (conn) => {
-      if (!(await tableExists(conn, RUNS_TABLE))) return false;
-      await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records) VALUES ($1, $2, $3, $4, 0)`, [
+    const conn = await db.connect();
+    try {
+      await conn.query(`UPDATE ${RUNS_TABLE} SET ended_at = $2, outcome = $3, steps = $4, skipped_records = $5, skipped = $6, error = $7 WHERE run_id = $1`, [
         run.runId,
-        fitBytes(run.command, 1024),
-        timestampText(run.startedAt),
-        run.outcome,
+        run.endedAt ? timestampText(run.endedAt) : null,
+        s.outcome,
+        jsonFitting(s.steps),
+        s.skippedRecords,
+        jsonFitting(s.skipped),
+        s.error === null ? null : fitBytes(s.error, ERROR_BYTES),
       ]);
-      return true;
-    });
-    if (!exists) {
-      log.warn(`This run is not recorded: the warehouse has no ${RUNS_TABLE} table yet (run \`sparkify-warehouse migrate up\`).`);
-      return undefined;
+    } finally {
+      await conn.end().catch(() => undefined);
     }
   } catch (err) {
-    log.warn(`Could not record this run in ${RUNS_TABLE}: ${(err as Error).message}`);
-    return undefined;
+    log.warn(`Could not complete this run's record in ${RUNS_TABLE} (it stays 'running'): ${(err as Error).message}`);
   }
-  return {
-    finish: async () => {
-      const s = run.summary();
-      try {
-        await withConnection(db, (conn) =>
-          conn.query(`UPDATE ${RUNS_TABLE} SET ended_at = $2, outcome = $3, steps = $4, skipped_records = $5, skipped = $6, error = $7 WHERE run_id = $1`, [
-            run.runId,
-            run.endedAt ? timestampText(run.endedAt) : null,
-            s.outcome,
-            jsonFitting(s.steps),
-            s.skippedRecords,
-            jsonFitting(s.skipped),
-            s.error === null ? null : fitBytes(s.error, ERROR_BYTES),
-          ]),
-        );
-      } catch (err) {
-        log.warn(`Could not complete this run's record in ${RUNS_TABLE} (it stays 'running'): ${(err as Error).message}`);
-      }
-    },
-  };
 }
 
 interface RunRow {

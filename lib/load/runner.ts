@@ -15,7 +15,7 @@ import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
 import { recordLoaded } from './ledger.ts';
-import { LoadRun, recordRunStart } from './run-record.ts';
+import { LoadRun, recordRunEnd, recordRunStart } from './run-record.ts';
 import { stagingContext, type LoadOptions } from './options.ts';
 import { selectSteps, type Pipeline, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 
@@ -128,9 +128,12 @@ const LEDGER_STEP = 'ledger (objects recorded as loaded)';
  */
 export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
   const run = opts.run ?? new LoadRun('load');
-  const record = await recordRunStart(db, run, opts.log);
+  let recorded = false;
   try {
-    const report = await guardedLoad(db, opts, run);
+    // Recorded once it holds the warehouse lock, on its own connection (a run that waits and is stopped never started).
+    const report = await guardedLoad(db, opts, run, async (conn) => {
+      recorded = await recordRunStart(conn, run, opts.log);
+    });
     // In the plan's order (the lanes finish their steps in any order).
     run.steps.splice(0, run.steps.length, ...report.steps);
     run.end();
@@ -139,11 +142,11 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
     run.end(err);
     throw err;
   } finally {
-    await record?.finish();
+    if (recorded) await recordRunEnd(db, run, opts.log);
   }
 }
 
-async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun): Promise<LoadReport> {
+async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun, onStarted: (conn: Connection) => Promise<void>): Promise<LoadReport> {
   const { pipeline } = opts;
   const { staging, transforms } = selectSteps(pipeline, opts.only);
   const recordsLedger = staging.length > 0 && transforms.length === pipeline.transforms.length;
@@ -156,7 +159,7 @@ async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun): Promi
     async (lock) => {
       const guard = new LoadGuard(db, lock, opts.log, planned, opts.signal);
       try {
-        return await lockedLoad(db, opts, guard, staging, transforms, recordsLedger, run);
+        return await lockedLoad(db, opts, guard, { staging, transforms, recordsLedger, run, onStarted });
       } catch (err) {
         throw guard.explain(err);
       }
@@ -171,11 +174,20 @@ async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun): Promi
   });
 }
 
-async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, staging: readonly StagingStep[], transforms: readonly TransformStep[], recordsLedger: boolean, run: LoadRun): Promise<LoadReport> {
+interface LockedRun {
+  readonly staging: readonly StagingStep[];
+  readonly transforms: readonly TransformStep[];
+  readonly recordsLedger: boolean;
+  readonly run: LoadRun;
+  readonly onStarted: (conn: Connection) => Promise<void>;
+}
+
+async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { staging, transforms, recordsLedger, run, onStarted }: LockedRun): Promise<LoadReport> {
   const faults = opts.faults ?? noFaults;
   const strategy = await db.dialect.staging();
   await faults.at('load:locked');
   const main = await openSession(db, guard, opts.log);
+  await onStarted(main.conn);
   const runId = run.runId;
   const ctx = stagingContext(opts, runId, { beforeCommit: () => guard.beforeCommit(), assertRunning: () => guard.check() });
   try {
