@@ -11,6 +11,7 @@ import { analyzeCommand } from './commands/analyze.ts';
 import { clusterCommand } from './commands/cluster.ts';
 import { dbCommand } from './commands/db.ts';
 import { generateCommand } from './commands/generate.ts';
+import { historyCommand } from './commands/history.ts';
 import { loadCommand } from './commands/load.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { queryCommand } from './commands/query.ts';
@@ -41,6 +42,9 @@ await yargs(hideBin(process.argv))
   .command(startCommand)
   .command(sourcesCommand)
   .command(clusterCommand)
+  .command(historyCommand)
+  // `sparkify-warehouse completion >> ~/.bashrc` (or ~/.zshrc): yargs' own shell completion.
+  .completion('completion', 'Print the shell completion script (bash, zsh): sparkify-warehouse completion >> ~/.bashrc')
   .demandCommand(1, 'Name a command: see --help.')
   .strict()
   .recommendCommands()

@@ -167,3 +167,35 @@ test.serial('status shows state, endpoint, node type and count, and attached rol
   const text = out.join('');
   t.regex(text, /sparkify-cluster \| available \| sparkify-cluster\.abc123\.us-west-2\.redshift\.amazonaws\.com:5439 \| ra3\.large\s+\|\s+2 \| arn:aws:iam::123456789012:role\/sparkify-redshift-s3-read/);
 });
+
+test.serial('status --format json: one JSON document with the state, endpoint, nodes and roles; a missing cluster exits 1 with exists: false', async (t) => {
+  const m = mocks();
+  m.redshift.on(DescribeClustersCommand).resolves({ Clusters: [available] });
+  const statusJson = async (): Promise<{ code: number | void; text: string }> => {
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      const code = await runClusterCommand({ action: 'status', format: 'json', dryRun: false, writeEnv: false, yes: false, skipFinalSnapshot: false, envFile: '/dev/null', verbose: false, quiet: true }, { clients: m.clients });
+      return { code, text: out.join('') };
+    } finally {
+      process.stdout.write = write;
+    }
+  };
+  const found = await statusJson();
+  t.deepEqual(JSON.parse(found.text), {
+    exists: true,
+    clusterId: 'sparkify-cluster',
+    region: 'us-west-2',
+    cluster: 'sparkify-cluster',
+    state: 'available',
+    endpoint: { address: 'sparkify-cluster.abc123.us-west-2.redshift.amazonaws.com', port: 5439 },
+    nodeType: 'ra3.large',
+    nodes: 2,
+    iamRoles: ['arn:aws:iam::123456789012:role/sparkify-redshift-s3-read'],
+  });
+  m.redshift.on(DescribeClustersCommand).rejects(notFound('ClusterNotFoundFault'));
+  const missing = await statusJson();
+  t.is(missing.code, 1);
+  t.deepEqual(JSON.parse(missing.text), { exists: false, clusterId: 'sparkify-cluster', region: 'us-west-2' });
+});

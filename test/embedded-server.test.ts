@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { copyBinaries } from '../lib/db/embedded-postgres.ts';
+import { cliCommand } from '../scripts/dev/spawn-cli.ts';
 import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -40,7 +41,8 @@ test.serial('a first run killed during initdb: the next run removes the half-mad
   t.teardown(() => cleanUp(warehouse, root));
   const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], WAREHOUSE_DIR: warehouse };
   // Its own process group, so that it is killed with initdb and the bootstrap backend (Ctrl-C or a killed job).
-  const first = spawn(process.execPath, ['--import=tsx', path.join(PROJECT_DIR, 'scripts', 'cli.ts'), 'migrate', 'up', '--env-file=/dev/null'], { cwd: PROJECT_DIR, env, detached: true, stdio: 'ignore' });
+  const [node, argv] = cliCommand(['migrate', 'up']);
+  const first = spawn(node, argv, { cwd: PROJECT_DIR, env, detached: true, stdio: 'ignore' });
   const exited = new Promise((resolve) => first.on('exit', resolve));
   let done = false;
   void exited.then(() => (done = true));

@@ -334,6 +334,11 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     await blocker.query('ROLLBACK');
     t.is(await rowCount(tdb, 'songplays'), 0);
     t.is(await rowCount(tdb, 'load_ledger'), 0);
+    // The run record says so, with the steps that committed.
+    const [record] = await tdb.query<{ outcome: string; error: string; steps: string }>('select outcome, error, steps from load_runs');
+    t.is(record?.outcome, 'interrupted');
+    t.regex(record?.error ?? '', new RegExp(`^Interrupted by ${signal}: stopped the load`));
+    t.true((JSON.parse(record?.steps ?? '[]') as { step: string }[]).some((s) => s.step === 'transform songs'));
     t.is((await runCli(['load'], env)).code, 0);
     t.deepEqual(await contentChecksums(tdb), clean);
   });

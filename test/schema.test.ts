@@ -97,9 +97,10 @@ test('the Redshift dry runs select the schema first, so the scripts run as print
   t.is(migrate.code, 0, migrate.stderr);
   t.is(load.code, 0, load.stderr);
   const statements = (script: string) => script.split('\n').filter((l) => /^[A-Z]/.test(l));
-  t.deepEqual(statements(migrate.stdout).slice(0, 3), [
+  t.deepEqual(statements(migrate.stdout).slice(0, 4), [
     'CREATE SCHEMA IF NOT EXISTS "dev_a";',
     "SET search_path TO 'dev_a';",
+    'CREATE TABLE IF NOT EXISTS migration_checksums (',
     'CREATE TABLE "dev_a"."pgmigrations" (id INTEGER IDENTITY(1, 1) PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);',
   ]);
   t.regex(migrate.stdout, /INSERT INTO "dev_a"\."pgmigrations" \(name, run_on\) VALUES \('20261122000700000_create-songplays', GETDATE\(\)\);/);

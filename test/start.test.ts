@@ -22,8 +22,9 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   const first = await runCli(['start'], env, { timeoutMs: 300_000 });
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, /Generating the sample data/);
-  t.regex(first.stderr, /Migrated: 11 migration\(s\) applied/);
-  t.regex(first.stdout, /# Report[\s\S]*songplays\s+\|\s+7870/);
+  t.regex(first.stderr, /Migrated: 12 migration\(s\) applied/);
+  t.regex(first.stdout, /# Checks[\s\S]*songplays\s+\|\s+7870[\s\S]*# Report/);
+  t.is(first.stdout.match(/^songplays\s+\|\s+7870/gm)?.length, 1, 'the row counts are printed once');
   t.regex(first.stdout, /Checks passed: 16 of 16/);
   t.regex(first.stdout, /Most played song: "/);
   t.regex(first.stdout, /Busiest hour \(UTC\): \d+:00/);
@@ -38,6 +39,10 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   t.regex(second.stderr, /Schema up to date/);
   const report = (s: string) => s.slice(s.indexOf('# Report')).replace(/Done in [\d.]+s/, '');
   t.is(report(second.stdout), report(first.stdout), 'the same report: nothing changed');
+  // Both runs are in the run record.
+  const history = await runCli(['history', '--format', 'json'], env);
+  t.is(history.code, 0, history.stderr);
+  t.deepEqual((JSON.parse(history.stdout) as { runs: { command: string; outcome: string }[] }).runs.map((r) => [r.command, r.outcome]), [['start', 'succeeded'], ['start', 'succeeded']]);
 
   const started = await runCli(['db', 'start'], env);
   t.is(started.code, 0, started.stderr);

@@ -21,6 +21,8 @@ export interface StageProgress {
   readonly objectsTotal: number;
   readonly rows: number;
   readonly bytes: number;
+  /** The table's last report: every row is in (rows counted before are behind the conversion's buffer). */
+  readonly done?: boolean;
 }
 
 /** AWS credentials for Redshift COPY when no IAM role is set. */

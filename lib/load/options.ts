@@ -7,6 +7,7 @@ import type { CredentialsResolver, StageProgress, StagingContext } from '../dial
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import type { SourceReader } from '../sources/source-objects.ts';
+import type { LoadRun } from './run-record.ts';
 import type { Pipeline } from './steps.ts';
 
 export interface LoadOptions {
@@ -33,6 +34,8 @@ export interface LoadOptions {
   readonly faults?: FaultPoints | undefined;
   /** Aborted on SIGINT/SIGTERM (lib/interrupt.ts): running statements are cancelled, nothing more commits. */
   readonly signal?: AbortSignal | undefined;
+  /** This run's record (load_runs), filled in as it runs; default: a new one for `load`. */
+  readonly run?: LoadRun | undefined;
 }
 
 /** What the staging strategy is told of a load (a run adds its guard's checks). */

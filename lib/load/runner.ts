@@ -4,7 +4,6 @@
  * transaction, lane by lane, all under the warehouse lock; the ledger last.
  * Nothing here depends on the engine: the dialect says what differs.
  */
-import { randomBytes } from 'node:crypto';
 import { transaction, type Connection } from '../db/connection.ts';
 import type { Database } from '../db/database.ts';
 import { withWarehouseLock } from '../db/lock.ts';
@@ -16,6 +15,7 @@ import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
 import { recordLoaded } from './ledger.ts';
+import { LoadRun, recordRunEnd, recordRunStart } from './run-record.ts';
 import { stagingContext, type LoadOptions } from './options.ts';
 import { selectSteps, type Pipeline, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 
@@ -97,7 +97,7 @@ async function openSession(db: Database, guard: LoadGuard, log: Logger): Promise
  * not stop the others (every step is its own transaction and idempotent); the
  * first failure is reported once all lanes have ended.
  */
-async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipeline: Pipeline, transforms: readonly TransformStep[], log: Logger, faults: FaultPoints): Promise<StepReport[]> {
+async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipeline: Pipeline, transforms: readonly TransformStep[], log: Logger, faults: FaultPoints, run: LoadRun): Promise<StepReport[]> {
   const lanes = pipeline.lanes.map((lane) => lane.filter((step) => transforms.includes(step))).filter((lane) => lane.length > 0);
   const reports = new Map<TransformStep, StepReport>();
   const settled = await Promise.allSettled(
@@ -106,7 +106,9 @@ async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipe
       try {
         for (const step of lane) {
           const name = `transform ${step.table}`;
-          reports.set(step, await guard.step(name, () => session.run(name, () => runTransform(session.conn, db.dialect, step, log, faults, guard))));
+          const report = await guard.step(name, () => session.run(name, () => runTransform(session.conn, db.dialect, step, log, faults, guard)));
+          reports.set(step, report);
+          run.steps.push(report);
         }
       } finally {
         if (session !== main) await session.end();
@@ -120,7 +122,31 @@ async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipe
 
 const LEDGER_STEP = 'ledger (objects recorded as loaded)';
 
+/**
+ * Runs the load and records it in load_runs (lib/load/run-record.ts):
+ * `opts.run` (default: a new one) holds what it did, failed runs too.
+ */
 export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadReport> {
+  const run = opts.run ?? new LoadRun('load');
+  let recorded = false;
+  try {
+    // Recorded once it holds the warehouse lock, on its own connection (a run that waits and is stopped never started).
+    const report = await guardedLoad(db, opts, run, async (conn) => {
+      recorded = await recordRunStart(conn, run, opts.log);
+    });
+    // In the plan's order (the lanes finish their steps in any order).
+    run.steps.splice(0, run.steps.length, ...report.steps);
+    run.end();
+    return report;
+  } catch (err) {
+    run.end(err);
+    throw err;
+  } finally {
+    if (recorded) await recordRunEnd(db, run, opts.log);
+  }
+}
+
+async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun, onStarted: (conn: Connection) => Promise<void>): Promise<LoadReport> {
   const { pipeline } = opts;
   const { staging, transforms } = selectSteps(pipeline, opts.only);
   const recordsLedger = staging.length > 0 && transforms.length === pipeline.transforms.length;
@@ -133,7 +159,7 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
     async (lock) => {
       const guard = new LoadGuard(db, lock, opts.log, planned, opts.signal);
       try {
-        return await lockedLoad(db, opts, guard, staging, transforms, recordsLedger);
+        return await lockedLoad(db, opts, guard, { staging, transforms, recordsLedger, run, onStarted });
       } catch (err) {
         throw guard.explain(err);
       }
@@ -148,12 +174,21 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
   });
 }
 
-async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, staging: readonly StagingStep[], transforms: readonly TransformStep[], recordsLedger: boolean): Promise<LoadReport> {
+interface LockedRun {
+  readonly staging: readonly StagingStep[];
+  readonly transforms: readonly TransformStep[];
+  readonly recordsLedger: boolean;
+  readonly run: LoadRun;
+  readonly onStarted: (conn: Connection) => Promise<void>;
+}
+
+async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { staging, transforms, recordsLedger, run, onStarted }: LockedRun): Promise<LoadReport> {
   const faults = opts.faults ?? noFaults;
   const strategy = await db.dialect.staging();
   await faults.at('load:locked');
   const main = await openSession(db, guard, opts.log);
-  const runId = `${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+  await onStarted(main.conn);
+  const runId = run.runId;
   const ctx = stagingContext(opts, runId, { beforeCommit: () => guard.beforeCommit(), assertRunning: () => guard.check() });
   try {
     const steps: StepReport[] = [];
@@ -162,15 +197,17 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, sta
     if (staging.length > 0) {
       const staged = await guard.step('stage', () => main.run('stage', () => strategy.stage(main.conn, staging, ctx)));
       skipped = staged.skipped;
+      run.skipped = staged.skipped;
       if (staged.reports.length === 0) {
         opts.log.info('Nothing new since the last load: no staging work, no transform.');
         return { steps, skipped };
       }
       steps.push(...staged.reports);
+      run.steps.push(...staged.reports);
       stagedObjects = staged.objects;
       await faults.at('load:staged');
     }
-    steps.push(...(await runTransforms(db, guard, main, opts.pipeline, transforms, opts.log, faults)));
+    steps.push(...(await runTransforms(db, guard, main, opts.pipeline, transforms, opts.log, faults, run)));
     // Only a run that staged and filled every star table has loaded its objects.
     if (recordsLedger && stagedObjects.some((s) => s.objects.length > 0)) {
       await guard.step(LEDGER_STEP, () =>

@@ -21,6 +21,17 @@ import { WarehouseError } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import { withWarehouseLock } from '../db/lock.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import {
+  CREATE_CHECKSUMS_TABLE_SQL,
+  ChecksumMismatchError,
+  checksumState,
+  checksumStatements,
+  migrationChecksums,
+  recordChecksumSql,
+  recordedChecksums,
+  type ChecksumProblem,
+  type ChecksumState,
+} from './checksums.ts';
 import { ExistingTablesError, dropExistingSql, findExistingTables, type ExistingTable } from './existing-tables.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
@@ -46,6 +57,10 @@ export interface MigrateOptions {
    * transaction once `confirm` says yes.
    */
   readonly replaceExisting?: { readonly confirm: (tables: readonly ExistingTable[]) => Promise<boolean> };
+  /** Run `up` over applied migrations whose files changed (their checksums are then recorded anew). */
+  readonly ignoreChecksums?: boolean;
+  /** Only this migration (node-pg-migrate's `file`); the command resolves `up NAME` / `down NAME` to counts. */
+  readonly file?: string;
 }
 
 interface QueryConfigLike {
@@ -66,21 +81,23 @@ function textOf(q: QueryArg): string {
 /**
  * A live client whose statements pass through the dialect's rewrite.
  * `afterBegin` runs right after the runner opens its one transaction, so that
- * what it drops is recreated in the same transaction (or restored by its rollback).
+ * what it drops is recreated in the same transaction (or restored by its
+ * rollback). With `checksums`, each bookkeeping row the runner writes or
+ * deletes is followed, in its transaction, by the migration's checksum row.
  */
-export function rewritingClient(client: Connection, dialect: Dialect, log: Logger, afterBegin: readonly string[] = []): RunnerClient {
+export function rewritingClient(client: Connection, dialect: Dialect, log: Logger, afterBegin: readonly string[] = [], checksums?: ReadonlyMap<string, string>): RunnerClient {
   const pending = [...afterBegin];
+  const run = async (sql: string) => {
+    log.debug(sql);
+    await client.query(sql);
+  };
   return {
     async query(q, values) {
       const text = dialect.rewriteMigrationSql(textOf(q));
       log.debug(text);
       const result = await client.query(text, values ?? (typeof q === 'string' ? undefined : q.values));
-      if (/^\s*BEGIN\s*;?\s*$/i.test(text)) {
-        for (const sql of pending.splice(0)) {
-          log.debug(sql);
-          await client.query(sql);
-        }
-      }
+      if (/^\s*BEGIN\s*;?\s*$/i.test(text)) for (const sql of pending.splice(0)) await run(sql);
+      if (checksums) for (const sql of checksumStatements(text, MIGRATIONS_TABLE, checksums, dialect)) await run(sql);
       return { rows: result.rows };
     },
   };
@@ -104,6 +121,7 @@ function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions, schema: str
     // `schema` option: our connections select the schema already (lib/db/schema.ts).
     migrationsSchema: schema,
     fake: opts.fake ?? false,
+    ...(opts.file ? { file: opts.file } : {}),
     direction: opts.direction,
     count,
     // Redshift has no advisory locks: the warehouse lock (lib/db/lock.ts) serialises runs instead.
@@ -124,16 +142,49 @@ function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions, schema: str
 export async function migrate(db: Database, opts: MigrateOptions): Promise<string[]> {
   return withWarehouseLock(db, `migrate ${opts.direction}`, opts.log, async () => {
     await (opts.faults ?? noFaults).at('migrate:locked');
-    const afterBegin = opts.direction === 'up' && !opts.fake ? await replacing(db, opts) : [];
+    const checksums = await migrationChecksums(opts.dir ?? MIGRATIONS_DIR);
     const client = await db.connect();
     try {
+      await client.query(CREATE_CHECKSUMS_TABLE_SQL);
+      if (opts.direction === 'up') await checkAppliedChecksums(client, db, checksums, opts);
+      const afterBegin = opts.direction === 'up' && !opts.fake ? await replacing(db, opts) : [];
       const { runner } = await import('node-pg-migrate');
-      const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log, afterBegin), opts, db.schema));
+      const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log, afterBegin, checksums), opts, db.schema));
       return ran.map((m) => m.name);
     } finally {
       await client.end();
     }
   });
+}
+
+/**
+ * Before `up`: an applied migration whose file changed or is gone stops the
+ * run (ChecksumMismatchError) unless ignoreChecksums, which records the
+ * changed files' checksums anew. Migrations applied before checksums were
+ * kept get theirs recorded now (the files as they are).
+ */
+async function checkAppliedChecksums(client: Connection, db: Database, checksums: ReadonlyMap<string, string>, opts: MigrateOptions): Promise<void> {
+  const applied = await appliedMigrations(client, db.schema);
+  const recorded = await recordedChecksums(client, db.schema);
+  const states = [...applied.keys()].map((name) => ({ name, state: checksumState(name, recorded, checksums) }));
+  const problems = states.filter((s): s is ChecksumProblem => s.state === 'changed' || s.state === 'missing');
+  if (problems.length > 0 && !opts.ignoreChecksums) throw new ChecksumMismatchError(problems, true);
+  if (problems.length > 0) opts.log.warn(`--ignore-checksums: migrating over ${problems.map((p) => `${p.name} (${p.state})`).join(', ')}; the changed files' checksums are recorded as they are now.`);
+  const record = states.filter((s) => s.state === 'unrecorded' || s.state === 'changed');
+  if (record.some((s) => s.state === 'unrecorded')) opts.log.info(`Recording the checksums of ${record.filter((s) => s.state === 'unrecorded').length} migration(s) applied before checksums were kept.`);
+  for (const { name } of record) {
+    for (const sql of recordChecksumSql(name, checksums.get(name) ?? '', db.dialect)) await client.query(sql);
+  }
+}
+
+/** The applied migrations (node-pg-migrate's bookkeeping) in the order they ran, with when; empty before its table exists. */
+async function appliedMigrations(client: Connection, schema: string): Promise<Map<string, string>> {
+  const exists = await client.query(`select 1 from information_schema.tables where table_schema = $1 and table_name = '${MIGRATIONS_TABLE}'`, [schema]);
+  const applied = new Map<string, string>();
+  if (exists.rows.length === 0) return applied;
+  const { rows } = await client.query<{ name: string; run_on: string }>(`select name, cast(run_on as varchar(32)) as run_on from ${MIGRATIONS_TABLE} order by run_on, id`);
+  for (const r of rows) applied.set(r.name, r.run_on);
+  return applied;
 }
 
 /**
@@ -155,22 +206,26 @@ async function replacing(db: Database, opts: MigrateOptions): Promise<string[]> 
 export interface MigrationStatus {
   readonly name: string;
   readonly appliedAt: string | undefined;
+  /** The file's checksum now (none when the file is gone). */
+  readonly checksum: string | undefined;
+  /** Applied migrations only: does the file still match what was applied? */
+  readonly checksumState: ChecksumState | undefined;
 }
 
-export async function migrationStatus(db: Database, dir?: string): Promise<MigrationStatus[]> {
+export async function migrationStatus(db: Database, dir: string = MIGRATIONS_DIR): Promise<MigrationStatus[]> {
   const client = await db.connect();
   try {
-    const exists = await client.query(`select 1 from information_schema.tables where table_schema = $1 and table_name = '${MIGRATIONS_TABLE}'`, [db.schema]);
-    const applied = new Map<string, string>();
-    if (exists.rows.length > 0) {
-      const { rows } = await client.query<{ name: string; run_on: string }>(
-        `select name, cast(run_on as varchar(32)) as run_on from ${MIGRATIONS_TABLE} order by run_on, id`,
-      );
-      for (const r of rows) applied.set(r.name, r.run_on);
-    }
+    const applied = await appliedMigrations(client, db.schema);
+    const recorded = await recordedChecksums(client, db.schema);
+    const checksums = await migrationChecksums(dir);
     const names = await migrationNames(dir);
     const all = [...new Set([...applied.keys(), ...names])].sort();
-    return all.map((name) => ({ name, appliedAt: applied.get(name) }));
+    return all.map((name) => ({
+      name,
+      appliedAt: applied.get(name),
+      checksum: checksums.get(name),
+      checksumState: applied.has(name) ? checksumState(name, recorded, checksums) : undefined,
+    }));
   } finally {
     await client.end();
   }
@@ -190,6 +245,7 @@ export async function migrationScript(
   const schema = 'db' in target ? target.db.schema : (opts.schema ?? DEFAULT_SCHEMA);
   const live = 'db' in target ? await target.db.connect() : undefined;
   const applied = live ? [] : opts.direction === 'down' ? await migrationNames(opts.dir) : [];
+  const checksums = await migrationChecksums(opts.dir ?? MIGRATIONS_DIR);
   const emit = (sql: string) => {
     const text = sql.trim();
     if (text === '') return;
@@ -209,6 +265,7 @@ export async function migrationScript(
       if (isRead) return { rows: fakeRead(text, dialect, applied) };
       if (new RegExp(`^CREATE TABLE "[^"]+"\\."${MIGRATIONS_TABLE}"`).test(text)) bookkeepingRecorded = true;
       emit(text);
+      for (const sql of checksumStatements(text, MIGRATIONS_TABLE, checksums, dialect)) emit(sql);
       return { rows: [] };
     },
   };
@@ -221,6 +278,8 @@ export async function migrationScript(
     },
   };
   lines.push(`-- sparkify-warehouse: migrate ${opts.direction} for ${dialect.name}${live ? '' : ' (no connection: rendered for this dialect)'}`, '', ...schemaPreamble(schema, { create: true }));
+  lines.push('-- the checksums of the applied migrations (migrate status, migrate validate)');
+  emit(CREATE_CHECKSUMS_TABLE_SQL);
   try {
     const { runner } = await import('node-pg-migrate');
     await runner(runnerOptions(recorder, { ...opts, log }, schema));

@@ -12,9 +12,9 @@ import { setEnvValues } from '../../lib/config/env-file-writer.ts';
 import { setIniValues } from '../../lib/config/ini-file-writer.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { formatTable } from './format-table.ts';
-import { commonOptions, createRunLogger, environment, print, runCommand, type CommonArgs } from './common.ts';
+import { commonOptions, createRunLogger, environment, formatOption, print, printJson, runCommand, type CommonArgs, type FormatArgs } from './common.ts';
 
-interface ClusterArgs extends CommonArgs {
+interface ClusterArgs extends CommonArgs, FormatArgs {
   action: 'create' | 'status' | 'delete';
   dryRun: boolean;
   writeEnv: boolean;
@@ -110,9 +110,16 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
     }
     case 'status': {
       const database = loadConfig(env).database;
-      if (database.kind === 'data-api' && !args.dryRun) return dataApiStatus(database, config.region, log);
+      if (database.kind === 'data-api' && !args.dryRun) return dataApiStatus(database, config.region, log, args.format === 'json');
       const cluster = await clusterStatus(ctx);
       if (args.dryRun) return printPlan();
+      if (args.format === 'json') {
+        const found = cluster
+          ? { cluster: cluster.ClusterIdentifier, state: cluster.ClusterStatus, endpoint: cluster.Endpoint ? { address: cluster.Endpoint.Address, port: cluster.Endpoint.Port } : null, nodeType: cluster.NodeType, nodes: cluster.NumberOfNodes, iamRoles: (cluster.IamRoles ?? []).map((r) => r.IamRoleArn) }
+          : {};
+        printJson({ exists: Boolean(cluster), clusterId: config.clusterId, region: config.region, ...found });
+        return cluster ? undefined : 1;
+      }
       if (!cluster) {
         print(`Cluster ${config.clusterId} does not exist (region ${config.region}).`);
         return 1;
@@ -149,20 +156,36 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
 }
 
 /** `status` with the Data API configured: whether it reaches the workgroup or cluster (select version() in a session). */
-async function dataApiStatus(setting: DataApiSetting, region: string, log: Logger): Promise<number | void> {
+interface DataApiReach {
+  readonly target: string;
+  readonly reachable: boolean;
+  readonly version?: string;
+  readonly error?: string;
+}
+
+/** Whether the Data API reaches the configured workgroup or cluster: one `select version()`. */
+async function dataApiReach(setting: DataApiSetting, region: string, log: Logger): Promise<DataApiReach> {
   const [{ connectDataApi, createDataApiClient }, { describeDataApi }] = await Promise.all([import('../../lib/db/data-api-connection.ts'), import('../../lib/config/data-api.ts')]);
   const client = createDataApiClient(setting, region);
   const conn = connectDataApi({ setting, client, log, statementTimeoutMs: 120_000 });
+  const target = describeDataApi(setting);
   try {
     const { rows } = await conn.query<{ version: string }>('select version() as version');
-    print(`${describeDataApi(setting)}: reachable (${String(rows[0]?.version ?? '').replace(/^.*(Redshift [\d.]+).*$/, '$1')}).`);
+    return { target, reachable: true, version: String(rows[0]?.version ?? '').replace(/^.*(Redshift [\d.]+).*$/, '$1') };
   } catch (err) {
-    print(`${describeDataApi(setting)}: not reachable: ${(err as Error).name}: ${(err as Error).message}`);
-    return 1;
+    return { target, reachable: false, error: `${(err as Error).name}: ${(err as Error).message}` };
   } finally {
     await conn.end().catch(() => undefined);
     client.destroy();
   }
+}
+
+/** cluster status through the Data API: a line, or with --format json `{"dataApi": {...}}`; exit 1 when not reachable. */
+async function dataApiStatus(setting: DataApiSetting, region: string, log: Logger, json: boolean): Promise<number | void> {
+  const reach = await dataApiReach(setting, region, log);
+  if (json) printJson({ dataApi: reach });
+  else print(reach.reachable ? `${reach.target}: reachable (${reach.version ?? ''}).` : `${reach.target}: not reachable: ${reach.error ?? ''}`);
+  return reach.reachable ? undefined : 1;
 }
 
 /** A dry run's output: every AWS call it would make, in order. */
@@ -195,6 +218,16 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
       const namespace = await findNamespace(ctx);
       const workgroup = await findWorkgroup(ctx);
       if (args.dryRun) return printPlan();
+      const database = loadConfig(env).database;
+      if (args.format === 'json') {
+        const reach = database.kind === 'data-api' ? await dataApiReach(database, config.region, log) : undefined;
+        printJson({
+          namespace: { name: config.namespace, exists: Boolean(namespace), status: namespace?.status ?? null, iamRoles: namespace?.iamRoles ?? [] },
+          workgroup: { name: config.workgroup, exists: Boolean(workgroup), status: workgroup?.status ?? null, baseCapacity: workgroup?.baseCapacity ?? null },
+          ...(reach ? { dataApi: reach } : {}),
+        });
+        return namespace && workgroup && (reach?.reachable ?? true) ? undefined : 1;
+      }
       print(
         formatTable([
           {
@@ -206,8 +239,7 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
         ]),
       );
       if (!namespace || !workgroup) return 1;
-      const database = loadConfig(env).database;
-      if (database.kind === 'data-api') return dataApiStatus(database, config.region, log);
+      if (database.kind === 'data-api') return dataApiStatus(database, config.region, log, false);
       return;
     }
     case 'delete': {
@@ -232,13 +264,17 @@ export const clusterCommand: CommandModule<object, ClusterArgs> = {
   command: 'cluster <action>',
   describe: 'Create, inspect or delete the Redshift cluster and its IAM role (AWS SDK)',
   builder: (y) =>
-    commonOptions(y as Argv<object>)
+    formatOption(commonOptions(y as Argv<object>), 'status: the cluster (exists, state, endpoint, node type, nodes, IAM roles)')
       .positional('action', { choices: ['create', 'status', 'delete'] as const, demandOption: true })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print each AWS call and its key parameters without calling AWS' })
       .option('write-env', { type: 'boolean', default: false, describe: 'create: write DATABASE_URL, IAM_ROLE_ARN (and a generated REDSHIFT_PASSWORD) into .env' })
       .option('write-config', { type: 'string', describe: 'create: write [CLUSTER], [IAM_ROLE] ARN (and a generated [DWH] DWH_DB_PASSWORD) into this dwh.cfg, keeping its other lines' })
       .option('yes', { type: 'boolean', default: false, describe: 'delete: do not ask for confirmation' })
       .option('skip-final-snapshot', { type: 'boolean', default: false, describe: 'delete: no final snapshot' })
-      .option('serverless', { type: 'boolean', default: false, describe: 'Redshift Serverless: a namespace and workgroup (REDSHIFT_NAMESPACE, REDSHIFT_WORKGROUP) reached through the Data API, instead of a cluster' }) as unknown as Argv<ClusterArgs>,
+      .option('serverless', { type: 'boolean', default: false, describe: 'Redshift Serverless: a namespace and workgroup (REDSHIFT_NAMESPACE, REDSHIFT_WORKGROUP) reached through the Data API, instead of a cluster' })
+      .check((a) => {
+        if (a.format === 'json' && (a.action !== 'status' || a.dryRun)) throw new Error('--format json goes with cluster status (without --dry-run)');
+        return true;
+      }) as unknown as Argv<ClusterArgs>,
   handler: (args) => runCommand(args, () => runClusterCommand(args)),
 };

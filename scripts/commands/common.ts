@@ -144,19 +144,41 @@ export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
+/** `--format text|json` of the commands that report a result (README, Machine-readable output). */
+export type ResultFormat = 'text' | 'json';
+
+export interface FormatArgs {
+  /** Optional for callers that build the arguments themselves (tests): text. */
+  format?: ResultFormat;
+}
+
+export function formatOption<T>(y: Argv<T>, json: string): Argv<T & FormatArgs> {
+  return y.option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: `text: for people; json: ${json}, as exactly one JSON document on stdout` }) as unknown as Argv<T & FormatArgs>;
+}
+
+let jsonPrinted = false;
+
+/** The one JSON document of a `--format json` run, with secrets masked in each string (so the JSON stays valid). */
+export function printJson(value: unknown): void {
+  jsonPrinted = true;
+  print(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? redact(v) : v), 2));
+}
+
 export function exitCodeOf(err: unknown): number {
   if (err instanceof WarehouseError) return err.exitCode;
   return EXIT.failure;
 }
 
 /** Runs a command body; on error prints one message (no stack unless --verbose) and sets the exit code. */
-export async function runCommand(args: { verbose?: boolean }, body: () => Promise<void | number>): Promise<void> {
+export async function runCommand(args: { verbose?: boolean; format?: string }, body: () => Promise<void | number>): Promise<void> {
   try {
     const code = await body();
     process.exitCode = typeof code === 'number' ? code : EXIT.ok;
   } catch (err) {
     process.exitCode = exitCodeOf(err);
     process.stderr.write(`${redact(formatError(err, Boolean(args.verbose)))}\n`);
+    // --format json: stdout is one JSON document, whatever happened.
+    if (args.format === 'json' && !jsonPrinted) printJson({ error: { message: err instanceof Error ? err.message : String(err), exitCode: process.exitCode } });
   }
 }
 

@@ -8,11 +8,12 @@ import { openDatabase } from '../../lib/db/database.ts';
 import { DIALECT_NAMES, dialectByName, type DialectName } from '../../lib/dialect/index.ts';
 import { loadScript } from '../../lib/load/plan.ts';
 import { interruptOnSignals } from '../../lib/interrupt.ts';
+import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
-import { commonOptions, print, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
-import { printLoadReport, progressReporter } from './output.ts';
+import { commonOptions, formatOption, print, printJson, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
+import { commandLine, printLoadReport, progressReporter } from './output.ts';
 
-interface LoadArgs extends CommonArgs, SourceArgs {
+interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   only?: string[];
   dryRun: boolean;
   dialect?: DialectName;
@@ -23,7 +24,7 @@ interface LoadArgs extends CommonArgs, SourceArgs {
 }
 
 function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
-  return sourceOptions(commonOptions(y))
+  return formatOption(sourceOptions(commonOptions(y)), 'the run (run id, start, end, outcome, each step with its table, rows, seconds and detail, the skipped records)')
     .option('only', { type: 'string', array: true, choices: pipeline.onlyChoices, describe: 'run only these steps' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
     .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
@@ -33,6 +34,7 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)' })
     .check((a) => {
       if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
+      if (a.dryRun && a.format === 'json') throw new Error('--dry-run prints a SQL script: it does not go with --format json');
       const n = Number(a['max-errors']);
       if (!Number.isInteger(n) || n < 0 || n > 100000) throw new Error('--max-errors takes a whole number from 0 to 100000');
       return true;
@@ -61,11 +63,16 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         log.info(`Loading into ${db.dialect.name} at ${db.description}`);
         const progress = progressReporter(log);
         const interrupts = interruptOnSignals(log, 'load');
-        const report = await runLoad(db, { ...options, onProgress: progress.onProgress, signal: interrupts.signal }).finally(() => {
+        const run = new LoadRun(commandLine(), redact);
+        try {
+          printLoadReport(await runLoad(db, { ...options, run, onProgress: progress.onProgress, signal: interrupts.signal }), args.format, run);
+        } catch (err) {
+          if (args.format === 'json') printJson(run.summary());
+          throw err;
+        } finally {
           progress.done();
           interrupts.dispose();
-        });
-        printLoadReport(report);
+        }
       } finally {
         await db.close();
       }

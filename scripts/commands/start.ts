@@ -11,6 +11,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { pipeline } from '../../loaders/index.ts';
 import { withSources } from '../../lib/config/config.ts';
 import { openDatabase } from '../../lib/db/database.ts';
+import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import type { Logger } from '../../lib/log.ts';
 import { migrate } from '../../lib/migrate/migrate.ts';
@@ -18,9 +19,8 @@ import { runAnalytics } from '../../lib/report/analytics.ts';
 import { assertChecksPassed, verifyWarehouse } from '../../lib/report/checks.ts';
 import { defaultReportDir, writeReportPage } from '../../lib/report/report-page.ts';
 import { generate, type ExpectedCounts } from '../../lib/sample/generator.ts';
-import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
-import { formatTable } from './format-table.ts';
-import { printLoadReport, printVerifyReport, progressReporter } from './output.ts';
+import { commonOptions, print, redact, runCommand, setup, type CommonArgs } from './common.ts';
+import { commandLine, printLoadReport, printVerifyReport, progressReporter } from './output.ts';
 
 export const SAMPLE = { songs: 2000, events: 10000, seed: 42 } as const;
 
@@ -64,7 +64,7 @@ export const startCommand: CommandModule<object, CommonArgs> = {
         const ran = await migrate(db, { direction: 'up', log, faults });
         log.info(ran.length > 0 ? `Migrated: ${ran.length} migration(s) applied.` : 'Schema up to date.');
         const progress = progressReporter(log);
-        const report = await runLoad(db, { config, log, faults, pipeline, onProgress: progress.onProgress }).finally(progress.done);
+        const report = await runLoad(db, { config, log, faults, pipeline, run: new LoadRun(commandLine(), redact), onProgress: progress.onProgress }).finally(progress.done);
         print('# Load');
         printLoadReport(report);
         const checks = await verifyWarehouse(db, pipeline);
@@ -76,7 +76,6 @@ export const startCommand: CommandModule<object, CommonArgs> = {
         const top = rowsOf('most-played-songs')[0];
         const busiest = [...rowsOf('plays-by-hour')].sort((a, b) => Number(b['plays']) - Number(a['plays']))[0];
         print('# Report');
-        print(formatTable(checks.counts));
         print(`Checks passed: ${checks.results.length} of ${checks.results.length}.`);
         if (top) print(`Most played song: "${String(top['title'])}" by ${String(top['artist'])} (${String(top['plays'])} plays).`);
         if (busiest) print(`Busiest hour (UTC): ${String(busiest['hour'])}:00 with ${String(busiest['plays'])} plays.`);

@@ -8,10 +8,12 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createLogger } from '../../lib/log.ts';
 import { startScratchServer, type ScratchServer } from './scratch-server.ts';
-import { PROJECT_DIR } from './spawn-cli.ts';
+import { PROJECT_DIR, ensureBuilt } from './spawn-cli.ts';
 import { createRunTempDir, leftovers, removeRunTempDir } from './temp-leftovers.ts';
 
 const log = createLogger();
+// The tests run the compiled command line: build it now if the source changed, not in each AVA worker.
+ensureBuilt();
 const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 let server: ScratchServer | undefined;
 

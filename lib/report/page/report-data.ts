@@ -7,15 +7,17 @@
 import type { Connection } from '../../db/connection.ts';
 import type { Database } from '../../db/database.ts';
 import { LEDGER_TABLE } from '../../load/ledger.ts';
+import { lastRunsSql, readRuns, runRow, type RunSummary } from '../../load/run-record.ts';
 import type { Pipeline } from '../../load/steps.ts';
 import { analyticsQueries, type AnalyticsQuery } from '../analytics.ts';
 import { MATCH_RATE_SQL, rowCountsSql, runChecks, type VerifyReport } from '../checks.ts';
 import { CHARTS, type Rows } from './charts.ts';
 
-export const RUNS_TABLE = 'load_runs';
 /** Ledger objects listed one by one; the rest are counted in the summary. */
 export const LEDGER_OBJECTS_SHOWN = 200;
 export const RUNS_SHOWN = 10;
+/** Only its column names are used (a table with no runs yet). */
+const EMPTY_RUN: RunSummary = { runId: '', command: '', startedAt: '', endedAt: null, seconds: null, outcome: 'running', steps: [], skippedRecords: 0, skipped: [], error: null };
 
 export const LEDGER_SUMMARY_SQL = `SELECT table_name, COUNT(*) AS objects, SUM(object_size) AS bytes, COUNT(DISTINCT run_id) AS runs,
     MIN(recorded_at) AS first_loaded, MAX(recorded_at) AS last_loaded
@@ -29,10 +31,6 @@ FROM ${LEDGER_TABLE}
 WHERE status = 'loaded'
 ORDER BY recorded_at DESC, table_name, object_uri
 LIMIT ${LEDGER_OBJECTS_SHOWN}`;
-
-// information_schema is on both engines; on Redshift it lists the tables the user may read.
-const TABLE_EXISTS_SQL = `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`;
-const COLUMNS_SQL = `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`;
 
 export interface QueryResult {
   readonly query: AnalyticsQuery;
@@ -56,19 +54,12 @@ export function chartQueryNames(): string[] {
   return [...new Set(CHARTS.flatMap((c) => c.queries))];
 }
 
-async function tableExists(client: Connection, table: string): Promise<boolean> {
-  const { rows } = await client.query<{ n: string }>(TABLE_EXISTS_SQL, [table]);
-  return Number(rows[0]?.n ?? 0) > 0;
-}
-
+/** The run record's latest runs (lib/load/run-record.ts), one row each, as `history` shows them. */
 async function lastRuns(client: Connection): Promise<ReportData['runs']> {
-  if (!(await tableExists(client, RUNS_TABLE))) return undefined;
-  const { rows: columns } = await client.query<{ column_name: string; data_type: string }>(COLUMNS_SQL, [RUNS_TABLE]);
-  // The run record's layout is its own migration's: order by its first timestamp column, newest first.
-  const orderBy = columns.find((c) => c.data_type.startsWith('timestamp'))?.column_name ?? columns[0]?.column_name;
-  const sql = `SELECT * FROM ${RUNS_TABLE}${orderBy ? ` ORDER BY ${orderBy} DESC` : ''} LIMIT ${RUNS_SHOWN}`;
-  const result = await client.query(sql);
-  return { sql, rows: result.rows as Rows, columns: columns.map((c) => c.column_name) };
+  const runs = await readRuns(client, RUNS_SHOWN);
+  if (!runs) return undefined;
+  const rows = runs.map(runRow);
+  return { sql: lastRunsSql(RUNS_SHOWN), rows, columns: Object.keys(rows[0] ?? runRow(EMPTY_RUN)) };
 }
 
 export async function collectReportData(db: Database, pipeline: Pipeline): Promise<ReportData> {

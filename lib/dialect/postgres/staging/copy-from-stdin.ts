@@ -94,6 +94,7 @@ export async function copyIntoTable(copyFromStdin: (sql: string) => Writable, ta
     copy.end();
     await Promise.race([once(copy, 'finish'), once(copy, 'error').then(([e]) => Promise.reject(e as Error))]);
     if (copyError) throw copyError;
+    options.onProgress?.({ table: target.table, objectsDone, objectsTotal: objects.length, rows, bytes, done: true });
   } catch (err) {
     if (!copy.destroyed) copy.destroy(err as Error);
     // Let the server answer the aborted COPY before the caller rolls back.
