@@ -67,7 +67,7 @@ async function resolveMapping(reader: SourceReader, format: string, columns: rea
 
 export const postgresStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
-    const reader = ctx.reader ?? createSourceReader(ctx.config.region);
+    const reader = ctx.reader ?? createSourceReader(ctx.config.region, ctx.config.s3MaxConcurrency);
     const prepared: { step: StagingStep; columns: StagingColumn[]; mapping: JsonMapping; source: string; objects: SourceObject[] }[] = [];
     for (const step of steps) {
       const columns = await stagingColumns(conn, step, ctx.config.schema);
