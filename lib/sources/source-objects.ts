@@ -108,7 +108,10 @@ export function createSourceReader(region: string, s3Concurrency = 16): SourceRe
   let client: Promise<S3Client> | undefined;
   const s3 = () =>
     (client ??= import('./s3-client.ts').then(({ createS3Client }) => createS3Client(region, process.env, s3Concurrency)));
-  const commands = () => import('@aws-sdk/client-s3');
+  // Imported once: under a loader (tsx) every import() is a round trip to the loader's thread,
+  // which cost more CPU per small object than the GET itself.
+  let commandsModule: Promise<typeof import('@aws-sdk/client-s3')> | undefined;
+  const commands = () => (commandsModule ??= import('@aws-sdk/client-s3'));
   return {
     s3Concurrency,
     async list(uri) {
