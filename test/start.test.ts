@@ -23,7 +23,7 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, /Generating the sample data/);
   t.regex(first.stderr, /Migrated: 11 migration\(s\) applied/);
-  t.regex(first.stdout, /# Report[\s\S]*songplays\s+\|\s+7870/);
+  t.regex(first.stdout, /# Report[\s\S]*songplays\s+\|\s+7912/);
   t.regex(first.stdout, /Checks passed: 16 of 16/);
   t.regex(first.stdout, /Most played song: "/);
   t.regex(first.stdout, /Busiest hour \(UTC\): \d+:00/);
@@ -48,9 +48,9 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   await client.connect();
   const { rows } = await client.query<{ n: string }>('select count(*) as n from songplays');
   await client.end();
-  t.is(rows[0]?.n, '7870');
+  t.is(rows[0]?.n, '7912');
   const query = await runCli(['query', 'SELECT COUNT(*) AS plays FROM songplays', '--format', 'csv'], env);
-  t.is(query.stdout, 'plays\n7870\n');
+  t.is(query.stdout, 'plays\n7912\n');
   t.is((await runCli(['db', 'stop'], env)).code, 0);
   t.regex((await runCli(['db', 'url'], env)).stdout, /not running/);
 });
