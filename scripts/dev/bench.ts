@@ -527,6 +527,7 @@ const fmt = (n: number | undefined, digits = 2) => (n === undefined || Number.is
 
 async function main(): Promise<void> {
   const options = parseArgs();
+  const started = new Date();
   const servers: Server[] = [];
   const results: Row[] = [];
   const notes: string[] = [];
@@ -544,21 +545,21 @@ async function main(): Promise<void> {
           await benchSize(server, key, size, options.rounds, results, notes);
         }
         // What is measured so far, in case a long run is stopped.
-        await writeFile(latest, render(options.rounds, servers, results, notes));
+        await writeFile(latest, render(started, options.rounds, servers, results, notes));
       }
     }
   } finally {
     for (const s of servers) await s.handle?.stop();
     log.info(`Generated data kept in ${dataRoot} for the next run (delete it to regenerate).`);
   }
-  const table = render(options.rounds, servers, results, notes);
+  const table = render(started, options.rounds, servers, results, notes);
   process.stdout.write(table);
   await writeFile(latest, table);
 }
 
-function render(rounds: number, servers: readonly Server[], results: Row[], notes: readonly string[]): string {
+function render(started: Date, rounds: number, servers: readonly Server[], results: Row[], notes: readonly string[]): string {
   const header = [
-    `Benchmark ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine(servers)}; each figure the median of ${rounds} rounds.`,
+    `Benchmark started ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine(servers)}; each figure the median of ${rounds} rounds.`,
     `Ratios: the tool's time once started (node and module loading excluded) ÷ the limit's time, on the same server in the same run. CPU: seconds used by the loading node process and by the server (backends and helper processes) during the step. Load: the 1-minute load average when the size began.`,
   ];
   const lines = [
