@@ -39,7 +39,7 @@ test('the real formats and quirks; the printed counts are what the load gives', 
   t.true(texts.some((s) => /"artist_name":\d+/.test(s)), 'an artist named with a JSON number');
   const logFiles = await filesBelow(path.join(out, 'log_data'));
   t.is(logFiles.length, 30);
-  const events = (await Promise.all(logFiles.map((f) => readFile(f, 'utf8')))).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const events = (await Promise.all(logFiles.map((f) => readFile(f, 'utf8')))).join('\n').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   t.is(events.length, 3000);
   t.true(events.some((e) => e['userId'] === '' && e['auth'] === 'Logged Out'));
   t.true(Object.keys(events[0] ?? {}).includes('firstName'));

@@ -2,56 +2,17 @@
 // that counts requests): one GET per object and nothing else per object (no
 // HEAD), one ListObjectsV2 per 1000 keys, and several GETs in flight but never
 // more than the bound.
-import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { generate } from '../lib/sample/generator.ts';
+import { startS3Proxy } from '../scripts/dev/s3-proxy.ts';
 import { runCli } from './helpers/cli.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import { startS3 } from './helpers/s3.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
-interface Counts {
-  list: number;
-  get: number;
-  head: number;
-  other: number;
-  inFlight: number;
-  maxGetsInFlight: number;
-}
-
-/** An HTTP proxy to `target` that counts S3 requests by kind and the GETs in flight at once. */
-async function countingProxy(target: string): Promise<{ url: string; counts: Counts; close: () => Promise<void> }> {
-  const to = new URL(target);
-  const counts: Counts = { list: 0, get: 0, head: 0, other: 0, inFlight: 0, maxGetsInFlight: 0 };
-  const server = http.createServer((req, res) => {
-    const isList = req.method === 'GET' && /[?&]list-type=2/.test(req.url ?? '');
-    const isGet = req.method === 'GET' && !isList;
-    if (isList) counts.list += 1;
-    else if (isGet) counts.get += 1;
-    else if (req.method === 'HEAD') counts.head += 1;
-    else counts.other += 1;
-    if (isGet) {
-      counts.inFlight += 1;
-      counts.maxGetsInFlight = Math.max(counts.maxGetsInFlight, counts.inFlight);
-    }
-    const upstream = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-      up.on('end', () => {
-        if (isGet) counts.inFlight -= 1;
-      });
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}`, counts, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-test('small files from s3://: one GET per object, a listing per 1000 keys, bounded concurrency', async (t) => {
+test('small files from s3://: one GET per object, a listing per 1000 keys, S3_MAX_CONCURRENCY GETs at once over kept-alive connections', async (t) => {
   const out = await tempDir(t, 'gen-');
   const songs = 2500;
   const expected = await generate({ songs, events: 300, seed: 3, out });
@@ -61,7 +22,7 @@ test('small files from s3://: one GET per object, a listing per 1000 keys, bound
   const logFiles = await s3.upload('sparkify-small', 'log_data/', path.join(out, 'log_data'));
   await s3.put('sparkify-small', 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
   t.is(songFiles, songs);
-  const proxy = await countingProxy(s3.endpoint);
+  const proxy = await startS3Proxy(s3.endpoint);
   t.teardown(() => proxy.close());
   const db = await migratedDatabase();
   t.teardown(() => db.drop());
@@ -72,6 +33,7 @@ test('small files from s3://: one GET per object, a listing per 1000 keys, bound
     SONG_DATA: 's3://sparkify-small/song_data/',
     LOG_DATA: 's3://sparkify-small/log_data/',
     LOG_JSONPATH: 's3://sparkify-small/meta/log_json_path.json',
+    S3_MAX_CONCURRENCY: '24',
   });
   t.is(r.code, 0, r.stderr);
   const staged = await db.query<{ n: number }>('select count(*)::int as n from staging_songs');
@@ -83,6 +45,16 @@ test('small files from s3://: one GET per object, a listing per 1000 keys, bound
   t.is(counts.head, 0, 'no HEAD per object');
   t.is(counts.other, 0);
   t.is(counts.list, Math.ceil(songFiles / 1000) + Math.ceil(logFiles / 1000) + 1, 'one ListObjectsV2 page per 1000 keys');
-  t.true(counts.maxGetsInFlight > 1, `several GETs at once (${counts.maxGetsInFlight})`);
-  t.true(counts.maxGetsInFlight <= 16, `at most 16 GETs at once (${counts.maxGetsInFlight})`);
+  t.true(counts.maxGetsInFlight > 16, `more than the old fixed 16 GETs at once (${counts.maxGetsInFlight})`);
+  t.true(counts.maxGetsInFlight <= 24, `at most S3_MAX_CONCURRENCY=24 GETs at once (${counts.maxGetsInFlight})`);
+  // Keep-alive: thousands of requests over about as many connections as are in flight at once.
+  t.true(counts.connections <= 24 + 2, `connections reused (${counts.connections} for ${counts.get + counts.list} requests)`);
+});
+
+test('S3_MAX_CONCURRENCY must be a whole number from 1 to 1024', async (t) => {
+  for (const bad of ['0', 'lots', '2.5', '5000']) {
+    const r = await runCli(['load', '--dry-run'], { S3_MAX_CONCURRENCY: bad, DATABASE_URL: 'postgres://u@127.0.0.1:1/db' });
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, new RegExp(`S3_MAX_CONCURRENCY: expected a whole number from 1 to 1024, got '${bad.replace('.', '\\.')}'`));
+  }
 });

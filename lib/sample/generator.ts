@@ -1,11 +1,19 @@
 /**
  * Writes Sparkify-shaped sample data: song_data/ (one JSON object per file,
  * Million Song Dataset keys) and log_data/ (JSON Lines of app events, camelCase
- * keys, ts in epoch ms), plus log_json_path.json, with the real quirks: one
- * pretty-printed song file, artists named with JSON numbers, logged-out events
- * with an empty userId, users moving from free to paid, plays of songs that
- * exist and of songs that do not. Deterministic for a seed; streams its output;
- * returns the counts the warehouse must hold after loading it.
+ * keys, ts in epoch ms), plus log_json_path.json, with the real files' quirks
+ * in about their real proportions (measured on ../shared/sparkify; checked by
+ * test/generate-formats.test.ts): JSON written the way the source's encoder
+ * wrote it (slashes escaped as `\/`, every non-ASCII character as `\uXXXX`,
+ * in about 6% of song files and 4% of events), `registration` as a float
+ * (`1541016707796.0`), three users in four with a user agent wrapped in
+ * literal quotes (`"\"Mozilla\/5.0 …\""`), about one song file in 2000
+ * pretty-printed (4-space indent, no final newline; log files have none
+ * either), artists named with JSON numbers, logged-out events with an empty
+ * userId, users moving from free to paid, plays of songs that exist and of
+ * songs that do not, and sessions of a few plays about 3-4 minutes apart, so
+ * that they last minutes to hours. Deterministic for a seed; streams its
+ * output; returns the counts the warehouse must hold after loading it.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -46,7 +54,9 @@ function prng(seed: number): () => number {
 }
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const WORDS = ['Night', 'Summer', 'Love', 'River', 'Dream', 'Fire', 'Blue', 'Heart', 'Road', 'Rain', 'Gold', 'Moon', 'Wild', 'City', 'Echo', 'Stone', 'Light', 'Ocean', 'Shadow', 'Velvet', 'Électrique', 'Çava', 'Niño', 'Über'];
+const WORDS = ['Night', 'Summer', 'Love', 'River', 'Dream', 'Fire', 'Blue', 'Heart', 'Road', 'Rain', 'Gold', 'Moon', 'Wild', 'City', 'Echo', 'Stone', 'Light', 'Ocean', 'Shadow', 'Velvet', 'AC/DC'];
+/** Written as \uXXXX escapes; one word in 70 is one of these (about 6% of song files, 4% of events, as in the real data). */
+const ACCENTED = ['Électrique', 'Çava', 'Niño', 'Über', 'Kettensäge', 'Düsseldorf', 'Ubá'];
 const FIRST = ['Lily', 'Jacob', 'Kate', 'Chloe', 'Aleena', 'Tegan', 'Mohammad', 'Jayden', 'Ryan', 'Layla', 'Matthew', 'Sara', 'Ava', 'Noah'];
 const LAST = ['Koch', 'Klein', 'Harrell', 'Cuevas', 'Kirby', 'Levine', 'Rodriguez', 'Bell', 'Smith', 'Griffin', 'Jones', 'Long', 'Robinson'];
 const PLACES = ['San Francisco-Oakland-Hayward, CA', 'Chicago-Naperville-Elgin, IL-IN-WI', 'Atlanta-Sandy Springs-Roswell, GA', 'Lansing-East Lansing, MI', 'Tampa-St. Petersburg-Clearwater, FL', 'New York-Newark-Jersey City, NY-NJ-PA'];
@@ -59,6 +69,22 @@ const AGENTS = [
   'Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; WOW64; Trident/6.0)',
 ];
 const OTHER_PAGES = ['Home', 'Settings', 'Help', 'About', 'Thumbs Up', 'Add to Playlist', 'Downgrade', 'Upgrade'];
+
+/**
+ * JSON as the source's encoder wrote it (PHP's json_encode): `/` escaped as
+ * `\/` and every character outside ASCII as `\uXXXX` (surrogate pairs for the
+ * rest). Both only ever occur inside strings, so a text replace is exact.
+ */
+export function sourceJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent)
+    .replace(/\//g, '\\/')
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One event as a log line: registration keeps its `.0` (the source wrote it as a float). */
+function eventLine(e: Record<string, unknown>): string {
+  return sourceJson(e).replace(/"registration":(\d+),/, '"registration":$1.0,');
+}
 
 function code(n: number, width: number, rnd: () => number): string {
   let s = '';
@@ -77,6 +103,7 @@ interface SongRow {
 export async function generate(options: GenerateOptions): Promise<ExpectedCounts> {
   const rnd = prng(options.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const word = () => (rnd() < 1 / 70 ? pick(ACCENTED) : pick(WORDS));
   const songDir = path.join(options.out, 'song_data');
   const logDir = path.join(options.out, 'log_data');
   await mkdir(songDir, { recursive: true });
@@ -86,12 +113,12 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
     `${JSON.stringify({ jsonpaths: ['artist', 'auth', 'firstName', 'gender', 'itemInSession', 'lastName', 'length', 'level', 'location', 'method', 'page', 'registration', 'sessionId', 'song', 'status', 'ts', 'userAgent', 'userId'].map((k) => `$['${k}']`) }, null, 4)}\n`,
   );
 
-  // Artists: about one per 1.1 songs; every 37th is named with a JSON number.
+  // Artists: about one per 1.1 songs; one in 997 is named with a JSON number, and one has a number for a location (two real files in 1943 have each).
   const artistCount = Math.max(1, Math.round(options.songs / 1.1));
   const artists = Array.from({ length: artistCount }, (_, i) => ({
     id: `AR${code(i, 6, rnd)}`.slice(0, 18),
-    name: i % 37 === 5 ? 100 + i : `${pick(WORDS)} ${pick(WORDS)} ${i}`,
-    location: rnd() < 0.4 ? '' : pick(PLACES),
+    name: i % 997 === 5 ? 100 + i : `${word()} ${word()} ${i}`,
+    location: i % 997 === 3 ? 27 + i : rnd() < 0.4 ? '' : pick(PLACES),
     lat: rnd() < 0.5 ? null : Math.round((rnd() * 140 - 70) * 1e5) / 1e5,
     lon: rnd() < 0.5 ? null : Math.round((rnd() * 340 - 170) * 1e5) / 1e5,
   }));
@@ -113,7 +140,7 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
       duration: Math.round((90 + rnd() * 300) * 1e5) / 1e5,
       num_songs: 1,
       song_id: `SO${code(i, 8, rnd)}`.slice(0, 18),
-      title: `${pick(WORDS)} ${pick(WORDS)} No. ${i}`,
+      title: `${word()} ${word()} No. ${i}`,
       year: rnd() < 0.3 ? 0 : 1960 + Math.floor(rnd() * 50),
     };
     songs.push(song);
@@ -122,8 +149,8 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
       await mkdir(dir, { recursive: true });
       dirs.add(dir);
     }
-    // The real bucket has one hand-edited, pretty-printed file; so does the sample.
-    const text = i === 0 ? JSON.stringify(song, null, 4) : JSON.stringify(song);
+    // The real bucket has one pretty-printed file in 1943; so does the sample (the first, and one in 2000).
+    const text = sourceJson(song, i % 2000 === 0 ? 4 : undefined);
     pending.push(writeFile(path.join(dir, `${track}.json`), text));
     if (pending.length >= 256) {
       await Promise.all(pending);
@@ -140,13 +167,13 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
     last: pick(LAST),
     gender: rnd() < 0.5 ? 'F' : 'M',
     location: pick(PLACES),
-    agent: pick(AGENTS),
+    // Three users in four have their user agent wrapped in literal quotes, as in the real logs.
+    agent: rnd() < 0.76 ? `"${pick(AGENTS)}"` : pick(AGENTS),
     registration: 1540000000000 + Math.floor(rnd() * 1e9),
     // The fraction of the month after which the user is paid (> 1: never).
     paidFrom: rnd() < 0.25 ? 0 : rnd() < 0.35 ? rnd() : 2,
-    session: i * 1000,
-    item: 0,
   }));
+  type User = (typeof users)[number];
 
   const days = Math.min(30, Math.max(1, options.days ?? 30));
   const start = Date.UTC(2018, 10, 1);
@@ -158,19 +185,33 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
   let matched = 0;
   let ts = start;
   let written = 0;
+  // Sessions: a few of them are open at once, each a user playing one song after another, about
+  // 200 s apart whatever the size (so more of them are open at once in a larger sample); each
+  // event ends its session with probability 1/9, so they last minutes to hours, as the real
+  // ones do (median 4 minutes, the longest about 8 hours).
+  const open = Math.max(1, Math.min(Math.floor(users.length / 2), Math.round(200_000 / step)));
+  const active = new Set<User>();
+  let lastSession = 0;
+  const newSession = () => {
+    let user = pick(users);
+    for (let tries = 0; active.has(user) && tries < 20; tries += 1) user = pick(users);
+    active.add(user);
+    lastSession += 1;
+    return { user, id: lastSession, item: 0 };
+  };
+  const sessions = Array.from({ length: open }, newSession);
   for (let day = 0; day < days; day += 1) {
     const file = path.join(logDir, '2018', '11', `2018-11-${String(day + 1).padStart(2, '0')}-events.json`);
     await mkdir(path.dirname(file), { recursive: true });
     const stream = createWriteStream(file);
     const until = Math.round(((day + 1) / days) * options.events);
     let buf = '';
+    let sep = '';
     for (; written < until; written += 1) {
       ts += 1 + Math.floor(rnd() * step * 2);
-      const user = pick(users);
-      if (rnd() < 0.1) {
-        user.session += 1;
-        user.item = 0;
-      }
+      const slot = Math.floor(rnd() * sessions.length);
+      const session = sessions[slot] as ReturnType<typeof newSession>;
+      const user = session.user;
       const loggedOut = rnd() < 0.03;
       const level = (ts - start) / span >= user.paidFrom ? 'paid' : 'free';
       const r = rnd();
@@ -187,21 +228,27 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
           length = s.duration;
           matched += 1;
         } else {
-          artist = `${pick(WORDS)} Band`;
+          artist = `${word()} Band`;
           title = `Unknown Track ${written}`;
           length = Math.round((90 + rnd() * 300) * 1e5) / 1e5;
         }
         songplays += 1;
       }
       const e = loggedOut
-        ? { artist: null, auth: 'Logged Out', firstName: null, gender: null, itemInSession: user.item, lastName: null, length: null, level, location: null, method: 'GET', page, registration: null, sessionId: user.session, song: null, status: 200, ts, userAgent: null, userId: '' }
-        : { artist, auth: 'Logged In', firstName: user.first, gender: user.gender, itemInSession: user.item, lastName: user.last, length, level, location: user.location, method: page === 'NextSong' ? 'PUT' : 'GET', page, registration: user.registration + 0.0, sessionId: user.session, song: title, status: 200, ts, userAgent: user.agent, userId: user.id };
-      user.item += 1;
+        ? { artist: null, auth: 'Logged Out', firstName: null, gender: null, itemInSession: session.item, lastName: null, length: null, level, location: null, method: 'GET', page, registration: null, sessionId: session.id, song: null, status: 200, ts, userAgent: null, userId: '' }
+        : { artist, auth: 'Logged In', firstName: user.first, gender: user.gender, itemInSession: session.item, lastName: user.last, length, level, location: user.location, method: page === 'NextSong' ? 'PUT' : 'GET', page, registration: user.registration, sessionId: session.id, song: title, status: 200, ts, userAgent: user.agent, userId: user.id };
+      session.item += 1;
+      if (rnd() < 1 / 9) {
+        active.delete(user);
+        sessions[slot] = newSession();
+      }
       if (!loggedOut) {
         seenUsers.add(user.id);
         latestLevel.set(user.id, level);
       }
-      buf += `${JSON.stringify(e)}\n`;
+      // Lines end with \n but the file does not (as the real ones).
+      buf += sep + eventLine(e);
+      sep = '\n';
       if (buf.length > 1 << 20) {
         if (!stream.write(buf)) await once(stream, 'drain');
         buf = '';

@@ -21,6 +21,8 @@ export interface SourceObject {
 }
 
 export interface SourceReader {
+  /** How many objects to read at once from s3:// (local files: a few). */
+  readonly s3Concurrency?: number;
   list(uri: string): Promise<SourceObject[]>;
   open(object: SourceObject): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
 }
@@ -97,13 +99,21 @@ function hint(err: unknown): string {
   return '';
 }
 
-/** Reads local paths, and s3:// URIs with an S3 client made (and the AWS SDK loaded) on first use. */
-export function createSourceReader(region: string): SourceReader {
+/**
+ * Reads local paths, and s3:// URIs with an S3 client made (and the AWS SDK
+ * loaded) on first use, with as many pooled keep-alive connections as objects
+ * read at once (`s3Concurrency`).
+ */
+export function createSourceReader(region: string, s3Concurrency = 16): SourceReader {
   let client: Promise<S3Client> | undefined;
   const s3 = () =>
-    (client ??= import('./s3-client.ts').then(({ createS3Client }) => createS3Client(region)));
-  const commands = () => import('@aws-sdk/client-s3');
+    (client ??= import('./s3-client.ts').then(({ createS3Client }) => createS3Client(region, process.env, s3Concurrency)));
+  // Imported once: under a loader (tsx) every import() is a round trip to the loader's thread,
+  // which cost more CPU per small object than the GET itself.
+  let commandsModule: Promise<typeof import('@aws-sdk/client-s3')> | undefined;
+  const commands = () => (commandsModule ??= import('@aws-sdk/client-s3'));
   return {
+    s3Concurrency,
     async list(uri) {
       if (!isS3Uri(uri)) return listLocal(uri);
       const { bucket, key } = parseS3Uri(uri);

@@ -55,7 +55,7 @@ ORDER BY ordinal_position`,
 
 export const postgresStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
-    const reader = ctx.reader ?? createSourceReader(ctx.config.region);
+    const reader = ctx.reader ?? createSourceReader(ctx.config.region, ctx.config.s3MaxConcurrency);
     // Every source and mapping checked before anything is replaced, every problem reported at once.
     const prepared = await forEachStep(steps, async (step) => {
       const columns = await stagingColumns(conn, step, ctx.config.schema);

@@ -134,7 +134,8 @@ async function convert(
   };
   let next = 0;
   let aborted = false;
-  const inFlight = objects.some((o) => isS3Uri(o.uri)) ? 16 : 4;
+  // s3:// objects are latency-bound: many in flight (S3_MAX_CONCURRENCY); local files are not.
+  const inFlight = objects.some((o) => isS3Uri(o.uri)) ? (reader.s3Concurrency ?? 16) : 4;
   await Promise.all(
     Array.from({ length: Math.min(inFlight, Math.max(objects.length, 1)) }, async () => {
       try {
