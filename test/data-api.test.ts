@@ -82,7 +82,7 @@ test.serial('migrate up/down/up through the Data API', async (t) => {
   t.is(up.code, 0, up.stderr);
   const status = await runCli(['migrate', 'status'], env);
   t.is(status.code, 0, status.stderr);
-  t.regex(status.stdout, /11 applied, 0 pending \(redshift at Redshift Data API, workgroup sparkify-wg/);
+  t.regex(status.stdout, /12 applied, 0 pending \(redshift at Redshift Data API, workgroup sparkify-wg/);
 });
 
 test.serial('a load twice gives identical tables, and the same rows as the PostgreSQL path', async (t) => {
@@ -114,12 +114,19 @@ test.serial('a load twice gives identical tables, and the same rows as the Postg
   t.deepEqual(redshiftResults, JSON.parse(pgAnalyze.stdout), 'the analytics queries (Redshift SQL through the Data API vs PostgreSQL) differ');
 });
 
-test.serial('verify, query and report run through the Data API; a result of several pages comes back whole and typed', async (t) => {
+test.serial('verify, history, query and report run through the Data API; a result of several pages comes back whole and typed', async (t) => {
   const { db, env } = await migrated();
   t.teardown(() => db.drop());
   t.is((await runCli(['load'], env)).code, 0);
   const verify = await runCli(['verify'], env);
   t.is(verify.code, 0, verify.stderr);
+  // The run record (load_runs) written and read through the Data API.
+  const history = await runCli(['history', '--format', 'json'], env);
+  t.is(history.code, 0, history.stderr);
+  const runs = (JSON.parse(history.stdout) as { runs: { outcome: string; steps: unknown[] }[] }).runs;
+  t.is(runs.length, 1);
+  t.is(runs[0]?.outcome, 'succeeded');
+  t.true((runs[0]?.steps.length ?? 0) >= 7);
   const out = await tempDir(t, 'data-api-report-');
   const report = await runCli(['report', '--out', out, '--format', 'json'], env);
   t.is(report.code, 0, report.stderr);
