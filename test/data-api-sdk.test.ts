@@ -170,6 +170,9 @@ test('settings: the URL forms, REDSHIFT_DATA_API, and every problem named', (t) 
   const several = problems({ DATABASE_URL: 'redshift-data://wg1/Dev', REDSHIFT_SECRET_ARN: 'x', AWS_SECRET_ACCESS_KEY: 'TopSecretValue123', AWS_REGION: 'TopSecretValue123' });
   t.regex(several, /DATABASE_URL[\s\S]*REDSHIFT_SECRET_ARN[\s\S]*AWS_REGION/);
   t.false(several.includes('TopSecretValue123'), 'secrets are masked in problems');
+  const withPassword = problems({ DATABASE_URL: 'redshift-data://admin:Pa55w0rd-in-url@wg1/dev' });
+  t.regex(withPassword, /DATABASE_URL: a redshift-data:\/\/ URL takes no user or password/);
+  t.false(withPassword.includes('Pa55w0rd-in-url'), 'a password in a redshift-data:// URL is never echoed');
 });
 
 test.serial('a script is sent statement by statement (ExecuteStatement takes one), split outside quotes, comments and dollar quotes', async (t) => {
@@ -178,4 +181,25 @@ test.serial('a script is sent statement by statement (ExecuteStatement takes one
   const results = await conn.script("SELECT 'a;b' AS x; -- one; two\nSELECT \"c;d\" FROM t /* ; */;\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n;  ");
   t.deepEqual(inputs().map((i) => i.Sql), ["SELECT 'a;b' AS x", '-- one; two\nSELECT "c;d" FROM t /* ; */', 'CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql']);
   t.deepEqual(results.map((r) => r.command), ['SELECT', 'SELECT', 'CREATE']);
+});
+
+test.serial('statements asked for at once run one after the other in the session (as pg queues a connection): never two in flight', async (t) => {
+  let running = 0;
+  let most = 0;
+  const order: string[] = [];
+  mock.on(ExecuteStatementCommand).callsFake((input: { Sql?: string }) => {
+    running += 1;
+    most = Math.max(most, running);
+    order.push(input.Sql ?? '');
+    return { Id: `stmt-${(ids += 1)}`, SessionId: 'session-1' };
+  });
+  mock.on(DescribeStatementCommand).callsFake(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    running -= 1;
+    return { Id: 'x', Status: 'FINISHED', HasResultSet: false, ResultRows: 0 };
+  });
+  const conn = connect({ DATABASE_URL: 'redshift-data://sparkify-wg/dev' });
+  await Promise.all([conn.query('SELECT 1'), conn.query('SELECT 2'), conn.query('SELECT 3')]);
+  t.is(most, 1, 'one statement at a time');
+  t.deepEqual(order, ['SELECT 1', 'SELECT 2', 'SELECT 3']);
 });

@@ -33,6 +33,7 @@ test('dry runs, failing loads and failing connections never print a secret', asy
     ['unreachable S3', ['load', '--verbose'], { ...AWS, DATABASE_URL: tdb.url, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1', LOG_DATA: 's3://some-bucket/log_data', SONG_DATA: 's3://some-bucket/song_data', LOG_JSONPATH: 'auto' }],
     ['bad input', ['load', '--verbose'], { ...AWS, DATABASE_URL: tdb.url, LOG_DATA: '/nonexistent', SONG_DATA: '/nonexistent', LOG_JSONPATH: 'auto' }],
     ['bad settings', ['migrate', 'status'], { ...AWS, DATABASE_URL: `mysql://root:${DB_PASSWORD}@x/y`, IAM_ROLE_ARN: `arn:${SECRET_KEY}` }],
+    ['a password in a Data API URL', ['migrate', 'status', '--format', 'json'], { ...AWS, DATABASE_URL: `redshift-data://admin:${DB_PASSWORD}@wg1/dev` }],
   ];
   for (const [label, args, env] of cases) {
     const r = await runCli(args, env, { timeoutMs: 60_000 });

@@ -106,15 +106,22 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
 
   let database: DatabaseSetting;
   const url = setting(env, 'DATABASE_URL');
+  // Mask a password in the URL in every message, whatever else is wrong with it (whichever transport it names).
+  const urlPassword = url ? /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(url)?.[1] : undefined;
+  if (urlPassword) {
+    registerSecret(urlPassword);
+    try {
+      registerSecret(decodeURIComponent(urlPassword));
+    } catch {
+      // not percent-encoded: the raw value is registered
+    }
+  }
   const dataApi = dataApiSetting(env, url, problems);
   if (dataApi) {
     database = dataApi;
   } else if (url && isDataApiUrl(url)) {
     database = { kind: 'embedded', dir: warehouseDir }; // not used: the problem above is reported
   } else if (url) {
-    // Mask its password in every message, whatever else is wrong with it.
-    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(url)?.[1];
-    if (password) registerSecret(password);
     if (!/^postgres(ql)?:\/\//.test(url)) {
       problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL, or redshift-data://WORKGROUP/DB');
     } else {

@@ -52,6 +52,11 @@ export function dataApiSetting(env: Env, url: string | undefined, problems: stri
   let target: DataApiTarget;
   let database: string;
   if (url !== undefined && isDataApiUrl(url)) {
+    if (/^redshift-data:\/\/[^/?#]*@/i.test(url)) {
+      // Never echoed: the part before @ may hold a password.
+      problems.push('DATABASE_URL: a redshift-data:// URL takes no user or password: authenticate with REDSHIFT_SECRET_ARN, REDSHIFT_USER (clusters) or the IAM identity');
+      return undefined;
+    }
     const m = URL_FORM.exec(url);
     if (!m) {
       problems.push(`DATABASE_URL: expected redshift-data://WORKGROUP/DATABASE or redshift-data://cluster:CLUSTER_ID/DATABASE, got '${url}'`);

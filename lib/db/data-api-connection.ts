@@ -221,8 +221,20 @@ export function connectDataApi(options: DataApiOptions): Connection {
     return { columns: columns.map((c, i) => c.label ?? c.name ?? `?column${i}?`), rows };
   }
 
+  /**
+   * One statement at a time in the session, in call order, as pg queues a
+   * wire connection's queries: the lock's keep-alive and the guard's check
+   * may ask at once, and a session runs one statement at a time.
+   */
+  let queue: Promise<unknown> = Promise.resolve();
+  function run(sql: string, values?: readonly unknown[]): Promise<StatementResult> {
+    const next = queue.then(() => runNow(sql, values));
+    queue = next.catch(() => undefined);
+    return next;
+  }
+
   /** One statement in the session: its rows (when it has a result set), command and row count. */
-  async function run(sql: string, values?: readonly unknown[]): Promise<StatementResult> {
+  async function runNow(sql: string, values?: readonly unknown[]): Promise<StatementResult> {
     if (broken) throw broken;
     if (ended) throw new Error('the Data API connection was closed');
     const { sql: text, parameters } = namedParameters(sql, values);

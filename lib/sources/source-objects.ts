@@ -7,6 +7,7 @@ import { createReadStream, readdirSync, readFileSync, realpathSync, statSync } f
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.ts';
+import { DEFAULT_S3_MAX_CONCURRENCY } from '../config/config.ts';
 import { isS3Uri, parseS3Uri } from '../config/validate.ts';
 import { printable } from '../printable.ts';
 
@@ -104,7 +105,7 @@ function hint(err: unknown): string {
  * loaded) on first use, with as many pooled keep-alive connections as objects
  * read at once (`s3Concurrency`).
  */
-export function createSourceReader(region: string, s3Concurrency = 16): SourceReader {
+export function createSourceReader(region: string, s3Concurrency: number = DEFAULT_S3_MAX_CONCURRENCY): SourceReader {
   let client: Promise<S3Client> | undefined;
   const s3 = () =>
     (client ??= import('./s3-client.ts').then(({ createS3Client }) => createS3Client(region, process.env, s3Concurrency)));

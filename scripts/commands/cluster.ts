@@ -5,9 +5,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import type { AwsClients, ClusterContext } from '../../lib/aws/cluster.ts';
-import type { DataApiSetting } from '../../lib/config/data-api.ts';
+import { dataApiSetting, type DataApiSetting } from '../../lib/config/data-api.ts';
 import type { Logger } from '../../lib/log.ts';
-import { loadClusterConfig, loadConfig } from '../../lib/config/config.ts';
+import { loadClusterConfig } from '../../lib/config/config.ts';
 import { setEnvValues } from '../../lib/config/env-file-writer.ts';
 import { setIniValues } from '../../lib/config/ini-file-writer.ts';
 import { ConfigError } from '../../lib/errors.ts';
@@ -109,8 +109,8 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
       return;
     }
     case 'status': {
-      const database = loadConfig(env).database;
-      if (database.kind === 'data-api' && !args.dryRun) return dataApiStatus(database, config.region, log, args.format === 'json');
+      const database = args.dryRun ? undefined : configuredDataApi(env);
+      if (database) return dataApiStatus(database, config.region, log, args.format === 'json');
       const cluster = await clusterStatus(ctx);
       if (args.dryRun) return printPlan();
       if (args.format === 'json') {
@@ -156,6 +156,15 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
 }
 
 /** `status` with the Data API configured: whether it reaches the workgroup or cluster (select version() in a session). */
+/** The Data API setting alone (the load's other settings need not be valid for a status). */
+function configuredDataApi(env: Readonly<Record<string, string | undefined>>): DataApiSetting | undefined {
+  const problems: string[] = [];
+  const url = env['DATABASE_URL']?.trim() || undefined;
+  const setting = dataApiSetting(env, url, problems);
+  if (setting && problems.length > 0) throw new ConfigError(problems);
+  return setting;
+}
+
 interface DataApiReach {
   readonly target: string;
   readonly reachable: boolean;
@@ -218,9 +227,9 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
       const namespace = await findNamespace(ctx);
       const workgroup = await findWorkgroup(ctx);
       if (args.dryRun) return printPlan();
-      const database = loadConfig(env).database;
+      const database = configuredDataApi(env);
       if (args.format === 'json') {
-        const reach = database.kind === 'data-api' ? await dataApiReach(database, config.region, log) : undefined;
+        const reach = database ? await dataApiReach(database, config.region, log) : undefined;
         printJson({
           namespace: { name: config.namespace, exists: Boolean(namespace), status: namespace?.status ?? null, iamRoles: namespace?.iamRoles ?? [] },
           workgroup: { name: config.workgroup, exists: Boolean(workgroup), status: workgroup?.status ?? null, baseCapacity: workgroup?.baseCapacity ?? null },
@@ -239,7 +248,7 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
         ]),
       );
       if (!namespace || !workgroup) return 1;
-      if (database.kind === 'data-api') return dataApiStatus(database, config.region, log, false);
+      if (database) return dataApiStatus(database, config.region, log, false);
       return;
     }
     case 'delete': {

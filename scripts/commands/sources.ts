@@ -19,7 +19,7 @@ export const sourcesCommand: CommandModule<object, SourcesArgs> = {
       const { config: base, log } = setup(args);
       const config = withSourceFlags(base, args);
       log.info('Listing the sources…');
-      const report = await inspectSources(config.sources, createSourceReader(config.region), stageEvents.columns);
+      const report = await inspectSources(config.sources, createSourceReader(config.region, config.s3MaxConcurrency), stageEvents.columns);
       if (args.format === 'json') {
         printJson({ ready: report.problems.length === 0, sources: report.summaries, jsonpaths: report.jsonpaths, problems: report.problems });
         assertSourcesOk(report);

@@ -186,7 +186,7 @@ function afterCopy(step: StagingStep): string[] {
 export const redshiftStaging: StagingStrategy = {
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
-    const reader = ctx.reader ?? createSourceReader(ctx.config.region);
+    const reader = ctx.reader ?? createSourceReader(ctx.config.region, ctx.config.s3MaxConcurrency);
     const mappings = await checkJsonPaths(reader, steps, ctx);
     const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader) : undefined;
     if (listed && [...listed.values()].every((m) => m === null)) return { reports: [], objects: [], skipped: [] };

@@ -12,6 +12,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { InputError, describeProblem, type RecordProblem } from '../../../errors.ts';
 import type { SourceObject, SourceReader } from '../../../sources/source-objects.ts';
+import { DEFAULT_S3_MAX_CONCURRENCY } from '../../../config/config.ts';
 import { isS3Uri } from '../../../config/validate.ts';
 import type { StagingColumn } from './copy-row.ts';
 import type { JsonMapping } from '../../../sources/json-mapping.ts';
@@ -135,7 +136,7 @@ async function convert(
   let next = 0;
   let aborted = false;
   // s3:// objects are latency-bound: many in flight (S3_MAX_CONCURRENCY); local files are not.
-  const inFlight = objects.some((o) => isS3Uri(o.uri)) ? (reader.s3Concurrency ?? 16) : 4;
+  const inFlight = objects.some((o) => isS3Uri(o.uri)) ? (reader.s3Concurrency ?? DEFAULT_S3_MAX_CONCURRENCY) : 4;
   await Promise.all(
     Array.from({ length: Math.min(inFlight, Math.max(objects.length, 1)) }, async () => {
       try {
