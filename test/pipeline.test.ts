@@ -4,6 +4,8 @@
 import test from 'ava';
 import { dialectByName } from '../lib/dialect/index.ts';
 import { pipeline } from '../loaders/index.ts';
+import { table as stagingEventsTable } from '../migrations/20261122000100000_create-staging-events.ts';
+import { table as stagingSongsTable } from '../migrations/20261122000200000_create-staging-songs.ts';
 import { definePipeline, selectSteps, type TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
 import { checksFor, rowCountsSql } from '../lib/report/checks.ts';
@@ -53,4 +55,15 @@ test('the checks come from the declared grains and references', (t) => {
   t.deepEqual(checks.slice(0, 6), ['users: user_id unique', 'songs: song_id unique', 'artists: artist_id unique', 'songplays: songplay_id unique', 'songplays: user_id, session_id, start_time unique', 'time: start_time unique']);
   t.true(checks.includes('songplays: songplay_id, user_id, session_id, start_time not NULL'));
   t.deepEqual(checks.filter((c) => c.includes(' in ')), ['songplays.user_id in users', 'songplays.start_time in time', 'songplays.song_id in songs', 'songplays.artist_id in artists']);
+});
+
+test('each staging step trims exactly the VARCHAR columns its migration defines (Redshift trims the declared list, PostgreSQL the catalog\'s)', (t) => {
+  const tables = [stagingEventsTable, stagingSongsTable];
+  t.is(tables.length, pipeline.staging.length);
+  for (const def of tables) {
+    const step = pipeline.staging.find((s) => s.table === def.name);
+    const varchar = def.columns.filter((c) => c.type.kind === 'varchar').map((c) => c.name);
+    t.deepEqual([...(step?.varcharColumns ?? [])].sort(), [...varchar].sort(), `${def.name}: varcharColumns must list every VARCHAR column, so both engines trim the same values`);
+    t.deepEqual(step?.columns, def.columns.map((c) => c.name), `${def.name}: the step's columns are the table's`);
+  }
 });
