@@ -16,7 +16,7 @@ import { runCli } from './helpers/cli.ts';
 import type { TestDatabase } from './helpers/database.ts';
 import { fakeRedshift } from './helpers/fake-redshift.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
-import { load, migratedDatabase } from './helpers/load.ts';
+import { load, loadedBaseline, migratedDatabase } from './helpers/load.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
 import { checksums } from './helpers/warehouse.ts';
 
@@ -24,10 +24,7 @@ let tdb: TestDatabase;
 let baseline: Record<string, string>;
 const scope = fileScope();
 test.before(async () => {
-  tdb = await migratedDatabase();
-  const good = await writeFixture(scope, { logs: { 'good.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000 })] }, songs: { 'A/1.json': song() } });
-  await load(tdb, good.env);
-  baseline = await checksums(tdb);
+  ({ tdb, baseline } = await loadedBaseline(scope));
 });
 test.after.always(async () => {
   await tdb?.drop();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Secrets } from '../redact.ts';
 import { dataApiSetting, isDataApiUrl, type DataApiSetting } from './data-api.ts';
-import { checkRegion, checkRoleArn, checkS3Uri, checkSchemaName, isS3Uri } from './validate.ts';
+import { checkRegion, checkRoleArn, checkS3Uri, checkSchemaName, isS3Uri, SERVERLESS_NAME, setting } from './validate.ts';
 
 export const DEFAULT_SOURCES = {
   logData: 's3://udacity-dend/log_data',
@@ -80,10 +80,6 @@ export interface Config {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function setting(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
 
 /** Checks a source setting: an s3:// URI or a local path (existence is checked when loading). */
 function checkSource(name: string, value: string, problems: string[], allowAuto: boolean): void {
@@ -339,9 +335,9 @@ export function loadClusterConfig(env: Env): ClusterConfig {
   const regionProblem = checkRegion(region);
   if (regionProblem) problems.push(`AWS_REGION: ${regionProblem}`);
   const namespace = get('REDSHIFT_NAMESPACE', 'sparkify-ns');
-  if (!/^[a-z0-9-]{3,64}$/.test(namespace)) problems.push(`REDSHIFT_NAMESPACE: 3–64 lowercase letters, digits and hyphens, got '${namespace}'`);
+  if (!SERVERLESS_NAME.test(namespace)) problems.push(`REDSHIFT_NAMESPACE: 3–64 lowercase letters, digits and hyphens, got '${namespace}'`);
   const workgroup = get('REDSHIFT_WORKGROUP', 'sparkify-wg');
-  if (!/^[a-z0-9-]{3,64}$/.test(workgroup)) problems.push(`REDSHIFT_WORKGROUP: 3–64 lowercase letters, digits and hyphens, got '${workgroup}'`);
+  if (!SERVERLESS_NAME.test(workgroup)) problems.push(`REDSHIFT_WORKGROUP: 3–64 lowercase letters, digits and hyphens, got '${workgroup}'`);
   const baseCapacity = Number(get('REDSHIFT_BASE_CAPACITY', '8'));
   if (!Number.isInteger(baseCapacity) || baseCapacity < 4 || baseCapacity > 1024 || baseCapacity % 8 !== 0 && baseCapacity !== 4) {
     problems.push('REDSHIFT_BASE_CAPACITY: Redshift Processing Units, 4 or a multiple of 8 up to 1024');

@@ -9,6 +9,7 @@
  * (temporary credentials for that database user), else the caller's IAM
  * identity. AWS_ENDPOINT_URL_REDSHIFT_DATA overrides the endpoint, as the SDK does.
  */
+import { SERVERLESS_NAME, setting } from './validate.ts';
 
 export type DataApiTarget = { readonly kind: 'serverless'; readonly workgroup: string } | { readonly kind: 'cluster'; readonly clusterId: string };
 
@@ -29,8 +30,6 @@ export interface DataApiSetting {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const URL_FORM = /^redshift-data:\/\/([^/?#]*)\/([^/?#]*)$/i;
-/** Workgroup names: 3–64 of [a-z0-9-] (CreateWorkgroup). */
-const WORKGROUP = /^[a-z0-9-]{3,64}$/;
 /** Cluster identifiers: lowercase letters, digits, single hyphens, starting with a letter (CreateCluster). */
 const CLUSTER_ID = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
 const DATABASE = /^[a-z_][a-z0-9_$]{0,63}$/;
@@ -39,11 +38,6 @@ const DB_USER = /^[a-z_][a-z0-9_$.@+-]{0,127}$/i;
 
 export function isDataApiUrl(url: string): boolean {
   return /^redshift-data:\/\//i.test(url);
-}
-
-function setting(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
 /** The Data API setting when one is configured (DATABASE_URL or REDSHIFT_DATA_API); problems are pushed, naming the variable. */
@@ -83,7 +77,7 @@ export function dataApiSetting(env: Env, url: string | undefined, problems: stri
     return undefined;
   }
   const name = mode ? (target.kind === 'serverless' ? 'REDSHIFT_WORKGROUP' : 'REDSHIFT_CLUSTER_ID') : 'DATABASE_URL';
-  if (target.kind === 'serverless' && !WORKGROUP.test(target.workgroup)) {
+  if (target.kind === 'serverless' && !SERVERLESS_NAME.test(target.workgroup)) {
     problems.push(`${name}: expected a workgroup name (3–64 lowercase letters, digits and hyphens), got '${target.workgroup}'`);
   }
   if (target.kind === 'cluster' && !CLUSTER_ID.test(target.clusterId)) {

@@ -71,3 +71,12 @@ export function checkSchemaName(name: string): string | undefined {
   }
   return undefined;
 }
+
+/** A setting's value, trimmed; unset or blank: undefined. */
+export function setting(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/** Redshift Serverless namespace and workgroup names: 3–64 of [a-z0-9-] (CreateNamespace, CreateWorkgroup). */
+export const SERVERLESS_NAME = /^[a-z0-9-]{3,64}$/;

@@ -9,6 +9,9 @@ import { runLoad, type LoadReport } from '../../lib/load/runner.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { migrate } from '../../lib/migrate/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { event, song, writeFixture } from './fixtures.ts';
+import type { Owner } from './temp-dir.ts';
+import { checksums } from './warehouse.ts';
 
 export async function migratedDatabase(): Promise<TestDatabase> {
   const tdb = await createTestDatabase();
@@ -34,4 +37,12 @@ export async function load(
   } finally {
     await db.close();
   }
+}
+
+/** A migrated database loaded with two good events and one song, and its checksums: what a bad load must leave unchanged. */
+export async function loadedBaseline(owner: Owner): Promise<{ tdb: TestDatabase; baseline: Record<string, string> }> {
+  const tdb = await migratedDatabase();
+  const good = await writeFixture(owner, { logs: { 'good.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000 })] }, songs: { 'A/1.json': song() } });
+  await load(tdb, good.env);
+  return { tdb, baseline: await checksums(tdb) };
 }
