@@ -149,14 +149,31 @@ async function waitFor(ctx: ClusterContext, what: string, done: (c: Cluster | un
     ctx.calls.push({ service: 'Redshift', command: 'DescribeClusters', params: { ClusterIdentifier: ctx.config.clusterId, repeated: `every 30s until ${what}` } });
     return undefined;
   }
+  return pollUntil(
+    ctx,
+    () => findCluster(ctx),
+    done,
+    (cluster, waited) => `Waiting for cluster ${ctx.config.clusterId} to be ${what}: ${cluster?.ClusterStatus ?? 'gone'} (${waited}s)…`,
+    (waited) => `cluster ${ctx.config.clusterId} was not ${what} after ${waited}s`,
+  );
+}
+
+/** Asks `find` every 30 s (ctx.pollMs) until `done`, saying each wait; fails after 45 minutes (ctx.timeoutMs). */
+export async function pollUntil<T>(
+  ctx: ClusterContext,
+  find: () => Promise<T | undefined>,
+  done: (x: T | undefined) => boolean,
+  waiting: (x: T | undefined, waited: number) => string,
+  timedOut: (waited: number) => string,
+): Promise<T | undefined> {
   const sleep = ctx.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const started = Date.now();
   for (;;) {
-    const cluster = await findCluster(ctx);
-    if (done(cluster)) return cluster;
+    const x = await find();
+    if (done(x)) return x;
     const waited = Math.round((Date.now() - started) / 1000);
-    ctx.log.info(`Waiting for cluster ${ctx.config.clusterId} to be ${what}: ${cluster?.ClusterStatus ?? 'gone'} (${waited}s)…`);
-    if (Date.now() - started > (ctx.timeoutMs ?? 45 * 60_000)) throw new Error(`cluster ${ctx.config.clusterId} was not ${what} after ${waited}s`);
+    ctx.log.info(waiting(x, waited));
+    if (Date.now() - started > (ctx.timeoutMs ?? 45 * 60_000)) throw new Error(timedOut(waited));
     await sleep(ctx.pollMs ?? 30_000);
   }
 }

@@ -18,7 +18,7 @@ import {
   type Namespace,
   type Workgroup,
 } from '@aws-sdk/client-redshift-serverless';
-import { call, deleteRole, ensureRole, errorName, type ClusterContext } from './cluster.ts';
+import { call, deleteRole, ensureRole, errorName, pollUntil, type ClusterContext } from './cluster.ts';
 
 export interface ServerlessCreateResult {
   readonly roleArn: string;
@@ -57,16 +57,7 @@ async function waitFor<T>(ctx: ClusterContext, what: string, find: () => Promise
     ctx.calls.push({ service: 'Redshift Serverless', command: what.startsWith('workgroup') ? 'GetWorkgroup' : 'GetNamespace', params: { repeated: `every 30s until ${what}` } });
     return;
   }
-  const sleep = ctx.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
-  const started = Date.now();
-  for (;;) {
-    const x = await find();
-    if (done(x)) return;
-    const waited = Math.round((Date.now() - started) / 1000);
-    ctx.log.info(`Waiting for ${what}: ${state(x)} (${waited}s)…`);
-    if (Date.now() - started > (ctx.timeoutMs ?? 45 * 60_000)) throw new Error(`${what}: not done after ${waited}s`);
-    await sleep(ctx.pollMs ?? 30_000);
-  }
+  await pollUntil(ctx, find, done, (x, waited) => `Waiting for ${what}: ${state(x)} (${waited}s)…`, (waited) => `${what}: not done after ${waited}s`);
 }
 
 export async function createServerless(ctx: ClusterContext): Promise<ServerlessCreateResult> {
