@@ -59,3 +59,16 @@ export async function createSchema(conn: Connection, schema: string): Promise<vo
     if (code !== '23505' && code !== '42P06') throw err;
   }
 }
+
+/**
+ * Whether `table` exists in `schema` (default: the connection's current
+ * schema). information_schema is on both engines; on Redshift it lists the
+ * tables the user may read.
+ */
+export async function tableExists(conn: Connection, table: string, schema?: string): Promise<boolean> {
+  const { rows } =
+    schema === undefined
+      ? await conn.query<{ n: string }>('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1', [table])
+      : await conn.query<{ n: string }>('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [schema, table]);
+  return Number(rows[0]?.n ?? 0) > 0;
+}

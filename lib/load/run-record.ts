@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../db/connection.ts';
+import { tableExists } from '../db/schema.ts';
 import type { Database } from '../db/database.ts';
 import { InterruptedError, type RecordProblem } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -130,13 +131,6 @@ export class LoadRun {
   }
 }
 
-// information_schema is on both engines; on Redshift it lists the tables the user may read.
-const TABLE_EXISTS_SQL = `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`;
-
-export async function tableExists(conn: Connection, table: string): Promise<boolean> {
-  const { rows } = await conn.query<{ n: string }>(TABLE_EXISTS_SQL, [table]);
-  return Number(rows[0]?.n ?? 0) > 0;
-}
 
 /**
  * Records the run's start (on the load's own connection, once it holds the

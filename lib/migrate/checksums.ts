@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Connection } from '../db/connection.ts';
+import { tableExists } from '../db/schema.ts';
 import type { Dialect } from '../dialect/index.ts';
 import { WarehouseError } from '../errors.ts';
 
@@ -76,8 +77,7 @@ export function recordChecksumSql(name: string, checksum: string, dialect: Diale
 
 /** The recorded checksums, or an empty map before the table exists. */
 export async function recordedChecksums(conn: Connection, schema: string): Promise<Map<string, string>> {
-  const exists = await conn.query(`SELECT 1 AS one FROM information_schema.tables WHERE table_schema = $1 AND table_name = '${CHECKSUMS_TABLE}'`, [schema]);
-  if (exists.rows.length === 0) return new Map();
+  if (!(await tableExists(conn, CHECKSUMS_TABLE, schema))) return new Map();
   const { rows } = await conn.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${CHECKSUMS_TABLE}`);
   return new Map(rows.map((r) => [r.name, r.checksum]));
 }

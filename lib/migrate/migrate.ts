@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { DEFAULT_SCHEMA } from '../config/config.ts';
 import type { Connection } from '../db/connection.ts';
 import type { Database } from '../db/database.ts';
-import { schemaPreamble } from '../db/schema.ts';
+import { schemaPreamble, tableExists } from '../db/schema.ts';
 import type { Dialect } from '../dialect/index.ts';
 import { WarehouseError } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
@@ -179,9 +179,8 @@ async function checkAppliedChecksums(client: Connection, db: Database, checksums
 
 /** The applied migrations (node-pg-migrate's bookkeeping) in the order they ran, with when; empty before its table exists. */
 async function appliedMigrations(client: Connection, schema: string): Promise<Map<string, string>> {
-  const exists = await client.query(`select 1 from information_schema.tables where table_schema = $1 and table_name = '${MIGRATIONS_TABLE}'`, [schema]);
   const applied = new Map<string, string>();
-  if (exists.rows.length === 0) return applied;
+  if (!(await tableExists(client, MIGRATIONS_TABLE, schema))) return applied;
   const { rows } = await client.query<{ name: string; run_on: string }>(`select name, cast(run_on as varchar(32)) as run_on from ${MIGRATIONS_TABLE} order by run_on, id`);
   for (const r of rows) applied.set(r.name, r.run_on);
   return applied;
