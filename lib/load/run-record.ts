@@ -47,7 +47,7 @@ export interface StepSummary {
 
 /** Skipped records kept in a run's row (all of them are counted). */
 export const SKIPPED_KEPT = 20;
-/** The columns' sizes in bytes (Redshift counts VARCHAR in bytes). */
+/** The columns' sizes in bytes (Redshift counts VARCHAR in bytes: https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html). */
 const JSON_BYTES = 65535;
 const ERROR_BYTES = 4096;
 

@@ -59,7 +59,7 @@ export async function forEachStep<T>(steps: readonly StagingStep[], fn: (step: S
   return out;
 }
 
-/** The SELECT that counts each column's non-NULL values (portable: COUNT(column) on both engines). */
+/** The SELECT that counts each column's non-NULL values (portable: COUNT(column) counts non-NULL values on both engines, https://docs.aws.amazon.com/redshift/latest/dg/r_COUNT.html). */
 export function nullColumnsQuery(step: StagingStep): string {
   return `SELECT COUNT(*) AS n, ${step.columns.map((c, i) => `COUNT(${c}) AS c${i}`).join(', ')} FROM ${step.table}`;
 }
