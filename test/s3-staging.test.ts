@@ -58,3 +58,31 @@ test('S3_MAX_CONCURRENCY must be a whole number from 1 to 1024', async (t) => {
     t.regex(r.stderr, new RegExp(`S3_MAX_CONCURRENCY: expected a whole number from 1 to 1024, got '${bad.replace('.', '\\.')}'`));
   }
 });
+
+test('by default 128 GETs are in flight at once (DEFAULT_S3_MAX_CONCURRENCY): at 200 ms a request, more than 64 at a time', async (t) => {
+  const out = await tempDir(t, 'gen-');
+  const songs = 600;
+  const expected = await generate({ songs, events: 50, seed: 4, out });
+  const s3 = await startS3(['sparkify-default']);
+  t.teardown(() => s3.close());
+  await s3.upload('sparkify-default', 'song_data/', path.join(out, 'song_data'));
+  await s3.upload('sparkify-default', 'log_data/', path.join(out, 'log_data'));
+  await s3.put('sparkify-default', 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
+  const proxy = await startS3Proxy(s3.endpoint, { latencyMs: 200 });
+  t.teardown(() => proxy.close());
+  const db = await migratedDatabase();
+  t.teardown(() => db.drop());
+  const r = await runCli(['load', '--only', 'stage'], {
+    ...s3.env,
+    AWS_ENDPOINT_URL_S3: proxy.url,
+    DATABASE_URL: db.url,
+    SONG_DATA: 's3://sparkify-default/song_data/',
+    LOG_DATA: 's3://sparkify-default/log_data/',
+    LOG_JSONPATH: 's3://sparkify-default/meta/log_json_path.json',
+  });
+  t.is(r.code, 0, r.stderr);
+  const staged = await db.query<{ n: number }>('select count(*)::int as n from staging_songs');
+  t.is(staged[0]?.n, expected.staging_songs);
+  t.true(proxy.counts.maxGetsInFlight > 64, `more than the old default of 64 GETs at once (${proxy.counts.maxGetsInFlight})`);
+  t.true(proxy.counts.maxGetsInFlight <= 128, `at most 128 GETs at once (${proxy.counts.maxGetsInFlight})`);
+});

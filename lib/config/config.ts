@@ -22,10 +22,13 @@ export const DEFAULT_SCHEMA = 'public';
 
 /**
  * GETs in flight at once when PostgreSQL staging reads s3:// sources
- * (S3_MAX_CONCURRENCY). Small objects are latency-bound: 64 at ~40 ms each
- * is ~1,600 objects/s; each in-flight object holds only its own bytes.
+ * (S3_MAX_CONCURRENCY). Small objects are latency-bound: 128 at ~40 ms each
+ * allow 3,200 objects/s, above what one thread's AWS SDK then sustains
+ * (about 1,650/s on the 2-core bench machine; 64 in flight gave 1,370/s:
+ * `npm run bench -- --sizes s3`, 2026-12-02). Each in-flight object holds
+ * only its own bytes.
  */
-export const DEFAULT_S3_MAX_CONCURRENCY = 64;
+export const DEFAULT_S3_MAX_CONCURRENCY = 128;
 
 export type DatabaseSetting =
   | { readonly kind: 'url'; readonly url: string }

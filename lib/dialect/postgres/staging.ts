@@ -82,7 +82,7 @@ export const postgresStaging: StagingStrategy = {
           { reader, maxErrors: ctx.maxErrors, objects: p.objects, onProgress: ctx.onProgress },
         );
         skipped.push(...result.skipped);
-        await checkMappedColumns(conn, p.step, ctx, p.mapping);
+        await checkMappedColumns(conn, p.step, ctx, p.mapping, result.rows);
         await ctx.faults.at(`stage:${p.step.table}:copied`);
         reports.push({
           step: `stage ${p.step.table}`,
