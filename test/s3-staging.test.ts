@@ -4,7 +4,7 @@
 // more than the bound.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { generate } from '../lib/sample/generator.ts';
 import { startS3Proxy } from '../scripts/dev/s3-proxy.ts';
 import { runCli } from './helpers/cli.ts';
@@ -12,17 +12,16 @@ import { migratedDatabase } from './helpers/load.ts';
 import { startS3 } from './helpers/s3.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
-test('small files from s3://: one GET per object, a listing per 1000 keys, S3_MAX_CONCURRENCY GETs at once over kept-alive connections', async (t) => {
+/** Generates `songs` song files and `events` events, uploads them to s3rver and stages them from s3:// through a counting proxy. */
+async function stageFromS3(t: ExecutionContext, bucket: string, data: { songs: number; events: number; seed: number }, options: { latencyMs?: number; env?: Record<string, string> } = {}) {
   const out = await tempDir(t, 'gen-');
-  const songs = 2500;
-  const expected = await generate({ songs, events: 300, seed: 3, out });
-  const s3 = await startS3(['sparkify-small']);
+  const expected = await generate({ ...data, out });
+  const s3 = await startS3([bucket]);
   t.teardown(() => s3.close());
-  const songFiles = await s3.upload('sparkify-small', 'song_data/', path.join(out, 'song_data'));
-  const logFiles = await s3.upload('sparkify-small', 'log_data/', path.join(out, 'log_data'));
-  await s3.put('sparkify-small', 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
-  t.is(songFiles, songs);
-  const proxy = await startS3Proxy(s3.endpoint);
+  const songFiles = await s3.upload(bucket, 'song_data/', path.join(out, 'song_data'));
+  const logFiles = await s3.upload(bucket, 'log_data/', path.join(out, 'log_data'));
+  await s3.put(bucket, 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
+  const proxy = await startS3Proxy(s3.endpoint, { latencyMs: options.latencyMs ?? 0 });
   t.teardown(() => proxy.close());
   const db = await migratedDatabase();
   t.teardown(() => db.drop());
@@ -30,15 +29,21 @@ test('small files from s3://: one GET per object, a listing per 1000 keys, S3_MA
     ...s3.env,
     AWS_ENDPOINT_URL_S3: proxy.url,
     DATABASE_URL: db.url,
-    SONG_DATA: 's3://sparkify-small/song_data/',
-    LOG_DATA: 's3://sparkify-small/log_data/',
-    LOG_JSONPATH: 's3://sparkify-small/meta/log_json_path.json',
-    S3_MAX_CONCURRENCY: '24',
+    SONG_DATA: `s3://${bucket}/song_data/`,
+    LOG_DATA: `s3://${bucket}/log_data/`,
+    LOG_JSONPATH: `s3://${bucket}/meta/log_json_path.json`,
+    ...options.env,
   });
   t.is(r.code, 0, r.stderr);
   const staged = await db.query<{ n: number }>('select count(*)::int as n from staging_songs');
   t.is(staged[0]?.n, expected.staging_songs);
-  const { counts } = proxy;
+  return { r, counts: proxy.counts, songFiles, logFiles };
+}
+
+test('small files from s3://: one GET per object, a listing per 1000 keys, S3_MAX_CONCURRENCY GETs at once over kept-alive connections', async (t) => {
+  const songs = 2500;
+  const { r, counts, songFiles, logFiles } = await stageFromS3(t, 'sparkify-small', { songs, events: 300, seed: 3 }, { env: { S3_MAX_CONCURRENCY: '24' } });
+  t.is(songFiles, songs);
   t.log(`requests: ${JSON.stringify(counts)}; ${/stage staging_songs.*/.exec(r.stdout)?.[0] ?? ''}`);
   // The JSONPaths file is found by listing its key and read with one GET.
   t.is(counts.get, songFiles + logFiles + 1, 'one GET per object');
@@ -60,29 +65,7 @@ test('S3_MAX_CONCURRENCY must be a whole number from 1 to 1024', async (t) => {
 });
 
 test('by default 128 GETs are in flight at once (DEFAULT_S3_MAX_CONCURRENCY): at 200 ms a request, more than 64 at a time', async (t) => {
-  const out = await tempDir(t, 'gen-');
-  const songs = 600;
-  const expected = await generate({ songs, events: 50, seed: 4, out });
-  const s3 = await startS3(['sparkify-default']);
-  t.teardown(() => s3.close());
-  await s3.upload('sparkify-default', 'song_data/', path.join(out, 'song_data'));
-  await s3.upload('sparkify-default', 'log_data/', path.join(out, 'log_data'));
-  await s3.put('sparkify-default', 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
-  const proxy = await startS3Proxy(s3.endpoint, { latencyMs: 200 });
-  t.teardown(() => proxy.close());
-  const db = await migratedDatabase();
-  t.teardown(() => db.drop());
-  const r = await runCli(['load', '--only', 'stage'], {
-    ...s3.env,
-    AWS_ENDPOINT_URL_S3: proxy.url,
-    DATABASE_URL: db.url,
-    SONG_DATA: 's3://sparkify-default/song_data/',
-    LOG_DATA: 's3://sparkify-default/log_data/',
-    LOG_JSONPATH: 's3://sparkify-default/meta/log_json_path.json',
-  });
-  t.is(r.code, 0, r.stderr);
-  const staged = await db.query<{ n: number }>('select count(*)::int as n from staging_songs');
-  t.is(staged[0]?.n, expected.staging_songs);
-  t.true(proxy.counts.maxGetsInFlight > 64, `more than the old default of 64 GETs at once (${proxy.counts.maxGetsInFlight})`);
-  t.true(proxy.counts.maxGetsInFlight <= 128, `at most 128 GETs at once (${proxy.counts.maxGetsInFlight})`);
+  const { counts } = await stageFromS3(t, 'sparkify-default', { songs: 600, events: 50, seed: 4 }, { latencyMs: 200 });
+  t.true(counts.maxGetsInFlight > 64, `more than the old default of 64 GETs at once (${counts.maxGetsInFlight})`);
+  t.true(counts.maxGetsInFlight <= 128, `at most 128 GETs at once (${counts.maxGetsInFlight})`);
 });
