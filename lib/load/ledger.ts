@@ -44,11 +44,10 @@ export async function newOrChanged(conn: Connection, table: string, objects: rea
 export async function recordLoaded(conn: Connection, staging: StagingStrategy, runId: string, staged: readonly StagedObjects[]): Promise<void> {
   await conn.query(`DELETE FROM ${LEDGER_TABLE} WHERE run_id = $1 OR status = 'staged'`, [runId]);
   await staging.insertLedgerRows(conn, staged.flatMap((s) => s.objects.map((object) => ({ table: s.table, object, runId }))));
-  // Older records of the objects just loaded.
-  await conn.query(
-    `DELETE FROM ${LEDGER_TABLE} USING ${LEDGER_TABLE} AS cur
-WHERE cur.run_id = $1 AND ${LEDGER_TABLE}.run_id <> $1
-    AND ${LEDGER_TABLE}.table_name = cur.table_name AND ${LEDGER_TABLE}.object_uri = cur.object_uri`,
-    [runId],
-  );
+  await conn.query(DELETE_OLDER_RECORDS, [runId]);
 }
+
+/** Deletes the older records of the objects run $1 recorded (run after its rows are inserted). */
+export const DELETE_OLDER_RECORDS = `DELETE FROM ${LEDGER_TABLE} USING ${LEDGER_TABLE} AS cur
+WHERE cur.run_id = $1 AND ${LEDGER_TABLE}.run_id <> $1
+    AND ${LEDGER_TABLE}.table_name = cur.table_name AND ${LEDGER_TABLE}.object_uri = cur.object_uri`;
