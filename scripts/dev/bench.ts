@@ -385,6 +385,9 @@ async function csvFor(dir: string, env: Record<string, string>, db: Connection):
   return { dir: csvDir, ...(JSON.parse(await readFile(meta, 'utf8')) as { rows: number; mb: number }) };
 }
 
+/** A directory entry's folder: `parentPath` from Node 20.12, `path` before (engines allows 20.11). */
+const direntFolder = (d: import('node:fs').Dirent): string => d.parentPath ?? (d as unknown as { path: string }).path;
+
 /**
  * Reads every file under `dir` once, untimed, so that the tool's JSON and the
  * limit's CSV are both read from memory in the timed runs. Without it the
@@ -396,7 +399,7 @@ function warmPageCache(dir: string): void {
   const buffer = Buffer.allocUnsafe(1024 * 1024);
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[]) {
     if (!entry.isFile()) continue;
-    const fd = openSync(path.join(entry.parentPath, entry.name), 'r');
+    const fd = openSync(path.join(direntFolder(entry), entry.name), 'r');
     try {
       while (readSync(fd, buffer, 0, buffer.length, null) > 0);
     } finally {
@@ -509,7 +512,7 @@ async function benchS3(server: Server, key: string, size: Size, rounds: number, 
       log.info(`Uploading ${size.label} to s3rver (once; kept in ${store})…`);
       const client = new S3Client({ endpoint, region: 'us-west-2', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
       await client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
-      const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[]).filter((d) => d.isFile() && d.name.endsWith('.json')).map((d) => path.join(d.parentPath, d.name));
+      const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[]).filter((d) => d.isFile() && d.name.endsWith('.json')).map((d) => path.join(direntFolder(d), d.name));
       let next = 0;
       await Promise.all(
         Array.from({ length: 32 }, async () => {
