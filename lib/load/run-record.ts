@@ -131,7 +131,6 @@ export class LoadRun {
   }
 }
 
-
 /**
  * Records the run's start (on the load's own connection, once it holds the
  * warehouse lock); false when it is not recorded. The record never fails the
