@@ -102,3 +102,75 @@ export class InterruptedError extends WarehouseError {
     this.exitCode = exitCode;
   }
 }
+
+/** Where a statement came from: the step that ran it and the file that declares it. */
+export interface StatementOrigin {
+  /** `transform songplays`, `stage staging_events`, `migration 20261122000700000_create-songplays`. */
+  readonly step: string;
+  /** The repository file that holds the statement (loaders/songplays.ts, migrations/….ts), when one does. */
+  readonly file?: string | undefined;
+  readonly statement: string;
+}
+
+/** How many lines of the statement an SqlError's message shows. */
+const STATEMENT_LINES = 6;
+
+/**
+ * A statement the server refused: the step, its file, the statement's first
+ * lines, and the server's own message, SQLSTATE and position. The server's
+ * error stays its `cause` (lib/db/retry.ts looks through to it: a transient
+ * cause is still retried).
+ */
+export class SqlError extends WarehouseError {
+  override name = 'SqlError';
+  readonly step: string;
+  readonly file: string | undefined;
+  readonly statement: string;
+  readonly serverMessage: string;
+  readonly sqlstate: string | undefined;
+  /** 1-based character of the statement where the server saw the error, when it said. */
+  readonly position: number | undefined;
+  readonly detail: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(origin: StatementOrigin, cause: Error) {
+    const e = cause as Error & { code?: unknown; position?: unknown; detail?: unknown; hint?: unknown };
+    const sqlstate = typeof e.code === 'string' ? e.code : undefined;
+    const position = e.position === undefined || e.position === null || e.position === '' ? undefined : Number(e.position);
+    const lines = origin.statement.trim().split('\n');
+    const shown = lines.slice(0, STATEMENT_LINES).map((l) => `    ${l}`);
+    if (lines.length > STATEMENT_LINES) shown.push(`    … (${lines.length - STATEMENT_LINES} more lines)`);
+    const where = origin.file ? ` (${origin.file})` : '';
+    const code = sqlstate ? ` [SQLSTATE ${sqlstate}${position !== undefined && Number.isFinite(position) ? `, at character ${position}` : ''}]` : '';
+    super(`${origin.step}${where} failed: ${cause.message}${code}\n  statement:\n${shown.join('\n')}`, { cause });
+    this.step = origin.step;
+    this.file = origin.file;
+    this.statement = origin.statement;
+    this.serverMessage = cause.message;
+    this.sqlstate = sqlstate;
+    this.position = position !== undefined && Number.isFinite(position) ? position : undefined;
+    this.detail = typeof e.detail === 'string' ? e.detail : undefined;
+    this.hint = typeof e.hint === 'string' ? e.hint : undefined;
+  }
+
+  /**
+   * `err` as an SqlError when the server refused the statement (a SQLSTATE,
+   * or a Data API statement that FAILED); anything else unchanged: the tool's
+   * own errors, and a lost connection, which is not the statement's fault.
+   */
+  static wrap(origin: StatementOrigin, err: unknown): unknown {
+    if (!(err instanceof Error) || err instanceof WarehouseError) return err;
+    const code = (err as { code?: unknown }).code;
+    const refused = (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) || err.name === 'DataApiStatementError';
+    return refused ? new SqlError(origin, err) : err;
+  }
+}
+
+/** Runs a statement and names its origin if the server refuses it. */
+export async function naming<T>(origin: StatementOrigin, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw SqlError.wrap(origin, err);
+  }
+}

@@ -2,11 +2,13 @@
 // most complete record wins (a location, then coordinates), ties going to the
 // smallest song_id and then to the values themselves, so any file order gives
 // the same row. An empty location is NULL.
-import type { TransformStep } from '../lib/load/steps.ts';
+import { loaderFile, type TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
 
 export const artists: TransformStep = upsertStep({
   table: 'artists',
+  file: loaderFile(import.meta.url),
+  role: 'dimension',
   description: 'artists, one per artist_id, most complete record wins',
   key: ['artist_id'],
   dependsOn: [],

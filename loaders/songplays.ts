@@ -9,7 +9,7 @@
 // The ranking sorts the events by the natural key, which is also the order of
 // songplays' index: the MERGE then inserts into the index in order (inserting
 // in arrival order instead, after ranking only repeated keys, was slower).
-import type { TransformStep } from '../lib/load/steps.ts';
+import { loaderFile, type TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
 import { epochMsToTimestamp, SONGPLAY_EVENTS } from './songplay-events.ts';
 
@@ -17,6 +17,8 @@ const KEY = ['user_id', 'session_id', 'start_time'];
 
 export const songplays: TransformStep = upsertStep({
   table: 'songplays',
+  file: loaderFile(import.meta.url),
+  role: 'fact',
   description: 'songplays from NextSong events, matched to songs by title, artist and duration',
   key: KEY,
   surrogateKey: 'songplay_id',

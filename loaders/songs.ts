@@ -1,11 +1,13 @@
 // songs: one row per song_id from the song files; year 0 means unknown (NULL).
 // A song_id seen twice keeps one row, chosen by its values (never by file order).
 // artist_name is the song file's own spelling of its artist (songplays matches on it).
-import type { TransformStep } from '../lib/load/steps.ts';
+import { loaderFile, type TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
 
 export const songs: TransformStep = upsertStep({
   table: 'songs',
+  file: loaderFile(import.meta.url),
+  role: 'dimension',
   description: 'songs, one per song_id',
   key: ['song_id'],
   dependsOn: [],

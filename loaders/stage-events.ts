@@ -1,9 +1,10 @@
 // staging_events: every log event from LOG_DATA (JSON Lines, camelCase keys),
 // mapped by position with the LOG_JSONPATH file (or 'auto' / 'auto ignorecase').
-import type { StagingStep } from '../lib/load/steps.ts';
+import { loaderFile, type StagingStep } from '../lib/load/steps.ts';
 
 export const stageEvents: StagingStep = {
   table: 'staging_events',
+  file: loaderFile(import.meta.url),
   description: 'log events from LOG_DATA',
   columns: [
     'artist', 'auth', 'first_name', 'gender', 'item_in_session', 'last_name', 'length', 'level', 'location',

@@ -1,9 +1,10 @@
 // staging_songs: every song file from SONG_DATA (one object per file, keys
 // equal to the column names), loaded with 'auto'.
-import type { StagingStep } from '../lib/load/steps.ts';
+import { loaderFile, type StagingStep } from '../lib/load/steps.ts';
 
 export const stageSongs: StagingStep = {
   table: 'staging_songs',
+  file: loaderFile(import.meta.url),
   description: 'song metadata from SONG_DATA',
   columns: ['num_songs', 'artist_id', 'artist_latitude', 'artist_longitude', 'artist_location', 'artist_name', 'song_id', 'title', 'duration', 'year'],
   // Their trailing blanks are dropped when staging (README, "Trailing blanks").

@@ -6,13 +6,15 @@
 // DATE_PART returns a double on both engines (PostgreSQL's EXTRACT returns
 // NUMERIC, a third slower); rows go in in start_time order, which is the
 // order of the table's index (PostgreSQL) and sort key (Redshift).
-import type { TransformStep } from '../lib/load/steps.ts';
+import { loaderFile, type TransformStep } from '../lib/load/steps.ts';
 import { epochMsToTimestamp, SONGPLAY_EVENTS } from './songplay-events.ts';
 
 const part = (p: string) => `CAST(DATE_PART('${p}', new_times.start_time) AS INTEGER)`;
 
 export const time: TransformStep = {
   table: 'time',
+  file: loaderFile(import.meta.url),
+  role: 'dimension',
   description: 'time, one row per songplay start_time not yet in it',
   key: ['start_time'],
   dependsOn: [],

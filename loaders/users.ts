@@ -3,11 +3,13 @@
 // (by ts, then itemInSession), so a newer load moves a user from free to paid,
 // and a load of older events never moves them back (last_event_ts). An event
 // without a ts counts as older than any event with one, in a batch and across loads.
-import type { TransformStep } from '../lib/load/steps.ts';
+import { loaderFile, type TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
 
 export const users: TransformStep = upsertStep({
   table: 'users',
+  file: loaderFile(import.meta.url),
+  role: 'dimension',
   description: 'users from every event of a known user, latest event wins',
   key: ['user_id'],
   dependsOn: [],

@@ -58,9 +58,10 @@ test('load --format json: the run with its steps; history shows it, table and JS
   const bad = await writeFixture(t, { logs: { 'broken.json': `${JSON.stringify(PLAY)}\n{"ts": 1541105830796, "userId": ` }, songs: { 's.json': SONG } });
   const failed = await runCli(['load', '--format', 'json'], { DATABASE_URL: tdb.url, ...bad.env });
   t.is(failed.code, 3, failed.stderr);
-  const failedRun = oneDocument<RunSummary>(failed.stdout);
+  const failedRun = oneDocument<Omit<RunSummary, 'error'> & { error: { message: string; exitCode: number } }>(failed.stdout);
   t.is(failedRun.outcome, 'failed');
-  t.regex(failedRun.error ?? '', /broken\.json:2/);
+  t.regex(failedRun.error.message, /broken\.json:2/);
+  t.is(failedRun.error.exitCode, 3);
   t.regex(failed.stderr, /broken\.json:2/);
 
   // --max-errors: the skipped record is in the run.

@@ -8,8 +8,7 @@
 import test from 'ava';
 import { transaction } from '../lib/db/connection.ts';
 import { connectWire } from '../lib/db/wire-connection.ts';
-import { postgresStaging } from '../lib/dialect/postgres/staging.ts';
-import { DELETE_OLDER_RECORDS, type LedgerRow } from '../lib/load/ledger.ts';
+import { DELETE_OLDER_RECORDS, insertLedgerRows, type LedgerRow } from '../lib/stage/ledger.ts';
 import { migratedDatabase } from './helpers/load.ts';
 
 interface PlanNode {
@@ -27,10 +26,10 @@ test("a run's older ledger records are found with a hash join, whatever the stat
   const rows = (runId: string): LedgerRow[] =>
     Array.from({ length: objects }, (_, i) => ({ table: 'staging_songs', object: { uri: `/data/song_data/${i}.json`, size: 300, version: 'v1' }, runId }));
   // The first run's records, committed, and the statistics autovacuum would gather from them.
-  await transaction(conn, () => postgresStaging.insertLedgerRows(conn, rows('run-1')));
+  await transaction(conn, () => insertLedgerRows(conn, 'postgres', rows('run-1')));
   await conn.query('ANALYZE load_ledger');
   const plan = await transaction(conn, async () => {
-    await postgresStaging.insertLedgerRows(conn, rows('run-2'));
+    await insertLedgerRows(conn, 'postgres', rows('run-2'));
     const { rows: explained } = await conn.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${DELETE_OLDER_RECORDS}`, ['run-2']);
     await conn.query(DELETE_OLDER_RECORDS, ['run-2']);
     const { rows: left } = await conn.query<{ run_id: string; n: number }>('SELECT run_id, COUNT(*)::int AS n FROM load_ledger GROUP BY run_id');

@@ -25,6 +25,8 @@ test('the registered steps: script order, and two lanes derived from the depende
 test('a new star table is one loader registered in one line: lanes, --only, checks and counts follow', (t) => {
   const plays_per_day: TransformStep = upsertStep({
     table: 'plays_per_day',
+    file: 'loaders/plays-per-day.ts',
+    role: 'fact',
     description: 'plays per day',
     key: ['day'],
     dependsOn: ['songplays'],

@@ -58,7 +58,7 @@ test('the Redshift load SQL passes the Redshift lint', async (t) => {
 
 test('the PostgreSQL plan streams staging and runs the same transforms', async (t) => {
   const script = await loadScript(dialectByName('postgres'), { config: loadConfig({}), log: silentLogger, pipeline });
-  t.regex(script, /TRUNCATE staging_events;\n-- COPY staging_events FROM STDIN: rows streamed by the loader from s3:\/\/udacity-dend\/log_data/);
+  t.regex(script, /TRUNCATE staging_events;\n\n-- COPY staging_events FROM STDIN: rows streamed by the loader from s3:\/\/udacity-dend\/log_data/);
   t.snapshot(script, 'postgres load plan');
 });
 

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import type { StagingColumn } from '../lib/dialect/postgres/staging/copy-row.ts';
+import type { StagingColumn } from '../lib/stage/postgres/copy-row.ts';
 import type { JsonMapping } from '../lib/sources/json-mapping.ts';
 import { sharedSparkify } from './helpers/cli.ts';
 import { convertBytes } from './helpers/convert.ts';

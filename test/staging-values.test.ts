@@ -5,9 +5,9 @@
 // split by a read boundary, lone surrogates, and the line of a parse error
 // inside a pretty-printed record.
 import test from 'ava';
-import type { StagingColumn } from '../lib/dialect/postgres/staging/copy-row.ts';
+import type { StagingColumn } from '../lib/stage/postgres/copy-row.ts';
 import type { JsonMapping } from '../lib/sources/json-mapping.ts';
-import { EPOCH_MS_RANGE } from '../lib/load/epoch-ms.ts';
+import { EPOCH_MS_RANGE } from '../lib/stage/epoch-ms.ts';
 import { convertBytes, copyRows } from './helpers/convert.ts';
 
 const COLUMNS: StagingColumn[] = [

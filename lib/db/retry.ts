@@ -4,7 +4,7 @@
  * exponential backoff, saying so. Every load step is atomic and idempotent,
  * so running it again is safe. Anything else is not retried.
  */
-import { WarehouseError } from '../errors.ts';
+import { SqlError, WarehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 /** SQLSTATEs worth another try: serialization/deadlock, connection failures, server starting or overloaded. */
@@ -15,6 +15,8 @@ const TRANSIENT_MESSAGES = /Connection terminated unexpectedly|ECONNRESET|EPIPE|
 export type TransientTest = (err: { readonly code?: unknown; readonly message?: unknown }) => boolean;
 
 export function isTransient(err: unknown, engine: TransientTest = () => false): boolean {
+  // A refused statement named by its step: what the server said decides.
+  if (err instanceof SqlError) return isTransient(err.cause, engine);
   if (err instanceof WarehouseError) return false;
   const e = (err ?? {}) as { code?: unknown; message?: unknown };
   if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;

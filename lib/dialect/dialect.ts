@@ -1,11 +1,11 @@
 /**
  * Everything that differs between Amazon Redshift and PostgreSQL lives behind
  * this interface (lib/dialect/redshift/, lib/dialect/postgres/): the SQL each
- * engine needs, and how each stages the JSON (a StagingStrategy, loaded on
- * demand). Migrations, loaders, the load runner and the checks never branch
- * on the engine themselves.
+ * engine needs. How each engine stages the JSON is the staging layer's
+ * (lib/stage/, one engine → strategy switch in lib/stage/index.ts); this
+ * folder imports nothing from it. Migrations, loaders, the load runner and
+ * the checks never branch on the engine themselves.
  */
-import type { StagingStrategy } from './staging.ts';
 import type { Distribution, TableDef } from './table-def.ts';
 
 export type DialectName = 'redshift' | 'postgres';
@@ -72,6 +72,4 @@ export interface Dialect {
    * so release the lock mid-run. Redshift has no such setting for a session.
    */
   readonly lockSessionSettings: readonly string[];
-  /** How this engine stages the JSON sources (loaded when a load or its plan needs it). */
-  staging(): Promise<StagingStrategy>;
 }

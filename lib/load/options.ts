@@ -3,7 +3,7 @@
  * its script (plan.ts).
  */
 import type { Config } from '../config/config.ts';
-import type { CredentialsResolver, StageProgress, StagingContext } from '../dialect/staging.ts';
+import type { CredentialsResolver, StageProgress, StagingContext } from '../stage/strategy.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import type { SourceReader } from '../sources/source-objects.ts';

@@ -1,6 +1,7 @@
 /**
  * The load as a SQL script for a dialect (--dry-run): the same steps in the
- * same transactions as a run, staging as the engine's strategy renders it.
+ * same transactions as a run, staging as the engine's strategy plans it
+ * (lib/stage/plan.ts).
  * Secrets are redacted by the caller's output path.
  */
 import { schemaPreamble } from '../db/schema.ts';
@@ -8,19 +9,18 @@ import type { Dialect } from '../dialect/index.ts';
 import { noFaults } from '../fault-points.ts';
 import { stagingContext, type LoadOptions } from './options.ts';
 import { selectSteps } from './steps.ts';
+import { stagingFor } from '../stage/index.ts';
+import { renderStepPlan } from '../stage/plan.ts';
 
 export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<string> {
   const { staging, transforms } = selectSteps(opts.pipeline, opts.only);
   const lines: string[] = [`-- sparkify-warehouse: load plan for ${dialect.name}`, '', ...schemaPreamble(opts.config.schema, { create: false })];
   if (staging.length > 0) {
-    const strategy = await dialect.staging();
+    const strategy = await stagingFor(dialect.name);
     // A plan never stops at a fault point: it runs nothing.
     const planned = await strategy.plan(staging, stagingContext({ ...opts, faults: noFaults }, 'RUN-ID'));
     lines.push(`-- step: stage ${staging.map((s) => s.table).join(', ')} (one transaction: all replaced or none)`, 'BEGIN;', '');
-    staging.forEach((step, i) => {
-      const source = step.source(opts.config.sources);
-      lines.push(`-- step: stage ${step.table} from ${source} (JSON mapping: ${step.format(opts.config.sources)})`, `${dialect.clearTable(step.table)};`, ...(planned[i] ?? []));
-    });
+    for (const step of planned.steps) lines.push(...renderStepPlan(step));
     lines.push('COMMIT;', '');
   }
   for (const step of transforms) {

@@ -9,12 +9,13 @@ import type { Database } from '../db/database.ts';
 import { withWarehouseLock } from '../db/lock.ts';
 import { withRetry } from '../db/retry.ts';
 import type { Dialect } from '../dialect/index.ts';
-import type { StagedObjects } from '../dialect/staging.ts';
-import { InterruptedError, type RecordProblem } from '../errors.ts';
+import type { StagedObjects } from '../stage/strategy.ts';
+import { InterruptedError, naming, type RecordProblem } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
-import { recordLoaded } from './ledger.ts';
+import { recordLoaded } from '../stage/ledger.ts';
+import { stagingFor } from '../stage/index.ts';
 import { LoadRun, recordRunEnd, recordRunStart } from './run-record.ts';
 import { stagingContext, type LoadOptions } from './options.ts';
 import { selectSteps, type Pipeline, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
@@ -50,7 +51,7 @@ async function runTransform(conn: Connection, dialect: Dialect, step: TransformS
     }
     for (const sql of step.statements(dialect)) {
       log.debug(sql);
-      await conn.query(sql);
+      await naming({ step: `transform ${step.table}`, file: step.file, statement: sql }, () => conn.query(sql));
     }
     await faults.at(`transform:${step.table}:before-commit`);
   }, () => guard.beforeCommit());
@@ -184,7 +185,7 @@ interface LockedRun {
 
 async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { staging, transforms, recordsLedger, run, onStarted }: LockedRun): Promise<LoadReport> {
   const faults = opts.faults ?? noFaults;
-  const strategy = await db.dialect.staging();
+  const strategy = await stagingFor(db.dialect.name);
   await faults.at('load:locked');
   const main = await openSession(db, guard, opts.log);
   await onStarted(main.conn);
@@ -211,7 +212,7 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
     // Only a run that staged and filled every star table has loaded its objects.
     if (recordsLedger && stagedObjects.some((s) => s.objects.length > 0)) {
       await guard.step(LEDGER_STEP, () =>
-        main.run('ledger', () => transaction(main.conn, () => recordLoaded(main.conn, strategy, runId, stagedObjects), () => guard.beforeCommit())),
+        main.run('ledger', () => transaction(main.conn, () => recordLoaded(main.conn, db.dialect.name, runId, stagedObjects), () => guard.beforeCommit())),
       );
     }
     return { steps, skipped };

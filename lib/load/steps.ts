@@ -6,33 +6,11 @@
  * (definePipeline), never restated. Adding a star table is one migration, one
  * loader file and one line in loaders/index.ts.
  */
-import type { Sources } from '../config/config.ts';
 import type { Dialect } from '../dialect/dialect.ts';
 import { ConfigError } from '../errors.ts';
+import type { StagingStep } from '../stage/step.ts';
 
-export interface StagingStep {
-  /** The staging table (also its --only name). */
-  readonly table: string;
-  readonly description: string;
-  /** The COPY column list, in the order of the JSONPaths file. */
-  readonly columns: readonly string[];
-  /** The source setting: s3://bucket/prefix or a local path. */
-  source(sources: Sources): string;
-  /** The JSON mapping setting: a JSONPaths file, 'auto' or 'auto ignorecase'. */
-  format(sources: Sources): string;
-  /** The names of those settings, for messages (LOG_DATA, LOG_JSONPATH); no format setting: fixed. */
-  readonly settings: { readonly source: string; readonly format?: string };
-  /** Columns of epoch milliseconds that the transforms convert to TIMESTAMP: a value outside lib/load/epoch-ms.ts's range is a bad record. */
-  readonly epochMsColumns?: readonly string[];
-  /**
-   * The VARCHAR columns (as the migrations define them): their trailing
-   * blanks are dropped when staging, on both engines (Redshift ignores them in
-   * comparisons, PostgreSQL does not; lib/dialect/redshift/trailing-blanks.ts).
-   */
-  readonly varcharColumns?: readonly string[];
-  /** The columns the transforms filter, join and group on: their statistics are updated after staging (Redshift; default: every column). */
-  readonly predicateColumns?: readonly string[];
-}
+export { loaderFile, type StagingStep, type StepReport } from '../stage/step.ts';
 
 /** A data-quality check: a portable query returning the offending rows (none: passed). */
 export interface CheckSpec {
@@ -53,6 +31,10 @@ export interface Reference {
 export interface TransformStep {
   /** The star table it fills (also its --only name). */
   readonly table: string;
+  /** The loader file that declares it (loaderFile(import.meta.url)): errors name it. */
+  readonly file: string;
+  /** A fact table (one row per event) or a dimension (one row per thing described): the report's diagram and counts follow it. */
+  readonly role: 'fact' | 'dimension';
   /** One line for plans and progress. */
   readonly description: string;
   /** The grain: one row per value of these columns (verify checks them unique and not NULL). */
@@ -141,14 +123,4 @@ export function selectSteps(pipeline: Pipeline, only: readonly string[] | undefi
     staging: pipeline.staging.filter((s) => wanted.has('stage') || wanted.has(s.table)),
     transforms: pipeline.transforms.filter((s) => wanted.has('transform') || wanted.has(s.table)),
   };
-}
-
-/** What one step did. */
-export interface StepReport {
-  readonly step: string;
-  readonly table: string;
-  /** Rows in the table after the step. */
-  readonly rows: number;
-  readonly seconds: number;
-  readonly detail?: string | undefined;
 }

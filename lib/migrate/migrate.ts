@@ -17,7 +17,7 @@ import type { Connection } from '../db/connection.ts';
 import type { Database } from '../db/database.ts';
 import { schemaPreamble, tableExists } from '../db/schema.ts';
 import type { Dialect } from '../dialect/index.ts';
-import { WarehouseError } from '../errors.ts';
+import { naming, WarehouseError } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import { withWarehouseLock } from '../db/lock.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -85,7 +85,7 @@ function textOf(q: QueryArg): string {
  * rollback). With `checksums`, each bookkeeping row the runner writes or
  * deletes is followed, in its transaction, by the migration's checksum row.
  */
-export function rewritingClient(client: Connection, dialect: Dialect, log: Logger, afterBegin: readonly string[] = [], checksums?: ReadonlyMap<string, string>): RunnerClient {
+export function rewritingClient(client: Connection, dialect: Dialect, log: Logger, afterBegin: readonly string[] = [], checksums?: ReadonlyMap<string, string>, current?: CurrentMigration): RunnerClient {
   const pending = [...afterBegin];
   const run = async (sql: string) => {
     log.debug(sql);
@@ -95,7 +95,8 @@ export function rewritingClient(client: Connection, dialect: Dialect, log: Logge
     async query(q, values) {
       const text = dialect.rewriteMigrationSql(textOf(q));
       log.debug(text);
-      const result = await client.query(text, values ?? (typeof q === 'string' ? undefined : q.values));
+      const origin = current?.name ? { step: `migration ${current.name}`, file: `migrations/${current.name}.ts`, statement: text } : { step: 'migrate (bookkeeping)', statement: text };
+      const result = await naming(origin, () => client.query(text, values ?? (typeof q === 'string' ? undefined : q.values)));
       if (/^\s*BEGIN\s*;?\s*$/i.test(text)) for (const sql of pending.splice(0)) await run(sql);
       if (checksums) for (const sql of checksumStatements(text, MIGRATIONS_TABLE, checksums, dialect)) await run(sql);
       return { rows: result.rows };
@@ -111,7 +112,14 @@ export async function migrationNames(dir: string = MIGRATIONS_DIR): Promise<stri
     .sort();
 }
 
-function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions, schema: string) {
+/** The migration node-pg-migrate is running (it logs `### MIGRATION name (UP) ###` before each), so that errors name it. */
+export interface CurrentMigration {
+  name: string | undefined;
+}
+
+const MIGRATION_STARTS = /^### MIGRATION (\S+) \((?:UP|DOWN)\) ###$/;
+
+function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions, schema: string, current?: CurrentMigration) {
   const count = opts.count ?? (opts.direction === 'up' ? Infinity : 1);
   return {
     dbClient: dbClient as unknown as pg.Client,
@@ -131,9 +139,14 @@ function runnerOptions(dbClient: RunnerClient, opts: MigrateOptions, schema: str
     checkOrder: true,
     logger: {
       debug: (m: string) => opts.log.debug(m),
-      info: (m: string) => opts.log.info(m),
+      info: (m: string) => {
+        const starts = MIGRATION_STARTS.exec(m);
+        if (starts && current) current.name = starts[1];
+        opts.log.info(m);
+      },
       warn: (m: string) => opts.log.warn(m),
-      error: (m: string) => opts.log.error(m),
+      // Its "Error executing: <statement>" repeats what the SqlError it then throws says (step, file, statement).
+      error: (m: string) => (m.startsWith('Error executing') ? opts.log.debug(m) : opts.log.error(m)),
     },
   };
 }
@@ -149,7 +162,8 @@ export async function migrate(db: Database, opts: MigrateOptions): Promise<strin
       if (opts.direction === 'up') await checkAppliedChecksums(client, db, checksums, opts);
       const afterBegin = opts.direction === 'up' && !opts.fake ? await replacing(db, opts) : [];
       const { runner } = await import('node-pg-migrate');
-      const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log, afterBegin, checksums), opts, db.schema));
+      const current: CurrentMigration = { name: undefined };
+      const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log, afterBegin, checksums, current), opts, db.schema, current));
       return ran.map((m) => m.name);
     } finally {
       await client.end();

@@ -6,7 +6,7 @@
  */
 import type { RecordProblem } from '../errors.ts';
 import { printable } from '../printable.ts';
-import { syntaxErrorOffset } from '../dialect/postgres/staging/json-source-text.ts';
+import { syntaxErrorOffset } from './json-source-text.ts';
 
 /** Redshift's limit for one JSON object. */
 export const MAX_RECORD_BYTES = 4 * 1024 * 1024;

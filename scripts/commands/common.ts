@@ -12,7 +12,7 @@ import { loadConfig, withSchema, withSources, withoutEmbedded, type Config } fro
 import { parseDwhCfg } from '../../lib/config/dwh-cfg.ts';
 import { readEnvFile } from '../../lib/config/env-file.ts';
 import { layerSettings, type SettingsFile } from '../../lib/config/settings-files.ts';
-import { ConfigError, EXIT, InputError, WarehouseError, describeProblem } from '../../lib/errors.ts';
+import { ConfigError, EXIT, InputError, SqlError, WarehouseError, describeProblem } from '../../lib/errors.ts';
 import { faultPointsFrom, type FaultPoints } from '../../lib/fault-points.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { printable } from '../../lib/printable.ts';
@@ -178,8 +178,15 @@ export async function runCommand(args: { verbose?: boolean; format?: string }, b
     process.exitCode = exitCodeOf(err);
     process.stderr.write(`${redact(formatError(err, Boolean(args.verbose)))}\n`);
     // --format json: stdout is one JSON document, whatever happened.
-    if (args.format === 'json' && !jsonPrinted) printJson({ error: { message: err instanceof Error ? err.message : String(err), exitCode: process.exitCode } });
+    if (args.format === 'json' && !jsonPrinted) printJson({ error: errorJson(err, process.exitCode) });
   }
+}
+
+/** The `error` object of a `--format json` document: a refused statement names its step, file and SQLSTATE. */
+export function errorJson(err: unknown, exitCode: number): Record<string, unknown> {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof SqlError)) return { message, exitCode };
+  return { message, exitCode, step: err.step, file: err.file ?? null, sqlstate: err.sqlstate ?? null, position: err.position ?? null, statement: err.statement, serverMessage: err.serverMessage };
 }
 
 export function formatError(err: unknown, verbose: boolean): string {

@@ -10,7 +10,7 @@ import { loadScript } from '../../lib/load/plan.ts';
 import { interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
-import { commonOptions, formatOption, print, printJson, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
+import { commonOptions, errorJson, exitCodeOf, formatOption, print, printJson, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
 import { commandLine, printLoadReport, progressReporter } from './output.ts';
 
 interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
@@ -67,7 +67,8 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         try {
           printLoadReport(await runLoad(db, { ...options, run, onProgress: progress.onProgress, signal: interrupts.signal }), args.format, run);
         } catch (err) {
-          if (args.format === 'json') printJson(run.summary());
+          // The run, its error as every command's --format json error is: message, exit code, and for a refused statement its step, file and SQLSTATE.
+          if (args.format === 'json') printJson({ ...run.summary(), error: errorJson(err, exitCodeOf(err)) });
           throw err;
         } finally {
           progress.done();

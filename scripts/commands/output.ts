@@ -2,7 +2,7 @@
  * How the commands print what a load and the checks did (shared by load,
  * verify and start): results on stdout, live progress on stderr.
  */
-import type { StageProgress } from '../../lib/dialect/staging.ts';
+import type { StageProgress } from '../../lib/stage/strategy.ts';
 import { describeProblem } from '../../lib/errors.ts';
 import type { LoadReport } from '../../lib/load/runner.ts';
 import type { Logger } from '../../lib/log.ts';

@@ -4,10 +4,10 @@
  * text back as values: what PostgreSQL would store.
  */
 import type { RecordProblem } from '../../lib/errors.ts';
-import { CopyBuffer } from '../../lib/dialect/postgres/staging/copy-buffer.ts';
-import type { StagingColumn } from '../../lib/dialect/postgres/staging/copy-row.ts';
+import { CopyBuffer } from '../../lib/stage/postgres/copy-buffer.ts';
+import type { StagingColumn } from '../../lib/stage/postgres/copy-row.ts';
 import type { JsonMapping } from '../../lib/sources/json-mapping.ts';
-import { createObjectConverter, type ConvertResult } from '../../lib/dialect/postgres/staging/object-converter.ts';
+import { createObjectConverter, type ConvertResult } from '../../lib/stage/postgres/object-converter.ts';
 
 export interface Converted {
   readonly text: string;

@@ -15,9 +15,9 @@
  */
 import fc from 'fast-check';
 import type { RecordProblem } from '../../lib/errors.ts';
-import type { StagingColumn } from '../../lib/dialect/postgres/staging/copy-row.ts';
+import type { StagingColumn } from '../../lib/stage/postgres/copy-row.ts';
 import type { JsonMapping } from '../../lib/sources/json-mapping.ts';
-import { EPOCH_MS_RANGE } from '../../lib/load/epoch-ms.ts';
+import { EPOCH_MS_RANGE } from '../../lib/stage/epoch-ms.ts';
 import { convertBytes, copyRows } from './convert.ts';
 
 export const FUZZ_COLUMNS: StagingColumn[] = [

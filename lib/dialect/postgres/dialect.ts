@@ -53,5 +53,4 @@ export const postgresDialect: Dialect = {
     // lib/db/retry.ts's SQLSTATEs and network errors are PostgreSQL's own.
     return false;
   },
-  staging: async () => (await import('./staging.ts')).postgresStaging,
 };

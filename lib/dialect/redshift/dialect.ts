@@ -73,5 +73,4 @@ export const redshiftDialect: Dialect = {
     // Error 1023: a serializable isolation violation between concurrent transactions; the whole transaction can run again.
     return typeof err.message === 'string' && /Serializable isolation violation|\b1023\b/i.test(err.message);
   },
-  staging: async () => (await import('./staging.ts')).redshiftStaging,
 };

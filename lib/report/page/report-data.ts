@@ -6,7 +6,7 @@
  */
 import type { Connection } from '../../db/connection.ts';
 import type { Database } from '../../db/database.ts';
-import { LEDGER_TABLE } from '../../load/ledger.ts';
+import { LEDGER_TABLE } from '../../stage/ledger.ts';
 import { lastRunsSql, readRuns, runRow, type RunSummary } from '../../load/run-record.ts';
 import type { Pipeline } from '../../load/steps.ts';
 import { analyticsQueries, type AnalyticsQuery } from '../analytics.ts';

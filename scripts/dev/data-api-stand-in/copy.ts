@@ -15,8 +15,8 @@
  * the load-error tables; a failed COPY fails with Redshift's message.
  */
 import type { Connection } from '../../../lib/db/connection.ts';
-import { stagingColumns } from '../../../lib/dialect/postgres/staging.ts';
-import { copyIntoTable } from '../../../lib/dialect/postgres/staging/copy-from-stdin.ts';
+import { stagingColumns } from '../../../lib/stage/postgres/staging.ts';
+import { copyIntoTable } from '../../../lib/stage/postgres/copy-from-stdin.ts';
 import { InputError, type RecordProblem } from '../../../lib/errors.ts';
 import { autoMapping, parseJsonPathsFile } from '../../../lib/sources/json-mapping.ts';
 import { readText, type SourceObject, type SourceReader } from '../../../lib/sources/source-objects.ts';
@@ -78,7 +78,7 @@ export async function performCopy(conn: Connection, copy: CopyStatement, reader:
   if (!copyFromStdin) throw new Error('the stand-in needs COPY FROM STDIN on its PostgreSQL session');
   const { rows: schemaRows } = await conn.query<{ schema: string }>('SELECT current_schema() AS schema');
   const schema = schemaRows[0]?.schema ?? 'public';
-  const columns = await stagingColumns(conn, { table: copy.table, description: '', columns: copy.columns, source: () => copy.source, format: () => copy.format, settings: { source: 'COPY FROM' } }, schema);
+  const columns = await stagingColumns(conn, { table: copy.table, columns: copy.columns }, schema);
   const objects = copy.manifest ? await manifestObjects(reader, copy.source) : await reader.list(copy.source);
   if (objects.length === 0) return { rows: 0, rejected: [], error: new Error(`ERROR: The specified S3 prefix '${copy.source.replace(/^s3:\/\/[^/]+\/?/, '')}' does not exist`) };
   const mapping = autoMapping(copy.format) ?? parseJsonPathsFile(await readText(reader, copy.format), copy.format, copy.columns);

@@ -5,7 +5,7 @@
  * lengths count bytes. Returns an error message instead of a field when the
  * value cannot be loaded.
  */
-import { EPOCH_MS_RANGE } from '../../../load/epoch-ms.ts';
+import { EPOCH_MS_RANGE } from '../epoch-ms.ts';
 
 export type StagingType = 'varchar' | 'smallint' | 'integer' | 'bigint' | 'double' | 'timestamp' | 'boolean';
 

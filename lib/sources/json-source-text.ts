@@ -7,7 +7,7 @@
  * Only called for the few values and records that need it.
  */
 import { parse, parseTree, type Node, type ParseError } from 'jsonc-parser';
-import type { PathSegment } from '../../../sources/json-mapping.ts';
+import type { PathSegment } from './json-mapping.ts';
 
 /** The member of an object or the element of an array that `segment` reads in JavaScript, or undefined. */
 function child(node: Node, segment: PathSegment): Node | undefined {

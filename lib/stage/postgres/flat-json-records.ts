@@ -11,11 +11,11 @@
  * form, a value too long…) goes through JSON.parse and toCopyField on its
  * own, so both paths load the same values and report the same problems.
  */
-import { MAX_RECORD_BYTES } from '../../../sources/json-records.ts';
+import { MAX_RECORD_BYTES } from '../../sources/json-records.ts';
 import { INT_RANGE, toCopyField, Unloadable, type StagingColumn } from './copy-row.ts';
 import type { CopyBuffer } from './copy-buffer.ts';
-import type { JsonMapping } from '../../../sources/json-mapping.ts';
-import { EPOCH_MS_RANGE } from '../../../load/epoch-ms.ts';
+import type { JsonMapping } from '../../sources/json-mapping.ts';
+import { EPOCH_MS_RANGE } from '../epoch-ms.ts';
 
 /** What a field's value token is. */
 const NONE = 0;

@@ -1,17 +1,19 @@
 /**
  * The staging seam: how each engine fills the staging tables from the JSON
- * sources, in one transaction (all replaced or none), how that is shown in a
- * dry run, and how the objects it loaded are written to the load ledger.
- * Redshift: one COPY per source, read by Redshift itself from S3
- * (lib/dialect/redshift/staging.ts). PostgreSQL: this tool reads the objects
- * and streams rows into COPY FROM STDIN (lib/dialect/postgres/staging.ts).
+ * sources, in one transaction (all replaced or none). Each strategy builds a
+ * StagePlan (lib/stage/plan.ts), a value: the dry run prints it and a run
+ * executes the same plan. Redshift: one COPY per source, read by Redshift
+ * itself from S3 (lib/stage/redshift/staging.ts). PostgreSQL: this tool reads
+ * the objects and streams rows into COPY FROM STDIN
+ * (lib/stage/postgres/staging.ts). The objects a run loaded are written to
+ * the load ledger by lib/stage/ledger.ts.
  */
 import type { Config } from '../config/config.ts';
 import type { Connection } from '../db/connection.ts';
 import type { RecordProblem } from '../errors.ts';
 import type { FaultPoints } from '../fault-points.ts';
-import type { LedgerRow } from '../load/ledger.ts';
-import type { StagingStep, StepReport } from '../load/steps.ts';
+import type { StagePlan } from './plan.ts';
+import type { StagingStep, StepReport } from './step.ts';
 import type { Logger } from '../log.ts';
 import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
 
@@ -69,10 +71,11 @@ export interface Staged {
 }
 
 export interface StagingStrategy {
-  /** Replaces the steps' staging tables in one transaction on `conn`. */
+  /**
+   * The plan of a stage as a dry run shows it: no connection, nothing read
+   * (placeholders where a run lists objects or resolves credentials).
+   */
+  plan(steps: readonly StagingStep[], ctx: StagingContext): Promise<StagePlan>;
+  /** Replaces the steps' staging tables in one transaction on `conn`, executing the plan built from what it listed. */
   stage(conn: Connection, steps: readonly StagingStep[], ctx: StagingContext): Promise<Staged>;
-  /** The dry run's lines for each step, after the step's header and its clearTable statement. */
-  plan(steps: readonly StagingStep[], ctx: StagingContext): Promise<string[][]>;
-  /** Inserts ledger rows (inside the caller's transaction). */
-  insertLedgerRows(conn: Connection, rows: readonly LedgerRow[]): Promise<void>;
 }

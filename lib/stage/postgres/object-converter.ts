@@ -7,13 +7,13 @@
  * (copy-row.ts). copy-from-stdin.ts runs it for every object it stages.
  */
 import { isUtf8 } from 'node:buffer';
-import type { RecordProblem } from '../../../errors.ts';
+import type { RecordProblem } from '../../errors.ts';
 import type { CopyBuffer } from './copy-buffer.ts';
 import { toCopyField, Unloadable, type StagingColumn } from './copy-row.ts';
 import { createFlatRecordsConverter, type FlatRecordsConverter, type FlatRecordsProblem } from './flat-json-records.ts';
-import { compileMapping, fieldName, sourcePathOf, type JsonMapping } from '../../../sources/json-mapping.ts';
-import { JsonRecordSplitter, MAX_RECORD_BYTES } from '../../../sources/json-records.ts';
-import { numberTextAt } from './json-source-text.ts';
+import { compileMapping, fieldName, sourcePathOf, type JsonMapping } from '../../sources/json-mapping.ts';
+import { JsonRecordSplitter, MAX_RECORD_BYTES } from '../../sources/json-records.ts';
+import { numberTextAt } from '../../sources/json-source-text.ts';
 import { Utf8Lines } from './utf8-lines.ts';
 
 export interface ConvertTarget {

@@ -12,8 +12,8 @@
  * counted as skipped. Redshift keeps no file or line for a staged row, so the
  * message names the table, the column and the values instead.
  */
-import { EPOCH_MS_RANGE } from '../../load/epoch-ms.ts';
-import type { StagingStep } from '../../load/steps.ts';
+import { EPOCH_MS_RANGE } from '../epoch-ms.ts';
+import type { StagingStep } from '../step.ts';
 
 export interface EpochMsCheck {
   readonly table: string;

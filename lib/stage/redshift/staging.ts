@@ -8,24 +8,24 @@
  * transaction: trailing blanks dropped (trailing-blanks.ts), ts range checked
  * (epoch-check.ts), statistics updated (analyzeStatement).
  */
-import { ConfigError, InputError, describeProblem, type RecordProblem } from '../../errors.ts';
+import { ConfigError, InputError, describeProblem, naming, type RecordProblem } from '../../errors.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
-import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../../load/ledger.ts';
-import type { StagingStep, StepReport } from '../../load/steps.ts';
+import { newOrChanged } from '../ledger.ts';
+import { unexpectedAction, type StagingAction, type StepPlan } from '../plan.ts';
+import type { StagingStep, StepReport } from '../step.ts';
 import { autoMapping, type JsonMapping } from '../../sources/json-mapping.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
 import { createSourceReader, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
-import type { StagedObjects, StagingContext, StagingStrategy } from '../staging.ts';
-import { renderCopy, type CopyAuth } from './copy.ts';
-import { redshiftDialect } from './dialect.ts';
+import type { StagedObjects, StagingContext, StagingStrategy } from '../strategy.ts';
+import { renderCopy, type CopyAuth } from '../../dialect/redshift/copy.ts';
+import { redshiftDialect } from '../../dialect/redshift/dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
 import { copyIdOf, hasStlLoadErrors, LAST_COPY_ID, readLoadErrors } from './load-errors.ts';
 import { checkManifestRegion, writeManifest } from './manifest.ts';
-import { trimBlanksStatement } from './trailing-blanks.ts';
-import { checkMappedColumns, listSource, nullColumnsQuery } from '../../load/stage-checks.ts';
+import { trimBlanksStatement } from '../../dialect/redshift/trailing-blanks.ts';
+import { checkMappedColumns, listSource, nullColumnsQuery } from '../checks.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
-const LEDGER_BATCH = 500;
 
 async function copyAuth(ctx: StagingContext): Promise<CopyAuth> {
   if (ctx.config.iamRoleArn) return { kind: 'role', arn: ctx.config.iamRoleArn };
@@ -94,9 +94,9 @@ async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: S
  * staging transaction, or are deleted under --max-errors when no more than N.
  * Returns how many were deleted.
  */
-async function checkEpochMs(conn: Connection, step: StagingStep, ctx: StagingContext, skippedByCopy: number): Promise<number> {
+async function checkEpochMs(conn: Connection, step: StagingStep, column: string, ctx: StagingContext, skippedByCopy: number): Promise<number> {
   let removed = 0;
-  for (const check of epochMsChecks(step)) {
+  for (const check of epochMsChecks(step).filter((c) => c.column === column)) {
     const { rows } = await conn.query<{ out_of_range: string; lowest: string; highest: string }>(check.count);
     const problem = describeOutOfRange(check, rows[0]);
     if (!problem) continue;
@@ -177,13 +177,93 @@ export function analyzeStatement(step: StagingStep): string {
   return columns.length > 0 ? `ANALYZE ${step.table} (${columns.join(', ')})` : `ANALYZE ${step.table}`;
 }
 
-/** What runs after a step's COPY, in the staging transaction, before the epoch checks' counts. */
-function afterCopy(step: StagingStep): string[] {
+/** Where a step's COPY reads: its source prefix, or a manifest of the new objects (incremental). */
+type CopyFrom = { readonly kind: 'prefix' } | { readonly kind: 'manifest'; readonly uri: string; readonly objects: number | undefined } | { readonly kind: 'nothing-new' };
+
+/**
+ * The actions of one step, built once: the dry run prints them (placeholders
+ * for the manifest and the credentials) and a run executes them.
+ */
+function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: CopyFrom): StepPlan {
+  const sources = ctx.config.sources;
+  const source = step.source(sources);
+  const format = step.format(sources);
+  const plan = (actions: StagingAction[]): StepPlan => ({ step, source, format, actions: [{ kind: 'sql', sql: redshiftDialect.clearTable(step.table) }, ...actions] });
+  if (from.kind === 'nothing-new') return plan([{ kind: 'note', text: `incremental: no object of ${source} is new or changed` }]);
+  // The load reads and checks a JSONPaths file before its COPY (checkJsonPaths); a dry run reads nothing.
+  const jsonPaths: StagingAction[] = autoMapping(format)
+    ? []
+    : [{ kind: 'note', text: `JSONPaths file ${format}: not checked by this dry run; the load reads it and checks it (a "jsonpaths" array, one path per column, in column order) before the COPY` }];
+  const manifest: StagingAction[] =
+    from.kind === 'manifest'
+      ? [{ kind: 'note', text: `incremental: the manifest lists the ${from.objects === undefined ? '' : `${from.objects} `}objects of ${source} not yet in load_ledger` }]
+      : [];
+  const skipped = ctx.maxErrors > 0 ? [`under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back by its PG_LAST_COPY_ID() and listed`] : [];
   const trim = trimBlanksStatement(step.table, step.varcharColumns ?? []);
-  return trim ? [trim] : [];
+  return plan([
+    ...jsonPaths,
+    ...manifest,
+    { kind: 'copy', sql: copyFor(step, ctx, auth, from.kind === 'manifest' ? from.uri : undefined), notes: skipped },
+    ...(trim ? [{ kind: 'sql', sql: trim } as const] : []),
+    ...epochMsChecks(step).map(
+      (check): StagingAction => ({
+        kind: 'check',
+        check: { rule: 'epoch-ms', column: check.column },
+        note: `a ${check.column} no TIMESTAMP holds fails the stage (exit 3); under --max-errors N they are deleted while this table's bad records (those COPY skipped included) number N at most`,
+        sql: check.count,
+      }),
+    ),
+    { kind: 'check', check: { rule: 'mapped-columns' }, note: 'a column NULL in every staged row warns (--strict: fails the stage), naming its JSON mapping', sql: nullColumnsQuery(step) },
+    { kind: 'sql', sql: analyzeStatement(step) },
+  ]);
+}
+
+/** What a run learned while executing one step's plan. */
+interface StepOutcome {
+  copyId: number | undefined;
+  loaded: number;
+  skipped: RecordProblem[];
+  removed: number;
+}
+
+/** Executes one step's plan in the staging transaction. */
+async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext, mapping: JsonMapping | undefined, stl: boolean | undefined, outcome: StepOutcome): Promise<void> {
+  const step = plan.step;
+  for (const action of plan.actions) {
+    switch (action.kind) {
+      case 'note':
+        break;
+      case 'sql':
+        await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
+        break;
+      case 'copy': {
+        ctx.log.info(`Staging ${step.table}: COPY from ${plan.source}…`);
+        await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
+        const { rows } = await conn.query<{ n: string; copy_id: unknown }>('SELECT PG_LAST_COPY_COUNT() AS n, PG_LAST_COPY_ID() AS copy_id');
+        outcome.copyId = copyIdOf(rows[0]);
+        outcome.loaded = Number(rows[0]?.n ?? 0);
+        // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
+        if (ctx.maxErrors > 0) outcome.skipped.push(...(await readLoadErrors(conn, outcome.copyId, stl)));
+        break;
+      }
+      case 'check':
+        if (action.check.rule === 'epoch-ms') outcome.removed += await checkEpochMs(conn, step, action.check.column, ctx, outcome.skipped.length + outcome.removed);
+        else await checkMappedColumns(conn, step, ctx, mapping);
+        break;
+      default:
+        throw unexpectedAction('Redshift', action);
+    }
+  }
 }
 
 export const redshiftStaging: StagingStrategy = {
+  async plan(steps, ctx) {
+    const auth = await dryRunAuth(ctx);
+    const from = (step: StagingStep): CopyFrom =>
+      ctx.incremental ? { kind: 'manifest', uri: `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`, objects: undefined } : { kind: 'prefix' };
+    return { steps: steps.map((step) => stepPlan(step, ctx, auth, from(step))) };
+  },
+
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
     const reader = ctx.reader ?? createSourceReader(ctx.config.region, ctx.config.s3MaxConcurrency);
@@ -191,6 +271,11 @@ export const redshiftStaging: StagingStrategy = {
     const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader) : undefined;
     if (listed && [...listed.values()].every((m) => m === null)) return { reports: [], objects: [], skipped: [] };
     const full = listed ? undefined : await listForLedger(reader, steps, ctx);
+    const from = (step: StagingStep): CopyFrom => {
+      if (!listed) return { kind: 'prefix' };
+      const manifest = listed.get(step.table);
+      return manifest ? { kind: 'manifest', uri: manifest.uri, objects: manifest.objects.length } : { kind: 'nothing-new' };
+    };
     const reports: StepReport[] = [];
     const objects: StagedObjects[] = [];
     const skipped: RecordProblem[] = [];
@@ -202,27 +287,22 @@ export const redshiftStaging: StagingStrategy = {
       await transaction(conn, async () => {
         for (const step of steps) {
           const start = process.hrtime.bigint();
-          const manifest = listed?.get(step.table);
-          await conn.query(redshiftDialect.clearTable(step.table));
-          if (manifest === null) {
+          const plan = stepPlan(step, ctx, auth, from(step));
+          const outcome: StepOutcome = { copyId: undefined, loaded: 0, skipped: [], removed: 0 };
+          try {
+            await runStepPlan(conn, plan, ctx, mappings.get(step.table), stl, outcome);
+          } finally {
+            if (outcome.copyId !== undefined) lastCopyId = outcome.copyId;
+          }
+          skipped.push(...outcome.skipped);
+          if (from(step).kind === 'nothing-new') {
             reports.push({ step: `stage ${step.table}`, table: step.table, rows: 0, seconds: since(start), detail: 'no new objects' });
             continue;
           }
-          ctx.log.info(`Staging ${step.table}: COPY from ${manifest ? `the manifest of ${manifest.objects.length} new objects` : step.source(ctx.config.sources)}…`);
-          await conn.query(copyFor(step, ctx, auth, manifest?.uri));
-          const { rows } = await conn.query<{ n: string; copy_id: unknown }>('SELECT PG_LAST_COPY_COUNT() AS n, PG_LAST_COPY_ID() AS copy_id');
-          lastCopyId = copyIdOf(rows[0]);
-          // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
-          const skippedHere = ctx.maxErrors > 0 ? await readLoadErrors(conn, lastCopyId, stl) : [];
-          skipped.push(...skippedHere);
-          for (const sql of afterCopy(step)) await conn.query(sql);
-          const removed = await checkEpochMs(conn, step, ctx, skippedHere.length);
-          await checkMappedColumns(conn, step, ctx, mappings.get(step.table));
-          await conn.query(analyzeStatement(step));
-          const stagedObjects = manifest?.objects ?? full?.get(step.table);
+          const stagedObjects = listed?.get(step.table)?.objects ?? full?.get(step.table);
           if (stagedObjects) objects.push({ table: step.table, objects: stagedObjects });
-          const detail = [skippedHere.length ? `${skippedHere.length} bad records skipped` : '', removed ? `${removed} rows with a ts out of range skipped` : ''].filter(Boolean).join(', ');
-          reports.push({ step: `stage ${step.table}`, table: step.table, rows: Number(rows[0]?.n ?? 0) - removed, seconds: since(start), detail: detail || undefined });
+          const detail = [outcome.skipped.length ? `${outcome.skipped.length} bad records skipped` : '', outcome.removed ? `${outcome.removed} rows with a ts out of range skipped` : ''].filter(Boolean).join(', ');
+          reports.push({ step: `stage ${step.table}`, table: step.table, rows: outcome.loaded - outcome.removed, seconds: since(start), detail: detail || undefined });
         }
       }, ctx.beforeCommit);
     } catch (err) {
@@ -236,40 +316,5 @@ export const redshiftStaging: StagingStrategy = {
       throw err;
     }
     return { reports, objects, skipped };
-  },
-
-  async plan(steps, ctx) {
-    const auth = await dryRunAuth(ctx);
-    return steps.map((step) => {
-      const checks = epochMsChecks(step).flatMap((check) => [
-        `-- check: a ${check.column} no TIMESTAMP holds fails the stage (exit 3); under --max-errors N they are deleted while this table's bad records (those COPY skipped included) number N at most`,
-        `${check.count};`,
-        '',
-      ]);
-      const format = step.format(ctx.config.sources);
-      // A dry run reads nothing: the load reads and checks the file before its COPY.
-      const jsonPaths = autoMapping(format)
-        ? []
-        : [`-- JSONPaths file ${format}: not checked by this dry run; the load reads it and checks it (a "jsonpaths" array, one path per column, in column order) before the COPY`];
-      const nulls = [`-- check: a column NULL in every staged row warns (--strict: fails the stage), naming its JSON mapping`, `${nullColumnsQuery(step)};`, ''];
-      const after = [...afterCopy(step).flatMap((sql) => [`${sql};`, '']), ...checks, ...nulls, `${analyzeStatement(step)};`, ''];
-      const skipped = ctx.maxErrors > 0 ? [`-- under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back by its PG_LAST_COPY_ID() and listed`] : [];
-      if (!ctx.incremental) return [...jsonPaths, `${copyFor(step, ctx, auth)};`, ...skipped, '', ...after];
-      const manifest = `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`;
-      return [...jsonPaths, `-- incremental: the manifest lists the objects of ${step.source(ctx.config.sources)} not yet in load_ledger`, `${copyFor(step, ctx, auth, manifest)};`, ...skipped, '', ...after];
-    });
-  },
-
-  /** Multi-row INSERTs (Redshift has no COPY FROM STDIN). */
-  async insertLedgerRows(conn: Connection, rows: readonly LedgerRow[]) {
-    for (let i = 0; i < rows.length; i += LEDGER_BATCH) {
-      const values: unknown[] = [];
-      const tuples = rows.slice(i, i + LEDGER_BATCH).map(({ table, object: o, runId }, j) => {
-        values.push(table, o.uri, o.size, o.version, runId);
-        const p = j * 5;
-        return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, 'loaded', ${redshiftDialect.currentTimestamp()})`;
-      });
-      await conn.query(`INSERT INTO ${LEDGER_TABLE} (${LEDGER_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
-    }
   },
 };

@@ -10,15 +10,15 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { InputError, describeProblem, type RecordProblem } from '../../../errors.ts';
-import type { SourceObject, SourceReader } from '../../../sources/source-objects.ts';
-import { DEFAULT_S3_MAX_CONCURRENCY } from '../../../config/config.ts';
-import { isS3Uri } from '../../../config/validate.ts';
+import { InputError, describeProblem, type RecordProblem } from '../../errors.ts';
+import type { SourceObject, SourceReader } from '../../sources/source-objects.ts';
+import { DEFAULT_S3_MAX_CONCURRENCY } from '../../config/config.ts';
+import { isS3Uri } from '../../config/validate.ts';
 import type { StagingColumn } from './copy-row.ts';
-import type { JsonMapping } from '../../../sources/json-mapping.ts';
+import type { JsonMapping } from '../../sources/json-mapping.ts';
 import { CopyBuffer } from './copy-buffer.ts';
 import { BATCH_BYTES, createObjectConverter, type ObjectSink } from './object-converter.ts';
-import type { StageProgress } from '../../staging.ts';
+import type { StageProgress } from '../strategy.ts';
 
 export interface StageTarget {
   readonly table: string;

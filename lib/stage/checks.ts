@@ -15,7 +15,7 @@ import { printable } from '../printable.ts';
 import { describeColumnMapping, type JsonMapping } from '../sources/json-mapping.ts';
 import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
 import type { Config } from '../config/config.ts';
-import type { StagingStep } from './steps.ts';
+import type { StagingStep } from './step.ts';
 
 export interface StageCheckOptions {
   readonly config: Config;
