@@ -9,11 +9,22 @@
  * the shell but not the command, which would go on in the background. So the
  * command watches its parent and, when it is gone, stops as on SIGTERM.
  */
-import type { InterruptReason } from './load/guard.ts';
 import type { Logger } from './log.ts';
 
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 type HandledSignal = keyof typeof EXIT_CODES;
+
+
+/** Why a signal stopped the run, as this module reports it (AbortSignal.reason). */
+export interface InterruptReason {
+  readonly signal: string;
+  readonly exitCode: number;
+  readonly why: string;
+}
+
+export function isInterruptReason(value: unknown): value is InterruptReason {
+  return typeof value === 'object' && value !== null && typeof (value as InterruptReason).exitCode === 'number';
+}
 
 /** How often the parent is looked at: cheap (process.ppid is a system call), and quick enough to stop before a step commits. */
 const PARENT_POLL_MS = 200;

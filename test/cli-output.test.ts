@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { CLI_ENTRY, ensureBuilt } from '../scripts/dev/spawn-cli.ts';
+import { CLI_ENTRY, ensureBuilt } from './support/spawn-cli.ts';
 import { runCli } from './helpers/cli.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
-import { spawnCli } from '../scripts/dev/spawn-cli.ts';
+import { spawnCli } from './support/spawn-cli.ts';
 import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';

@@ -9,7 +9,7 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import test from 'ava';
-import { REDSHIFT_VERSION, REWRITES, rewrite } from '../scripts/dev/data-api-stand-in/rewrites.ts';
+import { REDSHIFT_VERSION, REWRITES, rewrite } from './support/data-api-stand-in/rewrites.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { copyBinaries } from '../lib/db/embedded-postgres.ts';
-import { cliCommand } from '../scripts/dev/spawn-cli.ts';
+import { cliCommand } from './support/spawn-cli.ts';
 import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { ensureBuilt } from '../scripts/dev/spawn-cli.ts';
+import { ensureBuilt } from './support/spawn-cli.ts';
 import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 

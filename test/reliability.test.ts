@@ -8,7 +8,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import pg from 'pg';
 import { generate } from '../lib/sample/generator.ts';
-import { spawnCli } from '../scripts/dev/spawn-cli.ts';
+import { spawnCli } from './support/spawn-cli.ts';
 import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { migratedDatabase } from './helpers/load.ts';

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { generate } from '../lib/sample/generator.ts';
-import { startS3Proxy } from '../scripts/dev/s3-proxy.ts';
+import { startS3Proxy } from './support/s3-proxy.ts';
 import { runCli } from './helpers/cli.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import { startS3 } from './helpers/s3.ts';

@@ -11,18 +11,11 @@ import type { Connection } from '../db/connection.ts';
 import type { Database } from '../db/database.ts';
 import { lostLockError, type HeldLock } from '../db/lock.ts';
 import { InterruptedError, LockedError } from '../errors.ts';
+import { isInterruptReason } from '../interrupt.ts';
 import type { Logger } from '../log.ts';
 
-/** Why a signal stopped the run, as lib/interrupt.ts reports it (AbortSignal.reason). */
-export interface InterruptReason {
-  readonly signal: string;
-  readonly exitCode: number;
-  readonly why: string;
-}
+export { isInterruptReason, type InterruptReason } from '../interrupt.ts';
 
-export function isInterruptReason(value: unknown): value is InterruptReason {
-  return typeof value === 'object' && value !== null && typeof (value as InterruptReason).exitCode === 'number';
-}
 
 /** Cancels whatever statement runs on these backends, from a connection of its own; failures are ignored (the step fails anyway). */
 export async function cancelStatements(db: Database, clients: Iterable<Connection>): Promise<void> {

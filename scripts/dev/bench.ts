@@ -39,10 +39,10 @@ import { compileMapping, parseJsonPathsFile } from '../../lib/sources/json-mappi
 import { JsonRecordSplitter } from '../../lib/sources/json-records.ts';
 import { createSourceReader } from '../../lib/sources/source-objects.ts';
 import { pg15Available, pg15Bin, startPg15Server } from './pg15-server.ts';
-import { startS3Proxy } from './s3-proxy.ts';
-import { createScratchDatabase } from './scratch-database.ts';
-import { startScratchServer, type ScratchServer } from './scratch-server.ts';
-import { PROJECT_DIR, spawnCli } from './spawn-cli.ts';
+import { startS3Proxy } from '../../test/support/s3-proxy.ts';
+import { createScratchDatabase } from '../../test/support/scratch-database.ts';
+import { startScratchServer, type ScratchServer } from '../../test/support/scratch-server.ts';
+import { PROJECT_DIR, spawnCli } from '../../test/support/spawn-cli.ts';
 
 const log = createLogger();
 

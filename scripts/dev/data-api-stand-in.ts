@@ -11,7 +11,7 @@
  * MinIO) with the stand-in's own AWS credentials. See README, "Redshift Data API / Serverless".
  */
 import { parseArgs } from 'node:util';
-import { startDataApiStandIn } from './data-api-stand-in/server.ts';
+import { startDataApiStandIn } from '../../test/support/data-api-stand-in/server.ts';
 
 const { values } = parseArgs({
   options: {

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { ScratchServer } from './scratch-server.ts';
+import type { ScratchServer } from '../../test/support/scratch-server.ts';
 
 export function pg15Bin(): string {
   return process.env['PG15_BIN'] ?? '/usr/lib/postgresql/15/bin';

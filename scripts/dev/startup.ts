@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { CLI_ENTRY, PROJECT_DIR, ensureBuilt } from './spawn-cli.ts';
+import { CLI_ENTRY, PROJECT_DIR, ensureBuilt } from '../../test/support/spawn-cli.ts';
 
 export interface StartupFigure {
   readonly what: string;

@@ -1,10 +1,10 @@
 /**
- * Runs the real command line as a child process (scripts/dev/spawn-cli.ts) and
+ * Runs the real command line as a child process (test/support/spawn-cli.ts) and
  * captures stdout, stderr and the exit code.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_DIR, spawnCli } from '../../scripts/dev/spawn-cli.ts';
+import { PROJECT_DIR, spawnCli } from '../support/spawn-cli.ts';
 
 export { PROJECT_DIR };
 
@@ -17,7 +17,7 @@ export interface CliResult {
 /** `options.envFile`: the settings file the command reads (default: none, /dev/null). */
 export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, options: { timeoutMs?: number; envFile?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // TMPDIR too: what a command writes to the temp directory counts as the suite's (scripts/dev/temp-leftovers.ts).
+    // TMPDIR too: what a command writes to the temp directory counts as the suite's (test/support/temp-leftovers.ts).
     const child = spawnCli(args, { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env }, { envFile: options.envFile });
     let stdout = '';
     let stderr = '';

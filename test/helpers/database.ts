@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../lib/config/config.ts';
 import { openDatabase, type Database } from '../../lib/db/database.ts';
 import { TYPE_PARSERS } from '../../lib/db/wire-connection.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { createScratchDatabase } from '../../scripts/dev/scratch-database.ts';
+import { createScratchDatabase } from '../support/scratch-database.ts';
 
 export interface TestDatabase {
   readonly url: string;

@@ -4,7 +4,7 @@
  * failed), or a file scope (removed by test.after.always once the file's tests
  * have ended) for what a `test.before` hook makes and every test reads.
  * `npm test` fails when a run leaves anything in the temp directory
- * (scripts/dev/temp-leftovers.ts), so every helper that creates a folder takes an
+ * (test/support/temp-leftovers.ts), so every helper that creates a folder takes an
  * owner.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
