@@ -121,8 +121,8 @@ export const postgresStaging: StagingStrategy = {
     // Statistics that count the rows just copied (ANALYZE in the same transaction counts them as
     // live): recordLoaded's next DELETE joins them with the older records. With the statistics of
     // the last autoanalyze, which had never seen this run's id, the planner expected one row of
-    // it and chose a nested loop that ran for more than ten minutes on a re-run of 100k song
-    // files (`npm run bench`, size files, 2026-12-02); with them, a hash join of 0.2 s. A run of
+    // it and chose a nested loop that ran for minutes on a re-run of 100k song files (`npm run
+    // bench`, size files); with them, a hash join (figures in docs/performance.md). A run of
     // a few objects is looked up fine either way and does not pay for the sample.
     if (rows.length >= LEDGER_ANALYZE_FROM) await conn.query(`ANALYZE ${LEDGER_TABLE}`);
   },
