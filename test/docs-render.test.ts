@@ -3,9 +3,9 @@
 // source is a table on the page, no row has more cells than its header (an
 // unescaped '|' in a cell), no paragraph shows a table's raw pipes, and every
 // Mermaid block parses and draws (mermaid's own bundle, loaded from
-// node_modules). A screenshot of each page is left in the git-ignored
-// test-artifacts/docs/ for a person to look at.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+// node_modules). Each page's HTML and a screenshot of it are left in the
+// git-ignored test-artifacts/docs/ for a person to look at.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'ava';
@@ -18,7 +18,7 @@ import { docFiles } from './helpers/docs.ts';
 const MERMAID = path.join(PROJECT_DIR, 'node_modules', 'mermaid', 'dist', 'mermaid.min.js');
 const STYLE = `body { font: 15px/1.5 sans-serif; max-width: 1000px; margin: 2em auto; }
 table { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: 3px 8px; }
-pre { background: #f6f8fa; padding: 8px; overflow: auto; } code { background: #f6f8fa; }`;
+pre { background: #f6f8fa; padding: 8px; overflow: auto; } code { background: #f6f8fa; } img { max-width: 100%; }`;
 
 /** The source's tables, outside fenced code: the cell count of each row (header first), split at unescaped '|'. */
 function sourceTables(markdown: string): number[][] {
@@ -49,14 +49,11 @@ test(chromiumTitle('every page renders as GitHub-flavoured Markdown: tables are 
       const markdown = await readFile(path.join(PROJECT_DIR, file), 'utf8');
       const tables = sourceTables(markdown);
       tables.forEach((rows, i) => rows.forEach((cells, r) => t.is(cells, rows[0] ?? 0, `${file}: table ${i + 1}, row ${r}: ${cells} cells, the header has ${rows[0]}`)));
-      // The page beside its source, so that relative images load as on GitHub.
-      const html = path.join(PROJECT_DIR, path.dirname(file), `.render-${path.basename(file, '.md')}.html`);
-      await writeFile(html, `<!doctype html><meta charset="utf-8"><style>${STYLE}</style>${await marked.parse(markdown, { gfm: true })}`);
-      try {
-        await page.goto(pathToFileURL(html).href);
-      } finally {
-        await rm(html);
-      }
+      // Kept beside the screenshots; <base> makes relative images load from the page's folder, as on GitHub.
+      const html = path.join(artifacts, `${file.replace(/\//g, '_').replace(/\.md$/, '')}.html`);
+      const base = pathToFileURL(path.join(PROJECT_DIR, path.dirname(file), path.sep)).href;
+      await writeFile(html, `<!doctype html><meta charset="utf-8"><base href="${base}"><style>${STYLE}</style>${await marked.parse(markdown, { gfm: true })}`);
+      await page.goto(pathToFileURL(html).href);
       t.is(await page.locator('table').count(), tables.length, `${file}: tables rendered`);
       const rawPipes = await page.locator('p, li').evaluateAll((els) => els.filter((e) => /^\s*\|.*\|\s*$/m.test(e.textContent ?? '')).map((e) => e.textContent));
       t.deepEqual(rawPipes, [], `${file}: text that should have been a table`);
