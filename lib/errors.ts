@@ -1,5 +1,5 @@
 /**
- * Error classes. Each maps to an exit code at the CLI boundary (scripts/cli.ts),
+ * Error classes. Each maps to an exit code at the CLI boundary (scripts/commands/common.ts),
  * so a user's script can tell bad usage/configuration from a failed run.
  */
 import { printable } from './printable.ts';

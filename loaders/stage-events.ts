@@ -12,7 +12,7 @@ export const stageEvents: StagingStep = {
   ],
   // ts becomes songplays' and time's start_time.
   epochMsColumns: ['ts'],
-  // Their trailing blanks are dropped when staging (README, "Trailing blanks").
+  // Their trailing blanks are dropped when staging (docs/redshift.md, "Where the engines differ": trailing blanks).
   varcharColumns: ['artist', 'auth', 'first_name', 'gender', 'last_name', 'level', 'location', 'method', 'page', 'song', 'user_agent'],
   // What songplays, users and time filter, join and group on.
   predicateColumns: ['page', 'user_id', 'session_id', 'ts', 'song', 'artist', 'length'],

@@ -42,7 +42,7 @@ for (const dir of ['lib']) {
 const { CHECKSUMS_FILE, migrationChecksums } = await import(pathToFileURL(path.join(dist, 'lib', 'migrate', 'checksums.js')).href);
 const checksums = await migrationChecksums(path.join(root, 'migrations'));
 writeFileSync(path.join(dist, 'migrations', CHECKSUMS_FILE), `${JSON.stringify(Object.fromEntries(checksums), null, 2)}\n`);
-// What scripts/dev/spawn-cli.ts compares the sources with.
+// What test/support/spawn-cli.ts compares the sources with.
 const stamp = path.join(dist, '.build-stamp');
 writeFileSync(stamp, `${started.toISOString()}\n`);
 utimesSync(stamp, started, started);

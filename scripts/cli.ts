@@ -23,7 +23,7 @@ import { verifyCommand } from './commands/verify.ts';
 const modulesLoadedAt = performance.now();
 
 // The AWS SDK warns on every run that its 2027 releases will need Node 22; this
-// release (pinned in package-lock.json) supports Node 20. README says so.
+// release (pinned in package-lock.json) supports Node 20. docs/getting-started.md says so.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 // Run by npm under `sh -c`: a SIGTERM to npm must not leave this process running on its own.

@@ -11,7 +11,7 @@ const redshift = dialectByName('redshift');
 const up = () => migrationScript({ dialect: redshift }, { direction: 'up', log: silentLogger });
 const down = () => migrationScript({ dialect: redshift }, { direction: 'down', count: Infinity, log: silentLogger });
 
-/** The distribution, sort key and backup of each table (README: Redshift distribution and sort keys). */
+/** The distribution, sort key and backup of each table (docs/data-model.md: Redshift distribution and sort keys). */
 const TABLE_OPTIONS: Record<string, string> = {
   staging_events: 'BACKUP NO\nDISTSTYLE EVEN\nCOMPOUND SORTKEY (ts)',
   staging_songs: 'BACKUP NO\nDISTSTYLE ALL\nCOMPOUND SORTKEY (title)',
@@ -31,7 +31,7 @@ test('migrate up --dry-run --dialect redshift prints DDL with dist and sort keys
   const r = await runCli(['migrate', 'up', '--dry-run', '--dialect', 'redshift']);
   t.is(r.code, 0, r.stderr);
   const script = r.stdout;
-  // Each table's own options (what follows its column list, up to its semicolon), as the README's table says.
+  // Each table's own options (what follows its column list, up to its semicolon), as the table in docs/data-model.md says.
   for (const [table, options] of Object.entries(TABLE_OPTIONS)) {
     t.deepEqual(tableOptions(script, table), [options], table);
   }

@@ -3,7 +3,8 @@
 // as many bars or points as its query has rows, the hour chart's bars are as
 // tall as their counts, the page makes no request and logs no error, the
 // schema diagram names the seven tables, and the page prints to PDF. The
-// schema diagram is checked against the migrated database and the README.
+// schema diagram is checked against the migrated database (and the docs'
+// copies of it in test/docs.test.ts).
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -120,16 +121,6 @@ test('the schema model comes from the migrations: seven tables, their keys, and 
     );
     t.deepEqual(table.columns.map((c) => c.name), rows.map((r) => r.column_name), table.name);
   }
-});
-
-test("the README's Mermaid diagram is the one the migrations give (npm run report -- --mermaid)", async (t) => {
-  const readme = await readFile(path.join(PROJECT_DIR, 'README.md'), 'utf8');
-  const block = /```mermaid\n([\s\S]*?)```/.exec(readme)?.[1];
-  t.truthy(block, 'README.md has a ```mermaid block');
-  t.is(block, erdMermaid(await loadSchemaModel(pipeline)));
-  const cli = await runCli(['report', '--mermaid']);
-  t.is(cli.code, 0, cli.stderr);
-  t.is(cli.stdout, block ?? '');
 });
 
 test('user agents: platform and browser, with the quotes Sparkify puts around many of them', (t) => {

@@ -22,12 +22,11 @@ export const DEFAULT_SCHEMA = 'public';
 
 /**
  * GETs in flight at once when PostgreSQL staging reads s3:// sources
- * (S3_MAX_CONCURRENCY). Small objects are latency-bound: 128 at ~40 ms each
- * allow 3,200 objects/s, above what one thread's AWS SDK then sustains: on
- * the 2-core bench machine, 20k song files' GETs ran at about 1,650/s (64 in
- * flight: 1,370/s), and the whole stage, listing included, at 1,226/s
- * (`npm run bench -- --sizes s3`, 2026-12-02). Each in-flight object holds
- * only its own bytes.
+ * (S3_MAX_CONCURRENCY). Small objects are latency-bound, so objects/s grow
+ * with the GETs in flight up to what one thread's AWS SDK sustains; 128 is
+ * above that on the 2-core bench machine, and 64 was measurably slower
+ * (`npm run bench -- --sizes s3`; figures in docs/performance.md, "S3
+ * sources"). Each in-flight object holds only its own bytes.
  */
 export const DEFAULT_S3_MAX_CONCURRENCY = 128;
 

@@ -63,7 +63,7 @@ export interface Pipeline {
 }
 
 /**
- * Two lanes: on the 2-core machines measured (README, Performance) a third
+ * Two lanes: on the 2-core machines measured (docs/performance.md) a third
  * connection only made the lanes compete. The largest group of steps linked
  * by dependencies (songs → songplays, the heaviest) gets a lane of its own;
  * every other step runs in the second lane, in script order.

@@ -20,7 +20,7 @@ export function createS3Client(region: string, env: NodeJS.ProcessEnv = process.
     maxAttempts: 5,
     // One middleware stack per command type, resolved once instead of on every send: the
     // per-request resolving and sorting was the largest CPU cost of 20k small GETs (profile of
-    // `npm run bench -- --sizes s3`, 2026-12-02). Commands are sent without per-call options (with
+    // `npm run bench -- --sizes s3`; docs/performance.md). Commands are sent without per-call options (with
     // them the SDK resolves the stack per call again) and no middleware is added after creation.
     cacheMiddleware: true,
     requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets }), httpsAgent: new https.Agent({ keepAlive: true, maxSockets }) },

@@ -38,7 +38,7 @@ export interface StagingContext {
   readonly maxErrors: number;
   /** Stage only objects the ledger does not list as loaded. */
   readonly incremental: boolean;
-  /** A source with no objects loads an empty staging table instead of failing (lib/load/stage-checks.ts). */
+  /** A source with no objects loads an empty staging table instead of failing (lib/stage/checks.ts). */
   readonly allowEmpty: boolean;
   /** A mapped column NULL in every staged row fails the stage instead of warning. */
   readonly strict: boolean;

@@ -144,7 +144,7 @@ export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** `--format text|json` of the commands that report a result (README, Machine-readable output). */
+/** `--format text|json` of the commands that report a result (docs/operations.md, Machine-readable output). */
 export type ResultFormat = 'text' | 'json';
 
 export interface FormatArgs {

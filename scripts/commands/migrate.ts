@@ -53,7 +53,7 @@ function statusLine(m: MigrationStatus): string {
   return `${m.appliedAt ? 'applied ' : 'pending '} ${m.name}${m.appliedAt ? `  (${m.appliedAt})` : ''}${mark}`;
 }
 
-/** `migrate status --format json` (README, Machine-readable output). */
+/** `migrate status --format json` (docs/operations.md, Machine-readable output). */
 function statusJson(status: readonly MigrationStatus[]): object {
   return {
     applied: status.filter((m) => m.appliedAt).map((m) => ({ name: m.name, appliedAt: m.appliedAt, checksum: m.checksum ?? null, checksumState: m.checksumState })),

@@ -61,7 +61,7 @@ export function printLoadReport(report: LoadReport, format: ResultFormat = 'text
   }
 }
 
-/** The JSON shape of `verify --format json` (README, Machine-readable output). */
+/** The JSON shape of `verify --format json` (docs/operations.md, Machine-readable output). */
 export function verifyJson(report: VerifyReport): object {
   return {
     passed: report.results.every((r) => r.failures === 0),

@@ -32,7 +32,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('png', { type: 'string', describe: 'also save a screenshot of the page to this PNG file (needs Chromium)' })
       .option('png-height', { type: 'number', describe: 'screenshot only the top of the page, this many pixels tall' })
       .option('browser', { type: 'string', default: CHROMIUM_PATH, describe: 'the Chromium executable for --png' })
-      .option('mermaid', { type: 'boolean', default: false, describe: 'print the schema diagram as Mermaid text (for the README) and exit; needs no database' })
+      .option('mermaid', { type: 'boolean', default: false, describe: 'print the schema diagram as Mermaid text (for the docs) and exit; needs no database' })
       .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text: the page address (and the Mermaid text); json: one JSON document with them' }) as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(args, async () => {

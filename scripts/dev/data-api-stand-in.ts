@@ -8,7 +8,7 @@
  * once it listens, and runs until SIGINT/SIGTERM. `DATABASE_URL=redshift-data://wg/DB`
  * then runs every statement in the PostgreSQL database DB of that server
  * (create it first); COPY reads S3 through AWS_ENDPOINT_URL_S3 (s3rver,
- * MinIO) with the stand-in's own AWS credentials. See README, "Redshift Data API / Serverless".
+ * MinIO) with the stand-in's own AWS credentials. See docs/testing.md, "The Redshift Data API stand-in".
  */
 import { parseArgs } from 'node:util';
 import { startDataApiStandIn } from '../../test/support/data-api-stand-in/server.ts';

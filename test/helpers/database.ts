@@ -1,6 +1,6 @@
 /**
  * A fresh database per test file on the test server (TEST_DATABASE_URL, set by
- * scripts/run-tests.ts or by you), dropped when the file's tests end.
+ * test/support/run-tests.ts or by you), dropped when the file's tests end.
  */
 import pg from 'pg';
 import { loadConfig, type Config } from '../../lib/config/config.ts';

@@ -43,7 +43,7 @@ export interface FakeRedshiftOptions {
   objects?: Record<string, string>;
   /** The reader's list() fails (no credentials). */
   listFails?: boolean;
-  /** Columns NULL in every staged row (lib/load/stage-checks.ts). */
+  /** Columns NULL in every staged row (lib/stage/checks.ts). */
   nullColumns?: readonly string[];
 }
 
@@ -112,7 +112,7 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
     if (/PG_LAST_COPY_ID/.test(text)) return [{ copy_id: String(lastCopyId) }];
     if (/AS out_of_range/.test(text)) return [options.outOfRange ?? { out_of_range: '0', lowest: null, highest: null }];
     if (/^SELECT object_uri, object_size, object_version FROM load_ledger/.test(text)) return options.ledger ?? [];
-    // lib/load/stage-checks.ts: each column's non-NULL count (0 for options.nullColumns).
+    // lib/stage/checks.ts: each column's non-NULL count (0 for options.nullColumns).
     if (/ AS c0\b/.test(text)) {
       const counts: Record<string, string> = { n: '7' };
       for (const m of text.matchAll(/COUNT\((\w+)\) AS (c\d+)/g)) counts[m[2] as string] = options.nullColumns?.includes(m[1] as string) ? '0' : '7';

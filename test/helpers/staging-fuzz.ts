@@ -198,7 +198,7 @@ function oracle(f: string | null, v: Value | undefined, column: StagingColumn): 
   switch (column.type) {
     case 'varchar': {
       const text = typeof x === 'string' ? x : typeof x === 'number' ? v?.text : typeof x === 'boolean' ? String(x) : JSON.stringify(x);
-      // Trailing blanks are dropped when staging (README, "Where the engines differ").
+      // Trailing blanks are dropped when staging (docs/redshift.md, "Where the engines differ").
       const want = text?.replace(/ +$/, '');
       return f === want ? undefined : `VARCHAR ${JSON.stringify(f)} for ${v?.text}`;
     }

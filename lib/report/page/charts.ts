@@ -1,6 +1,6 @@
 /**
  * The report's charts: each one a Vega-Lite spec built from the rows of
- * analytics queries (lib/analytics/*.sql), compiled and rendered to SVG here
+ * analytics queries (lib/report/analytics/*.sql), compiled and rendered to SVG here
  * in Node (vega's headless View, no canvas, no browser), so the page needs no
  * script to show them. Scales, axes and bar sizes come from the data: the
  * charts stay right for any data size.

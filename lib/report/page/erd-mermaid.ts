@@ -1,8 +1,8 @@
 /**
- * The schema diagram as Mermaid `erDiagram` text, for the README (GitHub
- * renders it). test/report.test.ts checks that the README's block is exactly
- * this, so it cannot drift from the migrations. Regenerate with
- * `npm run report -- --mermaid`.
+ * The schema diagram as Mermaid `erDiagram` text, for README.md and
+ * docs/data-model.md (GitHub renders it). test/docs.test.ts checks that their
+ * blocks are exactly this, so they cannot drift from the migrations.
+ * Regenerate them with `npm run docs` (`npm run report -- --mermaid` prints it).
  */
 import type { SchemaColumn, SchemaModel, SchemaTable } from './schema-model.ts';
 

@@ -1,6 +1,6 @@
 /**
  * A PNG of the report page, taken by Debian's Chromium (`report --png FILE`;
- * the README's picture). Any request other than the page itself is refused
+ * the picture in docs/report.md). Any request other than the page itself is refused
  * and reported, so the picture shows what an offline reader sees.
  */
 import { pathToFileURL } from 'node:url';

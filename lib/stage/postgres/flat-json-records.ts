@@ -174,8 +174,8 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
    * Scans the record at src[pos] ('{'): the index just past its '}' when it
    * is one flat JSON object; INCOMPLETE when the input ends first; INVALID.
    * One function on purpose: split into scanKey/scanString/scanNumber/
-   * scanValue helpers it read a little better but converted 15% slower
-   * (1M events in-process, alternating runs, 2026-12-02), so it stays whole.
+   * scanValue helpers it read a little better but converted measurably
+   * slower (figures in docs/performance.md), so it stays whole.
    */
   const scan = (src: Buffer, pos: number, limit: number): number => {
     kinds.fill(NONE);

@@ -6,7 +6,7 @@
  * a TIMESTAMP (Redshift's TIMESTAMP holds 4713 BC to 294276 AD: Amazon
  * Redshift Database Developer Guide, Datetime types,
  * https://docs.aws.amazon.com/redshift/latest/dg/r_Datetime_types.html; the
- * bounds are lib/load/epoch-ms.ts's, the same on both engines).
+ * bounds are lib/stage/epoch-ms.ts's, the same on both engines).
  * Any such row fails the staging transaction with exit 3, so no star table
  * changes; under --max-errors up to that many are deleted from staging and
  * counted as skipped. Redshift keeps no file or line for a staged row, so the
