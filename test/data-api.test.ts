@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import { pipeline } from '../loaders/index.ts';
 import { generate } from '../lib/sample/generator.ts';
 import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
@@ -19,7 +20,8 @@ const SOURCES = {
   LOG_DATA: `s3://${BUCKET}/log_data/`,
   LOG_JSONPATH: `s3://${BUCKET}/meta/log_json_path.json`,
 };
-const STAR = ['songplays', 'users', 'songs', 'artists', 'time'] as const;
+/** The star tables (the registered transform steps). */
+const STAR = pipeline.transforms.map((s) => s.table);
 
 const scope = fileScope();
 let s3: TestS3;

@@ -16,13 +16,13 @@ import { parseEnvFile } from '../lib/config/env-file.ts';
 import { setIniValues } from '../lib/config/ini-file-writer.ts';
 import { layerSettings } from '../lib/config/settings-files.ts';
 import { ConfigError } from '../lib/errors.ts';
-import { generate, type ExpectedCounts } from '../lib/sample/generator.ts';
+import { generate } from '../lib/sample/generator.ts';
 import { runClusterCommand } from '../scripts/commands/cluster.ts';
 import { runCli } from './helpers/cli.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { startS3 } from './helpers/s3.ts';
 import { tempDir } from './helpers/temp-dir.ts';
-import { ALL_TABLES, counts } from './helpers/warehouse.ts';
+import { comparableCounts, counts } from './helpers/warehouse.ts';
 
 /** A file of its own folder, removed when the test ends. */
 async function fileWith(t: ExecutionContext, name: string, text: string): Promise<string> {
@@ -42,7 +42,6 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 /** The counts a load of `expected`'s data gives, table by table. */
-const expectedCounts = (expected: ExpectedCounts) => Object.fromEntries(ALL_TABLES.map((table) => [table, expected[table as keyof ExpectedCounts]]));
 
 /** The seed projects' dwh.cfg, filled in as a user would, with the quoting the template has. */
 const SEED_CFG = `# dwh.cfg of the seed project
@@ -202,7 +201,10 @@ test('a .env holding only the S3 endpoint and keys: a load from s3:// (s3rver) g
   t.is((await runCli(['migrate', 'up'], env)).code, 0);
   const r = await runCli(['load'], env, { envFile });
   t.is(r.code, 0, r.stderr);
-  t.deepEqual(await counts(tdb), expectedCounts(expected));
+  {
+    const c = comparableCounts(await counts(tdb), expected);
+    t.deepEqual(c.actual, c.expected);
+  }
 });
 
 test('--config dwh.cfg: [CLUSTER] is the warehouse, [S3] the sources, [AWS] the S3 keys; unknown keys warned; load gives the expected counts', async (t) => {
@@ -244,7 +246,10 @@ SECRET=S3RVER
   t.regex(migrated.stderr, /dwh\.cfg:12: \[S3\] LOG_BUCKET is not a setting this tool reads; ignored/);
   const r = await runCli(['load'], { ...env, SPARKIFY_CONFIG: cfg });
   t.is(r.code, 0, r.stderr);
-  t.deepEqual(await counts(tdb), expectedCounts(expected));
+  {
+    const c = comparableCounts(await counts(tdb), expected);
+    t.deepEqual(c.actual, c.expected);
+  }
   t.false((r.stdout + r.stderr).includes(decodeURIComponent(u.password)), 'the password from the file is never printed');
 });
 

@@ -4,7 +4,8 @@
  * (`table`, from tableMigration) or added column (`addedColumn`, from
  * addColumnMigration) is applied. The keys and references are the ones the
  * loaders declare and the data-quality checks verify (lib/report/checks.ts),
- * so the diagram shows what is checked.
+ * so the diagram shows what is checked; each table's role (fact, dimension,
+ * staging) is its step's, so a new star table is drawn without other edits.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -101,18 +102,17 @@ function declaredReferences(pipeline: Pipeline): { from: string; column: string;
 export function schemaModel(defs: readonly TableDef[], pipeline: Pipeline): SchemaModel {
   const KEYS = declaredKeys(pipeline);
   const REFERENCES = declaredReferences(pipeline);
-  // A table whose rows reference others is a fact; what it references, a dimension.
-  const facts = new Set(REFERENCES.map((r) => r.from));
-  const dimensions = new Set(REFERENCES.map((r) => r.target));
-  const roleOf = (name: string): TableRole | undefined =>
-    facts.has(name) ? 'fact' : dimensions.has(name) ? 'dimension' : name.startsWith('staging_') ? 'staging' : undefined;
+  // Each step says what its table is (TransformStep.role); staging tables are the staging steps'.
+  // Anything else the migrations create (the ledger, the run record) is bookkeeping, not in the diagram.
+  const roles = new Map<string, TableRole>([...pipeline.transforms.map((s) => [s.table, s.role] as const), ...pipeline.staging.map((s) => [s.table, 'staging'] as const)]);
+  const roleOf = (name: string): TableRole | undefined => roles.get(name);
   const tables: SchemaTable[] = [];
   for (const def of defs) {
     const role = roleOf(def.name);
     if (!role) continue;
     const keys = KEYS.filter((k) => k.table === def.name);
     const columns = def.columns.map((c): SchemaColumn => {
-      const ref = role === 'fact' ? REFERENCES.find((r) => r.from === def.name && r.column === c.name) : undefined;
+      const ref = REFERENCES.find((r) => r.from === def.name && r.column === c.name);
       const sortIndex = (def.sortKey ?? []).indexOf(c.name);
       return {
         name: c.name,
