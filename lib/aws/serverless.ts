@@ -7,6 +7,7 @@
  * not exist is a no-op; every call goes through lib/aws/cluster.ts's `call`,
  * so a dry run prints the plan.
  */
+import { ConfigError } from '../errors.ts';
 import {
   CreateNamespaceCommand,
   CreateWorkgroupCommand,
@@ -89,7 +90,7 @@ export async function createServerless(ctx: ClusterContext): Promise<ServerlessC
   if (workgroup) {
     ctx.log.info(`Workgroup ${c.workgroup} exists (${workgroup.status ?? '?'}): reusing it.`);
     if (workgroup.namespaceName && workgroup.namespaceName !== c.namespace) {
-      throw new Error(`workgroup ${c.workgroup} belongs to namespace ${workgroup.namespaceName}, not ${c.namespace}: set REDSHIFT_NAMESPACE or REDSHIFT_WORKGROUP`);
+      throw new ConfigError([`workgroup ${c.workgroup} belongs to namespace ${workgroup.namespaceName}, not ${c.namespace}: set REDSHIFT_NAMESPACE or REDSHIFT_WORKGROUP`]);
     }
   } else {
     ctx.log.info(`Creating workgroup ${c.workgroup} (${c.baseCapacity} RPUs, not publicly accessible: reached through the Data API)…`);

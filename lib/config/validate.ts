@@ -3,6 +3,7 @@
  * take bind parameters): S3 URIs, IAM role ARNs, AWS regions. A value that does
  * not match is refused before any SQL is built.
  */
+import { ConfigError, UnsupportedError } from '../errors.ts';
 
 /** Bucket names: 3–63 of [a-z0-9.-], starting and ending alphanumeric. */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -31,7 +32,7 @@ export function checkS3Uri(uri: string): string | undefined {
 
 export function parseS3Uri(uri: string): S3Location {
   const problem = checkS3Uri(uri);
-  if (problem) throw new Error(problem);
+  if (problem) throw new ConfigError([problem]);
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri) as RegExpExecArray;
   return { bucket: m[1] ?? '', key: m[2] ?? '' };
 }
@@ -51,7 +52,7 @@ export function checkCredentialValue(value: string): boolean {
 
 /** Quote a value that has already been validated; refuses quotes and backslashes as a last line of defence. */
 export function sqlLiteral(value: string): string {
-  if (/['\\\0;]/.test(value)) throw new Error('refusing to quote a value holding a quote, backslash, NUL or semicolon');
+  if (/['\\\0;]/.test(value)) throw new UnsupportedError('refusing to quote a value holding a quote, backslash, NUL or semicolon');
   return `'${value}'`;
 }
 

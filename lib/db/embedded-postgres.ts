@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { UnsupportedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { assertNotSymlink, assertTrusted, createPrivateTempDir, untrustedBecause } from './private-dir.ts';
 
@@ -62,7 +63,7 @@ function binaries(): Promise<Binaries> {
     try {
       bins = (await import(name)) as Binaries;
     } catch {
-      throw new Error(`The embedded PostgreSQL has no binaries for ${os.platform()}-${os.arch()} (package ${name}). Set DATABASE_URL to use your own server.`);
+      throw new UnsupportedError(`The embedded PostgreSQL has no binaries for ${os.platform()}-${os.arch()} (package ${name}). Set DATABASE_URL to use your own server.`);
     }
     const native = path.dirname(path.dirname(bins.postgres));
     if (!isRoot() || reachableByOthers(path.dirname(bins.postgres))) return bins;

@@ -8,6 +8,7 @@
  * again later is used only if it is a real folder (not a symlink) owned by us
  * that nobody else can write to.
  */
+import { ConfigError } from '../errors.ts';
 import { lstatSync } from 'node:fs';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -39,13 +40,13 @@ export function untrustedBecause(dir: string): string | undefined {
 /** Throws a clear error unless `dir` can be trusted (see untrustedBecause). */
 export function assertTrusted(dir: string, what: string): void {
   const why = untrustedBecause(dir);
-  if (why) throw new Error(`Refusing to use ${dir} for ${what}: ${why}; it was not created by this tool (someone may have planted it). Remove it and run again.`);
+  if (why) throw new ConfigError([`Refusing to use ${dir} for ${what}: ${why}; it was not created by this tool (someone may have planted it). Remove it and run again.`]);
 }
 
 /** Refuses a path that is a symbolic link (what a planted path inside a trusted folder would be). */
 export function assertNotSymlink(file: string, what: string): void {
   try {
-    if (lstatSync(file).isSymbolicLink()) throw new Error(`Refusing to use ${file} for ${what}: it is a symbolic link. Remove it and run again.`);
+    if (lstatSync(file).isSymbolicLink()) throw new ConfigError([`Refusing to use ${file} for ${what}: it is a symbolic link. Remove it and run again.`]);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }

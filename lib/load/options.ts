@@ -3,6 +3,7 @@
  * its script (plan.ts).
  */
 import type { Config } from '../config/config.ts';
+import { MAX_ERRORS } from '../config/max-errors.ts';
 import type { CredentialsResolver, StageProgress, StagingContext } from '../stage/strategy.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
@@ -44,7 +45,7 @@ export function stagingContext(opts: LoadOptions, runId: string, guard: Pick<Sta
     config: opts.config,
     log: opts.log,
     faults: opts.faults ?? noFaults,
-    maxErrors: opts.maxErrors ?? 0,
+    maxErrors: opts.maxErrors ?? MAX_ERRORS.default,
     incremental: opts.incremental ?? false,
     allowEmpty: opts.allowEmpty ?? false,
     strict: opts.strict ?? false,

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Connection } from '../db/connection.ts';
 import { tableExists } from '../db/schema.ts';
 import type { Database } from '../db/database.ts';
-import { InterruptedError, type RecordProblem } from '../errors.ts';
+import { InterruptedError, type RecordProblem, ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { StepReport } from './steps.ts';
 
@@ -193,7 +193,7 @@ interface RunRow {
 
 /** The latest `limit` runs, newest first; undefined when the warehouse has no load_runs table. */
 export function lastRunsSql(limit: number): string {
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`runs to show: a whole number of 1 or more, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1) throw new ConfigError([`runs to show: a whole number of 1 or more, got ${limit}`]);
   return `SELECT run_id, command, CAST(started_at AS VARCHAR(32)) AS started_at, CAST(ended_at AS VARCHAR(32)) AS ended_at,
     outcome, steps, skipped_records, skipped, error
 FROM ${RUNS_TABLE}

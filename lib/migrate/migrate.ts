@@ -34,6 +34,18 @@ import {
 } from './checksums.ts';
 import { ExistingTablesError, dropExistingSql, findExistingTables, type ExistingTable } from './existing-tables.ts';
 
+/**
+ * node-pg-migrate's runner, imported when needed. Importing it creates a jiti
+ * loader whose transpile cache, when the working folder has no node_modules
+ * (the CLI run from anywhere), is a fixed folder in the shared temp directory
+ * ($TMPDIR/jiti). Our migrations are compiled (or loaded by tsx), so that
+ * cache is never needed: it is turned off (JITI_FS_CACHE) unless the user set it.
+ */
+async function loadRunner(): Promise<(typeof import('node-pg-migrate'))['runner']> {
+  process.env['JITI_FS_CACHE'] ??= 'false';
+  return (await import('node-pg-migrate')).runner;
+}
+
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
 export const MIGRATIONS_TABLE = 'pgmigrations';
 
@@ -161,7 +173,7 @@ export async function migrate(db: Database, opts: MigrateOptions): Promise<strin
       await client.query(CREATE_CHECKSUMS_TABLE_SQL);
       if (opts.direction === 'up') await checkAppliedChecksums(client, db, checksums, opts);
       const afterBegin = opts.direction === 'up' && !opts.fake ? await replacing(db, opts) : [];
-      const { runner } = await import('node-pg-migrate');
+      const runner = await loadRunner();
       const current: CurrentMigration = { name: undefined };
       const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log, afterBegin, checksums, current), opts, db.schema, current));
       return ran.map((m) => m.name);
@@ -294,7 +306,7 @@ export async function migrationScript(
   lines.push('-- the checksums of the applied migrations (migrate status, migrate validate)');
   emit(CREATE_CHECKSUMS_TABLE_SQL);
   try {
-    const { runner } = await import('node-pg-migrate');
+    const runner = await loadRunner();
     await runner(runnerOptions(recorder, { ...opts, log }, schema));
   } finally {
     await live?.end();

@@ -15,8 +15,8 @@ export type StagingAction =
   | { readonly kind: 'note'; readonly text: string }
   /** A statement run as it is. */
   | { readonly kind: 'sql'; readonly sql: string }
-  /** The engine's COPY from S3 (Redshift); `notes` follow it in the dry run. A run reads back its row count and skipped records. */
-  | { readonly kind: 'copy'; readonly sql: string; readonly notes: readonly string[] }
+  /** The engine's COPY from S3 (Redshift), which `reads` (for the log); `notes` follow it in the dry run. A run reads back its row count and skipped records. */
+  | { readonly kind: 'copy'; readonly sql: string; readonly reads: string; readonly notes: readonly string[] }
   /** Rows converted and streamed by this tool into COPY … FROM STDIN (PostgreSQL). */
   | { readonly kind: 'copy-from-stdin'; readonly table: string; readonly source: string }
   /** A query whose answer the run judges: a warning, a bad-input error or (under --max-errors) a deletion. */

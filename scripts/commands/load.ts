@@ -2,6 +2,7 @@
  * npm run load [-- --only stage|transform|TABLE] [--dry-run [--dialect D]] [--max-errors N] [--allow-empty] [--strict]
  *              [--log-data URI] [--log-jsonpath URI|auto|'auto ignorecase'] [--song-data URI]
  */
+import { checkMaxErrors, MAX_ERRORS } from '../../lib/config/max-errors.ts';
 import type { Argv, CommandModule } from 'yargs';
 import { pipeline } from '../../loaders/index.ts';
 import { openDatabase } from '../../lib/db/database.ts';
@@ -31,12 +32,12 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
     .option('allow-empty', { type: 'boolean', default: false, describe: 'a source with no objects empties its staging table (default: an error naming LOG_DATA/SONG_DATA)' })
     .option('strict', { type: 'boolean', default: false, describe: 'a mapped column NULL in every staged row fails the load (default: a warning)' })
-    .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)' })
+    .option('max-errors', { type: 'number', default: MAX_ERRORS.default, describe: 'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)' })
     .check((a) => {
       if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
       if (a.dryRun && a.format === 'json') throw new Error('--dry-run prints a SQL script: it does not go with --format json');
-      const n = Number(a['max-errors']);
-      if (!Number.isInteger(n) || n < 0 || n > 100000) throw new Error('--max-errors takes a whole number from 0 to 100000');
+      const problem = checkMaxErrors(Number(a['max-errors']));
+      if (problem) throw new Error(problem);
       return true;
     }) as unknown as Argv<T & LoadArgs>;
 }

@@ -3,6 +3,7 @@
  * under the prefix, or in a manifest, in parallel), every value written into
  * its text validated first.
  */
+import { checkMaxErrors, MAX_ERRORS } from '../../config/max-errors.ts';
 import { UnsupportedError } from '../../errors.ts';
 import { checkCredentialValue, checkRegion, checkRoleArn, checkS3Uri, isS3Uri, sqlLiteral } from '../../config/validate.ts';
 
@@ -28,8 +29,8 @@ function refuse(what: string, problem: string | undefined): void {
   if (problem) throw new UnsupportedError(`${what}: ${problem}`);
 }
 
-/** Redshift's largest MAXERROR (copy-parameters-data-load). */
-export const MAXERROR_LIMIT = 100000;
+/** Redshift's largest MAXERROR (copy-parameters-data-load; lib/config/max-errors.ts). */
+export const MAXERROR_LIMIT = MAX_ERRORS.max;
 
 /**
  * The MAXERROR that tolerates N bad records and fails on the (N+1)th, as the
@@ -70,9 +71,7 @@ export function renderCopy(spec: CopySpec): string {
     auth = `ACCESS_KEY_ID ${sqlLiteral(accessKeyId)}\nSECRET_ACCESS_KEY ${sqlLiteral(secretAccessKey)}`;
     if (sessionToken) auth += `\nSESSION_TOKEN ${sqlLiteral(sessionToken)}`;
   }
-  if (!Number.isInteger(spec.maxErrors) || spec.maxErrors < 0) {
-    throw new UnsupportedError(`--max-errors must be a whole number of 0 or more, got ${spec.maxErrors}`);
-  }
+  refuse('maxErrors', checkMaxErrors(spec.maxErrors));
   return [
     `COPY ${spec.table} (${spec.columns.join(', ')})`,
     `FROM ${sqlLiteral(spec.source)}${spec.manifest ? ' MANIFEST' : ''}`,

@@ -86,6 +86,24 @@ function orderedBars(values: { label: string; value: number; color?: string }[],
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const pad2 = (n: number) => String(n).padStart(2, '0');
 
+type Row = Rows[number];
+
+/** A chart of one bar per row of one query, largest first (the top-N lists). */
+function rankedChart(query: string, label: (r: Row) => string, value: string, valueTitle: string, labelTitle: string): ChartDef['build'] {
+  return (rows) => {
+    const values = (rows[query] ?? []).map((r) => ({ label: label(r), value: num(r[value]) }));
+    return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: rankedBars(values, valueTitle, labelTitle) };
+  };
+}
+
+/** A chart of one bar per row of one query, in the query's order; `color` picks a bar's colour from its row. */
+function orderedChart(query: string, label: string, value: string, labelTitle: string, valueTitle: string, color?: (r: Row) => string): ChartDef['build'] {
+  return (rows) => {
+    const values = (rows[query] ?? []).map((r) => ({ label: str(r[label]), value: num(r[value]), ...(color ? { color: color(r) } : {}) }));
+    return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, labelTitle, valueTitle) };
+  };
+}
+
 export const CHARTS: readonly ChartDef[] = [
   {
     id: 'plays-by-hour',
@@ -176,40 +194,28 @@ export const CHARTS: readonly ChartDef[] = [
     title: 'Users by level now',
     caption: "Users at each level today (the level of each user's latest event).",
     queries: ['users-by-level'],
-    build(rows) {
-      const values = (rows['users-by-level'] ?? []).map((r) => ({ label: str(r['level']), value: num(r['users']), color: LEVEL_COLORS[str(r['level'])] ?? '#6b7280' }));
-      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, 'Level now', 'Users (count)') };
-    },
+    build: orderedChart('users-by-level', 'level', 'users', 'Level now', 'Users (count)', (r) => LEVEL_COLORS[str(r['level'])] ?? '#6b7280'),
   },
   {
     id: 'plays-by-level',
     title: 'Plays by level at play time',
     caption: 'Songs played by free and by paid users, by the level the user had when playing.',
     queries: ['free-vs-paid'],
-    build(rows) {
-      const values = (rows['free-vs-paid'] ?? []).map((r) => ({ label: str(r['level']), value: num(r['plays']), color: LEVEL_COLORS[str(r['level'])] ?? '#6b7280' }));
-      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, 'Level at play time', 'Plays (count)') };
-    },
+    build: orderedChart('free-vs-paid', 'level', 'plays', 'Level at play time', 'Plays (count)', (r) => LEVEL_COLORS[str(r['level'])] ?? '#6b7280'),
   },
   {
     id: 'most-played-songs',
     title: 'The 10 most played songs',
     caption: 'Plays of the songs matched to the song data (plays without a song_id are not counted here).',
     queries: ['most-played-songs'],
-    build(rows) {
-      const values = (rows['most-played-songs'] ?? []).map((r) => ({ label: `${str(r['title'])} (${str(r['artist'])})`, value: num(r['plays']) }));
-      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: rankedBars(values, 'Plays (count)', 'Song (artist)') };
-    },
+    build: rankedChart('most-played-songs', (r) => `${str(r['title'])} (${str(r['artist'])})`, 'plays', 'Plays (count)', 'Song (artist)'),
   },
   {
     id: 'most-played-artists',
     title: 'The 10 most played artists',
     caption: 'Plays of the songs matched to the song data, by artist.',
     queries: ['most-played-artists'],
-    build(rows) {
-      const values = (rows['most-played-artists'] ?? []).map((r) => ({ label: str(r['artist']), value: num(r['plays']) }));
-      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: rankedBars(values, 'Plays (count)', 'Artist') };
-    },
+    build: rankedChart('most-played-artists', (r) => str(r['artist']), 'plays', 'Plays (count)', 'Artist'),
   },
   {
     id: 'plays-by-platform',
@@ -242,30 +248,21 @@ export const CHARTS: readonly ChartDef[] = [
     title: 'Top 10 locations',
     caption: "Songs played from each location (the user's location as the app logged it), largest first.",
     queries: ['top-locations'],
-    build(rows) {
-      const values = (rows['top-locations'] ?? []).map((r) => ({ label: str(r['location']), value: num(r['plays']) }));
-      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: rankedBars(values, 'Plays (count)', 'Location') };
-    },
+    build: rankedChart('top-locations', (r) => str(r['location']), 'plays', 'Plays (count)', 'Location'),
   },
   {
     id: 'sessions-by-plays',
     title: 'Session length: plays per session',
     caption: 'Sessions (a user and a session id) by the number of songs played in them.',
     queries: ['sessions-by-plays'],
-    build(rows) {
-      const values = (rows['sessions-by-plays'] ?? []).map((r) => ({ label: str(r['plays_per_session']), value: num(r['sessions']) }));
-      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, 'Plays per session (count)', 'Sessions (count)') };
-    },
+    build: orderedChart('sessions-by-plays', 'plays_per_session', 'sessions', 'Plays per session (count)', 'Sessions (count)'),
   },
   {
     id: 'sessions-by-minutes',
     title: 'Session length: minutes per session',
     caption: "Sessions by the minutes from their first play's start to their last play's start (a one-play session lasts 0 minutes).",
     queries: ['sessions-by-minutes'],
-    build(rows) {
-      const values = (rows['sessions-by-minutes'] ?? []).map((r) => ({ label: str(r['minutes_per_session']), value: num(r['sessions']) }));
-      return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, 'Minutes per session', 'Sessions (count)') };
-    },
+    build: orderedChart('sessions-by-minutes', 'minutes_per_session', 'sessions', 'Minutes per session', 'Sessions (count)'),
   },
 ];
 

@@ -4,6 +4,7 @@
  * sandbox (root in CI), and no background networking, so the browser itself
  * makes no requests.
  */
+import { ConfigError } from '../../errors.ts';
 import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 
@@ -15,7 +16,7 @@ export function chromiumInstalled(executablePath: string = CHROMIUM_PATH): boole
 }
 
 export async function launchChromium(executablePath: string = CHROMIUM_PATH): Promise<Browser> {
-  if (!chromiumInstalled(executablePath)) throw new Error(`Chromium not found at ${executablePath}: install it (apt-get install chromium) or pass --browser PATH`);
+  if (!chromiumInstalled(executablePath)) throw new ConfigError([`Chromium not found at ${executablePath}: install it (apt-get install chromium) or pass --browser PATH`]);
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS] });
 }

@@ -7,7 +7,7 @@
  */
 import { DEFAULT_SCHEMA } from '../../config/config.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
-import { ConfigError, naming, type RecordProblem } from '../../errors.ts';
+import { ConfigError, naming, type RecordProblem, UnsupportedError } from '../../errors.ts';
 import { newOrChanged } from '../ledger.ts';
 import type { StagingStep, StepReport } from '../step.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
@@ -33,22 +33,30 @@ const CATALOG_TYPES: Record<string, StagingType> = {
   boolean: 'boolean',
 };
 
-/** The step's COPY columns with their types from the catalog of the warehouse schema (the migrations are the source of truth). */
-export async function stagingColumns(conn: Connection, step: Pick<StagingStep, 'table' | 'columns' | 'epochMsColumns'>, schema: string = DEFAULT_SCHEMA): Promise<StagingColumn[]> {
+/**
+ * The step's COPY columns with their types from the catalog (the migrations are the source of truth),
+ * in the schema the connection selected (lib/db/schema.ts): the warehouse schema travels one road,
+ * the Database that opened the connection.
+ */
+export async function stagingColumns(conn: Connection, step: Pick<StagingStep, 'table' | 'columns' | 'epochMsColumns'>): Promise<StagingColumn[]> {
   const table = step.table;
-  const { rows } = await conn.query<{ column_name: string; data_type: string; character_maximum_length: number | null }>(
-    `SELECT column_name, data_type, character_maximum_length
+  const { rows } = await conn.query<{ column_name: string; data_type: string; character_maximum_length: number | null; schema: string }>(
+    `SELECT column_name, data_type, character_maximum_length, current_schema() AS schema
 FROM information_schema.columns
-WHERE table_schema = $1 AND table_name = $2
+WHERE table_schema = current_schema() AND table_name = $1
 ORDER BY ordinal_position`,
-    [schema, table],
+    [table],
   );
-  if (rows.length === 0) throw new ConfigError([`table ${table} does not exist${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: run \`npm run migrate up\` first`]);
+  if (rows.length === 0) {
+    const { rows: current } = await conn.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+    const schema = current[0]?.schema ?? DEFAULT_SCHEMA;
+    throw new ConfigError([`table ${table} does not exist${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: run \`npm run migrate up\` first`]);
+  }
   return step.columns.map((name) => {
     const r = rows.find((row) => row.column_name === name);
     if (!r) throw new ConfigError([`${table}.${name} does not exist: run \`npm run migrate up\``]);
     const type = CATALOG_TYPES[r.data_type];
-    if (!type) throw new Error(`${table}.${name}: staging does not support the type ${r.data_type}`);
+    if (!type) throw new UnsupportedError(`${table}.${name}: staging does not support the type ${r.data_type} (a migration gave it a type staging cannot fill)`);
     return { name, type, bytes: r.character_maximum_length ?? undefined, epochMs: step.epochMsColumns?.includes(name) ?? false };
   });
 }
@@ -120,7 +128,7 @@ export const postgresStaging: StagingStrategy = {
     const reader = ctx.reader ?? createSourceReader(ctx.config.region, ctx.config.s3MaxConcurrency);
     // Every source and mapping checked before anything is replaced, every problem reported at once.
     const prepared: Prepared[] = await forEachStep(steps, async (step) => {
-      const columns = await stagingColumns(conn, step, ctx.config.schema);
+      const columns = await stagingColumns(conn, step);
       const source = step.source(ctx.config.sources);
       const listed = await listSource(reader, step, ctx);
       const mapping = await readJsonMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name), step.settings.format);

@@ -203,7 +203,12 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
   return plan([
     ...jsonPaths,
     ...manifest,
-    { kind: 'copy', sql: copyFor(step, ctx, auth, from.kind === 'manifest' ? from.uri : undefined), notes: skipped },
+    {
+      kind: 'copy',
+      sql: copyFor(step, ctx, auth, from.kind === 'manifest' ? from.uri : undefined),
+      reads: from.kind === 'manifest' ? `the manifest of ${from.objects ?? 'the'} new objects` : source,
+      notes: skipped,
+    },
     ...(trim ? [{ kind: 'sql', sql: trim } as const] : []),
     ...epochMsChecks(step).map(
       (check): StagingAction => ({
@@ -237,7 +242,7 @@ async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext
         await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
         break;
       case 'copy': {
-        ctx.log.info(`Staging ${step.table}: COPY from ${plan.source}…`);
+        ctx.log.info(`Staging ${step.table}: COPY from ${action.reads}…`);
         await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
         const { rows } = await conn.query<{ n: string; copy_id: unknown }>('SELECT PG_LAST_COPY_COUNT() AS n, PG_LAST_COPY_ID() AS copy_id');
         outcome.copyId = copyIdOf(rows[0]);

@@ -76,9 +76,7 @@ export interface CopyOutcome {
 export async function performCopy(conn: Connection, copy: CopyStatement, reader: SourceReader): Promise<CopyOutcome> {
   const copyFromStdin = conn.copyFromStdin;
   if (!copyFromStdin) throw new Error('the stand-in needs COPY FROM STDIN on its PostgreSQL session');
-  const { rows: schemaRows } = await conn.query<{ schema: string }>('SELECT current_schema() AS schema');
-  const schema = schemaRows[0]?.schema ?? 'public';
-  const columns = await stagingColumns(conn, { table: copy.table, columns: copy.columns }, schema);
+  const columns = await stagingColumns(conn, { table: copy.table, columns: copy.columns });
   const objects = copy.manifest ? await manifestObjects(reader, copy.source) : await reader.list(copy.source);
   if (objects.length === 0) return { rows: 0, rejected: [], error: new Error(`ERROR: The specified S3 prefix '${copy.source.replace(/^s3:\/\/[^/]+\/?/, '')}' does not exist`) };
   const mapping = autoMapping(copy.format) ?? parseJsonPathsFile(await readText(reader, copy.format), copy.format, copy.columns);
