@@ -113,3 +113,8 @@ export function leaseJson(lease: Lease | undefined, now: number): { expiresAt: s
   const left = Math.round((lease.expiresAt.getTime() - now) / 1000);
   return { expiresAt: lease.expiresAt.toISOString(), secondsLeft: left, expired: left <= 0 };
 }
+
+/** The warning every command gives about a resource of the tool's past its lease. */
+export function expiredWarning(what: string, lease: Lease, now: number): string {
+  return `${what}: ${describeLease(lease, now)}; it was created by sparkify-warehouse and still costs money: \`cluster sweep --yes\` deletes it, \`cluster extend --ttl 4h\` keeps it.`;
+}

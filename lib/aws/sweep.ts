@@ -10,7 +10,7 @@ import { DescribeClustersCommand, CreateTagsCommand, type Cluster } from '@aws-s
 import { ListRolesCommand, TagRoleCommand, type Role } from '@aws-sdk/client-iam';
 import { ListNamespacesCommand, ListWorkgroupsCommand, TagResourceCommand, type Namespace, type Workgroup } from '@aws-sdk/client-redshift-serverless';
 import { call, deleteClusterOnly, deleteRole, findCluster, findRole, nowOf, pollUntil, type ClusterContext } from './cluster.ts';
-import { describeLease, isExpired, leaseOf, leaseTags, ROLE_PATH, serverlessLeaseTags, type Lease } from './lease.ts';
+import { describeLease, expiredWarning, isExpired, leaseOf, leaseTags, ROLE_PATH, serverlessLeaseTags, type Lease } from './lease.ts';
 import { deleteNamespaceOnly, deleteWorkgroupOnly, findNamespace, findWorkgroup, serverlessTags } from './serverless.ts';
 
 export type LeasedKind = 'cluster' | 'workgroup' | 'namespace' | 'role';
@@ -108,7 +108,7 @@ export async function warnExpired(ctx: ClusterContext): Promise<readonly Leased[
     const now = nowOf(ctx);
     const expired = (await inventory({ ...ctx, calls: [] })).leased.filter((r) => isExpired(r.lease, now));
     for (const r of expired) {
-      ctx.log.warn(`${describeLeased(r, now)}; it was created by sparkify-warehouse and still costs money: \`cluster sweep --yes\` deletes it, \`cluster extend --ttl 4h\` keeps it.`);
+      ctx.log.warn(expiredWarning(`${KIND_WORDS[r.kind]} ${r.name}`, r.lease, now));
     }
     return expired;
   } catch (err) {

@@ -74,4 +74,10 @@ export interface Dialect {
   readonly lockSessionSettings: readonly string[];
   /** How this engine stages the JSON sources (loaded when a load or its plan needs it). */
   staging(): Promise<StagingStrategy>;
+  /**
+   * The RPU-seconds Redshift Serverless charged between $1 and $2 (TIMESTAMP
+   * text, UTC), as one row `charged` (and `intervals`, the usage rows read);
+   * undefined where the engine has no such record (PostgreSQL).
+   */
+  chargedRpuSecondsSql(): string | undefined;
 }
