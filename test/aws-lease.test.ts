@@ -11,6 +11,7 @@ import { createServerless, deleteServerless, findWorkgroup } from '../lib/aws/se
 import { extendLease, inventory, sweep, warnExpired } from '../lib/aws/sweep.ts';
 import { loadClusterConfig } from '../lib/config/config.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
+import { prng } from '../lib/sample/generator.ts';
 import { runClusterCommand } from '../scripts/commands/cluster.ts';
 import { Crash, FakeAccount } from './helpers/fake-aws.ts';
 
@@ -18,18 +19,6 @@ const HOUR = 3_600_000;
 
 function context(account: FakeAccount, clients: ClusterContext['clients'], log: Logger = silentLogger): ClusterContext {
   return { config: loadClusterConfig({ REDSHIFT_PASSWORD: 'Sup3rSecretPw' }), clients, log, dryRun: false, calls: [], sleep: account.sleep, now: account.clock, pollMs: 30_000 };
-}
-
-/** A deterministic generator (mulberry32): the same seed, the same crash points. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('ttl durations, the tags read back, and resources without the created-by tag have no lease', (t) => {
@@ -170,7 +159,8 @@ for (const kind of ['provisioned', 'serverless'] as const) {
     t.true(total > 15, `${total} calls`);
     t.deepEqual(survivors(whole), FOREIGN);
 
-    const random = seeded(kind === 'provisioned' ? 32 : 3232);
+    // The sample generator's mulberry32: the same seed, the same crash points.
+    const random = prng(kind === 'provisioned' ? 32 : 3232);
     const points = new Set<string>();
     for (let run = 0; run < 60; run += 1) {
       const crashAt = 1 + Math.floor(random() * total);
