@@ -6,10 +6,11 @@
 // tool's, and never touches what the tool did not create.
 import test from 'ava';
 import { createCluster, deleteCluster, findCluster, type ClusterContext } from '../lib/aws/cluster.ts';
+import { leaseTarget, warnIfTargetExpired } from '../lib/aws/lease-check.ts';
 import { describeLease, isExpired, leaseOf, parseTtl, ROLE_PATH, TAG_CREATED_BY, TAG_EXPIRES_AT } from '../lib/aws/lease.ts';
 import { createServerless, deleteServerless, findWorkgroup } from '../lib/aws/serverless.ts';
 import { extendLease, inventory, sweep, warnExpired } from '../lib/aws/sweep.ts';
-import { loadClusterConfig } from '../lib/config/config.ts';
+import { loadClusterConfig, loadConfig } from '../lib/config/config.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { prng } from '../lib/sample/generator.ts';
 import { runClusterCommand } from '../scripts/commands/cluster.ts';
@@ -257,4 +258,28 @@ test.serial('a sweep that finds an expired cluster still being created waits unt
   const results = await sweep(context(account, clients), { skipFinalSnapshot: true, listOnly: false });
   t.deepEqual(results.map((r) => `${r.outcome} ${r.resource.kind}`), ['deleted cluster', 'deleted role']);
   t.deepEqual(survivors(account), []);
+});
+
+test.serial('a load on Redshift warns when its target is the tool’s and past its lease; a target the tool did not create, or behind an overridden endpoint, is not warned about', async (t) => {
+  const account = new FakeAccount();
+  const clients = account.install();
+  const ctx = context(account, clients);
+  await createCluster(ctx, { ttlMs: HOUR });
+  await createServerless(ctx, { ttlMs: HOUR, maxRpuHours: 32 });
+  account.addForeignCluster('someone-elses');
+  const warned = async (env: Record<string, string>): Promise<string[]> => {
+    const lines: string[] = [];
+    await warnIfTargetExpired(loadConfig(env), { ...silentLogger, warn: (m) => lines.push(m) }, account.clock);
+    return lines;
+  };
+  const cluster = { DATABASE_URL: 'postgres://awsuser@sparkify-cluster.abc123.us-west-2.redshift.amazonaws.com:5439/dev' };
+  const workgroup = { DATABASE_URL: 'redshift-data://sparkify-wg/dev' };
+  t.deepEqual(await warned(cluster), [], 'not expired yet');
+  account.now += 2 * HOUR;
+  t.regex((await warned(cluster)).join('\n'), /^Cluster sparkify-cluster: EXPIRED .*cluster sweep --yes/);
+  t.regex((await warned(workgroup)).join('\n'), /^Serverless workgroup sparkify-wg: EXPIRED/);
+  t.deepEqual(await warned({ DATABASE_URL: 'postgres://awsuser@someone-elses.abc123.us-west-2.redshift.amazonaws.com:5439/dev' }), []);
+  t.deepEqual(await warned({ ...workgroup, AWS_ENDPOINT_URL_REDSHIFT_DATA: 'http://127.0.0.1:9' }), [], 'a stand-in or VPC endpoint: not looked up');
+  t.deepEqual(await warned({ DATABASE_URL: 'postgres://u@127.0.0.1:5439/dev' }), [], 'not on AWS');
+  t.is(leaseTarget(loadConfig({ DATABASE_URL: 'postgres://u@wg1.123456789012.us-west-2.redshift-serverless.amazonaws.com:5439/dev' }))?.kind, 'workgroup');
 });
