@@ -283,3 +283,18 @@ test.serial('a load on Redshift warns when its target is the tool’s and past i
   t.deepEqual(await warned({ DATABASE_URL: 'postgres://u@127.0.0.1:5439/dev' }), [], 'not on AWS');
   t.is(leaseTarget(loadConfig({ DATABASE_URL: 'postgres://u@wg1.123456789012.us-west-2.redshift-serverless.amazonaws.com:5439/dev' }))?.kind, 'workgroup');
 });
+
+test.serial('the commands on Serverless: create prints the lease and the usage limit, status --format json gives the workgroup’s and namespace’s leases', async (t) => {
+  const account = new FakeAccount();
+  const clients = account.install();
+  const create = await clusterCli(account, clients, { action: 'create', serverless: true, ttl: '90m', maxRpuHours: 16 });
+  t.regex(create.out, /Lease: expires 2026-12-07 01:30 UTC \(in 1h \d+m\) for what this run created; usage limit: 16 RPU-hours a day, then queries are turned off\./);
+  t.deepEqual([...account.usageLimits.values()], [{ amount: 16, period: 'daily', breachAction: 'deactivate' }]);
+  const status = await clusterCli(account, clients, { action: 'status', serverless: true, format: 'json' });
+  const json = JSON.parse(status.out) as { workgroup: { lease: { expired: boolean; secondsLeft: number } }; namespace: { lease: { expired: boolean } } };
+  t.false(json.workgroup.lease.expired);
+  t.true(json.workgroup.lease.secondsLeft > 0 && json.workgroup.lease.secondsLeft <= 90 * 60);
+  t.false(json.namespace.lease.expired);
+  const text = await clusterCli(account, clients, { action: 'status', serverless: true });
+  t.regex(text.out, /Lease: expires 2026-12-07 01:30 UTC/);
+});

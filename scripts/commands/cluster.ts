@@ -58,7 +58,7 @@ export interface ClusterRun {
 }
 
 /** `expires 2026-12-07 07:00 UTC (in 4h 0m)`: the lease a create gives. */
-const leaseLine = (now: number, ttl: number): string => describeLease({ expiresAt: new Date(Math.floor((now + ttl) / 1000) * 1000) }, now);
+const leaseLine = (createdAt: number, ttl: number, now: number): string => describeLease({ expiresAt: new Date(Math.floor((createdAt + ttl) / 1000) * 1000) }, now);
 
 /** --ttl in milliseconds (checked by the option's check too). */
 function ttlMs(args: ClusterArgs): number {
@@ -104,9 +104,10 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
           'REDSHIFT_PASSWORD is not set: add --write-env (or --write-config dwh.cfg) so the generated master password is kept in .env (or the dwh.cfg; it is never printed), or set REDSHIFT_PASSWORD (or [DWH] DWH_DB_PASSWORD)',
         ]);
       }
+      const createdAt = now();
       const result = await createCluster(ctx, { ttlMs: ttlMs(args) });
       if (args.dryRun) return printPlan();
-      print(`Lease: ${leaseLine(now(), ttlMs(args))} for what this run created (a reused cluster keeps its own); \`cluster extend --ttl\` renews it, \`cluster sweep --yes\` deletes what has expired.`);
+      print(`Lease: ${leaseLine(createdAt, ttlMs(args), now())} for what this run created (a reused cluster keeps its own); \`cluster extend --ttl\` renews it, \`cluster sweep --yes\` deletes what has expired.`);
       const host = result.endpoint ? `${result.endpoint.host}:${result.endpoint.port}` : '(pending)';
       print(`Cluster ${config.clusterId}: ${result.reused.cluster ? 'reused' : 'created'}; IAM role ${config.roleName}: ${result.reused.role ? 'reused' : 'created'}.`);
       print(`IAM_ROLE_ARN=${result.roleArn}`);
@@ -250,11 +251,12 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
   const databaseUrl = `redshift-data://${config.workgroup}/${config.database}`;
   switch (args.action) {
     case 'create': {
+      const createdAt = now();
       const result = await createServerless(ctx, { ttlMs: ttlMs(args), maxRpuHours: args.maxRpuHours ?? 32 });
       if (args.dryRun) return printPlan();
       const said = (reused: boolean) => (reused ? 'reused' : 'created');
       print(`Namespace ${config.namespace}: ${said(result.reused.namespace)}; workgroup ${config.workgroup}: ${said(result.reused.workgroup)}; IAM role ${config.roleName}: ${said(result.reused.role)}.`);
-      print(`Lease: ${leaseLine(now(), ttlMs(args))} for what this run created; usage limit: ${args.maxRpuHours === 0 ? 'none (--max-rpu-hours 0)' : `${args.maxRpuHours ?? 32} RPU-hours a day, then queries are turned off`}.`);
+      print(`Lease: ${leaseLine(createdAt, ttlMs(args), now())} for what this run created; usage limit: ${args.maxRpuHours === 0 ? 'none (--max-rpu-hours 0)' : `${args.maxRpuHours ?? 32} RPU-hours a day, then queries are turned off`}.`);
       const values = { DATABASE_URL: databaseUrl, IAM_ROLE_ARN: result.roleArn, ...(result.secretArn ? { REDSHIFT_SECRET_ARN: result.secretArn } : {}) };
       for (const [k, v] of Object.entries(values)) print(`${k}=${v}`);
       if (args.writeEnv) {
