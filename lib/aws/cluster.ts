@@ -3,7 +3,9 @@
  * create (reusing what exists), status, delete (deleting what does not exist
  * is a no-op). Every AWS call goes through `call`, so a dry run prints the plan
  * (each call and its key parameters) without calling AWS. Secrets (the master
- * password) are never part of a printed parameter.
+ * password) are never part of a printed parameter. What create makes carries
+ * the lease's tags from its create call on (./lease.ts; ./sweep.ts deletes it
+ * once expired).
  */
 import { randomBytes } from 'node:crypto';
 import { AuthorizeSecurityGroupIngressCommand, type EC2Client } from '@aws-sdk/client-ec2';

@@ -359,7 +359,7 @@ export const clusterCommand: CommandModule<object, ClusterArgs> = {
       .positional('action', { choices: ['create', 'status', 'delete', 'extend', 'sweep'] as const, demandOption: true })
       .option('ttl', { type: 'string', default: DEFAULT_TTL, describe: 'create, extend: the lease (90m, 4h, 2d): the resources are tagged to expire then; later commands warn and `sweep` deletes them' })
       .option('max-rpu-hours', { type: 'number', default: 32, describe: 'create --serverless: daily RPU-hours usage limit on the workgroup, then queries are turned off (0: none)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'print each AWS call and its key parameters without calling AWS' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print each AWS call and its key parameters without calling AWS; sweep: list what it would delete (read-only calls)' })
       .option('write-env', { type: 'boolean', default: false, describe: 'create: write DATABASE_URL, IAM_ROLE_ARN (and a generated REDSHIFT_PASSWORD) into .env' })
       .option('write-config', { type: 'string', describe: 'create: write [CLUSTER], [IAM_ROLE] ARN (and a generated [DWH] DWH_DB_PASSWORD) into this dwh.cfg, keeping its other lines' })
       .option('yes', { type: 'boolean', default: false, describe: 'delete: do not ask for confirmation; sweep: required to delete' })
