@@ -49,8 +49,16 @@ test.serial('create tags the cluster and its role in the create calls; the role 
   t.is(role?.path, ROLE_PATH);
   t.is(role?.tags.get(TAG_EXPIRES_AT), '2026-12-07T02:00:00Z');
   const inv = await inventory(ctx);
-  t.deepEqual(inv.leased.map((r) => `${r.kind} ${r.name}`).sort(), ['cluster sparkify-cluster', 'role sparkify-redshift-s3-read']);
+  t.deepEqual(inv.leased.map((r) => `${r.kind} ${r.name}`).sort(), ['cluster sparkify-cluster', 'role sparkify-redshift-s3-read']);  // A later create that reuses the tool's role keeps the later expiry of the two (the role outlives every cluster that uses it).
+  account.now += HOUR;
+  const later = new Date(account.now + 4 * HOUR).toISOString().replace('.000Z', 'Z');
+  await createCluster(aimed(ctx, 'second-cluster'), { ttlMs: 4 * HOUR });
+  t.is(role?.tags.get(TAG_EXPIRES_AT), later);
+  await createCluster(aimed(ctx, 'third-cluster'), { ttlMs: HOUR });
+  t.is(role?.tags.get(TAG_EXPIRES_AT), later, 'never shortened');
 });
+
+const aimed = (ctx: ClusterContext, clusterId: string): ClusterContext => ({ ...ctx, config: { ...ctx.config, clusterId } });
 
 test.serial('create --serverless tags namespace, workgroup and role, and sets the default RPU-hours usage limit (daily, deactivate)', async (t) => {
   const account = new FakeAccount();
