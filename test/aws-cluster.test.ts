@@ -116,7 +116,8 @@ test.serial('create --write-env keeps the generated password in .env only; it is
   const m = mocks();
   m.iam.on(GetRoleCommand).rejects(notFound('NoSuchEntityException'));
   m.iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN, RoleName: 'r', Path: '/', RoleId: 'x', CreateDate: new Date() } });
-  m.redshift.on(DescribeClustersCommand).rejectsOnce(notFound('ClusterNotFoundFault')).resolves({ Clusters: [available] });
+  // The cluster by name (the region-wide listing of the lease check finds nothing).
+  m.redshift.on(DescribeClustersCommand, { ClusterIdentifier: 'sparkify-cluster' }).rejectsOnce(notFound('ClusterNotFoundFault')).resolves({ Clusters: [available] });
   const dir = await tempDir(t, 'envfile-');
   const envFile = path.join(dir, '.env');
   const out: string[] = [];
@@ -193,6 +194,8 @@ test.serial('status --format json: one JSON document with the state, endpoint, n
     nodeType: 'ra3.large',
     nodes: 2,
     iamRoles: ['arn:aws:iam::123456789012:role/sparkify-redshift-s3-read'],
+    lease: null,
+    roleLease: null,
   });
   m.redshift.on(DescribeClustersCommand).rejects(notFound('ClusterNotFoundFault'));
   const missing = await statusJson();

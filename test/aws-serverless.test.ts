@@ -7,6 +7,7 @@ import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DetachRo
 import { RedshiftClient } from '@aws-sdk/client-redshift';
 import {
   CreateNamespaceCommand,
+  CreateUsageLimitCommand,
   CreateWorkgroupCommand,
   DeleteNamespaceCommand,
   DeleteWorkgroupCommand,
@@ -28,7 +29,8 @@ const ROLE_ARN = 'arn:aws:iam::123456789012:role/sparkify-redshift-s3-read';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:redshift!sparkify-ns-admin-AbCdEf';
 const notFound = (name: string) => Object.assign(new Error(name), { name });
 const namespace: Namespace = { namespaceName: 'sparkify-ns', status: 'AVAILABLE', dbName: 'dev', adminPasswordSecretArn: SECRET_ARN, iamRoles: [`IamRole(applyStatus=in-sync, iamRoleArn=${ROLE_ARN})`] };
-const workgroup: Workgroup = { workgroupName: 'sparkify-wg', namespaceName: 'sparkify-ns', status: 'AVAILABLE', baseCapacity: 8 };
+const WORKGROUP_ARN = 'arn:aws:redshift-serverless:us-west-2:123456789012:workgroup/0b1c2d3e';
+const workgroup: Workgroup = { workgroupName: 'sparkify-wg', workgroupArn: WORKGROUP_ARN, namespaceName: 'sparkify-ns', status: 'AVAILABLE', baseCapacity: 8 };
 
 function mocks() {
   const iam = mockClient(IAMClient);
@@ -54,15 +56,19 @@ test.serial('create --serverless on an empty account: role, namespace with the r
   m.serverless.on(GetWorkgroupCommand).rejectsOnce(notFound('ResourceNotFoundException')).resolvesOnce({ workgroup: { ...workgroup, status: 'CREATING' } }).resolves({ workgroup });
   m.serverless.on(CreateWorkgroupCommand).resolves({ workgroup: { ...workgroup, status: 'CREATING' } });
   const ctx = context({ REDSHIFT_BASE_CAPACITY: '16' }, m.clients);
-  const r = await createServerless(ctx);
+  const r = await createServerless({ ...ctx, now: () => Date.parse('2026-12-07T01:00:00Z') });
   t.deepEqual(sequence(ctx), [
     'IAM GetRole', 'IAM CreateRole', 'IAM AttachRolePolicy',
     'Redshift Serverless GetNamespace', 'Redshift Serverless CreateNamespace',
     'Redshift Serverless GetWorkgroup', 'Redshift Serverless CreateWorkgroup',
     'Redshift Serverless GetWorkgroup', 'Redshift Serverless GetWorkgroup',
+    'Redshift Serverless ListUsageLimits', 'Redshift Serverless CreateUsageLimit',
   ]);
-  t.deepEqual(m.serverless.commandCalls(CreateNamespaceCommand)[0]?.args[0].input, { namespaceName: 'sparkify-ns', dbName: 'dev', adminUsername: 'awsuser', manageAdminPassword: true, iamRoles: [ROLE_ARN], defaultIamRoleArn: ROLE_ARN });
-  t.deepEqual(m.serverless.commandCalls(CreateWorkgroupCommand)[0]?.args[0].input, { workgroupName: 'sparkify-wg', namespaceName: 'sparkify-ns', baseCapacity: 16, publiclyAccessible: false });
+  // The lease (lib/aws/lease.ts): the default 4 hours from the clock, in the create calls.
+  const tags = [{ key: 'sparkify-warehouse:created-by', value: 'sparkify-warehouse' }, { key: 'sparkify-warehouse:expires-at', value: '2026-12-07T05:00:00Z' }];
+  t.deepEqual(m.serverless.commandCalls(CreateNamespaceCommand)[0]?.args[0].input, { namespaceName: 'sparkify-ns', dbName: 'dev', adminUsername: 'awsuser', manageAdminPassword: true, iamRoles: [ROLE_ARN], defaultIamRoleArn: ROLE_ARN, tags });
+  t.deepEqual(m.serverless.commandCalls(CreateWorkgroupCommand)[0]?.args[0].input, { workgroupName: 'sparkify-wg', namespaceName: 'sparkify-ns', baseCapacity: 16, publiclyAccessible: false, tags });
+  t.deepEqual(m.serverless.commandCalls(CreateUsageLimitCommand)[0]?.args[0].input, { resourceArn: WORKGROUP_ARN, usageType: 'serverless-compute', amount: 32, period: 'daily', breachAction: 'deactivate' });
   t.deepEqual(r, { roleArn: ROLE_ARN, secretArn: SECRET_ARN, reused: { role: false, namespace: false, workgroup: false } });
 });
 
@@ -101,7 +107,8 @@ test('cluster create|delete --serverless --dry-run print the plan and call nothi
   const create = await runCli(['cluster', 'create', '--serverless', '--dry-run'], env);
   t.is(create.code, 0, create.stderr);
   t.regex(create.stdout, /Redshift Serverless CreateNamespace \{"namespaceName":"team-ns","dbName":"dev","adminUsername":"awsuser","manageAdminPassword":true/);
-  t.regex(create.stdout, /Redshift Serverless CreateWorkgroup \{"workgroupName":"team-wg","namespaceName":"team-ns","baseCapacity":8,"publiclyAccessible":false\}/);
+  t.regex(create.stdout, /Redshift Serverless CreateWorkgroup \{"workgroupName":"team-wg","namespaceName":"team-ns","baseCapacity":8,"publiclyAccessible":false,"tags":\[\{"key":"sparkify-warehouse:created-by","value":"sparkify-warehouse"\},\{"key":"sparkify-warehouse:expires-at","value":"[\dT:-]+Z"\}\]\}/);
+  t.regex(create.stdout, /Redshift Serverless CreateUsageLimit \{"resourceArn":"arn:aws:redshift-serverless:us-west-2:<account>:workgroup\/<id of team-wg>","usageType":"serverless-compute","amount":32,"period":"daily","breachAction":"deactivate"\}/);
   const del = await runCli(['cluster', 'delete', '--serverless', '--dry-run'], env);
   t.is(del.code, 0, del.stderr);
   t.regex(del.stdout, /Redshift Serverless DeleteWorkgroup \{"workgroupName":"team-wg"\}[\s\S]*Redshift Serverless DeleteNamespace \{"namespaceName":"team-ns"\}[\s\S]*IAM DeleteRole/);

@@ -3,7 +3,9 @@
  * create (reusing what exists), status, delete (deleting what does not exist
  * is a no-op). Every AWS call goes through `call`, so a dry run prints the plan
  * (each call and its key parameters) without calling AWS. Secrets (the master
- * password) are never part of a printed parameter.
+ * password) are never part of a printed parameter. What create makes carries
+ * the lease's tags from its create call on (./lease.ts; ./sweep.ts deletes it
+ * once expired).
  */
 import { randomBytes } from 'node:crypto';
 import { AuthorizeSecurityGroupIngressCommand, type EC2Client } from '@aws-sdk/client-ec2';
@@ -14,7 +16,9 @@ import {
   DetachRolePolicyCommand,
   GetRoleCommand,
   ListAttachedRolePoliciesCommand,
+  TagRoleCommand,
   type IAMClient,
+  type Role,
 } from '@aws-sdk/client-iam';
 import {
   CreateClusterCommand,
@@ -27,6 +31,7 @@ import {
 import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import type { ClusterConfig } from '../config/config.ts';
 import type { Logger } from '../log.ts';
+import { DEFAULT_TTL, leaseOf, leaseTags, parseTtl, ROLE_PATH } from './lease.ts';
 
 export const S3_READ_POLICY = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
 const ASSUME_ROLE_POLICY = JSON.stringify({
@@ -58,7 +63,19 @@ export interface ClusterContext {
   readonly pollMs?: number;
   readonly timeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The clock (ms since the epoch) leases are read and written against; default Date.now (tests pass a fake one). */
+  readonly now?: () => number;
 }
+
+/** The context's clock. */
+export const nowOf = (ctx: ClusterContext): number => (ctx.now ?? Date.now)();
+
+/** What `create` leases: how long until the resources it creates expire (--ttl). */
+export interface LeaseOptions {
+  readonly ttlMs: number;
+}
+
+export const DEFAULT_LEASE: LeaseOptions = { ttlMs: parseTtl(DEFAULT_TTL) ?? 4 * 3_600_000 };
 
 interface Sendable<Output> {
   send(command: unknown): Promise<Output>;
@@ -86,17 +103,18 @@ export async function call<C extends CommandClass>(
 
 export const errorName = (err: unknown) => (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
 
-async function findRole(ctx: ClusterContext): Promise<string | undefined> {
+/** The role (GetRole returns its tags too), or undefined when it does not exist. */
+export async function findRole(ctx: ClusterContext, roleName: string = ctx.config.roleName): Promise<Role | undefined> {
   try {
-    const r = (await call(ctx, 'IAM', ctx.clients.iam, GetRoleCommand, { RoleName: ctx.config.roleName })) as { Role?: { Arn?: string } } | undefined;
-    return r?.Role?.Arn;
+    const r = (await call(ctx, 'IAM', ctx.clients.iam, GetRoleCommand, { RoleName: roleName })) as { Role?: Role } | undefined;
+    return r?.Role?.Arn ? r.Role : undefined;
   } catch (err) {
     if (errorName(err) === 'NoSuchEntityException' || errorName(err) === 'NoSuchEntity') return undefined;
     throw err;
   }
 }
 
-async function findCluster(ctx: ClusterContext): Promise<Cluster | undefined> {
+export async function findCluster(ctx: ClusterContext): Promise<Cluster | undefined> {
   try {
     const r = (await call(ctx, 'Redshift', ctx.clients.redshift, DescribeClustersCommand, { ClusterIdentifier: ctx.config.clusterId })) as { Clusters?: Cluster[] } | undefined;
     return r?.Clusters?.[0];
@@ -120,11 +138,22 @@ export interface CreateResult {
   readonly reused: { role: boolean; cluster: boolean };
 }
 
-export async function ensureRole(ctx: ClusterContext): Promise<{ arn: string; reused: boolean }> {
+/**
+ * The IAM role, created with the lease's tags (under ROLE_PATH, where `cluster
+ * sweep` finds it), or reused. A reused role of the tool's keeps the later of
+ * its expiry and the new one, so that sweeping it never breaks a cluster
+ * created later with the same role; a role the tool did not create is never
+ * tagged.
+ */
+export async function ensureRole(ctx: ClusterContext, lease: LeaseOptions = DEFAULT_LEASE): Promise<{ arn: string; reused: boolean }> {
   const { roleName } = ctx.config;
-  const existing = await findRole(ctx);
+  const role = await findRole(ctx);
+  const existing = role?.Arn;
   if (existing) {
     ctx.log.info(`IAM role ${roleName} exists: reusing it.`);
+    const held = leaseOf(role.Tags);
+    const wanted = nowOf(ctx) + lease.ttlMs;
+    if (held && held.expiresAt.getTime() < wanted) await call(ctx, 'IAM', ctx.clients.iam, TagRoleCommand, { RoleName: roleName, Tags: leaseTags(nowOf(ctx), lease.ttlMs) });
     const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, { RoleName: roleName })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
     if (!attached?.AttachedPolicies?.some((p) => p.PolicyArn === S3_READ_POLICY)) {
       await call(ctx, 'IAM', ctx.clients.iam, AttachRolePolicyCommand, { RoleName: roleName, PolicyArn: S3_READ_POLICY });
@@ -137,7 +166,7 @@ export async function ensureRole(ctx: ClusterContext): Promise<{ arn: string; re
     'IAM',
     ctx.clients.iam,
     CreateRoleCommand,
-    { RoleName: roleName, AssumeRolePolicyDocument: ASSUME_ROLE_POLICY, Description: 'sparkify-warehouse: lets Redshift COPY read S3' },
+    { RoleName: roleName, Path: ROLE_PATH, AssumeRolePolicyDocument: ASSUME_ROLE_POLICY, Description: 'sparkify-warehouse: lets Redshift COPY read S3', Tags: leaseTags(nowOf(ctx), lease.ttlMs) },
     { AssumeRolePolicyDocument: 'redshift.amazonaws.com may sts:AssumeRole' },
   )) as { Role?: { Arn?: string } } | undefined;
   await call(ctx, 'IAM', ctx.clients.iam, AttachRolePolicyCommand, { RoleName: roleName, PolicyArn: S3_READ_POLICY });
@@ -178,9 +207,9 @@ export async function pollUntil<T>(
   }
 }
 
-export async function createCluster(ctx: ClusterContext): Promise<CreateResult> {
+export async function createCluster(ctx: ClusterContext, lease: LeaseOptions = DEFAULT_LEASE): Promise<CreateResult> {
   const c = ctx.config;
-  const role = await ensureRole(ctx);
+  const role = await ensureRole(ctx, lease);
   let cluster = await findCluster(ctx);
   let generatedPassword: string | undefined;
   const reusedCluster = Boolean(cluster);
@@ -208,6 +237,8 @@ export async function createCluster(ctx: ClusterContext): Promise<CreateResult> 
         MasterUserPassword: password,
         Port: c.port,
         IamRoles: [role.arn],
+        // The lease, in the create call itself: the cluster never exists untagged.
+        Tags: leaseTags(nowOf(ctx), lease.ttlMs),
       },
       { MasterUserPassword: '(from .env; not shown)' },
     );
@@ -247,10 +278,17 @@ export async function clusterStatus(ctx: ClusterContext): Promise<Cluster | unde
 }
 
 export async function deleteCluster(ctx: ClusterContext, options: { skipFinalSnapshot: boolean; now?: Date }): Promise<{ cluster: boolean; role: boolean }> {
+  const cluster = await deleteClusterOnly(ctx, options);
+  const role = await deleteRole(ctx);
+  return { cluster, role };
+}
+
+/** Deletes the cluster (ctx.config.clusterId) and waits until it is gone; false when it did not exist. */
+export async function deleteClusterOnly(ctx: ClusterContext, options: { skipFinalSnapshot: boolean; now?: Date }): Promise<boolean> {
   const c = ctx.config;
   const cluster = await findCluster(ctx);
   if (cluster || ctx.dryRun) {
-    const snapshot = `${c.clusterId}-final-${(options.now ?? new Date()).toISOString().replace(/\D/g, '').slice(0, 14)}`;
+    const snapshot = `${c.clusterId}-final-${(options.now ?? new Date(nowOf(ctx))).toISOString().replace(/\D/g, '').slice(0, 14)}`;
     const params = options.skipFinalSnapshot
       ? { ClusterIdentifier: c.clusterId, SkipFinalClusterSnapshot: true }
       : { ClusterIdentifier: c.clusterId, SkipFinalClusterSnapshot: false, FinalClusterSnapshotIdentifier: snapshot };
@@ -260,22 +298,20 @@ export async function deleteCluster(ctx: ClusterContext, options: { skipFinalSna
   } else {
     ctx.log.info(`Cluster ${c.clusterId} does not exist: nothing to delete.`);
   }
-  const role = await deleteRole(ctx);
-  return { cluster: Boolean(cluster), role };
+  return Boolean(cluster);
 }
 
 /** Deletes the IAM role (its policies detached first); false when it did not exist. */
-export async function deleteRole(ctx: ClusterContext): Promise<boolean> {
-  const c = ctx.config;
-  const role = await findRole(ctx);
+export async function deleteRole(ctx: ClusterContext, roleName: string = ctx.config.roleName): Promise<boolean> {
+  const role = await findRole(ctx, roleName);
   if (role || ctx.dryRun) {
-    const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, { RoleName: c.roleName })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
+    const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, { RoleName: roleName })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
     for (const p of ctx.dryRun ? [{ PolicyArn: S3_READ_POLICY }] : (attached?.AttachedPolicies ?? [])) {
-      await call(ctx, 'IAM', ctx.clients.iam, DetachRolePolicyCommand, { RoleName: c.roleName, PolicyArn: p.PolicyArn });
+      await call(ctx, 'IAM', ctx.clients.iam, DetachRolePolicyCommand, { RoleName: roleName, PolicyArn: p.PolicyArn });
     }
-    await call(ctx, 'IAM', ctx.clients.iam, DeleteRoleCommand, { RoleName: c.roleName });
+    await call(ctx, 'IAM', ctx.clients.iam, DeleteRoleCommand, { RoleName: roleName });
   } else {
-    ctx.log.info(`IAM role ${c.roleName} does not exist: nothing to delete.`);
+    ctx.log.info(`IAM role ${roleName} does not exist: nothing to delete.`);
   }
   return Boolean(role);
 }

@@ -14,12 +14,36 @@ import {
   DeleteNamespaceCommand,
   DeleteWorkgroupCommand,
   GetNamespaceCommand,
+  CreateUsageLimitCommand,
   GetWorkgroupCommand,
+  ListTagsForResourceCommand,
+  ListUsageLimitsCommand,
   UpdateNamespaceCommand,
   type Namespace,
+  type Tag,
+  type UsageLimit,
   type Workgroup,
 } from '@aws-sdk/client-redshift-serverless';
-import { call, deleteRole, ensureRole, errorName, pollUntil, type ClusterContext } from './cluster.ts';
+import { call, DEFAULT_LEASE, deleteRole, ensureRole, errorName, nowOf, pollUntil, type ClusterContext, type LeaseOptions } from './cluster.ts';
+import { createdByTool, serverlessLeaseTags } from './lease.ts';
+
+/**
+ * The default usage limit of a workgroup the tool creates (--max-rpu-hours):
+ * 32 RPU-hours a day, four busy hours at the default base capacity of 8 RPUs
+ * (about $12 a day at $0.375 an RPU-hour), after which Redshift Serverless
+ * turns user queries off until the next day ("deactivate"). A usage limit is
+ * RPU-hours per day, week or month
+ * (https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_CreateUsageLimit.html;
+ * https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-billing.html, Maximum RPU hours).
+ */
+export const DEFAULT_MAX_RPU_HOURS = 32;
+
+export interface ServerlessCreateOptions extends LeaseOptions {
+  /** RPU-hours a day before queries are turned off; 0: no usage limit. */
+  readonly maxRpuHours: number;
+}
+
+export const DEFAULT_SERVERLESS_CREATE: ServerlessCreateOptions = { ...DEFAULT_LEASE, maxRpuHours: DEFAULT_MAX_RPU_HOURS };
 
 export interface ServerlessCreateResult {
   readonly roleArn: string;
@@ -53,17 +77,42 @@ export function findWorkgroup(ctx: ClusterContext): Promise<Workgroup | undefine
   return unlessNotFound(async () => ((await call(ctx, 'Redshift Serverless', client(ctx), GetWorkgroupCommand, { workgroupName: ctx.config.workgroup })) as { workgroup?: Workgroup } | undefined)?.workgroup);
 }
 
-async function waitFor<T>(ctx: ClusterContext, what: string, find: () => Promise<T | undefined>, done: (x: T | undefined) => boolean, state: (x: T | undefined) => string): Promise<void> {
+async function waitFor<T>(ctx: ClusterContext, what: string, find: () => Promise<T | undefined>, done: (x: T | undefined) => boolean, state: (x: T | undefined) => string): Promise<T | undefined> {
   if (ctx.dryRun) {
     ctx.calls.push({ service: 'Redshift Serverless', command: what.startsWith('workgroup') ? 'GetWorkgroup' : 'GetNamespace', params: { repeated: `every 30s until ${what}` } });
-    return;
+    return undefined;
   }
-  await pollUntil(ctx, find, done, (x, waited) => `Waiting for ${what}: ${state(x)} (${waited}s)…`, (waited) => `${what}: not done after ${waited}s`);
+  return pollUntil(ctx, find, done, (x, waited) => `Waiting for ${what}: ${state(x)} (${waited}s)…`, (waited) => `${what}: not done after ${waited}s`);
 }
 
-export async function createServerless(ctx: ClusterContext): Promise<ServerlessCreateResult> {
+/** A Serverless resource's tags (ListTagsForResource); [] in a dry run. */
+export async function serverlessTags(ctx: ClusterContext, resourceArn: string | undefined): Promise<Tag[]> {
+  if (!resourceArn) return [];
+  return unlessNotFound(async () => ((await call(ctx, 'Redshift Serverless', client(ctx), ListTagsForResourceCommand, { resourceArn })) as { tags?: Tag[] } | undefined)?.tags).then((t) => t ?? []);
+}
+
+/** The workgroup's RPU-hours usage limit, created when it has none (a create that crashed before it gets one on the next create). */
+async function ensureUsageLimit(ctx: ClusterContext, workgroupArn: string, maxRpuHours: number): Promise<UsageLimit | undefined> {
+  const listed = (await call(ctx, 'Redshift Serverless', client(ctx), ListUsageLimitsCommand, { resourceArn: workgroupArn, usageType: 'serverless-compute' })) as { usageLimits?: UsageLimit[] } | undefined;
+  const existing = listed?.usageLimits?.[0];
+  if (existing) {
+    ctx.log.info(`Workgroup ${ctx.config.workgroup} has a usage limit of ${existing.amount ?? '?'} RPU-hours ${existing.period ?? ''} (${existing.breachAction ?? ''}): keeping it.`);
+    return existing;
+  }
+  ctx.log.info(`Setting a usage limit of ${maxRpuHours} RPU-hours a day on workgroup ${ctx.config.workgroup} (then user queries are turned off until the next day)…`);
+  const created = (await call(ctx, 'Redshift Serverless', client(ctx), CreateUsageLimitCommand, {
+    resourceArn: workgroupArn,
+    usageType: 'serverless-compute',
+    amount: maxRpuHours,
+    period: 'daily',
+    breachAction: 'deactivate',
+  })) as { usageLimit?: UsageLimit } | undefined;
+  return created?.usageLimit;
+}
+
+export async function createServerless(ctx: ClusterContext, options: ServerlessCreateOptions = DEFAULT_SERVERLESS_CREATE): Promise<ServerlessCreateResult> {
   const c = ctx.config;
-  const role = await ensureRole(ctx);
+  const role = await ensureRole(ctx, options);
   let namespace = await findNamespace(ctx);
   const reusedNamespace = Boolean(namespace);
   if (namespace) {
@@ -83,6 +132,7 @@ export async function createServerless(ctx: ClusterContext): Promise<ServerlessC
       manageAdminPassword: true,
       iamRoles: [role.arn],
       defaultIamRoleArn: role.arn,
+      tags: serverlessLeaseTags(nowOf(ctx), options.ttlMs),
     })) as { namespace?: Namespace } | undefined;
     namespace = created?.namespace;
   }
@@ -94,9 +144,20 @@ export async function createServerless(ctx: ClusterContext): Promise<ServerlessC
     }
   } else {
     ctx.log.info(`Creating workgroup ${c.workgroup} (${c.baseCapacity} RPUs, not publicly accessible: reached through the Data API)…`);
-    await call(ctx, 'Redshift Serverless', client(ctx), CreateWorkgroupCommand, { workgroupName: c.workgroup, namespaceName: c.namespace, baseCapacity: c.baseCapacity, publiclyAccessible: false });
+    await call(ctx, 'Redshift Serverless', client(ctx), CreateWorkgroupCommand, {
+      workgroupName: c.workgroup,
+      namespaceName: c.namespace,
+      baseCapacity: c.baseCapacity,
+      publiclyAccessible: false,
+      tags: serverlessLeaseTags(nowOf(ctx), options.ttlMs),
+    });
   }
-  await waitFor(ctx, `workgroup ${c.workgroup} AVAILABLE`, () => findWorkgroup(ctx), (w) => w?.status === 'AVAILABLE', (w) => w?.status ?? 'not found');
+  const ready = await waitFor(ctx, `workgroup ${c.workgroup} AVAILABLE`, () => findWorkgroup(ctx), (w) => w?.status === 'AVAILABLE', (w) => w?.status ?? 'not found');
+  // A workgroup of the tool's gets the RPU-hours limit; one it did not create is not changed.
+  const ours = !workgroup || createdByTool(await serverlessTags(ctx, workgroup.workgroupArn));
+  if (options.maxRpuHours > 0 && ours) {
+    await ensureUsageLimit(ctx, ready?.workgroupArn ?? `arn:aws:redshift-serverless:${c.region}:<account>:workgroup/<id of ${c.workgroup}>`, options.maxRpuHours);
+  }
   return {
     roleArn: role.arn,
     secretArn: namespace?.adminPasswordSecretArn,
@@ -105,6 +166,14 @@ export async function createServerless(ctx: ClusterContext): Promise<ServerlessC
 }
 
 export async function deleteServerless(ctx: ClusterContext): Promise<{ workgroup: boolean; namespace: boolean; role: boolean }> {
+  const workgroup = await deleteWorkgroupOnly(ctx);
+  const namespace = await deleteNamespaceOnly(ctx);
+  const role = await deleteRole(ctx);
+  return { workgroup, namespace, role };
+}
+
+/** Deletes the workgroup (ctx.config.workgroup), waiting until it is gone; false when it did not exist. */
+export async function deleteWorkgroupOnly(ctx: ClusterContext): Promise<boolean> {
   const c = ctx.config;
   const workgroup = await findWorkgroup(ctx);
   if (workgroup || ctx.dryRun) {
@@ -114,6 +183,12 @@ export async function deleteServerless(ctx: ClusterContext): Promise<{ workgroup
   } else {
     ctx.log.info(`Workgroup ${c.workgroup} does not exist: nothing to delete.`);
   }
+  return Boolean(workgroup);
+}
+
+/** Deletes the namespace (ctx.config.namespace) and its data, waiting until it is gone; false when it did not exist. */
+export async function deleteNamespaceOnly(ctx: ClusterContext): Promise<boolean> {
+  const c = ctx.config;
   const namespace = await findNamespace(ctx);
   if (namespace || ctx.dryRun) {
     ctx.log.info(`Deleting namespace ${c.namespace} (its data; no final snapshot)…`);
@@ -122,6 +197,5 @@ export async function deleteServerless(ctx: ClusterContext): Promise<{ workgroup
   } else {
     ctx.log.info(`Namespace ${c.namespace} does not exist: nothing to delete.`);
   }
-  const role = await deleteRole(ctx);
-  return { workgroup: Boolean(workgroup), namespace: Boolean(namespace), role };
+  return Boolean(namespace);
 }

@@ -72,4 +72,10 @@ export interface Dialect {
    * so release the lock mid-run. Redshift has no such setting for a session.
    */
   readonly lockSessionSettings: readonly string[];
+  /**
+   * The RPU-seconds Redshift Serverless charged between $1 and $2 (TIMESTAMP
+   * text, UTC), as one row `charged` (and `intervals`, the usage rows read);
+   * undefined where the engine has no such record (PostgreSQL).
+   */
+  chargedRpuSecondsSql(): string | undefined;
 }

@@ -9,6 +9,7 @@
  * page read it (readRuns).
  */
 import { randomBytes } from 'node:crypto';
+import { actualCost, type RunCost } from '../cost/estimate.ts';
 import type { Connection } from '../db/connection.ts';
 import { tableExists } from '../db/schema.ts';
 import type { Database } from '../db/database.ts';
@@ -35,6 +36,8 @@ export interface RunSummary {
   /** The first SKIPPED_KEPT of them. */
   readonly skipped: readonly RecordProblem[];
   readonly error: string | null;
+  /** Estimate and actual of a run on Redshift (column cost, migration 20261207000100000); null on PostgreSQL and before it. */
+  readonly cost: RunCost | null;
 }
 
 export interface StepSummary {
@@ -50,6 +53,7 @@ export const SKIPPED_KEPT = 20;
 /** The columns' sizes in bytes (Redshift counts VARCHAR in bytes: https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html). */
 const JSON_BYTES = 65535;
 const ERROR_BYTES = 4096;
+const COST_BYTES = 4096;
 
 /** `20261202045012-1a2b3c4d`: sorts by time, unique. */
 export function newRunId(now: Date = new Date()): string {
@@ -95,6 +99,8 @@ export class LoadRun {
   readonly steps: StepReport[] = [];
   skipped: readonly RecordProblem[] = [];
   error: string | undefined;
+  /** The estimate, set before the run (Redshift targets); the actual is added when the run is recorded as ended. */
+  cost: RunCost | undefined;
 
   /** `redact` masks the run's secrets in the command line and the error kept (the record is read by others). */
   constructor(
@@ -127,6 +133,7 @@ export class LoadRun {
       skippedRecords: this.skipped.length,
       skipped: this.skipped.slice(0, SKIPPED_KEPT),
       error: this.error ?? null,
+      cost: this.cost ?? null,
     };
   }
 }
@@ -171,11 +178,54 @@ export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Pro
         jsonFitting(s.skipped),
         s.error === null ? null : fitBytes(s.error, ERROR_BYTES),
       ]);
+      if (run.cost) await recordCost(conn, db, run, log);
     } finally {
       await conn.end().catch(() => undefined);
     }
   } catch (err) {
     log.warn(`Could not complete this run's record in ${RUNS_TABLE} (it stays 'running'): ${(err as Error).message}`);
+  }
+}
+
+/** Whether the warehouse's load_runs has the cost column (a warehouse not migrated since has not). */
+async function hasCostColumn(conn: Connection): Promise<boolean> {
+  const { rows } = await conn.query<{ n: string }>(
+    "SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'cost'",
+    [RUNS_TABLE],
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * The run's actual cost next to its estimate: the measured duration, and on
+ * Redshift Serverless the RPU-seconds charged for the run's window
+ * (Dialect.chargedRpuSecondsSql); no usage row read (not a superuser, or not
+ * yet computed) leaves the billing rules applied to the measured duration.
+ */
+async function recordCost(conn: Connection, db: Database, run: LoadRun, log: Logger): Promise<void> {
+  const cost = run.cost;
+  if (!cost || !run.endedAt) return;
+  try {
+    if (!(await hasCostColumn(conn))) {
+      log.warn(`This run's estimate and actual cost are not recorded: ${RUNS_TABLE} has no cost column yet (run \`sparkify-warehouse migrate up\`).`);
+      return;
+    }
+    let charged: number | undefined;
+    const sql = cost.estimate.target.kind === 'serverless' ? db.dialect.chargedRpuSecondsSql() : undefined;
+    if (sql) {
+      try {
+        const { rows } = await conn.query<{ charged: string | number; intervals: string | number }>(sql, [timestampText(run.startedAt), timestampText(run.endedAt)]);
+        if (Number(rows[0]?.intervals ?? 0) > 0) charged = Number(rows[0]?.charged ?? 0);
+        else log.info('SYS_SERVERLESS_USAGE has no row for this run yet (it is computed after each transaction, and visible to superusers only): the actual cost applies the billing rules to the measured time.');
+      } catch (err) {
+        log.warn(`Could not read SYS_SERVERLESS_USAGE: ${(err as Error).message}`);
+      }
+    }
+    const seconds = (run.endedAt.getTime() - run.startedAt.getTime()) / 1000;
+    run.cost = { ...cost, actual: actualCost(seconds, cost.estimate.target, cost.estimate.prices, charged) };
+    await conn.query(`UPDATE ${RUNS_TABLE} SET cost = $2 WHERE run_id = $1`, [run.runId, fitBytes(JSON.stringify(run.cost), COST_BYTES)]);
+  } catch (err) {
+    log.warn(`Could not record this run's cost in ${RUNS_TABLE}: ${(err as Error).message}`);
   }
 }
 
@@ -201,9 +251,29 @@ ORDER BY started_at DESC, run_id DESC
 LIMIT ${limit}`;
 }
 
+/** The cost column of the given runs, where the warehouse has it. */
+async function readCosts(conn: Connection, runIds: readonly string[]): Promise<Map<string, RunCost>> {
+  const costs = new Map<string, RunCost>();
+  if (runIds.length === 0 || !(await hasCostColumn(conn))) return costs;
+  const { rows } = await conn.query<{ run_id: string; cost: string | null }>(
+    `SELECT run_id, cost FROM ${RUNS_TABLE} WHERE run_id IN (${runIds.map((_, i) => `$${i + 1}`).join(', ')})`,
+    runIds,
+  );
+  for (const r of rows) {
+    if (!r.cost) continue;
+    try {
+      costs.set(r.run_id, JSON.parse(r.cost) as RunCost);
+    } catch {
+      // cut to the column's size: not shown
+    }
+  }
+  return costs;
+}
+
 export async function readRuns(conn: Connection, limit: number): Promise<RunSummary[] | undefined> {
   if (!(await tableExists(conn, RUNS_TABLE))) return undefined;
   const { rows } = await conn.query<RunRow>(lastRunsSql(limit));
+  const costs = await readCosts(conn, rows.map((r) => r.run_id));
   return rows.map((r) => {
     const startedAt = isoFromTimestampText(r.started_at) ?? '';
     const endedAt = isoFromTimestampText(r.ended_at);
@@ -218,6 +288,7 @@ export async function readRuns(conn: Connection, limit: number): Promise<RunSumm
       skippedRecords: Number(r.skipped_records ?? 0),
       skipped: r.skipped ? (JSON.parse(r.skipped) as RecordProblem[]) : [],
       error: r.error,
+      cost: costs.get(r.run_id) ?? null,
     };
   });
 }

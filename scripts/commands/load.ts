@@ -1,10 +1,12 @@
 /**
- * npm run load [-- --only stage|transform|TABLE] [--dry-run [--dialect D]] [--max-errors N] [--allow-empty] [--strict]
+ * npm run load [-- --only stage|transform|TABLE] [--dry-run [--dialect D]] [--plan [--dialect D]] [--max-errors N] [--allow-empty] [--strict]
  *              [--log-data URI] [--log-jsonpath URI|auto|'auto ignorecase'] [--song-data URI]
  */
 import { checkMaxErrors, MAX_ERRORS } from '../../lib/config/max-errors.ts';
 import type { Argv, CommandModule } from 'yargs';
 import { pipeline } from '../../loaders/index.ts';
+import { costSettings } from '../../lib/cost/settings.ts';
+import { preflight, runCostOf } from '../../lib/preflight/preflight.ts';
 import { openDatabase } from '../../lib/db/database.ts';
 import { DIALECT_NAMES, dialectByName, type DialectName } from '../../lib/dialect/index.ts';
 import { loadScript } from '../../lib/load/plan.ts';
@@ -12,11 +14,13 @@ import { interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { commonOptions, errorJson, exitCodeOf, formatOption, print, printJson, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
+import { chargeText, planText } from './cost-output.ts';
 import { commandLine, printLoadReport, progressReporter } from './output.ts';
 
 interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   only?: string[];
   dryRun: boolean;
+  plan: boolean;
   dialect?: DialectName;
   maxErrors: number;
   incremental: boolean;
@@ -28,13 +32,15 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
   return formatOption(sourceOptions(commonOptions(y)), 'the run (run id, start, end, outcome, each step with its table, rows, seconds and detail, the skipped records)')
     .option('only', { type: 'string', array: true, choices: pipeline.onlyChoices, describe: 'run only these steps' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
-    .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
+    .option('plan', { type: 'boolean', default: false, describe: 'print the expected work (objects, bytes, chunks, statements) and an estimate of time and money for the configured target, instead of loading; connects to nothing but the sources' })
+    .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run or --plan: render for this engine without connecting' })
     .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
     .option('allow-empty', { type: 'boolean', default: false, describe: 'a source with no objects empties its staging table (default: an error naming LOG_DATA/SONG_DATA)' })
     .option('strict', { type: 'boolean', default: false, describe: 'a mapped column NULL in every staged row fails the load (default: a warning)' })
     .option('max-errors', { type: 'number', default: MAX_ERRORS.default, describe: 'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)' })
     .check((a) => {
-      if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
+      if (a.dialect && !a.dryRun && !a.plan) throw new Error('--dialect only goes with --dry-run or --plan (a live load detects the engine)');
+      if (a.plan && a.dryRun) throw new Error('--plan and --dry-run are two different outputs: choose one');
       if (a.dryRun && a.format === 'json') throw new Error('--dry-run prints a SQL script: it does not go with --format json');
       const problem = checkMaxErrors(Number(a['max-errors']));
       if (problem) throw new Error(problem);
@@ -55,6 +61,15 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         print(redact(await loadScript(dialectByName(args.dialect), options)));
         return;
       }
+      if (args.plan) {
+        // The engine the settings name, without connecting: a Redshift target renders Redshift's plan.
+        const dialect = dialectByName(args.dialect ?? (costSettings(process.env, config).target.kind === 'postgres' ? 'postgres' : 'redshift'));
+        log.info('Listing the sources…');
+        const planned = await preflight(dialect, options, process.env);
+        if (args.format === 'json') printJson({ plan: planned.work, estimate: planned.estimate });
+        else print(planText(planned));
+        return;
+      }
       const db = await openDatabase(config, log);
       try {
         if (args.dryRun) {
@@ -62,9 +77,21 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
           return;
         }
         log.info(`Loading into ${db.dialect.name} at ${db.description}`);
+        const run = new LoadRun(commandLine(), redact);
+        if (db.dialect.name === 'redshift') {
+          const { warnIfTargetExpired } = await import('../../lib/aws/lease-check.ts');
+          await warnIfTargetExpired(config, log);
+          // The estimate, kept in the run record (the actual is added when it ends); never fails the load.
+          try {
+            const planned = await preflight(db.dialect, options, process.env);
+            run.cost = runCostOf(planned);
+            log.info(`Estimate for ${planned.estimate.description}: ${chargeText(planned.estimate, true)} (load --plan explains it).`);
+          } catch (err) {
+            log.warn(`No cost estimate for this run: ${(err as Error).message}`);
+          }
+        }
         const progress = progressReporter(log);
         const interrupts = interruptOnSignals(log, 'load');
-        const run = new LoadRun(commandLine(), redact);
         try {
           printLoadReport(await runLoad(db, { ...options, run, onProgress: progress.onProgress, signal: interrupts.signal }), args.format, run);
         } catch (err) {

@@ -46,6 +46,9 @@ export const postgresDialect: Dialect = {
   currentTimestamp(): string {
     return 'CURRENT_TIMESTAMP';
   },
+  chargedRpuSecondsSql(): undefined {
+    return undefined;
+  },
   emptyTargetBeforeFirstLoad(table: string) {
     return { lock: `LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`, truncate: `TRUNCATE ${table}` };
   },

@@ -65,6 +65,15 @@ export const redshiftDialect: Dialect = {
   currentTimestamp(): string {
     return 'GETDATE()';
   },
+  chargedRpuSecondsSql(): string {
+    // SYS_SERVERLESS_USAGE: one row per minute of a workgroup's use; charged_seconds are the
+    // RPU-seconds billed for it, the 60-second minimum included, computed once a transaction
+    // ends; superusers only (https://docs.aws.amazon.com/redshift/latest/dg/SYS_SERVERLESS_USAGE.html).
+    // Minutes that overlap the window count whole: another workload's use in them is counted too.
+    return `SELECT CAST(COALESCE(SUM(charged_seconds), 0) AS BIGINT) AS charged, COUNT(*) AS intervals
+FROM sys_serverless_usage
+WHERE end_time > CAST($1 AS TIMESTAMP) AND start_time < CAST($2 AS TIMESTAMP)`;
+  },
   emptyTargetBeforeFirstLoad() {
     // Redshift's TRUNCATE commits the transaction it runs in.
     return undefined;

@@ -85,6 +85,11 @@ export const REWRITES: readonly Rewrite[] = [
     page: 'r_STL_LOAD_ERRORS',
     apply: replace(/(?<![\w.])(stl_load_errors|sys_load_error_detail)\b/gi, 'public.$1'),
   },
+  {
+    what: 'SYS_SERVERLESS_USAGE as the table the stand-in bills workgroup statements into (schema public)',
+    page: 'SYS_SERVERLESS_USAGE',
+    apply: replace(/(?<![\w.])(sys_serverless_usage)\b/gi, 'public.$1'),
+  },
   { what: 'ANALYZE … PREDICATE COLUMNS / ALL COLUMNS as a plain ANALYZE', page: 'r_ANALYZE', apply: replace(/\b(PREDICATE|ALL)\s+COLUMNS\b/gi, '') },
 ];
 

@@ -21,6 +21,13 @@
  * Load errors go to public.stl_load_errors (clusters) and
  * public.sys_load_error_detail (both), created in each database on first use:
  * "STL_LOAD_ERRORS … doesn't contain queries run on … serverless" (r_STL_LOAD_ERRORS).
+ * Statements on a workgroup are billed into public.sys_serverless_usage
+ * (SYS_SERVERLESS_USAGE, which "doesn't apply to provisioned … clusters"): a
+ * busy window runs from a statement's start to the last end of the statements
+ * that start within the minute after it, and is charged `rpus` × its seconds,
+ * at least 60 ("billed for each second, with a 60-second minimum",
+ * mgmt/serverless-billing); one row per window, from its start's minute to its
+ * end's (the view's rows are minutes).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -42,6 +49,8 @@ export interface StandInOptions {
   readonly pageRows?: number;
   /** Region of the S3 reads (COPY's REGION is accepted as given). */
   readonly region?: string;
+  /** The workgroups' base capacity in RPUs, for SYS_SERVERLESS_USAGE (default 8). */
+  readonly rpus?: number;
 }
 
 export interface StandIn {
@@ -128,6 +137,12 @@ const LOAD_ERROR_TABLES = [
     error_code INTEGER, error_message CHARACTER(512))`,
 ];
 
+const USAGE_TABLE = `CREATE TABLE IF NOT EXISTS public.sys_serverless_usage (start_time TIMESTAMP, end_time TIMESTAMP, compute_seconds DOUBLE PRECISION,
+  compute_capacity DOUBLE PRECISION, data_storage INTEGER, cross_region_transferred_data INTEGER, charged_seconds INTEGER)`;
+
+/** A TIMESTAMP literal in UTC, whole seconds. */
+const utcText = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
 export async function startDataApiStandIn(options: StandInOptions): Promise<StandIn> {
   const pageRows = options.pageRows ?? 1000;
   const reader = createSourceReader(options.region ?? process.env['AWS_REGION'] ?? 'us-west-2');
@@ -135,6 +150,9 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   const statements = new Map<string, Statement>();
   const prepared = new Map<string, Promise<void>>();
   const typeNames = new Map<number, string>();
+  /** Each workgroup's (and database's) current busy window, and the write of its row, one at a time. */
+  const windows = new Map<string, { start: number; end: number; written: Promise<void> }>();
+  const rpus = options.rpus ?? 8;
   let nextQueryId = 1000;
 
   const urlOf = (database: string) => {
@@ -166,7 +184,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     let p = prepared.get(database);
     if (!p) {
       p = admin(database, async (c) => {
-        for (const sql of LOAD_ERROR_TABLES) await c.query(sql).catch((err: { code?: string }) => (err.code === '23505' || err.code === '42P07' ? undefined : Promise.reject(err)));
+        for (const sql of [...LOAD_ERROR_TABLES, USAGE_TABLE]) await c.query(sql).catch((err: { code?: string }) => (err.code === '23505' || err.code === '42P07' ? undefined : Promise.reject(err)));
       });
       prepared.set(database, p);
       p.catch(() => prepared.delete(database));
@@ -204,12 +222,35 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     });
   }
 
+  /** Bills a finished statement on a workgroup into its busy window's SYS_SERVERLESS_USAGE row. */
+  function recordUsage(s: Statement): Promise<void> {
+    if (!('WorkgroupName' in s.target)) return Promise.resolve();
+    const key = `${s.target.WorkgroupName}/${s.database}`;
+    const open = windows.get(key);
+    const w = open && s.createdAt <= open.end + 60_000 ? open : { start: s.createdAt, end: s.updatedAt, written: open?.written ?? Promise.resolve() };
+    w.end = Math.max(w.end, s.updatedAt);
+    windows.set(key, w);
+    const from = Math.floor(w.start / 60_000) * 60_000;
+    const seconds = (w.end - w.start) / 1000;
+    const row = [utcText(from), utcText(Math.max(from + 60_000, Math.ceil(w.end / 60_000) * 60_000)), rpus * seconds, rpus, rpus * Math.max(60, Math.ceil(seconds))];
+    w.written = w.written
+      .then(() =>
+        admin(s.database, async (c) => {
+          await c.query('DELETE FROM public.sys_serverless_usage WHERE start_time = $1', [row[0]]);
+          await c.query('INSERT INTO public.sys_serverless_usage VALUES ($1, $2, $3, $4, 0, 0, $5)', row);
+        }),
+      )
+      .catch(() => undefined);
+    return w.written;
+  }
+
   /** Runs one statement on a PostgreSQL connection; fills in the statement's outcome. */
   async function runOn(client: pg.Client, s: Statement, session: Session | undefined, parameters: readonly { name: string; value: string }[]): Promise<void> {
     const pid = (client as unknown as { processID: number }).processID;
     s.pid = pid;
     s.status = 'STARTED';
     s.updatedAt = Date.now();
+    let ended: 'FINISHED' | 'ABORTED' | 'FAILED';
     try {
       const copy = parseCopy(s.sql);
       if (copy) {
@@ -239,14 +280,17 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
           s.resultRows = result.rowCount ?? -1;
         }
       }
-      s.status = 'FINISHED';
+      ended = 'FINISHED';
     } catch (err) {
       const e = err as { message?: string; code?: string };
       // pg_cancel_backend (CancelStatement) ends a statement as ABORTED; everything else FAILED.
-      s.status = e.code === '57014' ? 'ABORTED' : 'FAILED';
+      ended = e.code === '57014' ? 'ABORTED' : 'FAILED';
       s.error = /^ERROR:/.test(e.message ?? '') ? e.message : `ERROR: ${e.message ?? String(err)}`;
     }
     s.updatedAt = Date.now();
+    // Billed before the statement is seen to end, so that the client's next statement reads its usage row.
+    await recordUsage(s);
+    s.status = ended;
   }
 
   function endSession(session: Session, why: string): void {
