@@ -12,7 +12,7 @@ import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@a
 import test from 'ava';
 import { pipeline } from '../loaders/index.ts';
 import { loadConfig, type Config } from '../lib/config/config.ts';
-import { parseS3Uri } from '../lib/config/validate.ts';
+import { parseS3Uri } from '../lib/config/s3-uri.ts';
 import { openDatabase, type Database } from '../lib/db/database.ts';
 import { InputError } from '../lib/errors.ts';
 import { runLoad } from '../lib/load/runner.ts';

@@ -279,7 +279,9 @@ test.serial('cluster create --write-config fills in the dwh.cfg (its other lines
   const available: Cluster = { ClusterIdentifier: 'dwhcluster', ClusterStatus: 'available', Endpoint: { Address: 'dwhcluster.abc123.us-west-2.redshift.amazonaws.com', Port: 5439 }, IamRoles: [{ IamRoleArn: arn }] };
   iam.on(GetRoleCommand).rejects(Object.assign(new Error('none'), { name: 'NoSuchEntityException' }));
   iam.on(CreateRoleCommand).resolves({ Role: { Arn: arn, RoleName: 'dwhRole', Path: '/', RoleId: 'x', CreateDate: new Date() } });
-  redshift.on(DescribeClustersCommand).rejectsOnce(Object.assign(new Error('none'), { name: 'ClusterNotFoundFault' })).resolves({ Clusters: [available] });
+  // The lease check lists the account's clusters (none of the tool's); the create looks this one up by name.
+  redshift.on(DescribeClustersCommand).resolves({ Clusters: [] });
+  redshift.on(DescribeClustersCommand, { ClusterIdentifier: 'dwhcluster' }).rejectsOnce(Object.assign(new Error('none'), { name: 'ClusterNotFoundFault' })).resolves({ Clusters: [available] });
   const template = "# from the seed project\n[CLUSTER]\nHOST=''\nDB_NAME=''\nDB_USER=''\nDB_PASSWORD=''\nDB_PORT=''\n\n[IAM_ROLE]\nARN=''\n\n[DWH]\nDWH_CLUSTER_TYPE=single-node\nDWH_NODE_TYPE=dc2.large\nDWH_CLUSTER_IDENTIFIER=dwhCluster\nDWH_DB=dwh\nDWH_DB_USER=dwhuser\nDWH_IAM_ROLE_NAME=dwhRole\n";
   const file = await fileWith(t, 'dwh.cfg', template);
   const clients = { iam: new IAMClient({ region: 'us-west-2' }), redshift: new RedshiftClient({ region: 'us-west-2' }), ec2: new EC2Client({ region: 'us-west-2' }) };

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Secrets } from '../redact.ts';
 import { dataApiSetting, isDataApiUrl, type DataApiSetting } from './data-api.ts';
-import { checkRegion, checkRoleArn, checkS3Uri, checkSchemaName, isS3Uri, SERVERLESS_NAME, setting } from './validate.ts';
+import { checkRegion, checkRoleArn, SERVERLESS_NAME } from './aws-names.ts';
+import { checkS3Uri, isS3Uri } from './s3-uri.ts';
+import { checkSchemaName } from './schema-name.ts';
+import { setting } from './setting.ts';
 
 export const DEFAULT_SOURCES = {
   logData: 's3://udacity-dend/log_data',

@@ -9,7 +9,8 @@
  * (temporary credentials for that database user), else the caller's IAM
  * identity. AWS_ENDPOINT_URL_REDSHIFT_DATA overrides the endpoint, as the SDK does.
  */
-import { SERVERLESS_NAME, setting } from './validate.ts';
+import { SERVERLESS_NAME } from './aws-names.ts';
+import { setting } from './setting.ts';
 
 export type DataApiTarget = { readonly kind: 'serverless'; readonly workgroup: string } | { readonly kind: 'cluster'; readonly clusterId: string };
 

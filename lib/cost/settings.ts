@@ -17,7 +17,7 @@ import type { DialectName } from '../dialect/index.ts';
 import { pricesFor, type CostTarget, type Prices } from './estimate.ts';
 import { ConfigError } from '../errors.ts';
 import { loadClusterConfig, type Config } from '../config/config.ts';
-import { setting } from '../config/validate.ts';
+import { setting } from '../config/setting.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -7,7 +7,7 @@
  * unqualified names through the search_path and creates an unqualified table
  * in its first schema, as PostgreSQL does:
  * https://docs.aws.amazon.com/redshift/latest/dg/r_search_path.html
- * The name was validated (lib/config/validate.ts checkSchemaName): lowercase
+ * The name was validated (lib/config/schema-name.ts): lowercase
  * letters, digits and _, so it is quoted without escaping.
  */
 import { DEFAULT_SCHEMA } from '../config/config.ts';

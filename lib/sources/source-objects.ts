@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.ts';
 import { DEFAULT_S3_MAX_CONCURRENCY } from '../config/config.ts';
-import { isS3Uri, parseS3Uri } from '../config/validate.ts';
+import { isS3Uri, parseS3Uri } from '../config/s3-uri.ts';
 import { printable } from '../printable.ts';
 
 const SMALL_FILE_BYTES = 1024 * 1024;

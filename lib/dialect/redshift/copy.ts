@@ -5,7 +5,9 @@
  */
 import { checkMaxErrors, MAX_ERRORS } from '../../config/max-errors.ts';
 import { UnsupportedError } from '../../errors.ts';
-import { checkCredentialValue, checkRegion, checkRoleArn, checkS3Uri, isS3Uri, sqlLiteral } from '../../config/validate.ts';
+import { checkCredentialValue, checkRegion, checkRoleArn } from '../../config/aws-names.ts';
+import { checkS3Uri, isS3Uri } from '../../config/s3-uri.ts';
+import { sqlLiteral } from '../../config/sql-literal.ts';
 
 export type CopyAuth =
   | { readonly kind: 'role'; readonly arn: string }

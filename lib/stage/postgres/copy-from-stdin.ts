@@ -13,7 +13,7 @@ import type { Writable } from 'node:stream';
 import { InputError, describeProblem, type RecordProblem } from '../../errors.ts';
 import type { SourceObject, SourceReader } from '../../sources/source-objects.ts';
 import { DEFAULT_S3_MAX_CONCURRENCY } from '../../config/config.ts';
-import { isS3Uri } from '../../config/validate.ts';
+import { isS3Uri } from '../../config/s3-uri.ts';
 import type { StagingColumn } from './copy-row.ts';
 import type { JsonMapping } from '../../sources/json-mapping.ts';
 import { CopyBuffer } from './copy-buffer.ts';

@@ -2,7 +2,7 @@
  * Redshift COPY manifests for incremental loads: the list of new objects,
  * written to LOAD_MANIFEST_PREFIX, so one COPY loads exactly those objects.
  */
-import { parseS3Uri } from '../../config/validate.ts';
+import { parseS3Uri } from '../../config/s3-uri.ts';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { SourceObject } from '../../sources/source-objects.ts';
