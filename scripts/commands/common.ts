@@ -139,8 +139,28 @@ export function setup(args: CommonArgs): { config: Config; log: Logger; faults: 
   return { config, log, faults: faultPointsFrom(process.env) };
 }
 
+let stdoutClosed = false;
+
+/**
+ * A reader that stops early (`… | head -3`) closes the pipe: the next write
+ * fails with EPIPE, emitted on the stream. That is no failure of the command:
+ * printing stops, the command ends as it would (its connections closed and the
+ * embedded PostgreSQL's lease given back) and exits 0, as `git log | head` does.
+ * The same for stderr (`2>&1 | head`). Called once, by scripts/cli.ts.
+ */
+export function tolerateClosedPipes(): void {
+  const closed = (stream: NodeJS.WriteStream, onClosed: () => void) =>
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') onClosed();
+      else throw err;
+    });
+  closed(process.stdout, () => (stdoutClosed = true));
+  closed(process.stderr, () => undefined);
+}
+
 /** Prints a result line to stdout (results pipe; logs go to stderr). */
 export function print(text: string): void {
+  if (stdoutClosed) return;
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 

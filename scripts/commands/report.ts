@@ -42,7 +42,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         return;
       }
       const { config, log } = setup(args);
-      const db = await openDatabase(config, log);
+      const db = await openDatabase(config, log, { requireTables: pipeline.tables });
       let url: string;
       try {
         url = await writeReportPage(db, args.out ?? defaultReportDir(config), pipeline, log);

@@ -19,7 +19,7 @@ import { runAnalytics } from '../../lib/report/analytics.ts';
 import { assertChecksPassed, verifyWarehouse } from '../../lib/report/checks.ts';
 import { defaultReportDir, writeReportPage } from '../../lib/report/report-page.ts';
 import { generate, type ExpectedCounts } from '../../lib/sample/generator.ts';
-import { commonOptions, print, redact, runCommand, setup, type CommonArgs } from './common.ts';
+import { commonOptions, print, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
 import { commandLine, printLoadReport, printVerifyReport, progressReporter } from './output.ts';
 
 export const SAMPLE = { songs: 2000, events: 10000, seed: 42 } as const;
@@ -30,24 +30,36 @@ async function ensureSample(dir: string, log: Logger): Promise<{ dir: string; ex
   const expectedFile = path.join(sampleDir, 'expected-counts.json');
   if (!existsSync(expectedFile)) {
     log.info(`Generating the sample data (${SAMPLE.songs} songs, ${SAMPLE.events} events, seed ${SAMPLE.seed}) into ${sampleDir}…`);
-    const tmp = `${sampleDir}.tmp`;
+    // A folder of this process's own, renamed into place: two first starts at once each make theirs, the first rename wins.
+    const tmp = `${sampleDir}.tmp-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
-    const expected = await generate({ ...SAMPLE, out: tmp });
-    await writeFile(path.join(tmp, 'expected-counts.json'), `${JSON.stringify(expected, null, 2)}\n`);
-    await rm(sampleDir, { recursive: true, force: true });
-    await rename(tmp, sampleDir);
+    try {
+      const expected = await generate({ ...SAMPLE, out: tmp });
+      await writeFile(path.join(tmp, 'expected-counts.json'), `${JSON.stringify(expected, null, 2)}\n`);
+      if (!existsSync(expectedFile)) {
+        await rm(sampleDir, { recursive: true, force: true });
+        await rename(tmp, sampleDir).catch((err: unknown) => {
+          if (!existsSync(expectedFile)) throw err;
+        });
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   }
   return { dir: sampleDir, expected: JSON.parse(await readFile(expectedFile, 'utf8')) as ExpectedCounts };
 }
 
-export const startCommand: CommandModule<object, CommonArgs> = {
+type StartArgs = CommonArgs & SourceArgs;
+
+export const startCommand: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Migrate, load, verify and report: the whole job (sample data when no source is configured)',
-  builder: (y) => commonOptions(y as Argv<object>),
+  builder: (y) => sourceOptions(commonOptions(y as Argv<object>)),
   handler: (args) =>
     runCommand(args, async () => {
       const started = Date.now();
-      const { config: base, log, faults } = setup(args);
+      const { config: settings, log, faults } = setup(args);
+      const base = withSourceFlags(settings, args);
       let config = base;
       if (!base.sourcesConfigured) {
         const sample = await ensureSample(base.warehouseDir, log);

@@ -17,7 +17,7 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
   handler: (args) =>
     runCommand(args, async () => {
       const { config, log } = setup(args);
-      const db = await openDatabase(config, log);
+      const db = await openDatabase(config, log, { requireTables: pipeline.tables });
       try {
         const report = await verifyWarehouse(db, pipeline);
         printVerifyReport(report, args.format);

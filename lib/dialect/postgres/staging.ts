@@ -14,7 +14,7 @@ import { LEDGER_COLUMNS, LEDGER_TABLE, newOrChanged, type LedgerRow } from '../.
 import type { StagingStep, StepReport } from '../../load/steps.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
 import { createSourceReader } from '../../sources/source-objects.ts';
-import { checkMappedColumns, forEachStep, listSource } from '../../load/stage-checks.ts';
+import { bothChecked, checkMappedColumns, forEachStep, listSource } from '../../load/stage-checks.ts';
 import type { StagingStrategy } from '../staging.ts';
 import { postgresDialect } from './dialect.ts';
 import { copyIntoTable } from './staging/copy-from-stdin.ts';
@@ -62,8 +62,10 @@ export const postgresStaging: StagingStrategy = {
     const prepared = await forEachStep(steps, async (step) => {
       const columns = await stagingColumns(conn, step, ctx.config.schema);
       const source = step.source(ctx.config.sources);
-      const listed = await listSource(reader, step, ctx);
-      const mapping = await readJsonMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name), step.settings.format);
+      const [listed, mapping] = await bothChecked(
+        listSource(reader, step, ctx),
+        readJsonMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name), step.settings.format),
+      );
       const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
       ctx.log.info(`Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`);
       return { step, columns, mapping, source, objects };
