@@ -20,6 +20,7 @@ import { sourcesCommand } from './commands/sources.ts';
 import { startCommand } from './commands/start.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { tolerateClosedPipes } from './commands/common.ts';
+import { refuseSwallowedFlags } from './commands/npm-run.ts';
 
 const modulesLoadedAt = performance.now();
 
@@ -56,6 +57,15 @@ await cli
     (cli.showCompletionScript as (scriptName: string, command: string) => unknown)('sparkify-warehouse', 'completion');
   })
   .completion('get-yargs-completion-script', false)
+  // `npm run load --incremental` without `--`: npm keeps the flag for itself (scripts/commands/npm-run.ts).
+  .middleware((argv) => {
+    try {
+      refuseSwallowedFlags(Object.keys(argv), hideBin(process.argv), process.env);
+    } catch (err) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      process.exit(EXIT.usage);
+    }
+  })
   .demandCommand(1, 'Name a command: see --help.')
   .strict()
   .recommendCommands()

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { Connection } from './connection.ts';
 import { leaseEmbeddedServer, type EmbeddedLease } from './embedded-lease.ts';
 import { createSchema, missingTables, schemaExists, selectSchemaSql } from './schema.ts';
+import { withExplicitSslMode } from './ssl-mode.ts';
 import { connectWire } from './wire-connection.ts';
 
 export interface Database {
@@ -28,7 +29,7 @@ export function connectionConfig(config: Config): pg.ClientConfig | undefined {
   const d = config.database;
   switch (d.kind) {
     case 'url':
-      return { connectionString: d.url };
+      return { connectionString: withExplicitSslMode(d.url) };
     case 'pg-env':
       return { host: d.host, port: d.port, user: d.user, password: d.password, database: d.database };
     case 'embedded':

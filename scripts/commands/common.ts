@@ -17,6 +17,7 @@ import { faultPointsFrom, type FaultPoints } from '../../lib/fault-points.ts';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { printable } from '../../lib/printable.ts';
 import { Secrets } from '../../lib/redact.ts';
+import { warnAboutNpmBanner } from './npm-run.ts';
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -181,6 +182,7 @@ let jsonPrinted = false;
 /** The one JSON document of a `--format json` run, with secrets masked in each string (so the JSON stays valid). */
 export function printJson(value: unknown): void {
   jsonPrinted = true;
+  warnAboutNpmBanner(createLogger({ secrets }), 'the JSON document');
   print(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? redact(v) : v), 2));
 }
 

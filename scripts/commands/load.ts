@@ -11,6 +11,7 @@ import { interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { commonOptions, formatOption, print, printJson, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
+import { warnAboutNpmBanner } from './npm-run.ts';
 import { commandLine, printLoadReport, progressReporter } from './output.ts';
 
 interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
@@ -50,6 +51,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
       const { config: base, log, faults } = setup(args);
       const config = withSourceFlags(base, args);
       const options = { config, log, faults, pipeline, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental, allowEmpty: args.allowEmpty, strict: args.strict };
+      if (args.dryRun) warnAboutNpmBanner(log, 'the SQL script');
       if (args.dryRun && args.dialect) {
         print(redact(await loadScript(dialectByName(args.dialect), options)));
         return;

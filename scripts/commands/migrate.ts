@@ -12,6 +12,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import { ChecksumMismatchError, type ChecksumProblem } from '../../lib/migrate/checksums.ts';
 import type { ExistingTable } from '../../lib/migrate/existing-tables.ts';
 import { migrate, migrationNames, migrationScript, migrationStatus, type Direction, type MigrationStatus } from '../../lib/migrate/migrate.ts';
+import { warnAboutNpmBanner } from './npm-run.ts';
 import { commonOptions, formatOption, print, printJson, runCommand, setup, type CommonArgs, type FormatArgs } from './common.ts';
 
 interface MigrateArgs extends CommonArgs, FormatArgs {
@@ -152,6 +153,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         if (step.count === 0) steps.length = 0;
       };
 
+      if (args.dryRun) warnAboutNpmBanner(log, 'the SQL script');
       if (args.dryRun && args.dialect) {
         await target(async () => (args.action === 'down' ? migrationNames() : []));
         if (steps.length === 0) print(`-- Nothing to migrate ${args.action}: already at ${args.name}.`);
