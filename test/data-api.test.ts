@@ -75,7 +75,7 @@ async function migrated(options: { cluster?: boolean } = {}): Promise<{ db: Test
 test.serial('migrate up/down/up through the Data API', async (t) => {
   const { db, env } = await migrated();
   t.teardown(() => db.drop());
-  const down = await runCli(['migrate', 'down', '--all'], env);
+  const down = await runCli(['migrate', 'down', '--all', '--yes'], env);
   t.is(down.code, 0, down.stderr);
   t.deepEqual(await db.query("select table_name from information_schema.tables where table_schema = 'public' and table_name in ('songplays', 'users', 'staging_events')"), []);
   const up = await runCli(['migrate', 'up'], env);

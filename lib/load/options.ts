@@ -34,6 +34,12 @@ export interface LoadOptions {
   readonly faults?: FaultPoints | undefined;
   /** Aborted on SIGINT/SIGTERM (lib/interrupt.ts): running statements are cancelled, nothing more commits. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Empty the star tables and the ledger before the transforms (once the
+   * staging has read every source without a problem), under the same lock:
+   * what is loaded then comes only from these sources.
+   */
+  readonly fullRefresh?: boolean | undefined;
   /** This run's record (load_runs), filled in as it runs; default: a new one for `load`. */
   readonly run?: LoadRun | undefined;
 }

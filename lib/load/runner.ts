@@ -15,7 +15,8 @@ import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
 import { recordLoaded } from './ledger.ts';
-import { LoadRun, recordRunEnd, recordRunStart } from './run-record.ts';
+import { LEDGER_TABLE } from './ledger.ts';
+import { LoadRun, lastLoadContext, recordRunEnd, recordRunStart } from './run-record.ts';
 import { stagingContext, type LoadOptions } from './options.ts';
 import { selectSteps, type Pipeline, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 
@@ -121,6 +122,44 @@ async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipe
 }
 
 const LEDGER_STEP = 'ledger (objects recorded as loaded)';
+const EMPTY_STEP = 'full refresh (star tables and ledger emptied)';
+
+/**
+ * A load of other sources than the last one that staged merges into what is
+ * there (a sample's synthetic users and plays among one's own): say so, and
+ * how to start clean. Not an error: loading a new day's folder is the normal
+ * way to add data.
+ */
+async function warnAboutOtherSources(conn: Connection, opts: LoadOptions): Promise<void> {
+  const last = await lastLoadContext(conn).catch(() => undefined);
+  if (!last) return;
+  const now = opts.config.sources;
+  const was = last.context.sources;
+  const changed = (['logData', 'songData', 'logJsonPath'] as const).filter((k) => was[k] !== now[k]);
+  if (changed.length === 0) return;
+  const names = { logData: 'LOG_DATA', songData: 'SONG_DATA', logJsonPath: 'LOG_JSONPATH' } as const;
+  opts.log.warn(
+    `the warehouse holds data loaded from other sources (last load ${last.startedAt}: ${changed.map((k) => `${names[k]}=${was[k]}`).join(', ')}): this load merges into it. ` +
+      'To start clean, empty the star tables and load only these sources: `npm run load -- --full-refresh` (or `npm start -- --full-refresh`).',
+  );
+}
+
+/** The full refresh's step: every star table and the ledger emptied, in one transaction (DELETE: Redshift's TRUNCATE commits at once, https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html). */
+async function emptyStarTables(conn: Connection, transforms: readonly TransformStep[], beforeCommit: () => Promise<void>): Promise<StepReport> {
+  const start = process.hrtime.bigint();
+  let rows = 0;
+  await transaction(
+    conn,
+    async () => {
+      for (const table of [...transforms.map((t) => t.table).reverse(), LEDGER_TABLE]) {
+        rows += await countRows(conn, table);
+        await conn.query(`DELETE FROM ${table}`);
+      }
+    },
+    beforeCommit,
+  );
+  return { step: EMPTY_STEP, table: transforms.map((t) => t.table).join(', '), rows, seconds: since(start), detail: 'rows deleted' };
+}
 
 /**
  * Runs the load and records it in load_runs (lib/load/run-record.ts):
@@ -150,7 +189,7 @@ async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun, onStar
   const { pipeline } = opts;
   const { staging, transforms } = selectSteps(pipeline, opts.only);
   const recordsLedger = staging.length > 0 && transforms.length === pipeline.transforms.length;
-  const planned = [...(staging.length > 0 ? ['stage'] : []), ...transforms.map((s) => `transform ${s.table}`), ...(recordsLedger ? [LEDGER_STEP] : [])];
+  const planned = [...(staging.length > 0 ? ['stage'] : []), ...(opts.fullRefresh ? [EMPTY_STEP] : []), ...transforms.map((s) => `transform ${s.table}`), ...(recordsLedger ? [LEDGER_STEP] : [])];
   const cancel = (conn: Connection) => cancelStatements(db, [conn]);
   return withWarehouseLock(
     db,
@@ -187,6 +226,7 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
   const strategy = await db.dialect.staging();
   await faults.at('load:locked');
   const main = await openSession(db, guard, opts.log);
+  if (staging.length > 0 && !opts.fullRefresh) await warnAboutOtherSources(main.conn, opts);
   await onStarted(main.conn);
   const runId = run.runId;
   const ctx = stagingContext(opts, runId, { beforeCommit: () => guard.beforeCommit(), assertRunning: () => guard.check() });
@@ -206,6 +246,12 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
       run.steps.push(...staged.reports);
       stagedObjects = staged.objects;
       await faults.at('load:staged');
+    }
+    if (opts.fullRefresh) {
+      const emptied = await guard.step(EMPTY_STEP, () => main.run('full refresh', () => emptyStarTables(main.conn, transforms, () => guard.beforeCommit())));
+      opts.log.info(`Full refresh: emptied ${emptied.table} and the ledger (${emptied.rows} rows); loading only these sources.`);
+      steps.push(emptied);
+      run.steps.push(emptied);
     }
     steps.push(...(await runTransforms(db, guard, main, opts.pipeline, transforms, opts.log, faults, run)));
     // Only a run that staged and filled every star table has loaded its objects.

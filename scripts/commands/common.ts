@@ -8,7 +8,10 @@ import { readIfExists } from '../../lib/config/optional-file.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { loadConfig, withSchema, withSources, withoutEmbedded, type Config } from '../../lib/config/config.ts';
+import { createInterface } from 'node:readline/promises';
+import { describeTarget, loadConfig, withSchema, withSources, withoutEmbedded, type Config } from '../../lib/config/config.ts';
+import type { RunContext } from '../../lib/load/run-record.ts';
+import { toolVersion } from '../../lib/version.ts';
 import { parseDwhCfg } from '../../lib/config/dwh-cfg.ts';
 import { readEnvFile } from '../../lib/config/env-file.ts';
 import { layerSettings, type SettingsFile } from '../../lib/config/settings-files.ts';
@@ -157,6 +160,34 @@ export function tolerateClosedPipes(): void {
     });
   closed(process.stdout, () => (stdoutClosed = true));
   closed(process.stderr, () => undefined);
+}
+
+/**
+ * Asks before a step that deletes data (--full-refresh, migrate down --all,
+ * --replace-existing): true when the user typed yes, or gave --yes. Not at a
+ * terminal (a script, CI), --yes is required: `withoutTerminal` says so.
+ */
+export async function confirmAction(question: string, withoutTerminal: string, yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY) throw new ConfigError([withoutTerminal]);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`${question} Type yes to confirm: `);
+  rl.close();
+  return answer.trim().toLowerCase() === 'yes';
+}
+
+/** load --full-refresh and start --full-refresh ask first. */
+export function confirmFullRefresh(where: string, yes: boolean): Promise<boolean> {
+  return confirmAction(
+    `--full-refresh empties every star table and the ledger of ${where}, then loads only these sources?`,
+    '--full-refresh empties every star table before loading: add --yes to confirm when not at a terminal',
+    yes,
+  );
+}
+
+/** What a load ran with, for its record and `--format json` (lib/load/run-record.ts RunContext). */
+export function runContext(config: Config, fullRefresh = false): RunContext {
+  return { version: toolVersion(), target: describeTarget(config), targetName: config.targetName ?? null, sources: { ...config.sources }, fullRefresh };
 }
 
 /** Prints a result line to stdout (results pipe; logs go to stderr). */

@@ -10,7 +10,8 @@ import { loadScript } from '../../lib/load/plan.ts';
 import { interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
-import { commonOptions, formatOption, print, printJson, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
+import { EXIT } from '../../lib/errors.ts';
+import { commonOptions, confirmFullRefresh, formatOption, runContext, print, printJson, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
 import { warnAboutNpmBanner } from './npm-run.ts';
 import { commandLine, printLoadReport, progressReporter } from './output.ts';
 
@@ -22,6 +23,8 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   incremental: boolean;
   allowEmpty: boolean;
   strict: boolean;
+  fullRefresh: boolean;
+  yes: boolean;
 }
 
 function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
@@ -32,10 +35,13 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
     .option('allow-empty', { type: 'boolean', default: false, describe: 'a source with no objects empties its staging table (default: an error naming LOG_DATA/SONG_DATA)' })
     .option('strict', { type: 'boolean', default: false, describe: 'a mapped column NULL in every staged row fails the load (default: a warning)' })
+    .option('full-refresh', { type: 'boolean', default: false, describe: 'start clean: once every source has been read without a problem, empty the star tables and the ledger, then load only these sources (asks first, unless --yes)' })
+    .option('yes', { type: 'boolean', default: false, describe: 'with --full-refresh: do not ask for confirmation' })
     .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)' })
     .check((a) => {
       if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
       if (a.dryRun && a.format === 'json') throw new Error('--dry-run prints a SQL script: it does not go with --format json');
+      if (a.fullRefresh && (a.incremental || a.only || a.dryRun)) throw new Error('--full-refresh loads everything from the sources: it does not go with --incremental, --only or --dry-run');
       const n = Number(a['max-errors']);
       if (!Number.isInteger(n) || n < 0 || n > 100000) throw new Error('--max-errors takes a whole number from 0 to 100000');
       return true;
@@ -50,7 +56,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
     runCommand(args, async () => {
       const { config: base, log, faults } = setup(args);
       const config = withSourceFlags(base, args);
-      const options = { config, log, faults, pipeline, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental, allowEmpty: args.allowEmpty, strict: args.strict };
+      const options = { config, log, faults, pipeline, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental, allowEmpty: args.allowEmpty, strict: args.strict, fullRefresh: args.fullRefresh };
       if (args.dryRun) warnAboutNpmBanner(log, 'the SQL script');
       if (args.dryRun && args.dialect) {
         print(redact(await loadScript(dialectByName(args.dialect), options)));
@@ -62,10 +68,14 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
           print(redact(await loadScript(db.dialect, options)));
           return;
         }
+        if (args.fullRefresh && !(await confirmFullRefresh(db.description, args.yes))) {
+          log.info('Nothing done.');
+          return EXIT.usage;
+        }
         log.info(`Loading into ${db.dialect.name} at ${db.description}`);
         const progress = progressReporter(log);
         const interrupts = interruptOnSignals(log, 'load');
-        const run = new LoadRun(commandLine(), redact);
+        const run = new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh));
         try {
           printLoadReport(await runLoad(db, { ...options, run, onProgress: progress.onProgress, signal: interrupts.signal }), args.format, run);
         } catch (err) {

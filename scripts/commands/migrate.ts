@@ -4,16 +4,15 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { openDatabase } from '../../lib/db/database.ts';
 import { DIALECT_NAMES, dialectByName, type DialectName } from '../../lib/dialect/index.ts';
-import { ConfigError } from '../../lib/errors.ts';
+import { ConfigError, EXIT } from '../../lib/errors.ts';
 import { ChecksumMismatchError, type ChecksumProblem } from '../../lib/migrate/checksums.ts';
 import type { ExistingTable } from '../../lib/migrate/existing-tables.ts';
 import { migrate, migrationNames, migrationScript, migrationStatus, type Direction, type MigrationStatus } from '../../lib/migrate/migrate.ts';
 import { warnAboutNpmBanner } from './npm-run.ts';
-import { commonOptions, formatOption, print, printJson, runCommand, setup, type CommonArgs, type FormatArgs } from './common.ts';
+import { commonOptions, confirmAction, formatOption, print, printJson, runCommand, setup, type CommonArgs, type FormatArgs } from './common.ts';
 
 interface MigrateArgs extends CommonArgs, FormatArgs {
   action: 'up' | 'down' | 'redo' | 'status' | 'validate' | 'create';
@@ -66,14 +65,13 @@ const checksumProblems = (status: readonly MigrationStatus[]): ChecksumProblem[]
   status.flatMap((m) => (m.checksumState === 'changed' || m.checksumState === 'missing' ? [{ name: m.name, state: m.checksumState }] : []));
 
 /** --replace-existing asks first: the tables are dropped (their rows reload from S3). */
-async function confirmReplace(tables: readonly ExistingTable[], yes: boolean): Promise<boolean> {
+function confirmReplace(tables: readonly ExistingTable[], yes: boolean): Promise<boolean> {
   const names = tables.map((t) => t.table).join(', ');
-  if (yes) return true;
-  if (!process.stdin.isTTY) throw new ConfigError([`--replace-existing drops ${names} and recreates them empty: add --yes to confirm when not at a terminal`]);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(`Drop ${names} (their rows reload from S3 with npm run load) and recreate them with this tool's columns? Type yes to confirm: `);
-  rl.close();
-  return answer.trim().toLowerCase() === 'yes';
+  return confirmAction(
+    `Drop ${names} (their rows reload from S3 with npm run load) and recreate them with this tool's columns?`,
+    `--replace-existing drops ${names} and recreates them empty: add --yes to confirm when not at a terminal`,
+    yes,
+  );
 }
 
 const TEMPLATE = `// One table or one change per migration. Never edit a migration that has been applied: add a new one.
@@ -116,7 +114,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the SQL that would run instead of running it' })
       .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
       .option('replace-existing', { type: 'boolean', default: false, describe: "up: drop and recreate the tables these migrations create that exist already (the seed's), after a confirmation; nothing else is dropped" })
-      .option('yes', { type: 'boolean', default: false, describe: 'with --replace-existing: do not ask for confirmation' })
+      .option('yes', { type: 'boolean', default: false, describe: 'with --replace-existing or down --all: do not ask for confirmation' })
       .option('fake', { type: 'boolean', default: false, describe: "mark the migrations as applied (or rolled back) without running them (node-pg-migrate's --fake), for a schema made by hand" })
       .option('ignore-checksums', { type: 'boolean', default: false, describe: 'up: run even though an applied migration changed or is missing (the changed checksums are recorded anew)' })
       .check((a) => {
@@ -179,6 +177,15 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         }
         await target(async () => (await migrationStatus(db)).filter((m) => m.appliedAt).map((m) => m.name));
         if (steps.length === 0) print(`Nothing to migrate ${args.action}: already at ${args.name}.`);
+        const dropsEverything = !args.dryRun && !args.fake && args.all && steps.some((s) => s.direction === 'down');
+        if (dropsEverything && !(await confirmAction(
+          `migrate ${args.action} --all drops every table of ${db.description} (the star schema, the staging tables, the ledger and the run history)?`,
+          `migrate ${args.action} --all drops every table and the run history: add --yes to confirm when not at a terminal`,
+          args.yes,
+        ))) {
+          log.info('Nothing done.');
+          return EXIT.usage;
+        }
         for (const step of steps) {
           if (args.dryRun) {
             print(await migrationScript({ db }, { ...step, log, fake: args.fake }));

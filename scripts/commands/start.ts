@@ -19,7 +19,8 @@ import { runAnalytics } from '../../lib/report/analytics.ts';
 import { assertChecksPassed, verifyWarehouse } from '../../lib/report/checks.ts';
 import { defaultReportDir, writeReportPage } from '../../lib/report/report-page.ts';
 import { generate, type ExpectedCounts } from '../../lib/sample/generator.ts';
-import { commonOptions, print, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
+import { EXIT } from '../../lib/errors.ts';
+import { commonOptions, confirmFullRefresh, print, runContext, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
 import { commandLine, printLoadReport, printVerifyReport, progressReporter } from './output.ts';
 
 export const SAMPLE = { songs: 2000, events: 10000, seed: 42 } as const;
@@ -49,12 +50,15 @@ async function ensureSample(dir: string, log: Logger): Promise<{ dir: string; ex
   return { dir: sampleDir, expected: JSON.parse(await readFile(expectedFile, 'utf8')) as ExpectedCounts };
 }
 
-type StartArgs = CommonArgs & SourceArgs;
+type StartArgs = CommonArgs & SourceArgs & { fullRefresh: boolean; yes: boolean };
 
 export const startCommand: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Migrate, load, verify and report: the whole job (sample data when no source is configured)',
-  builder: (y) => sourceOptions(commonOptions(y as Argv<object>)),
+  builder: (y) =>
+    sourceOptions(commonOptions(y as Argv<object>))
+      .option('full-refresh', { type: 'boolean', default: false, describe: 'start clean: empty the star tables, then load only these sources (asks first, unless --yes)' })
+      .option('yes', { type: 'boolean', default: false, describe: 'with --full-refresh: do not ask for confirmation' }) as unknown as Argv<StartArgs>,
   handler: (args) =>
     runCommand(args, async () => {
       const started = Date.now();
@@ -72,11 +76,15 @@ export const startCommand: CommandModule<object, StartArgs> = {
       }
       const db = await openDatabase(config, log, { missingSchema: 'create' });
       try {
+        if (args.fullRefresh && !(await confirmFullRefresh(db.description, args.yes))) {
+          log.info('Nothing done.');
+          return EXIT.usage;
+        }
         log.info(`Warehouse: ${db.dialect.name} at ${db.description}`);
         const ran = await migrate(db, { direction: 'up', log, faults });
         log.info(ran.length > 0 ? `Migrated: ${ran.length} migration(s) applied.` : 'Schema up to date.');
         const progress = progressReporter(log);
-        const report = await runLoad(db, { config, log, faults, pipeline, run: new LoadRun(commandLine(), redact), onProgress: progress.onProgress }).finally(progress.done);
+        const report = await runLoad(db, { config, log, faults, pipeline, run: new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh)), fullRefresh: args.fullRefresh, onProgress: progress.onProgress }).finally(progress.done);
         print('# Load');
         printLoadReport(report);
         const checks = await verifyWarehouse(db, pipeline);
