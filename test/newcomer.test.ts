@@ -55,6 +55,46 @@ test.serial('1: two `start` at once on one embedded PostgreSQL both succeed; the
   t.false(await serverRunning(env), 'no command uses it any more: stopped');
 });
 
+/** `start`, paused with no connection open between its load and its checks until `release()` (SIGUSR2: lib/fault-points.ts). */
+function pausedStart(env: Record<string, string>): { reached: Promise<void>; release: () => void; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const [command, argv] = cliCommand(['start']);
+  const child = spawn(command, argv, {
+    cwd: PROJECT_DIR,
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env, SPARKIFY_FAULT_AT: 'start:loaded', SPARKIFY_FAULT: 'wait' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let reachedIt: () => void = () => undefined;
+  const reached = new Promise<void>((resolve) => (reachedIt = resolve));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.includes('fault point: start:loaded')) reachedIt();
+  });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { reached, release: () => child.kill('SIGUSR2'), done };
+}
+
+test.serial('1: the command that started the embedded PostgreSQL ends while another, between two connections, still needs it', async (t) => {
+  const { env } = await warehouse(t);
+  const first = pausedStart(env);
+  await first.reached;
+  const second = pausedStart(env);
+  await second.reached;
+  // The first (it started the server) ends while the second has no connection open.
+  first.release();
+  const a = await first.done;
+  t.is(a.code, 0, a.stderr);
+  t.true(await serverRunning(env), 'still running: the second command holds a lease');
+  second.release();
+  const b = await second.done;
+  t.is(b.code, 0, b.stderr);
+  t.notRegex(b.stderr, /shutting down|ECONNREFUSED/);
+  t.regex(b.stdout, /Checks passed: 16 of 16/);
+  t.false(await serverRunning(env), 'the last command to end stopped it');
+});
+
 test.serial('1: a command killed outright (SIGKILL) does not leave the embedded PostgreSQL running', async (t) => {
   const { env } = await warehouse(t);
   const [command, argv] = cliCommand(['query', 'SELECT pg_sleep(3)']);
