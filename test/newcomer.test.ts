@@ -252,3 +252,29 @@ test('`npm run load --incremental` (no --): refused with the line to type, not a
   t.is(result.code, 2);
   t.regex(result.stderr, /npm took --incremental as its own setting[\s\S]*npm run load -- --incremental/);
 });
+
+test('7: progress: at a terminal a bar per staging table and a START line per transform; in a pipe only the end lines, with no absurd rate', async (t) => {
+  const tdb = await createTestDatabase();
+  t.teardown(() => tdb.drop());
+  const fixture = await writeFixture(t, { logs: { 'a.json': [event({ userId: '7', ts: 1541105830796 }), event({ userId: '8', ts: 1541105830900 })] }, songs: { 's.json': song() } });
+  const env = { DATABASE_URL: tdb.url, ...fixture.env };
+  t.is((await runCli(['migrate', 'up'], env)).code, 0);
+
+  const piped = await runCli(['load'], env);
+  t.is(piped.code, 0, piped.stderr);
+  t.regex(piped.stderr, /^staging_events: 1\/1 files, 2 rows, 0\.0 MB in [\d.]+s/m);
+  t.deepEqual(piped.stderr.match(/^\[\d of 5\] OK transform \w+: \d+ rows in [\d.]+s$/gm)?.length, 5);
+  t.notRegex(piped.stderr, /START|\[░|files \|/, 'no live output in a pipe');
+  for (const m of piped.stderr.matchAll(/^(\w+): \d+\/\d+ files, (\d+) rows, .* in ([\d.]+)s(?:, (\d+) rows\/s)?$/gm)) {
+    // A rate only once the table ran half a second, so never above rows / 0.5 s.
+    if (m[4] !== undefined) t.true(Number(m[4]) <= Number(m[2]) / 0.5, `${m[1]}: ${m[4]} rows/s for ${m[2]} rows`);
+  }
+
+  // At a terminal (script(1) gives the command a pseudo-terminal).
+  const [command, argv] = cliCommand(['load']);
+  const quoted = [command, ...argv].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const tty = await run('script', ['-qec', quoted, '/dev/null'], { cwd: PROJECT_DIR, env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env } });
+  t.regex(tty.stdout, /staging_events \[.*\] \d+\/1 files \|/);
+  t.regex(tty.stdout, /\[\d of 5\] START transform songplays: /);
+  t.regex(tty.stdout, /\[\d of 5\] OK transform songplays: 2 rows in [\d.]+s/);
+});

@@ -17,8 +17,8 @@ import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
 import { recordLoaded } from './ledger.ts';
 import { LEDGER_TABLE } from './ledger.ts';
 import { LoadRun, lastLoadContext, recordRunEnd, recordRunStart } from './run-record.ts';
-import { stagingContext, type LoadOptions } from './options.ts';
-import { selectSteps, type Pipeline, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
+import { stagingContext, type LoadOptions, type StepEvent } from './options.ts';
+import { selectSteps, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 
 export type { LoadOptions } from './options.ts';
 
@@ -41,7 +41,6 @@ async function isEmpty(conn: Connection, table: string): Promise<boolean> {
 
 async function runTransform(conn: Connection, dialect: Dialect, step: TransformStep, log: Logger, faults: FaultPoints, guard: LoadGuard): Promise<StepReport> {
   const start = process.hrtime.bigint();
-  log.info(`Transforming ${step.table}: ${step.description}`);
   await transaction(conn, async () => {
     // A first load into an empty table: what the engine runs first (PostgreSQL: lock, and truncate if still empty).
     const first = dialect.emptyTargetBeforeFirstLoad(step.table);
@@ -98,7 +97,10 @@ async function openSession(db: Database, guard: LoadGuard, log: Logger): Promise
  * not stop the others (every step is its own transaction and idempotent); the
  * first failure is reported once all lanes have ended.
  */
-async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipeline: Pipeline, transforms: readonly TransformStep[], log: Logger, faults: FaultPoints, run: LoadRun): Promise<StepReport[]> {
+async function runTransforms(db: Database, guard: LoadGuard, main: Session, opts: LoadOptions, transforms: readonly TransformStep[], run: LoadRun): Promise<StepReport[]> {
+  const { pipeline, log } = opts;
+  const faults = opts.faults ?? noFaults;
+  const announce = (e: StepEvent) => (opts.onStep ? opts.onStep(e) : e.phase === 'start' && log.info(`Transforming ${e.step}: ${e.description}`));
   const lanes = pipeline.lanes.map((lane) => lane.filter((step) => transforms.includes(step))).filter((lane) => lane.length > 0);
   const reports = new Map<TransformStep, StepReport>();
   const settled = await Promise.allSettled(
@@ -107,7 +109,10 @@ async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipe
       try {
         for (const step of lane) {
           const name = `transform ${step.table}`;
+          const place = { step: step.table, description: step.description, position: transforms.indexOf(step) + 1, total: transforms.length };
+          announce({ phase: 'start', ...place });
           const report = await guard.step(name, () => session.run(name, () => runTransform(session.conn, db.dialect, step, log, faults, guard)));
+          announce({ phase: 'end', ...place, rows: report.rows, seconds: report.seconds });
           reports.set(step, report);
           run.steps.push(report);
         }
@@ -253,7 +258,7 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
       steps.push(emptied);
       run.steps.push(emptied);
     }
-    steps.push(...(await runTransforms(db, guard, main, opts.pipeline, transforms, opts.log, faults, run)));
+    steps.push(...(await runTransforms(db, guard, main, opts, transforms, run)));
     // Only a run that staged and filled every star table has loaded its objects.
     if (recordsLedger && stagedObjects.some((s) => s.objects.length > 0)) {
       await guard.step(LEDGER_STEP, () =>

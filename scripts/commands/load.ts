@@ -77,7 +77,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         const interrupts = interruptOnSignals(log, 'load');
         const run = new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh));
         try {
-          printLoadReport(await runLoad(db, { ...options, run, onProgress: progress.onProgress, signal: interrupts.signal }), args.format, run);
+          printLoadReport(await runLoad(db, { ...options, run, onProgress: progress.onProgress, onStep: progress.onStep, signal: interrupts.signal }), args.format, run);
         } catch (err) {
           if (args.format === 'json') printJson(run.summary());
           throw err;

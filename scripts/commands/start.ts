@@ -84,7 +84,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
         const ran = await migrate(db, { direction: 'up', log, faults });
         log.info(ran.length > 0 ? `Migrated: ${ran.length} migration(s) applied.` : 'Schema up to date.');
         const progress = progressReporter(log);
-        const report = await runLoad(db, { config, log, faults, pipeline, run: new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh)), fullRefresh: args.fullRefresh, onProgress: progress.onProgress }).finally(progress.done);
+        const report = await runLoad(db, { config, log, faults, pipeline, run: new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh)), fullRefresh: args.fullRefresh, onProgress: progress.onProgress, onStep: progress.onStep }).finally(progress.done);
         // Between the load's connections and the checks' (test/newcomer.test.ts: another command ends here).
         await faults.at('start:loaded');
         print('# Load');
