@@ -280,6 +280,9 @@ export async function readRuns(conn: Connection, limit: number): Promise<RunSumm
   });
 }
 
+/** A run with nothing in it: the columns of an empty run list. */
+export const EMPTY_RUN: RunSummary = { runId: '', command: '', version: null, target: null, targetName: null, sources: null, fullRefresh: false, startedAt: '', endedAt: null, seconds: null, outcome: 'running', steps: [], skippedRecords: 0, skipped: [], error: null };
+
 /** One line per run, as `history` and the report page show it: what an on-call engineer reads first. */
 export function runRow(r: RunSummary): Record<string, string | number | null> {
   return {

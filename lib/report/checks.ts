@@ -99,3 +99,23 @@ export function assertChecksPassed(report: VerifyReport): void {
   const failed = report.results.filter((r) => r.failures > 0);
   if (failed.length > 0) throw new CheckFailedError(`${failed.length} check(s) failed: ${failed.map((r) => r.check.name).join('; ')}`);
 }
+
+/** What `verify --format json` prints and the programmatic verify() returns. */
+export interface VerifyJson {
+  readonly passed: boolean;
+  readonly counts: readonly { readonly table: string; readonly rows: number }[];
+  readonly songplays: number;
+  readonly matched: number;
+  readonly checks: readonly { readonly name: string; readonly description: string; readonly passed: boolean; readonly offendingRows: number; readonly sample: readonly Record<string, unknown>[] }[];
+}
+
+/** The JSON shape of `verify --format json` (README, Machine-readable output). */
+export function verifyJson(report: VerifyReport): VerifyJson {
+  return {
+    passed: report.results.every((r) => r.failures === 0),
+    counts: report.counts.map((c) => ({ table: c.table_name, rows: Number(c.row_count) })),
+    songplays: report.songplays,
+    matched: report.matched,
+    checks: report.results.map((r) => ({ name: r.check.name, description: r.check.description, passed: r.failures === 0, offendingRows: r.failures, sample: r.sample })),
+  };
+}

@@ -230,16 +230,27 @@ export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** `--format text|json` of the commands that report a result (README, Machine-readable output). */
-export type ResultFormat = 'text' | 'json';
+/**
+ * `--format table|json|csv`, one vocabulary for every command that prints a
+ * result (README, Machine-readable output): table for people, json as exactly
+ * one JSON document, csv (where the result is one table) for a spreadsheet.
+ * `text`, this option's older name for table, is still taken.
+ */
+export type ResultFormat = 'table' | 'json' | 'csv';
 
 export interface FormatArgs {
-  /** Optional for callers that build the arguments themselves (tests): text. */
+  /** Optional for callers that build the arguments themselves (tests): table. */
   format?: ResultFormat;
 }
 
-export function formatOption<T>(y: Argv<T>, json: string): Argv<T & FormatArgs> {
-  return y.option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: `text: for people; json: ${json}, as exactly one JSON document on stdout` }) as unknown as Argv<T & FormatArgs>;
+export function formatOption<T>(y: Argv<T>, json: string, csv?: string): Argv<T & FormatArgs> {
+  const choices = csv ? (['table', 'json', 'csv', 'text'] as const) : (['table', 'json', 'text'] as const);
+  return y.option('format', {
+    choices,
+    default: 'table' as const,
+    coerce: (f: string) => (f === 'text' ? 'table' : f),
+    describe: `table: for people; json: ${json}, as exactly one JSON document on stdout${csv ? `; csv: ${csv}` : ''}`,
+  }) as unknown as Argv<T & FormatArgs>;
 }
 
 let jsonPrinted = false;

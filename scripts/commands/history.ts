@@ -5,9 +5,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { openDatabase } from '../../lib/db/database.ts';
 import { ConfigError } from '../../lib/errors.ts';
-import { RUNS_TABLE, readRuns, runRow } from '../../lib/load/run-record.ts';
+import { EMPTY_RUN, RUNS_TABLE, readRuns, runRow } from '../../lib/load/run-record.ts';
 import { commonOptions, formatOption, print, printJson, runCommand, setup, type CommonArgs, type FormatArgs } from './common.ts';
-import { formatTable } from './format-table.ts';
+import { formatRows, formatTable } from './format-table.ts';
 
 interface HistoryArgs extends CommonArgs, FormatArgs {
   last: number;
@@ -17,7 +17,7 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
   command: 'history',
   describe: 'The last runs of load and start (load_runs): when, how long, outcome, rows per table, skipped records, error',
   builder: (y) =>
-    formatOption(commonOptions(y as Argv<object>), 'the runs, newest first (run id, command, start, end, seconds, outcome, steps with rows and seconds, skipped records, error)')
+    formatOption(commonOptions(y as Argv<object>), 'the runs, newest first (run id, command, tool version, target, sources, start, end, seconds, outcome, steps with rows and seconds, skipped records, error)', 'one row per run, as the table shows it')
       .option('last', { type: 'number', default: 10, describe: 'how many runs' })
       .check((a) => {
         if (!Number.isInteger(a.last) || a.last < 1 || a.last > 10000) throw new Error('--last takes a whole number from 1 to 10000');
@@ -32,6 +32,7 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
         const runs = await readRuns(conn, args.last).finally(() => conn.end());
         if (!runs) throw new ConfigError([`the warehouse has no ${RUNS_TABLE} table: run \`sparkify-warehouse migrate up\` first`]);
         if (args.format === 'json') printJson({ runs });
+        else if (args.format === 'csv') print(formatRows(runs.map(runRow), 'csv', Object.keys(runRow(runs[0] ?? EMPTY_RUN))));
         else print(runs.length === 0 ? 'No runs recorded yet.' : formatTable(runs.map(runRow)));
       } finally {
         await db.close();

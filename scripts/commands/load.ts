@@ -28,7 +28,7 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
 }
 
 function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
-  return formatOption(sourceOptions(commonOptions(y)), 'the run (run id, start, end, outcome, each step with its table, rows, seconds and detail, the skipped records)')
+  return formatOption(sourceOptions(commonOptions(y)), 'the run (run id, version, target, sources, start, end, outcome, each step with its table, rows, seconds and detail, the skipped records)', 'the steps (step, rows, seconds, detail)')
     .option('only', { type: 'string', array: true, choices: pipeline.onlyChoices, describe: 'run only these steps' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
     .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
@@ -40,7 +40,7 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('max-errors', { type: 'number', default: 0, describe: 'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)' })
     .check((a) => {
       if (a.dialect && !a.dryRun) throw new Error('--dialect only goes with --dry-run (a live load detects the engine)');
-      if (a.dryRun && a.format === 'json') throw new Error('--dry-run prints a SQL script: it does not go with --format json');
+      if (a.dryRun && a.format !== 'table') throw new Error('--dry-run prints a SQL script: it does not go with --format json or csv');
       if (a.fullRefresh && (a.incremental || a.only || a.dryRun)) throw new Error('--full-refresh loads everything from the sources: it does not go with --incremental, --only or --dry-run');
       const n = Number(a['max-errors']);
       if (!Number.isInteger(n) || n < 0 || n > 100000) throw new Error('--max-errors takes a whole number from 0 to 100000');

@@ -12,6 +12,7 @@ import { ChecksumMismatchError, type ChecksumProblem } from '../../lib/migrate/c
 import type { ExistingTable } from '../../lib/migrate/existing-tables.ts';
 import { migrate, migrationNames, migrationScript, migrationStatus, type Direction, type MigrationStatus } from '../../lib/migrate/migrate.ts';
 import { warnAboutNpmBanner } from './npm-run.ts';
+import { formatRows } from './format-table.ts';
 import { commonOptions, confirmAction, formatOption, print, printJson, runCommand, setup, type CommonArgs, type FormatArgs } from './common.ts';
 
 interface MigrateArgs extends CommonArgs, FormatArgs {
@@ -102,7 +103,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
   command: 'migrate <action> [name]',
   describe: 'Create, change or roll back the warehouse schema',
   builder: (y) =>
-    formatOption(commonOptions(y as Argv<object>), 'status and validate: the applied migrations (name, when, checksum, checksum state) and the pending ones')
+    formatOption(commonOptions(y as Argv<object>), 'status and validate: the applied migrations (name, when, checksum, checksum state) and the pending ones', 'status and validate: one row per migration (name, state, applied_at, checksum_state)')
       .positional('action', {
         choices: ['up', 'down', 'redo', 'status', 'validate', 'create'] as const,
         demandOption: true,
@@ -125,7 +126,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         if (a.action === 'create' && !a.name) throw new Error('migrate create needs a NAME');
         if (a.name && !['create', 'up', 'down'].includes(a.action)) throw new Error(`migrate ${a.action} takes no NAME`);
         if (a.name && a.action !== 'create' && (a.count !== undefined || a.all)) throw new Error('up NAME / down NAME go to that migration: no --count or --all with them');
-        if (a.format === 'json' && a.action !== 'status' && a.action !== 'validate') throw new Error('--format json goes with migrate status and validate');
+        if (a.format !== 'table' && a.action !== 'status' && a.action !== 'validate') throw new Error(`--format ${a.format} goes with migrate status and validate`);
         if (a.ignoreChecksums && a.action !== 'up' && a.action !== 'redo') throw new Error('--ignore-checksums goes with migrate up');
         return true;
       }) as unknown as Argv<MigrateArgs>,
@@ -166,6 +167,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
           const status = await migrationStatus(db);
           const problems = checksumProblems(status);
           if (args.format === 'json') printJson(statusJson(status));
+          else if (args.format === 'csv') print(formatRows(status.map((m) => ({ name: m.name, state: m.appliedAt ? 'applied' : 'pending', applied_at: m.appliedAt ?? '', checksum_state: m.checksumState ?? '' })), 'csv'));
           else if (args.action === 'status') {
             for (const m of status) print(statusLine(m));
             const pending = status.filter((m) => !m.appliedAt).length;

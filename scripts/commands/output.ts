@@ -6,12 +6,12 @@ import type { StageProgress } from '../../lib/dialect/staging.ts';
 import { describeProblem } from '../../lib/errors.ts';
 import type { LoadReport } from '../../lib/load/runner.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { VerifyReport } from '../../lib/report/checks.ts';
+import { verifyJson, type VerifyReport } from '../../lib/report/checks.ts';
 import type { LoadRun } from '../../lib/load/run-record.ts';
 import type { StepEvent } from '../../lib/load/options.ts';
 import cliProgress from 'cli-progress';
 import { print, printJson, type ResultFormat } from './common.ts';
-import { formatTable } from './format-table.ts';
+import { formatRows, formatTable } from './format-table.ts';
 
 /**
  * Progress on stderr. At a terminal: a bar per staging table (cli-progress)
@@ -68,32 +68,30 @@ export function commandLine(): string {
 }
 
 /** text: a table of the steps and the skipped records; json: the run (lib/load/run-record.ts RunSummary). */
-export function printLoadReport(report: LoadReport, format: ResultFormat = 'text', run?: LoadRun): void {
+export function printLoadReport(report: LoadReport, format: ResultFormat = 'table', run?: LoadRun): void {
   if (format === 'json' && run) {
     printJson(run.summary());
     return;
   }
-  print(formatTable(report.steps.map((s) => ({ step: s.step, rows: s.rows, seconds: s.seconds.toFixed(2), detail: s.detail ?? '' }))));
+  const rows = report.steps.map((s) => ({ step: s.step, rows: s.rows, seconds: s.seconds.toFixed(2), detail: s.detail ?? '' }));
+  if (format === 'csv') {
+    print(formatRows(rows, 'csv'));
+    return;
+  }
+  print(formatTable(rows));
   if (report.skipped.length > 0) {
     print(`Skipped ${report.skipped.length} bad record(s) (--max-errors):`);
     for (const p of report.skipped) print(`  ${describeProblem(p)}`);
   }
 }
 
-/** The JSON shape of `verify --format json` (README, Machine-readable output). */
-export function verifyJson(report: VerifyReport): object {
-  return {
-    passed: report.results.every((r) => r.failures === 0),
-    counts: report.counts.map((c) => ({ table: c.table_name, rows: Number(c.row_count) })),
-    songplays: report.songplays,
-    matched: report.matched,
-    checks: report.results.map((r) => ({ name: r.check.name, description: r.check.description, passed: r.failures === 0, offendingRows: r.failures, sample: r.sample })),
-  };
-}
-
-export function printVerifyReport(report: VerifyReport, format: ResultFormat = 'text'): void {
+export function printVerifyReport(report: VerifyReport, format: ResultFormat = 'table'): void {
   if (format === 'json') {
     printJson(verifyJson(report));
+    return;
+  }
+  if (format === 'csv') {
+    print(formatRows(report.results.map((r) => ({ check: r.check.name, passed: r.failures === 0, offending_rows: r.failures })), 'csv'));
     return;
   }
   print(formatTable(report.counts));
