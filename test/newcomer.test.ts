@@ -278,3 +278,68 @@ test('7: progress: at a terminal a bar per staging table and a START line per tr
   t.regex(tty.stdout, /\[\d of 5\] START transform songplays: /);
   t.regex(tty.stdout, /\[\d of 5\] OK transform songplays: 2 rows in [\d.]+s/);
 });
+
+/** The compiled command line run in `cwd` (where it looks for sparkify.ini and dwh.cfg). */
+async function runIn(cwd: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  ensureBuilt();
+  return run(process.execPath, [CLI_ENTRY, ...args, '--env-file=/dev/null'], { cwd, env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env } }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+  );
+}
+
+test('named targets (sparkify.ini, --target, SPARKIFY_TARGET), a dwh.cfg in the working folder, --log-format json', async (t) => {
+  const tdb = await createTestDatabase();
+  t.teardown(() => tdb.drop());
+  t.is((await runCli(['migrate', 'up'], { DATABASE_URL: tdb.url })).code, 0);
+  const dir = await tempDir(t, 'sparkify-newcomer-targets-');
+  const password = new URL(tdb.url).password;
+  await writeFile(path.join(dir, 'sparkify.ini'), `[target.dev]\n\n[target.shared]\nDATABASE_URL = ${tdb.url}\n\n[target.nowhere]\nDATABASE_URL = postgres://u:p@127.0.0.1:9/dev\n`);
+  const shared = await runIn(dir, ['migrate', 'status', '--target', 'shared', '--format', 'json']);
+  t.is(shared.code, 0, shared.stderr);
+  t.is((JSON.parse(shared.stdout) as { applied: unknown[] }).applied.length, 13);
+  t.regex(shared.stderr, /Target shared \(sparkify\.ini \[target\.shared\]\)/);
+  const byEnv = await runIn(dir, ['verify'], { SPARKIFY_TARGET: 'nowhere' });
+  t.is(byEnv.code, 1);
+  t.regex(byEnv.stderr, /127\.0\.0\.1:9/);
+  const unknown = await runIn(dir, ['verify', '--target', 'prod']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /no \[target\.prod\] section \(its targets: dev, shared, nowhere\)/);
+  // The environment wins over the target.
+  const env = await runIn(dir, ['migrate', 'status', '--target', 'nowhere', '--format', 'json'], { DATABASE_URL: tdb.url });
+  t.is(env.code, 0, env.stderr);
+  // --log-format json: every stderr line one JSON object; no secret in them.
+  const logged = await runIn(dir, ['verify', '--target', 'shared', '--log-format', 'json']);
+  const lines = logged.stderr.trim().split('\n');
+  t.true(lines.length > 0 && lines.every((l) => typeof (JSON.parse(l) as { message: string }).message === 'string'), logged.stderr);
+  if (password) t.false(logged.stderr.includes(password));
+
+  // A dwh.cfg in the working folder is read without --config, and said so.
+  const cfgDir = await tempDir(t, 'sparkify-newcomer-cfg-');
+  const u = new URL(tdb.url);
+  await writeFile(path.join(cfgDir, 'dwh.cfg'), `[CLUSTER]\nHOST=${u.hostname}\nDB_NAME=${u.pathname.slice(1)}\nDB_USER=${decodeURIComponent(u.username)}\nDB_PASSWORD=${decodeURIComponent(u.password)}\nDB_PORT=${u.port}\n`);
+  const viaCfg = await runIn(cfgDir, ['migrate', 'status', '--format', 'json']);
+  t.is(viaCfg.code, 0, viaCfg.stderr);
+  t.regex(viaCfg.stderr, /Reading .*dwh\.cfg \(a dwh\.cfg in the working folder/);
+  t.is((JSON.parse(viaCfg.stdout) as { applied: unknown[] }).applied.length, 13);
+});
+
+test('query --format json is typed; --format csv on verify; migrate down --all asks (no terminal: --yes needed)', async (t) => {
+  const tdb = await createTestDatabase();
+  t.teardown(() => tdb.drop());
+  const env = { DATABASE_URL: tdb.url };
+  t.is((await runCli(['migrate', 'up'], env)).code, 0);
+  const q = await runCli(['query', '--format', 'json', "SELECT CAST(9007199254740991 AS BIGINT) AS big, CAST(9007199254740993 AS BIGINT) AS huge, CAST(1.50 AS NUMERIC(5,2)) AS x, TIMESTAMP '2018-11-01 21:01:46.796' AS ts, COUNT(*) AS n FROM users"], env);
+  t.is(q.code, 0, q.stderr);
+  t.deepEqual(JSON.parse(q.stdout), [{ big: 9007199254740991, huge: '9007199254740993', x: 1.5, ts: '2018-11-01T21:01:46.796Z', n: 0 }]);
+  const csv = await runCli(['verify', '--format', 'csv'], env);
+  t.is(csv.code, 0, csv.stderr);
+  t.regex(csv.stdout, /^check,passed,offending_rows\nusers: user_id unique,true,0\n/);
+  const down = await runCli(['migrate', 'down', '--all'], env);
+  t.is(down.code, 2);
+  t.regex(down.stderr, /drops every table and the run history: add --yes/);
+  t.is((await runCli(['migrate', 'status', '--format', 'json'], env)).stdout.includes('create-songplays'), true);
+  const status = JSON.parse((await runCli(['migrate', 'status', '--format', 'json'], env)).stdout) as { applied: unknown[] };
+  t.is(status.applied.length, 13, 'nothing was dropped');
+  t.is((await runCli(['migrate', 'down', '--all', '--yes'], env)).code, 0);
+});
