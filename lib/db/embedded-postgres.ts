@@ -173,6 +173,12 @@ async function createState(dir: string): Promise<ServerState> {
   return state;
 }
 
+/** Whether `inner` is `dir` or below it. */
+function isInside(dir: string, inner: string): boolean {
+  const relative = path.relative(path.resolve(dir), path.resolve(inner));
+  return !relative.startsWith('..') && !path.isAbsolute(relative);
+}
+
 /**
  * A cluster kept outside `dir` (as root, under the system temp folder) is used
  * only from a folder that root owns and only root can write to, and never
@@ -180,8 +186,7 @@ async function createState(dir: string): Promise<ServerState> {
  * private folder is made.
  */
 async function checkDataDir(dir: string, state: ServerState): Promise<ServerState> {
-  const relative = path.relative(path.resolve(dir), path.resolve(state.dataDir));
-  if (!relative.startsWith('..') && !path.isAbsolute(relative)) return state;
+  if (isInside(dir, state.dataDir)) return state;
   const parent = path.dirname(state.dataDir);
   if (untrustedBecause(parent) === 'it does not exist') {
     const moved = { ...state, dataDir: await privateDataDir() };
@@ -332,7 +337,15 @@ export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<Em
   await mkdir(dir, { recursive: true, mode: isRoot() ? 0o755 : 0o700 });
   let state = await checkDataDir(dir, (await readState(dir)) ?? (await createState(dir)));
   log.secret(state.password);
-  if (!existsSync(path.join(state.dataDir, 'PG_VERSION'))) await initialise(state, log);
+  if (!existsSync(path.join(state.dataDir, 'PG_VERSION'))) {
+    if (!isInside(dir, state.dataDir)) {
+      log.warn(
+        `Running as root, and the postgres user the server must run as cannot reach ${path.resolve(dir)} (a parent folder is closed to others), so the cluster goes to ${state.dataDir}, under the system temp folder, which a reboot may empty. ` +
+          'To keep it in the warehouse folder, set WAREHOUSE_DIR to a folder every parent of which others may enter (e.g. /srv/sparkify-warehouse), or run as an ordinary user.',
+      );
+    }
+    await initialise(state, log);
+  }
 
   const port = await runningPort(state.dataDir);
   if (port !== undefined) {
