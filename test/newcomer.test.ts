@@ -265,7 +265,9 @@ test('7: progress: at a terminal a bar per staging table and a START line per tr
   t.regex(piped.stderr, /^staging_events: 1\/1 files, 2 rows, 0\.0 MB in [\d.]+s/m);
   t.deepEqual(piped.stderr.match(/^\[\d of 5\] OK transform \w+: \d+ rows in [\d.]+s$/gm)?.length, 5);
   t.notRegex(piped.stderr, /START|\[░|files \|/, 'no live output in a pipe');
-  for (const m of piped.stderr.matchAll(/^(\w+): \d+\/\d+ files, (\d+) rows, .* in ([\d.]+)s(?:, (\d+) rows\/s)?$/gm)) {
+  const ends = [...piped.stderr.matchAll(/^(\w+): \d+\/\d+ files, (\d+) rows, [\d.]+ MB in ([\d.]+)s(?:, ([\d.]+) rows\/s)?$/gm)];
+  t.is(ends.length, 2, 'one end line per staging table');
+  for (const m of ends) {
     // A rate only once the table ran half a second, so never above rows / 0.5 s.
     if (m[4] !== undefined) t.true(Number(m[4]) <= Number(m[2]) / 0.5, `${m[1]}: ${m[4]} rows/s for ${m[2]} rows`);
   }
