@@ -251,6 +251,9 @@ test('`npm run load --incremental` (no --): refused with the line to type, not a
   );
   t.is(result.code, 2);
   t.regex(result.stderr, /npm took --incremental as its own setting[\s\S]*npm run load -- --incremental/);
+  // An npm setting of npm's own kept in an .npmrc (yes=true for npx) is not taken for a swallowed --yes.
+  const kept = await run('npm', ['run', '--silent', 'start', '--', '--help'], { cwd: PROJECT_DIR, env: { ...env, npm_config_yes: 'true' } });
+  t.regex(kept.stdout, /--full-refresh/);
 });
 
 test('7: progress: at a terminal a bar per staging table and a START line per transform; in a pipe only the end lines, with no absurd rate', async (t) => {

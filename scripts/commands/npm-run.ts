@@ -18,10 +18,18 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const runByNpm = (env: Env) => env['npm_lifecycle_event'] !== undefined;
 
+/**
+ * Flags that are npm settings of its own too, which a user may keep in an
+ * .npmrc (yes=true for npx, target=… for node-gyp): found in npm's
+ * environment, they say nothing about this command line, so they are not
+ * taken as swallowed flags.
+ */
+const NPM_OWN = new Set(['yes', 'dry-run', 'target', 'all', 'only', 'json', 'force', 'global', 'browser', 'verbose', 'quiet', 'config']);
+
 /** The flags of `declared` (yargs' camel-case and kebab-case keys) that npm swallowed: in the environment, not on the command line. */
 export function swallowedByNpm(declared: readonly string[], argv: readonly string[], env: Env): string[] {
   if (!runByNpm(env)) return [];
-  const kebab = [...new Set(declared.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && k !== '$0' && k !== '_'))];
+  const kebab = [...new Set(declared.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && k !== '$0' && k !== '_' && !NPM_OWN.has(k)))];
   return kebab.filter((name) => {
     const value = env[`npm_config_${name.replace(/-/g, '_')}`];
     if (value === undefined || value === '') return false;
