@@ -20,12 +20,20 @@ export interface LoggerOptions {
   readonly write?: (line: string) => void;
   /** The run's secrets (shared with what prints results and errors). */
   readonly secrets?: Secrets;
+  /** json: each line one JSON object {time, level, message} (--log-format json), for log collectors. */
+  readonly format?: 'text' | 'json' | undefined;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = options.secrets ?? new Secrets();
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const out = (prefix: string) => (message: string) => write(secrets.redact(`${prefix}${message}`));
+  const json = options.format === 'json';
+  const out = (prefix: string) => {
+    const level = prefix === '' ? 'info' : prefix.replace(/: $/, '');
+    return json
+      ? (message: string) => write(JSON.stringify({ time: new Date().toISOString(), level, message: secrets.redact(message) }))
+      : (message: string) => write(secrets.redact(`${prefix}${message}`));
+  };
   const none = () => undefined;
   return {
     debug: options.verbose ? out('debug: ') : none,

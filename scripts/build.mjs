@@ -29,9 +29,11 @@ function filesUnder(dir) {
 }
 
 for (const file of filesUnder(dist)) {
-  const source = file.endsWith('.js') ? file.replace(/\.js$/, '.ts') : file;
+  const source = file.endsWith('.d.ts') ? file.replace(/\.d\.ts$/, '.ts') : file.endsWith('.js') ? file.replace(/\.js$/, '.ts') : file;
   if (!file.startsWith('.') && !existsSync(path.join(root, source))) rmSync(path.join(dist, file));
 }
+// node-pg-migrate loads every file in the migrations folder: no type declarations there (the package's types are its API's).
+for (const file of filesUnder(path.join(dist, 'migrations')).filter((f) => f.endsWith('.d.ts'))) rmSync(path.join(dist, 'migrations', file));
 for (const dir of ['lib']) {
   for (const file of filesUnder(path.join(root, dir)).filter((f) => f.endsWith('.sql'))) {
     mkdirSync(path.dirname(path.join(dist, dir, file)), { recursive: true });

@@ -19,6 +19,8 @@ import { reportCommand } from './commands/report.ts';
 import { sourcesCommand } from './commands/sources.ts';
 import { startCommand } from './commands/start.ts';
 import { verifyCommand } from './commands/verify.ts';
+import { tolerateClosedPipes } from './commands/common.ts';
+import { refuseSwallowedFlags } from './commands/npm-run.ts';
 
 const modulesLoadedAt = performance.now();
 
@@ -28,8 +30,11 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 // Run by npm under `sh -c`: a SIGTERM to npm must not leave this process running on its own.
 stopWithParent(createLogger());
+// `npm run --silent analyze | head -3`: a reader that stops early is no error (scripts/commands/common.ts).
+tolerateClosedPipes();
 
-await yargs(hideBin(process.argv))
+const cli = yargs(hideBin(process.argv));
+await cli
   .scriptName('sparkify-warehouse')
   .command(migrateCommand)
   .command(loadCommand)
@@ -43,8 +48,24 @@ await yargs(hideBin(process.argv))
   .command(sourcesCommand)
   .command(clusterCommand)
   .command(historyCommand)
-  // `sparkify-warehouse completion >> ~/.bashrc` (or ~/.zshrc): yargs' own shell completion.
-  .completion('completion', 'Print the shell completion script (bash, zsh): sparkify-warehouse completion >> ~/.bashrc')
+  // `sparkify-warehouse completion >> ~/.bashrc` (or ~/.zshrc): yargs' own shell completion script, printed by
+  // a command of ours so that `completion --help` shows help (yargs' built-in completion command answers any
+  // argument with the script). The script asks for completions with --get-yargs-completions, which the hidden
+  // built-in still answers.
+  .command('completion', 'Print the shell completion script (bash, zsh): sparkify-warehouse completion >> ~/.bashrc', (y) => y.option('env-file', { type: 'string', hidden: true }), () => {
+    // yargs takes ($0, command name) here; its types list no parameters.
+    (cli.showCompletionScript as (scriptName: string, command: string) => unknown)('sparkify-warehouse', 'completion');
+  })
+  .completion('get-yargs-completion-script', false)
+  // `npm run load --incremental` without `--`: npm keeps the flag for itself (scripts/commands/npm-run.ts).
+  .middleware((argv) => {
+    try {
+      refuseSwallowedFlags(Object.keys(argv), hideBin(process.argv), process.env);
+    } catch (err) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      process.exit(EXIT.usage);
+    }
+  })
   .demandCommand(1, 'Name a command: see --help.')
   .strict()
   .recommendCommands()

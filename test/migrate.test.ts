@@ -133,7 +133,7 @@ test.serial('a connected dry run prints SQL and changes nothing', async (t) => {
 
 test.serial('two concurrent migrate up runs: one waits for the other, the schema ends up right', async (t) => {
   const env = { DATABASE_URL: tdb.url };
-  await runCli(['migrate', 'down', '--all'], env);
+  await runCli(['migrate', 'down', '--all', '--yes'], env);
   const [a, b] = await Promise.all([runCli(['migrate', 'up'], env), runCli(['migrate', 'up'], env)]);
   t.is(a.code, 0, a.stderr);
   t.is(b.code, 0, b.stderr);

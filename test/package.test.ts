@@ -11,6 +11,8 @@ import test from 'ava';
 import { ensureBuilt } from './support/spawn-cli.ts';
 import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
+import { createTestDatabase } from './helpers/database.ts';
+import { event, song, writeFixture } from './helpers/fixtures.ts';
 
 const run = promisify(execFile);
 
@@ -52,7 +54,7 @@ test('npm pack gives a package that installs elsewhere and runs: --help and the 
   t.true(files.includes('dist/scripts/cli.js'));
   t.true(files.includes('dist/lib/report/analytics/plays-by-hour.sql'), 'the SQL files are copied beside the code');
   t.true(files.some((f) => /^dist\/migrations\/.*_create-songplays\.js$/.test(f)));
-  t.deepEqual(files.filter((f) => f.endsWith('.ts') || f.startsWith('test/') || f.includes('tsbuildinfo')), [], 'no sources, tests or build state');
+  t.deepEqual(files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.startsWith('test/') || f.includes('tsbuildinfo')), [], 'no sources (type declarations only), tests or build state');
 
   await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, dependencies: { 'sparkify-warehouse': `file:${info.filename}` } }));
   await writeFile(path.join(dir, 'package-lock.json'), JSON.stringify(await consumerLock(info.filename)));
@@ -70,4 +72,44 @@ test('npm pack gives a package that installs elsewhere and runs: --help and the 
     t.regex(there.stdout, /COPY staging_events|CREATE TABLE songplays/, args.join(' '));
     t.is(there.stdout, here.stdout, `${args.join(' ')}: the installed package prints what this checkout prints`);
   }
+
+  // Publishable: a license, a repository, and the programmatic API (exports + types).
+  const manifest = JSON.parse(await readFile(path.join(dir, 'node_modules', 'sparkify-warehouse', 'package.json'), 'utf8')) as { license?: string; repository?: { url?: string }; private?: boolean; types?: string };
+  t.truthy(manifest.license);
+  t.regex(manifest.repository?.url ?? '', /^git\+https:\/\//);
+  t.not(manifest.private, true);
+  t.true(files.includes('dist/scripts/api.js') && files.includes('dist/scripts/api.d.ts') && files.includes('LICENSE'));
+
+  // migrate, load and verify from the installed tarball return what --format json prints.
+  const tdb = await createTestDatabase();
+  t.teardown(() => tdb.drop());
+  const fixture = await writeFixture(t, { logs: { 'a.json': [event({ userId: '5', ts: 1541105830796 })] }, songs: { 's.json': song() } });
+  const settings = { DATABASE_URL: tdb.url, ...fixture.env };
+  await writeFile(
+    path.join(dir, 'use.mjs'),
+    `import { migrate, load, verify } from 'sparkify-warehouse';
+const settings = JSON.parse(process.env.SETTINGS);
+const migrated = await migrate({ settings });
+const run = await load({ settings });
+const checks = await verify({ settings });
+process.stdout.write(JSON.stringify({ migrated, run, checks }));
+`,
+  );
+  const used = await run(process.execPath, ['use.mjs'], { cwd: dir, env: { ...env, SETTINGS: JSON.stringify(settings) } });
+  const api = JSON.parse(used.stdout) as { migrated: { direction: string; migrations: string[] }; run: { outcome: string; steps: { table: string; rows: number }[]; sources: { logData: string } }; checks: unknown };
+  t.is(api.migrated.direction, 'up');
+  t.is(api.migrated.migrations.length, 13);
+  t.is(api.run.outcome, 'succeeded');
+  t.is(api.run.sources.logData, fixture.env['LOG_DATA'] ?? '');
+  t.is(api.run.steps.find((s) => s.table === 'songplays')?.rows, 1);
+  const cli = await runCli(['verify', '--format', 'json'], settings);
+  t.deepEqual(api.checks, JSON.parse(cli.stdout), 'verify() returns what verify --format json prints');
+
+  // The types: a consumer's TypeScript (strict, an ES module) checks a call against them. skipLibCheck as most
+  // projects set it: the package's declarations name pg's types, which come with @types/pg (a devDependency here).
+  await writeFile(path.join(dir, 'typed.mts'), `import { verify, type VerifyJson } from 'sparkify-warehouse';\nconst checks: VerifyJson = await verify({ settings: { DATABASE_URL: 'postgres://x' } });\nconst passed: boolean = checks.passed;\n// @ts-expect-error: verify takes no such option (the types are real, not any)\nawait verify({ nosuchoption: true });\nexport { passed };\n`);
+  await writeFile(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [path.join(PROJECT_DIR, 'node_modules', '@types')] }, files: ['typed.mts'] }));
+  const tsc = path.join(PROJECT_DIR, 'node_modules', 'typescript', 'bin', 'tsc');
+  const typed = await run(process.execPath, [tsc, '-p', dir], { cwd: dir, env }).then(() => '', (err: { stdout?: string }) => err.stdout ?? 'tsc failed');
+  t.is(typed, '', 'the consumer type-checks against the packed .d.ts files');
 });

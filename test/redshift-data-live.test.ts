@@ -33,7 +33,7 @@ run(title('Data API: cluster status, migrate up, load twice, verify, analyze, a 
     const rows = JSON.parse((await cli(['query', '--format', 'json', 'SELECT * FROM staging_events'])).stdout) as unknown[];
     t.true(rows.length > 0);
   } finally {
-    await runCli(['migrate', 'down', '--all'], env, { timeoutMs: 10 * 60_000 });
+    await runCli(['migrate', 'down', '--all', '--yes'], env, { timeoutMs: 10 * 60_000 });
     await runCli(['query', `DROP SCHEMA IF EXISTS ${schema}`], { ...env, WAREHOUSE_SCHEMA: '' });
   }
 });

@@ -149,7 +149,7 @@ test('the queries behind the charts give the known answers; the last runs come f
     t.is(data.ledger.total, 3);
     // The load in test.before recorded its run (load_runs, lib/load/run-record.ts).
     t.deepEqual(data.runs?.rows.map((r) => [r['command'], r['outcome'], r['rows']]), [['load', 'succeeded', 'staging_events 12, staging_songs 2, users 3, songs 2, artists 2, songplays 11, time 11']]);
-    t.regex(await renderReport(data, await loadSchemaModel(pipeline)), /<h3>Last runs<\/h3><table[^>]*>.*<th>outcome<\/th>.*succeeded/s);
+    t.regex(await renderReport(data, await loadSchemaModel(pipeline)), /<h3>Last runs<\/h3><div class="scroll"><table[^>]*>.*<th>outcome<\/th>.*succeeded/s);
     // A warehouse migrated before the run record existed: no section.
     await tdb.query('ALTER TABLE load_runs RENAME TO load_runs_hidden');
     const withoutRuns = await collectReportData(db, pipeline);
@@ -199,8 +199,8 @@ test('the page is self-contained: no script, no external resource', async (t) =>
     figures.map((f) => ({
       id: f.getAttribute('data-chart') ?? '',
       title: f.querySelector('h3')?.textContent ?? '',
-      marks: f.querySelectorAll('svg g.role-mark.mark-rect > path, svg g.role-mark.mark-symbol > path').length,
-      axisTitles: [...f.querySelectorAll('svg g.role-axis-title text')].map((x) => x.textContent ?? ''),
+      marks: f.querySelectorAll('.plot-wide svg g.role-mark.mark-rect > path, .plot-wide svg g.role-mark.mark-symbol > path').length,
+      axisTitles: [...f.querySelectorAll('.plot-wide svg g.role-axis-title text')].map((x) => x.textContent ?? ''),
       sql: f.querySelector('details.sql pre')?.textContent ?? '',
       visible: (f.querySelector('svg')?.getBoundingClientRect().height ?? 0) > 50,
     })),
@@ -221,7 +221,7 @@ test('the page is self-contained: no script, no external resource', async (t) =>
   }
 
   // The hour chart: one bar per (hour, level), as tall as its count (all at one scale).
-  const bars = await page.$$eval('figure[data-chart="plays-by-hour"] svg g.role-mark.mark-rect > path', (paths) =>
+  const bars = await page.$$eval('figure[data-chart="plays-by-hour"] .plot-wide svg g.role-mark.mark-rect > path', (paths) =>
     paths.map((p) => ({ label: p.getAttribute('aria-label') ?? '', height: (p as unknown as { getBBox(): { height: number } }).getBBox().height })),
   );
   const measured = bars
@@ -254,6 +254,45 @@ test('the page is self-contained: no script, no external resource', async (t) =>
   t.true(existsSync(path.join(artifacts, 'report-fixture.png')));
 });
 
+(chromiumAvailable ? test.serial : test.skip)(chromiumTitle('in Chromium at 390 and 1280 px: no sideways scrolling, each chart drawn for the width with labels of 9 px or more, wide tables scroll inside themselves; screenshots'), async (t) => {
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const artifacts = path.join(PROJECT_DIR, 'test-artifacts');
+  await mkdir(artifacts, { recursive: true });
+  for (const width of [390, 1280]) {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    await page.goto(pathToFileURL(reportFile).href, { waitUntil: 'load' });
+    // Run in the page (a string: the project's TypeScript has no DOM types).
+    const m = (await page.evaluate(`(() => {
+      const vw = document.documentElement.clientWidth;
+      const shown = (e) => e.getBoundingClientRect().height > 0;
+      // What sticks out of the page: scrolling containers (.scroll, .erd-wrap) may hold wider content.
+      const overflowing = [...document.querySelectorAll('body *')]
+        .filter((e) => shown(e) && e.getBoundingClientRect().right > vw + 0.5 && !e.parentElement?.closest('.scroll, .erd-wrap'))
+        .map((e) => \`\${e.tagName.toLowerCase()}.\${String(e.getAttribute('class') ?? '')}\`);
+      const figures = [...document.querySelectorAll('figure.chart')].filter((f) => f.querySelector('svg'));
+      const labels = figures.flatMap((f) => [...f.querySelectorAll('svg text')].filter(shown).map((x) => x.getBoundingClientRect().height));
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        overflowing: overflowing.slice(0, 10),
+        svgsShownPerChart: figures.map((f) => [...f.querySelectorAll('svg')].filter(shown).length),
+        smallestLabel: Math.min(...labels),
+        tablesNotWrapped: [...document.querySelectorAll('table')].filter((x) => !x.parentElement?.classList.contains('scroll')).length,
+        scrolledTables: [...document.querySelectorAll('.scroll')].filter((x) => shown(x) && x.scrollWidth > x.clientWidth + 1).length,
+      };
+    })()`)) as { scrollWidth: number; overflowing: string[]; svgsShownPerChart: number[]; smallestLabel: number; tablesNotWrapped: number; scrolledTables: number };
+    t.is(m.scrollWidth, width, `${width} px: the page is no wider than the window`);
+    t.deepEqual(m.overflowing, [], `${width} px: nothing sticks out`);
+    t.true(m.svgsShownPerChart.length > 5 && m.svgsShownPerChart.every((n) => n === 1), `${width} px: one drawing shown per chart (${m.svgsShownPerChart.join(',')})`);
+    t.true(m.smallestLabel >= 9, `${width} px: the smallest chart text is ${m.smallestLabel.toFixed(1)} px tall`);
+    t.is(m.tablesNotWrapped, 0, 'every table sits in its own scrolling box');
+    if (width === 390) t.true(m.scrolledTables > 0, 'at 390 px a wide table (the last runs) scrolls inside itself');
+    await page.screenshot({ path: path.join(artifacts, `report-${width}.png`), fullPage: true });
+    t.true(existsSync(path.join(artifacts, `report-${width}.png`)));
+    await page.close();
+  }
+});
+
 test.serial('npm run report writes the page and prints its file:// address; a failed check is shown with its offending rows', async (t) => {
   const out = await tempDir(t, 'sparkify-report-cli-');
   await tdb.query('INSERT INTO users SELECT * FROM users WHERE user_id = 11');
@@ -265,7 +304,7 @@ test.serial('npm run report writes the page and prints its file:// address; a fa
   t.is(file, path.join(out, 'index.html'));
   const html = await readFile(file, 'utf8');
   t.regex(html, /<tr class="fail"><td class="status">FAIL<\/td><td>users: user_id unique/);
-  t.regex(html, /First 1 of 1 offending row\(s\):<\/p><table class="rows"><thead><tr><th class="num">user_id<\/th><th class="num">copies<\/th><\/tr><\/thead><tbody><tr><td class="num">11<\/td><td class="num">2<\/td>/);
+  t.regex(html, /First 1 of 1 offending row\(s\):<\/p><div class="scroll"><table class="rows"><thead><tr><th class="num">user_id<\/th><th class="num">copies<\/th><\/tr><\/thead><tbody><tr><td class="num">11<\/td><td class="num">2<\/td>/);
   t.regex(html, /15 of 16 passed/);
 
   const json = await runCli(['report', '--out', out, '--format', 'json'], { DATABASE_URL: tdb.url });

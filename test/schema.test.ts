@@ -66,7 +66,7 @@ test('two schemas in one database, loaded from different sources, stay independe
   const levels = JSON.parse(analyze.stdout)['free-vs-paid'] as { plays: string }[];
   t.is(levels.reduce((n, r) => n + Number(r.plays), 0), b.expected.songplays);
 
-  const down = await runCli(['migrate', 'down', '--all'], { ...url, WAREHOUSE_SCHEMA: 'dev_a' });
+  const down = await runCli(['migrate', 'down', '--all', '--yes'], { ...url, WAREHOUSE_SCHEMA: 'dev_a' });
   t.is(down.code, 0, down.stderr);
   t.deepEqual((await tablesIn(tdb, 'dev_a')).filter((x) => [...ALL_TABLES, 'load_ledger'].includes(x)), [], 'dev_a has none of its tables left');
   t.deepEqual(await checksums(devB), sumsB, 'dev_b is as it was');

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Secrets } from '../redact.ts';
-import { dataApiSetting, isDataApiUrl, type DataApiSetting } from './data-api.ts';
+import { dataApiSetting, describeDataApi, isDataApiUrl, type DataApiSetting } from './data-api.ts';
 import { checkRegion, checkRoleArn, SERVERLESS_NAME } from './aws-names.ts';
 import { checkS3Uri, isS3Uri } from './s3-uri.ts';
 import { checkSchemaName } from './schema-name.ts';
@@ -82,6 +82,8 @@ export interface Config {
   readonly noEmbedded: string | undefined;
   /** Secret values found in the settings (passwords, AWS keys): the caller masks them in every output. */
   readonly secrets: readonly string[];
+  /** The named target these settings came from (--target, SPARKIFY_TARGET), if any. */
+  readonly targetName?: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -214,6 +216,29 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     noEmbedded: undefined,
     secrets: Object.freeze(secrets),
   });
+}
+
+/**
+ * Where the warehouse is, for a run's record and `--format json`, with no
+ * secret in it: a URL's password is replaced by ***.
+ */
+export function describeTarget(config: Config): string {
+  const d = config.database;
+  const schema = config.schema === DEFAULT_SCHEMA ? '' : ` (schema ${config.schema})`;
+  switch (d.kind) {
+    case 'embedded':
+      return `embedded PostgreSQL in ${d.dir}${schema}`;
+    case 'url':
+      return `${d.url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@]*@/i, '$1:***@')}${schema}`;
+    case 'pg-env':
+      return `postgres://${d.user ?? ''}${d.password ? ':***' : ''}@${d.host}:${d.port}/${d.database ?? ''}${schema}`;
+    case 'data-api':
+      return `${describeDataApi(d)}${schema}`;
+    default: {
+      const never: never = d;
+      throw new Error(`unknown database setting ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 /** The schema given on the command line (--schema), validated the same way. */

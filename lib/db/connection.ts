@@ -17,6 +17,8 @@ export interface StatementResult {
   readonly columns: readonly string[];
   readonly rows: Record<string, unknown>[];
   readonly rowCount: number | null;
+  /** Each column's SQL type (int8, numeric, timestamp, timestamptz, …) where the transport says it: `query --format json` types its values by it. */
+  readonly types?: readonly string[];
 }
 
 export interface Connection {

@@ -198,7 +198,7 @@ export function connectDataApi(options: DataApiOptions): Connection {
     }
   }
 
-  async function results(id: string): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+  async function results(id: string): Promise<{ columns: string[]; types: string[]; rows: Record<string, unknown>[] }> {
     const rows: Record<string, unknown>[] = [];
     let columns: ColumnMetadata[] = [];
     let token: string | undefined;
@@ -218,7 +218,7 @@ export function connectDataApi(options: DataApiOptions): Connection {
       pages += 1;
     } while (token);
     if (pages > 1) log.debug(`Data API statement ${id}: ${rows.length} rows in ${pages} pages`);
-    return { columns: columns.map((c, i) => c.label ?? c.name ?? `?column${i}?`), rows };
+    return { columns: columns.map((c, i) => c.label ?? c.name ?? `?column${i}?`), types: columns.map((c) => c.typeName ?? ''), rows };
   }
 
   /**
@@ -267,8 +267,8 @@ export function connectDataApi(options: DataApiOptions): Connection {
     if (command === 'SET' && !inTransaction) settings.push(text);
     const rowCount = typeof described.ResultRows === 'number' && described.ResultRows >= 0 ? described.ResultRows : null;
     if (!described.HasResultSet) return { command, columns: [], rows: [], rowCount };
-    const { columns, rows } = await results(id);
-    return { command, columns, rows, rowCount: rows.length };
+    const { columns, types, rows } = await results(id);
+    return { command, columns, types, rows, rowCount: rows.length };
   }
 
   return {

@@ -9,8 +9,9 @@ import { detectDialect, type Dialect } from '../dialect/index.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Connection } from './connection.ts';
-import { ensureEmbeddedServer, stopEmbeddedServer, type EmbeddedServer } from './embedded-postgres.ts';
-import { createSchema, schemaExists, selectSchemaSql } from './schema.ts';
+import { leaseEmbeddedServer, type EmbeddedLease } from './embedded-lease.ts';
+import { createSchema, missingTables, schemaExists, selectSchemaSql } from './schema.ts';
+import { withExplicitSslMode } from './ssl-mode.ts';
 import { connectWire } from './wire-connection.ts';
 
 export interface Database {
@@ -28,7 +29,7 @@ export function connectionConfig(config: Config): pg.ClientConfig | undefined {
   const d = config.database;
   switch (d.kind) {
     case 'url':
-      return { connectionString: d.url };
+      return { connectionString: withExplicitSslMode(d.url) };
     case 'pg-env':
       return { host: d.host, port: d.port, user: d.user, password: d.password, database: d.database };
     case 'embedded':
@@ -60,9 +61,19 @@ function describe(connection: pg.ClientConfig, embedded: boolean): string {
  */
 export type MissingSchema = 'create' | 'refuse' | 'ignore';
 
-export async function openDatabase(config: Config, log: Logger, options: { readonly missingSchema?: MissingSchema } = {}): Promise<Database> {
+export interface OpenOptions {
+  readonly missingSchema?: MissingSchema;
+  /**
+   * Tables the command reads (verify, report, analyze): a warehouse never
+   * migrated is a usage error that says what to run (exit 2), not a raw
+   * "relation … does not exist".
+   */
+  readonly requireTables?: readonly string[];
+}
+
+export async function openDatabase(config: Config, log: Logger, options: OpenOptions = {}): Promise<Database> {
   if (config.database.kind === 'embedded' && config.noEmbedded) throw new ConfigError([config.noEmbedded]);
-  let embedded: EmbeddedServer | undefined;
+  let embedded: EmbeddedLease | undefined;
   let transport: { readonly connect: () => Promise<Connection>; readonly description: string; readonly close: () => void };
   if (config.database.kind === 'data-api') {
     // Imported when used only: the AWS SDK is slow to load.
@@ -82,8 +93,8 @@ export async function openDatabase(config: Config, log: Logger, options: { reado
         : { ...connection, user: creds.user, password: creds.password };
     }
     if (!connection) {
-      embedded = await ensureEmbeddedServer(config.database.kind === 'embedded' ? config.database.dir : config.warehouseDir, log);
-      connection = embedded.connection;
+      embedded = await leaseEmbeddedServer(config.database.kind === 'embedded' ? config.database.dir : config.warehouseDir, log);
+      connection = embedded.server.connection;
     }
     const settings = connection;
     transport = {
@@ -114,7 +125,7 @@ export async function openDatabase(config: Config, log: Logger, options: { reado
   try {
     first = await connect();
   } catch (err) {
-    if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
+    await embedded?.release();
     transport.close();
     throw new Error(`Could not connect to ${transport.description}: ${(err as Error).message}`, { cause: err });
   }
@@ -132,10 +143,14 @@ export async function openDatabase(config: Config, log: Logger, options: { reado
     } else if (!selectSchema && options.missingSchema !== 'ignore') {
       throw new ConfigError([`WAREHOUSE_SCHEMA: schema ${schema} does not exist on ${transport.description}: \`npm run migrate -- up\` creates it and its tables`]);
     }
+    const missing = options.requireTables && selectSchema ? await missingTables(first, options.requireTables, schema) : [];
+    if (missing.length > 0) {
+      throw new ConfigError([`the warehouse at ${where} has no table ${missing.join(', ')}: it was never migrated (or was rolled back); run \`npm run migrate -- up\` then \`npm run load\` (or \`npm start\`, which does both)`]);
+    }
   } catch (err) {
     await first.end().catch(() => undefined);
     transport.close();
-    if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
+    await embedded?.release();
     throw err;
   }
   await first.end();
@@ -147,7 +162,7 @@ export async function openDatabase(config: Config, log: Logger, options: { reado
     async close() {
       await Promise.all([...open].map((c) => c.end().catch(() => undefined)));
       transport.close();
-      if (embedded?.startedHere) await stopEmbeddedServer(embedded, log);
+      await embedded?.release();
     },
   };
 }

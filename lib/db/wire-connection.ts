@@ -17,6 +17,15 @@ export const TYPE_PARSERS: pg.CustomTypesConfig = {
     oid === pg.types.builtins.TIMESTAMP ? (v: string) => v : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** The type names `query --format json` types values by (pg's type OIDs). */
+const TYPE_NAMES: Record<number, string> = {
+  [pg.types.builtins.INT8]: 'int8',
+  [pg.types.builtins.NUMERIC]: 'numeric',
+  [pg.types.builtins.TIMESTAMP]: 'timestamp',
+  [pg.types.builtins.TIMESTAMPTZ]: 'timestamptz',
+  [pg.types.builtins.DATE]: 'date',
+};
+
 export async function connectWire(config: pg.ClientConfig, onError: (err: Error) => void = () => undefined): Promise<Connection> {
   const client = new pg.Client({ ...config, types: TYPE_PARSERS, application_name: 'sparkify-warehouse' });
   let broken: Error | undefined;
@@ -42,6 +51,7 @@ export async function connectWire(config: pg.ClientConfig, onError: (err: Error)
       return (Array.isArray(result) ? result : [result]).map((r) => ({
         command: r.command,
         columns: (r.fields ?? []).map((f) => f.name),
+        types: (r.fields ?? []).map((f) => TYPE_NAMES[f.dataTypeID] ?? String(f.dataTypeID)),
         rows: r.rows as Record<string, unknown>[],
         rowCount: r.rowCount,
       }));

@@ -35,8 +35,27 @@ export interface LoadOptions {
   readonly faults?: FaultPoints | undefined;
   /** Aborted on SIGINT/SIGTERM (lib/interrupt.ts): running statements are cancelled, nothing more commits. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Empty the star tables and the ledger before the transforms (once the
+   * staging has read every source without a problem), under the same lock:
+   * what is loaded then comes only from these sources.
+   */
+  readonly fullRefresh?: boolean | undefined;
+  /** Each transform as it starts and as it commits (the command line prints one line each, as dbt does); default: a log line at the start. */
+  readonly onStep?: ((e: StepEvent) => void) | undefined;
   /** This run's record (load_runs), filled in as it runs; default: a new one for `load`. */
   readonly run?: LoadRun | undefined;
+}
+
+/** A transform starting or committed: its place in the run's transforms, and once it ended its rows and seconds. */
+export interface StepEvent {
+  readonly phase: 'start' | 'end';
+  readonly step: string;
+  readonly description: string;
+  readonly position: number;
+  readonly total: number;
+  readonly rows?: number;
+  readonly seconds?: number;
 }
 
 /** What the staging strategy is told of a load (a run adds its guard's checks). */

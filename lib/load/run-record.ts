@@ -21,11 +21,30 @@ export const RUNS_TABLE = 'load_runs';
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
+/** What a run ran with (column context, migration 20261207000200000): null for runs recorded before it. */
+export interface RunContext {
+  /** This tool's version (package.json). */
+  readonly version: string;
+  /** Where the warehouse is, its password masked (lib/config/config.ts describeTarget). */
+  readonly target: string;
+  /** The named target (--target, SPARKIFY_TARGET), if one was selected. */
+  readonly targetName: string | null;
+  readonly sources: { readonly logData: string; readonly logJsonPath: string; readonly songData: string };
+  /** load --full-refresh: the star tables were emptied first. */
+  readonly fullRefresh: boolean;
+}
+
 /** One run as `history --format json` and `load --format json` print it. */
 export interface RunSummary {
   readonly runId: string;
   /** The command line's words after the program name: `load --incremental`, `start`. */
   readonly command: string;
+  /** The tool's version, the target (password masked), the sources; null for runs recorded before these were kept. */
+  readonly version: string | null;
+  readonly target: string | null;
+  readonly targetName: string | null;
+  readonly sources: RunContext['sources'] | null;
+  readonly fullRefresh: boolean;
   /** ISO 8601, UTC. */
   readonly startedAt: string;
   readonly endedAt: string | null;
@@ -102,14 +121,18 @@ export class LoadRun {
   /** The estimate, set before the run (Redshift targets); the actual is added when the run is recorded as ended. */
   cost: RunCost | undefined;
 
-  /** `redact` masks the run's secrets in the command line and the error kept (the record is read by others). */
+  /** `redact` masks the run's secrets in the command line, the context and the error kept (the record is read by others). */
   constructor(
     command: string,
     private readonly redact: (text: string) => string = (text) => text,
+    context?: RunContext,
   ) {
     this.runId = newRunId(this.startedAt);
     this.command = redact(command);
+    this.context = context && (JSON.parse(redact(JSON.stringify(context))) as RunContext);
   }
+
+  readonly context: RunContext | undefined;
 
   end(err?: unknown): void {
     this.endedAt = new Date();
@@ -125,6 +148,7 @@ export class LoadRun {
     return {
       runId: this.runId,
       command: this.command,
+      ...contextFields(this.context),
       startedAt: this.startedAt.toISOString(),
       endedAt: this.endedAt?.toISOString() ?? null,
       seconds: this.endedAt ? (this.endedAt.getTime() - this.startedAt.getTime()) / 1000 : null,
@@ -136,6 +160,38 @@ export class LoadRun {
       cost: this.cost ?? null,
     };
   }
+}
+
+const contextFields = (c: RunContext | undefined | null) => ({
+  version: c?.version ?? null,
+  target: c?.target ?? null,
+  targetName: c?.targetName ?? null,
+  sources: c?.sources ?? null,
+  fullRefresh: c?.fullRefresh ?? false,
+});
+
+/** Whether load_runs has the context column (a warehouse migrated before 20261207000200000 has not). */
+async function hasContext(conn: Connection): Promise<boolean> {
+  const { rows } = await conn.query<{ n: string }>(
+    `SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '${RUNS_TABLE}' AND column_name = 'context'`,
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/** The context of the last run that succeeded and staged (sources matter only then); undefined when none is recorded. */
+export async function lastLoadContext(conn: Connection): Promise<{ context: RunContext; startedAt: string } | undefined> {
+  if (!(await tableExists(conn, RUNS_TABLE)) || !(await hasContext(conn))) return undefined;
+  const { rows } = await conn.query<{ context: string | null; started_at: string; steps: string | null }>(
+    `SELECT context, CAST(started_at AS VARCHAR(32)) AS started_at, steps FROM ${RUNS_TABLE}
+WHERE outcome = 'succeeded' AND context IS NOT NULL
+ORDER BY started_at DESC, run_id DESC
+LIMIT 20`,
+  );
+  for (const r of rows) {
+    const steps = r.steps ? (JSON.parse(r.steps) as StepSummary[]) : [];
+    if (r.context && steps.some((st) => st.step.startsWith('stage '))) return { context: JSON.parse(r.context) as RunContext, startedAt: isoFromTimestampText(r.started_at) ?? '' };
+  }
+  return undefined;
 }
 
 /**
@@ -150,12 +206,12 @@ export async function recordRunStart(conn: Connection, run: LoadRun, log: Logger
       log.warn(`This run is not recorded: the warehouse has no ${RUNS_TABLE} table yet (run \`sparkify-warehouse migrate up\`).`);
       return false;
     }
-    await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records) VALUES ($1, $2, $3, $4, 0)`, [
-      run.runId,
-      fitBytes(run.command, 1024),
-      timestampText(run.startedAt),
-      run.outcome,
-    ]);
+    const values = [run.runId, fitBytes(run.command, 1024), timestampText(run.startedAt), run.outcome];
+    if (run.context && (await hasContext(conn))) {
+      await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records, context) VALUES ($1, $2, $3, $4, 0, $5)`, [...values, fitBytes(JSON.stringify(run.context), JSON_BYTES)]);
+    } else {
+      await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records) VALUES ($1, $2, $3, $4, 0)`, values);
+    }
     return true;
   } catch (err) {
     log.warn(`Could not record this run in ${RUNS_TABLE}: ${(err as Error).message}`);
@@ -239,13 +295,14 @@ interface RunRow {
   skipped_records: number | string | null;
   skipped: string | null;
   error: string | null;
+  context?: string | null;
 }
 
 /** The latest `limit` runs, newest first; undefined when the warehouse has no load_runs table. */
-export function lastRunsSql(limit: number): string {
+export function lastRunsSql(limit: number, withContext = true): string {
   if (!Number.isInteger(limit) || limit < 1) throw new ConfigError([`runs to show: a whole number of 1 or more, got ${limit}`]);
   return `SELECT run_id, command, CAST(started_at AS VARCHAR(32)) AS started_at, CAST(ended_at AS VARCHAR(32)) AS ended_at,
-    outcome, steps, skipped_records, skipped, error
+    outcome, steps, skipped_records, skipped, error${withContext ? ', context' : ''}
 FROM ${RUNS_TABLE}
 ORDER BY started_at DESC, run_id DESC
 LIMIT ${limit}`;
@@ -272,7 +329,7 @@ async function readCosts(conn: Connection, runIds: readonly string[]): Promise<M
 
 export async function readRuns(conn: Connection, limit: number): Promise<RunSummary[] | undefined> {
   if (!(await tableExists(conn, RUNS_TABLE))) return undefined;
-  const { rows } = await conn.query<RunRow>(lastRunsSql(limit));
+  const { rows } = await conn.query<RunRow>(lastRunsSql(limit, await hasContext(conn)));
   const costs = await readCosts(conn, rows.map((r) => r.run_id));
   return rows.map((r) => {
     const startedAt = isoFromTimestampText(r.started_at) ?? '';
@@ -280,6 +337,7 @@ export async function readRuns(conn: Connection, limit: number): Promise<RunSumm
     return {
       runId: r.run_id,
       command: r.command,
+      ...contextFields(r.context ? (JSON.parse(r.context) as RunContext) : null),
       startedAt,
       endedAt,
       seconds: endedAt ? (Date.parse(endedAt) - Date.parse(startedAt)) / 1000 : null,
@@ -292,6 +350,9 @@ export async function readRuns(conn: Connection, limit: number): Promise<RunSumm
     };
   });
 }
+
+/** A run with nothing in it: the columns of an empty run list. */
+export const EMPTY_RUN: RunSummary = { runId: '', command: '', version: null, target: null, targetName: null, sources: null, fullRefresh: false, startedAt: '', endedAt: null, seconds: null, outcome: 'running', steps: [], skippedRecords: 0, skipped: [], error: null, cost: null };
 
 /** One line per run, as `history` and the report page show it: what an on-call engineer reads first. */
 export function runRow(r: RunSummary): Record<string, string | number | null> {

@@ -14,11 +14,11 @@ import { InterruptedError, naming, type RecordProblem } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
-import { recordLoaded } from '../stage/ledger.ts';
+import { LEDGER_TABLE, recordLoaded } from '../stage/ledger.ts';
 import { stagingFor } from '../stage/index.ts';
-import { LoadRun, recordRunEnd, recordRunStart } from './run-record.ts';
-import { stagingContext, type LoadOptions } from './options.ts';
-import { selectSteps, type Pipeline, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
+import { LoadRun, lastLoadContext, recordRunEnd, recordRunStart } from './run-record.ts';
+import { stagingContext, type LoadOptions, type StepEvent } from './options.ts';
+import { selectSteps, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 
 export type { LoadOptions } from './options.ts';
 
@@ -41,7 +41,6 @@ async function isEmpty(conn: Connection, table: string): Promise<boolean> {
 
 async function runTransform(conn: Connection, dialect: Dialect, step: TransformStep, log: Logger, faults: FaultPoints, guard: LoadGuard): Promise<StepReport> {
   const start = process.hrtime.bigint();
-  log.info(`Transforming ${step.table}: ${step.description}`);
   await transaction(conn, async () => {
     // A first load into an empty table: what the engine runs first (PostgreSQL: lock, and truncate if still empty).
     const first = dialect.emptyTargetBeforeFirstLoad(step.table);
@@ -98,7 +97,10 @@ async function openSession(db: Database, guard: LoadGuard, log: Logger): Promise
  * not stop the others (every step is its own transaction and idempotent); the
  * first failure is reported once all lanes have ended.
  */
-async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipeline: Pipeline, transforms: readonly TransformStep[], log: Logger, faults: FaultPoints, run: LoadRun): Promise<StepReport[]> {
+async function runTransforms(db: Database, guard: LoadGuard, main: Session, opts: LoadOptions, transforms: readonly TransformStep[], run: LoadRun): Promise<StepReport[]> {
+  const { pipeline, log } = opts;
+  const faults = opts.faults ?? noFaults;
+  const announce = (e: StepEvent) => (opts.onStep ? opts.onStep(e) : e.phase === 'start' && log.info(`Transforming ${e.step}: ${e.description}`));
   const lanes = pipeline.lanes.map((lane) => lane.filter((step) => transforms.includes(step))).filter((lane) => lane.length > 0);
   const reports = new Map<TransformStep, StepReport>();
   const settled = await Promise.allSettled(
@@ -107,7 +109,10 @@ async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipe
       try {
         for (const step of lane) {
           const name = `transform ${step.table}`;
+          const place = { step: step.table, description: step.description, position: transforms.indexOf(step) + 1, total: transforms.length };
+          announce({ phase: 'start', ...place });
           const report = await guard.step(name, () => session.run(name, () => runTransform(session.conn, db.dialect, step, log, faults, guard)));
+          announce({ phase: 'end', ...place, rows: report.rows, seconds: report.seconds });
           reports.set(step, report);
           run.steps.push(report);
         }
@@ -122,6 +127,44 @@ async function runTransforms(db: Database, guard: LoadGuard, main: Session, pipe
 }
 
 const LEDGER_STEP = 'ledger (objects recorded as loaded)';
+const EMPTY_STEP = 'full refresh (star tables and ledger emptied)';
+
+/**
+ * A load of other sources than the last one that staged merges into what is
+ * there (a sample's synthetic users and plays among one's own): say so, and
+ * how to start clean. Not an error: loading a new day's folder is the normal
+ * way to add data.
+ */
+async function warnAboutOtherSources(conn: Connection, opts: LoadOptions): Promise<void> {
+  const last = await lastLoadContext(conn).catch(() => undefined);
+  if (!last) return;
+  const now = opts.config.sources;
+  const was = last.context.sources;
+  const changed = (['logData', 'songData', 'logJsonPath'] as const).filter((k) => was[k] !== now[k]);
+  if (changed.length === 0) return;
+  const names = { logData: 'LOG_DATA', songData: 'SONG_DATA', logJsonPath: 'LOG_JSONPATH' } as const;
+  opts.log.warn(
+    `the warehouse holds data loaded from other sources (last load ${last.startedAt}: ${changed.map((k) => `${names[k]}=${was[k]}`).join(', ')}): this load merges into it. ` +
+      'To start clean, empty the star tables and load only these sources: `npm run load -- --full-refresh` (or `npm start -- --full-refresh`).',
+  );
+}
+
+/** The full refresh's step: every star table and the ledger emptied, in one transaction (DELETE: Redshift's TRUNCATE commits at once, https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html). */
+async function emptyStarTables(conn: Connection, transforms: readonly TransformStep[], beforeCommit: () => Promise<void>): Promise<StepReport> {
+  const start = process.hrtime.bigint();
+  let rows = 0;
+  await transaction(
+    conn,
+    async () => {
+      for (const table of [...transforms.map((t) => t.table).reverse(), LEDGER_TABLE]) {
+        rows += await countRows(conn, table);
+        await conn.query(`DELETE FROM ${table}`);
+      }
+    },
+    beforeCommit,
+  );
+  return { step: EMPTY_STEP, table: transforms.map((t) => t.table).join(', '), rows, seconds: since(start), detail: 'rows deleted' };
+}
 
 /**
  * Runs the load and records it in load_runs (lib/load/run-record.ts):
@@ -151,7 +194,7 @@ async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun, onStar
   const { pipeline } = opts;
   const { staging, transforms } = selectSteps(pipeline, opts.only);
   const recordsLedger = staging.length > 0 && transforms.length === pipeline.transforms.length;
-  const planned = [...(staging.length > 0 ? ['stage'] : []), ...transforms.map((s) => `transform ${s.table}`), ...(recordsLedger ? [LEDGER_STEP] : [])];
+  const planned = [...(staging.length > 0 ? ['stage'] : []), ...(opts.fullRefresh ? [EMPTY_STEP] : []), ...transforms.map((s) => `transform ${s.table}`), ...(recordsLedger ? [LEDGER_STEP] : [])];
   const cancel = (conn: Connection) => cancelStatements(db, [conn]);
   return withWarehouseLock(
     db,
@@ -188,6 +231,7 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
   const strategy = await stagingFor(db.dialect.name);
   await faults.at('load:locked');
   const main = await openSession(db, guard, opts.log);
+  if (staging.length > 0 && !opts.fullRefresh) await warnAboutOtherSources(main.conn, opts);
   await onStarted(main.conn);
   const runId = run.runId;
   const ctx = stagingContext(opts, runId, { beforeCommit: () => guard.beforeCommit(), assertRunning: () => guard.check() });
@@ -208,7 +252,13 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
       stagedObjects = staged.objects;
       await faults.at('load:staged');
     }
-    steps.push(...(await runTransforms(db, guard, main, opts.pipeline, transforms, opts.log, faults, run)));
+    if (opts.fullRefresh) {
+      const emptied = await guard.step(EMPTY_STEP, () => main.run('full refresh', () => emptyStarTables(main.conn, transforms, () => guard.beforeCommit())));
+      opts.log.info(`Full refresh: emptied ${emptied.table} and the ledger (${emptied.rows} rows); loading only these sources.`);
+      steps.push(emptied);
+      run.steps.push(emptied);
+    }
+    steps.push(...(await runTransforms(db, guard, main, opts, transforms, run)));
     // Only a run that staged and filled every star table has loaded its objects.
     if (recordsLedger && stagedObjects.some((s) => s.objects.length > 0)) {
       await guard.step(LEDGER_STEP, () =>

@@ -299,6 +299,8 @@ export async function migrationScript(
     info: (m: string) => {
       const step = /^### MIGRATION (\S+) \((UP|DOWN)\) ###$/.exec(m);
       if (step) lines.push(`-- step: migration ${step[1]} (${step[2]?.toLowerCase()})`);
+      // node-pg-migrate's "> Migrating files:" list: the script's own step comments say it (and a terminal mixing both streams shows no '>' lines among the SQL).
+      else if (m.startsWith('> ')) opts.log.debug(m);
       else opts.log.info(m);
     },
   };

@@ -46,11 +46,12 @@ export function checksFor(pipeline: Pipeline): Check[] {
   ];
 }
 
-/** Rows per table, every table the load fills. */
+/** Rows per table, every table the load fills, in the pipeline's order (a UNION ALL alone has no order: each run could print another). */
 export function rowCountsSql(pipeline: Pipeline): string {
-  return pipeline.tables
-    .map((t, i) => (i === 0 ? `SELECT '${t}' AS table_name, COUNT(*) AS row_count FROM ${t}` : `UNION ALL SELECT '${t}', COUNT(*) FROM ${t}`))
+  const rows = pipeline.tables
+    .map((t, i) => (i === 0 ? `SELECT ${i} AS position, '${t}' AS table_name, COUNT(*) AS row_count FROM ${t}` : `UNION ALL SELECT ${i}, '${t}', COUNT(*) FROM ${t}`))
     .join('\n');
+  return `SELECT table_name, row_count FROM (\n${rows}\n) AS counts\nORDER BY position`;
 }
 
 export const MATCH_RATE_SQL = `SELECT COUNT(*) AS songplays,
@@ -97,4 +98,24 @@ export async function verifyWarehouse(db: Database, pipeline: Pipeline): Promise
 export function assertChecksPassed(report: VerifyReport): void {
   const failed = report.results.filter((r) => r.failures > 0);
   if (failed.length > 0) throw new CheckFailedError(`${failed.length} check(s) failed: ${failed.map((r) => r.check.name).join('; ')}`);
+}
+
+/** What `verify --format json` prints and the programmatic verify() returns. */
+export interface VerifyJson {
+  readonly passed: boolean;
+  readonly counts: readonly { readonly table: string; readonly rows: number }[];
+  readonly songplays: number;
+  readonly matched: number;
+  readonly checks: readonly { readonly name: string; readonly description: string; readonly passed: boolean; readonly offendingRows: number; readonly sample: readonly Record<string, unknown>[] }[];
+}
+
+/** The JSON shape of `verify --format json` (README, Machine-readable output). */
+export function verifyJson(report: VerifyReport): VerifyJson {
+  return {
+    passed: report.results.every((r) => r.failures === 0),
+    counts: report.counts.map((c) => ({ table: c.table_name, rows: Number(c.row_count) })),
+    songplays: report.songplays,
+    matched: report.matched,
+    checks: report.results.map((r) => ({ name: r.check.name, description: r.check.description, passed: r.failures === 0, offendingRows: r.failures, sample: r.sample })),
+  };
 }

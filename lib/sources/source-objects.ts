@@ -93,7 +93,7 @@ function listLocal(root: string): SourceObject[] {
 function hint(err: unknown): string {
   const name = (err as Error).name;
   if (name === 'CredentialsProviderError') {
-    return ' (configure AWS credentials: AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; or point LOG_DATA, SONG_DATA and LOG_JSONPATH at local files; `npm start` loads the bundled sample)';
+    return ' (configure AWS credentials: AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; or point LOG_DATA, SONG_DATA and LOG_JSONPATH at local files; with all three empty, `npm start` loads the bundled sample)';
   }
   if (name === 'AccessDenied' || name === 'Forbidden') return ' (the credentials may not list this bucket; check the bucket policy and AWS_REGION)';
   if (name === 'NoSuchBucket') return ' (check the bucket name and AWS_ENDPOINT_URL_S3)';

@@ -42,6 +42,18 @@ export async function listSource(reader: SourceReader, step: StagingStep, opts: 
   return objects;
 }
 
+/** Two checks of one step (its source and its mapping file) run together: both input problems are reported, not only the first. */
+export async function bothChecked<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  const failed = [ra, rb].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  const other = failed.find((err) => !(err instanceof InputError));
+  if (other !== undefined) throw other;
+  const problems = failed as InputError[];
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new InputError(problems.map((p) => p.message).join('\n'), problems.flatMap((p) => p.problems));
+  return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value];
+}
+
 /** Runs `fn` for every step and throws every input problem at once, in step order. */
 export async function forEachStep<T>(steps: readonly StagingStep[], fn: (step: StagingStep) => Promise<T>): Promise<T[]> {
   const out: T[] = [];

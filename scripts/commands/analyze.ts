@@ -2,6 +2,7 @@
  * npm run analyze [-- --format table|json|csv] [--query NAME…]
  */
 import type { Argv, CommandModule } from 'yargs';
+import { pipeline } from '../../loaders/index.ts';
 import { runAnalytics } from '../../lib/report/analytics.ts';
 import { openDatabase } from '../../lib/db/database.ts';
 import { formatRows, OUTPUT_FORMATS, type OutputFormat } from './format-table.ts';
@@ -22,7 +23,7 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
   handler: (args) =>
     runCommand(args, async () => {
       const { config, log } = setup(args);
-      const db = await openDatabase(config, log);
+      const db = await openDatabase(config, log, { requireTables: pipeline.tables });
       try {
         const results = await runAnalytics(db, args.query);
         if (args.format === 'json') {

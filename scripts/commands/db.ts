@@ -2,8 +2,11 @@
  * npm run db -- start|stop|url: keep the embedded PostgreSQL up for psql or a BI
  * tool (127.0.0.1 only; password generated once, kept in the git-ignored folder).
  */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { connectionUrl, embeddedStatus, ensureEmbeddedServer, stopEmbeddedServer } from '../../lib/db/embedded-postgres.ts';
+import { startAndKeep, withLeaseBook, STOP_WHEN_UNUSED } from '../../lib/db/embedded-lease.ts';
+import { connectionUrl, embeddedStatus, stopEmbeddedServer } from '../../lib/db/embedded-postgres.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
 
@@ -29,9 +32,11 @@ export const dbCommand: CommandModule<object, DbArgs> = {
       const dir = config.database.dir;
       switch (args.action) {
         case 'start': {
-          const server = await ensureEmbeddedServer(dir, log);
-          log.info(server.startedHere ? 'The embedded PostgreSQL is running; `npm run db -- stop` stops it.' : 'The embedded PostgreSQL was already running.');
-          print(connectionUrl(server.connection));
+          const server = await startAndKeep(dir, log);
+          log.info(server.startedHere ? 'The embedded PostgreSQL is running; `npm run db -- stop` stops it.' : 'The embedded PostgreSQL was already running; it now stays up until `npm run db -- stop`.');
+          // The password is not printed here (a terminal's scrollback, a CI log): `db url` prints it, on purpose.
+          print(connectionUrl({ ...server.connection, password: '***' }).replace('%2A%2A%2A', '***'));
+          log.info('`npm run db -- url` prints the connection string with its password (for psql or a BI tool).');
           return;
         }
         case 'stop': {
@@ -40,7 +45,11 @@ export const dbCommand: CommandModule<object, DbArgs> = {
             log.info('The embedded PostgreSQL is not running.');
             return;
           }
-          await stopEmbeddedServer({ connection: status.connection, dataDir: status.dataDir, startedHere: true }, log, true);
+          const server = { connection: status.connection, dataDir: status.dataDir };
+          await withLeaseBook(dir, async () => {
+            await stopEmbeddedServer(server, log, true);
+            await rm(path.join(dir, STOP_WHEN_UNUSED), { force: true });
+          });
           log.info('Stopped.');
           return;
         }

@@ -35,13 +35,43 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function formatRows(rows: readonly Row[], format: OutputFormat, columns?: readonly string[]): string {
+/**
+ * A value as `--format json` prints it: BIGINT and NUMERIC (which pg and the
+ * Data API give as text, to lose nothing) as numbers where the number is
+ * exact, else as text; TIMESTAMP (UTC in this warehouse, without a zone) and
+ * TIMESTAMPTZ as ISO 8601 with the zone (Z).
+ */
+export function jsonValue(value: unknown, type: string | undefined): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value !== 'string') return value;
+  switch (type) {
+    case 'int8':
+    case 'numeric':
+    case 'float8':
+    case 'float4': {
+      const n = Number(value);
+      const exact = /^-?\d+$/.test(value) ? Number.isSafeInteger(n) : Number.isFinite(n) && value.replace(/0+$/, '').replace(/\.$/, '') === String(n).replace(/\.0+$/, '');
+      return exact && value.trim() !== '' ? n : value;
+    }
+    case 'timestamp':
+    case 'timestamptz': {
+      const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2}(?::?\d{2})?|Z)?$/.exec(value.trim());
+      if (!m) return value;
+      const zone = m[3] === undefined || m[3] === 'Z' ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : m[3].includes(':') ? m[3] : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
+      return `${m[1]}T${m[2]}${zone}`;
+    }
+    default:
+      return value;
+  }
+}
+
+export function formatRows(rows: readonly Row[], format: OutputFormat, columns?: readonly string[], types?: readonly string[]): string {
   const cols = columns ?? Object.keys(rows[0] ?? {});
   switch (format) {
     case 'table':
       return formatTable(rows, cols);
     case 'json':
-      return `${JSON.stringify(rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null]))), null, 2)}\n`;
+      return `${JSON.stringify(rows.map((r) => Object.fromEntries(cols.map((c, i) => [c, jsonValue(r[c] ?? null, types?.[i])]))), null, 2)}\n`;
     case 'csv':
       return `${[cols.map(csvCell).join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n')}\n`;
     default: {

@@ -4,15 +4,16 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { openDatabase } from '../../lib/db/database.ts';
 import { DIALECT_NAMES, dialectByName, type DialectName } from '../../lib/dialect/index.ts';
-import { ConfigError } from '../../lib/errors.ts';
+import { ConfigError, EXIT } from '../../lib/errors.ts';
 import { ChecksumMismatchError, type ChecksumProblem } from '../../lib/migrate/checksums.ts';
 import type { ExistingTable } from '../../lib/migrate/existing-tables.ts';
 import { migrate, migrationNames, migrationScript, migrationStatus, type Direction, type MigrationStatus } from '../../lib/migrate/migrate.ts';
-import { commonOptions, formatOption, print, printJson, runCommand, setup, type CommonArgs, type FormatArgs } from './common.ts';
+import { warnAboutNpmBanner } from './npm-run.ts';
+import { formatRows } from './format-table.ts';
+import { commonOptions, confirmAction, formatOption, print, printJson, runCommand, setup, type CommonArgs, type FormatArgs } from './common.ts';
 
 interface MigrateArgs extends CommonArgs, FormatArgs {
   action: 'up' | 'down' | 'redo' | 'status' | 'validate' | 'create';
@@ -65,14 +66,13 @@ const checksumProblems = (status: readonly MigrationStatus[]): ChecksumProblem[]
   status.flatMap((m) => (m.checksumState === 'changed' || m.checksumState === 'missing' ? [{ name: m.name, state: m.checksumState }] : []));
 
 /** --replace-existing asks first: the tables are dropped (their rows reload from S3). */
-async function confirmReplace(tables: readonly ExistingTable[], yes: boolean): Promise<boolean> {
+function confirmReplace(tables: readonly ExistingTable[], yes: boolean): Promise<boolean> {
   const names = tables.map((t) => t.table).join(', ');
-  if (yes) return true;
-  if (!process.stdin.isTTY) throw new ConfigError([`--replace-existing drops ${names} and recreates them empty: add --yes to confirm when not at a terminal`]);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(`Drop ${names} (their rows reload from S3 with npm run load) and recreate them with this tool's columns? Type yes to confirm: `);
-  rl.close();
-  return answer.trim().toLowerCase() === 'yes';
+  return confirmAction(
+    `Drop ${names} (their rows reload from S3 with npm run load) and recreate them with this tool's columns?`,
+    `--replace-existing drops ${names} and recreates them empty: add --yes to confirm when not at a terminal`,
+    yes,
+  );
 }
 
 const TEMPLATE = `// One table or one change per migration. Never edit a migration that has been applied: add a new one.
@@ -103,7 +103,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
   command: 'migrate <action> [name]',
   describe: 'Create, change or roll back the warehouse schema',
   builder: (y) =>
-    formatOption(commonOptions(y as Argv<object>), 'status and validate: the applied migrations (name, when, checksum, checksum state) and the pending ones')
+    formatOption(commonOptions(y as Argv<object>), 'status and validate: the applied migrations (name, when, checksum, checksum state) and the pending ones', 'status and validate: one row per migration (name, state, applied_at, checksum_state)')
       .positional('action', {
         choices: ['up', 'down', 'redo', 'status', 'validate', 'create'] as const,
         demandOption: true,
@@ -115,7 +115,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the SQL that would run instead of running it' })
       .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run: render for this engine without connecting' })
       .option('replace-existing', { type: 'boolean', default: false, describe: "up: drop and recreate the tables these migrations create that exist already (the seed's), after a confirmation; nothing else is dropped" })
-      .option('yes', { type: 'boolean', default: false, describe: 'with --replace-existing: do not ask for confirmation' })
+      .option('yes', { type: 'boolean', default: false, describe: 'with --replace-existing or down --all: do not ask for confirmation' })
       .option('fake', { type: 'boolean', default: false, describe: "mark the migrations as applied (or rolled back) without running them (node-pg-migrate's --fake), for a schema made by hand" })
       .option('ignore-checksums', { type: 'boolean', default: false, describe: 'up: run even though an applied migration changed or is missing (the changed checksums are recorded anew)' })
       .check((a) => {
@@ -126,7 +126,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         if (a.action === 'create' && !a.name) throw new Error('migrate create needs a NAME');
         if (a.name && !['create', 'up', 'down'].includes(a.action)) throw new Error(`migrate ${a.action} takes no NAME`);
         if (a.name && a.action !== 'create' && (a.count !== undefined || a.all)) throw new Error('up NAME / down NAME go to that migration: no --count or --all with them');
-        if (a.format === 'json' && a.action !== 'status' && a.action !== 'validate') throw new Error('--format json goes with migrate status and validate');
+        if (a.format !== 'table' && a.action !== 'status' && a.action !== 'validate') throw new Error(`--format ${a.format} goes with migrate status and validate`);
         if (a.ignoreChecksums && a.action !== 'up' && a.action !== 'redo') throw new Error('--ignore-checksums goes with migrate up');
         return true;
       }) as unknown as Argv<MigrateArgs>,
@@ -152,6 +152,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         if (step.count === 0) steps.length = 0;
       };
 
+      if (args.dryRun) warnAboutNpmBanner(log, 'the SQL script');
       if (args.dryRun && args.dialect) {
         await target(async () => (args.action === 'down' ? migrationNames() : []));
         if (steps.length === 0) print(`-- Nothing to migrate ${args.action}: already at ${args.name}.`);
@@ -166,6 +167,7 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
           const status = await migrationStatus(db);
           const problems = checksumProblems(status);
           if (args.format === 'json') printJson(statusJson(status));
+          else if (args.format === 'csv') print(formatRows(status.map((m) => ({ name: m.name, state: m.appliedAt ? 'applied' : 'pending', applied_at: m.appliedAt ?? '', checksum_state: m.checksumState ?? '' })), 'csv'));
           else if (args.action === 'status') {
             for (const m of status) print(statusLine(m));
             const pending = status.filter((m) => !m.appliedAt).length;
@@ -177,6 +179,15 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         }
         await target(async () => (await migrationStatus(db)).filter((m) => m.appliedAt).map((m) => m.name));
         if (steps.length === 0) print(`Nothing to migrate ${args.action}: already at ${args.name}.`);
+        const dropsEverything = !args.dryRun && !args.fake && args.all && steps.some((s) => s.direction === 'down');
+        if (dropsEverything && !(await confirmAction(
+          `migrate ${args.action} --all drops every table of ${db.description} (the star schema, the staging tables, the ledger and the run history)?`,
+          `migrate ${args.action} --all drops every table and the run history: add --yes to confirm when not at a terminal`,
+          args.yes,
+        ))) {
+          log.info('Nothing done.');
+          return EXIT.usage;
+        }
         for (const step of steps) {
           if (args.dryRun) {
             print(await migrationScript({ db }, { ...step, log, fake: args.fake }));

@@ -20,7 +20,7 @@ interface ReportArgs extends CommonArgs {
   pngHeight?: number;
   browser: string;
   mermaid: boolean;
-  format: 'text' | 'json';
+  format: 'table' | 'json';
 }
 
 export const reportCommand: CommandModule<object, ReportArgs> = {
@@ -33,7 +33,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('png-height', { type: 'number', describe: 'screenshot only the top of the page, this many pixels tall' })
       .option('browser', { type: 'string', default: CHROMIUM_PATH, describe: 'the Chromium executable for --png' })
       .option('mermaid', { type: 'boolean', default: false, describe: 'print the schema diagram as Mermaid text (for the docs) and exit; needs no database' })
-      .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text: the page address (and the Mermaid text); json: one JSON document with them' }) as unknown as Argv<ReportArgs>,
+      .option('format', { choices: ['table', 'json', 'text'] as const, default: 'table' as const, coerce: (f: string) => (f === 'text' ? 'table' : f), describe: 'table: the page address (and the Mermaid text); json: one JSON document with them' }) as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(args, async () => {
       if (args.mermaid) {
@@ -42,14 +42,14 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         return;
       }
       const { config, log } = setup(args);
-      const db = await openDatabase(config, log);
+      const db = await openDatabase(config, log, { requireTables: pipeline.tables });
       let url: string;
       try {
         url = await writeReportPage(db, args.out ?? defaultReportDir(config), pipeline, log);
       } finally {
         await db.close();
       }
-      if (args.format === 'text') print(url);
+      if (args.format !== 'json') print(url);
       const screenshot = args.png ? path.resolve(args.png) : undefined;
       if (screenshot) {
         // playwright-core is loaded only for --png.

@@ -19,7 +19,7 @@ export const CLI_ENTRY = path.join(PROJECT_DIR, 'dist', 'scripts', 'cli.js');
 /** Written by scripts/build.mjs when a build completes. */
 const BUILD_STAMP = path.join(PROJECT_DIR, 'dist', '.build-stamp');
 /** What the build reads (tsconfig.build.json, scripts/build.mjs). */
-const BUILD_INPUTS = ['lib', 'loaders', 'migrations', 'scripts/commands', 'scripts/cli.ts', 'scripts/build.mjs', 'tsconfig.json', 'tsconfig.build.json'];
+const BUILD_INPUTS = ['lib', 'loaders', 'migrations', 'scripts/commands', 'scripts/cli.ts', 'scripts/api.ts', 'scripts/build.mjs', 'tsconfig.json', 'tsconfig.build.json'];
 
 /** The newest modification time under the build's inputs (folders too: a deleted file changes its folder). */
 function newestInput(): number {

@@ -6,7 +6,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from '../../db/database.ts';
 import type { Pipeline } from '../../load/steps.ts';
-import { CHARTS, renderSvg } from './charts.ts';
+import { CHARTS, narrowSpec, renderSvg } from './charts.ts';
 import { erdSvg } from './erd-svg.ts';
 import { renderPage, type RenderedChart } from './html.ts';
 import { collectReportData, type ReportData } from './report-data.ts';
@@ -22,7 +22,7 @@ export async function renderCharts(data: ReportData): Promise<RenderedChart[]> {
       title: def.title,
       caption: def.caption,
       marks,
-      ...(spec ? { svg: await renderSvg(spec) } : {}),
+      ...(spec ? { svg: await renderSvg(spec), narrowSvg: await renderSvg(narrowSpec(spec)) } : {}),
       sql: def.queries.map((name) => {
         const q = data.queries.get(name)?.query;
         return { file: q?.file ?? name, sql: q?.sql ?? '' };

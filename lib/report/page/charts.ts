@@ -266,6 +266,22 @@ export const CHARTS: readonly ChartDef[] = [
   },
 ];
 
+/** A phone's chart width (a 390 px screen, less the page's and the figure's padding). */
+const NARROW_WIDTH = 300;
+
+/** The spec drawn for a phone: the plot NARROW_WIDTH wide whatever it was (a step width too), labels cut shorter. */
+export function narrowSpec(spec: vl.TopLevelSpec): vl.TopLevelSpec {
+  // Every axis's labelLimit (an encoding's own too) at most 110 px: long labels (cities) are cut with an ellipsis;
+  // horizontal category labels (weekdays) slanted, so that they do not run into each other.
+  const narrowed = JSON.parse(JSON.stringify({ ...spec, width: NARROW_WIDTH }), (key, value: unknown) => {
+    if (key === 'labelLimit' && typeof value === 'number') return Math.min(value, 110);
+    if (key === 'labelAngle' && value === 0) return -45;
+    return value;
+  }) as vl.TopLevelSpec;
+  const config: vl.Config = { ...(spec.config ?? {}), axis: { ...CONFIG.axis, labelLimit: 110, labelFontSize: 11 } };
+  return { ...narrowed, config } as vl.TopLevelSpec;
+}
+
 /** Compiles a Vega-Lite spec and renders it to an SVG string, headless (no canvas, no DOM). */
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   useFontMetrics();

@@ -13,6 +13,8 @@ export interface RenderedChart {
   readonly caption: string;
   /** The SVG, or undefined when the queries returned no rows. */
   readonly svg?: string;
+  /** The same chart drawn for a phone's width (shown below 600 px). */
+  readonly narrowSvg?: string;
   readonly marks: number;
   readonly sql: readonly { readonly file: string; readonly sql: string }[];
 }
@@ -38,9 +40,10 @@ export function rowsTable(rows: Rows, columns: readonly string[] = Object.keys(r
   if (rows.length === 0) return '<p class="empty">No rows.</p>';
   const numeric = (c: string) => rows.every((r) => r[c] === null || r[c] === undefined || /^-?\d+(\.\d+)?$/.test(String(r[c])));
   const align = new Map(columns.map((c) => [c, numeric(c) ? ' class="num"' : '']));
-  return `<table class="${className}"><thead><tr>${columns.map((c) => `<th${align.get(c)}>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows
+  // Wrapped: a table wider than its column scrolls inside itself, never the page.
+  return `<div class="scroll"><table class="${className}"><thead><tr>${columns.map((c) => `<th${align.get(c)}>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${columns.map((c) => `<td${align.get(c)}>${cell(r[c])}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
+    .join('')}</tbody></table></div>`;
 }
 
 function sqlDetails(label: string, sql: string): string {
@@ -48,7 +51,8 @@ function sqlDetails(label: string, sql: string): string {
 }
 
 function chartFigure(c: RenderedChart): string {
-  const body = c.svg ?? '<p class="empty">No rows: nothing to draw.</p>';
+  // Two renderings of one chart: the page's width picks one (CSS), so that a phone's shows readable labels, not a shrunk wide chart.
+  const body = c.svg ? `<div class="plot-wide">${c.svg}</div>${c.narrowSvg ? `<div class="plot-narrow">${c.narrowSvg}</div>` : ''}` : '<p class="empty">No rows: nothing to draw.</p>';
   const sql = c.sql.map((q) => sqlDetails(`The SQL behind it (${q.file})`, q.sql)).join('');
   return `<figure class="chart${WIDE_CHARTS.has(c.id) ? ' wide' : ''}" id="chart-${escapeHtml(c.id)}" data-chart="${escapeHtml(c.id)}" data-marks="${c.marks}">
 <h3>${escapeHtml(c.title)}</h3>
@@ -85,7 +89,17 @@ nav a { margin-right: 14px; color: #1d4ed8; }
 .figures li { background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; padding: 8px 14px; min-width: 130px; }
 .figures b { display: block; font-size: 20px; }
 .figures span { color: #4b5563; font-size: 12px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 14px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(520px, 100%), 1fr)); gap: 14px; }
+.grid > *, .two > * { min-width: 0; }
+.scroll { max-width: 100%; overflow-x: auto; }
+.plot-narrow { display: none; }
+@media (max-width: 600px) {
+  header, main, footer { padding: 0 10px; }
+  .plot-wide { display: none; }
+  .plot-narrow { display: block; }
+  figure.chart { padding: 10px; }
+  .erd-wrap svg { max-width: none; }
+}
 figure.chart.wide { grid-column: 1 / -1; }
 figure.chart { margin: 0; background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; padding: 12px 14px; break-inside: avoid; page-break-inside: avoid; }
 .caption { color: #4b5563; font-size: 12.5px; margin: 0 0 8px; }
@@ -109,7 +123,7 @@ tr.fail td.status { color: #b91c1c; font-weight: bold; }
 tr.fail { background: #fef2f2; }
 .desc { color: #4b5563; font-size: 12px; }
 .offending { margin: 4px 0; }
-.two { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 14px; align-items: start; }
+.two { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr)); gap: 14px; align-items: start; }
 footer { color: #6b7280; font-size: 12px; padding: 20px; }
 @media print {
   body { background: #fff; }
@@ -181,9 +195,9 @@ ${rest.length > 0 ? figures(rest) : ''}
 <section id="trust"><h2>Checks and loads</h2>
 <div class="two">
 <div><h3>Data-quality checks: ${passed} of ${data.checks.results.length} passed</h3>
-<table class="checks"><thead><tr><th>result</th><th>check</th><th class="num">offending rows</th></tr></thead><tbody>
+<div class="scroll"><table class="checks"><thead><tr><th>result</th><th>check</th><th class="num">offending rows</th></tr></thead><tbody>
 ${data.checks.results.map(checkRow).join('\n')}
-</tbody></table></div>
+</tbody></table></div></div>
 <div><h3>Rows per table</h3>${rowsTable(data.checks.counts.map((c) => ({ table: c.table_name, rows: c.row_count })))}${sqlDetails('SQL', data.sql.rowCounts)}
 <h3>Source objects loaded (the load ledger)</h3>
 ${rowsTable(ledger.summary)}${sqlDetails('SQL', data.sql.ledgerSummary)}

@@ -7,7 +7,7 @@
 import type { Connection } from '../../db/connection.ts';
 import type { Database } from '../../db/database.ts';
 import { LEDGER_TABLE } from '../../stage/ledger.ts';
-import { lastRunsSql, readRuns, runRow, type RunSummary } from '../../load/run-record.ts';
+import { EMPTY_RUN, lastRunsSql, readRuns, runRow } from '../../load/run-record.ts';
 import type { Pipeline } from '../../load/steps.ts';
 import { analyticsQueries, type AnalyticsQuery } from '../analytics.ts';
 import { MATCH_RATE_SQL, rowCountsSql, runChecks, type VerifyReport } from '../checks.ts';
@@ -17,7 +17,6 @@ import { CHARTS, type Rows } from './charts.ts';
 export const LEDGER_OBJECTS_SHOWN = 200;
 export const RUNS_SHOWN = 10;
 /** Only its column names are used (a table with no runs yet). */
-const EMPTY_RUN: RunSummary = { runId: '', command: '', startedAt: '', endedAt: null, seconds: null, outcome: 'running', steps: [], skippedRecords: 0, skipped: [], error: null, cost: null };
 
 export const LEDGER_SUMMARY_SQL = `SELECT table_name, COUNT(*) AS objects, SUM(object_size) AS bytes, COUNT(DISTINCT run_id) AS runs,
     MIN(recorded_at) AS first_loaded, MAX(recorded_at) AS last_loaded

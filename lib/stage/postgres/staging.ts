@@ -6,13 +6,14 @@
  * one transaction.
  */
 import { DEFAULT_SCHEMA } from '../../config/config.ts';
+import { isS3Uri } from '../../config/s3-uri.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { ConfigError, naming, type RecordProblem, UnsupportedError } from '../../errors.ts';
 import { newOrChanged } from '../ledger.ts';
 import type { StagingStep, StepReport } from '../step.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
 import { createSourceReader } from '../../sources/source-objects.ts';
-import { checkMappedColumns, forEachStep, listSource, nonNullColumnsQuery } from '../checks.ts';
+import { bothChecked, checkMappedColumns, forEachStep, listSource, nonNullColumnsQuery } from '../checks.ts';
 import { unexpectedAction, type StepPlan } from '../plan.ts';
 import type { StagingContext, StagingStrategy } from '../strategy.ts';
 import type { JsonMapping } from '../../sources/json-mapping.ts';
@@ -130,8 +131,13 @@ export const postgresStaging: StagingStrategy = {
     const prepared: Prepared[] = await forEachStep(steps, async (step) => {
       const columns = await stagingColumns(conn, step);
       const source = step.source(ctx.config.sources);
-      const listed = await listSource(reader, step, ctx);
-      const mapping = await readJsonMapping(reader, step.format(ctx.config.sources), columns.map((c) => c.name), step.settings.format);
+      const format = step.format(ctx.config.sources);
+      const readMapping = () => readJsonMapping(reader, format, columns.map((c) => c.name), step.settings.format);
+      // A local JSONPaths file is checked even when the source is missing (every problem at once); one on S3 only
+      // once the source was listed (a missing local folder must not first ask for AWS credentials).
+      const [listed, mapping] = isS3Uri(format)
+        ? [await listSource(reader, step, ctx), await readMapping()]
+        : await bothChecked(listSource(reader, step, ctx), readMapping());
       const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
       ctx.log.info(`Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`);
       return { step, columns, mapping, source, objects };
