@@ -12,7 +12,7 @@ import { PROJECT_DIR } from './support/spawn-cli.ts';
 
 /** lib/'s layers, lowest first: a module may import its own layer's folders' files within its folder, and any lower layer. */
 export const LIB_LAYERS: readonly (readonly string[])[] = [
-  ['lib/printable.ts', 'lib/redact.ts', 'lib/fault-points.ts'],
+  ['lib/printable.ts', 'lib/redact.ts', 'lib/fault-points.ts', 'lib/version.ts'],
   ['lib/errors.ts', 'lib/log.ts'],
   ['lib/interrupt.ts'],
   ['lib/config'],

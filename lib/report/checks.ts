@@ -109,7 +109,7 @@ export interface VerifyJson {
   readonly checks: readonly { readonly name: string; readonly description: string; readonly passed: boolean; readonly offendingRows: number; readonly sample: readonly Record<string, unknown>[] }[];
 }
 
-/** The JSON shape of `verify --format json` (README, Machine-readable output). */
+/** The JSON shape of `verify --format json` (docs/operations.md, Machine-readable output). */
 export function verifyJson(report: VerifyReport): VerifyJson {
   return {
     passed: report.results.every((r) => r.failures === 0),
