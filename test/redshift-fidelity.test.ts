@@ -33,20 +33,27 @@ function recordingLogger(): Logger & { warnings: string[] } {
 }
 
 // 2. Skipped records are listed on Redshift too.
-test('2: the records a successful COPY skipped under --max-errors are read back by that COPY id and listed as on PostgreSQL', async (t) => {
+test('2: the records a successful COPY skipped under --max-errors are read back by session, table and start time, and listed as on PostgreSQL', async (t) => {
   const rejected = { file: 's3://udacity-dend/log_data/2018/11/2018-11-05-events.json', line: 17, field: 'ts', value: 'yesterday', reason: "Invalid digit, Value 'y', Pos 0, Type: Long" };
-  const fake = fakeRedshift({ sessionCopyId: 500, earlierErrors: [{ ...rejected, line: 1, reason: 'an earlier COPY of the session' }], skipped: { staging_events: [rejected] } });
+  const fake = fakeRedshift({ earlierErrors: [{ ...rejected, line: 1, reason: 'an earlier COPY of the session' }], skipped: { staging_events: [rejected] } });
   const report = await runLoad(fake.db, { config: config(), log: silentLogger, pipeline, maxErrors: 1, reader: fake.reader });
   t.deepEqual(report.skipped, [rejected]);
   t.regex(report.steps[0]?.detail ?? '', /1 bad records skipped/);
-  // Read by the id PG_LAST_COPY_ID() gave right after each COPY, inside the staging transaction.
-  const reads = fake.statements.flatMap((s, i) => (/FROM stl_load_errors\nWHERE query = \$1/.test(s) ? [i] : []));
-  t.deepEqual(reads.map((i) => fake.values[i]), [[501], [502]]);
+  // Read by the COPY's window (never by PG_LAST_COPY_ID), inside the staging transaction.
+  t.false(fake.statements.some((s) => /PG_LAST_COPY_ID/.test(s)));
+  const reads = fake.statements.flatMap((s, i) => (/FROM stl_load_errors\nWHERE session = \$1 AND tbl = \$2 AND starttime >= CAST\(\$3 AS TIMESTAMP\)/.test(s) ? [i] : []));
+  t.deepEqual(
+    reads.map((i) => fake.values[i]?.slice(0, 2)),
+    [
+      [4242, 108001],
+      [4242, 108002],
+    ],
+  );
   t.true((reads[1] ?? Infinity) < fake.statements.indexOf('COMMIT'), 'read inside the staging transaction');
   // Without --max-errors a successful COPY skipped nothing: nothing is read.
   const strict = fakeRedshift();
   await runLoad(strict.db, { config: config(), log: silentLogger, pipeline, reader: strict.reader });
-  t.false(strict.statements.some((s) => /load_error/.test(s)));
+  t.false(strict.statements.some((s) => /FROM (stl_load_errors|sys_load_error_detail)\nWHERE session/.test(s)));
 });
 
 test('1, 2: the records COPY skipped and the staged ts out of range share one --max-errors budget per staging table, as on PostgreSQL', async (t) => {
@@ -67,28 +74,35 @@ test('2: on Serverless (no STL tables) the skipped records are read from SYS_LOA
   const fake = fakeRedshift({ serverless: true, skipped: { staging_songs: [rejected] } });
   const report = await runLoad(fake.db, { config: config(), log: silentLogger, pipeline, maxErrors: 3, reader: fake.reader });
   t.deepEqual(report.skipped, [{ ...rejected, value: undefined }]);
-  const begin = fake.statements.indexOf('BEGIN', fake.statements.findIndex((s) => s.startsWith('SELECT PG_LAST_COPY_ID')));
+  const begin = fake.statements.indexOf('BEGIN', fake.statements.findIndex((s) => s.startsWith('SELECT PG_BACKEND_PID')));
   t.true(begin > 0);
   t.false(fake.statements.slice(begin).some((s) => /FROM stl_load_errors/.test(s)));
 });
 
 // 3. The error reader blames the right COPY and finds Serverless' rows.
 test('3: a COPY that failed before loading is not blamed on an earlier COPY of the session', async (t) => {
-  const fake = fakeRedshift({ failCopyOf: 'staging_events', failBeforeLoad: true, sessionCopyId: 500, earlierErrors: [{ file: 's3://other/old.json', line: 3, field: 'x', value: 'v', reason: 'an earlier COPY of the session' }] });
+  const fake = fakeRedshift({ failCopyOf: 'staging_events', failBeforeLoad: true, earlierErrors: [{ file: 's3://other/old.json', line: 3, field: 'x', value: 'v', reason: 'an earlier COPY of the session' }] });
   const e = await t.throwsAsync(runLoad(fake.db, { config: config(), log: silentLogger, pipeline, reader: fake.reader }));
   t.false(e instanceof InputError, e?.message);
-  t.regex(e?.message ?? '', /Load into table 'staging_events' failed/);
+  t.regex(e?.message ?? '', /S3ServiceException:Access Denied/);
   t.notRegex(e?.message ?? '', /old\.json/);
 });
 
-test('3: an empty STL_LOAD_ERRORS (Serverless, concurrency scaling) falls back to SYS_LOAD_ERROR_DETAIL, by the failed COPY id', async (t) => {
+test('3: a failed COPY whose rows are in an earlier window only is not blamed on them: exit 3 says where to look', async (t) => {
+  const fake = fakeRedshift({ failCopyOf: 'staging_events', loadErrors: [], earlierErrors: [{ file: 's3://other/old.json', line: 3, field: 'x', value: 'v', reason: 'an earlier COPY of the session' }] });
+  const e = await t.throwsAsync(runLoad(fake.db, { config: config(), log: silentLogger, pipeline, reader: fake.reader }), { instanceOf: InputError });
+  t.notRegex(e?.message ?? '', /old\.json/);
+  t.regex(e?.message ?? '', /^COPY into staging_events failed \(Load into table 'staging_events' failed\. .*\); no rejected row of this COPY was found: look in SYS_LOAD_ERROR_DETAIL WHERE session_id = 4242 AND table_id = 108001 AND start_time >= '2026-12-07 10:00:\d\d'/);
+});
+
+test('3: an empty STL_LOAD_ERRORS (Serverless, concurrency scaling) falls back to SYS_LOAD_ERROR_DETAIL, by the failed COPY window', async (t) => {
   const rejected = { file: 's3://udacity-dend/log_data/a.json', line: 4, field: 'ts', value: 'x', reason: 'Invalid digit' };
   const fake = fakeRedshift({ failCopyOf: 'staging_songs', stlEmpty: true, loadErrors: [rejected] });
   const e = await t.throwsAsync(runLoad(fake.db, { config: config(), log: silentLogger, pipeline, reader: fake.reader }), { instanceOf: InputError });
   t.is(e?.message, 'COPY failed: s3://udacity-dend/log_data/a.json:4, field ts: Invalid digit');
   const sys = fake.statements.findIndex((s) => /FROM sys_load_error_detail/.test(s));
-  t.true(sys > fake.statements.findIndex((s) => /FROM stl_load_errors/.test(s)));
-  t.deepEqual(fake.values[sys], [1002], 'the id of the staging_songs COPY, not that of staging_events');
+  t.true(sys > fake.statements.findIndex((s) => /FROM stl_load_errors\nWHERE session/.test(s)));
+  t.deepEqual(fake.values[sys]?.slice(0, 2), [4242, 108002], 'the window of the staging_songs COPY, not that of staging_events');
 });
 
 // 6. A wrong JSONPaths file is refused before the COPY.

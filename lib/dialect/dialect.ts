@@ -44,8 +44,10 @@ export interface Dialect {
   /** Whole minutes between two TIMESTAMP expressions (Redshift has DATEDIFF, PostgreSQL interval arithmetic). */
   minutesBetween(from: string, to: string): string;
   /**
-   * Empties a table inside the load's transaction, so a failure restores it.
-   * Redshift's TRUNCATE commits the transaction, so there it is a DELETE.
+   * Empties a staging table. PostgreSQL: inside the load's transaction, so a
+   * failure restores it. Redshift: TRUNCATE, which commits the transaction it
+   * runs in, so Redshift staging runs it on its own before its transaction
+   * (lib/stage/redshift/staging.ts, emptyStatements: no ghost rows).
    */
   clearTable(table: string): string;
   /**

@@ -57,7 +57,8 @@ export const redshiftDialect: Dialect = {
     return `CAST(FLOOR(DATEDIFF(millisecond, ${from}, ${to}) / 60000.0) AS INTEGER)`;
   },
   clearTable(table: string): string {
-    return `DELETE FROM ${table}`;
+    // Commits (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html): run outside any transaction.
+    return `TRUNCATE ${table}`;
   },
   scratchTable(): string[] {
     return [];

@@ -1,14 +1,15 @@
 /**
  * Staging on Redshift: one COPY per source, which Redshift runs in parallel
- * over every object itself; both staging tables replaced in one transaction
- * (DELETE, since Redshift's TRUNCATE commits). Incremental loads list the new
+ * over every object itself; both staging tables emptied by TRUNCATE, each in
+ * its own committed statement before the staging transaction (see
+ * emptyStatements), then loaded in one transaction. Incremental loads list the new
  * objects and COPY them from a manifest. A failed COPY is reported from the
  * load-error system tables, and so are the records a successful COPY skipped
  * under --max-errors (load-errors.ts). After each COPY, in the same
  * transaction: trailing blanks dropped (trailing-blanks.ts), ts range checked
  * (epoch-check.ts), statistics updated (analyzeStatement).
  */
-import { ConfigError, InputError, describeProblem, naming, type RecordProblem } from '../../errors.ts';
+import { ConfigError, InputError, SqlError, describeProblem, naming, type RecordProblem } from '../../errors.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { newOrChanged } from '../ledger.ts';
 import { unexpectedAction, type StagingAction, type StepPlan } from '../plan.ts';
@@ -20,7 +21,7 @@ import type { StagedObjects, StagingContext, StagingStrategy } from '../strategy
 import { renderCopy, type CopyAuth } from '../../dialect/redshift/copy.ts';
 import { redshiftDialect } from '../../dialect/redshift/dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
-import { copyIdOf, hasStlLoadErrors, LAST_COPY_ID, readLoadErrors } from './load-errors.ts';
+import { COPY_SINCE, copyIdentity, hasStlLoadErrors, isLoadFailure, readLoadErrors, whereToLook, type CopyWindow } from './load-errors.ts';
 import { checkManifestRegion, writeManifest } from './manifest.ts';
 import { trimBlanksStatement } from '../../dialect/redshift/trailing-blanks.ts';
 import { checkMappedColumns, listSource, nullColumnsQuery } from '../checks.ts';
@@ -188,7 +189,7 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
   const sources = ctx.config.sources;
   const source = step.source(sources);
   const format = step.format(sources);
-  const plan = (actions: StagingAction[]): StepPlan => ({ step, source, format, actions: [{ kind: 'sql', sql: redshiftDialect.clearTable(step.table) }, ...actions] });
+  const plan = (actions: StagingAction[]): StepPlan => ({ step, source, format, actions });
   if (from.kind === 'nothing-new') return plan([{ kind: 'note', text: `incremental: no object of ${source} is new or changed` }]);
   // The load reads and checks a JSONPaths file before its COPY (checkJsonPaths); a dry run reads nothing.
   const jsonPaths: StagingAction[] = autoMapping(format)
@@ -198,11 +199,16 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
     from.kind === 'manifest'
       ? [{ kind: 'note', text: `incremental: the manifest lists the ${from.objects === undefined ? '' : `${from.objects} `}objects of ${source} not yet in load_ledger` }]
       : [];
-  const skipped = ctx.maxErrors > 0 ? [`under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back by its PG_LAST_COPY_ID() and listed`] : [];
+  const skipped =
+    ctx.maxErrors > 0
+      ? [`under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back from STL_LOAD_ERRORS / SYS_LOAD_ERROR_DETAIL by session, table and start time, and listed`]
+      : [];
   const trim = trimBlanksStatement(step.table, step.varcharColumns ?? []);
   return plan([
     ...jsonPaths,
     ...manifest,
+    // The window that finds this COPY's rejected rows (load-errors.ts): the transaction's start.
+    { kind: 'sql', sql: COPY_SINCE },
     { kind: 'copy', sql: copyFor(step, ctx, auth, from.kind === 'manifest' ? from.uri : undefined), notes: skipped },
     ...(trim ? [{ kind: 'sql', sql: trim } as const] : []),
     ...epochMsChecks(step).map(
@@ -220,30 +226,33 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
 
 /** What a run learned while executing one step's plan. */
 interface StepOutcome {
-  copyId: number | undefined;
+  /** SYSDATE read just before the COPY (COPY_SINCE), for its load-error window. */
+  since: string | undefined;
   loaded: number;
   skipped: RecordProblem[];
   removed: number;
 }
 
 /** Executes one step's plan in the staging transaction. */
-async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext, mapping: JsonMapping | undefined, stl: boolean | undefined, outcome: StepOutcome): Promise<void> {
+async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext, mapping: JsonMapping | undefined, errors: LoadErrorSource, outcome: StepOutcome): Promise<void> {
   const step = plan.step;
   for (const action of plan.actions) {
     switch (action.kind) {
       case 'note':
         break;
-      case 'sql':
-        await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
+      case 'sql': {
+        const { rows } = await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query<{ since?: unknown }>(action.sql));
+        if (action.sql === COPY_SINCE) outcome.since = String(rows[0]?.since ?? '');
         break;
+      }
       case 'copy': {
         ctx.log.info(`Staging ${step.table}: COPY from ${plan.source}…`);
         await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
-        const { rows } = await conn.query<{ n: string; copy_id: unknown }>('SELECT PG_LAST_COPY_COUNT() AS n, PG_LAST_COPY_ID() AS copy_id');
-        outcome.copyId = copyIdOf(rows[0]);
+        const { rows } = await conn.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
         outcome.loaded = Number(rows[0]?.n ?? 0);
         // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
-        if (ctx.maxErrors > 0) outcome.skipped.push(...(await readLoadErrors(conn, outcome.copyId, stl)));
+        const window = errors.window(step.table, outcome.since);
+        if (ctx.maxErrors > 0 && window) outcome.skipped.push(...(await readLoadErrors(conn, window, errors.stl)));
         break;
       }
       case 'check':
@@ -256,12 +265,61 @@ async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext
   }
 }
 
+/** What finds a COPY's rejected rows: the session, the tables' ids, and whether STL_LOAD_ERRORS answers here. */
+interface LoadErrorSource {
+  readonly stl: boolean | undefined;
+  window(table: string, since: string | undefined, queryId?: number): CopyWindow | undefined;
+}
+
+async function loadErrorSource(conn: Connection, steps: readonly StagingStep[]): Promise<LoadErrorSource> {
+  const stl = await hasStlLoadErrors(conn);
+  const identity = await copyIdentity(
+    conn,
+    steps.map((s) => s.table),
+  ).catch(() => undefined);
+  return {
+    stl,
+    window(table, since, queryId) {
+      const tableId = identity?.tableIds.get(table);
+      if (!identity || tableId === undefined || !since) return undefined;
+      return { table, session: identity.session, tableId, since, queryId };
+    },
+  };
+}
+
+/** The failed statement's RedshiftQueryId, when the Data API said it (lib/db/data-api-connection.ts). */
+function redshiftQueryIdOf(err: unknown): number | undefined {
+  for (let e = err as { queryId?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.queryId === 'number' && e.queryId > 0) return e.queryId;
+  }
+  return undefined;
+}
+
+/**
+ * Staging emptied without ghost rows: DELETE only marks rows deleted until a
+ * VACUUM DELETE, which runs in the background and pauses under load
+ * (https://docs.aws.amazon.com/redshift/latest/dg/t_Reclaiming_storage_space202.html);
+ * TRUNCATE "is much more efficient than DELETE and doesn't require a VACUUM
+ * and ANALYZE", but "commits the transaction in which it is run"
+ * (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html). So each
+ * table is truncated in its own statement (autocommit), before the staging
+ * transaction: a failed load leaves the staging tables empty (the star tables
+ * and the ledger are untouched, and the next load stages again). VACUUM
+ * DELETE ONLY after the transaction was the other choice: it cannot run in a
+ * transaction block (https://docs.aws.amazon.com/redshift/latest/dg/r_VACUUM_command.html)
+ * and rewrites every block holding a deleted row, while TRUNCATE frees them
+ * at once (docs/redshift.md, "Staging without ghost rows", has the figures).
+ */
+export function emptyStatements(steps: readonly StagingStep[]): string[] {
+  return steps.map((step) => redshiftDialect.clearTable(step.table));
+}
+
 export const redshiftStaging: StagingStrategy = {
   async plan(steps, ctx) {
     const auth = await dryRunAuth(ctx);
     const from = (step: StagingStep): CopyFrom =>
       ctx.incremental ? { kind: 'manifest', uri: `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`, objects: undefined } : { kind: 'prefix' };
-    return { steps: steps.map((step) => stepPlan(step, ctx, auth, from(step))) };
+    return { before: emptyStatements(steps), steps: steps.map((step) => stepPlan(step, ctx, auth, from(step))) };
   },
 
   async stage(conn, steps, ctx) {
@@ -279,20 +337,21 @@ export const redshiftStaging: StagingStrategy = {
     const reports: StepReport[] = [];
     const objects: StagedObjects[] = [];
     const skipped: RecordProblem[] = [];
-    // The session's last COPY before ours: a failure is blamed on a COPY of this load only.
-    let lastCopyId = copyIdOf((await conn.query<{ copy_id: unknown }>(LAST_COPY_ID)).rows[0]);
     // Asked outside the transaction: a query on a missing system table would abort it.
-    const stl = ctx.maxErrors > 0 ? await hasStlLoadErrors(conn) : undefined;
+    const errors = await loadErrorSource(conn, steps);
+    for (const sql of emptyStatements(steps)) await naming({ step: 'stage', statement: sql }, () => conn.query(sql));
+    let current: { table: string; since: string | undefined } | undefined;
     try {
       await transaction(conn, async () => {
         for (const step of steps) {
           const start = process.hrtime.bigint();
           const plan = stepPlan(step, ctx, auth, from(step));
-          const outcome: StepOutcome = { copyId: undefined, loaded: 0, skipped: [], removed: 0 };
+          const outcome: StepOutcome = { since: undefined, loaded: 0, skipped: [], removed: 0 };
+          current = { table: step.table, since: undefined };
           try {
-            await runStepPlan(conn, plan, ctx, mappings.get(step.table), stl, outcome);
+            await runStepPlan(conn, plan, ctx, mappings.get(step.table), errors, outcome);
           } finally {
-            if (outcome.copyId !== undefined) lastCopyId = outcome.copyId;
+            current.since = outcome.since;
           }
           skipped.push(...outcome.skipped);
           if (from(step).kind === 'nothing-new') {
@@ -308,12 +367,14 @@ export const redshiftStaging: StagingStrategy = {
     } catch (err) {
       ctx.assertRunning?.();
       if (err instanceof InputError) throw err; // our own check, not a failed COPY
-      const failedCopyId = await conn.query<{ copy_id: unknown }>(LAST_COPY_ID).then((r) => copyIdOf(r.rows[0]), () => lastCopyId);
-      // The id moved: the COPY that failed began loading, and its rejected rows are recorded under that id.
-      const problems: RecordProblem[] = failedCopyId !== lastCopyId ? await readLoadErrors(conn, failedCopyId) : [];
+      // Only a COPY that failed on its data ("Load into table … failed") has rejected rows to read.
+      if (!isLoadFailure(err) || !current) throw err;
+      const window = errors.window(current.table, current.since, redshiftQueryIdOf(err));
+      const problems: RecordProblem[] = window ? await readLoadErrors(conn, window).catch(() => []) : [];
       const first = problems[0];
       if (first) throw new InputError(`COPY failed: ${describeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
-      throw err;
+      const said = err instanceof SqlError ? err.serverMessage : (err as Error).message;
+      throw new InputError(`COPY into ${current.table} failed (${said}); ${window ? whereToLook(window) : 'its session or table id could not be read: look in SYS_LOAD_ERROR_DETAIL and STL_LOAD_ERRORS for this load'}`);
     }
     return { reports, objects, skipped };
   },

@@ -42,7 +42,33 @@ export interface StandInOptions {
   readonly pageRows?: number;
   /** Region of the S3 reads (COPY's REGION is accepted as given). */
   readonly region?: string;
+  /**
+   * PG_LAST_COPY_ID() after a COPY that failed on its data: its page says
+   * both "If the COPY fails because of invalid load data, the COPY ID is
+   * updated" ('updated') and "If the COPY transaction is rolled back, the COPY
+   * ID is not updated" ('not-updated', the stricter reading and the default)
+   * (https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html).
+   * test/redshift-live.test.ts settles it on a real cluster.
+   */
+  readonly lastCopyIdReading?: LastCopyIdReading;
 }
+
+export type LastCopyIdReading = 'updated' | 'not-updated';
+
+/**
+ * The Data API's own limits, enforced as the service does
+ * (https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html,
+ * data-api-troubleshooting.html; SqlParameter in the API reference).
+ */
+export const DATA_API_LIMITS = {
+  /** "The maximum query statement size is 100 KB." */
+  statementBytes: 100 * 1024,
+  /** "The Data API size limit is 64 KB per row in the result set returned by the database." */
+  rowBytes: 64 * 1024,
+} as const;
+
+/** SYS's query_id is not STL's query (r_STL_QUERY: "not the same identifier"): the stand-in keeps them apart by this offset. */
+export const SYS_QUERY_ID_OFFSET = 7_000_000;
 
 export interface StandIn {
   readonly endpoint: string;
@@ -123,7 +149,7 @@ const LOAD_ERROR_TABLES = [
   `CREATE TABLE IF NOT EXISTS public.stl_load_errors (userid INTEGER, slice INTEGER, tbl INTEGER, starttime TIMESTAMP, session INTEGER, query INTEGER,
     filename CHARACTER(256), line_number BIGINT, colname CHARACTER(127), type CHARACTER(10), col_length CHARACTER(10), position INTEGER,
     raw_line CHARACTER(1024), raw_field_value CHARACTER(1024), err_code INTEGER, err_reason CHARACTER(100))`,
-  `CREATE TABLE IF NOT EXISTS public.sys_load_error_detail (user_id INTEGER, query_id BIGINT, transaction_id BIGINT, session_id INTEGER, start_time TIMESTAMP,
+  `CREATE TABLE IF NOT EXISTS public.sys_load_error_detail (user_id INTEGER, query_id BIGINT, transaction_id BIGINT, session_id INTEGER, table_id INTEGER, start_time TIMESTAMP,
     file_name CHARACTER(1280), line_number BIGINT, column_name CHARACTER(127), column_type CHARACTER(10), column_length CHARACTER(10), position INTEGER,
     error_code INTEGER, error_message CHARACTER(512))`,
 ];
@@ -136,6 +162,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   const prepared = new Map<string, Promise<void>>();
   const typeNames = new Map<number, string>();
   let nextQueryId = 1000;
+  const lastCopyIdReading: LastCopyIdReading = options.lastCopyIdReading ?? 'not-updated';
 
   const urlOf = (database: string) => {
     const u = new URL(options.postgresUrl);
@@ -183,22 +210,30 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     return name;
   }
 
-  async function recordLoadErrors(s: Statement, pid: number, table: string, problems: readonly RecordProblem[]): Promise<void> {
+  /**
+   * A COPY's rejected rows, as the system tables keep them: the session (the
+   * backend PID, PG_BACKEND_PID()), the table's oid, the COPY's start in UTC;
+   * STL's `query` is the statement's RedshiftQueryId, SYS's `query_id` another
+   * number. STL rows on provisioned clusters only (r_STL_LOAD_ERRORS: not on
+   * Serverless, nor concurrency scaling).
+   */
+  async function recordLoadErrors(s: Statement, pid: number, tableId: number, started: Date, problems: readonly RecordProblem[]): Promise<void> {
     if (problems.length === 0) return;
     const cut = (v: string | undefined, n: number) => (v ?? '').slice(0, n);
+    const start = started.toISOString().replace('T', ' ').replace('Z', '');
     await admin(s.database, async (c) => {
       for (const p of problems) {
         if ('ClusterIdentifier' in s.target) {
           await c.query(
             `INSERT INTO public.stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, colname, type, col_length, position, raw_line, raw_field_value, err_code, err_reason)
-             VALUES (100, 0, 0, LOCALTIMESTAMP, $1, $2, $3, $4, $5, '', '', 0, '', $6, 1200, $7)`,
-            [pid, s.queryId, cut(p.file, 256), p.line, cut(p.field ?? table, 127), cut(p.value, 1024), cut(p.reason, 100)],
+             VALUES (100, 0, $1, $2, $3, $4, $5, $6, $7, '', '', 0, '', $8, 1200, $9)`,
+            [tableId, start, pid, s.queryId, cut(p.file, 256), p.line, cut(p.field, 127), cut(p.value, 1024), cut(p.reason, 100)],
           );
         }
         await c.query(
-          `INSERT INTO public.sys_load_error_detail (user_id, query_id, transaction_id, session_id, start_time, file_name, line_number, column_name, column_type, column_length, position, error_code, error_message)
-           VALUES (100, $1, 0, $2, LOCALTIMESTAMP, $3, $4, $5, '', '', 0, 1200, $6)`,
-          [s.queryId, pid, cut(p.file, 1280), p.line, cut(p.field ?? table, 127), cut(p.reason, 512)],
+          `INSERT INTO public.sys_load_error_detail (user_id, query_id, transaction_id, session_id, table_id, start_time, file_name, line_number, column_name, column_type, column_length, position, error_code, error_message)
+           VALUES (100, $1, 0, $2, $3, $4, $5, $6, $7, '', '', 0, 1200, $8)`,
+          [s.queryId + SYS_QUERY_ID_OFFSET, pid, tableId, start, cut(p.file, 1280), p.line, cut(p.field, 127), cut(p.reason, 512)],
         );
       }
     });
@@ -213,12 +248,15 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     try {
       const copy = parseCopy(s.sql);
       if (copy) {
+        const started = new Date();
+        const tableId = Number((await client.query<{ id: string }>('SELECT CAST(to_regclass($1) AS oid) AS id', [copy.table])).rows[0]?.id ?? 0);
         const outcome = await performCopy(asConnection(client), copy, reader);
-        await recordLoadErrors(s, pid, copy.table, outcome.rejected);
-        // PG_LAST_COPY_ID is "updated when the COPY command begins the load process … If the COPY fails
-        // because of invalid load data, the COPY ID is updated" (PG_LAST_COPY_ID); a missing prefix loads nothing.
+        await recordLoadErrors(s, pid, tableId, started, outcome.rejected);
+        // PG_LAST_COPY_ID is "updated when the COPY command begins the load process"; a missing prefix
+        // loads nothing. A COPY that failed on its data: under the reading chosen (lastCopyIdReading).
         const began = !outcome.error || outcome.rejected.length > 0;
-        if (session && began) session.lastCopyId = s.queryId;
+        const failedOnData = outcome.error !== undefined && outcome.rejected.length > 0;
+        if (session && began && !(failedOnData && lastCopyIdReading === 'not-updated')) session.lastCopyId = s.queryId;
         if (outcome.error) throw outcome.error;
         if (session) session.lastCopyCount = outcome.rows;
         s.resultRows = outcome.rows;
