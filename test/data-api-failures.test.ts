@@ -95,6 +95,27 @@ for (const reading of ['not-updated', 'updated'] as const) {
   }
 }
 
+// Issue 28, point 7: a multi-line (pretty-printed) record is named by its last line on both engines, as
+// Redshift's STL_LOAD_ERRORS.line_number does ("the last line of the JSON object that caused the error").
+test.serial('a bad value in a pretty-printed record: the same file and line (its last) on PostgreSQL and through the Data API', async (t) => {
+  const pretty = `${JSON.stringify(song({ song_id: 'SOPPPP', title: 'Pretty', year: 'nineteen' }), null, 2)}\n`;
+  const lastLine = pretty.trimEnd().split('\n').length;
+  t.true(lastLine > 5);
+  const src = await sources({ logs: { '2018-11-01-events.json': [event()] }, songs: { ...GOOD_SONGS, 'P/pretty.json': pretty } });
+  const { db, env } = await migrated(src, { cluster: true });
+  t.teardown(() => db.drop());
+  const redshift = await runCli(['load'], env);
+  const pgDb = await createTestDatabase();
+  t.teardown(() => pgDb.drop());
+  const pgEnv = { ...s3.env, ...src, DATABASE_URL: pgDb.url };
+  t.is((await runCli(['migrate', 'up'], pgEnv)).code, 0);
+  const postgres = await runCli(['load'], pgEnv);
+  for (const r of [redshift, postgres]) {
+    t.is(r.code, 3, r.stderr);
+    t.regex(r.stderr, new RegExp(`P/pretty\\.json:${lastLine}, field year`));
+  }
+});
+
 /** Starts a load that stops at a fault point until SIGUSR2. */
 function startAt(env: Record<string, string>, point: string): { child: ChildProcess; reached: Promise<void>; said: (text: string) => Promise<void>; done: Promise<{ code: number | null; stderr: string; stdout: string }> } {
   const child = spawnCli(['load', '--verbose'], { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env, SPARKIFY_FAULT_AT: point, SPARKIFY_FAULT: 'wait' });

@@ -81,3 +81,51 @@ test.serial('the service rules: one statement per call, one target, SessionId al
   const failed = await finished((await client.send(new ExecuteStatementCommand({ SessionId: opened.SessionId, Sql: 'SELECT * FROM no_such_table' }))).Id);
   t.like(failed, { Status: 'FAILED', Error: 'ERROR: relation "no_such_table" does not exist' });
 });
+
+/** Runs one statement in a session and waits for it (the session is opened by the first). */
+async function inSession(session: { id?: string }, sql: string, parameters?: { name: string; value: string }[]) {
+  const out = await client.send(
+    new ExecuteStatementCommand(session.id ? { SessionId: session.id, Sql: sql, Parameters: parameters } : { WorkgroupName: 'wg-test', Database: db.name, Sql: sql, Parameters: parameters, SessionKeepAliveSeconds: 60 }),
+  );
+  session.id ??= out.SessionId;
+  return finished(out.Id);
+}
+
+// Issue 28, point 9: the stand-in is as strict as Redshift and the Data API where the tool depends on a limit.
+test.serial('the limits: 100 KB statements, non-empty parameter values, 64 KB result rows, VARCHAR bytes outside COPY', async (t) => {
+  const target = { WorkgroupName: 'wg-test', Database: db.name };
+  await t.throwsAsync(client.send(new ExecuteStatementCommand({ ...target, Sql: `SELECT '${'x'.repeat(100 * 1024)}'` })), { name: 'ValidationException', message: /larger than 100kB/ });
+  await t.throwsAsync(client.send(new ExecuteStatementCommand({ ...target, Sql: 'SELECT :v AS v', Parameters: [{ name: 'v', value: '' }] })), { name: 'ValidationException', message: /length greater than or equal to 1/ });
+  const session = {};
+  const wide = await inSession(session, `SELECT repeat('x', 65 * 1024) AS wide`);
+  t.is(wide.Status, 'FAILED');
+  t.regex(wide.Error ?? '', /Packet for query is too large/);
+  t.like(await inSession(session, 'SELECT repeat(:c, 64 * 1024 - 1) AS narrow', [{ name: 'c', value: 'x' }]), { Status: 'FINISHED' });
+  t.like(await inSession(session, 'CREATE TABLE bytes_probe (v VARCHAR(4))'), { Status: 'FINISHED' });
+  t.like(await inSession(session, "INSERT INTO bytes_probe VALUES ('éé')"), { Status: 'FINISHED' }, '2 characters, 4 bytes');
+  t.like(await inSession(session, "INSERT INTO bytes_probe VALUES ('ééé')"), { Status: 'FAILED', Error: 'ERROR: value too long for type character varying(4)' }, '3 characters, 6 bytes');
+  t.like(await inSession(session, 'ALTER TABLE bytes_probe ADD COLUMN w VARCHAR(2)'), { Status: 'FINISHED' });
+  t.like(await inSession(session, "UPDATE bytes_probe SET w = 'é€'"), { Status: 'FAILED', Error: 'ERROR: value too long for type character varying(2)' });
+  t.like(await inSession(session, 'SELECT CAST(v AS VARCHAR(1)) AS cut FROM bytes_probe'), { Status: 'FINISHED' }, 'a CAST is not a declared column');
+});
+
+test.serial('GETDATE() per statement, SYSDATE per transaction; TRUNCATE commits the open transaction', async (t) => {
+  const session = {};
+  const value = async (sql: string) => {
+    const d = await inSession(session, sql);
+    return (await client.send(new GetStatementResultCommand({ Id: d.Id }))).Records?.[0]?.[0]?.stringValue;
+  };
+  await inSession(session, 'BEGIN');
+  const [g1, s1] = [await value('SELECT CAST(GETDATE() AS VARCHAR(32)) AS g'), await value('SELECT CAST(SYSDATE AS VARCHAR(32)) AS s')];
+  await inSession(session, 'SELECT pg_sleep(1.1)');
+  const [g2, s2] = [await value('SELECT CAST(GETDATE() AS VARCHAR(32)) AS g'), await value('SELECT CAST(SYSDATE AS VARCHAR(32)) AS s')];
+  t.not(g1, g2, 'GETDATE is the statement start');
+  t.regex(g1 ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/, 'without fractional seconds');
+  t.is(s1, s2, 'SYSDATE is the transaction start');
+  await inSession(session, 'CREATE TABLE truncate_probe (n INTEGER)');
+  await inSession(session, 'INSERT INTO truncate_probe VALUES (1)');
+  await inSession(session, 'CREATE TABLE truncate_other (n INTEGER)');
+  await inSession(session, 'TRUNCATE truncate_other');
+  await inSession(session, 'ROLLBACK');
+  t.deepEqual(await db.query('SELECT n FROM truncate_probe'), [{ n: 1 }], 'the TRUNCATE committed the rows inserted before it');
+});

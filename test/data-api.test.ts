@@ -82,7 +82,7 @@ test.serial('migrate up/down/up through the Data API', async (t) => {
   t.is(up.code, 0, up.stderr);
   const status = await runCli(['migrate', 'status'], env);
   t.is(status.code, 0, status.stderr);
-  t.regex(status.stdout, /12 applied, 0 pending \(redshift at Redshift Data API, workgroup sparkify-wg/);
+  t.regex(status.stdout, /14 applied, 0 pending \(redshift at Redshift Data API, workgroup sparkify-wg/);
 });
 
 test.serial('a load twice gives identical tables, and the same rows as the PostgreSQL path', async (t) => {

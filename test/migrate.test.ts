@@ -33,7 +33,7 @@ test.serial('up creates the 7 tables and the load ledger with the expected colum
   const db = await tdb.open();
   try {
     const ran = await migrate(db, { direction: 'up', log: silentLogger });
-    t.is(ran.length, 12);
+    t.is(ran.length, 14);
   } finally {
     await db.close();
   }
@@ -69,10 +69,10 @@ test.serial('status lists every migration as applied; down --all removes the sch
   const db = await tdb.open();
   try {
     const status = await migrationStatus(db);
-    t.is(status.length, 12);
+    t.is(status.length, 14);
     t.true(status.every((m) => m.appliedAt !== undefined));
     const down = await migrate(db, { direction: 'down', count: Infinity, log: silentLogger });
-    t.is(down.length, 12);
+    t.is(down.length, 14);
     t.deepEqual(await catalog(), []);
     t.true((await migrationStatus(db)).every((m) => m.appliedAt === undefined));
     await migrate(db, { direction: 'up', log: silentLogger });
@@ -87,27 +87,27 @@ test.serial('down defaults to one step, redo re-applies it, through the CLI; sta
   const persistence = async () =>
     (await tdb.query<{ relname: string; relpersistence: string }>("select relname, relpersistence from pg_class where relname in ('staging_events', 'staging_songs', 'songplays') order by 1")).map((r) => `${r.relname}:${r.relpersistence}`);
   t.deepEqual(await persistence(), ['songplays:p', 'staging_events:u', 'staging_songs:u']);
-  t.is((await runCli(['migrate', 'down', '--count', '2'], env)).code, 0, 'the last two migrations (load_runs, songs.artist_name) down first');
+  t.is((await runCli(['migrate', 'down', '--count', '4'], env)).code, 0, 'the last four migrations (load_run_skipped, the Redshift physical design, load_runs, songs.artist_name) down first');
   const down = await runCli(['migrate', 'down'], env);
   t.is(down.code, 0, down.stderr);
   t.regex(down.stdout, /Migrated down: 20261122001000000_staging-tables-unlogged/);
   t.deepEqual(await persistence(), ['songplays:p', 'staging_events:p', 'staging_songs:p']);
   const status = await runCli(['migrate', 'status'], env);
   t.regex(status.stdout, /pending\s+20261122001000000_staging-tables-unlogged/);
-  t.regex(status.stdout, /9 applied, 3 pending/);
+  t.regex(status.stdout, /9 applied, 5 pending/);
   const up = await runCli(['migrate', 'up'], env);
   t.regex(up.stdout, /Migrated up: 20261122001000000_staging-tables-unlogged/);
   t.deepEqual(await persistence(), ['songplays:p', 'staging_events:u', 'staging_songs:u']);
   const redo = await runCli(['migrate', 'redo'], env);
   t.is(redo.code, 0, redo.stderr);
-  t.regex(redo.stdout, /Migrated down: 20261202000100000_create-load-runs[\s\S]*Migrated up: 20261202000100000_create-load-runs/);
+  t.regex(redo.stdout, /Migrated down: 20261207000200000_create-load-run-skipped[\s\S]*Migrated up: 20261207000200000_create-load-run-skipped/);
   const again = await runCli(['migrate', 'up'], env);
   t.regex(again.stdout, /Nothing to migrate up/);
 });
 
 test.serial('a connected dry run prints SQL and changes nothing', async (t) => {
   const env = { DATABASE_URL: tdb.url };
-  await runCli(['migrate', 'down', '--count', '6'], env);
+  await runCli(['migrate', 'down', '--count', '8'], env);
   const before = await catalog();
   const dry = await runCli(['migrate', 'up', '--dry-run'], env);
   t.is(dry.code, 0, dry.stderr);
@@ -129,7 +129,7 @@ test.serial('two concurrent migrate up runs: one waits for the other, the schema
   t.regex(outputs.join('\n'), /Nothing to migrate up/);
   t.regex(outputs.join('\n'), /Migrated up: .*create-songplays/);
   const applied = await tdb.query<{ n: string }>('select count(*) as n from pgmigrations');
-  t.is(Number(applied[0]?.n), 12, 'each migration recorded once');
+  t.is(Number(applied[0]?.n), 14, 'each migration recorded once');
   t.is((await catalog()).filter((l) => l.startsWith('users.')).length, 6);
 });
 

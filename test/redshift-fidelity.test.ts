@@ -128,18 +128,38 @@ test('6: the dry run says in a comment that it did not check the JSONPaths file'
 });
 
 // 7. The manifest's bucket must be in AWS_REGION.
-test.serial('7: an incremental load refuses a LOAD_MANIFEST_PREFIX bucket outside AWS_REGION before listing or writing anything', async (t) => {
+test.serial('7: an incremental load refuses a LOAD_MANIFEST_PREFIX bucket outside the COPY region before listing or writing anything', async (t) => {
   const { env: sources } = await sourcesAndManifestsS3(t);
   const fake = fakeRedshift();
   const env = { ...sources, IAM_ROLE_ARN: ROLE };
-  // s3rver's buckets are in us-east-1 (its GetBucketLocation answer); AWS_REGION is us-west-2.
-  const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig(env), log: silentLogger, pipeline, incremental: true }), { instanceOf: ConfigError });
-  t.regex(e?.message ?? '', /LOAD_MANIFEST_PREFIX: the bucket sparkify-manifests is in us-east-1, but AWS_REGION is us-west-2/);
+  // s3rver's buckets are in us-east-1 (its GetBucketLocation answer); SOURCE_REGION says us-west-2.
+  const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig({ ...env, SOURCE_REGION: 'us-west-2' }), log: silentLogger, pipeline, incremental: true }), { instanceOf: ConfigError });
+  t.regex(e?.message ?? '', /LOAD_MANIFEST_PREFIX: the bucket sparkify-manifests is in us-east-1, but the COPY's REGION is us-west-2/);
   t.false(fake.statements.some((s) => s.startsWith('COPY')));
   // In the right region it goes on.
   const ok = fakeRedshift();
-  await runLoad(ok.db, { config: loadConfig({ ...env, AWS_REGION: 'us-east-1' }), log: silentLogger, pipeline, incremental: true });
+  await runLoad(ok.db, { config: loadConfig({ ...env, SOURCE_REGION: 'us-east-1' }), log: silentLogger, pipeline, incremental: true });
   t.true(ok.statements.some((s) => s.startsWith('COPY staging_events')));
+});
+
+// Issue 28, point 6: COPY's REGION is the sources' region, not the cluster's (AWS_REGION).
+test.serial("6 (issue 28): without SOURCE_REGION, COPY's REGION is the source bucket's own region, whatever AWS_REGION says; the JSONPaths bucket is checked like the manifest's", async (t) => {
+  const { s3, env: sources } = await sourcesAndManifestsS3(t);
+  const fake = fakeRedshift();
+  // The cluster (and the Data API) in eu-central-1; the buckets (s3rver) in us-east-1.
+  await runLoad(fake.db, { config: loadConfig({ ...sources, IAM_ROLE_ARN: ROLE, AWS_REGION: 'eu-central-1' }), log: silentLogger, pipeline, incremental: true });
+  const copies = fake.statements.filter((s) => s.startsWith('COPY '));
+  t.is(copies.length, 2);
+  t.true(copies.every((c) => /^REGION 'us-east-1'$/m.test(c)), copies.join('\n'));
+  // A JSONPaths file in a bucket of another region than SOURCE_REGION is refused before any COPY.
+  await s3.put('sparkify-manifests', 'meta/paths.json', JSONPATHS);
+  const other = fakeRedshift();
+  const e = await t.throwsAsync(
+    runLoad(other.db, { config: loadConfig({ ...sources, IAM_ROLE_ARN: ROLE, SOURCE_REGION: 'us-west-2', LOG_JSONPATH: 's3://sparkify-manifests/meta/paths.json' }), log: silentLogger, pipeline }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(e?.message ?? '', /LOG_JSONPATH: the bucket sparkify-manifests is in us-east-1, but the COPY's REGION is us-west-2/);
+  t.false(other.statements.some((s) => s.startsWith('COPY')));
 });
 
 // 8. No MERGE without WHEN MATCHED.
@@ -300,4 +320,25 @@ test('5: minutesBetween gives the same whole minutes on both engines at millisec
     t.is(Number(pg?.m), minutes, `PostgreSQL ${from} → ${to}`);
     t.is(Number(rs?.m), minutes, `Redshift ${from} → ${to}`);
   }
+});
+
+// Issue 28, point 8: the physical design, each with its Developer Guide page in lib/dialect/redshift/dialect.ts.
+test("8 (issue 28): no ANALYZE right after a CTAS on Redshift (CTAS tables are analyzed automatically); PostgreSQL analyzes its work tables", (t) => {
+  const songplays = pipeline.transforms.find((s) => s.table === 'songplays');
+  if (!songplays) throw new Error('no songplays step');
+  const analyzedAfterCtas = (statements: readonly string[]) => statements.some((s, i) => /^CREATE (TEMP )?TABLE \w+( |\n)[\s\S]*\bAS\n/.test(s) && /^ANALYZE /.test(statements[i + 1] ?? '') && !/_batch/.test(s));
+  t.false(analyzedAfterCtas(songplays.statements(redshift)), songplays.statements(redshift).join(';\n'));
+  t.true(analyzedAfterCtas(songplays.statements(postgres)));
+});
+
+test('8 (issue 28): the informational primary keys of migration 20261207000100000 are the upsert keys of the loaders', async (t) => {
+  const { MERGE_KEYS } = await import('../migrations/20261207000100000_redshift-physical-design.ts');
+  t.deepEqual(MERGE_KEYS, Object.fromEntries(pipeline.transforms.map((s) => [s.table, s.key])));
+});
+
+test('serializable isolation: error 1023 is transient on Redshift (the whole transaction runs again), not on PostgreSQL', (t) => {
+  const violation = { message: 'ERROR: 1023 DETAIL: Serializable isolation violation on table - 100345, transactions forming the cycle are: 1234, 1235' };
+  t.true(redshift.isTransient(violation));
+  t.false(postgres.isTransient(violation));
+  t.false(redshift.isTransient({ message: "ERROR: Load into table 'staging_songs' failed." }));
 });

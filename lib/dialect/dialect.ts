@@ -58,6 +58,22 @@ export interface Dialect {
    */
   scratchTable(table: string, scratch: boolean): string[];
   /**
+   * Statements that give an existing scratch table (its rows are rebuilt by
+   * every load) a new physical design (distribution, sort key): Redshift
+   * drops and creates it again (transactional, unlike some ALTER TABLE
+   * forms); PostgreSQL has no physical design to change (none).
+   */
+  redesignScratchTable(def: TableDef): string[];
+  /**
+   * An informational primary key on a MERGE target's join columns, or its
+   * removal (`drop`): Redshift does not enforce it but its planner uses it
+   * (https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-defining-constraints.html);
+   * PostgreSQL: none (its index on the same columns serves the MERGE).
+   */
+  informationalPrimaryKey(table: string, columns: readonly string[], drop: boolean): string[];
+  /** Whether CREATE TABLE AS analyzes the new table itself (Redshift: yes, so no ANALYZE follows it). */
+  readonly analyzesCreateTableAs: boolean;
+  /**
    * What a transform into an empty star table runs first, inside its
    * transaction: PostgreSQL locks and truncates it (still empty once locked),
    * so that under wal_level=minimal (the embedded server) its rows skip the

@@ -22,7 +22,7 @@ import { renderCopy, type CopyAuth } from '../../dialect/redshift/copy.ts';
 import { redshiftDialect } from '../../dialect/redshift/dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
 import { COPY_SINCE, copyIdentity, hasStlLoadErrors, isLoadFailure, readLoadErrors, whereToLook, type CopyWindow } from './load-errors.ts';
-import { checkManifestRegion, writeManifest } from './manifest.ts';
+import { checkBucketRegion, copyRegion, writeManifest } from './manifest.ts';
 import { trimBlanksStatement } from '../../dialect/redshift/trailing-blanks.ts';
 import { checkMappedColumns, listSource, nullColumnsQuery } from '../checks.ts';
 
@@ -57,7 +57,7 @@ async function dryRunAuth(ctx: StagingContext): Promise<CopyAuth> {
 }
 
 /** The step's COPY, from its source prefix or from a manifest of the objects to load. */
-function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, manifestUri?: string): string {
+function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, region: string, manifestUri?: string): string {
   const sources = ctx.config.sources;
   return renderCopy({
     table: step.table,
@@ -65,7 +65,7 @@ function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, manifes
     source: manifestUri ?? step.source(sources),
     manifest: manifestUri !== undefined,
     format: step.format(sources),
-    region: ctx.config.region,
+    region,
     auth,
     maxErrors: ctx.maxErrors,
   });
@@ -77,17 +77,30 @@ interface Manifest {
 }
 
 /** Incremental staging: the new objects of each step, listed by the tool and written to a manifest (null: none new). */
-async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: StagingContext, reader: SourceReader): Promise<Map<string, Manifest | null>> {
+async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: StagingContext, reader: SourceReader, regions: ReadonlyMap<string, string>): Promise<Map<string, Manifest | null>> {
   const prefix = ctx.config.manifestPrefix;
   if (!prefix) throw new ConfigError(['LOAD_MANIFEST_PREFIX: an incremental load on Redshift writes a COPY manifest of the new objects there (s3://bucket/prefix/)']);
-  await checkManifestRegion(ctx.config.region, prefix, ctx.log);
+  for (const step of steps) await checkBucketRegion(reader, 'LOAD_MANIFEST_PREFIX', prefix, regionOf(regions, step), ctx.log);
   const out = new Map<string, Manifest | null>();
   for (const step of steps) {
     const fresh = await newOrChanged(conn, step.table, await listSource(reader, step, ctx));
     ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed objects`);
-    out.set(step.table, fresh.length === 0 ? null : { uri: await writeManifest(ctx.config.region, prefix, `${ctx.runId}-${step.table}.manifest`, fresh), objects: fresh });
+    out.set(step.table, fresh.length === 0 ? null : { uri: await writeManifest(regionOf(regions, step), prefix, `${ctx.runId}-${step.table}.manifest`, fresh), objects: fresh });
   }
   return out;
+}
+
+/** Each step's COPY REGION (manifest.ts, copyRegion), read once before anything is staged. */
+async function copyRegions(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const step of steps) out.set(step.table, await copyRegion(reader, ctx.config, step.source(ctx.config.sources), step.settings.source));
+  return out;
+}
+
+function regionOf(regions: ReadonlyMap<string, string>, step: StagingStep): string {
+  const region = regions.get(step.table);
+  if (region === undefined) throw new Error(`no COPY region for ${step.table}`);
+  return region;
 }
 
 /**
@@ -125,11 +138,13 @@ async function checkEpochMs(conn: Connection, step: StagingStep, column: string,
  * credentials at all: then the load says that it could not check the file
  * and goes on (a file it can read and finds wrong fails the load).
  */
-async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, JsonMapping>> {
+async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext, regions: ReadonlyMap<string, string>): Promise<Map<string, JsonMapping>> {
   const out = new Map<string, JsonMapping>();
   for (const step of steps) {
     const format = step.format(ctx.config.sources);
     if (!autoMapping(format)) {
+      // REGION applies to "all resources" of the COPY, the JSONPaths file's bucket too (manifest.ts).
+      await checkBucketRegion(reader, step.settings.format ?? 'the JSONPaths file', format, regionOf(regions, step), ctx.log);
       try {
         await reader.list(format);
       } catch (err) {
@@ -185,7 +200,7 @@ type CopyFrom = { readonly kind: 'prefix' } | { readonly kind: 'manifest'; reado
  * The actions of one step, built once: the dry run prints them (placeholders
  * for the manifest and the credentials) and a run executes them.
  */
-function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: CopyFrom): StepPlan {
+function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: CopyFrom, region: string): StepPlan {
   const sources = ctx.config.sources;
   const source = step.source(sources);
   const format = step.format(sources);
@@ -209,7 +224,7 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
     ...manifest,
     // The window that finds this COPY's rejected rows (load-errors.ts): the transaction's start.
     { kind: 'sql', sql: COPY_SINCE },
-    { kind: 'copy', sql: copyFor(step, ctx, auth, from.kind === 'manifest' ? from.uri : undefined), notes: skipped },
+    { kind: 'copy', sql: copyFor(step, ctx, auth, region, from.kind === 'manifest' ? from.uri : undefined), notes: skipped },
     ...(trim ? [{ kind: 'sql', sql: trim } as const] : []),
     ...epochMsChecks(step).map(
       (check): StagingAction => ({
@@ -319,14 +334,23 @@ export const redshiftStaging: StagingStrategy = {
     const auth = await dryRunAuth(ctx);
     const from = (step: StagingStep): CopyFrom =>
       ctx.incremental ? { kind: 'manifest', uri: `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`, objects: undefined } : { kind: 'prefix' };
-    return { before: emptyStatements(steps), steps: steps.map((step) => stepPlan(step, ctx, auth, from(step))) };
+    // A dry run reads nothing: REGION is SOURCE_REGION or AWS_REGION, and a note says what the load reads.
+    const region = ctx.config.sourceRegion ?? ctx.config.region;
+    const plans = steps.map((step) => {
+      const plan = stepPlan(step, ctx, auth, from(step), region);
+      if (ctx.config.sourceRegion) return plan;
+      const note: StagingAction = { kind: 'note', text: `REGION: SOURCE_REGION is not set; the load uses the region of the source's bucket (GetBucketLocation), or AWS_REGION (${ctx.config.region}) when it cannot be read` };
+      return { ...plan, actions: [note, ...plan.actions] };
+    });
+    return { before: emptyStatements(steps), steps: plans };
   },
 
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
-    const reader = ctx.reader ?? createSourceReader(ctx.config.region, ctx.config.s3MaxConcurrency);
-    const mappings = await checkJsonPaths(reader, steps, ctx);
-    const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader) : undefined;
+    const reader = ctx.reader ?? createSourceReader(ctx.config.sourceRegion ?? ctx.config.region, ctx.config.s3MaxConcurrency);
+    const regions = await copyRegions(reader, steps, ctx);
+    const mappings = await checkJsonPaths(reader, steps, ctx, regions);
+    const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader, regions) : undefined;
     if (listed && [...listed.values()].every((m) => m === null)) return { reports: [], objects: [], skipped: [] };
     const full = listed ? undefined : await listForLedger(reader, steps, ctx);
     const from = (step: StagingStep): CopyFrom => {
@@ -345,7 +369,7 @@ export const redshiftStaging: StagingStrategy = {
       await transaction(conn, async () => {
         for (const step of steps) {
           const start = process.hrtime.bigint();
-          const plan = stepPlan(step, ctx, auth, from(step));
+          const plan = stepPlan(step, ctx, auth, from(step), regionOf(regions, step));
           const outcome: StepOutcome = { since: undefined, loaded: 0, skipped: [], removed: 0 };
           current = { table: step.table, since: undefined };
           try {

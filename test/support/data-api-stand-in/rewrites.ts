@@ -64,7 +64,30 @@ function datediffBoundaries(sql: string): string {
   return out + sql.slice(last);
 }
 
+/** Where a column's VARCHAR(n) byte check is named: `<column>_bytes_<n>` (read back by varcharBytesError). */
+const VARCHAR_BYTES_CHECK = /violates check constraint "\w+?_bytes_(\d+)"/;
+
+/**
+ * VARCHAR(n) counts bytes on Redshift ("a VARCHAR(12) column can contain 12
+ * single-byte characters, 6 two-byte characters, …", r_Character_types),
+ * characters on PostgreSQL: a column declared in CREATE TABLE or ADD COLUMN
+ * gets a CHECK on its octet length, so an INSERT or UPDATE of too many bytes
+ * fails as on Redshift (varcharBytesError gives Redshift's message).
+ */
+function varcharBytes(sql: string): string {
+  const declares = (/^\s*CREATE\s+(TEMP\s+|TEMPORARY\s+)?TABLE\b/i.test(sql) && !/\bAS\s+SELECT\b/i.test(sql)) || /^\s*ALTER\s+TABLE\b[\s\S]*\bADD\s+COLUMN\b/i.test(sql);
+  if (!declares) return sql;
+  return sql.replace(/(?<=(?:[(,]|ADD\s+COLUMN)\s*)(\w+)\s+(VARCHAR|CHARACTER\s+VARYING)\s*\(\s*(\d+)\s*\)/gi, (_m, name: string, type: string, n: string) => `${name} ${type}(${n}) CONSTRAINT ${name}_bytes_${n} CHECK (octet_length(${name}) <= ${n})`);
+}
+
+/** Redshift's error for a value over a VARCHAR's bytes, from the stand-in's CHECK violation (undefined: another error). */
+export function varcharBytesError(message: string): string | undefined {
+  const n = VARCHAR_BYTES_CHECK.exec(message)?.[1];
+  return n === undefined ? undefined : `ERROR: value too long for type character varying(${n})`;
+}
+
 export const REWRITES: readonly Rewrite[] = [
+  { what: 'VARCHAR(n) in CREATE TABLE / ADD COLUMN holds n bytes, not n characters', page: 'r_Character_types', apply: varcharBytes },
   { what: "version() answers as Redshift's", page: 'r_VERSION', apply: replace(/\bversion\s*\(\s*\)/gi, `'${REDSHIFT_VERSION}'`) },
   { what: 'DISTSTYLE ALL|EVEN|KEY|AUTO dropped (data distribution)', page: 'r_CREATE_TABLE_NEW', apply: replace(/\bDISTSTYLE\s+(ALL|EVEN|KEY|AUTO)\b/gi, '') },
   { what: 'DISTKEY (column) and a column DISTKEY dropped', page: 'r_CREATE_TABLE_NEW', apply: replace(/\bDISTKEY\b(\s*\(\s*\w+\s*\))?/gi, '') },

@@ -6,7 +6,7 @@
  * the same model @aws-sdk/client-redshift-data is generated from). It runs
  * each statement on a PostgreSQL server (the database named by the request's
  * `Database`) after the mechanical rewrites of ./rewrites.ts, and performs
- * COPY from S3 itself (./copy.ts).
+ * COPY from S3 itself (./copy.ts, written from the COPY-from-JSON docs, not with the tool's staging code).
  *
  * Operations: ExecuteStatement (one statement; sessions with
  * SessionKeepAliveSeconds / SessionId; named parameters), DescribeStatement
@@ -26,13 +26,11 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import pgCopy from 'pg-copy-streams';
-import type { Connection } from '../../../lib/db/connection.ts';
 import { splitStatements } from '../../../lib/db/split-statements.ts';
 import type { RecordProblem } from '../../../lib/errors.ts';
 import { createSourceReader } from '../../../lib/sources/source-objects.ts';
 import { parseCopy, performCopy } from './copy.ts';
-import { rewrite } from './rewrites.ts';
+import { rewrite, varcharBytesError } from './rewrites.ts';
 
 export interface StandInOptions {
   /** A PostgreSQL server URL; the database part is replaced by each request's Database. */
@@ -130,19 +128,6 @@ function field(value: unknown, typeName: string): FieldValue {
   if (typeName === 'int2' || typeName === 'int4' || typeName === 'int8' || typeName === 'oid') return { longValue: Number(text) };
   if (typeName === 'float4' || typeName === 'float8') return { doubleValue: Number(text) };
   return { stringValue: text };
-}
-
-/** A pg.Client as the tool's Connection, for the staging code COPY reuses. */
-function asConnection(client: pg.Client): Connection {
-  return {
-    query: async <R extends object>(sql: string, values?: readonly unknown[]) => ({ rows: (await client.query(sql, values as unknown[] | undefined)).rows as R[] }),
-    script: () => Promise.reject(new Error('not used')),
-    copyFromStdin: (sql) => client.query(pgCopy.from(sql)),
-    backendPid: undefined,
-    onLost: () => undefined,
-    explain: (err) => err,
-    end: () => client.end(),
-  };
 }
 
 const LOAD_ERROR_TABLES = [
@@ -250,7 +235,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
       if (copy) {
         const started = new Date();
         const tableId = Number((await client.query<{ id: string }>('SELECT CAST(to_regclass($1) AS oid) AS id', [copy.table])).rows[0]?.id ?? 0);
-        const outcome = await performCopy(asConnection(client), copy, reader);
+        const outcome = await performCopy(client, copy, reader);
         await recordLoadErrors(s, pid, tableId, started, outcome.rejected);
         // PG_LAST_COPY_ID is "updated when the COPY command begins the load process"; a missing prefix
         // loads nothing. A COPY that failed on its data: under the reading chosen (lastCopyIdReading).
@@ -267,11 +252,16 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
           values.push(p.value);
           text = text.replace(new RegExp(`(?<![:\\w]):${p.name}\\b`, 'g'), `$${values.length}`);
         }
+        // TRUNCATE "commits the transaction in which it is run" (r_TRUNCATE).
+        if (/^\s*TRUNCATE\b/i.test(text)) await client.query('COMMIT');
         const result = await client.query({ text, values, rowMode: 'array' });
         if (result.fields && result.fields.length > 0) {
           const names = await Promise.all(result.fields.map((f) => typeName(client, f.dataTypeID)));
+          const rows = result.rows as unknown[][];
+          const wide = rows.findIndex((row) => row.reduce<number>((n, v) => n + (v === null ? 0 : Buffer.byteLength(String(v))), 0) > DATA_API_LIMITS.rowBytes);
+          if (wide !== -1) throw new Error(`ERROR: Packet for query is too large: row ${wide + 1} of the result is over the Data API's ${DATA_API_LIMITS.rowBytes} bytes per row`);
           s.columns = result.fields.map((f, i) => ({ name: f.name, label: f.name, typeName: names[i] ?? 'unknown' }));
-          s.records = (result.rows as unknown[][]).map((row) => row.map((v, i) => field(v, names[i] ?? 'unknown')));
+          s.records = rows.map((row) => row.map((v, i) => field(v, names[i] ?? 'unknown')));
           s.resultRows = s.records.length;
         } else {
           s.resultRows = result.rowCount ?? -1;
@@ -282,7 +272,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
       const e = err as { message?: string; code?: string };
       // pg_cancel_backend (CancelStatement) ends a statement as ABORTED; everything else FAILED.
       s.status = e.code === '57014' ? 'ABORTED' : 'FAILED';
-      s.error = /^ERROR:/.test(e.message ?? '') ? e.message : `ERROR: ${e.message ?? String(err)}`;
+      s.error = varcharBytesError(e.message ?? '') ?? (/^ERROR:/.test(e.message ?? '') ? e.message : `ERROR: ${e.message ?? String(err)}`);
     }
     s.updatedAt = Date.now();
   }
@@ -317,9 +307,12 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     const sql = input['Sql'];
     if (typeof sql !== 'string' || sql.trim() === '') throw new ApiError('ValidationException', 'Sql is required');
     if (splitStatements(sql).length !== 1) throw new ApiError('ValidationException', 'ExecuteStatement runs exactly one SQL statement; use BatchExecuteStatement for several');
+    if (Buffer.byteLength(sql) > DATA_API_LIMITS.statementBytes) throw new ApiError('ValidationException', 'Cannot process query string larger than 100kB');
     const parameters = (input['Parameters'] ?? []) as { name?: unknown; value?: unknown }[];
     for (const p of parameters) {
       if (typeof p.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.name) || typeof p.value !== 'string') throw new ApiError('ValidationException', 'Each parameter needs a name and a string value');
+      // SqlParameter.value: "Length Constraints: Minimum length of 1" (API reference, SqlParameter).
+      if (p.value.length < 1) throw new ApiError('ValidationException', `1 validation error detected: Value '' at 'parameters.${p.name}.member.value' failed to satisfy constraint: Member must have length greater than or equal to 1`);
     }
     if (input['SecretArn'] !== undefined && input['DbUser'] !== undefined) throw new ApiError('ValidationException', 'Specify either SecretArn or DbUser, not both');
     const sessionId = input['SessionId'];
