@@ -14,7 +14,8 @@ import { dialectOf } from '../lib/migrate/table-migration.ts';
 import { table as stagingEvents } from './20261122000100000_create-staging-events.ts';
 import { table as stagingSongs } from './20261122000200000_create-staging-songs.ts';
 
-const REDESIGNED: readonly TableDef[] = [
+/** The staging tables' new design (exported for the schema diagram: lib/report/page/schema-model.ts). */
+export const redesigned: readonly TableDef[] = [
   { ...stagingEvents, sortKey: undefined },
   { ...stagingSongs, distribution: { style: 'even' }, sortKey: undefined },
 ];
@@ -30,7 +31,7 @@ export const MERGE_KEYS: Readonly<Record<string, readonly string[]>> = {
 
 export async function up(pgm: MigrationBuilder): Promise<void> {
   const dialect = await dialectOf(pgm);
-  for (const def of REDESIGNED) for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
+  for (const def of redesigned) for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
   for (const [table, columns] of Object.entries(MERGE_KEYS)) for (const statement of dialect.informationalPrimaryKey(table, columns, false)) pgm.sql(statement);
 }
 

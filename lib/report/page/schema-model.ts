@@ -62,6 +62,8 @@ export interface SchemaModel {
 interface MigrationExports {
   readonly table?: TableDef;
   readonly addedColumn?: { readonly table: string; readonly column: ColumnDef };
+  /** Tables given a new physical design (same columns): their definitions replace the earlier ones. */
+  readonly redesigned?: readonly TableDef[];
 }
 
 /** The table definitions after every migration, in creation order. */
@@ -72,6 +74,7 @@ export async function migratedTableDefs(dir: string = MIGRATIONS_DIR): Promise<T
     if (!file) throw new Error(`migration ${name}: no .ts or .js file in ${dir}`);
     const mod = (await import(pathToFileURL(file).href)) as MigrationExports;
     if (mod.table) defs.set(mod.table.name, mod.table);
+    for (const def of mod.redesigned ?? []) defs.set(def.name, def);
     if (mod.addedColumn) {
       const { table, column } = mod.addedColumn;
       const def = defs.get(table);
