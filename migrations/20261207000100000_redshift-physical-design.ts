@@ -11,14 +11,25 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { TableDef } from '../lib/dialect/table-def.ts';
 import { dialectOf } from '../lib/migrate/table-migration.ts';
-import { table as stagingEvents } from './20261122000100000_create-staging-events.ts';
-import { table as stagingSongs } from './20261122000200000_create-staging-songs.ts';
+import { migratedTableDefs, type TableRedesign } from '../lib/report/page/schema-model.ts';
 
-/** The staging tables' new design (exported for the schema diagram: lib/report/page/schema-model.ts). */
-export const redesigned: readonly TableDef[] = [
-  { ...stagingEvents, sortKey: undefined },
-  { ...stagingSongs, distribution: { style: 'even' }, sortKey: undefined },
+/** The staging tables' new physical design (lib/report/page/schema-model.ts applies it to the earlier definitions). */
+export const redesigned: readonly TableRedesign[] = [
+  { name: 'staging_events', sortKey: undefined },
+  { name: 'staging_songs', distribution: { style: 'even' }, sortKey: undefined },
 ];
+
+const THIS_MIGRATION = '20261207000100000_redshift-physical-design';
+
+/** The redesigned tables' definitions after this migration (`after`) or before it. */
+async function stagingDefs(after: boolean): Promise<TableDef[]> {
+  const defs = await migratedTableDefs(undefined, after ? undefined : THIS_MIGRATION);
+  return redesigned.map((r) => {
+    const def = defs.find((d) => d.name === r.name);
+    if (!def) throw new Error(`${THIS_MIGRATION}: no earlier migration creates ${r.name}`);
+    return def;
+  });
+}
 
 /** The MERGE targets and their join columns (the upsert keys of loaders/). */
 export const MERGE_KEYS: Readonly<Record<string, readonly string[]>> = {
@@ -31,12 +42,12 @@ export const MERGE_KEYS: Readonly<Record<string, readonly string[]>> = {
 
 export async function up(pgm: MigrationBuilder): Promise<void> {
   const dialect = await dialectOf(pgm);
-  for (const def of redesigned) for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
+  for (const def of await stagingDefs(true)) for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
   for (const [table, columns] of Object.entries(MERGE_KEYS)) for (const statement of dialect.informationalPrimaryKey(table, columns, false)) pgm.sql(statement);
 }
 
 export async function down(pgm: MigrationBuilder): Promise<void> {
   const dialect = await dialectOf(pgm);
   for (const [table, columns] of Object.entries(MERGE_KEYS)) for (const statement of dialect.informationalPrimaryKey(table, columns, true)) pgm.sql(statement);
-  for (const def of [stagingEvents, stagingSongs]) for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
+  for (const def of await stagingDefs(false)) for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
 }

@@ -18,7 +18,8 @@
  *   and a start time at or after the staging transaction's start (SYSDATE,
  *   "the start date and time for the current transaction":
  *   https://docs.aws.amazon.com/redshift/latest/dg/r_SYSDATE.html), read just
- *   before the COPY. One staging transaction COPYs each table once, and a
+ *   before the COPY (in the session's time zone, UTC unless changed, as the
+ *   tables' UTC start times: the tool never sets it). One staging transaction COPYs each table once, and a
  *   transaction run again (error 1023) starts later, so the window holds that
  *   COPY's rows only. Used for SYS_LOAD_ERROR_DETAIL always, and for
  *   STL_LOAD_ERRORS on the wire;

@@ -268,6 +268,7 @@ async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext
         // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
         const window = errors.window(step.table, outcome.since);
         if (ctx.maxErrors > 0 && window) outcome.skipped.push(...(await readLoadErrors(conn, window, errors.stl)));
+        else if (ctx.maxErrors > 0) ctx.log.warn(`${step.table}: the session or table id could not be read, so the records this COPY skipped are not listed (see SYS_LOAD_ERROR_DETAIL)`);
         break;
       }
       case 'check':
