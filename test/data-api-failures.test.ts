@@ -18,17 +18,21 @@ const BUCKET = 'sparkify-data-api-failures';
 const scope = fileScope();
 let s3: TestS3;
 let standIn: DataApiStandIn;
+/** A second stand-in under the other reading of PG_LAST_COPY_ID (the tool must not depend on either). */
+let otherReading: DataApiStandIn;
 let prefixes = 0;
 const children = new Set<ChildProcess>();
 
 test.before(async () => {
   s3 = await startS3([BUCKET]);
-  standIn = await startDataApiStandIn(s3);
+  standIn = await startDataApiStandIn(s3, { lastCopyIdReading: 'not-updated' });
+  otherReading = await startDataApiStandIn(s3, { lastCopyIdReading: 'updated' });
 });
 
 test.after.always(async () => {
   for (const child of children) child.kill('SIGKILL');
   await standIn?.close();
+  await otherReading?.close();
   await s3?.close();
 });
 
@@ -42,9 +46,9 @@ async function sources(files: { logs?: Record<string, Event[] | string>; songs?:
   return { LOG_DATA: `s3://${BUCKET}/${prefix}log_data/`, SONG_DATA: `s3://${BUCKET}/${prefix}song_data/`, LOG_JSONPATH: `s3://${BUCKET}/${prefix}meta/log_json_path.json` };
 }
 
-async function migrated(extra: Record<string, string>, options: { cluster?: boolean } = {}): Promise<{ db: TestDatabase; env: Record<string, string> }> {
+async function migrated(extra: Record<string, string>, options: { cluster?: boolean; via?: DataApiStandIn } = {}): Promise<{ db: TestDatabase; env: Record<string, string> }> {
   const db = await createTestDatabase();
-  const env = { ...standIn.env(db.name, options), ...extra };
+  const env = { ...(options.via ?? standIn).env(db.name, options), ...extra };
   const up = await runCli(['migrate', 'up'], env);
   if (up.code !== 0) throw new Error(up.stderr);
   return { db, env };
@@ -55,37 +59,61 @@ const count = async (db: TestDatabase, table: string) => (await db.query<{ n: nu
 const GOOD_SONGS = { 'A/a.json': song({ song_id: 'SOAAAA', title: 'Alpha' }), 'B/b.json': song({ song_id: 'SOBBBB', title: 'Beta' }) };
 const BAD_SONG = `${JSON.stringify(song({ song_id: 'SOCCCC', title: 'Gamma', year: 'nineteen' }))}\n`;
 
-test.serial('a failed COPY names file, line, column, value and reason from stl_load_errors, and changes nothing', async (t) => {
-  const src = await sources({ logs: { '2018-11-01-events.json': [event(), event({ userId: '11' })] }, songs: { ...GOOD_SONGS, 'C/bad.json': BAD_SONG } });
+// Issue 28, points 1 and 2: a failed COPY and the records a COPY skipped are found without PG_LAST_COPY_ID
+// (under either reading of its page) and without STL's id in SYS: on a provisioned cluster (STL_LOAD_ERRORS by the
+// statement's RedshiftQueryId) and on Serverless (SYS_LOAD_ERROR_DETAIL by session, table and start time).
+for (const reading of ['not-updated', 'updated'] as const) {
+  for (const cluster of [true, false]) {
+    const target = `${cluster ? 'cluster' : 'Serverless'}, PG_LAST_COPY_ID ${reading} after a failed COPY`;
+    const via = () => (reading === 'not-updated' ? standIn : otherReading);
+
+    test.serial(`${target}: a failed COPY names file, line, column${cluster ? ', value' : ''} and reason, exits 3 and changes nothing`, async (t) => {
+      const src = await sources({ logs: { '2018-11-01-events.json': [event(), event({ userId: '11' })] }, songs: { ...GOOD_SONGS, 'C/bad.json': BAD_SONG } });
+      const { db, env } = await migrated(src, { cluster, via: via() });
+      t.teardown(() => db.drop());
+      const r = await runCli(['load'], env);
+      t.is(r.code, 3, r.stderr);
+      t.regex(r.stderr, cluster ? /COPY failed: s3:\/\/sparkify-data-api-failures\/set\d+\/song_data\/C\/bad\.json:1, field year: .+\(value: nineteen\)/ : /COPY failed: s3:\/\/\S+\/C\/bad\.json:1, field year: /);
+      for (const table of ['staging_events', 'staging_songs', 'users', 'songs']) t.is(await count(db, table), 0, table);
+    });
+
+    test.serial(`${target}: --max-errors loads the good records and lists the skipped one as the PostgreSQL path does`, async (t) => {
+      const src = await sources({ logs: { '2018-11-01-events.json': [event()] }, songs: { ...GOOD_SONGS, 'C/bad.json': BAD_SONG } });
+      const { db, env } = await migrated(src, { cluster, via: via() });
+      t.teardown(() => db.drop());
+      const r = await runCli(['load', '--max-errors', '5'], env);
+      t.is(r.code, 0, r.stderr);
+      t.is(await count(db, 'songs'), 2);
+      t.regex(r.stdout, /Skipped 1 bad record\(s\)[\s\S]*bad\.json:1, field year/);
+      const stl = await db.query<{ file: string; line: number; value: string }>('select trim(filename) as file, line_number::int as line, trim(raw_field_value) as value from public.stl_load_errors');
+      t.deepEqual(
+        stl.map((e) => [e.file.replace(/^.*\/song_data\//, ''), e.line, e.value]),
+        cluster ? [['C/bad.json', 1, 'nineteen']] : [],
+        'STL rows on a provisioned cluster only',
+      );
+    });
+  }
+}
+
+// Issue 28, point 7: a multi-line (pretty-printed) record is named by its last line on both engines, as
+// Redshift's STL_LOAD_ERRORS.line_number does ("the last line of the JSON object that caused the error").
+test.serial('a bad value in a pretty-printed record: the same file and line (its last) on PostgreSQL and through the Data API', async (t) => {
+  const pretty = `${JSON.stringify(song({ song_id: 'SOPPPP', title: 'Pretty', year: 'nineteen' }), null, 2)}\n`;
+  const lastLine = pretty.trimEnd().split('\n').length;
+  t.true(lastLine > 5);
+  const src = await sources({ logs: { '2018-11-01-events.json': [event()] }, songs: { ...GOOD_SONGS, 'P/pretty.json': pretty } });
   const { db, env } = await migrated(src, { cluster: true });
   t.teardown(() => db.drop());
-  const r = await runCli(['load'], env);
-  t.is(r.code, 3, r.stderr);
-  t.regex(r.stderr, /COPY failed: s3:\/\/sparkify-data-api-failures\/set\d+\/song_data\/C\/bad\.json:1, field year: .+\(value: nineteen\)/);
-  for (const table of ['staging_events', 'staging_songs', 'users', 'songs']) t.is(await count(db, table), 0, table);
-});
-
-// Issue 12, point 2: the records a COPY skipped are read back by its COPY id and listed as on PostgreSQL.
-test.serial('--max-errors: a COPY with fewer bad records than MAXERROR loads the good ones, records the rejected one, and the load lists it as the PostgreSQL path does', async (t) => {
-  const src = await sources({ logs: { '2018-11-01-events.json': [event()] }, songs: { ...GOOD_SONGS, 'C/bad.json': BAD_SONG } });
-  const { db, env } = await migrated(src, { cluster: true });
-  t.teardown(() => db.drop());
-  const r = await runCli(['load', '--max-errors', '5'], env);
-  t.is(r.code, 0, r.stderr);
-  t.is(await count(db, 'songs'), 2);
-  const rejected = await db.query<{ file: string; line: number; value: string }>('select trim(filename) as file, line_number::int as line, trim(raw_field_value) as value from public.stl_load_errors');
-  t.deepEqual(rejected.map((e) => [e.file.replace(/^.*\/song_data\//, ''), e.line, e.value]), [['C/bad.json', 1, 'nineteen']]);
-  t.regex(r.stdout, /Skipped 1 bad record\(s\)[\s\S]*bad\.json:1, field year/);
-});
-
-// Issue 12, point 3: on Serverless STL_LOAD_ERRORS is empty, so the reader goes on to SYS_LOAD_ERROR_DETAIL.
-test.serial('a failed COPY on Serverless is named from sys_load_error_detail (issue 12)', async (t) => {
-  const src = await sources({ logs: { '2018-11-01-events.json': [event()] }, songs: { ...GOOD_SONGS, 'C/bad.json': BAD_SONG } });
-  const { db, env } = await migrated(src);
-  t.teardown(() => db.drop());
-  const r = await runCli(['load'], env);
-  t.is(r.code, 3, r.stderr);
-  t.regex(r.stderr, /COPY failed: s3:\/\/\S+\/C\/bad\.json:1, field year/);
+  const redshift = await runCli(['load'], env);
+  const pgDb = await createTestDatabase();
+  t.teardown(() => pgDb.drop());
+  const pgEnv = { ...s3.env, ...src, DATABASE_URL: pgDb.url };
+  t.is((await runCli(['migrate', 'up'], pgEnv)).code, 0);
+  const postgres = await runCli(['load'], pgEnv);
+  for (const r of [redshift, postgres]) {
+    t.is(r.code, 3, r.stderr);
+    t.regex(r.stderr, new RegExp(`P/pretty\\.json:${lastLine}, field year`));
+  }
 });
 
 /** Starts a load that stops at a fault point until SIGUSR2. */
@@ -186,7 +214,7 @@ test.serial('an incremental load writes a manifest and COPYs only the new object
   await s3.put(BUCKET, `${src['LOG_DATA']?.replace(`s3://${BUCKET}/`, '')}2018-11-02-events.json`, JSON.stringify(event({ userId: '12', song: 'Beta', title: 'Beta' })));
   const second = await runCli(['load', '--incremental'], env);
   t.is(second.code, 0, second.stderr);
-  t.regex(second.stderr, /the manifest of 1 new objects/);
+  t.regex(second.stderr, /Staging staging_events: 1 new or changed objects/);
   t.is(await count(db, 'songplays'), 3);
   t.is(await count(db, 'staging_events'), 1);
   const manifests = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'manifests/' }));

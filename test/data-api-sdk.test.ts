@@ -74,6 +74,26 @@ test.serial('$N parameters become named parameters; NULL is written inline', asy
   t.like(inputs()[0], { Sql: 'INSERT INTO load_ledger VALUES (:p1, NULL, :p3, :p1)', Parameters: [{ name: 'p1', value: 's3://b/k' }, { name: 'p3', value: '42' }] });
 });
 
+// Issue 28, point 4: SqlParameter.value has a minimum length of 1; the Data API takes 100 KB statements at most.
+test.serial('an empty string is inlined, never sent as a parameter; a statement over 100 KB with its values substituted is refused before it is sent', async (t) => {
+  answerStatements();
+  const conn = connect({ DATABASE_URL: 'redshift-data://sparkify-wg/dev' });
+  await conn.query('UPDATE load_runs SET error = $2, command = $3 WHERE run_id = $1', ['r1', '', "it's"]);
+  t.like(inputs()[0], { Sql: "UPDATE load_runs SET error = '', command = :p3 WHERE run_id = :p1", Parameters: [{ name: 'p3', value: "it's" }, { name: 'p1', value: 'r1' }] });
+  t.true(inputs().every((i) => (i.Parameters ?? []).every((p) => (p.value ?? '').length > 0)));
+  const calls = inputs().length;
+  // 60 KB of text and a 50 KB value: each under the limit, together over it.
+  await t.throwsAsync(conn.query(`SELECT '${'x'.repeat(60 * 1024)}' AS a, $1 AS b`, ['y'.repeat(50 * 1024)]), { message: /over the Data API's limit of 102400 bytes/ });
+  t.is(inputs().length, calls, 'nothing sent');
+});
+
+test.serial("a FAILED statement's error carries its RedshiftQueryId (STL_QUERY's query), by which a failed COPY's STL rows are found", async (t) => {
+  mock.on(ExecuteStatementCommand).resolves({ Id: 'copy-1', SessionId: 's' });
+  mock.on(DescribeStatementCommand).resolves({ Id: 'copy-1', Status: 'FAILED', Error: "ERROR: Load into table 'staging_songs' failed. Check 'stl_load_errors' system table for details.", RedshiftQueryId: 4711 });
+  const e = await t.throwsAsync(connect({ DATABASE_URL: 'redshift-data://sparkify-wg/dev' }).query('COPY staging_songs …'));
+  t.is((e as { queryId?: number } | undefined)?.queryId, 4711);
+});
+
 test.serial('polling until FINISHED, then every page of the result (NextToken), typed fields mapped as pg maps them', async (t) => {
   mock.on(ExecuteStatementCommand).resolves({ Id: 'q1', SessionId: 's' });
   mock.on(DescribeStatementCommand).resolvesOnce({ Id: 'q1', Status: 'SUBMITTED' }).resolvesOnce({ Id: 'q1', Status: 'STARTED' }).resolves({ Id: 'q1', Status: 'FINISHED', HasResultSet: true, ResultRows: 3 });

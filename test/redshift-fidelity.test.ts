@@ -33,20 +33,27 @@ function recordingLogger(): Logger & { warnings: string[] } {
 }
 
 // 2. Skipped records are listed on Redshift too.
-test('2: the records a successful COPY skipped under --max-errors are read back by that COPY id and listed as on PostgreSQL', async (t) => {
+test('2: the records a successful COPY skipped under --max-errors are read back by session, table and start time, and listed as on PostgreSQL', async (t) => {
   const rejected = { file: 's3://udacity-dend/log_data/2018/11/2018-11-05-events.json', line: 17, field: 'ts', value: 'yesterday', reason: "Invalid digit, Value 'y', Pos 0, Type: Long" };
-  const fake = fakeRedshift({ sessionCopyId: 500, earlierErrors: [{ ...rejected, line: 1, reason: 'an earlier COPY of the session' }], skipped: { staging_events: [rejected] } });
+  const fake = fakeRedshift({ earlierErrors: [{ ...rejected, line: 1, reason: 'an earlier COPY of the session' }], skipped: { staging_events: [rejected] } });
   const report = await runLoad(fake.db, { config: config(), log: silentLogger, pipeline, maxErrors: 1, reader: fake.reader });
   t.deepEqual(report.skipped, [rejected]);
   t.regex(report.steps[0]?.detail ?? '', /1 bad records skipped/);
-  // Read by the id PG_LAST_COPY_ID() gave right after each COPY, inside the staging transaction.
-  const reads = fake.statements.flatMap((s, i) => (/FROM stl_load_errors\nWHERE query = \$1/.test(s) ? [i] : []));
-  t.deepEqual(reads.map((i) => fake.values[i]), [[501], [502]]);
+  // Read by the COPY's window (never by PG_LAST_COPY_ID), inside the staging transaction.
+  t.false(fake.statements.some((s) => /PG_LAST_COPY_ID/.test(s)));
+  const reads = fake.statements.flatMap((s, i) => (/FROM stl_load_errors\nWHERE session = \$1 AND tbl = \$2 AND starttime >= CAST\(\$3 AS TIMESTAMP\)/.test(s) ? [i] : []));
+  t.deepEqual(
+    reads.map((i) => fake.values[i]?.slice(0, 2)),
+    [
+      [4242, 108001],
+      [4242, 108002],
+    ],
+  );
   t.true((reads[1] ?? Infinity) < fake.statements.indexOf('COMMIT'), 'read inside the staging transaction');
   // Without --max-errors a successful COPY skipped nothing: nothing is read.
   const strict = fakeRedshift();
   await runLoad(strict.db, { config: config(), log: silentLogger, pipeline, reader: strict.reader });
-  t.false(strict.statements.some((s) => /load_error/.test(s)));
+  t.false(strict.statements.some((s) => /FROM (stl_load_errors|sys_load_error_detail)\nWHERE session/.test(s)));
 });
 
 test('1, 2: the records COPY skipped and the staged ts out of range share one --max-errors budget per staging table, as on PostgreSQL', async (t) => {
@@ -67,28 +74,35 @@ test('2: on Serverless (no STL tables) the skipped records are read from SYS_LOA
   const fake = fakeRedshift({ serverless: true, skipped: { staging_songs: [rejected] } });
   const report = await runLoad(fake.db, { config: config(), log: silentLogger, pipeline, maxErrors: 3, reader: fake.reader });
   t.deepEqual(report.skipped, [{ ...rejected, value: undefined }]);
-  const begin = fake.statements.indexOf('BEGIN', fake.statements.findIndex((s) => s.startsWith('SELECT PG_LAST_COPY_ID')));
+  const begin = fake.statements.indexOf('BEGIN', fake.statements.findIndex((s) => s.startsWith('SELECT PG_BACKEND_PID')));
   t.true(begin > 0);
   t.false(fake.statements.slice(begin).some((s) => /FROM stl_load_errors/.test(s)));
 });
 
 // 3. The error reader blames the right COPY and finds Serverless' rows.
 test('3: a COPY that failed before loading is not blamed on an earlier COPY of the session', async (t) => {
-  const fake = fakeRedshift({ failCopyOf: 'staging_events', failBeforeLoad: true, sessionCopyId: 500, earlierErrors: [{ file: 's3://other/old.json', line: 3, field: 'x', value: 'v', reason: 'an earlier COPY of the session' }] });
+  const fake = fakeRedshift({ failCopyOf: 'staging_events', failBeforeLoad: true, earlierErrors: [{ file: 's3://other/old.json', line: 3, field: 'x', value: 'v', reason: 'an earlier COPY of the session' }] });
   const e = await t.throwsAsync(runLoad(fake.db, { config: config(), log: silentLogger, pipeline, reader: fake.reader }));
   t.false(e instanceof InputError, e?.message);
-  t.regex(e?.message ?? '', /Load into table 'staging_events' failed/);
+  t.regex(e?.message ?? '', /S3ServiceException:Access Denied/);
   t.notRegex(e?.message ?? '', /old\.json/);
 });
 
-test('3: an empty STL_LOAD_ERRORS (Serverless, concurrency scaling) falls back to SYS_LOAD_ERROR_DETAIL, by the failed COPY id', async (t) => {
+test('3: a failed COPY whose rows are in an earlier window only is not blamed on them: exit 3 says where to look', async (t) => {
+  const fake = fakeRedshift({ failCopyOf: 'staging_events', loadErrors: [], earlierErrors: [{ file: 's3://other/old.json', line: 3, field: 'x', value: 'v', reason: 'an earlier COPY of the session' }] });
+  const e = await t.throwsAsync(runLoad(fake.db, { config: config(), log: silentLogger, pipeline, reader: fake.reader }), { instanceOf: InputError });
+  t.notRegex(e?.message ?? '', /old\.json/);
+  t.regex(e?.message ?? '', /^COPY into staging_events failed \(Load into table 'staging_events' failed\. .*\); no rejected row of this COPY was found: look in SYS_LOAD_ERROR_DETAIL WHERE session_id = 4242 AND table_id = 108001 AND start_time >= '2026-12-07 10:00:\d\d'/);
+});
+
+test('3: an empty STL_LOAD_ERRORS (Serverless, concurrency scaling) falls back to SYS_LOAD_ERROR_DETAIL, by the failed COPY window', async (t) => {
   const rejected = { file: 's3://udacity-dend/log_data/a.json', line: 4, field: 'ts', value: 'x', reason: 'Invalid digit' };
   const fake = fakeRedshift({ failCopyOf: 'staging_songs', stlEmpty: true, loadErrors: [rejected] });
   const e = await t.throwsAsync(runLoad(fake.db, { config: config(), log: silentLogger, pipeline, reader: fake.reader }), { instanceOf: InputError });
   t.is(e?.message, 'COPY failed: s3://udacity-dend/log_data/a.json:4, field ts: Invalid digit');
   const sys = fake.statements.findIndex((s) => /FROM sys_load_error_detail/.test(s));
-  t.true(sys > fake.statements.findIndex((s) => /FROM stl_load_errors/.test(s)));
-  t.deepEqual(fake.values[sys], [1002], 'the id of the staging_songs COPY, not that of staging_events');
+  t.true(sys > fake.statements.findIndex((s) => /FROM stl_load_errors\nWHERE session/.test(s)));
+  t.deepEqual(fake.values[sys]?.slice(0, 2), [4242, 108002], 'the window of the staging_songs COPY, not that of staging_events');
 });
 
 // 6. A wrong JSONPaths file is refused before the COPY.
@@ -114,18 +128,38 @@ test('6: the dry run says in a comment that it did not check the JSONPaths file'
 });
 
 // 7. The manifest's bucket must be in AWS_REGION.
-test.serial('7: an incremental load refuses a LOAD_MANIFEST_PREFIX bucket outside AWS_REGION before listing or writing anything', async (t) => {
+test.serial('7: an incremental load refuses a LOAD_MANIFEST_PREFIX bucket outside the COPY region before listing or writing anything', async (t) => {
   const { env: sources } = await sourcesAndManifestsS3(t);
   const fake = fakeRedshift();
   const env = { ...sources, IAM_ROLE_ARN: ROLE };
-  // s3rver's buckets are in us-east-1 (its GetBucketLocation answer); AWS_REGION is us-west-2.
-  const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig(env), log: silentLogger, pipeline, incremental: true }), { instanceOf: ConfigError });
-  t.regex(e?.message ?? '', /LOAD_MANIFEST_PREFIX: the bucket sparkify-manifests is in us-east-1, but AWS_REGION is us-west-2/);
+  // s3rver's buckets are in us-east-1 (its GetBucketLocation answer); SOURCE_REGION says us-west-2.
+  const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig({ ...env, SOURCE_REGION: 'us-west-2' }), log: silentLogger, pipeline, incremental: true }), { instanceOf: ConfigError });
+  t.regex(e?.message ?? '', /LOAD_MANIFEST_PREFIX: the bucket sparkify-manifests is in us-east-1, but the COPY's REGION is us-west-2/);
   t.false(fake.statements.some((s) => s.startsWith('COPY')));
   // In the right region it goes on.
   const ok = fakeRedshift();
-  await runLoad(ok.db, { config: loadConfig({ ...env, AWS_REGION: 'us-east-1' }), log: silentLogger, pipeline, incremental: true });
+  await runLoad(ok.db, { config: loadConfig({ ...env, SOURCE_REGION: 'us-east-1' }), log: silentLogger, pipeline, incremental: true });
   t.true(ok.statements.some((s) => s.startsWith('COPY staging_events')));
+});
+
+// Issue 28, point 6: COPY's REGION is the sources' region, not the cluster's (AWS_REGION).
+test.serial("6 (issue 28): without SOURCE_REGION, COPY's REGION is the source bucket's own region, whatever AWS_REGION says; the JSONPaths bucket is checked like the manifest's", async (t) => {
+  const { s3, env: sources } = await sourcesAndManifestsS3(t);
+  const fake = fakeRedshift();
+  // The cluster (and the Data API) in eu-central-1; the buckets (s3rver) in us-east-1.
+  await runLoad(fake.db, { config: loadConfig({ ...sources, IAM_ROLE_ARN: ROLE, AWS_REGION: 'eu-central-1' }), log: silentLogger, pipeline, incremental: true });
+  const copies = fake.statements.filter((s) => s.startsWith('COPY '));
+  t.is(copies.length, 2);
+  t.true(copies.every((c) => /^REGION 'us-east-1'$/m.test(c)), copies.join('\n'));
+  // A JSONPaths file in a bucket of another region than SOURCE_REGION is refused before any COPY.
+  await s3.put('sparkify-manifests', 'meta/paths.json', JSONPATHS);
+  const other = fakeRedshift();
+  const e = await t.throwsAsync(
+    runLoad(other.db, { config: loadConfig({ ...sources, IAM_ROLE_ARN: ROLE, SOURCE_REGION: 'us-west-2', LOG_JSONPATH: 's3://sparkify-manifests/meta/paths.json' }), log: silentLogger, pipeline }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(e?.message ?? '', /LOG_JSONPATH: the bucket sparkify-manifests is in us-east-1, but the COPY's REGION is us-west-2/);
+  t.false(other.statements.some((s) => s.startsWith('COPY')));
 });
 
 // 8. No MERGE without WHEN MATCHED.
@@ -286,4 +320,25 @@ test('5: minutesBetween gives the same whole minutes on both engines at millisec
     t.is(Number(pg?.m), minutes, `PostgreSQL ${from} → ${to}`);
     t.is(Number(rs?.m), minutes, `Redshift ${from} → ${to}`);
   }
+});
+
+// Issue 28, point 8: the physical design, each with its Developer Guide page in lib/dialect/redshift/dialect.ts.
+test("8 (issue 28): no ANALYZE right after a CTAS on Redshift (CTAS tables are analyzed automatically); PostgreSQL analyzes its work tables", (t) => {
+  const songplays = pipeline.transforms.find((s) => s.table === 'songplays');
+  if (!songplays) throw new Error('no songplays step');
+  const analyzedAfterCtas = (statements: readonly string[]) => statements.some((s, i) => /^CREATE (TEMP )?TABLE \w+( |\n)[\s\S]*\bAS\n/.test(s) && /^ANALYZE /.test(statements[i + 1] ?? '') && !/_batch/.test(s));
+  t.false(analyzedAfterCtas(songplays.statements(redshift)), songplays.statements(redshift).join(';\n'));
+  t.true(analyzedAfterCtas(songplays.statements(postgres)));
+});
+
+test('8 (issue 28): the informational primary keys of migration 20261207000300000 are the upsert keys of the loaders', async (t) => {
+  const { MERGE_KEYS } = await import('../migrations/20261207000300000_redshift-physical-design.ts');
+  t.deepEqual(MERGE_KEYS, Object.fromEntries(pipeline.transforms.map((s) => [s.table, s.key])));
+});
+
+test('serializable isolation: error 1023 is transient on Redshift (the whole transaction runs again), not on PostgreSQL', (t) => {
+  const violation = { message: 'ERROR: 1023 DETAIL: Serializable isolation violation on table - 100345, transactions forming the cycle are: 1234, 1235' };
+  t.true(redshift.isTransient(violation));
+  t.false(postgres.isTransient(violation));
+  t.false(redshift.isTransient({ message: "ERROR: Load into table 'staging_songs' failed." }));
 });

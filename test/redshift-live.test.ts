@@ -150,3 +150,82 @@ runFixtures(fixtureTitle('issue 12 point 6: a JSONPaths file whose top key is no
     t.regex(e?.message ?? '', /must be an object with a "jsonpaths" array/);
   });
 });
+
+// Issue 28: what the docs leave open, probed on a real cluster and compared value by value with the PostgreSQL
+// path (the embedded test server), so that a first run settles each point. docs/redshift-conformance.md lists them.
+
+/** PG_LAST_COPY_ID after a COPY that failed on bad data and was rolled back: updated or not (PG_LAST_COPY_ID.html reads both ways). */
+runFixtures(fixtureTitle('issue 28 point 1: which reading of PG_LAST_COPY_ID holds; the tool names file and line under either'), async (t) => {
+  const env = await s3Fixture(t, { logs: lines([event()]), songs: { 'bad.json': JSON.stringify(song({ year: 'nineteen' })) } });
+  await withDatabase(env, async (db, config) => {
+    const conn = await db.connect();
+    try {
+      const before = Number((await conn.query<{ id: unknown }>('SELECT PG_LAST_COPY_ID() AS id')).rows[0]?.id);
+      await conn.query('BEGIN');
+      const copy = `COPY staging_songs (year) FROM '${env['SONG_DATA'] ?? ''}' IAM_ROLE '${config.iamRoleArn ?? ''}' REGION '${config.sourceRegion ?? config.region}' FORMAT AS JSON 'auto' MAXERROR 1`;
+      await t.throwsAsync(conn.query(copy), { message: /Load into table/ });
+      await conn.query('ROLLBACK');
+      const after = Number((await conn.query<{ id: unknown }>('SELECT PG_LAST_COPY_ID() AS id')).rows[0]?.id);
+      t.log(`PG_LAST_COPY_ID after a failed, rolled-back COPY: ${after === before ? 'not updated' : 'updated'} (${before} → ${after}); the stand-in's default reading is 'not-updated'`);
+    } finally {
+      await conn.end();
+    }
+    const e = await t.throwsAsync(runLoad(db, { config, log, pipeline }), { instanceOf: InputError });
+    t.regex(e?.message ?? '', /COPY failed: s3:\/\/\S+bad\.json:1, field year/);
+  });
+});
+
+/** The probes: one song record per line, each testing one JSON rule the guide leaves open. */
+const PROBES: readonly string[] = [
+  '{"song_id":"P01","title":"caf\\u00e9"}',
+  '{"song_id":"P02","title":"a\\/b"}',
+  '{"song_id":"P03","title":"say \\"hi\\""}',
+  '{"song_id":"P04","title":1.50}',
+  '{"song_id":"P05","title":12345678901234567890}',
+  '{"song_id":"P06","title":1E+2}',
+  '{"song_id":"P07","title":true}',
+  '{"song_id":"P08","year":""}',
+  '{"song_id":"P09","year":"1999"}',
+  '{"song_id":"P10","title":{"nested":[1,2]}}',
+];
+
+/** Stages the probes on a database and returns the staged rows and the skipped records, by song_id / line. */
+async function stagedProbes(db: Database, config: Config): Promise<{ rows: string[]; skipped: string[] }> {
+  const report = await runLoad(db, { config, log, pipeline, only: ['staging_songs'], maxErrors: 20 });
+  const conn = await db.connect();
+  try {
+    const { rows } = await conn.query<{ song_id: string; title: string | null; year: unknown }>('SELECT song_id, title, year FROM staging_songs ORDER BY song_id');
+    return { rows: rows.map((r) => JSON.stringify([r.song_id, r.title, r.year === null ? null : Number(r.year)])), skipped: report.skipped.map((p) => `${p.line}:${p.field ?? ''}`) };
+  } finally {
+    await conn.end();
+  }
+}
+
+runFixtures(fixtureTitle('issue 28 point 9: JSON escapes, numbers and true into VARCHAR, "" and "1999" into INTEGER, an object into VARCHAR: the same values as the PostgreSQL path'), async (t) => {
+  const env = await s3Fixture(t, { logs: lines([event()]), songs: { 'probes.json': PROBES.join('\n') } });
+  const redshift = await withDatabase(env, stagedProbes);
+  const { createTestDatabase } = await import('./helpers/database.ts');
+  const pg = await createTestDatabase();
+  t.teardown(() => pg.drop());
+  const pgConfig = loadConfig({ ...process.env, ...env, DATABASE_URL: pg.url });
+  const pgDb = await openDatabase(pgConfig, log);
+  let postgres: { rows: string[]; skipped: string[] };
+  try {
+    await migrate(pgDb, { direction: 'up', log });
+    postgres = await stagedProbes(pgDb, pgConfig);
+  } finally {
+    await pgDb.close();
+  }
+  t.log(`Redshift: ${JSON.stringify(redshift)}`);
+  t.log(`PostgreSQL path: ${JSON.stringify(postgres)}`);
+  t.deepEqual(redshift, postgres);
+});
+
+runFixtures(fixtureTitle('issue 28 point 9: a 5 MB JSON object is refused by Redshift (4 MB limit) and by the PostgreSQL path'), async (t) => {
+  const big = JSON.stringify(song({ song_id: 'PBIG', title: 'x'.repeat(5 * 1024 * 1024) }));
+  const env = await s3Fixture(t, { logs: lines([event()]), songs: { 'big.json': big } });
+  await withDatabase(env, async (db, config) => {
+    const e = await t.throwsAsync(runLoad(db, { config, log, pipeline, only: ['staging_songs'] }), { instanceOf: InputError });
+    t.regex(e?.message ?? '', /big\.json:1/);
+  });
+});

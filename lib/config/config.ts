@@ -68,7 +68,14 @@ export interface Config {
   readonly iamRoleArn: string | undefined;
   /** s3://bucket/prefix/ where Redshift incremental loads write their COPY manifests. */
   readonly manifestPrefix: string | undefined;
+  /** The cluster's (and the Data API's) region: AWS_REGION. */
   readonly region: string;
+  /**
+   * SOURCE_REGION: the region of the S3 sources, COPY's REGION on Redshift;
+   * unset: the source bucket's own region where it can be read, else AWS_REGION
+   * (lib/stage/redshift/manifest.ts, copyRegion).
+   */
+  readonly sourceRegion: string | undefined;
   /** GETs in flight at once when PostgreSQL staging reads s3:// sources (S3_MAX_CONCURRENCY). */
   readonly s3MaxConcurrency: number;
   /** Folder of the embedded PostgreSQL and other local state (git-ignored). */
@@ -175,6 +182,9 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
   const region = setting(env, 'AWS_REGION') ?? DEFAULT_REGION;
   const regionProblem = checkRegion(region);
   if (regionProblem) problems.push(`AWS_REGION: ${regionProblem}`);
+  const sourceRegion = setting(env, 'SOURCE_REGION');
+  const sourceRegionProblem = sourceRegion === undefined ? undefined : checkRegion(sourceRegion);
+  if (sourceRegionProblem) problems.push(`SOURCE_REGION: ${sourceRegionProblem}`);
 
   const concurrencyText = setting(env, 'S3_MAX_CONCURRENCY');
   const s3MaxConcurrency = concurrencyText === undefined ? DEFAULT_S3_MAX_CONCURRENCY : Number(concurrencyText);
@@ -210,6 +220,7 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     iamRoleArn,
     manifestPrefix,
     region,
+    sourceRegion,
     s3MaxConcurrency,
     warehouseDir,
     schema,

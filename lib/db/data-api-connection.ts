@@ -60,16 +60,38 @@ const DEFAULT_STATEMENT_TIMEOUT_MS = 6 * 3600 * 1000;
 const BUSY = new Set(['ThrottlingException', 'ActiveStatementsExceededException', 'ActiveSessionsExceededException', 'ActiveWaitingRequestsExceededException', 'TooManyRequestsException']);
 const BUSY_ATTEMPTS = 8;
 
-/** A statement the Data API reports FAILED or ABORTED, with its id. */
+/**
+ * A statement the Data API reports FAILED or ABORTED, with its id and its
+ * RedshiftQueryId ("also available in the query column of the STL_QUERY
+ * system view": https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_DescribeStatement.html),
+ * by which a failed COPY's rows are found in STL_LOAD_ERRORS (lib/stage/redshift/load-errors.ts).
+ */
 export class DataApiStatementError extends Error {
   override name = 'DataApiStatementError';
   constructor(
     message: string,
     readonly statementId: string,
     readonly status: string,
+    readonly queryId?: number,
   ) {
     super(message);
   }
+}
+
+/**
+ * The Data API's limits on what is sent: "The maximum query statement size is
+ * 100 KB" (https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html,
+ * Considerations when calling the Data API), and a parameter's value has a
+ * length of at least 1 (SqlParameter: value, "Length Constraints: Minimum
+ * length of 1", https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_SqlParameter.html).
+ * A statement is checked against the first after its parameters are
+ * substituted, so that what the cluster parses fits too.
+ */
+export const MAX_STATEMENT_BYTES = 100 * 1024;
+
+/** A SQL string literal of a parameter value (standard quoting: quotes doubled; backslashes are literal). */
+function inlineLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
 }
 
 export function createDataApiClient(setting: DataApiSetting, region: string): RedshiftDataClient {
@@ -84,19 +106,34 @@ export function sessionTarget(setting: DataApiSetting): Partial<ExecuteStatement
   return { ...target, Database: setting.database, ...auth };
 }
 
-/** `$1`-style parameters as the Data API's named parameters (`:p1`); NULL is written inline (a parameter value is a string). */
+/**
+ * `$1`-style parameters as the Data API's named parameters (`:p1`). NULL and
+ * the empty string are written inline (a parameter value is a string of at
+ * least one character); the statement as the cluster sees it (every value
+ * substituted) must be at most MAX_STATEMENT_BYTES.
+ */
 export function namedParameters(sql: string, values: readonly unknown[] | undefined): { sql: string; parameters: { name: string; value: string }[] | undefined } {
-  if (!values || values.length === 0) return { sql, parameters: undefined };
   const parameters: { name: string; value: string }[] = [];
-  const text = sql.replace(/\$(\d+)\b/g, (whole, n: string) => {
-    const i = Number(n) - 1;
-    if (i < 0 || i >= values.length) return whole;
-    const v = values[i];
-    if (v === null || v === undefined) return 'NULL';
-    const name = `p${n}`;
-    if (!parameters.some((p) => p.name === name)) parameters.push({ name, value: v instanceof Date ? v.toISOString() : String(v) });
-    return `:${name}`;
-  });
+  let substitutedBytes = 0;
+  const text =
+    !values || values.length === 0
+      ? sql
+      : sql.replace(/\$(\d+)\b/g, (whole, n: string) => {
+          const i = Number(n) - 1;
+          if (i < 0 || i >= values.length) return whole;
+          const v = values[i];
+          if (v === null || v === undefined) return 'NULL';
+          const value = v instanceof Date ? v.toISOString() : String(v);
+          if (value === '') return "''";
+          const name = `p${n}`;
+          if (!parameters.some((p) => p.name === name)) parameters.push({ name, value });
+          substitutedBytes += Buffer.byteLength(inlineLiteral(value)) - Buffer.byteLength(`:${name}`);
+          return `:${name}`;
+        });
+  const bytes = Buffer.byteLength(text) + substitutedBytes;
+  if (bytes > MAX_STATEMENT_BYTES) {
+    throw new Error(`a statement of ${bytes} bytes (its parameters substituted) is over the Data API's limit of ${MAX_STATEMENT_BYTES} bytes: ${text.trim().split('\n')[0]?.slice(0, 80) ?? ''}…`);
+  }
   return { sql: text, parameters: parameters.length > 0 ? parameters : undefined };
 }
 
@@ -187,7 +224,7 @@ export function connectDataApi(options: DataApiOptions): Connection {
       const d = await sendBusyAware('DescribeStatement', log, () => client.send(new DescribeStatementCommand({ Id: id })));
       if (typeof d.RedshiftPid === 'number' && d.RedshiftPid > 0) pid = d.RedshiftPid;
       if (d.Status === 'FINISHED') return d;
-      if (d.Status === 'FAILED') throw new DataApiStatementError(d.Error ?? `statement ${id} failed`, id, 'FAILED');
+      if (d.Status === 'FAILED') throw new DataApiStatementError(d.Error ?? `statement ${id} failed`, id, 'FAILED', typeof d.RedshiftQueryId === 'number' ? d.RedshiftQueryId : undefined);
       if (d.Status === 'ABORTED') throw new DataApiStatementError(`statement ${id} was cancelled before it finished (ABORTED)${d.Error ? `: ${d.Error}` : ''}`, id, 'ABORTED');
       if (Date.now() - started > timeoutMs) {
         await client.send(new CancelStatementCommand({ Id: id })).catch(() => undefined);

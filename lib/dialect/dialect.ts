@@ -44,8 +44,10 @@ export interface Dialect {
   /** Whole minutes between two TIMESTAMP expressions (Redshift has DATEDIFF, PostgreSQL interval arithmetic). */
   minutesBetween(from: string, to: string): string;
   /**
-   * Empties a table inside the load's transaction, so a failure restores it.
-   * Redshift's TRUNCATE commits the transaction, so there it is a DELETE.
+   * Empties a staging table. PostgreSQL: inside the load's transaction, so a
+   * failure restores it. Redshift: TRUNCATE, which commits the transaction it
+   * runs in, so Redshift staging runs it on its own before its transaction
+   * (lib/stage/redshift/staging.ts, emptyStatements: no ghost rows).
    */
   clearTable(table: string): string;
   /**
@@ -55,6 +57,22 @@ export interface Dialect {
    * can only be given when a table is created).
    */
   scratchTable(table: string, scratch: boolean): string[];
+  /**
+   * Statements that give an existing scratch table (its rows are rebuilt by
+   * every load) a new physical design (distribution, sort key): Redshift
+   * drops and creates it again (transactional, unlike some ALTER TABLE
+   * forms); PostgreSQL has no physical design to change (none).
+   */
+  redesignScratchTable(def: TableDef): string[];
+  /**
+   * An informational primary key on a MERGE target's join columns, or its
+   * removal (`drop`): Redshift does not enforce it but its planner uses it
+   * (https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-defining-constraints.html);
+   * PostgreSQL: none (its index on the same columns serves the MERGE).
+   */
+  informationalPrimaryKey(table: string, columns: readonly string[], drop: boolean): string[];
+  /** Whether CREATE TABLE AS analyzes the new table itself (Redshift: yes, so no ANALYZE follows it). */
+  readonly analyzesCreateTableAs: boolean;
   /**
    * What a transform into an empty star table runs first, inside its
    * transaction: PostgreSQL locks and truncates it (still empty once locked),

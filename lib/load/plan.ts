@@ -19,6 +19,10 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
     const strategy = await stagingFor(dialect.name);
     // A plan never stops at a fault point: it runs nothing.
     const planned = await strategy.plan(staging, stagingContext({ ...opts, faults: noFaults }, 'RUN-ID'));
+    if (planned.before && planned.before.length > 0) {
+      lines.push('-- staging tables emptied first, each statement committed on its own (TRUNCATE commits)');
+      for (const sql of planned.before) lines.push(`${sql};`, '');
+    }
     lines.push(`-- step: stage ${staging.map((s) => s.table).join(', ')} (one transaction: all replaced or none)`, 'BEGIN;', '');
     for (const step of planned.steps) lines.push(...renderStepPlan(step));
     lines.push('COMMIT;', '');

@@ -18,6 +18,8 @@ import type { Logger } from '../log.ts';
 import type { StepReport } from './steps.ts';
 
 export const RUNS_TABLE = 'load_runs';
+/** The skipped records of each run, one row each (migration 20261207000400000). */
+export const SKIPPED_TABLE = 'load_run_skipped';
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
@@ -67,12 +69,27 @@ export interface StepSummary {
   readonly detail: string | null;
 }
 
-/** Skipped records kept in a run's row (all of them are counted). */
+/** Skipped records kept for a run, in load_run_skipped (all of them are counted). */
 export const SKIPPED_KEPT = 20;
-/** The columns' sizes in bytes (Redshift counts VARCHAR in bytes: https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html). */
-const JSON_BYTES = 65535;
-const ERROR_BYTES = 4096;
-const COST_BYTES = 4096;
+/**
+ * The columns' sizes in bytes (Redshift counts VARCHAR in bytes, PostgreSQL
+ * in characters: https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html).
+ * The JSON columns are kept well under their declared size (65535) so that a
+ * whole load_runs row (command, steps, error, context, cost: at most 34 KB)
+ * stays under the Data API's 64 KB per result row
+ * (https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-troubleshooting.html).
+ */
+export const COLUMN_BYTES = {
+  command: 1024,
+  steps: 16384,
+  error: 4096,
+  context: 8192,
+  cost: 4096,
+  file: 1024,
+  field: 256,
+  value: 1024,
+  reason: 1024,
+} as const;
 
 /** `20261202045012-1a2b3c4d`: sorts by time, unique. */
 export function newRunId(now: Date = new Date()): string {
@@ -89,23 +106,46 @@ function isoFromTimestampText(text: string | null): string | null {
   return `${date}T${hms}.${fraction.padEnd(3, '0').slice(0, 3)}Z`;
 }
 
-/** Cuts text to at most `bytes` UTF-8 bytes, on a character boundary. */
-function fitBytes(text: string, bytes: number): string {
+const ELLIPSIS = '…';
+
+/**
+ * Cuts text to at most `bytes` UTF-8 bytes, ending in "…" (3 bytes) when
+ * cut, on a code point boundary (a surrogate pair is never split).
+ */
+export function fitBytes(text: string, bytes: number): string {
   if (Buffer.byteLength(text) <= bytes) return text;
-  let cut = text.slice(0, bytes);
-  while (Buffer.byteLength(cut) > bytes - 1) cut = cut.slice(0, -1);
-  return `${cut}…`;
+  const room = bytes - Buffer.byteLength(ELLIPSIS);
+  let cut = '';
+  let used = 0;
+  for (const ch of text) {
+    const n = Buffer.byteLength(ch);
+    if (used + n > room) break;
+    cut += ch;
+    used += n;
+  }
+  return `${cut}${ELLIPSIS}`;
 }
 
-/** A JSON array of as many of `items` as fit in the column. */
-function jsonFitting(items: readonly unknown[]): string {
+/** A JSON array of as many of `items` as fit in `bytes`. */
+function jsonFitting(items: readonly unknown[], bytes: number): string {
   let kept = items.length;
   let text = JSON.stringify(items);
-  while (Buffer.byteLength(text) > JSON_BYTES && kept > 0) {
+  while (Buffer.byteLength(text) > bytes && kept > 0) {
     kept = Math.floor(kept / 2);
     text = JSON.stringify(items.slice(0, kept));
   }
   return text;
+}
+
+/** A skipped record cut to load_run_skipped's columns. */
+function skippedRow(p: RecordProblem): RecordProblem {
+  return {
+    file: fitBytes(p.file, COLUMN_BYTES.file),
+    line: p.line,
+    ...(p.field === undefined ? {} : { field: fitBytes(p.field, COLUMN_BYTES.field) }),
+    ...(p.value === undefined ? {} : { value: fitBytes(p.value, COLUMN_BYTES.value) }),
+    reason: fitBytes(p.reason, COLUMN_BYTES.reason),
+  };
 }
 
 /** One load's record, filled in as it runs (the runner adds each step as it commits). */
@@ -206,9 +246,9 @@ export async function recordRunStart(conn: Connection, run: LoadRun, log: Logger
       log.warn(`This run is not recorded: the warehouse has no ${RUNS_TABLE} table yet (run \`sparkify-warehouse migrate up\`).`);
       return false;
     }
-    const values = [run.runId, fitBytes(run.command, 1024), timestampText(run.startedAt), run.outcome];
+    const values = [run.runId, fitBytes(run.command, COLUMN_BYTES.command), timestampText(run.startedAt), run.outcome];
     if (run.context && (await hasContext(conn))) {
-      await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records, context) VALUES ($1, $2, $3, $4, 0, $5)`, [...values, fitBytes(JSON.stringify(run.context), JSON_BYTES)]);
+      await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records, context) VALUES ($1, $2, $3, $4, 0, $5)`, [...values, fitBytes(JSON.stringify(run.context), COLUMN_BYTES.context)]);
     } else {
       await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records) VALUES ($1, $2, $3, $4, 0)`, values);
     }
@@ -225,14 +265,27 @@ export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Pro
   try {
     const conn = await db.connect();
     try {
-      await conn.query(`UPDATE ${RUNS_TABLE} SET ended_at = $2, outcome = $3, steps = $4, skipped_records = $5, skipped = $6, error = $7 WHERE run_id = $1`, [
+      // The skipped records first, one row each: the run's row says 'running' until they are all there.
+      if (s.skipped.length > 0 && (await tableExists(conn, SKIPPED_TABLE))) {
+        for (const [i, p] of s.skipped.map(skippedRow).entries()) {
+          await conn.query(`INSERT INTO ${SKIPPED_TABLE} (run_id, seq, file, line, field, value, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+            run.runId,
+            i + 1,
+            p.file,
+            p.line,
+            p.field ?? null,
+            p.value ?? null,
+            p.reason,
+          ]);
+        }
+      }
+      await conn.query(`UPDATE ${RUNS_TABLE} SET ended_at = $2, outcome = $3, steps = $4, skipped_records = $5, error = $6 WHERE run_id = $1`, [
         run.runId,
         run.endedAt ? timestampText(run.endedAt) : null,
         s.outcome,
-        jsonFitting(s.steps),
+        jsonFitting(s.steps, COLUMN_BYTES.steps),
         s.skippedRecords,
-        jsonFitting(s.skipped),
-        s.error === null ? null : fitBytes(s.error, ERROR_BYTES),
+        s.error === null ? null : fitBytes(s.error, COLUMN_BYTES.error),
       ]);
       if (run.cost) await recordCost(conn, db, run, log);
     } finally {
@@ -279,7 +332,7 @@ async function recordCost(conn: Connection, db: Database, run: LoadRun, log: Log
     }
     const seconds = (run.endedAt.getTime() - run.startedAt.getTime()) / 1000;
     run.cost = { ...cost, actual: actualCost(seconds, cost.estimate.target, cost.estimate.prices, charged) };
-    await conn.query(`UPDATE ${RUNS_TABLE} SET cost = $2 WHERE run_id = $1`, [run.runId, fitBytes(JSON.stringify(run.cost), COST_BYTES)]);
+    await conn.query(`UPDATE ${RUNS_TABLE} SET cost = $2 WHERE run_id = $1`, [run.runId, fitBytes(JSON.stringify(run.cost), COLUMN_BYTES.cost)]);
   } catch (err) {
     log.warn(`Could not record this run's cost in ${RUNS_TABLE}: ${(err as Error).message}`);
   }
@@ -327,10 +380,42 @@ async function readCosts(conn: Connection, runIds: readonly string[]): Promise<M
   return costs;
 }
 
+/** The skipped records kept for these runs (run ids are the tool's own: newRunId's digits, '-' and hex only). */
+export function skippedOfRunsSql(runIds: readonly string[]): string {
+  for (const id of runIds) if (!/^\d{14}-[0-9a-f]{8}$/.test(id)) throw new Error(`not a run id: ${id}`);
+  return `SELECT run_id, seq, file, line, field, value, reason
+FROM ${SKIPPED_TABLE}
+WHERE run_id IN (${runIds.map((id) => `'${id}'`).join(', ')})
+ORDER BY run_id, seq`;
+}
+
+interface SkippedRow {
+  run_id: string;
+  file: string;
+  line: number | string;
+  field: string | null;
+  value: string | null;
+  reason: string;
+}
+
+async function skippedOfRuns(conn: Connection, runIds: readonly string[]): Promise<Map<string, RecordProblem[]>> {
+  const out = new Map<string, RecordProblem[]>();
+  const ids = runIds.filter((id) => /^\d{14}-[0-9a-f]{8}$/.test(id));
+  if (ids.length === 0 || !(await tableExists(conn, SKIPPED_TABLE))) return out;
+  for (const r of (await conn.query<SkippedRow>(skippedOfRunsSql(ids))).rows) {
+    const list = out.get(r.run_id) ?? [];
+    list.push({ file: r.file, line: Number(r.line), ...(r.field === null ? {} : { field: r.field }), ...(r.value === null ? {} : { value: r.value }), reason: r.reason });
+    out.set(r.run_id, list);
+  }
+  return out;
+}
+
 export async function readRuns(conn: Connection, limit: number): Promise<RunSummary[] | undefined> {
   if (!(await tableExists(conn, RUNS_TABLE))) return undefined;
   const { rows } = await conn.query<RunRow>(lastRunsSql(limit, await hasContext(conn)));
-  const costs = await readCosts(conn, rows.map((r) => r.run_id));
+  const runIds = rows.map((r) => r.run_id);
+  const costs = await readCosts(conn, runIds);
+  const skipped = await skippedOfRuns(conn, runIds);
   return rows.map((r) => {
     const startedAt = isoFromTimestampText(r.started_at) ?? '';
     const endedAt = isoFromTimestampText(r.ended_at);
@@ -344,7 +429,8 @@ export async function readRuns(conn: Connection, limit: number): Promise<RunSumm
       outcome: r.outcome as RunOutcome,
       steps: r.steps ? (JSON.parse(r.steps) as StepSummary[]) : [],
       skippedRecords: Number(r.skipped_records ?? 0),
-      skipped: r.skipped ? (JSON.parse(r.skipped) as RecordProblem[]) : [],
+      // Runs recorded before load_run_skipped kept them in load_runs.skipped.
+      skipped: skipped.get(r.run_id) ?? (r.skipped ? (JSON.parse(r.skipped) as RecordProblem[]) : []),
       error: r.error,
       cost: costs.get(r.run_id) ?? null,
     };

@@ -88,7 +88,8 @@ export function upsertStatements(spec: UpsertSpec, dialect: Dialect): string[] {
   return [
     ...work.map((w) => `DROP TABLE IF EXISTS ${w.name}`),
     `DROP TABLE IF EXISTS ${batch}`,
-    ...work.flatMap((w) => [dialect.createTableAs(w), `ANALYZE ${w.name}`]),
+    // A work table is read as it was created: analyzed by CTAS itself where the engine does so (Redshift).
+    ...work.flatMap((w) => [dialect.createTableAs(w), ...(dialect.analyzesCreateTableAs ? [] : [`ANALYZE ${w.name}`])]),
     dialect.createTableAs({ name: batch, select: spec.select, distribution: spec.distribution ?? { style: 'auto' } }),
     ...(spec.prune ?? []),
     dropUnchanged(spec, batch),

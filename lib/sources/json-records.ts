@@ -173,7 +173,8 @@ export class JsonRecordSplitter {
 
   private emit(value: unknown, line: number, text: string): void {
     if (text.length > MAX_RECORD_BYTES) {
-      this.sink.problem({ line, reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
+      // Named by its last line, as every record problem (lib/stage/postgres/object-converter.ts).
+      this.sink.problem({ line: line + (text.match(/\n/g)?.length ?? 0), reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
       return;
     }
     this.sink.record({ value: value as Record<string, unknown>, line, text });

@@ -26,6 +26,8 @@ export interface SourceReader {
   readonly s3Concurrency?: number;
   list(uri: string): Promise<SourceObject[]>;
   open(object: SourceObject): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
+  /** An S3 bucket's region (GetBucketLocation's LocationConstraint, raw); absent where the reader cannot ask. */
+  locate?(bucket: string): Promise<string | undefined>;
 }
 
 /**
@@ -115,6 +117,10 @@ export function createSourceReader(region: string, s3Concurrency: number = DEFAU
   const commands = () => (commandsModule ??= import('@aws-sdk/client-s3'));
   return {
     s3Concurrency,
+    async locate(bucket) {
+      const [client, { GetBucketLocationCommand }] = await Promise.all([s3(), commands()]);
+      return (await client.send(new GetBucketLocationCommand({ Bucket: bucket }))).LocationConstraint ?? undefined;
+    },
     async list(uri) {
       if (!isS3Uri(uri)) return listLocal(uri);
       const { bucket, key } = parseS3Uri(uri);

@@ -32,6 +32,8 @@ export interface StepPlan {
 }
 
 export interface StagePlan {
+  /** Statements run one by one, each committed on its own, before the staging transaction (Redshift's TRUNCATE). */
+  readonly before?: readonly string[];
   readonly steps: readonly StepPlan[];
 }
 

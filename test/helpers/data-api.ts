@@ -16,8 +16,9 @@ export interface DataApiStandIn {
   close(): Promise<void>;
 }
 
-export async function startDataApiStandIn(s3: Pick<TestS3, 'env'>, options: { readonly pageRows?: number } = {}): Promise<DataApiStandIn> {
-  const child = spawn(process.execPath, ['--import=tsx', '--openssl-legacy-provider', path.join(PROJECT_DIR, 'scripts/dev/data-api-stand-in.ts'), '--page-rows', String(options.pageRows ?? 1000)], {
+export async function startDataApiStandIn(s3: Pick<TestS3, 'env'>, options: { readonly pageRows?: number; readonly lastCopyIdReading?: 'updated' | 'not-updated' } = {}): Promise<DataApiStandIn> {
+  const args = ['--page-rows', String(options.pageRows ?? 1000), '--last-copy-id-reading', options.lastCopyIdReading ?? 'not-updated'];
+  const child = spawn(process.execPath, ['--import=tsx', '--openssl-legacy-provider', path.join(PROJECT_DIR, 'scripts/dev/data-api-stand-in.ts'), ...args], {
     cwd: PROJECT_DIR,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], STAND_IN_POSTGRES_URL: testServerUrl(), ...s3.env },
     stdio: ['ignore', 'pipe', 'pipe'],

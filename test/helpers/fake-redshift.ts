@@ -3,12 +3,13 @@
  * records every statement and answers the few the load reads back. It checks
  * the order and text of what the tool sends, never SQL results.
  *
- * COPY ids follow PG_LAST_COPY_ID's documented rules
- * (https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html): the
- * session starts at `sessionCopyId` (an earlier COPY of the session, -1 for
- * none), and every COPY that begins loading takes the next id (a COPY that
- * fails before loading, `failBeforeLoad`, leaves it). The load-error tables
- * answer by that id (`query = $1` / `query_id = $1`), as Redshift does.
+ * Load errors follow the system tables' documented columns: each COPY's
+ * rejected rows are kept with the session (PG_BACKEND_PID(): SESSION_PID),
+ * the table's id (pg_class oid: TABLE_ID) and the start time of its
+ * transaction (SYSDATE, r_SYSDATE), and the STL / SYS queries answer by that
+ * window (`session = $1 AND tbl = $2 AND starttime >= $3`), as Redshift does.
+ * `earlierErrors` are rows of an earlier COPY of the same session and table,
+ * which a query for this load's COPY must not return.
  *
  * `reader` stands for S3 (the JSONPaths file and the source listings).
  */
@@ -23,15 +24,13 @@ type Row = Record<string, unknown>;
 export interface FakeRedshiftOptions {
   /** The COPY into this table fails ("Load into table … failed"). */
   failCopyOf?: string;
-  /** …before its load began (a permission error, say): PG_LAST_COPY_ID does not move. */
+  /** …before its load began (a permission error, say): S3's error, no rejected row. */
   failBeforeLoad?: boolean;
   /** The rows the failing COPY rejected. */
   loadErrors?: Row[];
   /** Rows each successful COPY skipped (under MAXERROR), by table. */
   skipped?: Record<string, Row[]>;
-  /** PG_LAST_COPY_ID() before the load: an earlier COPY of the session (default -1: none). */
-  sessionCopyId?: number;
-  /** Load errors recorded under the session's earlier COPY (sessionCopyId). */
+  /** Load errors of an earlier COPY of this session into staging_events (an earlier transaction). */
   earlierErrors?: Row[];
   /** No STL tables (Serverless): a query on stl_load_errors fails. */
   serverless?: boolean;
@@ -66,10 +65,14 @@ export const DEFAULT_OBJECTS: Record<string, string> = {
 export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
   const statements: string[] = [];
   const values: (readonly unknown[] | undefined)[] = [];
-  let lastCopyId = options.sessionCopyId ?? -1;
-  /** The rejected rows of each COPY id. */
-  const errorsById = new Map<number, Row[]>();
-  if (options.earlierErrors) errorsById.set(lastCopyId, options.earlierErrors);
+  const SESSION = 4242;
+  const TABLE_IDS: Record<string, number> = { staging_events: 108001, staging_songs: 108002 };
+  /** SYSDATE: the start of the current transaction, one second per transaction (text sorts as time). */
+  let transactions = 0;
+  const sysdate = () => `2026-12-07 10:00:${String(transactions).padStart(2, '0')}`;
+  /** Every COPY's rejected rows, with the window the system tables keep. */
+  const rejected: { session: number; tableId: number; start: string; rows: Row[] }[] = [];
+  if (options.earlierErrors) rejected.push({ session: SESSION, tableId: TABLE_IDS['staging_events'] as number, start: '2026-12-06 23:59:59', rows: options.earlierErrors });
   const client: Connection = {
     async query<R extends object>(text: string, params?: unknown[]): Promise<{ rows: R[] }> {
       return { rows: answer(text, params) as R[] };
@@ -87,29 +90,29 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
   function answer(text: string, params?: readonly unknown[]): Row[] {
     statements.push(text);
     values.push(params);
+    if (text === 'BEGIN') transactions += 1;
     const copy = /^COPY (\w+)/.exec(text);
     if (copy) {
       const table = copy[1] as string;
       const failing = options.failCopyOf === table;
-      if (!(failing && options.failBeforeLoad)) {
-        lastCopyId = lastCopyId < 0 ? 1001 : lastCopyId + 1;
-        errorsById.set(lastCopyId, failing ? (options.loadErrors ?? []) : (options.skipped?.[table] ?? []));
-      }
+      if (failing && options.failBeforeLoad) throw Object.assign(new Error('S3ServiceException:Access Denied,Status 403,Error AccessDenied'), { code: 'XX000' });
+      rejected.push({ session: SESSION, tableId: TABLE_IDS[table] ?? 0, start: sysdate(), rows: failing ? (options.loadErrors ?? []) : (options.skipped?.[table] ?? []) });
       if (failing) throw Object.assign(new Error(`Load into table '${table}' failed. Check 'stl_load_errors' system table for details.`), { code: 'XX000' });
       return [];
     }
-    // By session (every COPY of this session) or by the COPY's id ($1), as the query asks.
-    const bySession = /\bsession(_id)? = PG_BACKEND_PID\(\)/.test(text);
-    const errorsOf = () => (bySession ? [...errorsById.values()].flat() : (errorsById.get(Number(params?.[0])) ?? []));
+    // By the COPY's window ($1 session, $2 table id, $3 start), as the system tables keep it.
+    const inWindow = () => rejected.filter((r) => r.session === Number(params?.[0]) && r.tableId === Number(params?.[1]) && r.start >= String(params?.[2])).flatMap((r) => r.rows);
     if (/FROM stl_load_errors/.test(text)) {
       if (options.serverless) throw new Error('relation "stl_load_errors" does not exist');
       if (options.stlEmpty) return [];
-      return errorsOf();
+      return /WHERE query = -1/.test(text) ? [{ n: '0' }] : inWindow();
     }
     // SYS_LOAD_ERROR_DETAIL has no raw field value.
-    if (/FROM sys_load_error_detail/.test(text)) return errorsOf().map((r) => ({ ...r, value: '' }));
-    if (/PG_LAST_COPY_COUNT/.test(text)) return [{ n: '42', copy_id: String(lastCopyId) }];
-    if (/PG_LAST_COPY_ID/.test(text)) return [{ copy_id: String(lastCopyId) }];
+    if (/FROM sys_load_error_detail/.test(text)) return inWindow().map((r) => ({ ...r, value: null }));
+    if (/PG_LAST_COPY_COUNT/.test(text)) return [{ n: '42' }];
+    if (/^SELECT PG_BACKEND_PID\(\)/.test(text)) return [{ pid: SESSION }];
+    if (/FROM pg_class c/.test(text)) return [{ table_id: TABLE_IDS[String(params?.[0])] }];
+    if (/SYSDATE/.test(text)) return [{ since: sysdate() }];
     if (/AS out_of_range/.test(text)) return [options.outOfRange ?? { out_of_range: '0', lowest: null, highest: null }];
     if (/^SELECT object_uri, object_size, object_version FROM load_ledger/.test(text)) return options.ledger ?? [];
     // lib/stage/checks.ts: each column's non-NULL count (0 for options.nullColumns).

@@ -43,6 +43,13 @@ export const postgresDialect: Dialect = {
   scratchTable(table: string, scratch: boolean): string[] {
     return [`ALTER TABLE ${table} SET ${scratch ? 'UNLOGGED' : 'LOGGED'}`];
   },
+  redesignScratchTable(): string[] {
+    return [];
+  },
+  informationalPrimaryKey(): string[] {
+    return [];
+  },
+  analyzesCreateTableAs: false,
   currentTimestamp(): string {
     return 'CURRENT_TIMESTAMP';
   },

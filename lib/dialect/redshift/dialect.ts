@@ -57,11 +57,28 @@ export const redshiftDialect: Dialect = {
     return `CAST(FLOOR(DATEDIFF(millisecond, ${from}, ${to}) / 60000.0) AS INTEGER)`;
   },
   clearTable(table: string): string {
-    return `DELETE FROM ${table}`;
+    // Commits (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html): run outside any transaction.
+    return `TRUNCATE ${table}`;
   },
   scratchTable(): string[] {
     return [];
   },
+  redesignScratchTable(def: TableDef): string[] {
+    // DROP and CREATE are transactional; ALTER DISTSTYLE / ALTER SORTKEY cannot run beside a VACUUM
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html). A scratch table loses nothing.
+    return [`DROP TABLE ${def.name}`, ...this.createTable(def)];
+  },
+  informationalPrimaryKey(table: string, columns: readonly string[], drop: boolean): string[] {
+    // "Define primary key and foreign key constraints … Even though they are informational only, the query
+    // optimizer uses those constraints to generate more efficient query plans"
+    // (https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-defining-constraints.html); the MERGE
+    // targets' keys are unique because the upsert makes them so (lib/load/upsert.ts). Named, to be dropped by name.
+    const name = `${table}_merge_key`;
+    return [drop ? `ALTER TABLE ${table} DROP CONSTRAINT ${name}` : `ALTER TABLE ${table} ADD CONSTRAINT ${name} PRIMARY KEY (${columns.join(', ')})`];
+  },
+  // "Amazon Redshift automatically analyzes tables that you create with CTAS commands. You do not need to run
+  // the ANALYZE command on these tables when they are first created" (https://docs.aws.amazon.com/redshift/latest/dg/r_CTAS_usage_notes.html).
+  analyzesCreateTableAs: true,
   currentTimestamp(): string {
     return 'GETDATE()';
   },

@@ -63,16 +63,27 @@ export interface SchemaModel {
 interface MigrationExports {
   readonly table?: TableDef;
   readonly addedColumn?: { readonly table: string; readonly column: ColumnDef };
+  /** Tables given a new physical design (same columns): applied to their earlier definitions. */
+  readonly redesigned?: readonly TableRedesign[];
 }
 
-/** The table definitions after every migration, in creation order. */
-export async function migratedTableDefs(dir: string = MIGRATIONS_DIR): Promise<TableDef[]> {
+/** A table's new physical design: its distribution and sort key (undefined: none). */
+export type TableRedesign = { readonly name: string } & Partial<Pick<TableDef, 'distribution' | 'sortKey'>>;
+
+/** The table definitions after every migration (or those before `until`), in creation order. */
+export async function migratedTableDefs(dir: string = MIGRATIONS_DIR, until?: string): Promise<TableDef[]> {
   const defs = new Map<string, TableDef>();
   for (const name of await migrationNames(dir)) {
+    if (name === until) break;
     const file = ['.ts', '.js'].map((ext) => path.join(dir, `${name}${ext}`)).find((f) => existsSync(f));
     if (!file) throw new Error(`migration ${name}: no .ts or .js file in ${dir}`);
     const mod = (await import(pathToFileURL(file).href)) as MigrationExports;
     if (mod.table) defs.set(mod.table.name, mod.table);
+    for (const redesign of mod.redesigned ?? []) {
+      const def = defs.get(redesign.name);
+      if (!def) throw new Error(`migration ${name}: redesigns ${redesign.name}, which no earlier migration creates`);
+      defs.set(redesign.name, { ...def, ...redesign });
+    }
     if (mod.addedColumn) {
       const { table, column } = mod.addedColumn;
       const def = defs.get(table);

@@ -421,7 +421,8 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         const value: unknown = JSON.parse(token);
         const field = toCopyField(value, columns[col] as StagingColumn, kind >= INTEGER && kind <= EXPONENT ? token : undefined);
         if (field instanceof Unloadable) {
-          bad = { line, column: col, reason: field.reason, value };
+          // The record's last line, as Redshift names it (object-converter.ts).
+          bad = { line: line + newlines, column: col, reason: field.reason, value };
           break;
         }
         out.length = at;

@@ -85,20 +85,24 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
       {
         record: ({ value, line, text }) => {
           const raw = pick(value);
-          const invalidUtf8 = utf8.seen && utf8.anyIn(line, line + newlines(text));
+          // A record is named by its last line, as Redshift's STL_LOAD_ERRORS.line_number ("the last line of
+          // the JSON object that caused the error": copy-parameters-data-format.html#copy-json-data-file), so
+          // both engines name a pretty-printed record the same way (issue 28, point 7).
+          const last = line + newlines(text);
+          const invalidUtf8 = utf8.seen && utf8.anyIn(line, last);
           let row = '';
           for (let i = 0; i < width; i += 1) {
             const v = raw[i];
             const column = columns[i] as StagingColumn;
             if (invalidUtf8 && typeof v === 'string' && v.includes(REPLACEMENT)) {
-              sink.problem({ file: uri, line, field: fieldName(target.mapping, names, i), reason: 'invalid UTF-8 byte sequence' });
+              sink.problem({ file: uri, line: last, field: fieldName(target.mapping, names, i), reason: 'invalid UTF-8 byte sequence' });
               return;
             }
             // The JSON text of a number, where toCopyField reads it (a VARCHAR, or ±Infinity).
             const path = typeof v === 'number' && (column.type === 'varchar' || !Number.isFinite(v)) ? pathOf(value, i) : undefined;
             const field = toCopyField(v, column, path ? numberTextAt(text, path) : undefined);
             if (field instanceof Unloadable) {
-              sink.problem({ file: uri, line, field: fieldName(target.mapping, names, i), reason: field.reason, value: preview(v) });
+              sink.problem({ file: uri, line: last, field: fieldName(target.mapping, names, i), reason: field.reason, value: preview(v) });
               return;
             }
             row = i === 0 ? field : `${row}\t${field}`;

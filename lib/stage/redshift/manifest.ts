@@ -5,7 +5,7 @@
 import { parseS3Uri } from '../../config/s3-uri.ts';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { SourceObject } from '../../sources/source-objects.ts';
+import type { SourceObject, SourceReader } from '../../sources/source-objects.ts';
 
 export function manifestBody(objects: readonly SourceObject[]): string {
   return `${JSON.stringify({ entries: objects.map((o) => ({ url: o.uri, mandatory: true })) }, null, 1)}\n`;
@@ -17,35 +17,54 @@ export function bucketRegion(locationConstraint: string | undefined | null): str
   return locationConstraint === 'EU' ? 'eu-west-1' : locationConstraint;
 }
 
-/**
- * The manifest's bucket must be in AWS_REGION: with REGION set, "all
- * resources, including a manifest file or multiple Amazon S3 buckets, must be
- * located in the specified Region" (Amazon Redshift Database Developer Guide,
- * COPY data source parameters: S3,
- * https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html).
- * Checked before anything is written or staged, so the COPY does not fail
- * after the listing; when the bucket's region cannot be read (no
- * s3:GetBucketLocation permission), a warning says what must hold.
- */
-export async function checkManifestRegion(region: string, prefix: string, log: Logger): Promise<void> {
-  const { bucket } = parseS3Uri(prefix);
-  const [{ createS3Client }, { GetBucketLocationCommand }] = await Promise.all([import('../../sources/s3-client.ts'), import('@aws-sdk/client-s3')]);
-  const client = createS3Client(region);
-  let location: string | undefined;
+/** A bucket's region as read, or why it could not be read. */
+export type BucketRegion = { readonly region: string } | { readonly unreadable: string };
+
+/** The region of the bucket of `uri`, through the reader's GetBucketLocation; NoSuchBucket fails (naming `setting`). */
+export async function readBucketRegion(reader: SourceReader, setting: string, uri: string): Promise<BucketRegion> {
+  const { bucket } = parseS3Uri(uri);
+  if (!reader.locate) return { unreadable: 'not asked' };
   try {
-    location = (await client.send(new GetBucketLocationCommand({ Bucket: bucket }))).LocationConstraint;
+    return { region: bucketRegion(await reader.locate(bucket)) };
   } catch (err) {
     const name = (err as Error).name;
-    if (name === 'NoSuchBucket') throw new ConfigError([`LOAD_MANIFEST_PREFIX: the bucket ${bucket} does not exist`]);
-    log.warn(`LOAD_MANIFEST_PREFIX: the region of bucket ${bucket} could not be read (${name}); COPY requires it to be AWS_REGION (${region})`);
-    return;
-  } finally {
-    client.destroy();
+    if (name === 'NoSuchBucket') throw new ConfigError([`${setting}: the bucket ${bucket} does not exist`]);
+    return { unreadable: name };
   }
-  const actual = bucketRegion(location);
-  if (actual !== region) {
+}
+
+/**
+ * COPY's REGION: SOURCE_REGION when set, else the region of the source's own
+ * bucket when it can be read (s3:GetBucketLocation), else AWS_REGION (the
+ * cluster's region, which COPY assumes without REGION). "By default, COPY
+ * assumes that the data is located in the same AWS Region as the Amazon
+ * Redshift cluster"; with REGION, "all resources, including a manifest file
+ * or multiple Amazon S3 buckets, must be located in the specified Region"
+ * (Amazon Redshift Database Developer Guide, COPY data source parameters: S3,
+ * https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html).
+ */
+export async function copyRegion(reader: SourceReader, config: { readonly sourceRegion: string | undefined; readonly region: string }, source: string, setting: string): Promise<string> {
+  if (config.sourceRegion) return config.sourceRegion;
+  const found = await readBucketRegion(reader, setting, source);
+  return 'region' in found ? found.region : config.region;
+}
+
+/**
+ * Another resource of the COPY (the manifest's bucket, the JSONPaths file's)
+ * must be in the COPY's REGION (see copyRegion). Checked before anything is
+ * written or staged, so the COPY does not fail after the listing; when the
+ * bucket's region cannot be read, a warning says what must hold.
+ */
+export async function checkBucketRegion(reader: SourceReader, setting: string, uri: string, region: string, log: Logger): Promise<void> {
+  const { bucket } = parseS3Uri(uri);
+  const found = await readBucketRegion(reader, setting, uri);
+  if (!('region' in found)) {
+    if (found.unreadable !== 'not asked') log.warn(`${setting}: the region of bucket ${bucket} could not be read (${found.unreadable}); COPY requires it to be the COPY's REGION (${region})`);
+    return;
+  }
+  if (found.region !== region) {
     throw new ConfigError([
-      `LOAD_MANIFEST_PREFIX: the bucket ${bucket} is in ${actual}, but AWS_REGION is ${region}; Redshift's COPY with REGION needs the manifest in that region: use a bucket in ${region}`,
+      `${setting}: the bucket ${bucket} is in ${found.region}, but the COPY's REGION is ${region} (SOURCE_REGION, else the source bucket's region); Redshift's COPY with REGION needs every resource in that region: use a bucket in ${region}`,
     ]);
   }
 }

@@ -1,14 +1,15 @@
 /**
  * Staging on Redshift: one COPY per source, which Redshift runs in parallel
- * over every object itself; both staging tables replaced in one transaction
- * (DELETE, since Redshift's TRUNCATE commits). Incremental loads list the new
+ * over every object itself; both staging tables emptied by TRUNCATE, each in
+ * its own committed statement before the staging transaction (see
+ * emptyStatements), then loaded in one transaction. Incremental loads list the new
  * objects and COPY them from a manifest. A failed COPY is reported from the
  * load-error system tables, and so are the records a successful COPY skipped
  * under --max-errors (load-errors.ts). After each COPY, in the same
  * transaction: trailing blanks dropped (trailing-blanks.ts), ts range checked
  * (epoch-check.ts), statistics updated (analyzeStatement).
  */
-import { ConfigError, InputError, describeProblem, naming, type RecordProblem } from '../../errors.ts';
+import { ConfigError, InputError, SqlError, describeProblem, naming, type RecordProblem } from '../../errors.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { newOrChanged } from '../ledger.ts';
 import { unexpectedAction, type StagingAction, type StepPlan } from '../plan.ts';
@@ -20,8 +21,8 @@ import type { StagedObjects, StagingContext, StagingStrategy } from '../strategy
 import { renderCopy, type CopyAuth } from '../../dialect/redshift/copy.ts';
 import { redshiftDialect } from '../../dialect/redshift/dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
-import { copyIdOf, hasStlLoadErrors, LAST_COPY_ID, readLoadErrors } from './load-errors.ts';
-import { checkManifestRegion, writeManifest } from './manifest.ts';
+import { COPY_SINCE, copyIdentity, hasStlLoadErrors, isLoadFailure, readLoadErrors, whereToLook, type CopyWindow } from './load-errors.ts';
+import { checkBucketRegion, copyRegion, writeManifest } from './manifest.ts';
 import { trimBlanksStatement } from '../../dialect/redshift/trailing-blanks.ts';
 import { checkMappedColumns, listSource, nullColumnsQuery } from '../checks.ts';
 
@@ -56,7 +57,7 @@ async function dryRunAuth(ctx: StagingContext): Promise<CopyAuth> {
 }
 
 /** The step's COPY, from its source prefix or from a manifest of the objects to load. */
-function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, manifestUri?: string): string {
+function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, region: string, manifestUri?: string): string {
   const sources = ctx.config.sources;
   return renderCopy({
     table: step.table,
@@ -64,7 +65,7 @@ function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, manifes
     source: manifestUri ?? step.source(sources),
     manifest: manifestUri !== undefined,
     format: step.format(sources),
-    region: ctx.config.region,
+    region,
     auth,
     maxErrors: ctx.maxErrors,
   });
@@ -76,17 +77,30 @@ interface Manifest {
 }
 
 /** Incremental staging: the new objects of each step, listed by the tool and written to a manifest (null: none new). */
-async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: StagingContext, reader: SourceReader): Promise<Map<string, Manifest | null>> {
+async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: StagingContext, reader: SourceReader, regions: ReadonlyMap<string, string>): Promise<Map<string, Manifest | null>> {
   const prefix = ctx.config.manifestPrefix;
   if (!prefix) throw new ConfigError(['LOAD_MANIFEST_PREFIX: an incremental load on Redshift writes a COPY manifest of the new objects there (s3://bucket/prefix/)']);
-  await checkManifestRegion(ctx.config.region, prefix, ctx.log);
+  for (const step of steps) await checkBucketRegion(reader, 'LOAD_MANIFEST_PREFIX', prefix, regionOf(regions, step), ctx.log);
   const out = new Map<string, Manifest | null>();
   for (const step of steps) {
     const fresh = await newOrChanged(conn, step.table, await listSource(reader, step, ctx));
     ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed objects`);
-    out.set(step.table, fresh.length === 0 ? null : { uri: await writeManifest(ctx.config.region, prefix, `${ctx.runId}-${step.table}.manifest`, fresh), objects: fresh });
+    out.set(step.table, fresh.length === 0 ? null : { uri: await writeManifest(regionOf(regions, step), prefix, `${ctx.runId}-${step.table}.manifest`, fresh), objects: fresh });
   }
   return out;
+}
+
+/** Each step's COPY REGION (manifest.ts, copyRegion), read once before anything is staged. */
+async function copyRegions(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const step of steps) out.set(step.table, await copyRegion(reader, ctx.config, step.source(ctx.config.sources), step.settings.source));
+  return out;
+}
+
+function regionOf(regions: ReadonlyMap<string, string>, step: StagingStep): string {
+  const region = regions.get(step.table);
+  if (region === undefined) throw new Error(`no COPY region for ${step.table}`);
+  return region;
 }
 
 /**
@@ -124,11 +138,13 @@ async function checkEpochMs(conn: Connection, step: StagingStep, column: string,
  * credentials at all: then the load says that it could not check the file
  * and goes on (a file it can read and finds wrong fails the load).
  */
-async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, JsonMapping>> {
+async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext, regions: ReadonlyMap<string, string>): Promise<Map<string, JsonMapping>> {
   const out = new Map<string, JsonMapping>();
   for (const step of steps) {
     const format = step.format(ctx.config.sources);
     if (!autoMapping(format)) {
+      // REGION applies to "all resources" of the COPY, the JSONPaths file's bucket too (manifest.ts).
+      await checkBucketRegion(reader, step.settings.format ?? 'the JSONPaths file', format, regionOf(regions, step), ctx.log);
       try {
         await reader.list(format);
       } catch (err) {
@@ -184,11 +200,11 @@ type CopyFrom = { readonly kind: 'prefix' } | { readonly kind: 'manifest'; reado
  * The actions of one step, built once: the dry run prints them (placeholders
  * for the manifest and the credentials) and a run executes them.
  */
-function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: CopyFrom): StepPlan {
+function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: CopyFrom, region: string): StepPlan {
   const sources = ctx.config.sources;
   const source = step.source(sources);
   const format = step.format(sources);
-  const plan = (actions: StagingAction[]): StepPlan => ({ step, source, format, actions: [{ kind: 'sql', sql: redshiftDialect.clearTable(step.table) }, ...actions] });
+  const plan = (actions: StagingAction[]): StepPlan => ({ step, source, format, actions });
   if (from.kind === 'nothing-new') return plan([{ kind: 'note', text: `incremental: no object of ${source} is new or changed` }]);
   // The load reads and checks a JSONPaths file before its COPY (checkJsonPaths); a dry run reads nothing.
   const jsonPaths: StagingAction[] = autoMapping(format)
@@ -198,14 +214,19 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
     from.kind === 'manifest'
       ? [{ kind: 'note', text: `incremental: the manifest lists the ${from.objects === undefined ? '' : `${from.objects} `}objects of ${source} not yet in load_ledger` }]
       : [];
-  const skipped = ctx.maxErrors > 0 ? [`under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back by its PG_LAST_COPY_ID() and listed`] : [];
+  const skipped =
+    ctx.maxErrors > 0
+      ? [`under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back from STL_LOAD_ERRORS / SYS_LOAD_ERROR_DETAIL by session, table and start time, and listed`]
+      : [];
   const trim = trimBlanksStatement(step.table, step.varcharColumns ?? []);
   return plan([
     ...jsonPaths,
     ...manifest,
+    // The window that finds this COPY's rejected rows (load-errors.ts): the transaction's start.
+    { kind: 'sql', sql: COPY_SINCE },
     {
       kind: 'copy',
-      sql: copyFor(step, ctx, auth, from.kind === 'manifest' ? from.uri : undefined),
+      sql: copyFor(step, ctx, auth, region, from.kind === 'manifest' ? from.uri : undefined),
       reads: from.kind === 'manifest' ? `the manifest of ${from.objects ?? 'the'} new objects` : source,
       notes: skipped,
     },
@@ -225,30 +246,34 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
 
 /** What a run learned while executing one step's plan. */
 interface StepOutcome {
-  copyId: number | undefined;
+  /** SYSDATE read just before the COPY (COPY_SINCE), for its load-error window. */
+  since: string | undefined;
   loaded: number;
   skipped: RecordProblem[];
   removed: number;
 }
 
 /** Executes one step's plan in the staging transaction. */
-async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext, mapping: JsonMapping | undefined, stl: boolean | undefined, outcome: StepOutcome): Promise<void> {
+async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext, mapping: JsonMapping | undefined, errors: LoadErrorSource, outcome: StepOutcome): Promise<void> {
   const step = plan.step;
   for (const action of plan.actions) {
     switch (action.kind) {
       case 'note':
         break;
-      case 'sql':
-        await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
+      case 'sql': {
+        const { rows } = await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query<{ since?: unknown }>(action.sql));
+        if (action.sql === COPY_SINCE) outcome.since = String(rows[0]?.since ?? '');
         break;
+      }
       case 'copy': {
         ctx.log.info(`Staging ${step.table}: COPY from ${action.reads}…`);
         await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
-        const { rows } = await conn.query<{ n: string; copy_id: unknown }>('SELECT PG_LAST_COPY_COUNT() AS n, PG_LAST_COPY_ID() AS copy_id');
-        outcome.copyId = copyIdOf(rows[0]);
+        const { rows } = await conn.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
         outcome.loaded = Number(rows[0]?.n ?? 0);
         // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
-        if (ctx.maxErrors > 0) outcome.skipped.push(...(await readLoadErrors(conn, outcome.copyId, stl)));
+        const window = errors.window(step.table, outcome.since);
+        if (ctx.maxErrors > 0 && window) outcome.skipped.push(...(await readLoadErrors(conn, window, errors.stl)));
+        else if (ctx.maxErrors > 0) ctx.log.warn(`${step.table}: the session or table id could not be read, so the records this COPY skipped are not listed (see SYS_LOAD_ERROR_DETAIL)`);
         break;
       }
       case 'check':
@@ -261,19 +286,77 @@ async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext
   }
 }
 
+/** What finds a COPY's rejected rows: the session, the tables' ids, and whether STL_LOAD_ERRORS answers here. */
+interface LoadErrorSource {
+  readonly stl: boolean | undefined;
+  window(table: string, since: string | undefined, queryId?: number): CopyWindow | undefined;
+}
+
+async function loadErrorSource(conn: Connection, steps: readonly StagingStep[]): Promise<LoadErrorSource> {
+  const stl = await hasStlLoadErrors(conn);
+  const identity = await copyIdentity(
+    conn,
+    steps.map((s) => s.table),
+  ).catch(() => undefined);
+  return {
+    stl,
+    window(table, since, queryId) {
+      const tableId = identity?.tableIds.get(table);
+      if (!identity || tableId === undefined || !since) return undefined;
+      return { table, session: identity.session, tableId, since, queryId };
+    },
+  };
+}
+
+/** The failed statement's RedshiftQueryId, when the Data API said it (lib/db/data-api-connection.ts). */
+function redshiftQueryIdOf(err: unknown): number | undefined {
+  for (let e = err as { queryId?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.queryId === 'number' && e.queryId > 0) return e.queryId;
+  }
+  return undefined;
+}
+
+/**
+ * Staging emptied without ghost rows: DELETE only marks rows deleted until a
+ * VACUUM DELETE, which runs in the background and pauses under load
+ * (https://docs.aws.amazon.com/redshift/latest/dg/t_Reclaiming_storage_space202.html);
+ * TRUNCATE "is much more efficient than DELETE and doesn't require a VACUUM
+ * and ANALYZE", but "commits the transaction in which it is run"
+ * (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html). So each
+ * table is truncated in its own statement (autocommit), before the staging
+ * transaction: a failed load leaves the staging tables empty (the star tables
+ * and the ledger are untouched, and the next load stages again). VACUUM
+ * DELETE ONLY after the transaction was the other choice: it cannot run in a
+ * transaction block (https://docs.aws.amazon.com/redshift/latest/dg/r_VACUUM_command.html)
+ * and rewrites every block holding a deleted row, while TRUNCATE frees them
+ * at once (docs/redshift.md, "Staging without ghost rows", has the figures).
+ */
+export function emptyStatements(steps: readonly StagingStep[]): string[] {
+  return steps.map((step) => redshiftDialect.clearTable(step.table));
+}
+
 export const redshiftStaging: StagingStrategy = {
   async plan(steps, ctx) {
     const auth = await dryRunAuth(ctx);
     const from = (step: StagingStep): CopyFrom =>
       ctx.incremental ? { kind: 'manifest', uri: `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`, objects: undefined } : { kind: 'prefix' };
-    return { steps: steps.map((step) => stepPlan(step, ctx, auth, from(step))) };
+    // A dry run reads nothing: REGION is SOURCE_REGION or AWS_REGION, and a note says what the load reads.
+    const region = ctx.config.sourceRegion ?? ctx.config.region;
+    const plans = steps.map((step) => {
+      const plan = stepPlan(step, ctx, auth, from(step), region);
+      if (ctx.config.sourceRegion) return plan;
+      const note: StagingAction = { kind: 'note', text: `REGION: SOURCE_REGION is not set; the load uses the region of the source's bucket (GetBucketLocation), or AWS_REGION (${ctx.config.region}) when it cannot be read` };
+      return { ...plan, actions: [note, ...plan.actions] };
+    });
+    return { before: emptyStatements(steps), steps: plans };
   },
 
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
-    const reader = ctx.reader ?? createSourceReader(ctx.config.region, ctx.config.s3MaxConcurrency);
-    const mappings = await checkJsonPaths(reader, steps, ctx);
-    const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader) : undefined;
+    const reader = ctx.reader ?? createSourceReader(ctx.config.sourceRegion ?? ctx.config.region, ctx.config.s3MaxConcurrency);
+    const regions = await copyRegions(reader, steps, ctx);
+    const mappings = await checkJsonPaths(reader, steps, ctx, regions);
+    const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader, regions) : undefined;
     if (listed && [...listed.values()].every((m) => m === null)) return { reports: [], objects: [], skipped: [] };
     const full = listed ? undefined : await listForLedger(reader, steps, ctx);
     const from = (step: StagingStep): CopyFrom => {
@@ -284,20 +367,21 @@ export const redshiftStaging: StagingStrategy = {
     const reports: StepReport[] = [];
     const objects: StagedObjects[] = [];
     const skipped: RecordProblem[] = [];
-    // The session's last COPY before ours: a failure is blamed on a COPY of this load only.
-    let lastCopyId = copyIdOf((await conn.query<{ copy_id: unknown }>(LAST_COPY_ID)).rows[0]);
     // Asked outside the transaction: a query on a missing system table would abort it.
-    const stl = ctx.maxErrors > 0 ? await hasStlLoadErrors(conn) : undefined;
+    const errors = await loadErrorSource(conn, steps);
+    for (const sql of emptyStatements(steps)) await naming({ step: 'stage', statement: sql }, () => conn.query(sql));
+    let current: { table: string; since: string | undefined } | undefined;
     try {
       await transaction(conn, async () => {
         for (const step of steps) {
           const start = process.hrtime.bigint();
-          const plan = stepPlan(step, ctx, auth, from(step));
-          const outcome: StepOutcome = { copyId: undefined, loaded: 0, skipped: [], removed: 0 };
+          const plan = stepPlan(step, ctx, auth, from(step), regionOf(regions, step));
+          const outcome: StepOutcome = { since: undefined, loaded: 0, skipped: [], removed: 0 };
+          current = { table: step.table, since: undefined };
           try {
-            await runStepPlan(conn, plan, ctx, mappings.get(step.table), stl, outcome);
+            await runStepPlan(conn, plan, ctx, mappings.get(step.table), errors, outcome);
           } finally {
-            if (outcome.copyId !== undefined) lastCopyId = outcome.copyId;
+            current.since = outcome.since;
           }
           skipped.push(...outcome.skipped);
           if (from(step).kind === 'nothing-new') {
@@ -313,12 +397,14 @@ export const redshiftStaging: StagingStrategy = {
     } catch (err) {
       ctx.assertRunning?.();
       if (err instanceof InputError) throw err; // our own check, not a failed COPY
-      const failedCopyId = await conn.query<{ copy_id: unknown }>(LAST_COPY_ID).then((r) => copyIdOf(r.rows[0]), () => lastCopyId);
-      // The id moved: the COPY that failed began loading, and its rejected rows are recorded under that id.
-      const problems: RecordProblem[] = failedCopyId !== lastCopyId ? await readLoadErrors(conn, failedCopyId) : [];
+      // Only a COPY that failed on its data ("Load into table … failed") has rejected rows to read.
+      if (!isLoadFailure(err) || !current) throw err;
+      const window = errors.window(current.table, current.since, redshiftQueryIdOf(err));
+      const problems: RecordProblem[] = window ? await readLoadErrors(conn, window).catch(() => []) : [];
       const first = problems[0];
       if (first) throw new InputError(`COPY failed: ${describeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
-      throw err;
+      const said = err instanceof SqlError ? err.serverMessage : (err as Error).message;
+      throw new InputError(`COPY into ${current.table} failed (${said}); ${window ? whereToLook(window) : 'its session or table id could not be read: look in SYS_LOAD_ERROR_DETAIL and STL_LOAD_ERRORS for this load'}`);
     }
     return { reports, objects, skipped };
   },

@@ -6,7 +6,7 @@
  * the same model @aws-sdk/client-redshift-data is generated from). It runs
  * each statement on a PostgreSQL server (the database named by the request's
  * `Database`) after the mechanical rewrites of ./rewrites.ts, and performs
- * COPY from S3 itself (./copy.ts).
+ * COPY from S3 itself (./copy.ts, written from the COPY-from-JSON docs, not with the tool's staging code).
  *
  * Operations: ExecuteStatement (one statement; sessions with
  * SessionKeepAliveSeconds / SessionId; named parameters), DescribeStatement
@@ -33,13 +33,11 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import pgCopy from 'pg-copy-streams';
-import type { Connection } from '../../../lib/db/connection.ts';
 import { splitStatements } from '../../../lib/db/split-statements.ts';
 import type { RecordProblem } from '../../../lib/errors.ts';
 import { createSourceReader } from '../../../lib/sources/source-objects.ts';
 import { parseCopy, performCopy } from './copy.ts';
-import { rewrite } from './rewrites.ts';
+import { rewrite, varcharBytesError } from './rewrites.ts';
 
 export interface StandInOptions {
   /** A PostgreSQL server URL; the database part is replaced by each request's Database. */
@@ -51,7 +49,33 @@ export interface StandInOptions {
   readonly region?: string;
   /** The workgroups' base capacity in RPUs, for SYS_SERVERLESS_USAGE (default 8). */
   readonly rpus?: number;
+  /**
+   * PG_LAST_COPY_ID() after a COPY that failed on its data: its page says
+   * both "If the COPY fails because of invalid load data, the COPY ID is
+   * updated" ('updated') and "If the COPY transaction is rolled back, the COPY
+   * ID is not updated" ('not-updated', the stricter reading and the default)
+   * (https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html).
+   * test/redshift-live.test.ts settles it on a real cluster.
+   */
+  readonly lastCopyIdReading?: LastCopyIdReading;
 }
+
+export type LastCopyIdReading = 'updated' | 'not-updated';
+
+/**
+ * The Data API's own limits, enforced as the service does
+ * (https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html,
+ * data-api-troubleshooting.html; SqlParameter in the API reference).
+ */
+export const DATA_API_LIMITS = {
+  /** "The maximum query statement size is 100 KB." */
+  statementBytes: 100 * 1024,
+  /** "The Data API size limit is 64 KB per row in the result set returned by the database." */
+  rowBytes: 64 * 1024,
+} as const;
+
+/** SYS's query_id is not STL's query (r_STL_QUERY: "not the same identifier"): the stand-in keeps them apart by this offset. */
+export const SYS_QUERY_ID_OFFSET = 7_000_000;
 
 export interface StandIn {
   readonly endpoint: string;
@@ -115,24 +139,11 @@ function field(value: unknown, typeName: string): FieldValue {
   return { stringValue: text };
 }
 
-/** A pg.Client as the tool's Connection, for the staging code COPY reuses. */
-function asConnection(client: pg.Client): Connection {
-  return {
-    query: async <R extends object>(sql: string, values?: readonly unknown[]) => ({ rows: (await client.query(sql, values as unknown[] | undefined)).rows as R[] }),
-    script: () => Promise.reject(new Error('not used')),
-    copyFromStdin: (sql) => client.query(pgCopy.from(sql)),
-    backendPid: undefined,
-    onLost: () => undefined,
-    explain: (err) => err,
-    end: () => client.end(),
-  };
-}
-
 const LOAD_ERROR_TABLES = [
   `CREATE TABLE IF NOT EXISTS public.stl_load_errors (userid INTEGER, slice INTEGER, tbl INTEGER, starttime TIMESTAMP, session INTEGER, query INTEGER,
     filename CHARACTER(256), line_number BIGINT, colname CHARACTER(127), type CHARACTER(10), col_length CHARACTER(10), position INTEGER,
     raw_line CHARACTER(1024), raw_field_value CHARACTER(1024), err_code INTEGER, err_reason CHARACTER(100))`,
-  `CREATE TABLE IF NOT EXISTS public.sys_load_error_detail (user_id INTEGER, query_id BIGINT, transaction_id BIGINT, session_id INTEGER, start_time TIMESTAMP,
+  `CREATE TABLE IF NOT EXISTS public.sys_load_error_detail (user_id INTEGER, query_id BIGINT, transaction_id BIGINT, session_id INTEGER, table_id INTEGER, start_time TIMESTAMP,
     file_name CHARACTER(1280), line_number BIGINT, column_name CHARACTER(127), column_type CHARACTER(10), column_length CHARACTER(10), position INTEGER,
     error_code INTEGER, error_message CHARACTER(512))`,
 ];
@@ -154,6 +165,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   const windows = new Map<string, { start: number; end: number; written: Promise<void> }>();
   const rpus = options.rpus ?? 8;
   let nextQueryId = 1000;
+  const lastCopyIdReading: LastCopyIdReading = options.lastCopyIdReading ?? 'not-updated';
 
   const urlOf = (database: string) => {
     const u = new URL(options.postgresUrl);
@@ -201,22 +213,30 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     return name;
   }
 
-  async function recordLoadErrors(s: Statement, pid: number, table: string, problems: readonly RecordProblem[]): Promise<void> {
+  /**
+   * A COPY's rejected rows, as the system tables keep them: the session (the
+   * backend PID, PG_BACKEND_PID()), the table's oid, the COPY's start in UTC;
+   * STL's `query` is the statement's RedshiftQueryId, SYS's `query_id` another
+   * number. STL rows on provisioned clusters only (r_STL_LOAD_ERRORS: not on
+   * Serverless, nor concurrency scaling).
+   */
+  async function recordLoadErrors(s: Statement, pid: number, tableId: number, started: Date, problems: readonly RecordProblem[]): Promise<void> {
     if (problems.length === 0) return;
     const cut = (v: string | undefined, n: number) => (v ?? '').slice(0, n);
+    const start = started.toISOString().replace('T', ' ').replace('Z', '');
     await admin(s.database, async (c) => {
       for (const p of problems) {
         if ('ClusterIdentifier' in s.target) {
           await c.query(
             `INSERT INTO public.stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, colname, type, col_length, position, raw_line, raw_field_value, err_code, err_reason)
-             VALUES (100, 0, 0, LOCALTIMESTAMP, $1, $2, $3, $4, $5, '', '', 0, '', $6, 1200, $7)`,
-            [pid, s.queryId, cut(p.file, 256), p.line, cut(p.field ?? table, 127), cut(p.value, 1024), cut(p.reason, 100)],
+             VALUES (100, 0, $1, $2, $3, $4, $5, $6, $7, '', '', 0, '', $8, 1200, $9)`,
+            [tableId, start, pid, s.queryId, cut(p.file, 256), p.line, cut(p.field, 127), cut(p.value, 1024), cut(p.reason, 100)],
           );
         }
         await c.query(
-          `INSERT INTO public.sys_load_error_detail (user_id, query_id, transaction_id, session_id, start_time, file_name, line_number, column_name, column_type, column_length, position, error_code, error_message)
-           VALUES (100, $1, 0, $2, LOCALTIMESTAMP, $3, $4, $5, '', '', 0, 1200, $6)`,
-          [s.queryId, pid, cut(p.file, 1280), p.line, cut(p.field ?? table, 127), cut(p.reason, 512)],
+          `INSERT INTO public.sys_load_error_detail (user_id, query_id, transaction_id, session_id, table_id, start_time, file_name, line_number, column_name, column_type, column_length, position, error_code, error_message)
+           VALUES (100, $1, 0, $2, $3, $4, $5, $6, $7, '', '', 0, 1200, $8)`,
+          [s.queryId + SYS_QUERY_ID_OFFSET, pid, tableId, start, cut(p.file, 1280), p.line, cut(p.field, 127), cut(p.reason, 512)],
         );
       }
     });
@@ -254,12 +274,15 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     try {
       const copy = parseCopy(s.sql);
       if (copy) {
-        const outcome = await performCopy(asConnection(client), copy, reader);
-        await recordLoadErrors(s, pid, copy.table, outcome.rejected);
-        // PG_LAST_COPY_ID is "updated when the COPY command begins the load process … If the COPY fails
-        // because of invalid load data, the COPY ID is updated" (PG_LAST_COPY_ID); a missing prefix loads nothing.
+        const started = new Date();
+        const tableId = Number((await client.query<{ id: string }>('SELECT CAST(to_regclass($1) AS oid) AS id', [copy.table])).rows[0]?.id ?? 0);
+        const outcome = await performCopy(client, copy, reader);
+        await recordLoadErrors(s, pid, tableId, started, outcome.rejected);
+        // PG_LAST_COPY_ID is "updated when the COPY command begins the load process"; a missing prefix
+        // loads nothing. A COPY that failed on its data: under the reading chosen (lastCopyIdReading).
         const began = !outcome.error || outcome.rejected.length > 0;
-        if (session && began) session.lastCopyId = s.queryId;
+        const failedOnData = outcome.error !== undefined && outcome.rejected.length > 0;
+        if (session && began && !(failedOnData && lastCopyIdReading === 'not-updated')) session.lastCopyId = s.queryId;
         if (outcome.error) throw outcome.error;
         if (session) session.lastCopyCount = outcome.rows;
         s.resultRows = outcome.rows;
@@ -270,11 +293,16 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
           values.push(p.value);
           text = text.replace(new RegExp(`(?<![:\\w]):${p.name}\\b`, 'g'), `$${values.length}`);
         }
+        // TRUNCATE "commits the transaction in which it is run" (r_TRUNCATE).
+        if (/^\s*TRUNCATE\b/i.test(text)) await client.query('COMMIT');
         const result = await client.query({ text, values, rowMode: 'array' });
         if (result.fields && result.fields.length > 0) {
           const names = await Promise.all(result.fields.map((f) => typeName(client, f.dataTypeID)));
+          const rows = result.rows as unknown[][];
+          const wide = rows.findIndex((row) => row.reduce<number>((n, v) => n + (v === null ? 0 : Buffer.byteLength(String(v))), 0) > DATA_API_LIMITS.rowBytes);
+          if (wide !== -1) throw new Error(`ERROR: Packet for query is too large: row ${wide + 1} of the result is over the Data API's ${DATA_API_LIMITS.rowBytes} bytes per row`);
           s.columns = result.fields.map((f, i) => ({ name: f.name, label: f.name, typeName: names[i] ?? 'unknown' }));
-          s.records = (result.rows as unknown[][]).map((row) => row.map((v, i) => field(v, names[i] ?? 'unknown')));
+          s.records = rows.map((row) => row.map((v, i) => field(v, names[i] ?? 'unknown')));
           s.resultRows = s.records.length;
         } else {
           s.resultRows = result.rowCount ?? -1;
@@ -285,7 +313,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
       const e = err as { message?: string; code?: string };
       // pg_cancel_backend (CancelStatement) ends a statement as ABORTED; everything else FAILED.
       ended = e.code === '57014' ? 'ABORTED' : 'FAILED';
-      s.error = /^ERROR:/.test(e.message ?? '') ? e.message : `ERROR: ${e.message ?? String(err)}`;
+      s.error = varcharBytesError(e.message ?? '') ?? (/^ERROR:/.test(e.message ?? '') ? e.message : `ERROR: ${e.message ?? String(err)}`);
     }
     s.updatedAt = Date.now();
     // Billed before the statement is seen to end, so that the client's next statement reads its usage row.
@@ -323,9 +351,12 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     const sql = input['Sql'];
     if (typeof sql !== 'string' || sql.trim() === '') throw new ApiError('ValidationException', 'Sql is required');
     if (splitStatements(sql).length !== 1) throw new ApiError('ValidationException', 'ExecuteStatement runs exactly one SQL statement; use BatchExecuteStatement for several');
+    if (Buffer.byteLength(sql) > DATA_API_LIMITS.statementBytes) throw new ApiError('ValidationException', 'Cannot process query string larger than 100kB');
     const parameters = (input['Parameters'] ?? []) as { name?: unknown; value?: unknown }[];
     for (const p of parameters) {
       if (typeof p.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.name) || typeof p.value !== 'string') throw new ApiError('ValidationException', 'Each parameter needs a name and a string value');
+      // SqlParameter.value: "Length Constraints: Minimum length of 1" (API reference, SqlParameter).
+      if (p.value.length < 1) throw new ApiError('ValidationException', `1 validation error detected: Value '' at 'parameters.${p.name}.member.value' failed to satisfy constraint: Member must have length greater than or equal to 1`);
     }
     if (input['SecretArn'] !== undefined && input['DbUser'] !== undefined) throw new ApiError('ValidationException', 'Specify either SecretArn or DbUser, not both');
     const sessionId = input['SessionId'];
