@@ -66,12 +66,14 @@ function isoFromTimestampText(text: string | null): string | null {
   return `${date}T${hms}.${fraction.padEnd(3, '0').slice(0, 3)}Z`;
 }
 
-/** Cuts text to at most `bytes` UTF-8 bytes, on a character boundary. */
+const ELLIPSIS = '…';
+
+/** Cuts text to at most `bytes` UTF-8 bytes, on a character boundary, the ellipsis that marks the cut included (3 bytes). */
 function fitBytes(text: string, bytes: number): string {
   if (Buffer.byteLength(text) <= bytes) return text;
   let cut = text.slice(0, bytes);
-  while (Buffer.byteLength(cut) > bytes - 1) cut = cut.slice(0, -1);
-  return `${cut}…`;
+  while (Buffer.byteLength(cut) > bytes - Buffer.byteLength(ELLIPSIS)) cut = cut.slice(0, -1);
+  return `${cut}${ELLIPSIS}`;
 }
 
 /** A JSON array of as many of `items` as fit in the column. */
