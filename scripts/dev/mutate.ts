@@ -125,6 +125,8 @@ interface Outcome {
   readonly mutation: Mutation;
   readonly caught: boolean;
   readonly how: string;
+  /** The type checker refused it (tsc, in the build): not counted, as no test was needed (rewrite the mutation). */
+  readonly compileError?: boolean;
 }
 
 const selected: MutatedFile[] = args.file ? MUTATIONS.filter((f) => args.file?.some((p) => path.normalize(p) === f.file)) : [...MUTATIONS];
@@ -193,7 +195,7 @@ try {
           }
         }
         if (!built) {
-          outcome = { file: f.file, mutation: m, caught: true, how: 'does not compile' };
+          outcome = { file: f.file, mutation: m, caught: true, how: 'does not compile', compileError: true };
         } else {
           const r = await runTests(f.tests, f.match, env);
           const failedTest = /✘ (?:\[fail\]: )?(.*)/.exec(r.output)?.[1]?.trim();
@@ -206,7 +208,7 @@ try {
       for (const left of await leftovers(runTmp)) rmSync(path.join(runTmp, left), { recursive: true, force: true });
       outcomes.push(outcome);
       const excused = m.equivalent ?? m.left;
-      const mark = outcome.caught ? (excused ? 'CAUGHT (listed as not catchable!)' : 'caught') : excused ? (m.equivalent ? 'survived, equivalent' : 'survived, left') : 'SURVIVED';
+      const mark = outcome.compileError ? 'COMPILE ERROR' : outcome.caught ? (excused ? 'CAUGHT (listed as not catchable!)' : 'caught') : excused ? (m.equivalent ? 'survived, equivalent' : 'survived, left') : 'SURVIVED';
       process.stdout.write(`${mark.padEnd(20)} ${f.file}: ${m.rule} (${Math.round((Date.now() - t0) / 1000)}s; ${outcome.how})\n`);
     }
   }
@@ -221,7 +223,7 @@ try {
 }
 
 // The summary: per file, then the total.
-const counted = (o: Outcome) => !o.mutation.equivalent && !o.mutation.left;
+const counted = (o: Outcome) => !o.mutation.equivalent && !o.mutation.left && !o.compileError;
 process.stdout.write('\nfile                                          caught  survived  not counted\n');
 for (const f of selected) {
   const mine = outcomes.filter((o) => o.file === f.file);
@@ -233,9 +235,12 @@ const all = outcomes.filter(counted);
 const caught = all.filter((o) => o.caught).length;
 const score = all.length === 0 ? 1 : caught / all.length;
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-process.stdout.write(`\nTotal: ${caught} of ${all.length} mutants caught (${(100 * score).toFixed(1)}%), ${outcomes.length - all.length} not counted (equivalent or left, each with its reason in test/support/mutations.ts); ${minutes} min\n`);
-for (const o of outcomes.filter((x) => !counted(x))) process.stdout.write(`  not counted: ${o.file}: ${o.mutation.rule}: ${o.mutation.equivalent ? `equivalent: ${o.mutation.equivalent}` : `left: ${o.mutation.left ?? ''}`}\n`);
+process.stdout.write(`\nTotal: ${caught} of ${all.length} mutants caught (${(100 * score).toFixed(1)}%), ${outcomes.length - all.length} not counted (equivalent or left, each with its reason in test/support/mutations.ts; or not compiling); ${minutes} min\n`);
+for (const o of outcomes.filter((x) => !counted(x))) {
+  const why = o.compileError ? 'does not compile (rewrite it so that a test has to catch it)' : o.mutation.equivalent ? `equivalent: ${o.mutation.equivalent}` : `left: ${o.mutation.left ?? ''}`;
+  process.stdout.write(`  not counted: ${o.file}: ${o.mutation.rule}: ${why}\n`);
+}
 for (const o of all.filter((x) => !x.caught)) process.stdout.write(`  SURVIVED: ${o.file}: ${o.mutation.rule}\n`);
-const wronglyListed = outcomes.some((o) => o.caught && !counted(o));
+const wronglyListed = outcomes.some((o) => o.compileError || (o.caught && !counted(o)));
 if (signalled) process.exit(130);
 process.exit(failed || score < TARGET || wronglyListed ? 1 : 0);

@@ -38,7 +38,7 @@ export const MUTATIONS: readonly MutatedFile[] = [
     file: 'lib/config/config.ts',
     tests: ['test/settings-precedence.test.ts'],
     mutations: [
-      { rule: 'WAREHOUSE_SCHEMA wins over --schema', find: 'return Object.freeze({ ...config, schema });', replace: 'return Object.freeze({ schema, ...config });' },
+      { rule: '--schema wins over WAREHOUSE_SCHEMA', find: 'if (schema === undefined) return config;', replace: 'if (schema === undefined || config.schema !== DEFAULT_SCHEMA) return config;' },
       { rule: 'WAREHOUSE_SCHEMA is read', find: "setting(env, 'WAREHOUSE_SCHEMA') ?? DEFAULT_SCHEMA", replace: 'DEFAULT_SCHEMA' },
       { rule: 'IAM_ROLE_ARN is read', find: "const iamRoleArn = setting(env, 'IAM_ROLE_ARN');", replace: "const iamRoleArn = setting(env, 'IAM_ROLE');" },
     ],
