@@ -5,6 +5,7 @@
 // value (COPY text reads a backslash before a character without a meaning of
 // its own as that character: PostgreSQL's COPY, "File Formats", Text Format),
 // so that change is equivalent, and this test says so by passing either way.
+// Trailing blanks are dropped on both paths.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import test from 'ava';
@@ -18,13 +19,14 @@ const COLUMNS: StagingColumn[] = [
   { name: 's', type: 'varchar', bytes: 64 },
 ];
 const AUTO: JsonMapping = { kind: 'auto', ignoreCase: false };
-const VALUES = ['a\\/b', '\\/', 'end\\/', '\\\\/', '\\\\\\/', 'tab\\tnew\\nline', 'quote\\"', 'back\\\\slash', 'é\\u00e9\\/', 'bell\\b\\f\\r'];
+const VALUES = ['a\\/b', '\\/', 'end\\/', '\\\\/', '\\\\\\/', 'tab\\tnew\\nline', 'quote\\"', 'back\\\\slash', 'é\\u00e9\\/', 'bell\\b\\f\\r', 'plain  ', 'slash\\/  '];
 
 test('escaped strings store what JSON.parse decodes, \\/ included, on both converter paths', async (t) => {
   const tdb = await createTestDatabase();
   t.teardown(() => tdb.drop());
   const input = Buffer.from(`${VALUES.map((v, i) => `{"id":${i},"s":"${v}"}`).join('\n')}\n`, 'utf8');
-  const expected = VALUES.map((v, i) => ({ id: i, s: JSON.parse(`"${v}"`) as string }));
+  // Trailing blanks are dropped when staging (docs/redshift.md, "Where the engines differ").
+  const expected = VALUES.map((v, i) => ({ id: i, s: (JSON.parse(`"${v}"`) as string).replace(/ +$/, '') }));
   const db = await tdb.open();
   t.teardown(() => db.close());
   const conn = await db.connect();
