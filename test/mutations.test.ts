@@ -3,9 +3,12 @@
 // and names test files that exist; a mutation not counted says why.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { MUTATIONS, applyMutation } from './support/mutations.ts';
-import { PROJECT_DIR } from './support/spawn-cli.ts';
+
+const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
 
 test('every listed mutation applies to its file exactly once, and its tests exist', (t) => {
   for (const f of MUTATIONS) {

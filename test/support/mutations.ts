@@ -214,6 +214,21 @@ export const MUTATIONS: readonly MutatedFile[] = [
       { rule: 'trailing blanks of a string are dropped on the fast path too', find: 'if (done) while (at > textStart && buf[at - 1] === SPACE) at -= 1;', replace: '' },
     ],
   },
+  // Sources and the report.
+  {
+    file: 'lib/sources/source-objects.ts',
+    tests: ['test/source-uris.test.ts'],
+    mutations: [{ rule: 'an s3:// JSONPaths URI names one object, not a prefix', find: '(await reader.list(uri)).filter((o) => o.uri === uri)', replace: 'await reader.list(uri)' }],
+  },
+  {
+    file: 'lib/report/page/html.ts',
+    tests: ['test/report.test.ts'],
+    match: ['*loaded period*'],
+    mutations: [
+      { rule: "the plays period ends on its last day", find: '`${days[0]} to ${days[days.length - 1]} (UTC)`', replace: '`${days[0]} to ${days[0]} (UTC)`' },
+      { rule: 'the match rate is a percentage', find: 'const rate = plays === 0 ? 0 : (100 * matched) / plays;', replace: 'const rate = plays === 0 ? 0 : matched / plays;' },
+    ],
+  },
   // Loaders: the transform rules, on loaded fixtures.
   {
     file: 'loaders/users.ts',
@@ -255,6 +270,7 @@ export const MUTATIONS: readonly MutatedFile[] = [
     file: 'loaders/artists.ts',
     tests: ['test/load-rules.test.ts', 'test/transform-ranking.test.ts'],
     mutations: [
+      { rule: 'artists without an artist_id are left out', find: "WHERE artist_id IS NOT NULL AND artist_id <> ''", replace: 'WHERE artist_id IS NOT NULL' },
       { rule: 'an empty location is NULL', find: "NULLIF(TRIM(artist_location), '') AS location", replace: 'artist_location AS location' },
       { rule: 'a record with a location outranks one without', find: "CASE WHEN NULLIF(TRIM(artist_location), '') IS NULL THEN 1 ELSE 0 END,", replace: "CASE WHEN NULLIF(TRIM(artist_location), '') IS NULL THEN 0 ELSE 1 END," },
       { rule: 'coordinates break the tie', find: 'CASE WHEN artist_latitude IS NULL OR artist_longitude IS NULL THEN 1 ELSE 0 END,', replace: '' },
