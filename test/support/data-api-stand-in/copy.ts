@@ -6,7 +6,7 @@
  * the S3 endpoint (s3rver in the tests), mapped with the JSONPaths file or
  * 'auto', converted with Redshift's JSON rules, into the table in the
  * session's transaction. The tool's own PostgreSQL staging code does that
- * work (lib/dialect/postgres/staging).
+ * work (lib/stage/postgres/).
  *
  * MAXERROR n: "If the load returns the error_count number of errors or
  * greater, the load fails … Set this value to 0 or 1 if you want the load to
