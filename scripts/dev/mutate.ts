@@ -132,7 +132,8 @@ interface Outcome {
 const selected: MutatedFile[] = args.file ? MUTATIONS.filter((f) => args.file?.some((p) => path.normalize(p) === f.file)) : [...MUTATIONS];
 if (args.file && selected.length !== args.file.length) {
   const known = new Set(MUTATIONS.map((f) => f.file));
-  throw new Error(`--file: no mutations listed for ${args.file.filter((p) => !known.has(path.normalize(p))).join(', ')} (files: ${[...known].join(', ')})`);
+  log.error(`--file: no mutations listed for ${args.file.filter((p) => !known.has(path.normalize(p))).join(', ')} (files: ${[...known].join(', ')})`);
+  process.exit(2);
 }
 
 if (args.list) {
