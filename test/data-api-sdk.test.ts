@@ -168,6 +168,30 @@ test.serial('a session that expired while idle outside a transaction is replaced
   );
 });
 
+for (const end of ['COMMIT', 'END', 'ROLLBACK', 'ABORT']) {
+  test.serial(`${end} ends the transaction: a session that then expires while idle is replaced, not reported lost`, async (t) => {
+    mock
+      .on(ExecuteStatementCommand)
+      .resolvesOnce({ Id: 'a', SessionId: 's1' })
+      .resolvesOnce({ Id: 'b', SessionId: 's1' })
+      .resolvesOnce({ Id: 'c', SessionId: 's1' })
+      .rejectsOnce(new ValidationException({ message: 'Session s1 is not available: it ended', $metadata: {} }))
+      .resolves({ Id: 'd', SessionId: 's2' });
+    mock.on(DescribeStatementCommand).resolves({ Id: 'a', Status: 'FINISHED' });
+    const conn = connect({ DATABASE_URL: 'redshift-data://sparkify-wg/dev' });
+    const lost: Error[] = [];
+    conn.onLost((e) => lost.push(e));
+    await conn.query('BEGIN');
+    await conn.query('INSERT INTO t VALUES (1)');
+    await conn.query(end);
+    await conn.query('SELECT 1');
+    t.deepEqual(lost, []);
+    t.deepEqual(inputs().slice(-2).map((i) => [i.Sql, i.SessionId ?? i.WorkgroupName]), [['SELECT 1', 's1'], ['SELECT 1', 'sparkify-wg']]);
+    await conn.end();
+    t.false(inputs().some((i) => i.Sql === 'ROLLBACK' && end !== 'ROLLBACK'), 'end() rolls back nothing: no transaction is open');
+  });
+}
+
 test('settings: the URL forms, REDSHIFT_DATA_API, and every problem named', (t) => {
   t.like(setting({ DATABASE_URL: 'redshift-data://sparkify-wg/dev' }), { target: { kind: 'serverless', workgroup: 'sparkify-wg' }, database: 'dev', auth: { kind: 'iam-identity' } });
   t.like(setting({ DATABASE_URL: 'redshift-data://cluster:sparkify-cluster/dev', REDSHIFT_USER: 'awsuser' }), { target: { kind: 'cluster', clusterId: 'sparkify-cluster' }, auth: { kind: 'db-user', dbUser: 'awsuser' } });

@@ -3,10 +3,11 @@
 // anything; --replace-existing --yes drops and recreates exactly those; --fake
 // marks the migrations as applied for a schema made by hand.
 import test from 'ava';
-import { tablesCreatedBy } from '../lib/migrate/existing-tables.ts';
+import { ExistingTablesError, tablesCreatedBy } from '../lib/migrate/existing-tables.ts';
+import { openDatabase } from '../lib/db/database.ts';
 import { dialectByName } from '../lib/dialect/index.ts';
 import { silentLogger } from '../lib/log.ts';
-import { migrationScript } from '../lib/migrate/migrate.ts';
+import { migrate, migrationScript } from '../lib/migrate/migrate.ts';
 import { migratedTableDefs } from '../lib/report/page/schema-model.ts';
 import { runCli } from './helpers/cli.ts';
 import { createTestDatabase } from './helpers/database.ts';
@@ -93,4 +94,24 @@ test('--fake marks the migrations as applied for a schema made by hand, running 
   const status = await runCli(['migrate', 'status'], env);
   t.regex(status.stdout, /^\d+ applied, 0 pending/m);
   t.is((await runCli(['migrate', 'up'], env)).stdout.trim(), 'Nothing to migrate up.');
+});
+
+test("the warehouse schema's own tables are the ones looked at: a seed table in public does not stop another schema, one in that schema does", async (t) => {
+  const tdb = await createTestDatabase();
+  t.teardown(() => tdb.drop());
+  await tdb.query(SEED_STAGING_EVENTS);
+  await tdb.query('create schema dev_seeded');
+  await tdb.query(SEED_STAGING_EVENTS.replace('CREATE TABLE staging_events', 'CREATE TABLE dev_seeded.staging_events'));
+  const up = (schema: string) => async () => {
+    const db = await openDatabase(tdb.config({ WAREHOUSE_SCHEMA: schema }), silentLogger, { missingSchema: 'create' });
+    try {
+      await migrate(db, { direction: 'up', log: silentLogger });
+    } finally {
+      await db.close();
+    }
+  };
+  const stopped = await t.throwsAsync(up('dev_seeded'), { instanceOf: ExistingTablesError });
+  t.regex(stopped?.message ?? '', /already exists in schema dev_seeded, not made by them .*: staging_events\./);
+  await t.notThrowsAsync(up('dev_clean'), "public's seed table is not in dev_clean");
+  t.deepEqual(await tdb.query("select count(*)::int as n from information_schema.tables where table_schema = 'dev_clean' and table_name = 'songplays'"), [{ n: 1 }]);
 });

@@ -64,12 +64,15 @@ test('users come from every event with a userId, songplays only from NextSong; l
       'a.json': [
         event({ userId: '10' }),
         event({ userId: '11', page: 'Home', song: null }),
+        // Pages other than NextSong, even with a song named: no songplay.
+        event({ userId: '12', page: 'Settings' }),
+        event({ userId: '13', page: 'Save Settings' }),
         event({ userId: '', page: 'NextSong', auth: 'Logged Out' }),
       ],
     },
   });
   await load(tdb, f.env);
-  t.deepEqual(await tdb.query('select user_id from users order by 1'), [{ user_id: 10 }, { user_id: 11 }]);
+  t.deepEqual(await tdb.query('select user_id from users order by 1'), [{ user_id: 10 }, { user_id: 11 }, { user_id: 12 }, { user_id: 13 }]);
   t.deepEqual(await tdb.query('select user_id from songplays'), [{ user_id: 10 }]);
 });
 
@@ -189,6 +192,19 @@ test('songs: year 0 is NULL; artists: an empty location is NULL and the most com
     { artist_id: 'AR2', name: 'Alone', location: null, latitude: null, longitude: null },
   ]);
   t.deepEqual(await b.query('select artist_id, name, location, latitude, longitude from artists order by 1'), rows);
+});
+
+test('a song file with an empty song_id or artist_id gives no song or artist row', async (t) => {
+  const tdb = await fresh();
+  const f = await writeFixture(t, {
+    songs: {
+      '1.json': song({ song_id: '', artist_id: 'AR9', title: 'No Song Id' }),
+      '2.json': song({ song_id: 'SO9', artist_id: '', artist_name: 'No Artist Id', title: 'Kept' }),
+    },
+  });
+  await load(tdb, f.env);
+  t.deepEqual(await tdb.query('select song_id, title from songs order by 1'), [{ song_id: 'SO9', title: 'Kept' }]);
+  t.deepEqual(await tdb.query('select artist_id from artists order by 1'), [{ artist_id: 'AR9' }]);
 });
 
 test('overlapping input never duplicates a play; a re-run leaves every table identical', async (t) => {

@@ -118,4 +118,27 @@ test('a migration file edited after it was applied: status says changed, up refu
   t.deepEqual((await tdb.query<{ n: string }>("select count(*) as n from information_schema.tables where table_name = 'third_t'"))[0]?.n, '0');
   await rm(path.join(dir, '2_second.js'));
   t.deepEqual((await migrationStatus(db, dir)).find((m) => m.name === '2_second')?.checksumState, 'missing');
+  // The changed file restored: the missing one alone stops up, and the pending one does not run.
+  await file('1_first', 'first_t');
+  const missing = await t.throwsAsync(migrate(db, { direction: 'up', log: silentLogger, dir }), { instanceOf: ChecksumMismatchError });
+  t.deepEqual(missing?.problems, [{ name: '2_second', state: 'missing' }]);
+  t.regex(missing?.message ?? '', /Refusing to migrate: .*\n {2}- 2_second: applied, but its file is missing/);
+  t.deepEqual((await tdb.query<{ n: string }>("select count(*) as n from information_schema.tables where table_name = 'third_t'"))[0]?.n, '0');
+});
+
+test('a checkout with CRLF line endings (Windows) has the same checksums as one with LF: nothing is reported changed', async (t) => {
+  const dir = await tempDir(t, 'sparkify-migrations-');
+  const source = (table: string) => `export async function up(pgm) {\n  pgm.sql('CREATE TABLE ${table} (a INTEGER)');\n}\nexport async function down(pgm) {\n  pgm.sql('DROP TABLE ${table}');\n}\n`;
+  await writeFile(path.join(dir, '1_first.js'), source('crlf_t'));
+  const tdb = await createTestDatabase();
+  t.teardown(() => tdb.drop());
+  const db = await tdb.open();
+  t.teardown(() => db.close());
+  await migrate(db, { direction: 'up', log: silentLogger, dir });
+  await writeFile(path.join(dir, '1_first.js'), source('crlf_t').replace(/\n/g, '\r\n'));
+  t.deepEqual((await migrationStatus(db, dir)).map((m) => [m.name, m.checksumState]), [['1_first', 'ok']]);
+  await t.notThrowsAsync(migrate(db, { direction: 'up', log: silentLogger, dir }));
+  // A real change still counts.
+  await writeFile(path.join(dir, '1_first.js'), source('crlf_t2').replace(/\n/g, '\r\n'));
+  t.deepEqual((await migrationStatus(db, dir)).map((m) => m.checksumState), ['changed']);
 });

@@ -86,8 +86,8 @@ function startAt(args: string[], env: Record<string, string>, point: string, mod
 }
 
 /** Polls until the condition holds (the tests wait for states of the server, never for a time). */
-async function waitFor(what: string, condition: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 600; i += 1) {
+async function waitFor(what: string, condition: () => Promise<boolean>, polls = 600): Promise<void> {
+  for (let i = 0; i < polls; i += 1) {
     if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -377,6 +377,9 @@ test.serial('SIGTERM to the `npm run load` parent stops the loader too: it cance
     for (const pid of below) if (alive(pid)) process.kill(pid, 'SIGKILL');
   });
   npm.child.kill('SIGTERM');
+  // A loader that does not notice (its watch on the parent never started) would wait on songplays
+  // for ever: fail within 30 s instead of hanging until AVA's timeout (the teardown kills it).
+  await waitFor('the loader to exit once its parent ended', async () => below.every((pid) => !alive(pid)), 300);
   // Resolves once every holder of npm's stdout/stderr (the loader too) has exited.
   const result = await npm.done;
   t.deepEqual(below.filter(alive), [], 'no process of the load is left');

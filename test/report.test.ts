@@ -161,6 +161,14 @@ test('the queries behind the charts give the known answers; the last runs come f
   }
 });
 
+test('the page states the loaded period (first to last day of play) and the match rate as a percentage of the loaded plays', async (t) => {
+  const html = await readFile(reportFile, 'utf8');
+  t.regex(html, /Plays from 2018-11-01 to 2018-11-03 \(UTC\)\./);
+  // 3 of the 11 plays have a song_id (EVENTS): 27.3 %, not 0.3.
+  t.regex(html, /<b>27\.3%<\/b><span>plays matched to a song<\/span>/);
+  t.regex(html, /Song match rate: 3 of 11 plays \(27\.3%\) have a song_id\./);
+});
+
 test('every analytics query the report runs renders for Redshift with its markers resolved', (t) => {
   const names = new Set(CHARTS.flatMap((c) => c.queries));
   const redshift = analyticsQueries(dialectByName('redshift')).filter((q) => names.has(q.name));

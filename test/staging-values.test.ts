@@ -51,6 +51,16 @@ test('bug 2: a ts outside the TIMESTAMP range is a bad record naming file, line 
   t.regex(problems[0]?.reason ?? '', /-1000000000000000 is not a TIMESTAMP the warehouse can hold/);
 });
 
+test('the accepted ts range, as literals (not read from EPOCH_MS_RANGE): 1 January 4713 BC 00:00 UTC to 2^53 − 1 ms', async (t) => {
+  // -210863520000000 ms = -4712-01-01T00:00:00Z (ISO year -4712 is 4713 BC); 9007199254740991 = Number.MAX_SAFE_INTEGER.
+  const { rows, problems } = await both(
+    t,
+    ['{"s":"lowest","ts":-210863520000000}', '{"s":"below","ts":-210863520000001}', '{"s":"highest","ts":9007199254740991}', '{"s":"above","ts":9007199254740992}', ''].join('\n'),
+  );
+  t.deepEqual(rows.map((r) => r[0]), ['lowest', 'highest']);
+  t.deepEqual(problems.map((p) => [p.line, p.field]), [[2, 'ts'], [4, 'ts']]);
+});
+
 test('bug 3: a number that overflows to Infinity is refused, naming the field (1e400, -1e400; 1e308 is kept)', async (t) => {
   const { rows, problems } = await both(t, ['{"d":1e400}', '{"d":-1E+400}', '{"i":1e400}', '{"d":1e308}', '{"d":"1e400"}', ''].join('\n'));
   t.deepEqual(rows.map((r) => r[2]), ['1e+308']);

@@ -14,9 +14,12 @@ import path from 'node:path';
  * - tsx-<uid>: tsx's compile cache (the workers and every CLI child run under tsx);
  * - sparkify-warehouse-pg-<hash>: the embedded PostgreSQL's binaries, copied
  *   there when running as root below a folder the postgres user cannot enter
- *   (lib/db/embedded-postgres.ts).
+ *   (lib/db/embedded-postgres.ts);
+ * - jiti: the compile cache of jiti, which node-pg-migrate loads its migrations
+ *   with, kept in the temp directory when the command runs where there is no
+ *   node_modules/.cache (the docs test runs commands in a fresh folder).
  */
-const CACHES: readonly RegExp[] = [/^tsx-\d+$/, /^sparkify-warehouse-pg-[0-9a-f]+$/];
+const CACHES: readonly RegExp[] = [/^tsx-\d+$/, /^sparkify-warehouse-pg-[0-9a-f]+$/, /^jiti$/];
 
 /** A new, empty temp directory for one test run, inside the system one. */
 export async function createRunTempDir(): Promise<string> {
