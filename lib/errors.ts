@@ -136,12 +136,15 @@ export class SqlError extends WarehouseError {
   constructor(origin: StatementOrigin, cause: Error) {
     const e = cause as Error & { code?: unknown; position?: unknown; detail?: unknown; hint?: unknown };
     const sqlstate = typeof e.code === 'string' ? e.code : undefined;
-    const position = e.position === undefined || e.position === null || e.position === '' ? undefined : Number(e.position);
+    const position =
+      e.position === undefined || e.position === null || e.position === '' ? undefined : Number(e.position);
     const lines = origin.statement.trim().split('\n');
     const shown = lines.slice(0, STATEMENT_LINES).map((l) => `    ${l}`);
     if (lines.length > STATEMENT_LINES) shown.push(`    … (${lines.length - STATEMENT_LINES} more lines)`);
     const where = origin.file ? ` (${origin.file})` : '';
-    const code = sqlstate ? ` [SQLSTATE ${sqlstate}${position !== undefined && Number.isFinite(position) ? `, at character ${position}` : ''}]` : '';
+    const code = sqlstate
+      ? ` [SQLSTATE ${sqlstate}${position !== undefined && Number.isFinite(position) ? `, at character ${position}` : ''}]`
+      : '';
     super(`${origin.step}${where} failed: ${cause.message}${code}\n  statement:\n${shown.join('\n')}`, { cause });
     this.step = origin.step;
     this.file = origin.file;

@@ -14,7 +14,6 @@ import type { Logger } from './log.ts';
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 type HandledSignal = keyof typeof EXIT_CODES;
 
-
 /** Why a signal stopped the run, as this module reports it (AbortSignal.reason). */
 export interface InterruptReason {
   readonly signal: string;
@@ -58,7 +57,9 @@ export function interruptOnSignals(log: Logger, what: string): Interrupts {
         log.error(`${name} again: exiting now; the server rolls back what was not committed.`);
         process.exit(exitCode);
       }
-      log.warn(`${name} received: cancelling the running statement and stopping the ${what} (a second ${name} exits at once)…`);
+      log.warn(
+        `${name} received: cancelling the running statement and stopping the ${what} (a second ${name} exits at once)…`,
+      );
       const reason: InterruptReason = { signal: name, exitCode, why: `Interrupted by ${name}` };
       controller.abort(reason);
     };

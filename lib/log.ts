@@ -31,7 +31,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const out = (prefix: string) => {
     const level = prefix === '' ? 'info' : prefix.replace(/: $/, '');
     return json
-      ? (message: string) => write(JSON.stringify({ time: new Date().toISOString(), level, message: secrets.redact(message) }))
+      ? (message: string) =>
+          write(JSON.stringify({ time: new Date().toISOString(), level, message: secrets.redact(message) }))
       : (message: string) => write(secrets.redact(`${prefix}${message}`));
   };
   const none = () => undefined;

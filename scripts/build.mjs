@@ -29,11 +29,16 @@ function filesUnder(dir) {
 }
 
 for (const file of filesUnder(dist)) {
-  const source = file.endsWith('.d.ts') ? file.replace(/\.d\.ts$/, '.ts') : file.endsWith('.js') ? file.replace(/\.js$/, '.ts') : file;
+  const source = file.endsWith('.d.ts')
+    ? file.replace(/\.d\.ts$/, '.ts')
+    : file.endsWith('.js')
+      ? file.replace(/\.js$/, '.ts')
+      : file;
   if (!file.startsWith('.') && !existsSync(path.join(root, source))) rmSync(path.join(dist, file));
 }
 // node-pg-migrate loads every file in the migrations folder: no type declarations there (the package's types are its API's).
-for (const file of filesUnder(path.join(dist, 'migrations')).filter((f) => f.endsWith('.d.ts'))) rmSync(path.join(dist, 'migrations', file));
+for (const file of filesUnder(path.join(dist, 'migrations')).filter((f) => f.endsWith('.d.ts')))
+  rmSync(path.join(dist, 'migrations', file));
 for (const dir of ['lib']) {
   for (const file of filesUnder(path.join(root, dir)).filter((f) => f.endsWith('.sql'))) {
     mkdirSync(path.dirname(path.join(dist, dir, file)), { recursive: true });
@@ -41,9 +46,14 @@ for (const dir of ['lib']) {
   }
 }
 // The migrations' checksums, of their TypeScript sources (lib/migrate/checksums.ts, compiled above).
-const { CHECKSUMS_FILE, migrationChecksums } = await import(pathToFileURL(path.join(dist, 'lib', 'migrate', 'checksums.js')).href);
+const { CHECKSUMS_FILE, migrationChecksums } = await import(
+  pathToFileURL(path.join(dist, 'lib', 'migrate', 'checksums.js')).href
+);
 const checksums = await migrationChecksums(path.join(root, 'migrations'));
-writeFileSync(path.join(dist, 'migrations', CHECKSUMS_FILE), `${JSON.stringify(Object.fromEntries(checksums), null, 2)}\n`);
+writeFileSync(
+  path.join(dist, 'migrations', CHECKSUMS_FILE),
+  `${JSON.stringify(Object.fromEntries(checksums), null, 2)}\n`,
+);
 // What test/support/spawn-cli.ts compares the sources with.
 const stamp = path.join(dist, '.build-stamp');
 writeFileSync(stamp, `${started.toISOString()}\n`);

@@ -52,10 +52,18 @@ await cli
   // a command of ours so that `completion --help` shows help (yargs' built-in completion command answers any
   // argument with the script). The script asks for completions with --get-yargs-completions, which the hidden
   // built-in still answers.
-  .command('completion', 'Print the shell completion script (bash, zsh): sparkify-warehouse completion >> ~/.bashrc', (y) => y.option('env-file', { type: 'string', hidden: true }), () => {
-    // yargs takes ($0, command name) here; its types list no parameters.
-    (cli.showCompletionScript as (scriptName: string, command: string) => unknown)('sparkify-warehouse', 'completion');
-  })
+  .command(
+    'completion',
+    'Print the shell completion script (bash, zsh): sparkify-warehouse completion >> ~/.bashrc',
+    (y) => y.option('env-file', { type: 'string', hidden: true }),
+    () => {
+      // yargs takes ($0, command name) here; its types list no parameters.
+      (cli.showCompletionScript as (scriptName: string, command: string) => unknown)(
+        'sparkify-warehouse',
+        'completion',
+      );
+    },
+  )
   .completion('get-yargs-completion-script', false)
   // `npm run load --incremental` without `--`: npm keeps the flag for itself (scripts/commands/npm-run.ts).
   .middleware((argv) => {

@@ -14,14 +14,26 @@ import { sqlfluffAvailable, sqlfluffTitle, sqlfluffViolations } from './helpers/
 
 const data = sharedSparkify();
 let tdb: TestDatabase | undefined;
-type Ev = { page: string; userId: string; ts: number; level: string; sessionId: number; location: string | null; userAgent: string | null };
+type Ev = {
+  page: string;
+  userId: string;
+  ts: number;
+  level: string;
+  sessionId: number;
+  location: string | null;
+  userAgent: string | null;
+};
 const plays: Ev[] = [];
 let answers: Record<string, Record<string, unknown>[]> = {};
 
 test.before(async () => {
   if (!data) return;
   tdb = await migratedDatabase();
-  await load(tdb, { LOG_DATA: path.join(data, 'log_data'), SONG_DATA: path.join(data, 'song_data'), LOG_JSONPATH: path.join(data, 'log_json_path.json') });
+  await load(tdb, {
+    LOG_DATA: path.join(data, 'log_data'),
+    SONG_DATA: path.join(data, 'song_data'),
+    LOG_JSONPATH: path.join(data, 'log_json_path.json'),
+  });
   const dir = path.join(data, 'log_data', '2018', '11');
   for (const f of readdirSync(dir)) {
     for (const line of readFileSync(path.join(dir, f), 'utf8').split('\n')) {
@@ -49,10 +61,19 @@ function tally<T>(xs: T[], key: (x: T) => string): Map<string, number> {
 
 run(title('plays by hour and by weekday match a count of the raw events (UTC)'), (t) => {
   const byHour = tally(plays, (e) => String(new Date(e.ts).getUTCHours()));
-  t.deepEqual(answers['plays-by-hour']?.map((r) => [String(r['hour']), Number(r['plays'])]), [...byHour.entries()].sort((a, b) => Number(a[0]) - Number(b[0])));
+  t.deepEqual(
+    answers['plays-by-hour']?.map((r) => [String(r['hour']), Number(r['plays'])]),
+    [...byHour.entries()].sort((a, b) => Number(a[0]) - Number(b[0])),
+  );
   const byDay = tally(plays, (e) => String(new Date(e.ts).getUTCDay()));
-  t.deepEqual(answers['plays-by-weekday']?.map((r) => [String(r['weekday']), Number(r['plays'])]), [...byDay.entries()].sort((a, b) => Number(a[0]) - Number(b[0])));
-  t.is(answers['plays-by-hour']?.reduce((s, r) => s + Number(r['plays']), 0), 6820);
+  t.deepEqual(
+    answers['plays-by-weekday']?.map((r) => [String(r['weekday']), Number(r['plays'])]),
+    [...byDay.entries()].sort((a, b) => Number(a[0]) - Number(b[0])),
+  );
+  t.is(
+    answers['plays-by-hour']?.reduce((s, r) => s + Number(r['plays']), 0),
+    6820,
+  );
 });
 
 run(title('free versus paid: plays at each level, and 22 paid / 75 free users'), (t) => {
@@ -64,13 +85,24 @@ run(title('free versus paid: plays at each level, and 22 paid / 75 free users'),
 });
 
 run(title('most active users, longest sessions and top locations match the raw events'), (t) => {
-  const byUser = [...tally(plays, (e) => e.userId).entries()].sort((a, b) => b[1] - a[1] || Number(a[0]) - Number(b[0]));
-  t.deepEqual(answers['most-active-users']?.slice(0, 3).map((r) => [String(r['user_id']), Number(r['plays'])]), byUser.slice(0, 3));
+  const byUser = [...tally(plays, (e) => e.userId).entries()].sort(
+    (a, b) => b[1] - a[1] || Number(a[0]) - Number(b[0]),
+  );
+  t.deepEqual(
+    answers['most-active-users']?.slice(0, 3).map((r) => [String(r['user_id']), Number(r['plays'])]),
+    byUser.slice(0, 3),
+  );
   const bySession = [...tally(plays, (e) => `${e.userId}/${e.sessionId}`).entries()].sort((a, b) => b[1] - a[1]);
   t.is(Number(answers['longest-sessions']?.[0]?.['plays']), bySession[0]?.[1] ?? -1);
   const byLocation = [...tally(plays, (e) => e.location ?? '').entries()].sort((a, b) => b[1] - a[1]);
-  t.deepEqual([answers['top-locations']?.[0]?.['location'], Number(answers['top-locations']?.[0]?.['plays'])], byLocation[0]);
-  t.is(answers['user-agents']?.reduce((s, r) => s + Number(r['plays']), 0), 6820);
+  t.deepEqual(
+    [answers['top-locations']?.[0]?.['location'], Number(answers['top-locations']?.[0]?.['plays'])],
+    byLocation[0],
+  );
+  t.is(
+    answers['user-agents']?.reduce((s, r) => s + Number(r['plays']), 0),
+    6820,
+  );
   t.true((answers['most-played-songs']?.reduce((s, r) => s + Number(r['plays']), 0) ?? 0) <= 39);
   t.is(answers['most-played-artists']?.length, 10);
 });
@@ -81,7 +113,9 @@ run(title('analyze prints readable tables and CSV'), async (t) => {
   t.regex(table.stdout, /## Free versus paid: [^\n]*\nlevel \| plays \| users\n-+\+-+\+-+\nfree\s+\|/);
   const csv = await runCli(['analyze', '--query', 'plays-by-hour', '--format', 'csv'], { DATABASE_URL: tdb?.url });
   t.regex(csv.stdout, /# plays-by-hour\nhour,plays\n0,\d+\n/);
-  const q = await runCli(['query', "SELECT level, COUNT(*) AS n FROM users GROUP BY level ORDER BY level"], { DATABASE_URL: tdb?.url });
+  const q = await runCli(['query', 'SELECT level, COUNT(*) AS n FROM users GROUP BY level ORDER BY level'], {
+    DATABASE_URL: tdb?.url,
+  });
   t.regex(q.stdout, /level \| {2}n\n[-+]+\nfree {2}\| 75\npaid {2}\| 22\n\(2 rows\)/);
 });
 
@@ -90,13 +124,25 @@ test('every analytics query and every check renders for Redshift and passes the 
   t.is(queries.length, 15);
   for (const q of queries) t.deepEqual(lintRedshift(q.sql), [], formatFindings(lintRedshift(q.sql)));
   const { checksFor } = await import('../lib/report/checks.ts');
-  for (const c of checksFor(pipeline)) t.deepEqual(lintRedshift(c.sql), [], `${c.name}: ${formatFindings(lintRedshift(c.sql))}`);
-  t.regex(queries.find((q) => q.name === 'longest-sessions')?.sql ?? '', /FLOOR\(DATEDIFF\(millisecond, MIN\(sp\.start_time\), MAX\(sp\.start_time\)\) \/ 60000\.0\)/);
+  for (const c of checksFor(pipeline))
+    t.deepEqual(lintRedshift(c.sql), [], `${c.name}: ${formatFindings(lintRedshift(c.sql))}`);
+  t.regex(
+    queries.find((q) => q.name === 'longest-sessions')?.sql ?? '',
+    /FLOOR\(DATEDIFF\(millisecond, MIN\(sp\.start_time\), MAX\(sp\.start_time\)\) \/ 60000\.0\)/,
+  );
   t.snapshot(queries.map((q) => `-- ${q.file}\n${q.sql};`).join('\n\n'), 'analytics SQL for Redshift');
 });
 
-(sqlfluffAvailable ? test : test.skip)(sqlfluffTitle('sqlfluff parses every analytics query and check rendered for Redshift'), async (t) => {
-  const { checksFor } = await import('../lib/report/checks.ts');
-  const script = [...analyticsQueries(dialectByName('redshift')).map((q) => q.sql), ...checksFor(pipeline).map((c) => c.sql)].map((s) => `${s};`).join('\n\n');
-  t.deepEqual(sqlfluffViolations(script), []);
-});
+(sqlfluffAvailable ? test : test.skip)(
+  sqlfluffTitle('sqlfluff parses every analytics query and check rendered for Redshift'),
+  async (t) => {
+    const { checksFor } = await import('../lib/report/checks.ts');
+    const script = [
+      ...analyticsQueries(dialectByName('redshift')).map((q) => q.sql),
+      ...checksFor(pipeline).map((c) => c.sql),
+    ]
+      .map((s) => `${s};`)
+      .join('\n\n');
+    t.deepEqual(sqlfluffViolations(script), []);
+  },
+);

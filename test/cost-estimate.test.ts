@@ -2,7 +2,16 @@
 // Serverless per second with a 60-second minimum, provisioned node-hours; the
 // dated price table and its overrides; which target the settings name.
 import test from 'ava';
-import { actualCost, charge, estimateLoad, estimateSeconds, pricesFor, provisionedNodeHours, serverlessRpuSeconds, type CostTarget } from '../lib/cost/estimate.ts';
+import {
+  actualCost,
+  charge,
+  estimateLoad,
+  estimateSeconds,
+  pricesFor,
+  provisionedNodeHours,
+  serverlessRpuSeconds,
+  type CostTarget,
+} from '../lib/cost/estimate.ts';
 import { PRICES } from '../lib/cost/prices.ts';
 import { loadConfig } from '../lib/config/config.ts';
 import { costSettings } from '../lib/cost/settings.ts';
@@ -19,7 +28,11 @@ test('Serverless: RPU-seconds per second, with a 60-second minimum', (t) => {
   const p = pricesFor(serverless);
   t.is(p.rpuHourUsd, PRICES.rpuHourUsd);
   t.is(charge(3600, serverless, p).usd, 8 * PRICES.rpuHourUsd, 'an hour at 8 RPUs is 8 RPU-hours');
-  t.is(charge(10, serverless, p).usd, Math.round(((480 / 3600) * PRICES.rpuHourUsd) * 10000) / 10000, 'ten seconds cost a minute');
+  t.is(
+    charge(10, serverless, p).usd,
+    Math.round((480 / 3600) * PRICES.rpuHourUsd * 10000) / 10000,
+    'ten seconds cost a minute',
+  );
 });
 
 test('provisioned: node type × nodes × hours (the usual 4 × dc2.large is about $1 an hour)', (t) => {
@@ -42,18 +55,39 @@ test('the price table is dated and sourced; settings override it; an unknown nod
   t.is(charge(3600, odd, pricesFor(odd)).usd, null);
   t.is(charge(3600, odd, pricesFor(odd, { nodeHourUsd: 2 })).usd, 4);
   t.deepEqual(pricesFor(serverless, { rpuHourUsd: 0.5 }).overriddenBy, ['REDSHIFT_PRICE_RPU_HOUR']);
-  const env = { DATABASE_URL: 'redshift-data://sparkify-wg/dev', REDSHIFT_PRICE_RPU_HOUR: '0.5', REDSHIFT_BASE_CAPACITY: '16' };
+  const env = {
+    DATABASE_URL: 'redshift-data://sparkify-wg/dev',
+    REDSHIFT_PRICE_RPU_HOUR: '0.5',
+    REDSHIFT_BASE_CAPACITY: '16',
+  };
   const s = costSettings(env, loadConfig(env));
   t.deepEqual(s.target, { kind: 'serverless', rpus: 16 });
   t.is(s.prices.rpuHourUsd, 0.5);
-  t.throws(() => costSettings({ REDSHIFT_PRICE_NODE_HOUR: 'cheap' }, loadConfig({})), { message: /REDSHIFT_PRICE_NODE_HOUR: a price in USD/ });
+  t.throws(() => costSettings({ REDSHIFT_PRICE_NODE_HOUR: 'cheap' }, loadConfig({})), {
+    message: /REDSHIFT_PRICE_NODE_HOUR: a price in USD/,
+  });
 });
 
 test('the target follows the settings: a workgroup, a cluster, a Redshift host, --dialect redshift, else PostgreSQL', (t) => {
-  const target = (env: Record<string, string>, dialect?: 'redshift' | 'postgres') => costSettings(env, loadConfig(env), dialect).target;
-  t.deepEqual(target({ DATABASE_URL: 'redshift-data://cluster:sparkify-cluster/dev', REDSHIFT_NODE_TYPE: 'dc2.large', REDSHIFT_NODES: '4' }), fourDc2);
-  t.deepEqual(target({ DATABASE_URL: 'postgres://u@wg.123456789012.us-west-2.redshift-serverless.amazonaws.com:5439/dev' }), serverless);
-  t.deepEqual(target({ DATABASE_URL: 'postgres://u@c.abc.us-west-2.redshift.amazonaws.com:5439/dev' }), { kind: 'provisioned', nodeType: 'ra3.large', nodes: 2 });
+  const target = (env: Record<string, string>, dialect?: 'redshift' | 'postgres') =>
+    costSettings(env, loadConfig(env), dialect).target;
+  t.deepEqual(
+    target({
+      DATABASE_URL: 'redshift-data://cluster:sparkify-cluster/dev',
+      REDSHIFT_NODE_TYPE: 'dc2.large',
+      REDSHIFT_NODES: '4',
+    }),
+    fourDc2,
+  );
+  t.deepEqual(
+    target({ DATABASE_URL: 'postgres://u@wg.123456789012.us-west-2.redshift-serverless.amazonaws.com:5439/dev' }),
+    serverless,
+  );
+  t.deepEqual(target({ DATABASE_URL: 'postgres://u@c.abc.us-west-2.redshift.amazonaws.com:5439/dev' }), {
+    kind: 'provisioned',
+    nodeType: 'ra3.large',
+    nodes: 2,
+  });
   t.deepEqual(target({}, 'redshift'), { kind: 'provisioned', nodeType: 'ra3.large', nodes: 2 });
   t.deepEqual(target({}), { kind: 'postgres' });
   t.is(charge(100, { kind: 'postgres' }, pricesFor({ kind: 'postgres' })).usd, 0);
@@ -70,6 +104,13 @@ test('the throughput model: more objects or bytes take longer, more slices take 
   t.true(tiny.seconds < 60);
   t.is(tiny.rpuSeconds, 480);
   // After the run: charged seconds from SYS_SERVERLESS_USAGE win over the measured duration.
-  t.like(actualCost(12.3, serverless, pricesFor(serverless), 640), { rpuSeconds: 640, basis: 'sys_serverless_usage', seconds: 12.3 });
-  t.like(actualCost(12.3, serverless, pricesFor(serverless), undefined), { rpuSeconds: 480, basis: 'measured duration' });
+  t.like(actualCost(12.3, serverless, pricesFor(serverless), 640), {
+    rpuSeconds: 640,
+    basis: 'sys_serverless_usage',
+    seconds: 12.3,
+  });
+  t.like(actualCost(12.3, serverless, pricesFor(serverless), undefined), {
+    rpuSeconds: 480,
+    basis: 'measured duration',
+  });
 });

@@ -15,7 +15,17 @@ import { loadSchemaModel } from '../lib/report/page/schema-model.ts';
 import { betweenMarkers, generatedDocs, SCHEMA_FILES } from './support/generated-docs.ts';
 import { cliCommand } from './support/spawn-cli.ts';
 import { PROJECT_DIR } from './helpers/cli.ts';
-import { anchorsOf, codeOf, commentLines, docFiles, lexDoc, linksOf, repoPathExists, repoPathsIn, sourceFiles } from './helpers/docs.ts';
+import {
+  anchorsOf,
+  codeOf,
+  commentLines,
+  docFiles,
+  lexDoc,
+  linksOf,
+  repoPathExists,
+  repoPathsIn,
+  sourceFiles,
+} from './helpers/docs.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 const run = promisify(execFile);
@@ -51,9 +61,11 @@ test('every repository path a source comment names exists, and no comment cites 
   const missing: string[] = [];
   for (const file of sourceFiles()) {
     for (const { line, text } of commentLines(read(file))) {
-      for (const repoPath of repoPathsIn(text)) if (!repoPathExists(repoPath)) missing.push(`${file}:${line}: ${repoPath}`);
+      for (const repoPath of repoPathsIn(text))
+        if (!repoPathExists(repoPath)) missing.push(`${file}:${line}: ${repoPath}`);
       // The README is a landing page: a comment cites the docs/ page that holds the topic.
-      if (/README[,:] *"?[A-Z]/.test(text)) missing.push(`${file}:${line}: cites a README section (name the docs/ page)`);
+      if (/README[,:] *"?[A-Z]/.test(text))
+        missing.push(`${file}:${line}: cites a README section (name the docs/ page)`);
     }
   }
   t.deepEqual(missing, []);
@@ -80,7 +92,10 @@ test('every relative link and anchor in the docs resolves', (t) => {
 });
 
 test('README.md states the two set-up commands (CI runs npm test)', (t) => {
-  const shell = codeOf(lexDoc('README.md')).filter((c) => c.lang === 'sh').map((c) => c.text).join('\n');
+  const shell = codeOf(lexDoc('README.md'))
+    .filter((c) => c.lang === 'sh')
+    .map((c) => c.text)
+    .join('\n');
   t.regex(shell, /^npm install && npm start\b/m);
   t.regex(shell, /^npm install && npm test\b/m);
   t.true(read('README.md').split('\n').length <= 200, 'README.md is at most 200 lines');
@@ -99,7 +114,8 @@ function cliArgs(command: string): string[] | undefined {
 }
 
 /** Cheap: help, or a dry run that connects to nothing (a load or migrate rendered for a dialect, AWS calls listed). */
-const isCheap = (args: string[]) => args.includes('--help') || (args.includes('--dry-run') && (args.includes('--dialect') || args[0] === 'cluster'));
+const isCheap = (args: string[]) =>
+  args.includes('--help') || (args.includes('--dry-run') && (args.includes('--dialect') || args[0] === 'cluster'));
 
 test('the cheap commands of the docs (shell blocks, inline command lines) run in a fresh folder', async (t) => {
   const fresh = await tempDir(t, 'docs-commands-');
@@ -107,7 +123,9 @@ test('the cheap commands of the docs (shell blocks, inline command lines) run in
   const unknown: string[] = [];
   for (const file of docFiles()) {
     // Shell blocks, and inline code that is a whole command line (`npm run load -- --dry-run --dialect redshift`).
-    for (const code of codeOf(lexDoc(file)).filter((c) => c.lang === 'sh' || (c.lang === '' && /^(npm run|npx sparkify-warehouse) /.test(c.text)))) {
+    for (const code of codeOf(lexDoc(file)).filter(
+      (c) => c.lang === 'sh' || (c.lang === '' && /^(npm run|npx sparkify-warehouse) /.test(c.text)),
+    )) {
       for (const line of code.text.split('\n')) {
         const command = line.replace(/\s+#\s.*$/, '');
         if (!/--help|--dry-run/.test(command)) continue;
@@ -125,7 +143,10 @@ test('the cheap commands of the docs (shell blocks, inline command lines) run in
   t.true(commands.length >= 3, `only ${commands.length} cheap commands found`);
   for (const { file, command, args } of commands) {
     const [node, argv] = cliCommand(args);
-    const result = await run(node, argv, { cwd: fresh, env: { PATH: process.env['PATH'], HOME: fresh, TMPDIR: process.env['TMPDIR'] } }).catch((e: { code: number; stderr: string }) => e);
+    const result = await run(node, argv, {
+      cwd: fresh,
+      env: { PATH: process.env['PATH'], HOME: fresh, TMPDIR: process.env['TMPDIR'] },
+    }).catch((e: { code: number; stderr: string }) => e);
     t.false('code' in result && result.code !== 0, `${file}: ${command}: ${'stderr' in result ? result.stderr : ''}`);
     t.true('stdout' in result && result.stdout.length > 0, `${file}: ${command} printed nothing`);
   }

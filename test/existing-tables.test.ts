@@ -19,13 +19,27 @@ const SEED_STAGING_EVENTS = `CREATE TABLE staging_events (
   length FLOAT, level VARCHAR, location VARCHAR, method VARCHAR, page VARCHAR, registration BIGINT,
   sessionId INTEGER, song VARCHAR, status INTEGER, ts TIMESTAMP, userAgent VARCHAR, userId INTEGER)`;
 
-const columnsOf = async (tdb: { query: (sql: string, values?: unknown[]) => Promise<Record<string, unknown>[]> }, table: string) =>
-  (await tdb.query('select column_name from information_schema.columns where table_schema = current_schema() and table_name = $1 order by ordinal_position', [table])).map((r) => String(r['column_name']));
+const columnsOf = async (
+  tdb: { query: (sql: string, values?: unknown[]) => Promise<Record<string, unknown>[]> },
+  table: string,
+) =>
+  (
+    await tdb.query(
+      'select column_name from information_schema.columns where table_schema = current_schema() and table_name = $1 order by ordinal_position',
+      [table],
+    )
+  ).map((r) => String(r['column_name']));
 
 test('the tables and columns a rendered migration script creates, on both engines', async (t) => {
   for (const name of ['redshift', 'postgres'] as const) {
-    const tables = tablesCreatedBy(await migrationScript({ dialect: dialectByName(name) }, { direction: 'up', log: silentLogger }));
-    t.deepEqual([...tables.keys()], (await migratedTableDefs()).map((d) => d.name), name);
+    const tables = tablesCreatedBy(
+      await migrationScript({ dialect: dialectByName(name) }, { direction: 'up', log: silentLogger }),
+    );
+    t.deepEqual(
+      [...tables.keys()],
+      (await migratedTableDefs()).map((d) => d.name),
+      name,
+    );
     t.deepEqual(tables.get('users'), [
       { name: 'user_id', type: 'INTEGER' },
       { name: 'first_name', type: 'VARCHAR(256)' },
@@ -38,7 +52,7 @@ test('the tables and columns a rendered migration script creates, on both engine
   }
 });
 
-test("a seed-shaped table stops migrate up, named with its columns against ours; --replace-existing --yes replaces only it", async (t) => {
+test('a seed-shaped table stops migrate up, named with its columns against ours; --replace-existing --yes replaces only it', async (t) => {
   const tdb = await createTestDatabase();
   t.teardown(() => tdb.drop());
   await tdb.query(SEED_STAGING_EVENTS);
@@ -55,14 +69,23 @@ test("a seed-shaped table stops migrate up, named with its columns against ours;
   t.regex(stopped.stderr, /^ {4}firstname\s+VARCHAR\s+\(none\)\s+≠$/m);
   t.regex(stopped.stderr, /^ {4}ts\s+TIMESTAMP\s+BIGINT\s+≠$/m);
   t.regex(stopped.stderr, /^ {4}gender\s+VARCHAR\s+VARCHAR\(16\)\s+≠$/m);
-  t.regex(stopped.stderr, /npm run migrate -- up --replace-existing` drops and recreates exactly this table \(staging_events\)/);
+  t.regex(
+    stopped.stderr,
+    /npm run migrate -- up --replace-existing` drops and recreates exactly this table \(staging_events\)/,
+  );
   t.regex(stopped.stderr, /--fake/);
-  t.deepEqual(await tdb.query("select table_name from information_schema.tables where table_schema = 'public' and table_name in ('users', 'pgmigrations')"), [], 'no migration ran');
+  t.deepEqual(
+    await tdb.query(
+      "select table_name from information_schema.tables where table_schema = 'public' and table_name in ('users', 'pgmigrations')",
+    ),
+    [],
+    'no migration ran',
+  );
 
   const unconfirmed = await runCli(['migrate', 'up', '--replace-existing'], env);
   t.is(unconfirmed.code, 2, unconfirmed.stderr);
   t.regex(unconfirmed.stderr, /--replace-existing drops staging_events and recreates them empty: add --yes/);
-  t.deepEqual(await tdb.query("select artist from staging_events"), [{ artist: 'seed row' }]);
+  t.deepEqual(await tdb.query('select artist from staging_events'), [{ artist: 'seed row' }]);
 
   const replaced = await runCli(['migrate', 'up', '--replace-existing', '--yes'], env);
   t.is(replaced.code, 0, replaced.stderr);
@@ -113,5 +136,10 @@ test("the warehouse schema's own tables are the ones looked at: a seed table in 
   const stopped = await t.throwsAsync(up('dev_seeded'), { instanceOf: ExistingTablesError });
   t.regex(stopped?.message ?? '', /already exists in schema dev_seeded, not made by them .*: staging_events\./);
   await t.notThrowsAsync(up('dev_clean'), "public's seed table is not in dev_clean");
-  t.deepEqual(await tdb.query("select count(*)::int as n from information_schema.tables where table_schema = 'dev_clean' and table_name = 'songplays'"), [{ n: 1 }]);
+  t.deepEqual(
+    await tdb.query(
+      "select count(*)::int as n from information_schema.tables where table_schema = 'dev_clean' and table_name = 'songplays'",
+    ),
+    [{ n: 1 }],
+  );
 });

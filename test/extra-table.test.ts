@@ -60,12 +60,21 @@ GROUP BY session_id, user_id\`,
 `;
 
 /** The test files that count migrations or checks and list tables (they must follow without edits). */
-const FOLLOWING_TESTS = ['test/pipeline.test.ts', 'test/verify.test.ts', 'test/migrate.test.ts', 'test/existing-tables.test.ts', 'test/migrate-redshift-path.test.ts'];
+const FOLLOWING_TESTS = [
+  'test/pipeline.test.ts',
+  'test/verify.test.ts',
+  'test/migrate.test.ts',
+  'test/existing-tables.test.ts',
+  'test/migrate-redshift-path.test.ts',
+];
 
 test.before(async () => {
   scratch = await tempDir(scope, 'sw-extra-table-');
   // The repository as it is in the work tree (tracked and new files), without what is built or installed.
-  const { stdout } = await run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: PROJECT_DIR, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
+    cwd: PROJECT_DIR,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   for (const file of stdout.split('\0').filter(Boolean)) {
     await mkdir(path.dirname(path.join(scratch, file)), { recursive: true });
     await cp(path.join(PROJECT_DIR, file), path.join(scratch, file)).catch((err: NodeJS.ErrnoException) => {
@@ -79,21 +88,32 @@ test.before(async () => {
   const index = path.join(scratch, 'loaders', 'index.ts');
   const registry = await readFile(index, 'utf8');
   const registered = registry
-    .replace("import { users } from './users.ts';", "import { users } from './users.ts';\nimport { sessions } from './sessions.ts';")
+    .replace(
+      "import { users } from './users.ts';",
+      "import { users } from './users.ts';\nimport { sessions } from './sessions.ts';",
+    )
     .replace(/transforms: \[([^\]]*)\]/, (_m, list: string) => `transforms: [${list}, sessions]`);
-  if (registered === registry || !registered.includes(', sessions]')) throw new Error('loaders/index.ts: the registration could not be added');
+  if (registered === registry || !registered.includes(', sessions]'))
+    throw new Error('loaders/index.ts: the registration could not be added');
   await writeFile(index, registered);
   await run(process.execPath, [path.join(scratch, 'scripts', 'build.mjs')], { cwd: scratch });
 });
 
-async function cli(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return run(process.execPath, [path.join(scratch, 'dist', 'scripts', 'cli.js'), ...args, '--env-file=/dev/null'], {
     cwd: scratch,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env },
     maxBuffer: 64 * 1024 * 1024,
   }).then(
     (r) => ({ code: 0, ...r }),
-    (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+    (err: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: typeof err.code === 'number' ? err.code : 1,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    }),
   );
 }
 
@@ -104,7 +124,12 @@ test('the scratch copy with a sessions table: migrate, load, verify, report diag
   // The sample generator (the same module in the copy) counts the tables it knows; the new one it does not.
   const expected: Record<string, number> = { ...(await generate({ songs: 200, events: 1500, seed: 7, out: data })) };
 
-  const env = { DATABASE_URL: tdb.url, LOG_DATA: path.join(data, 'log_data'), SONG_DATA: path.join(data, 'song_data'), LOG_JSONPATH: path.join(data, 'log_json_path.json') };
+  const env = {
+    DATABASE_URL: tdb.url,
+    LOG_DATA: path.join(data, 'log_data'),
+    SONG_DATA: path.join(data, 'song_data'),
+    LOG_JSONPATH: path.join(data, 'log_json_path.json'),
+  };
   const migrated = await cli(['migrate', 'up'], env);
   t.is(migrated.code, 0, migrated.stderr);
   const loaded = await cli(['load', '--format', 'json'], env);
@@ -114,7 +139,11 @@ test('the scratch copy with a sessions table: migrate, load, verify, report diag
   t.truthy(step, 'the load ran the new step');
   t.true((step?.rows ?? 0) > 0, 'and filled sessions');
   for (const table of ['songplays', 'users', 'songs', 'artists', 'time']) {
-    t.is(runDoc.steps.find((s) => s.step === `transform ${table}`)?.rows, expected[table], `${table}: the generator's count`);
+    t.is(
+      runDoc.steps.find((s) => s.step === `transform ${table}`)?.rows,
+      expected[table],
+      `${table}: the generator's count`,
+    );
   }
 
   const verified = await cli(['verify'], env);
@@ -128,7 +157,9 @@ test('the scratch copy with a sessions table: migrate, load, verify, report diag
   t.regex(mermaid.stdout, /users \|\|--o\{ sessions/);
 
   for (const dialect of ['redshift', 'postgres']) {
-    const plan = await cli(['load', '--dry-run', '--dialect', dialect], { IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/r' });
+    const plan = await cli(['load', '--dry-run', '--dialect', dialect], {
+      IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
+    });
     t.is(plan.code, 0, plan.stderr);
     t.regex(plan.stdout, /-- step: transform sessions: sessions, one per user and session\nBEGIN;/, dialect);
     t.regex(plan.stdout, /MERGE INTO sessions/, dialect);
@@ -146,7 +177,10 @@ test('the test files that count migrations and checks and list tables pass in th
     maxBuffer: 64 * 1024 * 1024,
   }).then(
     (x) => ({ code: 0, out: x.stdout + x.stderr }),
-    (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+    (err: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: err.code ?? 1,
+      out: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+    }),
   );
   if (process.env['EXTRA_TABLE_LOG']) await writeFile(process.env['EXTRA_TABLE_LOG'], r.out);
   t.is(r.code, 0, r.out.slice(-6000));

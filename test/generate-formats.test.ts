@@ -11,7 +11,8 @@ import { filesBelow } from './helpers/files.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 const data = sharedSparkify();
-if (!data && process.env['REQUIRE_SHARED_DATA'] === '1') throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
+if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
+  throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
 
 /** The raw text of each value of a flat JSON object, in order (whitespace of pretty-printing ignored). */
 function rawFields(text: string): [string, string][] {
@@ -46,7 +47,18 @@ interface Profile {
 }
 
 function profile(texts: string[], split: (text: string) => string[]): Profile {
-  const p: Profile = { keys: '', formats: new Map(), records: 0, unicode: 0, escapedSlashes: 0, bareSlashes: 0, quotedAgents: 0, agents: 0, pretty: 0, finalNewline: 0 };
+  const p: Profile = {
+    keys: '',
+    formats: new Map(),
+    records: 0,
+    unicode: 0,
+    escapedSlashes: 0,
+    bareSlashes: 0,
+    quotedAgents: 0,
+    agents: 0,
+    pretty: 0,
+    finalNewline: 0,
+  };
   const orders = new Set<string>();
   for (const text of texts) {
     if (text.endsWith('\n')) p.finalNewline += 1;
@@ -91,17 +103,29 @@ test('generated files have the real files’ formats and quirks, in about their 
   const realSongs = profile(await texts(path.join(data, 'song_data')), whole);
   const genSongs = profile(await texts(path.join(out, 'song_data')), whole);
 
-  for (const [what, real, gen] of [['log_data', realLogs, genLogs], ['song_data', realSongs, genSongs]] as const) {
+  for (const [what, real, gen] of [
+    ['log_data', realLogs, genLogs],
+    ['song_data', realSongs, genSongs],
+  ] as const) {
     t.is(gen.keys, real.keys, `${what}: keys, in the same order`);
     t.deepEqual(sorted(gen.formats), sorted(real.formats), `${what}: the formats of every key`);
     t.is(gen.bareSlashes, 0, `${what}: every slash escaped`);
     t.true(real.escapedSlashes > 0 && gen.escapedSlashes > 0, `${what}: escaped slashes`);
-    t.true(near(gen.unicode / gen.records, real.unicode / real.records), `${what}: \\uXXXX escapes in ${gen.unicode} of ${gen.records} records, real ${real.unicode} of ${real.records}`);
+    t.true(
+      near(gen.unicode / gen.records, real.unicode / real.records),
+      `${what}: \\uXXXX escapes in ${gen.unicode} of ${gen.records} records, real ${real.unicode} of ${real.records}`,
+    );
     t.is(gen.finalNewline, 0, `${what}: no file ends with a newline (${real.finalNewline} real ones do)`);
   }
-  t.true(near(genLogs.quotedAgents / genLogs.agents, realLogs.quotedAgents / realLogs.agents), `user agents in escaped quotes: ${genLogs.quotedAgents} of ${genLogs.agents}, real ${realLogs.quotedAgents} of ${realLogs.agents}`);
+  t.true(
+    near(genLogs.quotedAgents / genLogs.agents, realLogs.quotedAgents / realLogs.agents),
+    `user agents in escaped quotes: ${genLogs.quotedAgents} of ${genLogs.agents}, real ${realLogs.quotedAgents} of ${realLogs.agents}`,
+  );
   t.true(realSongs.pretty >= 1 && genSongs.pretty >= 1, 'pretty-printed song files');
-  t.true(genSongs.pretty / genSongs.records <= (4 * realSongs.pretty) / realSongs.records, `pretty-printed song files: ${genSongs.pretty} of ${genSongs.records}, real ${realSongs.pretty} of ${realSongs.records}`);
+  t.true(
+    genSongs.pretty / genSongs.records <= (4 * realSongs.pretty) / realSongs.records,
+    `pretty-printed song files: ${genSongs.pretty} of ${genSongs.records}, real ${realSongs.pretty} of ${realSongs.records}`,
+  );
 });
 
 test('sessions last minutes to hours, as the real ones do', async (t) => {
@@ -124,6 +148,8 @@ test('sessions last minutes to hours, as the real ones do', async (t) => {
   t.true(longest >= 120 && longest <= 24 * 60, `longest session ${longest.toFixed(0)} minutes`);
   if (data) {
     const real = await minutes(path.join(data, 'log_data'));
-    t.log(`sessions: median ${median.toFixed(0)} min, longest ${longest.toFixed(0)} min; real: median ${real[Math.floor(real.length / 2)]?.toFixed(0)} min, longest ${real[real.length - 1]?.toFixed(0)} min`);
+    t.log(
+      `sessions: median ${median.toFixed(0)} min, longest ${longest.toFixed(0)} min; real: median ${real[Math.floor(real.length / 2)]?.toFixed(0)} min, longest ${real[real.length - 1]?.toFixed(0)} min`,
+    );
   }
 });

@@ -36,26 +36,46 @@ test('the real formats and quirks; the printed counts are what the load gives', 
   t.is(songFiles.length, 300);
   const texts = await Promise.all(songFiles.map((f) => readFile(f, 'utf8')));
   t.is(texts.filter((s) => s.includes('\n    "')).length, 1, 'one pretty-printed song file');
-  t.true(texts.some((s) => /"artist_name":\d+/.test(s)), 'an artist named with a JSON number');
+  t.true(
+    texts.some((s) => /"artist_name":\d+/.test(s)),
+    'an artist named with a JSON number',
+  );
   const logFiles = await filesBelow(path.join(out, 'log_data'));
   t.is(logFiles.length, 30);
-  const events = (await Promise.all(logFiles.map((f) => readFile(f, 'utf8')))).join('\n').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const events = (await Promise.all(logFiles.map((f) => readFile(f, 'utf8'))))
+    .join('\n')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.is(events.length, 3000);
   t.true(events.some((e) => e['userId'] === '' && e['auth'] === 'Logged Out'));
   t.true(Object.keys(events[0] ?? {}).includes('firstName'));
   const levels = new Map<string, Set<unknown>>();
-  for (const e of events) levels.set(String(e['userId']), (levels.get(String(e['userId'])) ?? new Set()).add(e['level']));
-  t.true([...levels.values()].some((s) => s.size === 2), 'a user changes level');
+  for (const e of events)
+    levels.set(String(e['userId']), (levels.get(String(e['userId'])) ?? new Set()).add(e['level']));
+  t.true(
+    [...levels.values()].some((s) => s.size === 2),
+    'a user changes level',
+  );
 
-  const expected = Object.fromEntries([...r.stdout.matchAll(/^(\w+)\s+\|\s+(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+  const expected = Object.fromEntries(
+    [...r.stdout.matchAll(/^(\w+)\s+\|\s+(\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+  );
   const tdb = await migratedDatabase();
   t.teardown(() => tdb.drop());
-  await load(tdb, { LOG_DATA: path.join(out, 'log_data'), SONG_DATA: path.join(out, 'song_data'), LOG_JSONPATH: path.join(out, 'log_json_path.json') });
+  await load(tdb, {
+    LOG_DATA: path.join(out, 'log_data'),
+    SONG_DATA: path.join(out, 'song_data'),
+    LOG_JSONPATH: path.join(out, 'log_json_path.json'),
+  });
   const got = await counts(tdb);
   for (const table of Object.keys(got)) t.is(got[table], expected[table], table);
   const matched = await tdb.query<{ n: number }>('select count(*)::int as n from songplays where song_id is not null');
   t.is(matched[0]?.n, expected['matched_songplays']);
-  t.true((matched[0]?.n ?? 0) > 0 && (matched[0]?.n ?? 0) < (expected['songplays'] ?? 0), 'plays of songs that exist and of songs that do not');
+  t.true(
+    (matched[0]?.n ?? 0) > 0 && (matched[0]?.n ?? 0) < (expected['songplays'] ?? 0),
+    'plays of songs that exist and of songs that do not',
+  );
   const paid = await tdb.query<{ n: number }>("select count(*)::int as n from users where level = 'paid'");
   t.is(paid[0]?.n, expected['paid_users']);
 });

@@ -23,7 +23,6 @@ export const LIB_LAYERS: readonly (readonly string[])[] = [
   ['lib/report', 'lib/sample', 'lib/preflight'],
 ];
 
-
 function unitOf(file: string): string | undefined {
   return LIB_LAYERS.flat().find((u) => file === u || file.startsWith(`${u}/`));
 }
@@ -51,7 +50,11 @@ test.before(async () => {
   if (typeof result.output === 'string') throw new Error('dependency-cruiser returned text');
   modules = result.output.modules;
   // The project's own files only (packages are not layers).
-  edges = modules.flatMap((m) => m.dependencies.filter((d) => /^(lib|loaders|migrations|scripts|test)\//.test(d.resolved)).map((d) => ({ from: m.source, to: d.resolved })));
+  edges = modules.flatMap((m) =>
+    m.dependencies
+      .filter((d) => /^(lib|loaders|migrations|scripts|test)\//.test(d.resolved))
+      .map((d) => ({ from: m.source, to: d.resolved })),
+  );
 });
 
 /** The violations of a rule, as "from → to" lines (empty: kept). */
@@ -60,11 +63,17 @@ const violations = (rule: (e: Edge) => boolean) => edges.filter(rule).map((e) =>
 test('the graph was read: every lib/ file is in a layer', (t) => {
   t.true(modules.length > 150, `only ${modules.length} modules read`);
   const lib = modules.map((m) => m.source).filter((f) => f.startsWith('lib/') && f.endsWith('.ts'));
-  t.deepEqual(lib.filter((f) => unitOf(f) === undefined), [], 'a new lib/ folder or file needs a layer in LIB_LAYERS');
+  t.deepEqual(
+    lib.filter((f) => unitOf(f) === undefined),
+    [],
+    'a new lib/ folder or file needs a layer in LIB_LAYERS',
+  );
 });
 
 test('no file cycles', (t) => {
-  const cycles = modules.flatMap((m) => m.dependencies.filter((d) => d.circular).map((d) => `${m.source} → ${d.resolved}`));
+  const cycles = modules.flatMap((m) =>
+    m.dependencies.filter((d) => d.circular).map((d) => `${m.source} → ${d.resolved}`),
+  );
   t.deepEqual(cycles, []);
 });
 
@@ -89,7 +98,12 @@ test('lib/ never imports loaders/, migrations/, scripts/ or test/', (t) => {
 
 test('loaders/ and migrations/ import only lib/ (and loaders/ each other)', (t) => {
   t.deepEqual(
-    violations((e) => /^(loaders|migrations)\//.test(e.from) && !e.to.startsWith('lib/') && !(e.from.startsWith('loaders/') && e.to.startsWith('loaders/'))),
+    violations(
+      (e) =>
+        /^(loaders|migrations)\//.test(e.from) &&
+        !e.to.startsWith('lib/') &&
+        !(e.from.startsWith('loaders/') && e.to.startsWith('loaders/')),
+    ),
     [],
   );
 });
@@ -97,7 +111,9 @@ test('loaders/ and migrations/ import only lib/ (and loaders/ each other)', (t) 
 test('a command never imports another command', async (t) => {
   // The commands are the modules whose `…Command` scripts/cli.ts registers; the rest of scripts/commands/ are their shared helpers.
   const cli = await readFile(path.join(PROJECT_DIR, 'scripts', 'cli.ts'), 'utf8');
-  const commands = new Set([...cli.matchAll(/import \{ \w+Command \} from '\.\/(commands\/[\w-]+\.ts)'/g)].map((m) => `scripts/${m[1]}`));
+  const commands = new Set(
+    [...cli.matchAll(/import \{ \w+Command \} from '\.\/(commands\/[\w-]+\.ts)'/g)].map((m) => `scripts/${m[1]}`),
+  );
   t.true(commands.size >= 10, `only ${commands.size} commands found`);
   t.false(commands.has('scripts/commands/common.ts'), 'common.ts registers no command');
   t.deepEqual(

@@ -23,8 +23,12 @@ interface LedgerRow {
 }
 
 const ledgerOf = (tdb: TestDatabase, uri: string) =>
-  tdb.query<LedgerRow>("select object_uri, object_size::text as object_size, object_version from load_ledger where table_name = 'staging_events' and object_uri = $1", [uri]);
-const level = async (tdb: TestDatabase) => (await tdb.query<{ level: string }>('select level from users where user_id = 10'))[0]?.level;
+  tdb.query<LedgerRow>(
+    "select object_uri, object_size::text as object_size, object_version from load_ledger where table_name = 'staging_events' and object_uri = $1",
+    [uri],
+  );
+const level = async (tdb: TestDatabase) =>
+  (await tdb.query<{ level: string }>('select level from users where user_id = 10'))[0]?.level;
 
 test('the fixture: free and paid are the same bytes long', (t) => {
   t.not(paid, free);
@@ -54,7 +58,11 @@ test('a local log file rewritten to the same size with a new mtime is staged aga
   t.is(second.code, 0, second.stderr);
   t.regex(second.stderr, /Staging staging_events: 1 new or changed of 1 objects/);
   t.is(await level(tdb), 'paid');
-  t.deepEqual(await ledgerOf(tdb, file), [{ object_uri: file, object_size: String(after.size), object_version: mtime.toISOString() }], 'one record, of the new version');
+  t.deepEqual(
+    await ledgerOf(tdb, file),
+    [{ object_uri: file, object_size: String(after.size), object_version: mtime.toISOString() }],
+    'one record, of the new version',
+  );
 
   const third = await runCli(['load', '--incremental'], env);
   t.is(third.code, 0, third.stderr);
@@ -69,7 +77,13 @@ test('an S3 object changed A → B → A (same size, new ETag each time) is stag
   await s3.put('sparkify-src', 'song_data/A/a.json', JSON.stringify(song()));
   await s3.put('sparkify-src', 'log_json_path.json', JSONPATHS);
   const uri = 's3://sparkify-src/log_data/a.json';
-  const env = { ...s3.env, DATABASE_URL: tdb.url, LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 's3://sparkify-src/log_json_path.json' };
+  const env = {
+    ...s3.env,
+    DATABASE_URL: tdb.url,
+    LOG_DATA: 's3://sparkify-src/log_data',
+    SONG_DATA: 's3://sparkify-src/song_data',
+    LOG_JSONPATH: 's3://sparkify-src/log_json_path.json',
+  };
   const steps: [string, string, string][] = [
     ['A', free, 'free'],
     ['B', paid, 'paid'],
@@ -88,5 +102,5 @@ test('an S3 object changed A → B → A (same size, new ETag each time) is stag
     etags.push(ledger[0]?.object_version ?? '');
   }
   t.not(etags[1], etags[0], 'B has an ETag of its own');
-  t.is(etags[2], etags[0], 'A again has A\'s ETag: only a deleted record of A lets it be staged');
+  t.is(etags[2], etags[0], "A again has A's ETag: only a deleted record of A lets it be staged");
 });

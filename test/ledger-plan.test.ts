@@ -24,17 +24,28 @@ test("a run's older ledger records are found with a hash join, whatever the stat
   t.teardown(() => conn.end());
   const objects = 20_000;
   const rows = (runId: string): LedgerRow[] =>
-    Array.from({ length: objects }, (_, i) => ({ table: 'staging_songs', object: { uri: `/data/song_data/${i}.json`, size: 300, version: 'v1' }, runId }));
+    Array.from({ length: objects }, (_, i) => ({
+      table: 'staging_songs',
+      object: { uri: `/data/song_data/${i}.json`, size: 300, version: 'v1' },
+      runId,
+    }));
   // The first run's records, committed, and the statistics autovacuum would gather from them.
   await transaction(conn, () => insertLedgerRows(conn, 'postgres', rows('run-1')));
   await conn.query('ANALYZE load_ledger');
   const plan = await transaction(conn, async () => {
     await insertLedgerRows(conn, 'postgres', rows('run-2'));
-    const { rows: explained } = await conn.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${DELETE_OLDER_RECORDS}`, ['run-2']);
+    const { rows: explained } = await conn.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+      `EXPLAIN (FORMAT JSON) ${DELETE_OLDER_RECORDS}`,
+      ['run-2'],
+    );
     await conn.query(DELETE_OLDER_RECORDS, ['run-2']);
-    const { rows: left } = await conn.query<{ run_id: string; n: number }>('SELECT run_id, COUNT(*)::int AS n FROM load_ledger GROUP BY run_id');
+    const { rows: left } = await conn.query<{ run_id: string; n: number }>(
+      'SELECT run_id, COUNT(*)::int AS n FROM load_ledger GROUP BY run_id',
+    );
     t.deepEqual(left, [{ run_id: 'run-2', n: objects }], "every record of the first run's objects is replaced");
-    return nodes((explained[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan).map((n) => n['Node Type']);
+    return nodes((explained[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan).map(
+      (n) => n['Node Type'],
+    );
   });
   // A hash or merge join: the two runs' 20k records matched in one pass, not one lookup per row.
   t.true(plan.includes('Hash Join') || plan.includes('Merge Join'), plan.join(' > '));

@@ -14,7 +14,11 @@ import type { TestDatabase } from './helpers/database.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';
 
-async function loadWith(tdb: TestDatabase, env: Record<string, string>, options: { only?: string[]; incremental?: boolean }) {
+async function loadWith(
+  tdb: TestDatabase,
+  env: Record<string, string>,
+  options: { only?: string[]; incremental?: boolean },
+) {
   const config = loadConfig({ DATABASE_URL: tdb.url, ...env });
   const db = await openDatabase(config, silentLogger);
   try {
@@ -24,15 +28,27 @@ async function loadWith(tdb: TestDatabase, env: Record<string, string>, options:
   }
 }
 
-const ledger = (tdb: TestDatabase) => tdb.query<{ table_name: string; status: string }>('select table_name, status from load_ledger order by table_name, object_uri');
-const count = async (tdb: TestDatabase, table: string) => (await tdb.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]?.n;
+const ledger = (tdb: TestDatabase) =>
+  tdb.query<{ table_name: string; status: string }>(
+    'select table_name, status from load_ledger order by table_name, object_uri',
+  );
+const count = async (tdb: TestDatabase, table: string) =>
+  (await tdb.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]?.n;
 
 test('a partial run (--only) records no object, so the next incremental load stages and transforms them all', async (t) => {
   const tdb = await migratedDatabase();
   t.teardown(() => tdb.drop());
   const f = await writeFixture(t, {
     logs: { 'day-1.json': [event({ ts: 1541030000000, song: 'Old Song', artist: 'Old Artist', length: 200.5 })] },
-    songs: { 'A/a.json': song({ song_id: 'SOA', title: 'Old Song', artist_name: 'Old Artist', artist_id: 'AROLD', duration: 200.5 }) },
+    songs: {
+      'A/a.json': song({
+        song_id: 'SOA',
+        title: 'Old Song',
+        artist_name: 'Old Artist',
+        artist_id: 'AROLD',
+        duration: 200.5,
+      }),
+    },
   });
   for (const only of [['stage'], ['stage', 'songs', 'artists'], ['stage', 'users', 'songs', 'artists', 'songplays']]) {
     await loadWith(tdb, f.env, { only, incremental: true });
@@ -52,7 +68,10 @@ test("only 'loaded' records count: an object recorded only as 'staged' is new to
   t.teardown(() => tdb.drop());
   const object = { uri: 's3://b/log_data/day-1.json', size: 120, version: 'etag-1' };
   const insert = (status: string, runId: string) =>
-    tdb.query(`insert into load_ledger (table_name, object_uri, object_size, object_version, run_id, status, recorded_at) values ('staging_events', $1, $2, $3, $4, $5, now())`, [object.uri, object.size, object.version, runId, status]);
+    tdb.query(
+      `insert into load_ledger (table_name, object_uri, object_size, object_version, run_id, status, recorded_at) values ('staging_events', $1, $2, $3, $4, $5, now())`,
+      [object.uri, object.size, object.version, runId, status],
+    );
   const db = await tdb.open();
   t.teardown(() => db.close());
   const conn = await db.connect();

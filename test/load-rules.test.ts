@@ -20,20 +20,35 @@ test.after.always(async () => {
 test('a user going free → paid: the latest event wins, and a later load updates the row', async (t) => {
   const tdb = await fresh();
   const first = await writeFixture(t, {
-    logs: { 'a.json': [event({ level: 'free', ts: 1541000000000 }), event({ level: 'free', ts: 1541000001000, itemInSession: 1 })] },
+    logs: {
+      'a.json': [
+        event({ level: 'free', ts: 1541000000000 }),
+        event({ level: 'free', ts: 1541000001000, itemInSession: 1 }),
+      ],
+    },
   });
   await load(tdb, first.env);
   t.deepEqual(await tdb.query('select user_id, level from users'), [{ user_id: 10, level: 'free' }]);
   const later = await writeFixture(t, {
     logs: {
-      'a.json': [event({ level: 'free', ts: 1541000000000 }), event({ level: 'free', ts: 1541000001000, itemInSession: 1 })],
+      'a.json': [
+        event({ level: 'free', ts: 1541000000000 }),
+        event({ level: 'free', ts: 1541000001000, itemInSession: 1 }),
+      ],
       'b.json': [event({ level: 'paid', ts: 1541100000000, page: 'Home', song: null, artist: null, length: null })],
     },
   });
   await load(tdb, later.env);
   t.deepEqual(await tdb.query('select user_id, level from users'), [{ user_id: 10, level: 'paid' }]);
   // Same ts: the higher itemInSession is the later event.
-  const tie = await writeFixture(t, { logs: { 'a.json': [event({ level: 'paid', ts: 1542000000000, itemInSession: 3 }), event({ level: 'free', ts: 1542000000000, itemInSession: 4, sessionId: 10 })] } });
+  const tie = await writeFixture(t, {
+    logs: {
+      'a.json': [
+        event({ level: 'paid', ts: 1542000000000, itemInSession: 3 }),
+        event({ level: 'free', ts: 1542000000000, itemInSession: 4, sessionId: 10 }),
+      ],
+    },
+  });
   await load(tdb, tie.env);
   t.deepEqual(await tdb.query('select level from users'), [{ level: 'free' }]);
 });
@@ -72,7 +87,12 @@ test('users come from every event with a userId, songplays only from NextSong; l
     },
   });
   await load(tdb, f.env);
-  t.deepEqual(await tdb.query('select user_id from users order by 1'), [{ user_id: 10 }, { user_id: 11 }, { user_id: 12 }, { user_id: 13 }]);
+  t.deepEqual(await tdb.query('select user_id from users order by 1'), [
+    { user_id: 10 },
+    { user_id: 11 },
+    { user_id: 12 },
+    { user_id: 13 },
+  ]);
   t.deepEqual(await tdb.query('select user_id from songplays'), [{ user_id: 10 }]);
 });
 
@@ -80,8 +100,20 @@ test('two songs with the same title by different artists: the event matches its 
   const tdb = await fresh();
   const f = await writeFixture(t, {
     songs: {
-      'A/1.json': song({ song_id: 'SOA', artist_id: 'ARA', artist_name: 'Artist A', title: 'Same Title', duration: 180 }),
-      'A/2.json': song({ song_id: 'SOB', artist_id: 'ARB', artist_name: 'Artist B', title: 'Same Title', duration: 180 }),
+      'A/1.json': song({
+        song_id: 'SOA',
+        artist_id: 'ARA',
+        artist_name: 'Artist A',
+        title: 'Same Title',
+        duration: 180,
+      }),
+      'A/2.json': song({
+        song_id: 'SOB',
+        artist_id: 'ARB',
+        artist_name: 'Artist B',
+        title: 'Same Title',
+        duration: 180,
+      }),
     },
     logs: { 'a.json': [event({ song: 'Same Title', artist: 'Artist B', length: 180 })] },
   });
@@ -96,16 +128,30 @@ test('durations 152.2 and 152.4 do not match; within 0.01 s they do', async (t) 
       '1.json': song({ song_id: 'SO1522', title: 'T', artist_name: 'X', duration: 152.2 }),
       '2.json': song({ song_id: 'SO1524', artist_id: 'AR2', title: 'T', artist_name: 'X', duration: 152.4 }),
     },
-    logs: { 'a.json': [event({ song: 'T', artist: 'X', length: 152.4, ts: 1541000000000 }), event({ song: 'T', artist: 'X', length: 152.209, ts: 1541000005000 }), event({ song: 'T', artist: 'X', length: 152.3, ts: 1541000009000 })] },
+    logs: {
+      'a.json': [
+        event({ song: 'T', artist: 'X', length: 152.4, ts: 1541000000000 }),
+        event({ song: 'T', artist: 'X', length: 152.209, ts: 1541000005000 }),
+        event({ song: 'T', artist: 'X', length: 152.3, ts: 1541000009000 }),
+      ],
+    },
   });
   await load(tdb, f.env);
-  t.deepEqual(await tdb.query('select song_id from songplays order by start_time'), [{ song_id: 'SO1524' }, { song_id: 'SO1522' }, { song_id: null }]);
+  t.deepEqual(await tdb.query('select song_id from songplays order by start_time'), [
+    { song_id: 'SO1524' },
+    { song_id: 'SO1522' },
+    { song_id: null },
+  ]);
 });
 
 test('several matching songs: the smallest song_id, and still one songplay per event', async (t) => {
   const tdb = await fresh();
   const f = await writeFixture(t, {
-    songs: { '1.json': song({ song_id: 'SOZ' }), '2.json': song({ song_id: 'SOM' }), '3.json': song({ song_id: 'SOQ' }) },
+    songs: {
+      '1.json': song({ song_id: 'SOZ' }),
+      '2.json': song({ song_id: 'SOM' }),
+      '3.json': song({ song_id: 'SOQ' }),
+    },
     logs: { 'a.json': [event()] },
   });
   await load(tdb, f.env);
@@ -116,7 +162,10 @@ test('a 300-byte multibyte artist name loads and matches; one longer than its co
   const tdb = await fresh();
   const name = 'Ж'.repeat(150); // 150 characters, 300 bytes
   t.is(Buffer.byteLength(name), 300);
-  const f = await writeFixture(t, { songs: { '1.json': song({ artist_name: name }) }, logs: { 'a.json': [event({ artist: name })] } });
+  const f = await writeFixture(t, {
+    songs: { '1.json': song({ artist_name: name }) },
+    logs: { 'a.json': [event({ artist: name })] },
+  });
   await load(tdb, f.env);
   t.deepEqual(await tdb.query('select name from artists'), [{ name }]);
   t.deepEqual(await tdb.query('select song_id from songplays'), [{ song_id: 'SOFIXTURE0000001' }]);
@@ -129,17 +178,27 @@ test('two events 300 ms apart are two songplays and keep their milliseconds (UTC
   const tdb = await fresh();
   const f = await writeFixture(t, { logs: { 'a.json': [event({ ts: 1541106106796 }), event({ ts: 1541106107096 })] } });
   await load(tdb, f.env);
-  t.deepEqual(await tdb.query('select cast(start_time as varchar(30)) as s from songplays order by 1'), [{ s: '2018-11-01 21:01:46.796' }, { s: '2018-11-01 21:01:47.096' }]);
-  t.deepEqual(await tdb.query('select cast(start_time as varchar(30)) as s, hour, day, week, month, year, weekday from time order by 1'), [
-    { s: '2018-11-01 21:01:46.796', hour: 21, day: 1, week: 44, month: 11, year: 2018, weekday: 4 },
-    { s: '2018-11-01 21:01:47.096', hour: 21, day: 1, week: 44, month: 11, year: 2018, weekday: 4 },
+  t.deepEqual(await tdb.query('select cast(start_time as varchar(30)) as s from songplays order by 1'), [
+    { s: '2018-11-01 21:01:46.796' },
+    { s: '2018-11-01 21:01:47.096' },
   ]);
+  t.deepEqual(
+    await tdb.query(
+      'select cast(start_time as varchar(30)) as s, hour, day, week, month, year, weekday from time order by 1',
+    ),
+    [
+      { s: '2018-11-01 21:01:46.796', hour: 21, day: 1, week: 44, month: 11, year: 2018, weekday: 4 },
+      { s: '2018-11-01 21:01:47.096', hour: 21, day: 1, week: 44, month: 11, year: 2018, weekday: 4 },
+    ],
+  );
 });
 
 test('time parts are the same whatever the session time zone; Sunday is 0 and weeks are ISO', async (t) => {
   const tdb = await fresh();
   // 2018-12-30 is a Sunday in ISO week 52; 2018-12-31 is a Monday in ISO week 1 of 2019.
-  const f = await writeFixture(t, { logs: { 'a.json': [event({ ts: Date.UTC(2018, 11, 30, 23, 30) }), event({ ts: Date.UTC(2018, 11, 31, 0, 30) })] } });
+  const f = await writeFixture(t, {
+    logs: { 'a.json': [event({ ts: Date.UTC(2018, 11, 30, 23, 30) }), event({ ts: Date.UTC(2018, 11, 31, 0, 30) })] },
+  });
   const url = `${tdb.url}?options=${encodeURIComponent('-c TimeZone=Pacific/Kiritimati')}`;
   await load(tdb, f.env, { url });
   t.deepEqual(await tdb.query('select hour, day, week, month, year, weekday from time order by start_time'), [
@@ -158,26 +217,61 @@ test('a JSON number where a string is expected loads as its text (artists named 
 test('a pretty-printed file holding several objects, and an empty file', async (t) => {
   const tdb = await fresh();
   const pretty = `${JSON.stringify(song({ song_id: 'SO1' }), null, 4)}\n${JSON.stringify(song({ song_id: 'SO2' }), null, 2)}{"song_id":"SO3","title":"x","artist_id":"AR3"}`;
-  const f = await writeFixture(t, { songs: { 'pretty.json': pretty, 'empty.json': '' }, logs: { 'empty.json': '', 'a.json': [event()] } });
+  const f = await writeFixture(t, {
+    songs: { 'pretty.json': pretty, 'empty.json': '' },
+    logs: { 'empty.json': '', 'a.json': [event()] },
+  });
   const report = await load(tdb, f.env);
-  t.deepEqual(await tdb.query('select song_id from songs order by 1'), [{ song_id: 'SO1' }, { song_id: 'SO2' }, { song_id: 'SO3' }]);
+  t.deepEqual(await tdb.query('select song_id from songs order by 1'), [
+    { song_id: 'SO1' },
+    { song_id: 'SO2' },
+    { song_id: 'SO3' },
+  ]);
   t.is(report.steps.find((s) => s.step === 'stage staging_events')?.rows, 1);
 });
 
 test("camelCase keys: 'auto' maps only exact column names; 'auto ignorecase' also maps other letter cases", async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture(t, { logs: { 'a.json': [{ ...event(), Artist: undefined, artist: undefined, ARTIST: 'Loud', Page: 'NextSong' }] } });
+  const f = await writeFixture(t, {
+    logs: { 'a.json': [{ ...event(), Artist: undefined, artist: undefined, ARTIST: 'Loud', Page: 'NextSong' }] },
+  });
   await load(tdb, { ...f.env, LOG_JSONPATH: 'auto' }, { only: ['stage'] });
-  t.deepEqual(await tdb.query('select artist, page, first_name, ts is not null as has_ts from staging_events'), [{ artist: null, page: 'NextSong', first_name: null, has_ts: true }]);
+  t.deepEqual(await tdb.query('select artist, page, first_name, ts is not null as has_ts from staging_events'), [
+    { artist: null, page: 'NextSong', first_name: null, has_ts: true },
+  ]);
   await load(tdb, { ...f.env, LOG_JSONPATH: 'auto ignorecase' }, { only: ['stage'] });
-  t.deepEqual(await tdb.query('select artist, page, first_name from staging_events'), [{ artist: 'Loud', page: 'NextSong', first_name: null }]);
+  t.deepEqual(await tdb.query('select artist, page, first_name from staging_events'), [
+    { artist: 'Loud', page: 'NextSong', first_name: null },
+  ]);
 });
 
 test('songs: year 0 is NULL; artists: an empty location is NULL and the most complete record wins in any file order', async (t) => {
   const songs = {
-    '1.json': song({ song_id: 'SO1', artist_id: 'AR1', artist_name: 'Name One', artist_location: '', artist_latitude: null, artist_longitude: null, year: 0 }),
-    '2.json': song({ song_id: 'SO2', artist_id: 'AR1', artist_name: 'Name Two', artist_location: 'Paris', artist_latitude: 48.85, artist_longitude: 2.35 }),
-    '3.json': song({ song_id: 'SO3', artist_id: 'AR1', artist_name: 'Name Three', artist_location: 'Lyon', artist_latitude: null, artist_longitude: null }),
+    '1.json': song({
+      song_id: 'SO1',
+      artist_id: 'AR1',
+      artist_name: 'Name One',
+      artist_location: '',
+      artist_latitude: null,
+      artist_longitude: null,
+      year: 0,
+    }),
+    '2.json': song({
+      song_id: 'SO2',
+      artist_id: 'AR1',
+      artist_name: 'Name Two',
+      artist_location: 'Paris',
+      artist_latitude: 48.85,
+      artist_longitude: 2.35,
+    }),
+    '3.json': song({
+      song_id: 'SO3',
+      artist_id: 'AR1',
+      artist_name: 'Name Three',
+      artist_location: 'Lyon',
+      artist_latitude: null,
+      artist_longitude: null,
+    }),
     '4.json': song({ song_id: 'SO4', artist_id: 'AR2', artist_name: 'Alone', artist_location: '  ' }),
   };
   const reversed = Object.fromEntries(Object.entries(songs).map(([k, v], i, all) => [`${all.length - i}-${k}`, v]));
@@ -221,7 +315,10 @@ test('overlapping input never duplicates a play; a re-run leaves every table ide
 
 test('the JSONPaths file must match the table in count; a missing one is named', async (t) => {
   const tdb = await fresh();
-  const f = await writeFixture(t, { logs: { 'a.json': [event()] }, jsonpaths: JSON.stringify({ jsonpaths: ["$['artist']"] }) });
+  const f = await writeFixture(t, {
+    logs: { 'a.json': [event()] },
+    jsonpaths: JSON.stringify({ jsonpaths: ["$['artist']"] }),
+  });
   const e = await t.throwsAsync(load(tdb, f.env));
   t.regex(e?.message ?? '', /log_json_path\.json: the JSONPaths file has 1 paths but the table has 18 columns/);
   const missing = await t.throwsAsync(load(tdb, { ...f.env, LOG_JSONPATH: path.join(f.root, 'nope.json') }));
@@ -234,8 +331,33 @@ test('the JSONPaths file must match the table in count; a missing one is named',
 
 test('a JSONPaths file in another order than the table is refused, naming the path', async (t) => {
   const tdb = await fresh();
-  const keys = ['auth', 'artist', 'firstName', 'gender', 'itemInSession', 'lastName', 'length', 'level', 'location', 'method', 'page', 'registration', 'sessionId', 'song', 'status', 'ts', 'userAgent', 'userId'];
-  const f = await writeFixture(t, { logs: { 'a.json': [event()] }, jsonpaths: JSON.stringify({ jsonpaths: keys.map((k) => `$['${k}']`) }, null, 2) });
+  const keys = [
+    'auth',
+    'artist',
+    'firstName',
+    'gender',
+    'itemInSession',
+    'lastName',
+    'length',
+    'level',
+    'location',
+    'method',
+    'page',
+    'registration',
+    'sessionId',
+    'song',
+    'status',
+    'ts',
+    'userAgent',
+    'userId',
+  ];
+  const f = await writeFixture(t, {
+    logs: { 'a.json': [event()] },
+    jsonpaths: JSON.stringify({ jsonpaths: keys.map((k) => `$['${k}']`) }, null, 2),
+  });
   const e = await t.throwsAsync(load(tdb, f.env));
-  t.regex(e?.message ?? '', /log_json_path\.json:3: jsonpaths\[0\] '\$\['auth'\]' names the field of column auth, but position 1 is column artist/);
+  t.regex(
+    e?.message ?? '',
+    /log_json_path\.json:3: jsonpaths\[0\] '\$\['auth'\]' names the field of column auth, but position 1 is column artist/,
+  );
 });

@@ -9,11 +9,20 @@ import { startS3 } from './helpers/s3.ts';
 import { checksums, counts } from './helpers/warehouse.ts';
 
 const data = sharedSparkify();
-if (!data && process.env['REQUIRE_SHARED_DATA'] === '1') throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
+if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
+  throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
 const maybe = data ? test.serial : test.serial.skip;
 const title = (t: string) => (data ? t : `${t} (skipped: ../shared/sparkify not found; CI runs it)`);
 
-const EXPECTED = { staging_events: 8056, staging_songs: 1943, users: 97, songs: 1943, artists: 1809, songplays: 6820, time: 6813 };
+const EXPECTED = {
+  staging_events: 8056,
+  staging_songs: 1943,
+  users: 97,
+  songs: 1943,
+  artists: 1809,
+  songplays: 6820,
+  time: 6813,
+};
 
 let tdb: TestDatabase;
 test.before(async () => {
@@ -35,7 +44,9 @@ maybe(title('load from the local folder gives the expected counts, and a second 
   const first = await runCli(['load'], env);
   t.is(first.code, 0, first.stderr);
   t.deepEqual(await counts(tdb), EXPECTED);
-  const matched = await tdb.query<{ n: string }>('select count(*) as n from songplays where song_id is not null and artist_id is not null');
+  const matched = await tdb.query<{ n: string }>(
+    'select count(*) as n from songplays where song_id is not null and artist_id is not null',
+  );
   t.is(Number(matched[0]?.n), 39);
   const paid = await tdb.query<{ n: string }>("select count(*) as n from users where level = 'paid'");
   t.is(Number(paid[0]?.n), 22);

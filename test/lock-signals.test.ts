@@ -33,7 +33,16 @@ function recordingDatabase(): { db: Database; statements: string[] } {
     explain: (err) => err,
     end: async () => undefined,
   };
-  return { db: { dialect: dialectByName('postgres'), description: 'a recording database', schema: 'public', connect: async () => conn, close: async () => undefined }, statements };
+  return {
+    db: {
+      dialect: dialectByName('postgres'),
+      description: 'a recording database',
+      schema: 'public',
+      connect: async () => conn,
+      close: async () => undefined,
+    },
+    statements,
+  };
 }
 
 test.serial("the lock's keep-alive runs on its session every 5 s while the work runs, and stops with it", async (t) => {
@@ -54,7 +63,12 @@ test.serial("the lock's keep-alive runs on its session every 5 s while the work 
   t.is(checks(), 3, 'none once the lock is released');
 });
 
-const heldLock: HeldLock = { assertHeld: () => undefined, verify: async () => undefined, lostBecause: undefined, onLost: () => undefined };
+const heldLock: HeldLock = {
+  assertHeld: () => undefined,
+  verify: async () => undefined,
+  lostBecause: undefined,
+  onLost: () => undefined,
+};
 
 test('once a signal has arrived the guard refuses the next step and the next COMMIT, with the lock still held', async (t) => {
   const { db } = recordingDatabase();
@@ -74,7 +88,10 @@ test('once a signal has arrived the guard refuses the next step and the next COM
   t.is(refused?.exitCode, 143);
   await t.throwsAsync(guard.beforeCommit(), { instanceOf: InterruptedError });
   t.throws(() => guard.check(), { instanceOf: InterruptedError });
-  t.regex(String((guard.explain(new Error('x')) as Error).message), /^Interrupted by SIGTERM: stopped the load; committed: stage; interrupted and rolled back: none; not started: transform users/);
+  t.regex(
+    String((guard.explain(new Error('x')) as Error).message),
+    /^Interrupted by SIGTERM: stopped the load; committed: stage; interrupted and rolled back: none; not started: transform users/,
+  );
 });
 
 test.serial('the first SIGINT aborts the run; a second one exits at once with 130', (t) => {
@@ -96,7 +113,10 @@ test.serial('the first SIGINT aborts the run; a second one exits at once with 13
   t.deepEqual(exits, [], 'the first one does not exit');
   process.emit('SIGINT', 'SIGINT');
   t.deepEqual(exits, [130]);
-  t.true(lines.some((l) => /SIGINT again: exiting now/.test(l)), lines.join('\n'));
+  t.true(
+    lines.some((l) => /SIGINT again: exiting now/.test(l)),
+    lines.join('\n'),
+  );
 });
 
 /** Whether the process runs (an exited one not reaped yet, a zombie, does not). */
@@ -120,7 +140,9 @@ c.stdout.once('data', (d) => { process.stdout.write(d); process.exit(0); });`;
   const child = spawn(process.execPath, ['-e', parent], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    child.once('exit', (code) => setTimeout(() => reject(new Error(`the parent ended (${code}) before the watcher started`)), 1000));
+    child.once('exit', (code) =>
+      setTimeout(() => reject(new Error(`the parent ended (${code}) before the watcher started`)), 1000),
+    );
   });
   t.teardown(() => {
     if (alive(pid)) process.kill(pid, 'SIGKILL');

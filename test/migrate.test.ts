@@ -19,19 +19,34 @@ test.before(async () => {
   MIGRATIONS = (await migrationNames()).length;
 });
 
-const TABLES = ['artists', 'load_ledger', 'load_runs', 'songplays', 'songs', 'staging_events', 'staging_songs', 'time', 'users'];
+const TABLES = [
+  'artists',
+  'load_ledger',
+  'load_runs',
+  'songplays',
+  'songs',
+  'staging_events',
+  'staging_songs',
+  'time',
+  'users',
+];
 
 async function catalog(): Promise<string[]> {
-  const rows = await tdb.query<{ line: string }>(`
+  const rows = await tdb.query<{ line: string }>(
+    `
     select c.table_name || '.' || c.column_name || ' ' || c.data_type
         || coalesce('(' || c.character_maximum_length || ')', '')
         || case when c.is_nullable = 'NO' then ' not null' else '' end
         || case when c.is_identity = 'YES' then ' identity' else '' end as line
     from information_schema.columns c
     where c.table_schema = 'public' and c.table_name = any($1)
-    order by c.table_name, c.ordinal_position`, [TABLES]);
+    order by c.table_name, c.ordinal_position`,
+    [TABLES],
+  );
   const indexes = await tdb.query<{ line: string }>(
-    `select tablename || ' ' || indexdef as line from pg_indexes where schemaname = 'public' and tablename = any($1) order by 1`, [TABLES]);
+    `select tablename || ' ' || indexdef as line from pg_indexes where schemaname = 'public' and tablename = any($1) order by 1`,
+    [TABLES],
+  );
   return [...rows.map((r) => r.line), ...indexes.map((r) => r.line)];
 }
 
@@ -70,56 +85,73 @@ test.serial('up creates the 7 tables and the load ledger with the expected colum
   t.snapshot(cat, 'PostgreSQL catalog after migrate up');
 });
 
-test.serial('status lists every migration as applied; down --all removes the schema; up again gives an identical catalog', async (t) => {
-  const before = await catalog();
-  const db = await tdb.open();
-  try {
-    const status = await migrationStatus(db);
-    t.is(status.length, MIGRATIONS);
-    t.true(status.every((m) => m.appliedAt !== undefined));
-    const down = await migrate(db, { direction: 'down', count: Infinity, log: silentLogger });
-    t.is(down.length, MIGRATIONS);
-    t.deepEqual(await catalog(), []);
-    t.true((await migrationStatus(db)).every((m) => m.appliedAt === undefined));
-    await migrate(db, { direction: 'up', log: silentLogger });
-  } finally {
-    await db.close();
-  }
-  t.deepEqual(await catalog(), before);
-});
+test.serial(
+  'status lists every migration as applied; down --all removes the schema; up again gives an identical catalog',
+  async (t) => {
+    const before = await catalog();
+    const db = await tdb.open();
+    try {
+      const status = await migrationStatus(db);
+      t.is(status.length, MIGRATIONS);
+      t.true(status.every((m) => m.appliedAt !== undefined));
+      const down = await migrate(db, { direction: 'down', count: Infinity, log: silentLogger });
+      t.is(down.length, MIGRATIONS);
+      t.deepEqual(await catalog(), []);
+      t.true((await migrationStatus(db)).every((m) => m.appliedAt === undefined));
+      await migrate(db, { direction: 'up', log: silentLogger });
+    } finally {
+      await db.close();
+    }
+    t.deepEqual(await catalog(), before);
+  },
+);
 
-test.serial('down defaults to one step, redo re-applies it, through the CLI; staging tables are UNLOGGED on PostgreSQL', async (t) => {
-  const env = { DATABASE_URL: tdb.url };
-  const persistence = async () =>
-    (await tdb.query<{ relname: string; relpersistence: string }>("select relname, relpersistence from pg_class where relname in ('staging_events', 'staging_songs', 'songplays') order by 1")).map((r) => `${r.relname}:${r.relpersistence}`);
-  t.deepEqual(await persistence(), ['songplays:p', 'staging_events:u', 'staging_songs:u']);
-  const names = await migrationNames();
-  const unlogged = names.indexOf('20261122001000000_staging-tables-unlogged');
-  const later = names.length - unlogged - 1;
-  t.is((await runCli(['migrate', 'down', '--count', String(later)], env)).code, 0, `the ${later} later migrations down first`);
-  const down = await runCli(['migrate', 'down'], env);
-  t.is(down.code, 0, down.stderr);
-  t.regex(down.stdout, /Migrated down: 20261122001000000_staging-tables-unlogged/);
-  t.deepEqual(await persistence(), ['songplays:p', 'staging_events:p', 'staging_songs:p']);
-  const status = await runCli(['migrate', 'status'], env);
-  t.regex(status.stdout, /pending\s+20261122001000000_staging-tables-unlogged/);
-  t.regex(status.stdout, new RegExp(`${unlogged} applied, ${names.length - unlogged} pending`));
-  const up = await runCli(['migrate', 'up'], env);
-  t.regex(up.stdout, /Migrated up: 20261122001000000_staging-tables-unlogged/);
-  t.deepEqual(await persistence(), ['songplays:p', 'staging_events:u', 'staging_songs:u']);
-  const redo = await runCli(['migrate', 'redo'], env);
-  t.is(redo.code, 0, redo.stderr);
-  const last = names.at(-1) ?? '';
-  t.regex(redo.stdout, new RegExp(`Migrated down: ${last}[\\s\\S]*Migrated up: ${last}`));
-  const again = await runCli(['migrate', 'up'], env);
-  t.regex(again.stdout, /Nothing to migrate up/);
-});
+test.serial(
+  'down defaults to one step, redo re-applies it, through the CLI; staging tables are UNLOGGED on PostgreSQL',
+  async (t) => {
+    const env = { DATABASE_URL: tdb.url };
+    const persistence = async () =>
+      (
+        await tdb.query<{ relname: string; relpersistence: string }>(
+          "select relname, relpersistence from pg_class where relname in ('staging_events', 'staging_songs', 'songplays') order by 1",
+        )
+      ).map((r) => `${r.relname}:${r.relpersistence}`);
+    t.deepEqual(await persistence(), ['songplays:p', 'staging_events:u', 'staging_songs:u']);
+    const names = await migrationNames();
+    const unlogged = names.indexOf('20261122001000000_staging-tables-unlogged');
+    const later = names.length - unlogged - 1;
+    t.is(
+      (await runCli(['migrate', 'down', '--count', String(later)], env)).code,
+      0,
+      `the ${later} later migrations down first`,
+    );
+    const down = await runCli(['migrate', 'down'], env);
+    t.is(down.code, 0, down.stderr);
+    t.regex(down.stdout, /Migrated down: 20261122001000000_staging-tables-unlogged/);
+    t.deepEqual(await persistence(), ['songplays:p', 'staging_events:p', 'staging_songs:p']);
+    const status = await runCli(['migrate', 'status'], env);
+    t.regex(status.stdout, /pending\s+20261122001000000_staging-tables-unlogged/);
+    t.regex(status.stdout, new RegExp(`${unlogged} applied, ${names.length - unlogged} pending`));
+    const up = await runCli(['migrate', 'up'], env);
+    t.regex(up.stdout, /Migrated up: 20261122001000000_staging-tables-unlogged/);
+    t.deepEqual(await persistence(), ['songplays:p', 'staging_events:u', 'staging_songs:u']);
+    const redo = await runCli(['migrate', 'redo'], env);
+    t.is(redo.code, 0, redo.stderr);
+    const last = names.at(-1) ?? '';
+    t.regex(redo.stdout, new RegExp(`Migrated down: ${last}[\\s\\S]*Migrated up: ${last}`));
+    const again = await runCli(['migrate', 'up'], env);
+    t.regex(again.stdout, /Nothing to migrate up/);
+  },
+);
 
 test.serial('a connected dry run prints SQL and changes nothing', async (t) => {
   const env = { DATABASE_URL: tdb.url };
   // Back to before songplays: it and every later migration pending.
   const names = await migrationNames();
-  await runCli(['migrate', 'down', '--count', String(names.length - names.indexOf('20261122000700000_create-songplays'))], env);
+  await runCli(
+    ['migrate', 'down', '--count', String(names.length - names.indexOf('20261122000700000_create-songplays'))],
+    env,
+  );
   const before = await catalog();
   const dry = await runCli(['migrate', 'up', '--dry-run'], env);
   t.is(dry.code, 0, dry.stderr);
@@ -152,7 +184,11 @@ test('usage errors exit 2 and name the problem', async (t) => {
   const c = await runCli(['migrate', 'up', '--count', '0', '--dry-run', '--dialect', 'redshift']);
   t.is(c.code, 2);
   t.regex(c.stderr, /--count/);
-  const bad = await runCli(['migrate', 'status'], { DATABASE_URL: 'mysql://x', IAM_ROLE_ARN: 'arn:aws:iam::12:role/x;drop', AWS_REGION: 'mars' });
+  const bad = await runCli(['migrate', 'status'], {
+    DATABASE_URL: 'mysql://x',
+    IAM_ROLE_ARN: 'arn:aws:iam::12:role/x;drop',
+    AWS_REGION: 'mars',
+  });
   t.is(bad.code, 2);
   t.regex(bad.stderr, /DATABASE_URL/);
   t.regex(bad.stderr, /IAM_ROLE_ARN/);

@@ -9,7 +9,6 @@ import { MUTATIONS, applyMutation } from './support/mutations.ts';
 
 const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-
 test('every listed mutation applies to its file exactly once, and its tests exist', (t) => {
   for (const f of MUTATIONS) {
     const source = readFileSync(path.join(PROJECT_DIR, f.file), 'utf8');
@@ -26,6 +25,8 @@ test('every listed mutation applies to its file exactly once, and its tests exis
 test('a mutation whose text is missing or repeated is refused, naming the file and the rule', (t) => {
   const m = { rule: 'a rule', find: 'x', replace: 'y' };
   t.is(applyMutation('a x b', m, 'f.ts'), 'a y b');
-  t.throws(() => applyMutation('a b', m, 'f.ts'), { message: /f\.ts: the mutation "a rule" expects its text exactly once, found it nowhere/ });
+  t.throws(() => applyMutation('a b', m, 'f.ts'), {
+    message: /f\.ts: the mutation "a rule" expects its text exactly once, found it nowhere/,
+  });
   t.throws(() => applyMutation('x x', m, 'f.ts'), { message: /more than once/ });
 });

@@ -36,18 +36,33 @@ test('the settings register the database password of DATABASE_URL, decoded and a
   t.is(secrets.redact('password authentication failed: Db-Pass/word-Beta'), 'password authentication failed: ***');
   t.is(secrets.redact('the URL held Db-Pass%2Fword-Beta'), 'the URL held ***');
   // Control: an unregistered value in the same line stays.
-  t.is(secrets.redact('password authentication failed: Other-Pass-Beta'), 'password authentication failed: Other-Pass-Beta');
+  t.is(
+    secrets.redact('password authentication failed: Other-Pass-Beta'),
+    'password authentication failed: Other-Pass-Beta',
+  );
 });
 
 test('a DATABASE_URL the settings refuse still has its password masked in the problems reported', (t) => {
   // IAM_ROLE_ARN's problem quotes its value, which holds the database password.
-  const e = t.throws(() => loadConfig({ DATABASE_URL: 'mysql://root:My-Sql-Pass-Beta@db.example.invalid/y', IAM_ROLE_ARN: 'arn:My-Sql-Pass-Beta' }), { instanceOf: ConfigError });
+  const e = t.throws(
+    () =>
+      loadConfig({
+        DATABASE_URL: 'mysql://root:My-Sql-Pass-Beta@db.example.invalid/y',
+        IAM_ROLE_ARN: 'arn:My-Sql-Pass-Beta',
+      }),
+    { instanceOf: ConfigError },
+  );
   t.regex(e?.message ?? '', /IAM_ROLE_ARN/);
   t.false(e?.message.includes('My-Sql-Pass-Beta'), e?.message);
 });
 
 test('the settings register PGPASSWORD and the AWS secret key and session token', (t) => {
-  const secrets = secretsOf({ PGHOST: 'db.example.invalid', PGPASSWORD: 'Pg-Env-Pass-Gamma', AWS_SECRET_ACCESS_KEY: 'Aws-Secret-Key-Gamma', AWS_SESSION_TOKEN: 'Aws-Session-Token-Gamma' });
+  const secrets = secretsOf({
+    PGHOST: 'db.example.invalid',
+    PGPASSWORD: 'Pg-Env-Pass-Gamma',
+    AWS_SECRET_ACCESS_KEY: 'Aws-Secret-Key-Gamma',
+    AWS_SESSION_TOKEN: 'Aws-Session-Token-Gamma',
+  });
   t.is(secrets.redact('Pg-Env-Pass-Gamma Aws-Secret-Key-Gamma Aws-Session-Token-Gamma'), '*** *** ***');
 });
 
@@ -55,8 +70,10 @@ test('an unregistered password in scheme://user:password@host is masked by the p
   const password = 'Never-Registered-Delta';
   const urls: [string, string][] = [
     [`postgres://admin:${password}@db.example.invalid:5432/dev`, 'postgres://admin:***@db.example.invalid:5432/dev'],
-    [`connecting to postgresql://awsuser:${password}@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev?sslmode=require failed`,
-      'connecting to postgresql://awsuser:***@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev?sslmode=require failed'],
+    [
+      `connecting to postgresql://awsuser:${password}@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev?sslmode=require failed`,
+      'connecting to postgresql://awsuser:***@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev?sslmode=require failed',
+    ],
     [`mysql://root:${password}@x/y`, 'mysql://root:***@x/y'],
     [`"https://u:${password}@example.invalid/"`, '"https://u:***@example.invalid/"'],
   ];
@@ -71,11 +88,21 @@ test('an unregistered password in scheme://user:password@host is masked by the p
 
 test('the other patterns: COPY credential clauses, CREDENTIALS strings and password= in key/value strings, unregistered', (t) => {
   t.is(
-    redactPatterns("ACCESS_KEY_ID 'AKIAUNREGISTERED0001'\nSECRET_ACCESS_KEY 'Unreg-Secret-Epsilon'\nSESSION_TOKEN 'Unreg-Token-Epsilon'"),
+    redactPatterns(
+      "ACCESS_KEY_ID 'AKIAUNREGISTERED0001'\nSECRET_ACCESS_KEY 'Unreg-Secret-Epsilon'\nSESSION_TOKEN 'Unreg-Token-Epsilon'",
+    ),
     "ACCESS_KEY_ID '***'\nSECRET_ACCESS_KEY '***'\nSESSION_TOKEN '***'",
   );
-  t.is(redactPatterns("CREDENTIALS 'aws_access_key_id=AKIAUNREG;aws_secret_access_key=Unreg-Secret-Epsilon;token=Unreg-Token-Epsilon'"), "CREDENTIALS 'aws_access_key_id=***;aws_secret_access_key=***;token=***'");
-  t.is(redactPatterns('host=db.example.invalid password=Unreg-Kv-Pass-Epsilon dbname=dev'), 'host=db.example.invalid password=*** dbname=dev');
+  t.is(
+    redactPatterns(
+      "CREDENTIALS 'aws_access_key_id=AKIAUNREG;aws_secret_access_key=Unreg-Secret-Epsilon;token=Unreg-Token-Epsilon'",
+    ),
+    "CREDENTIALS 'aws_access_key_id=***;aws_secret_access_key=***;token=***'",
+  );
+  t.is(
+    redactPatterns('host=db.example.invalid password=Unreg-Kv-Pass-Epsilon dbname=dev'),
+    'host=db.example.invalid password=*** dbname=dev',
+  );
   t.is(redactPatterns('Unreg-Secret-Epsilon'), 'Unreg-Secret-Epsilon', 'control: a bare value is not a pattern');
 });
 

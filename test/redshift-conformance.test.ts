@@ -17,7 +17,9 @@ interface Entry {
 
 /** The catalogue's table rows (after the header and delimiter rows). */
 export function catalogueEntries(markdown: string): Entry[] {
-  const rows = markdown.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Behaviour') && !l.startsWith('| ---'));
+  const rows = markdown
+    .split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| Behaviour') && !l.startsWith('| ---'));
   return rows.map((row) => {
     const cells = row.slice(2, -2).split(' | ');
     const [behaviour = '', pages = '', checked = ''] = cells;
@@ -32,9 +34,11 @@ async function catalogueProblems(markdown: string): Promise<string[]> {
   const problems: string[] = [];
   for (const e of catalogueEntries(markdown)) {
     const name = e.behaviour.slice(0, 60);
-    if (!/\]\(https:\/\/docs\.aws\.amazon\.com\/redshift(-data)?\/latest\//.test(e.pages)) problems.push(`${name}: no AWS documentation page`);
+    if (!/\]\(https:\/\/docs\.aws\.amazon\.com\/redshift(-data)?\/latest\//.test(e.pages))
+      problems.push(`${name}: no AWS documentation page`);
     if (e.tests.length === 0) problems.push(`${name}: names no test`);
-    if (e.stray !== '') problems.push(`${name}: "Checked by" holds something that is not \`test/file.test.ts\` › "title": ${e.stray}`);
+    if (e.stray !== '')
+      problems.push(`${name}: "Checked by" holds something that is not \`test/file.test.ts\` › "title": ${e.stray}`);
     for (const { file, title } of e.tests) {
       const text = await readFile(path.join(PROJECT_DIR, file), 'utf8').catch(() => undefined);
       if (text === undefined) problems.push(`${name}: ${file} does not exist`);
@@ -50,7 +54,7 @@ test('every catalogue entry names its AWS page and tests that exist', async (t) 
   t.deepEqual(await catalogueProblems(markdown), []);
 });
 
-test('the catalogue check fails on an entry without a test, a missing test file, a title not in the file, and a page not AWS\'s', async (t) => {
+test("the catalogue check fails on an entry without a test, a missing test file, a title not in the file, and a page not AWS's", async (t) => {
   const page = '[p](https://docs.aws.amazon.com/redshift/latest/dg/p.html)';
   const problems = await catalogueProblems(
     [

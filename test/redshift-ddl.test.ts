@@ -28,7 +28,9 @@ const TABLE_OPTIONS: Record<string, readonly string[]> = {
 
 /** The table options of every CREATE TABLE of `table` in the script: the text between its column list's closing line and the semicolon. */
 function tableOptions(script: string, table: string): string[] {
-  return [...script.matchAll(new RegExp(`^CREATE TABLE ${table} \\(\\n[\\s\\S]*?\\n\\)\\n([^;]*);`, 'gm'))].map((m) => m[1] ?? '');
+  return [...script.matchAll(new RegExp(`^CREATE TABLE ${table} \\(\\n[\\s\\S]*?\\n\\)\\n([^;]*);`, 'gm'))].map(
+    (m) => m[1] ?? '',
+  );
 }
 
 test('migrate up --dry-run --dialect redshift prints DDL with dist and sort keys for all 7 tables', async (t) => {
@@ -40,8 +42,17 @@ test('migrate up --dry-run --dialect redshift prints DDL with dist and sort keys
     t.deepEqual(tableOptions(script, table), options, table);
   }
   // Informational primary keys on the MERGE targets' join columns (issue 28, point 8).
-  for (const [table, key] of [['users', 'user_id'], ['songs', 'song_id'], ['artists', 'artist_id'], ['time', 'start_time'], ['songplays', 'user_id, session_id, start_time']]) {
-    t.regex(script, new RegExp(`^ALTER TABLE ${table} ADD CONSTRAINT ${table}_merge_key PRIMARY KEY \\(${key}\\);$`, 'm'));
+  for (const [table, key] of [
+    ['users', 'user_id'],
+    ['songs', 'song_id'],
+    ['artists', 'artist_id'],
+    ['time', 'start_time'],
+    ['songplays', 'user_id, session_id, start_time'],
+  ]) {
+    t.regex(
+      script,
+      new RegExp(`^ALTER TABLE ${table} ADD CONSTRAINT ${table}_merge_key PRIMARY KEY \\(${key}\\);$`, 'm'),
+    );
   }
   t.regex(script, /^DROP TABLE staging_songs;$/m);
   t.regex(script, /CREATE TABLE "public"."pgmigrations" \(id INTEGER IDENTITY\(1, 1\) PRIMARY KEY/);
@@ -83,11 +94,23 @@ test('PostgreSQL rendering has no Redshift-only options', async (t) => {
 
 test('the Redshift rewrite of node-pg-migrate bookkeeping matches its pinned SQL', (t) => {
   // The exact strings node-pg-migrate 9.0.0 sends (src/runner.ts, src/migration.ts).
-  const create = 'CREATE TABLE "public"."pgmigrations" (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)';
+  const create =
+    'CREATE TABLE "public"."pgmigrations" (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)';
   const insert = `INSERT INTO "public"."pgmigrations" (name, run_on) VALUES ('20261122000100000_create-staging-events', NOW());`;
-  t.is(redshift.rewriteMigrationSql(create), 'CREATE TABLE "public"."pgmigrations" (id INTEGER IDENTITY(1, 1) PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)');
-  t.is(redshift.rewriteMigrationSql(insert), `INSERT INTO "public"."pgmigrations" (name, run_on) VALUES ('20261122000100000_create-staging-events', GETDATE());`);
+  t.is(
+    redshift.rewriteMigrationSql(create),
+    'CREATE TABLE "public"."pgmigrations" (id INTEGER IDENTITY(1, 1) PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)',
+  );
+  t.is(
+    redshift.rewriteMigrationSql(insert),
+    `INSERT INTO "public"."pgmigrations" (name, run_on) VALUES ('20261122000100000_create-staging-events', GETDATE());`,
+  );
   t.is(dialectByName('postgres').rewriteMigrationSql(insert), insert);
   // The pinned version is what the rewrite was written against.
-  t.deepEqual(lintRedshift(`${create};\n${insert}`).map((f) => f.rule).sort(), ['leader-only-time', 'serial']);
+  t.deepEqual(
+    lintRedshift(`${create};\n${insert}`)
+      .map((f) => f.rule)
+      .sort(),
+    ['leader-only-time', 'serial'],
+  );
 });

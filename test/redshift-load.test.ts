@@ -22,17 +22,27 @@ const TOKEN = 'FwoGZXIvYXdzEXAMPLETOKENvalue1234567890+/=';
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const creds = async () => ({ accessKeyId: KEY_ID, secretAccessKey: SECRET, sessionToken: TOKEN });
 
-const roleScript = () => loadScript(redshift, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline });
-const keysScript = async () => redactPatterns(await loadScript(redshift, { config: loadConfig({}), log: silentLogger, pipeline, credentials: creds }));
+const roleScript = () =>
+  loadScript(redshift, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline });
+const keysScript = async () =>
+  redactPatterns(
+    await loadScript(redshift, { config: loadConfig({}), log: silentLogger, pipeline, credentials: creds }),
+  );
 
 test('Redshift load plan with an IAM role: one COPY per source, then set-based transforms', async (t) => {
   const script = await roleScript();
   const copies = splitStatements(script).filter((s) => /^(--[^\n]*\n)*COPY /m.test(s));
   t.is(copies.length, 2, 'one COPY per source, never one per file');
-  t.regex(script, /COPY staging_events \(artist, [^)]*user_id\)\nFROM 's3:\/\/udacity-dend\/log_data'\nIAM_ROLE 'arn:aws:iam::123456789012:role\/sparkify-s3-read'\nREGION 'us-west-2'\nFORMAT AS JSON 's3:\/\/udacity-dend\/log_json_path.json'/);
+  t.regex(
+    script,
+    /COPY staging_events \(artist, [^)]*user_id\)\nFROM 's3:\/\/udacity-dend\/log_data'\nIAM_ROLE 'arn:aws:iam::123456789012:role\/sparkify-s3-read'\nREGION 'us-west-2'\nFORMAT AS JSON 's3:\/\/udacity-dend\/log_json_path.json'/,
+  );
   t.regex(script, /FORMAT AS JSON 'auto'/);
   // Issue 28, point 5: staging emptied by TRUNCATE, each on its own before the staging transaction (no ghost rows).
-  t.regex(script, /TRUNCATE staging_events;\n\nTRUNCATE staging_songs;\n\n-- step: stage staging_events, staging_songs \(one transaction: all replaced or none\)\nBEGIN;/);
+  t.regex(
+    script,
+    /TRUNCATE staging_events;\n\nTRUNCATE staging_songs;\n\n-- step: stage staging_events, staging_songs \(one transaction: all replaced or none\)\nBEGIN;/,
+  );
   t.notRegex(script, /DELETE FROM staging_/);
   t.notRegex(script, /INSERT INTO \w+ .*VALUES \(\$|VALUES \(\d/, 'no per-row statements');
   t.snapshot(script, 'redshift load, IAM role');
@@ -59,12 +69,20 @@ test('the Redshift load SQL passes the Redshift lint', async (t) => {
 
 test('the PostgreSQL plan streams staging and runs the same transforms', async (t) => {
   const script = await loadScript(dialectByName('postgres'), { config: loadConfig({}), log: silentLogger, pipeline });
-  t.regex(script, /TRUNCATE staging_events;\n\n-- COPY staging_events FROM STDIN: rows streamed by the loader from s3:\/\/udacity-dend\/log_data/);
+  t.regex(
+    script,
+    /TRUNCATE staging_events;\n\n-- COPY staging_events FROM STDIN: rows streamed by the loader from s3:\/\/udacity-dend\/log_data/,
+  );
   t.snapshot(script, 'postgres load plan');
 });
 
 test('load --dry-run --dialect redshift through the CLI never prints a secret from the environment', async (t) => {
-  const env = { AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET, AWS_SESSION_TOKEN: TOKEN, DATABASE_URL: 'postgres://admin:Sup3rS3cretPw@example.invalid:5439/dev' };
+  const env = {
+    AWS_ACCESS_KEY_ID: KEY_ID,
+    AWS_SECRET_ACCESS_KEY: SECRET,
+    AWS_SESSION_TOKEN: TOKEN,
+    DATABASE_URL: 'postgres://admin:Sup3rS3cretPw@example.invalid:5439/dev',
+  };
   const r = await runCli(['load', '--dry-run', '--dialect', 'redshift', '--verbose'], env);
   t.is(r.code, 0, r.stderr);
   for (const secret of [SECRET, TOKEN, KEY_ID, 'Sup3rS3cretPw']) {
@@ -75,15 +93,22 @@ test('load --dry-run --dialect redshift through the CLI never prints a secret fr
 });
 
 test('values written into COPY are validated first: a quote or semicolon in the role ARN or S3 URI is refused', async (t) => {
-  const arn = await runCli(['load', '--dry-run', '--dialect', 'redshift'], { IAM_ROLE_ARN: "arn:aws:iam::123456789012:role/x' ; DROP TABLE users; --" });
+  const arn = await runCli(['load', '--dry-run', '--dialect', 'redshift'], {
+    IAM_ROLE_ARN: "arn:aws:iam::123456789012:role/x' ; DROP TABLE users; --",
+  });
   t.is(arn.code, 2);
   t.regex(arn.stderr, /IAM_ROLE_ARN: expected arn:aws:iam::/);
-  const uri = await runCli(['load', '--dry-run', '--dialect', 'redshift'], { LOG_DATA: "s3://udacity-dend/log_data'; DROP TABLE users; --" });
+  const uri = await runCli(['load', '--dry-run', '--dialect', 'redshift'], {
+    LOG_DATA: "s3://udacity-dend/log_data'; DROP TABLE users; --",
+  });
   t.is(uri.code, 2);
   t.regex(uri.stderr, /LOG_DATA: the S3 prefix/);
   const region = await runCli(['load', '--dry-run', '--dialect', 'redshift'], { AWS_REGION: "us-west-2'" });
   t.is(region.code, 2);
-  const local = await runCli(['load', '--dry-run', '--dialect', 'redshift'], { LOG_DATA: '/tmp/log_data', IAM_ROLE_ARN: ROLE });
+  const local = await runCli(['load', '--dry-run', '--dialect', 'redshift'], {
+    LOG_DATA: '/tmp/log_data',
+    IAM_ROLE_ARN: ROLE,
+  });
   t.is(local.code, 2);
   t.regex(local.stderr, /Redshift's COPY reads from S3 only/);
 });
@@ -94,21 +119,61 @@ test('on Redshift the load sends: lock, TRUNCATE of each staging table on its ow
   const report = await runLoad(fake.db, { config, log: silentLogger, pipeline, reader: fake.reader });
   const firstWords = fake.statements.map((s) => s.split(/\s+/).slice(0, 2).join(' '));
   t.deepEqual(firstWords.slice(0, 30), [
-    'CREATE TABLE', 'BEGIN', 'LOCK TABLE', // the warehouse lock
-    'SELECT COUNT(*)', 'SELECT COUNT(*)', 'SELECT context,', // the last load's sources (load_runs.context), to compare
-    'SELECT COUNT(*)', 'INSERT INTO', // the run record (load_runs): its start
-    'SELECT COUNT(*)', 'SELECT PG_BACKEND_PID()', 'SELECT CAST(c.oid', 'SELECT CAST(c.oid', // where a COPY's load errors are: STL here?, session, table ids
-    'TRUNCATE staging_events', 'TRUNCATE staging_songs', // each committed on its own: no ghost rows
+    'CREATE TABLE',
     'BEGIN',
-    'SELECT CAST(SYSDATE', 'COPY staging_events', 'SELECT PG_LAST_COPY_COUNT()', 'UPDATE staging_events', 'SELECT COUNT(ts)', 'SELECT COUNT(*)', 'ANALYZE staging_events', // COUNT(*): the mapped-columns check
-    'SELECT CAST(SYSDATE', 'COPY staging_songs', 'SELECT PG_LAST_COPY_COUNT()', 'UPDATE staging_songs', 'SELECT COUNT(*)', 'ANALYZE staging_songs',
-    'SELECT 1', 'COMMIT', // the lock checked, then the commit
+    'LOCK TABLE', // the warehouse lock
+    'SELECT COUNT(*)',
+    'SELECT COUNT(*)',
+    'SELECT context,', // the last load's sources (load_runs.context), to compare
+    'SELECT COUNT(*)',
+    'INSERT INTO', // the run record (load_runs): its start
+    'SELECT COUNT(*)',
+    'SELECT PG_BACKEND_PID()',
+    'SELECT CAST(c.oid',
+    'SELECT CAST(c.oid', // where a COPY's load errors are: STL here?, session, table ids
+    'TRUNCATE staging_events',
+    'TRUNCATE staging_songs', // each committed on its own: no ghost rows
+    'BEGIN',
+    'SELECT CAST(SYSDATE',
+    'COPY staging_events',
+    'SELECT PG_LAST_COPY_COUNT()',
+    'UPDATE staging_events',
+    'SELECT COUNT(ts)',
+    'SELECT COUNT(*)',
+    'ANALYZE staging_events', // COUNT(*): the mapped-columns check
+    'SELECT CAST(SYSDATE',
+    'COPY staging_songs',
+    'SELECT PG_LAST_COPY_COUNT()',
+    'UPDATE staging_songs',
+    'SELECT COUNT(*)',
+    'ANALYZE staging_songs',
+    'SELECT 1',
+    'COMMIT', // the lock checked, then the commit
   ]);
   t.is(fake.statements.filter((s) => s.startsWith('COPY')).length, 2);
   t.is(fake.statements.filter((s) => s.startsWith('MERGE INTO')).length, 4);
-  t.deepEqual(report.steps.map((s) => s.step), ['stage staging_events', 'stage staging_songs', 'transform users', 'transform songs', 'transform artists', 'transform songplays', 'transform time']);
-  t.regex(fake.statements[7] ?? '', /^INSERT INTO load_runs \(run_id, command, started_at, outcome, skipped_records\) VALUES \(\$1, \$2, \$3, \$4, 0\)$/, 'no context given (a library call without one): the original columns');
-  t.regex(fake.statements.at(-1) ?? '', /^UPDATE load_runs SET ended_at = \$2, outcome = \$3, /, 'the run record is completed last');
+  t.deepEqual(
+    report.steps.map((s) => s.step),
+    [
+      'stage staging_events',
+      'stage staging_songs',
+      'transform users',
+      'transform songs',
+      'transform artists',
+      'transform songplays',
+      'transform time',
+    ],
+  );
+  t.regex(
+    fake.statements[7] ?? '',
+    /^INSERT INTO load_runs \(run_id, command, started_at, outcome, skipped_records\) VALUES \(\$1, \$2, \$3, \$4, 0\)$/,
+    'no context given (a library call without one): the original columns',
+  );
+  t.regex(
+    fake.statements.at(-1) ?? '',
+    /^UPDATE load_runs SET ended_at = \$2, outcome = \$3, /,
+    'the run record is completed last',
+  );
   t.is(report.steps[0]?.rows, 42);
   for (const s of fake.statements) t.deepEqual(lintRedshift(s), [], s);
 });
@@ -118,14 +183,41 @@ for (const serverless of [false, true]) {
     const fake = fakeRedshift({
       failCopyOf: 'staging_events',
       serverless,
-      loadErrors: [{ file: 's3://udacity-dend/log_data/2018/11/2018-11-05-events.json', line: 17, field: 'ts', value: 'yesterday', reason: 'Invalid digit, Value \'y\', Pos 0, Type: Long' }],
+      loadErrors: [
+        {
+          file: 's3://udacity-dend/log_data/2018/11/2018-11-05-events.json',
+          line: 17,
+          field: 'ts',
+          value: 'yesterday',
+          reason: "Invalid digit, Value 'y', Pos 0, Type: Long",
+        },
+      ],
     });
-    const e = await t.throwsAsync(runLoad(fake.db, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline, reader: fake.reader }), { instanceOf: InputError });
+    const e = await t.throwsAsync(
+      runLoad(fake.db, {
+        config: loadConfig({ IAM_ROLE_ARN: ROLE }),
+        log: silentLogger,
+        pipeline,
+        reader: fake.reader,
+      }),
+      { instanceOf: InputError },
+    );
     // SYS_LOAD_ERROR_DETAIL has no raw value column.
-    t.regex(e?.message ?? '', serverless ? /COPY failed: s3:\/\/udacity-dend\/log_data\/2018\/11\/2018-11-05-events\.json:17, field ts: Invalid digit, Value 'y', Pos 0, Type: Long$/ : /COPY failed: s3:\/\/udacity-dend\/log_data\/2018\/11\/2018-11-05-events\.json:17, field ts: Invalid digit.*\(value: yesterday\)/);
+    t.regex(
+      e?.message ?? '',
+      serverless
+        ? /COPY failed: s3:\/\/udacity-dend\/log_data\/2018\/11\/2018-11-05-events\.json:17, field ts: Invalid digit, Value 'y', Pos 0, Type: Long$/
+        : /COPY failed: s3:\/\/udacity-dend\/log_data\/2018\/11\/2018-11-05-events\.json:17, field ts: Invalid digit.*\(value: yesterday\)/,
+    );
     const rollback = fake.statements.indexOf('ROLLBACK');
-    t.true(rollback > fake.statements.findIndex((s) => s.startsWith('COPY staging_events')), 'rolled back after the failed COPY');
-    t.false(fake.statements.some((s) => s.startsWith('MERGE')), 'no transform after a failed stage');
+    t.true(
+      rollback > fake.statements.findIndex((s) => s.startsWith('COPY staging_events')),
+      'rolled back after the failed COPY',
+    );
+    t.false(
+      fake.statements.some((s) => s.startsWith('MERGE')),
+      'no transform after a failed stage',
+    );
     t.false(fake.statements.slice(0, rollback).includes('COMMIT'), 'nothing committed before the rollback');
   });
 }
@@ -133,17 +225,43 @@ for (const serverless of [false, true]) {
 test('on Redshift a staged ts that no TIMESTAMP holds fails the stage with exit 3 before any star table; --max-errors deletes it (issue 15, bug 2)', async (t) => {
   const outOfRange = { out_of_range: '1', lowest: '-1000000000000000', highest: '-1000000000000000' };
   const failing = fakeRedshift({ outOfRange });
-  const e = await t.throwsAsync(runLoad(failing.db, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline, reader: failing.reader }), { instanceOf: InputError });
-  t.regex(e?.message ?? '', /staging_events\.ts: 1 staged row\(s\) hold a ts that is not a TIMESTAMP the warehouse can hold \(lowest -1000000000000000/);
+  const e = await t.throwsAsync(
+    runLoad(failing.db, {
+      config: loadConfig({ IAM_ROLE_ARN: ROLE }),
+      log: silentLogger,
+      pipeline,
+      reader: failing.reader,
+    }),
+    { instanceOf: InputError },
+  );
+  t.regex(
+    e?.message ?? '',
+    /staging_events\.ts: 1 staged row\(s\) hold a ts that is not a TIMESTAMP the warehouse can hold \(lowest -1000000000000000/,
+  );
   t.is((e as InputError | undefined)?.exitCode, 3);
   t.true(failing.statements.includes('ROLLBACK'));
-  t.false(failing.statements.some((s) => s.startsWith('MERGE')), 'no star table changed');
-  t.false(failing.statements.some((s) => /FROM (stl_load_errors|sys_load_error_detail)\nWHERE session/.test(s)), 'not reported as a failed COPY');
+  t.false(
+    failing.statements.some((s) => s.startsWith('MERGE')),
+    'no star table changed',
+  );
+  t.false(
+    failing.statements.some((s) => /FROM (stl_load_errors|sys_load_error_detail)\nWHERE session/.test(s)),
+    'not reported as a failed COPY',
+  );
 
   const skipping = fakeRedshift({ outOfRange });
-  const report = await runLoad(skipping.db, { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline, maxErrors: 1, reader: skipping.reader });
+  const report = await runLoad(skipping.db, {
+    config: loadConfig({ IAM_ROLE_ARN: ROLE }),
+    log: silentLogger,
+    pipeline,
+    maxErrors: 1,
+    reader: skipping.reader,
+  });
   const check = skipping.statements.findIndex((s) => /AS out_of_range/.test(s));
-  t.regex(skipping.statements[check + 1] ?? '', /^DELETE FROM staging_events\nWHERE ts < -210863520000000 OR ts > 9007199254740991$/);
+  t.regex(
+    skipping.statements[check + 1] ?? '',
+    /^DELETE FROM staging_events\nWHERE ts < -210863520000000 OR ts > 9007199254740991$/,
+  );
   t.is(report.steps[0]?.rows, 41);
   t.true(skipping.statements.some((s) => s.startsWith('MERGE')));
 });

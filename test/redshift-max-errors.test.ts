@@ -33,28 +33,44 @@ function maxErrorsOfCopies(statements: readonly string[]): (string | undefined)[
 for (const n of [0, 7, 99999, 100000]) {
   test(`a load with --max-errors ${n} sends both COPY statements with MAXERROR ${expectedMaxError(n)}, as its dry run shows`, async (t) => {
     const fake = fakeRedshift();
-    const options = { config: loadConfig({ IAM_ROLE_ARN: ROLE }), log: silentLogger, pipeline, maxErrors: n, reader: fake.reader };
+    const options = {
+      config: loadConfig({ IAM_ROLE_ARN: ROLE }),
+      log: silentLogger,
+      pipeline,
+      maxErrors: n,
+      reader: fake.reader,
+    };
     await runLoad(fake.db, options);
     t.deepEqual(maxErrorsOfCopies(fake.statements), [String(expectedMaxError(n)), String(expectedMaxError(n))]);
     const script = await loadScript(dialectByName('redshift'), options);
-    for (const copy of fake.statements.filter((s) => s.startsWith('COPY '))) t.true(script.includes(`${copy};`), `the dry run shows the executed statement:\n${copy}`);
+    for (const copy of fake.statements.filter((s) => s.startsWith('COPY ')))
+      t.true(script.includes(`${copy};`), `the dry run shows the executed statement:\n${copy}`);
   });
 }
 
-test.serial('an incremental load with --max-errors 7 sends its manifest COPY statements with MAXERROR from the option', async (t) => {
-  const { env } = await sourcesAndManifestsS3(t);
-  const fake = fakeRedshift();
-  // s3rver's buckets are in us-east-1, where the manifest must be.
-  const config = loadConfig({ ...env, AWS_REGION: 'us-east-1', IAM_ROLE_ARN: ROLE });
-  await runLoad(fake.db, { config, log: silentLogger, pipeline, incremental: true, maxErrors: 7 });
-  const copies = fake.statements.filter((s) => s.startsWith('COPY '));
-  t.is(copies.length, 2);
-  t.true(copies.every((c) => / MANIFEST$/m.test(c)), 'both load a manifest');
-  t.deepEqual(maxErrorsOfCopies(fake.statements), [String(expectedMaxError(7)), String(expectedMaxError(7))]);
-});
+test.serial(
+  'an incremental load with --max-errors 7 sends its manifest COPY statements with MAXERROR from the option',
+  async (t) => {
+    const { env } = await sourcesAndManifestsS3(t);
+    const fake = fakeRedshift();
+    // s3rver's buckets are in us-east-1, where the manifest must be.
+    const config = loadConfig({ ...env, AWS_REGION: 'us-east-1', IAM_ROLE_ARN: ROLE });
+    await runLoad(fake.db, { config, log: silentLogger, pipeline, incremental: true, maxErrors: 7 });
+    const copies = fake.statements.filter((s) => s.startsWith('COPY '));
+    t.is(copies.length, 2);
+    t.true(
+      copies.every((c) => / MANIFEST$/m.test(c)),
+      'both load a manifest',
+    );
+    t.deepEqual(maxErrorsOfCopies(fake.statements), [String(expectedMaxError(7)), String(expectedMaxError(7))]);
+  },
+);
 
 test('load --dry-run --dialect redshift --max-errors 7 through the CLI: the flag reaches both COPY statements', async (t) => {
   const r = await runCli(['load', '--dry-run', '--dialect', 'redshift', '--max-errors', '7'], { IAM_ROLE_ARN: ROLE });
   t.is(r.code, 0, r.stderr);
-  t.deepEqual([...r.stdout.matchAll(/^MAXERROR (\d+)$/gm)].map((m) => m[1]), [String(expectedMaxError(7)), String(expectedMaxError(7))]);
+  t.deepEqual(
+    [...r.stdout.matchAll(/^MAXERROR (\d+)$/gm)].map((m) => m[1]),
+    [String(expectedMaxError(7)), String(expectedMaxError(7))],
+  );
 });

@@ -6,7 +6,15 @@ import test from 'ava';
 import { loadConfig } from '../lib/config/config.ts';
 import { openDatabase, type Database } from '../lib/db/database.ts';
 import { InputError, type RecordProblem } from '../lib/errors.ts';
-import { COLUMN_BYTES, fitBytes, LoadRun, readRuns, recordRunEnd, recordRunStart, SKIPPED_KEPT } from '../lib/load/run-record.ts';
+import {
+  COLUMN_BYTES,
+  fitBytes,
+  LoadRun,
+  readRuns,
+  recordRunEnd,
+  recordRunStart,
+  SKIPPED_KEPT,
+} from '../lib/load/run-record.ts';
 import { silentLogger, type Logger } from '../lib/log.ts';
 import { migrate } from '../lib/migrate/migrate.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
@@ -33,10 +41,23 @@ test('fitBytes: at most the limit in UTF-8 bytes, "…" when cut, never half a c
 /** A run with multibyte text over every limit: command, error, steps' JSON, the skipped records' fields. */
 function wideRun(): LoadRun {
   const run = new LoadRun(`load --only ${'é'.repeat(800)}`);
-  for (let i = 0; i < 400; i += 1) run.steps.push({ step: `stage staging_events ${i}`, table: 'staging_events', rows: i, seconds: 0.5, detail: `détail ${'€'.repeat(20)}` });
+  for (let i = 0; i < 400; i += 1)
+    run.steps.push({
+      step: `stage staging_events ${i}`,
+      table: 'staging_events',
+      rows: i,
+      seconds: 0.5,
+      detail: `détail ${'€'.repeat(20)}`,
+    });
   const skipped: RecordProblem[] = [];
   for (let i = 0; i < SKIPPED_KEPT + 5; i += 1) {
-    skipped.push({ file: `s3://bücket/${'ä'.repeat(600)}.json`, line: i + 1, field: `f${'ö'.repeat(200)}`, value: '😀'.repeat(400), reason: `Invalid digit ${'€'.repeat(400)}` });
+    skipped.push({
+      file: `s3://bücket/${'ä'.repeat(600)}.json`,
+      line: i + 1,
+      field: `f${'ö'.repeat(200)}`,
+      value: '😀'.repeat(400),
+      reason: `Invalid digit ${'€'.repeat(400)}`,
+    });
   }
   run.skipped = skipped;
   run.end(new InputError(`COPY failed: ${'€'.repeat(2000)}`));
@@ -69,42 +90,62 @@ async function checkRoundTrip(t: import('ava').ExecutionContext, db: Database): 
       Array.from({ length: SKIPPED_KEPT }, (_, i) => i + 1),
     );
     for (const p of read?.skipped ?? []) {
-      t.true(bytes(p.file) <= COLUMN_BYTES.file && bytes(p.value ?? '') <= COLUMN_BYTES.value && bytes(p.reason) <= COLUMN_BYTES.reason && bytes(p.field ?? '') <= COLUMN_BYTES.field);
+      t.true(
+        bytes(p.file) <= COLUMN_BYTES.file &&
+          bytes(p.value ?? '') <= COLUMN_BYTES.value &&
+          bytes(p.reason) <= COLUMN_BYTES.reason &&
+          bytes(p.field ?? '') <= COLUMN_BYTES.field,
+      );
     }
     t.true(read !== undefined && read.steps.length > 0 && read.steps.length < 400, 'as many steps as fit');
-    const [row] = (await reader.query<{ n: number | string }>('SELECT OCTET_LENGTH(command) + OCTET_LENGTH(steps) + OCTET_LENGTH(error) AS n FROM load_runs')).rows;
+    const [row] = (
+      await reader.query<{ n: number | string }>(
+        'SELECT OCTET_LENGTH(command) + OCTET_LENGTH(steps) + OCTET_LENGTH(error) AS n FROM load_runs',
+      )
+    ).rows;
     t.true(Number(row?.n) < 32 * 1024, `a load_runs row of ${String(row?.n)} bytes of text: well under 64 KB`);
   } finally {
     await reader.end();
   }
 }
 
-test.serial('PostgreSQL: a failed run with multibyte text over every limit is recorded in bytes and read back', async (t) => {
-  const tdb = await createTestDatabase();
-  t.teardown(() => tdb.drop());
-  const db = await openDatabase(tdb.config(), silentLogger);
-  t.teardown(() => db.close());
-  await migrate(db, { direction: 'up', log: silentLogger });
-  await checkRoundTrip(t, db);
-});
+test.serial(
+  'PostgreSQL: a failed run with multibyte text over every limit is recorded in bytes and read back',
+  async (t) => {
+    const tdb = await createTestDatabase();
+    t.teardown(() => tdb.drop());
+    const db = await openDatabase(tdb.config(), silentLogger);
+    t.teardown(() => db.close());
+    await migrate(db, { direction: 'up', log: silentLogger });
+    await checkRoundTrip(t, db);
+  },
+);
 
 let standIn: DataApiStandIn | undefined;
 test.after.always(async () => standIn?.close());
 
-test.serial('Redshift Data API (stand-in, VARCHAR in bytes, 64 KB rows): the same run is recorded and read back', async (t) => {
-  standIn = await startDataApiStandIn({ env: {} });
-  const tdb: TestDatabase = await createTestDatabase();
-  t.teardown(() => tdb.drop());
-  // The stand-in takes any credentials; the SDK wants some.
-  const env = { ...standIn.env(tdb.name), AWS_ACCESS_KEY_ID: 'AKIDSTANDIN', AWS_SECRET_ACCESS_KEY: 'stand-in-secret', AWS_REGION: 'us-west-2' };
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  t.teardown(() => {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
-    Object.assign(process.env, saved);
-  });
-  const db = await openDatabase(loadConfig(env), silentLogger);
-  t.teardown(() => db.close());
-  await migrate(db, { direction: 'up', log: silentLogger });
-  await checkRoundTrip(t, db);
-});
+test.serial(
+  'Redshift Data API (stand-in, VARCHAR in bytes, 64 KB rows): the same run is recorded and read back',
+  async (t) => {
+    standIn = await startDataApiStandIn({ env: {} });
+    const tdb: TestDatabase = await createTestDatabase();
+    t.teardown(() => tdb.drop());
+    // The stand-in takes any credentials; the SDK wants some.
+    const env = {
+      ...standIn.env(tdb.name),
+      AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
+      AWS_SECRET_ACCESS_KEY: 'stand-in-secret',
+      AWS_REGION: 'us-west-2',
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    t.teardown(() => {
+      for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+      Object.assign(process.env, saved);
+    });
+    const db = await openDatabase(loadConfig(env), silentLogger);
+    t.teardown(() => db.close());
+    await migrate(db, { direction: 'up', log: silentLogger });
+    await checkRoundTrip(t, db);
+  },
+);

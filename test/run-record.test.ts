@@ -40,14 +40,20 @@ async function recordAndRead(run: LoadRun) {
 
 test('all skipped records are counted, the first 20 kept; the duration reads back as end − start', async (t) => {
   const run = new LoadRun('load --max-errors 100');
-  run.skipped = Array.from({ length: 27 }, (_, i): RecordProblem => ({ file: 'log_data/bad.json', line: i + 1, field: 'ts', reason: 'not a number' }));
+  run.skipped = Array.from(
+    { length: 27 },
+    (_, i): RecordProblem => ({ file: 'log_data/bad.json', line: i + 1, field: 'ts', reason: 'not a number' }),
+  );
   run.end();
   run.endedAt = new Date(run.startedAt.getTime() + 90_500);
   const read = await recordAndRead(run);
   t.is(read?.outcome, 'succeeded');
   t.is(read?.skippedRecords, 27);
   t.is(read?.skipped.length, SKIPPED_KEPT);
-  t.deepEqual(read?.skipped.map((p) => p.line), Array.from({ length: 20 }, (_, i) => i + 1));
+  t.deepEqual(
+    read?.skipped.map((p) => p.line),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
   t.is(read?.seconds, 90.5);
   t.is(read && runRow(read).seconds, '90.5');
   t.is(read?.startedAt, run.startedAt.toISOString());

@@ -13,7 +13,12 @@ import { startS3 } from './helpers/s3.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 /** Generates `songs` song files and `events` events, uploads them to s3rver and stages them from s3:// through a counting proxy. */
-async function stageFromS3(t: ExecutionContext, bucket: string, data: { songs: number; events: number; seed: number }, options: { latencyMs?: number; env?: Record<string, string> } = {}) {
+async function stageFromS3(
+  t: ExecutionContext,
+  bucket: string,
+  data: { songs: number; events: number; seed: number },
+  options: { latencyMs?: number; env?: Record<string, string> } = {},
+) {
   const out = await tempDir(t, 'gen-');
   const expected = await generate({ ...data, out });
   const s3 = await startS3([bucket]);
@@ -42,25 +47,43 @@ async function stageFromS3(t: ExecutionContext, bucket: string, data: { songs: n
 
 test('small files from s3://: one GET per object, a listing per 1000 keys, S3_MAX_CONCURRENCY GETs at once over kept-alive connections', async (t) => {
   const songs = 2500;
-  const { r, counts, songFiles, logFiles } = await stageFromS3(t, 'sparkify-small', { songs, events: 300, seed: 3 }, { env: { S3_MAX_CONCURRENCY: '24' } });
+  const { r, counts, songFiles, logFiles } = await stageFromS3(
+    t,
+    'sparkify-small',
+    { songs, events: 300, seed: 3 },
+    { env: { S3_MAX_CONCURRENCY: '24' } },
+  );
   t.is(songFiles, songs);
   t.log(`requests: ${JSON.stringify(counts)}; ${/stage staging_songs.*/.exec(r.stdout)?.[0] ?? ''}`);
   // The JSONPaths file is found by listing its key and read with one GET.
   t.is(counts.get, songFiles + logFiles + 1, 'one GET per object');
   t.is(counts.head, 0, 'no HEAD per object');
   t.is(counts.other, 0);
-  t.is(counts.list, Math.ceil(songFiles / 1000) + Math.ceil(logFiles / 1000) + 1, 'one ListObjectsV2 page per 1000 keys');
+  t.is(
+    counts.list,
+    Math.ceil(songFiles / 1000) + Math.ceil(logFiles / 1000) + 1,
+    'one ListObjectsV2 page per 1000 keys',
+  );
   t.true(counts.maxGetsInFlight > 16, `more than the old fixed 16 GETs at once (${counts.maxGetsInFlight})`);
   t.true(counts.maxGetsInFlight <= 24, `at most S3_MAX_CONCURRENCY=24 GETs at once (${counts.maxGetsInFlight})`);
   // Keep-alive: thousands of requests over about as many connections as are in flight at once.
-  t.true(counts.connections <= 24 + 2, `connections reused (${counts.connections} for ${counts.get + counts.list} requests)`);
+  t.true(
+    counts.connections <= 24 + 2,
+    `connections reused (${counts.connections} for ${counts.get + counts.list} requests)`,
+  );
 });
 
 test('S3_MAX_CONCURRENCY must be a whole number from 1 to 1024', async (t) => {
   for (const bad of ['0', 'lots', '2.5', '5000']) {
-    const r = await runCli(['load', '--dry-run'], { S3_MAX_CONCURRENCY: bad, DATABASE_URL: 'postgres://u@127.0.0.1:1/db' });
+    const r = await runCli(['load', '--dry-run'], {
+      S3_MAX_CONCURRENCY: bad,
+      DATABASE_URL: 'postgres://u@127.0.0.1:1/db',
+    });
     t.is(r.code, 2, r.stderr);
-    t.regex(r.stderr, new RegExp(`S3_MAX_CONCURRENCY: expected a whole number from 1 to 1024, got '${bad.replace('.', '\\.')}'`));
+    t.regex(
+      r.stderr,
+      new RegExp(`S3_MAX_CONCURRENCY: expected a whole number from 1 to 1024, got '${bad.replace('.', '\\.')}'`),
+    );
   }
 });
 

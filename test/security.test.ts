@@ -26,14 +26,45 @@ test('dry runs, failing loads and failing connections never print a secret', asy
   withPassword.password = DB_PASSWORD;
   const unreachable = `postgres://admin:${DB_PASSWORD}@127.0.0.1:1/dev`;
   const cases: [string, string[], Record<string, string>][] = [
-    ['redshift dry run', ['load', '--dry-run', '--dialect', 'redshift', '--verbose'], { ...AWS, DATABASE_URL: unreachable }],
-    ['migrate dry run', ['migrate', 'up', '--dry-run', '--dialect', 'redshift', '--verbose'], { ...AWS, DATABASE_URL: unreachable }],
+    [
+      'redshift dry run',
+      ['load', '--dry-run', '--dialect', 'redshift', '--verbose'],
+      { ...AWS, DATABASE_URL: unreachable },
+    ],
+    [
+      'migrate dry run',
+      ['migrate', 'up', '--dry-run', '--dialect', 'redshift', '--verbose'],
+      { ...AWS, DATABASE_URL: unreachable },
+    ],
     ['unreachable database', ['load', '--verbose'], { ...AWS, DATABASE_URL: unreachable }],
     ['wrong password', ['verify', '--verbose'], { DATABASE_URL: withPassword.toString() }],
-    ['unreachable S3', ['load', '--verbose'], { ...AWS, DATABASE_URL: tdb.url, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1', LOG_DATA: 's3://some-bucket/log_data', SONG_DATA: 's3://some-bucket/song_data', LOG_JSONPATH: 'auto' }],
-    ['bad input', ['load', '--verbose'], { ...AWS, DATABASE_URL: tdb.url, LOG_DATA: '/nonexistent', SONG_DATA: '/nonexistent', LOG_JSONPATH: 'auto' }],
-    ['bad settings', ['migrate', 'status'], { ...AWS, DATABASE_URL: `mysql://root:${DB_PASSWORD}@x/y`, IAM_ROLE_ARN: `arn:${SECRET_KEY}` }],
-    ['a password in a Data API URL', ['migrate', 'status', '--format', 'json'], { ...AWS, DATABASE_URL: `redshift-data://admin:${DB_PASSWORD}@wg1/dev` }],
+    [
+      'unreachable S3',
+      ['load', '--verbose'],
+      {
+        ...AWS,
+        DATABASE_URL: tdb.url,
+        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1',
+        LOG_DATA: 's3://some-bucket/log_data',
+        SONG_DATA: 's3://some-bucket/song_data',
+        LOG_JSONPATH: 'auto',
+      },
+    ],
+    [
+      'bad input',
+      ['load', '--verbose'],
+      { ...AWS, DATABASE_URL: tdb.url, LOG_DATA: '/nonexistent', SONG_DATA: '/nonexistent', LOG_JSONPATH: 'auto' },
+    ],
+    [
+      'bad settings',
+      ['migrate', 'status'],
+      { ...AWS, DATABASE_URL: `mysql://root:${DB_PASSWORD}@x/y`, IAM_ROLE_ARN: `arn:${SECRET_KEY}` },
+    ],
+    [
+      'a password in a Data API URL',
+      ['migrate', 'status', '--format', 'json'],
+      { ...AWS, DATABASE_URL: `redshift-data://admin:${DB_PASSWORD}@wg1/dev` },
+    ],
   ];
   for (const [label, args, env] of cases) {
     const r = await runCli(args, env, { timeoutMs: 60_000 });
@@ -47,7 +78,8 @@ test('.env is ignored by git and .env.example holds no secret', (t) => {
   const ignored = execFileSync('git', ['check-ignore', '.env'], { cwd: PROJECT_DIR, encoding: 'utf8' }).trim();
   t.is(ignored, '.env');
   const example = parseEnvFile(readFileSync(path.join(PROJECT_DIR, '.env.example'), 'utf8'));
-  for (const name of ['DATABASE_URL', 'PGPASSWORD', 'IAM_ROLE_ARN', 'AWS_PROFILE']) t.is(example[name], '', `${name} is empty`);
+  for (const name of ['DATABASE_URL', 'PGPASSWORD', 'IAM_ROLE_ARN', 'AWS_PROFILE'])
+    t.is(example[name], '', `${name} is empty`);
   for (const [name, value] of Object.entries(example)) {
     t.false(/SECRET|TOKEN|PASSWORD/.test(name) && value !== '', `${name} has no value`);
     t.notRegex(value, /:\/\/[^/]*:[^@]*@/, `${name} holds no password`);

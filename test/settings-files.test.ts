@@ -81,7 +81,17 @@ OWNER=me
 `;
 
 test('.env is read with dotenv semantics: export, quotes, # after a quoted value, escaped newlines', (t) => {
-  const env = parseEnvFile(['export A=1', 'B="x # y" # a comment', "C='single quoted'", 'D="two\\nlines"', 'E=plain # a comment', 'F=', '# G=commented'].join('\n'));
+  const env = parseEnvFile(
+    [
+      'export A=1',
+      'B="x # y" # a comment',
+      "C='single quoted'",
+      'D="two\\nlines"',
+      'E=plain # a comment',
+      'F=',
+      '# G=commented',
+    ].join('\n'),
+  );
   t.deepEqual(env, { A: '1', B: 'x # y', C: 'single quoted', D: 'two\nlines', E: 'plain', F: '' });
 });
 
@@ -121,13 +131,25 @@ test("the seed's dwh.cfg maps to the settings: connection with TLS, role, source
   t.is(config.iamRoleArn, 'arn:aws:iam::123456789012:role/dwhRole');
   t.true(config.secrets.includes('Pa#ss;w0rd%1'));
   t.true(config.secrets.includes('seed-secret/value+1'));
-  t.like(loadClusterConfig(cfg.settings), { clusterId: 'dwhcluster', nodes: 4, nodeType: 'dc2.large', database: 'dwh', user: 'dwhuser', port: 5439, password: 'Passw0rd', roleName: 'dwhRole' });
+  t.like(loadClusterConfig(cfg.settings), {
+    clusterId: 'dwhcluster',
+    nodes: 4,
+    nodeType: 'dc2.large',
+    database: 'dwh',
+    user: 'dwhuser',
+    port: 5439,
+    password: 'Passw0rd',
+    roleName: 'dwhRole',
+  });
 });
 
 test('dwh.cfg: a loopback host needs no TLS, DB_SSLMODE decides, key: value lines and continuation lines read as configparser does', (t) => {
   const local = parseDwhCfg('[CLUSTER]\nHOST = 127.0.0.1\nDB_NAME: dev\nDB_USER = me\nDB_PORT = 5432\n', 'a.cfg');
   t.is(local.settings['DATABASE_URL'], 'postgres://me@127.0.0.1:5432/dev');
-  const disabled = parseDwhCfg('[cluster]\nhost=db.example.com\ndb_name=dev\ndb_user=me\ndb_sslmode=disable\n', 'b.cfg');
+  const disabled = parseDwhCfg(
+    '[cluster]\nhost=db.example.com\ndb_name=dev\ndb_user=me\ndb_sslmode=disable\n',
+    'b.cfg',
+  );
   t.is(disabled.settings['DATABASE_URL'], 'postgres://me@db.example.com:5439/dev?sslmode=disable');
   const template = parseDwhCfg("[CLUSTER]\nHOST=''\nDB_NAME=''\n[IAM_ROLE]\nARN=\n", 'c.cfg');
   t.true(template.hostMissing);
@@ -138,19 +160,31 @@ test('dwh.cfg: a loopback host needs no TLS, DB_SSLMODE decides, key: value line
 
 test('dwh.cfg problems are reported at once, naming file, line, section and key', (t) => {
   const problems = problemsOf(() =>
-    parseDwhCfg('[CLUSTER]\nHOST=h.example.com\nDB_NAME=dev\nDB_PORT=port\n[DWH]\nDWH_CLUSTER_TYPE=single-node\nDWH_NUM_NODES=4\n[S3]\nLOG_DATA=%(root)s/log\n', 'x.cfg'),
+    parseDwhCfg(
+      '[CLUSTER]\nHOST=h.example.com\nDB_NAME=dev\nDB_PORT=port\n[DWH]\nDWH_CLUSTER_TYPE=single-node\nDWH_NUM_NODES=4\n[S3]\nLOG_DATA=%(root)s/log\n',
+      'x.cfg',
+    ),
   );
-  t.deepEqual(problems, [
-    'x.cfg:9: [S3] LOG_DATA: %(name)s references are not supported; write the value out',
-  ]);
-  const more = problemsOf(() => parseDwhCfg('[CLUSTER]\nHOST=h.example.com\nDB_NAME=dev\nDB_PORT=port\n[DWH]\nDWH_CLUSTER_TYPE=single-node\nDWH_NUM_NODES=4\n', 'x.cfg'));
+  t.deepEqual(problems, ['x.cfg:9: [S3] LOG_DATA: %(name)s references are not supported; write the value out']);
+  const more = problemsOf(() =>
+    parseDwhCfg(
+      '[CLUSTER]\nHOST=h.example.com\nDB_NAME=dev\nDB_PORT=port\n[DWH]\nDWH_CLUSTER_TYPE=single-node\nDWH_NUM_NODES=4\n',
+      'x.cfg',
+    ),
+  );
   t.deepEqual(more, [
     'x.cfg:1: [CLUSTER] needs DB_USER beside HOST',
     "x.cfg:4: [CLUSTER] DB_PORT: expected a port number, got 'port'",
     'x.cfg:7: [DWH] DWH_NUM_NODES: a single-node cluster (DWH_CLUSTER_TYPE) has 1 node, got 4',
   ]);
-  t.regex(problemsOf(() => parseDwhCfg('LOG_DATA=s3://b/x\n', 'y.cfg'))[0] ?? '', /^y\.cfg:1: a setting before any \[SECTION\] header.*goes to --env-file/);
-  t.regex(problemsOf(() => parseDwhCfg('[S3]\nLOG_DATA=a\nlog_data=b\n', 'z.cfg'))[0] ?? '', /^z\.cfg:3: \[S3\] log_data is set twice \(first at line 2\)/);
+  t.regex(
+    problemsOf(() => parseDwhCfg('LOG_DATA=s3://b/x\n', 'y.cfg'))[0] ?? '',
+    /^y\.cfg:1: a setting before any \[SECTION\] header.*goes to --env-file/,
+  );
+  t.regex(
+    problemsOf(() => parseDwhCfg('[S3]\nLOG_DATA=a\nlog_data=b\n', 'z.cfg'))[0] ?? '',
+    /^z\.cfg:3: \[S3\] log_data is set twice \(first at line 2\)/,
+  );
 });
 
 test('the environment wins over the files, the named dwh.cfg over .env (said when they differ), empty values mean the default', (t) => {
@@ -163,20 +197,38 @@ test('the environment wins over the files, the named dwh.cfg over .env (said whe
 });
 
 test("setIniValues keeps comments, other keys and each value's quoting; adds what is missing; owner-only", async (t) => {
-  const file = await fileWith(t, 'dwh.cfg', "# mine\n[CLUSTER]\nHOST=''\nDB_PORT=5439\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n");
+  const file = await fileWith(
+    t,
+    'dwh.cfg',
+    "# mine\n[CLUSTER]\nHOST=''\nDB_PORT=5439\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n",
+  );
   await chmod(file, 0o644);
-  await setIniValues(file, { CLUSTER: { HOST: 'h.example.com', DB_PASSWORD: 'a%b' }, IAM_ROLE: { ARN: 'arn:aws:iam::123456789012:role/r' } });
-  t.is(await readFile(file, 'utf8'), "# mine\n[CLUSTER]\nHOST='h.example.com'\nDB_PORT=5439\nDB_PASSWORD=a%%b\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n\n[IAM_ROLE]\nARN=arn:aws:iam::123456789012:role/r\n");
+  await setIniValues(file, {
+    CLUSTER: { HOST: 'h.example.com', DB_PASSWORD: 'a%b' },
+    IAM_ROLE: { ARN: 'arn:aws:iam::123456789012:role/r' },
+  });
+  t.is(
+    await readFile(file, 'utf8'),
+    "# mine\n[CLUSTER]\nHOST='h.example.com'\nDB_PORT=5439\nDB_PASSWORD=a%%b\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n\n[IAM_ROLE]\nARN=arn:aws:iam::123456789012:role/r\n",
+  );
   t.is((await stat(file)).mode & 0o777, 0o600);
 });
 
 test('settings only in .env reach pg: PGSSLMODE=require fails against a server without TLS, disable connects', async (t) => {
   const tdb = await createTestDatabase();
   t.teardown(() => tdb.drop());
-  const required = await runCli(['migrate', 'status'], {}, { envFile: await fileWith(t, '.env', `DATABASE_URL=${tdb.url}\nPGSSLMODE=require\n`) });
+  const required = await runCli(
+    ['migrate', 'status'],
+    {},
+    { envFile: await fileWith(t, '.env', `DATABASE_URL=${tdb.url}\nPGSSLMODE=require\n`) },
+  );
   t.is(required.code, 1, required.stderr);
   t.regex(required.stderr, /does not support SSL/);
-  const disabled = await runCli(['migrate', 'status'], {}, { envFile: await fileWith(t, '.env', `DATABASE_URL="${tdb.url}" # the test database\nexport PGSSLMODE=disable\n`) });
+  const disabled = await runCli(
+    ['migrate', 'status'],
+    {},
+    { envFile: await fileWith(t, '.env', `DATABASE_URL="${tdb.url}" # the test database\nexport PGSSLMODE=disable\n`) },
+  );
   t.is(disabled.code, 0, disabled.stderr);
   t.regex(disabled.stdout, /0 applied, \d+ pending \(postgres at /);
 });
@@ -197,7 +249,11 @@ test('a .env holding only the S3 endpoint and keys: a load from s3:// (s3rver) g
     SONG_DATA: 's3://seed-bucket/song_data/',
     LOG_JSONPATH: 's3://seed-bucket/log_json_path.json',
   };
-  const envFile = await fileWith(t, '.env', `AWS_ENDPOINT_URL_S3=${s3.endpoint}\nAWS_ACCESS_KEY_ID='S3RVER'\nAWS_SECRET_ACCESS_KEY="S3RVER"\n`);
+  const envFile = await fileWith(
+    t,
+    '.env',
+    `AWS_ENDPOINT_URL_S3=${s3.endpoint}\nAWS_ACCESS_KEY_ID='S3RVER'\nAWS_SECRET_ACCESS_KEY="S3RVER"\n`,
+  );
   t.is((await runCli(['migrate', 'up'], env)).code, 0);
   const r = await runCli(['load'], env, { envFile });
   t.is(r.code, 0, r.stderr);
@@ -250,11 +306,18 @@ SECRET=S3RVER
     const c = comparableCounts(await counts(tdb), expected);
     t.deepEqual(c.actual, c.expected);
   }
-  t.false((r.stdout + r.stderr).includes(decodeURIComponent(u.password)), 'the password from the file is never printed');
+  t.false(
+    (r.stdout + r.stderr).includes(decodeURIComponent(u.password)),
+    'the password from the file is never printed',
+  );
 });
 
 test('--config with the template’s empty HOST refuses to fall back to the embedded PostgreSQL; a dwh.cfg as --env-file is an error', async (t) => {
-  const cfg = await fileWith(t, 'dwh.cfg', "[CLUSTER]\nHOST=''\nDB_NAME=''\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n");
+  const cfg = await fileWith(
+    t,
+    'dwh.cfg',
+    "[CLUSTER]\nHOST=''\nDB_NAME=''\n\n[S3]\nLOG_DATA='s3://udacity-dend/log_data'\n",
+  );
   const dir = await tempDir(t, 'settings-warehouse-');
   const r = await runCli(['verify', '--config', cfg], { WAREHOUSE_DIR: dir });
   t.is(r.code, 2, r.stderr);
@@ -267,49 +330,90 @@ test('--config with the template’s empty HOST refuses to fall back to the embe
   t.regex(missing.stderr, /--config .*nope\.cfg: no such file/);
 });
 
-test.serial('cluster create --write-config fills in the dwh.cfg (its other lines kept) and reads its [DWH] settings', async (t) => {
-  const saved = { ...process.env };
-  t.teardown(() => {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  });
-  const iam = mockClient(IAMClient);
-  const redshift = mockClient(RedshiftClient);
-  mockClient(EC2Client);
-  const arn = 'arn:aws:iam::123456789012:role/dwhRole';
-  const available: Cluster = { ClusterIdentifier: 'dwhcluster', ClusterStatus: 'available', Endpoint: { Address: 'dwhcluster.abc123.us-west-2.redshift.amazonaws.com', Port: 5439 }, IamRoles: [{ IamRoleArn: arn }] };
-  iam.on(GetRoleCommand).rejects(Object.assign(new Error('none'), { name: 'NoSuchEntityException' }));
-  iam.on(CreateRoleCommand).resolves({ Role: { Arn: arn, RoleName: 'dwhRole', Path: '/', RoleId: 'x', CreateDate: new Date() } });
-  // The lease check lists the account's clusters (none of the tool's); the create looks this one up by name.
-  redshift.on(DescribeClustersCommand).resolves({ Clusters: [] });
-  redshift.on(DescribeClustersCommand, { ClusterIdentifier: 'dwhcluster' }).rejectsOnce(Object.assign(new Error('none'), { name: 'ClusterNotFoundFault' })).resolves({ Clusters: [available] });
-  const template = "# from the seed project\n[CLUSTER]\nHOST=''\nDB_NAME=''\nDB_USER=''\nDB_PASSWORD=''\nDB_PORT=''\n\n[IAM_ROLE]\nARN=''\n\n[DWH]\nDWH_CLUSTER_TYPE=single-node\nDWH_NODE_TYPE=dc2.large\nDWH_CLUSTER_IDENTIFIER=dwhCluster\nDWH_DB=dwh\nDWH_DB_USER=dwhuser\nDWH_IAM_ROLE_NAME=dwhRole\n";
-  const file = await fileWith(t, 'dwh.cfg', template);
-  const clients = { iam: new IAMClient({ region: 'us-west-2' }), redshift: new RedshiftClient({ region: 'us-west-2' }), ec2: new EC2Client({ region: 'us-west-2' }) };
-  const write = process.stdout.write.bind(process.stdout);
-  const printed: string[] = [];
-  process.stdout.write = ((chunk: string | Uint8Array) => (printed.push(String(chunk)), true)) as typeof process.stdout.write;
-  try {
-    await runClusterCommand(
-      { action: 'create', dryRun: false, writeEnv: false, writeConfig: file, config: file, yes: false, skipFinalSnapshot: false, envFile: '/dev/null', verbose: false, quiet: true },
-      { clients, sleep: async () => undefined },
+test.serial(
+  'cluster create --write-config fills in the dwh.cfg (its other lines kept) and reads its [DWH] settings',
+  async (t) => {
+    const saved = { ...process.env };
+    t.teardown(() => {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    });
+    const iam = mockClient(IAMClient);
+    const redshift = mockClient(RedshiftClient);
+    mockClient(EC2Client);
+    const arn = 'arn:aws:iam::123456789012:role/dwhRole';
+    const available: Cluster = {
+      ClusterIdentifier: 'dwhcluster',
+      ClusterStatus: 'available',
+      Endpoint: { Address: 'dwhcluster.abc123.us-west-2.redshift.amazonaws.com', Port: 5439 },
+      IamRoles: [{ IamRoleArn: arn }],
+    };
+    iam.on(GetRoleCommand).rejects(Object.assign(new Error('none'), { name: 'NoSuchEntityException' }));
+    iam
+      .on(CreateRoleCommand)
+      .resolves({ Role: { Arn: arn, RoleName: 'dwhRole', Path: '/', RoleId: 'x', CreateDate: new Date() } });
+    // The lease check lists the account's clusters (none of the tool's); the create looks this one up by name.
+    redshift.on(DescribeClustersCommand).resolves({ Clusters: [] });
+    redshift
+      .on(DescribeClustersCommand, { ClusterIdentifier: 'dwhcluster' })
+      .rejectsOnce(Object.assign(new Error('none'), { name: 'ClusterNotFoundFault' }))
+      .resolves({ Clusters: [available] });
+    const template =
+      "# from the seed project\n[CLUSTER]\nHOST=''\nDB_NAME=''\nDB_USER=''\nDB_PASSWORD=''\nDB_PORT=''\n\n[IAM_ROLE]\nARN=''\n\n[DWH]\nDWH_CLUSTER_TYPE=single-node\nDWH_NODE_TYPE=dc2.large\nDWH_CLUSTER_IDENTIFIER=dwhCluster\nDWH_DB=dwh\nDWH_DB_USER=dwhuser\nDWH_IAM_ROLE_NAME=dwhRole\n";
+    const file = await fileWith(t, 'dwh.cfg', template);
+    const clients = {
+      iam: new IAMClient({ region: 'us-west-2' }),
+      redshift: new RedshiftClient({ region: 'us-west-2' }),
+      ec2: new EC2Client({ region: 'us-west-2' }),
+    };
+    const write = process.stdout.write.bind(process.stdout);
+    const printed: string[] = [];
+    process.stdout.write = ((chunk: string | Uint8Array) => (
+      printed.push(String(chunk)),
+      true
+    )) as typeof process.stdout.write;
+    try {
+      await runClusterCommand(
+        {
+          action: 'create',
+          dryRun: false,
+          writeEnv: false,
+          writeConfig: file,
+          config: file,
+          yes: false,
+          skipFinalSnapshot: false,
+          envFile: '/dev/null',
+          verbose: false,
+          quiet: true,
+        },
+        { clients, sleep: async () => undefined },
+      );
+    } finally {
+      process.stdout.write = write;
+    }
+    const create = redshift.commandCalls(CreateClusterCommand)[0]?.args[0].input;
+    t.like(create, {
+      ClusterIdentifier: 'dwhcluster',
+      NodeType: 'dc2.large',
+      ClusterType: 'single-node',
+      DBName: 'dwh',
+      MasterUsername: 'dwhuser',
+    });
+    const password = create?.MasterUserPassword ?? '';
+    const text = await readFile(file, 'utf8');
+    t.true(text.startsWith('# from the seed project\n[CLUSTER]\n'));
+    t.regex(text, /^HOST='dwhcluster\.abc123\.us-west-2\.redshift\.amazonaws\.com'$/m);
+    t.regex(text, /^DB_PORT='5439'$/m);
+    t.true(text.includes(`DB_PASSWORD='${password}'`));
+    t.true(text.includes(`DWH_DB_PASSWORD=${password}`));
+    t.regex(text, /^ARN='arn:aws:iam::123456789012:role\/dwhRole'$/m);
+    t.false(printed.join('').includes(password), 'the generated password is never printed');
+    // What was written reads back as the connection to the new cluster.
+    const back = parseDwhCfg(text, 'dwh.cfg');
+    t.is(
+      back.settings['DATABASE_URL'],
+      `postgres://dwhuser:${encodeURIComponent(password)}@dwhcluster.abc123.us-west-2.redshift.amazonaws.com:5439/dwh?sslmode=require`,
     );
-  } finally {
-    process.stdout.write = write;
-  }
-  const create = redshift.commandCalls(CreateClusterCommand)[0]?.args[0].input;
-  t.like(create, { ClusterIdentifier: 'dwhcluster', NodeType: 'dc2.large', ClusterType: 'single-node', DBName: 'dwh', MasterUsername: 'dwhuser' });
-  const password = create?.MasterUserPassword ?? '';
-  const text = await readFile(file, 'utf8');
-  t.true(text.startsWith('# from the seed project\n[CLUSTER]\n'));
-  t.regex(text, /^HOST='dwhcluster\.abc123\.us-west-2\.redshift\.amazonaws\.com'$/m);
-  t.regex(text, /^DB_PORT='5439'$/m);
-  t.true(text.includes(`DB_PASSWORD='${password}'`));
-  t.true(text.includes(`DWH_DB_PASSWORD=${password}`));
-  t.regex(text, /^ARN='arn:aws:iam::123456789012:role\/dwhRole'$/m);
-  t.false(printed.join('').includes(password), 'the generated password is never printed');
-  // What was written reads back as the connection to the new cluster.
-  const back = parseDwhCfg(text, 'dwh.cfg');
-  t.is(back.settings['DATABASE_URL'], `postgres://dwhuser:${encodeURIComponent(password)}@dwhcluster.abc123.us-west-2.redshift.amazonaws.com:5439/dwh?sslmode=require`);
-  t.is(back.settings['IAM_ROLE_ARN'], arn);
-  t.is((await stat(file)).mode & 0o777, 0o600);
-});
+    t.is(back.settings['IAM_ROLE_ARN'], arn);
+    t.is((await stat(file)).mode & 0o777, 0o600);
+  },
+);

@@ -30,5 +30,7 @@ test('the JSONPaths URI names one object: a neighbour whose key extends it is no
     source: 's3://sparkify-meta/meta/paths.json',
   });
   // The prefix alone names no object.
-  await t.throwsAsync(readJsonMapping(reader, 's3://sparkify-meta/meta/paths', COLUMNS, 'LOG_JSONPATH'), { message: /LOG_JSONPATH: JSONPaths file s3:\/\/sparkify-meta\/meta\/paths: expected exactly one file, found 0/ });
+  await t.throwsAsync(readJsonMapping(reader, 's3://sparkify-meta/meta/paths', COLUMNS, 'LOG_JSONPATH'), {
+    message: /LOG_JSONPATH: JSONPaths file s3:\/\/sparkify-meta\/meta\/paths: expected exactly one file, found 0/,
+  });
 });

@@ -10,7 +10,14 @@ import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';
 
 interface ErrorDocument {
-  error: { message: string; exitCode: number; step: string; file: string | null; sqlstate: string | null; statement: string };
+  error: {
+    message: string;
+    exitCode: number;
+    step: string;
+    file: string | null;
+    sqlstate: string | null;
+    statement: string;
+  };
 }
 
 test('a failing transform names its step, loader file, statement and SQLSTATE, in text and in JSON', async (t) => {
@@ -18,12 +25,18 @@ test('a failing transform names its step, loader file, statement and SQLSTATE, i
   t.teardown(() => tdb.drop());
   // The songs step writes songs.title: a column it no longer finds.
   await queryOnce(tdb.url, 'ALTER TABLE songs RENAME COLUMN title TO song_title');
-  const fixture = await writeFixture(t, { logs: { 'a.json': [event({ ts: 1541000000000 })] }, songs: { 'A/1.json': song() } });
+  const fixture = await writeFixture(t, {
+    logs: { 'a.json': [event({ ts: 1541000000000 })] },
+    songs: { 'A/1.json': song() },
+  });
   const env = { DATABASE_URL: tdb.url, ...fixture.env };
 
   const text = await runCli(['load', '--quiet'], env);
   t.is(text.code, 1, text.stderr);
-  t.regex(text.stderr, /error: transform songs \(loaders\/songs\.ts\) failed: column songs\.title does not exist \[SQLSTATE 42703, at character \d+\]/);
+  t.regex(
+    text.stderr,
+    /error: transform songs \(loaders\/songs\.ts\) failed: column songs\.title does not exist \[SQLSTATE 42703, at character \d+\]/,
+  );
   t.regex(text.stderr, /\n {2}statement:\n {4}\S/);
 
   const json = await runCli(['load', '--quiet', '--format', 'json'], env);
@@ -45,7 +58,13 @@ test('a failing migration names the migration and its file; nothing is applied',
   t.is(r.code, 1, r.stderr);
   // node-pg-migrate's own "Error executing" dump is left to --verbose: the error says it once.
   t.notRegex(r.stderr, /Error executing/);
-  t.regex(r.stderr, /error: migration 20261122000300000_create-users \(migrations\/20261122000300000_create-users\.ts\) failed: relation "users" already exists \[SQLSTATE 42P07\]/);
-  const tables = await queryOnce<{ n: string }>(tdb.url, "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'staging_events'");
+  t.regex(
+    r.stderr,
+    /error: migration 20261122000300000_create-users \(migrations\/20261122000300000_create-users\.ts\) failed: relation "users" already exists \[SQLSTATE 42P07\]/,
+  );
+  const tables = await queryOnce<{ n: string }>(
+    tdb.url,
+    "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'staging_events'",
+  );
   t.is(tables[0]?.n, '0', 'the migrations run in one transaction: none applied');
 });

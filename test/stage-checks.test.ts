@@ -34,7 +34,10 @@ test.serial('an empty LOG_DATA folder is an error naming the setting, and the wa
   const f = await writeFixture(t, { songs: { 'A/1.json': song() } });
   const r = await runCli(['load'], { DATABASE_URL: tdb.url, ...f.env });
   t.is(r.code, EXIT.input, r.stderr);
-  t.regex(r.stderr, /LOG_DATA: no objects under .*log_data; a load would empty staging_events \(check the setting, or pass --allow-empty/);
+  t.regex(
+    r.stderr,
+    /LOG_DATA: no objects under .*log_data; a load would empty staging_events \(check the setting, or pass --allow-empty/,
+  );
   t.deepEqual(await checksums(tdb), baseline);
 });
 
@@ -49,53 +52,91 @@ test.serial('--allow-empty loads an empty source: staging_events empty, the star
   t.not(sums['songs'], 'empty');
 });
 
-test.serial('missing sources are all named at once, in order, with their settings, before any S3 credentials are needed', async (t) => {
-  const dir = await tempDir(t, 'sparkify-missing-');
-  const r = await runCli(['load'], {
-    DATABASE_URL: tdb.url,
-    LOG_DATA: path.join(dir, 'nope-logs'),
-    SONG_DATA: path.join(dir, 'nope-songs'),
-    // LOG_JSONPATH left at its s3:// default: nothing may try to read it before the sources are found.
-    AWS_ACCESS_KEY_ID: '',
-    AWS_SECRET_ACCESS_KEY: '',
-  });
-  t.is(r.code, EXIT.input, r.stderr);
-  const logs = r.stderr.indexOf(`LOG_DATA: ${path.join(dir, 'nope-logs')}: no such file or folder`);
-  const songs = r.stderr.indexOf(`SONG_DATA: ${path.join(dir, 'nope-songs')}: no such file or folder`);
-  t.true(logs >= 0 && songs > logs, r.stderr);
-  t.notRegex(r.stderr, /Credential|udacity-dend/);
-  t.deepEqual(await checksums(tdb), baseline);
-});
+test.serial(
+  'missing sources are all named at once, in order, with their settings, before any S3 credentials are needed',
+  async (t) => {
+    const dir = await tempDir(t, 'sparkify-missing-');
+    const r = await runCli(['load'], {
+      DATABASE_URL: tdb.url,
+      LOG_DATA: path.join(dir, 'nope-logs'),
+      SONG_DATA: path.join(dir, 'nope-songs'),
+      // LOG_JSONPATH left at its s3:// default: nothing may try to read it before the sources are found.
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+    });
+    t.is(r.code, EXIT.input, r.stderr);
+    const logs = r.stderr.indexOf(`LOG_DATA: ${path.join(dir, 'nope-logs')}: no such file or folder`);
+    const songs = r.stderr.indexOf(`SONG_DATA: ${path.join(dir, 'nope-songs')}: no such file or folder`);
+    t.true(logs >= 0 && songs > logs, r.stderr);
+    t.notRegex(r.stderr, /Credential|udacity-dend/);
+    t.deepEqual(await checksums(tdb), baseline);
+  },
+);
 
 test.serial('a missing JSONPaths file is named with LOG_JSONPATH, beside a missing SONG_DATA', async (t) => {
   const f = await writeFixture(t, { logs: { 'a.json': [event()] } });
-  const r = await runCli(['load'], { DATABASE_URL: tdb.url, ...f.env, LOG_JSONPATH: path.join(f.root, 'nope.json'), SONG_DATA: path.join(f.root, 'nope') });
+  const r = await runCli(['load'], {
+    DATABASE_URL: tdb.url,
+    ...f.env,
+    LOG_JSONPATH: path.join(f.root, 'nope.json'),
+    SONG_DATA: path.join(f.root, 'nope'),
+  });
   t.is(r.code, EXIT.input, r.stderr);
   t.regex(r.stderr, /LOG_JSONPATH: JSONPaths file .*nope\.json: no such file or folder/);
   t.regex(r.stderr, /SONG_DATA: .*nope: no such file or folder/);
 });
 
 const NESTED_TS = JSON.stringify({
-  jsonpaths: ['artist', 'auth', 'firstName', 'gender', 'itemInSession', 'lastName', 'length', 'level', 'location', 'method', 'page', 'registration', 'sessionId', 'song', 'status', 'ts', 'userAgent', 'userId'].map((k) =>
-    k === 'ts' ? "$['ts']['b']" : `$['${k}']`,
-  ),
+  jsonpaths: [
+    'artist',
+    'auth',
+    'firstName',
+    'gender',
+    'itemInSession',
+    'lastName',
+    'length',
+    'level',
+    'location',
+    'method',
+    'page',
+    'registration',
+    'sessionId',
+    'song',
+    'status',
+    'ts',
+    'userAgent',
+    'userId',
+  ].map((k) => (k === 'ts' ? "$['ts']['b']" : `$['${k}']`)),
 });
 
-test.serial('a JSONPaths path that matches no field warns, naming the column and the path; --strict fails and changes nothing', async (t) => {
-  const f = await writeFixture(t, { logs: { 'a.json': [event(), event()] }, songs: { 'A/1.json': song() }, jsonpaths: NESTED_TS });
-  const strict = await runCli(['load', '--strict'], { DATABASE_URL: tdb.url, ...f.env });
-  t.is(strict.code, EXIT.input, strict.stderr);
-  t.regex(strict.stderr, /staging_events\.ts is NULL in all 2 staged rows: jsonpaths\[15\] \(\$\['ts'\]\['b'\]\) of .*log_json_path\.json \(LOG_JSONPATH\) matched no field/);
-  t.regex(strict.stderr, /--strict: the staging was rolled back/);
-  t.deepEqual(await checksums(tdb), baseline);
+test.serial(
+  'a JSONPaths path that matches no field warns, naming the column and the path; --strict fails and changes nothing',
+  async (t) => {
+    const f = await writeFixture(t, {
+      logs: { 'a.json': [event(), event()] },
+      songs: { 'A/1.json': song() },
+      jsonpaths: NESTED_TS,
+    });
+    const strict = await runCli(['load', '--strict'], { DATABASE_URL: tdb.url, ...f.env });
+    t.is(strict.code, EXIT.input, strict.stderr);
+    t.regex(
+      strict.stderr,
+      /staging_events\.ts is NULL in all 2 staged rows: jsonpaths\[15\] \(\$\['ts'\]\['b'\]\) of .*log_json_path\.json \(LOG_JSONPATH\) matched no field/,
+    );
+    t.regex(strict.stderr, /--strict: the staging was rolled back/);
+    t.deepEqual(await checksums(tdb), baseline);
 
-  const tdb2 = await migratedDatabase();
-  t.teardown(() => tdb2.drop());
-  const lenient = await runCli(['load', '--only', 'stage'], { DATABASE_URL: tdb2.url, ...f.env });
-  t.is(lenient.code, 0, lenient.stderr);
-  t.regex(lenient.stderr, /warning: staging_events\.ts is NULL in all 2 staged rows: .*\(--strict makes this an error\)/);
-  t.notRegex(lenient.stderr, /staging_events\.(artist|user_id) is NULL/, 'only the column that matched nothing');
-});
+    const tdb2 = await migratedDatabase();
+    t.teardown(() => tdb2.drop());
+    const lenient = await runCli(['load', '--only', 'stage'], { DATABASE_URL: tdb2.url, ...f.env });
+    t.is(lenient.code, 0, lenient.stderr);
+    t.regex(
+      lenient.stderr,
+      /warning: staging_events\.ts is NULL in all 2 staged rows: .*\(--strict makes this an error\)/,
+    );
+    t.notRegex(lenient.stderr, /staging_events\.(artist|user_id) is NULL/, 'only the column that matched nothing');
+  },
+);
 
 test.serial("LOG_JSONPATH=auto on camelCase logs names every column 'auto' leaves NULL", async (t) => {
   const tdb2 = await migratedDatabase();
@@ -104,7 +145,12 @@ test.serial("LOG_JSONPATH=auto on camelCase logs names every column 'auto' leave
   const r = await runCli(['load', '--only', 'stage'], { DATABASE_URL: tdb2.url, ...f.env, LOG_JSONPATH: 'auto' });
   t.is(r.code, 0, r.stderr);
   for (const column of ['first_name', 'item_in_session', 'last_name', 'session_id', 'user_agent', 'user_id']) {
-    t.regex(r.stderr, new RegExp(`staging_events\\.${column} is NULL in all 1 staged rows: 'auto' reads the top-level key "${column}" \\(LOG_JSONPATH\\) matched no field`));
+    t.regex(
+      r.stderr,
+      new RegExp(
+        `staging_events\\.${column} is NULL in all 1 staged rows: 'auto' reads the top-level key "${column}" \\(LOG_JSONPATH\\) matched no field`,
+      ),
+    );
   }
   t.notRegex(r.stderr, /staging_events\.(artist|ts|song) is NULL/);
 });
@@ -115,13 +161,24 @@ test('on Redshift the same check follows each COPY, inside the staging transacti
   const config = loadConfig({ IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/r' });
   const warned = fakeRedshift({ nullColumns: ['user_id'] });
   await runLoad(warned.db, { config, log, pipeline, only: ['stage'], reader: warned.reader });
-  t.true(lines.some((l) => /warning: staging_events\.user_id is NULL in all 7 staged rows: jsonpaths\[17\] \(\$\['userId'\]\) of s3:\/\/udacity-dend\/log_json_path\.json \(LOG_JSONPATH\) matched no field/.test(l)), lines.join('\n'));
+  t.true(
+    lines.some((l) =>
+      /warning: staging_events\.user_id is NULL in all 7 staged rows: jsonpaths\[17\] \(\$\['userId'\]\) of s3:\/\/udacity-dend\/log_json_path\.json \(LOG_JSONPATH\) matched no field/.test(
+        l,
+      ),
+    ),
+    lines.join('\n'),
+  );
   const copy = warned.statements.findIndex((s) => s.startsWith('COPY staging_events'));
-  const check = warned.statements.findIndex((s, i) => i > copy && / AS c0\b/.test(s) && s.includes('FROM staging_events'));
+  const check = warned.statements.findIndex(
+    (s, i) => i > copy && / AS c0\b/.test(s) && s.includes('FROM staging_events'),
+  );
   t.true(copy >= 0 && check > copy && check < warned.statements.indexOf('COMMIT'));
 
   const strict = fakeRedshift({ nullColumns: ['user_id'] });
-  const err = await t.throwsAsync(runLoad(strict.db, { config, log, pipeline, only: ['stage'], strict: true, reader: strict.reader }));
+  const err = await t.throwsAsync(
+    runLoad(strict.db, { config, log, pipeline, only: ['stage'], strict: true, reader: strict.reader }),
+  );
   t.true(err instanceof InputError);
   const staging = strict.statements.indexOf('BEGIN', strict.statements.indexOf('BEGIN') + 1); // after the lock's own
   const rollback = strict.statements.indexOf('ROLLBACK');
@@ -132,7 +189,13 @@ test('on Redshift the same check follows each COPY, inside the staging transacti
 test('empty sources are named through the library too, every one at once', async (t) => {
   const dir = await tempDir(t, 'sparkify-empty-');
   await mkdir(path.join(dir, 'logs'));
-  const err = await t.throwsAsync(load(tdb, { LOG_DATA: path.join(dir, 'logs'), SONG_DATA: path.join(dir, 'logs'), LOG_JSONPATH: 'auto' }, { allowEmpty: false }));
+  const err = await t.throwsAsync(
+    load(
+      tdb,
+      { LOG_DATA: path.join(dir, 'logs'), SONG_DATA: path.join(dir, 'logs'), LOG_JSONPATH: 'auto' },
+      { allowEmpty: false },
+    ),
+  );
   t.true(err instanceof InputError);
   t.regex(err?.message ?? '', /^LOG_DATA: no objects under .*\nSONG_DATA: no objects under /);
 });

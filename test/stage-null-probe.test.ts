@@ -29,6 +29,10 @@ test('each column NULL in every staged row is found by both probes; a column NUL
     const log = createLogger({ write: (l) => warnings.push(l) });
     await checkMappedColumns(conn, step, { config, log, allowEmpty: false, strict: false }, undefined, stagedRows);
     const probe = stagedRows === undefined ? 'COUNT (Redshift)' : 'EXISTS (PostgreSQL)';
-    t.deepEqual(warnings.map((w) => /staging_songs\.(\w+) is NULL in all 3 staged rows/.exec(w)?.[1]), ['artist_longitude', 'artist_location'], `${probe} probe: ${warnings.join('\n')}`);
+    t.deepEqual(
+      warnings.map((w) => /staging_songs\.(\w+) is NULL in all 3 staged rows/.exec(w)?.[1]),
+      ['artist_longitude', 'artist_location'],
+      `${probe} probe: ${warnings.join('\n')}`,
+    );
   }
 });

@@ -19,7 +19,20 @@ const COLUMNS: StagingColumn[] = [
   { name: 's', type: 'varchar', bytes: 64 },
 ];
 const AUTO: JsonMapping = { kind: 'auto', ignoreCase: false };
-const VALUES = ['a\\/b', '\\/', 'end\\/', '\\\\/', '\\\\\\/', 'tab\\tnew\\nline', 'quote\\"', 'back\\\\slash', 'é\\u00e9\\/', 'bell\\b\\f\\r', 'plain  ', 'slash\\/  '];
+const VALUES = [
+  'a\\/b',
+  '\\/',
+  'end\\/',
+  '\\\\/',
+  '\\\\\\/',
+  'tab\\tnew\\nline',
+  'quote\\"',
+  'back\\\\slash',
+  'é\\u00e9\\/',
+  'bell\\b\\f\\r',
+  'plain  ',
+  'slash\\/  ',
+];
 
 test('escaped strings store what JSON.parse decodes, \\/ included, on both converter paths', async (t) => {
   const tdb = await createTestDatabase();
@@ -39,6 +52,10 @@ test('escaped strings store what JSON.parse decodes, \\/ included, on both conve
     t.deepEqual(converted.problems, []);
     await conn.query('TRUNCATE staged');
     await pipeline(Readable.from([converted.text]), copy('COPY staged (id, s) FROM STDIN'));
-    t.deepEqual((await conn.query<{ id: number; s: string }>('SELECT id, s FROM staged ORDER BY id')).rows, expected, fastPath ? 'byte fast path' : 'JSON.parse path');
+    t.deepEqual(
+      (await conn.query<{ id: number; s: string }>('SELECT id, s FROM staged ORDER BY id')).rows,
+      expected,
+      fastPath ? 'byte fast path' : 'JSON.parse path',
+    );
   }
 });

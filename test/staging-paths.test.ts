@@ -20,7 +20,11 @@ const COLUMNS: StagingColumn[] = [
   { name: 'ts', type: 'timestamp' },
 ];
 const AUTO: JsonMapping = { kind: 'auto', ignoreCase: false };
-const PATHS: JsonMapping = { kind: 'paths', source: 'paths.json', paths: [['S'], ['I'], ['Small'], ['Big'], ['D'], ['B'], ['Ts']] };
+const PATHS: JsonMapping = {
+  kind: 'paths',
+  source: 'paths.json',
+  paths: [['S'], ['I'], ['Small'], ['Big'], ['D'], ['B'], ['Ts']],
+};
 
 const ESCAPES: Record<string, string> = { '\\': '\\', n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v' };
 
@@ -95,7 +99,15 @@ const LINES = [
 
 for (const [name, mapping, rename] of [
   ['auto mapping', AUTO, (l: string) => l],
-  ['JSONPaths mapping', PATHS, (l: string) => l.replace(/"(s|i|small|big|d|b|ts)":/g, (_m, k: string) => `"${k === 'small' ? 'Small' : k === 'big' ? 'Big' : k === 'ts' ? 'Ts' : k.toUpperCase()}":`)],
+  [
+    'JSONPaths mapping',
+    PATHS,
+    (l: string) =>
+      l.replace(
+        /"(s|i|small|big|d|b|ts)":/g,
+        (_m, k: string) => `"${k === 'small' ? 'Small' : k === 'big' ? 'Big' : k === 'ts' ? 'Ts' : k.toUpperCase()}":`,
+      ),
+  ],
 ] as const) {
   test(`fast and general paths give the same rows and problems (${name}), at any chunk size`, async (t) => {
     const input = Buffer.from(LINES.map(rename).join('\n'), 'utf8');
@@ -105,7 +117,10 @@ for (const [name, mapping, rename] of [
     // Each line on its own, followed by a good record: the fast path's own handling of it.
     for (const [n, text] of LINES.map(rename).entries()) {
       const one = Buffer.from(`${text}\n{"${rename('"s":').slice(1, -2)}":"next"}\n`, 'utf8');
-      const [f, g] = [await convertBytes(COLUMNS, mapping, one, true, 5), await convertBytes(COLUMNS, mapping, one, false)];
+      const [f, g] = [
+        await convertBytes(COLUMNS, mapping, one, true, 5),
+        await convertBytes(COLUMNS, mapping, one, false),
+      ];
       t.deepEqual(values(f.text, COLUMNS), values(g.text, COLUMNS), `line ${n + 1}: ${text}`);
       t.deepEqual(f.problems, g.problems, `line ${n + 1}: ${text}`);
     }
@@ -128,7 +143,11 @@ for (const [name, mapping, rename] of [
 test('the fast path hands over at the first line it does not accept: a byte-order mark, invalid UTF-8, a last line without newline', async (t) => {
   const cases: [string, Buffer, number | undefined][] = [
     ['BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"s":"a"}\n')]), 1],
-    ['invalid UTF-8 on line 2', Buffer.concat([Buffer.from('{"s":"a"}\n{"s":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n{"s":"c"}\n')]), 2],
+    [
+      'invalid UTF-8 on line 2',
+      Buffer.concat([Buffer.from('{"s":"a"}\n{"s":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n{"s":"c"}\n')]),
+      2,
+    ],
     ['no final newline', Buffer.from('{"s":"a"}\n{"s":"b","i":2}'), undefined],
   ];
   for (const [label, input, from] of cases) {
@@ -145,7 +164,8 @@ test('the fast path hands over at the first line it does not accept: a byte-orde
 });
 
 const data = sharedSparkify();
-if (!data && process.env['REQUIRE_SHARED_DATA'] === '1') throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
+if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
+  throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
 const maybe = data ? test : test.skip;
 const title = (t: string) => (data ? t : `${t} (skipped: ../shared/sparkify not found; CI runs it)`);
 
@@ -156,31 +176,63 @@ const files = (dir: string): string[] =>
   });
 
 const EVENTS: StagingColumn[] = [
-  ['artist', 'varchar', 1024], ['auth', 'varchar', 32], ['first_name', 'varchar', 256], ['gender', 'varchar', 16], ['item_in_session', 'integer'],
-  ['last_name', 'varchar', 256], ['length', 'double'], ['level', 'varchar', 16], ['location', 'varchar', 512], ['method', 'varchar', 16],
-  ['page', 'varchar', 64], ['registration', 'double'], ['session_id', 'integer'], ['song', 'varchar', 1024], ['status', 'smallint'],
-  ['ts', 'bigint'], ['user_agent', 'varchar', 1024], ['user_id', 'integer'],
+  ['artist', 'varchar', 1024],
+  ['auth', 'varchar', 32],
+  ['first_name', 'varchar', 256],
+  ['gender', 'varchar', 16],
+  ['item_in_session', 'integer'],
+  ['last_name', 'varchar', 256],
+  ['length', 'double'],
+  ['level', 'varchar', 16],
+  ['location', 'varchar', 512],
+  ['method', 'varchar', 16],
+  ['page', 'varchar', 64],
+  ['registration', 'double'],
+  ['session_id', 'integer'],
+  ['song', 'varchar', 1024],
+  ['status', 'smallint'],
+  ['ts', 'bigint'],
+  ['user_agent', 'varchar', 1024],
+  ['user_id', 'integer'],
 ].map(([name, type, bytes]) => ({ name, type, bytes }) as StagingColumn);
 const SONGS: StagingColumn[] = [
-  ['num_songs', 'integer'], ['artist_id', 'varchar', 32], ['artist_latitude', 'double'], ['artist_longitude', 'double'], ['artist_location', 'varchar', 512],
-  ['artist_name', 'varchar', 1024], ['song_id', 'varchar', 32], ['title', 'varchar', 1024], ['duration', 'double'], ['year', 'integer'],
+  ['num_songs', 'integer'],
+  ['artist_id', 'varchar', 32],
+  ['artist_latitude', 'double'],
+  ['artist_longitude', 'double'],
+  ['artist_location', 'varchar', 512],
+  ['artist_name', 'varchar', 1024],
+  ['song_id', 'varchar', 32],
+  ['title', 'varchar', 1024],
+  ['duration', 'double'],
+  ['year', 'integer'],
 ].map(([name, type, bytes]) => ({ name, type, bytes }) as StagingColumn);
 
-maybe(title("Sparkify's real log and song files: the fast path converts every line, to the general path's values"), async (t) => {
-  const root = data ?? '';
-  const paths = JSON.parse(readFileSync(path.join(root, 'log_json_path.json'), 'utf8')) as { jsonpaths: string[] };
-  const logMapping: JsonMapping = { kind: 'paths', source: 'log_json_path.json', paths: paths.jsonpaths.map((p) => [/\['(.*)'\]/.exec(p)?.[1] ?? p]) };
-  let rows = 0;
-  for (const [dir, columns, mapping] of [['log_data', EVENTS, logMapping], ['song_data', SONGS, AUTO]] as const) {
-    for (const file of files(path.join(root, dir))) {
-      const input = readFileSync(file);
-      const fast = await convertBytes(columns, mapping, input, true);
-      const general = await convertBytes(columns, mapping, input, false);
-      t.is(fast.result.generalFrom, undefined, file);
-      t.deepEqual(fast.problems, [], file);
-      t.deepEqual(values(fast.text, columns), values(general.text, columns), file);
-      rows += fast.result.rows;
+maybe(
+  title("Sparkify's real log and song files: the fast path converts every line, to the general path's values"),
+  async (t) => {
+    const root = data ?? '';
+    const paths = JSON.parse(readFileSync(path.join(root, 'log_json_path.json'), 'utf8')) as { jsonpaths: string[] };
+    const logMapping: JsonMapping = {
+      kind: 'paths',
+      source: 'log_json_path.json',
+      paths: paths.jsonpaths.map((p) => [/\['(.*)'\]/.exec(p)?.[1] ?? p]),
+    };
+    let rows = 0;
+    for (const [dir, columns, mapping] of [
+      ['log_data', EVENTS, logMapping],
+      ['song_data', SONGS, AUTO],
+    ] as const) {
+      for (const file of files(path.join(root, dir))) {
+        const input = readFileSync(file);
+        const fast = await convertBytes(columns, mapping, input, true);
+        const general = await convertBytes(columns, mapping, input, false);
+        t.is(fast.result.generalFrom, undefined, file);
+        t.deepEqual(fast.problems, [], file);
+        t.deepEqual(values(fast.text, columns), values(general.text, columns), file);
+        rows += fast.result.rows;
+      }
     }
-  }
-  t.is(rows, 8056 + 1943);
-});
+    t.is(rows, 8056 + 1943);
+  },
+);

@@ -16,8 +16,12 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
     await runCli(['db', 'stop'], env);
     // As root, with WAREHOUSE_DIR closed to the postgres user (mkdtemp makes it 0700), the
     // cluster's files live in the temp directory instead (lib/db/embedded-postgres.ts): remove them too.
-    const state = await readFile(path.join(dir, 'server.json'), 'utf8').then((s) => JSON.parse(s) as { dataDir?: string }, () => ({ dataDir: undefined }));
-    if (state.dataDir && !state.dataDir.startsWith(dir)) await rm(path.dirname(state.dataDir), { recursive: true, force: true });
+    const state = await readFile(path.join(dir, 'server.json'), 'utf8').then(
+      (s) => JSON.parse(s) as { dataDir?: string },
+      () => ({ dataDir: undefined }),
+    );
+    if (state.dataDir && !state.dataDir.startsWith(dir))
+      await rm(path.dirname(state.dataDir), { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   });
   const first = await runCli(['start'], env, { timeoutMs: 300_000 });
@@ -43,7 +47,16 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
   // Both runs are in the run record.
   const history = await runCli(['history', '--format', 'json'], env);
   t.is(history.code, 0, history.stderr);
-  t.deepEqual((JSON.parse(history.stdout) as { runs: { command: string; outcome: string }[] }).runs.map((r) => [r.command, r.outcome]), [['start', 'succeeded'], ['start', 'succeeded']]);
+  t.deepEqual(
+    (JSON.parse(history.stdout) as { runs: { command: string; outcome: string }[] }).runs.map((r) => [
+      r.command,
+      r.outcome,
+    ]),
+    [
+      ['start', 'succeeded'],
+      ['start', 'succeeded'],
+    ],
+  );
 
   const started = await runCli(['db', 'start'], env);
   t.is(started.code, 0, started.stderr);

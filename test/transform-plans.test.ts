@@ -28,7 +28,15 @@ test.before(async () => {
   const out = await tempDir(scope, 'gen-');
   await generate({ songs: 2000, events: 60000, seed: 9, out });
   tdb = await migratedDatabase();
-  await load(tdb, { LOG_DATA: path.join(out, 'log_data'), SONG_DATA: path.join(out, 'song_data'), LOG_JSONPATH: path.join(out, 'log_json_path.json') }, { only: ['stage'] });
+  await load(
+    tdb,
+    {
+      LOG_DATA: path.join(out, 'log_data'),
+      SONG_DATA: path.join(out, 'song_data'),
+      LOG_JSONPATH: path.join(out, 'log_json_path.json'),
+    },
+    { only: ['stage'] },
+  );
   await tdb.query('ANALYZE staging_events');
   await tdb.query('ANALYZE staging_songs');
 });
@@ -50,23 +58,46 @@ test('songplays: events hash-joined to the song candidates, one sort for ranking
   t.teardown(() => tdb.query('DROP TABLE IF EXISTS songplays_candidates').then(() => undefined));
   const all = await plan(statements[at] ?? '');
   const types = all.map((n) => n['Node Type']);
-  t.false(all.some((n) => n['Node Type'] === 'Nested Loop' && reads(n, 'staging_events')), types.join(', '));
-  t.true(all.some((n) => n['Node Type'] === 'Hash Join' && /Left|Right/.test(n['Join Type'] ?? '') && reads(n, 'staging_events') && reads(n, 'songplays_candidates')), types.join(', '));
+  t.false(
+    all.some((n) => n['Node Type'] === 'Nested Loop' && reads(n, 'staging_events')),
+    types.join(', '),
+  );
+  t.true(
+    all.some(
+      (n) =>
+        n['Node Type'] === 'Hash Join' &&
+        /Left|Right/.test(n['Join Type'] ?? '') &&
+        reads(n, 'staging_events') &&
+        reads(n, 'songplays_candidates'),
+    ),
+    types.join(', '),
+  );
   // The candidates are the hashed side; the events stream past them (in parallel workers on big inputs).
-  t.true(all.some((n) => n['Node Type'] === 'Hash' && reads(n, 'songplays_candidates') && !reads(n, 'staging_events')), types.join(', '));
+  t.true(
+    all.some((n) => n['Node Type'] === 'Hash' && reads(n, 'songplays_candidates') && !reads(n, 'staging_events')),
+    types.join(', '),
+  );
   t.is(types.filter((x) => x === 'Sort').length, 1, types.join(', '));
   t.is(types.filter((x) => x === 'WindowAgg').length, 1);
 });
 
 test("users: each user's latest ts by aggregation, then a hash join; no nested loop, no sort of every event", async (t) => {
-  const create = users.statements(dialectByName('postgres')).find((s) => s.startsWith('CREATE TEMP TABLE users_batch')) ?? '';
+  const create =
+    users.statements(dialectByName('postgres')).find((s) => s.startsWith('CREATE TEMP TABLE users_batch')) ?? '';
   const all = await plan(create);
   const types = all.map((n) => n['Node Type']);
-  t.false(all.some((n) => n['Node Type'] === 'Nested Loop' && reads(n, 'staging_events')), types.join(', '));
+  t.false(
+    all.some((n) => n['Node Type'] === 'Nested Loop' && reads(n, 'staging_events')),
+    types.join(', '),
+  );
   t.true(types.includes('Aggregate'), types.join(', '));
   t.true(types.includes('Hash Join'), types.join(', '));
   // The only sort ranks the rows at each user's latest ts, after the join.
   const sorts = all.filter((n) => n['Node Type'] === 'Sort');
   t.true(sorts.length <= 1, types.join(', '));
-  for (const sort of sorts) t.true(nodes(sort).some((n) => n['Node Type'] === 'Hash Join'), 'the sort is above the join');
+  for (const sort of sorts)
+    t.true(
+      nodes(sort).some((n) => n['Node Type'] === 'Hash Join'),
+      'the sort is above the join',
+    );
 });

@@ -23,7 +23,8 @@ async function loadBothOrders(t: ExecutionContext, songs: readonly Song[]): Prom
   }
   const [a, b] = dbs as [TestDatabase, TestDatabase];
   // The premise: the two loads staged the records in opposite orders.
-  const staged = async (tdb: TestDatabase) => (await tdb.query<{ song_id: string }>('select song_id from staging_songs order by ctid')).map((r) => r.song_id);
+  const staged = async (tdb: TestDatabase) =>
+    (await tdb.query<{ song_id: string }>('select song_id from staging_songs order by ctid')).map((r) => r.song_id);
   t.deepEqual(await staged(b), (await staged(a)).reverse(), 'the file order reached staging');
   return [a, b];
 }
@@ -33,33 +34,107 @@ const artists = (tdb: TestDatabase) => tdb.query(`select ${ARTIST_COLUMNS} from 
 
 test('artists: coordinates break the tie between two records with a location, even against the smaller song_id', async (t) => {
   const songs = [
-    song({ song_id: 'SOA1', artist_id: 'ARA', artist_name: 'Smaller Id', artist_location: 'Paris', artist_latitude: null, artist_longitude: null }),
-    song({ song_id: 'SOA2', artist_id: 'ARA', artist_name: 'Larger Id', artist_location: 'Lyon', artist_latitude: 45.76, artist_longitude: 4.83 }),
+    song({
+      song_id: 'SOA1',
+      artist_id: 'ARA',
+      artist_name: 'Smaller Id',
+      artist_location: 'Paris',
+      artist_latitude: null,
+      artist_longitude: null,
+    }),
+    song({
+      song_id: 'SOA2',
+      artist_id: 'ARA',
+      artist_name: 'Larger Id',
+      artist_location: 'Lyon',
+      artist_latitude: 45.76,
+      artist_longitude: 4.83,
+    }),
   ];
   for (const tdb of await loadBothOrders(t, songs)) {
-    t.deepEqual(await artists(tdb), [{ artist_id: 'ARA', name: 'Larger Id', location: 'Lyon', latitude: 45.76, longitude: 4.83 }]);
+    t.deepEqual(await artists(tdb), [
+      { artist_id: 'ARA', name: 'Larger Id', location: 'Lyon', latitude: 45.76, longitude: 4.83 },
+    ]);
   }
 });
 
 test('artists: a location outranks coordinates, even against the smaller song_id', async (t) => {
   const songs = [
-    song({ song_id: 'SOB1', artist_id: 'ARB', artist_name: 'Coordinates Only', artist_location: '', artist_latitude: 40.71, artist_longitude: -74.01 }),
-    song({ song_id: 'SOB2', artist_id: 'ARB', artist_name: 'Location Only', artist_location: 'Berlin', artist_latitude: null, artist_longitude: null }),
+    song({
+      song_id: 'SOB1',
+      artist_id: 'ARB',
+      artist_name: 'Coordinates Only',
+      artist_location: '',
+      artist_latitude: 40.71,
+      artist_longitude: -74.01,
+    }),
+    song({
+      song_id: 'SOB2',
+      artist_id: 'ARB',
+      artist_name: 'Location Only',
+      artist_location: 'Berlin',
+      artist_latitude: null,
+      artist_longitude: null,
+    }),
   ];
   for (const tdb of await loadBothOrders(t, songs)) {
-    t.deepEqual(await artists(tdb), [{ artist_id: 'ARB', name: 'Location Only', location: 'Berlin', latitude: null, longitude: null }]);
+    t.deepEqual(await artists(tdb), [
+      { artist_id: 'ARB', name: 'Location Only', location: 'Berlin', latitude: null, longitude: null },
+    ]);
   }
 });
 
 test('artists: between equally complete records the smaller song_id wins, in both file orders', async (t) => {
   // The smaller song_id has the later name, location and coordinates, so ranking by values instead would pick the other.
   const songs = [
-    song({ song_id: 'SOC1', artist_id: 'ARC', artist_name: 'Zulu Complete', artist_location: 'Rome', artist_latitude: 41.9, artist_longitude: 12.5 }),
-    song({ song_id: 'SOC2', artist_id: 'ARC', artist_name: 'Alpha Complete', artist_location: 'Athens', artist_latitude: 37.98, artist_longitude: 23.73 }),
-    song({ song_id: 'SOD1', artist_id: 'ARD', artist_name: 'Zulu Located', artist_location: 'Oslo', artist_latitude: null, artist_longitude: null }),
-    song({ song_id: 'SOD2', artist_id: 'ARD', artist_name: 'Alpha Located', artist_location: 'Bergen', artist_latitude: null, artist_longitude: null }),
-    song({ song_id: 'SOE1', artist_id: 'ARE', artist_name: 'Zulu Bare', artist_location: '', artist_latitude: null, artist_longitude: null }),
-    song({ song_id: 'SOE2', artist_id: 'ARE', artist_name: 'Alpha Bare', artist_location: '', artist_latitude: null, artist_longitude: null }),
+    song({
+      song_id: 'SOC1',
+      artist_id: 'ARC',
+      artist_name: 'Zulu Complete',
+      artist_location: 'Rome',
+      artist_latitude: 41.9,
+      artist_longitude: 12.5,
+    }),
+    song({
+      song_id: 'SOC2',
+      artist_id: 'ARC',
+      artist_name: 'Alpha Complete',
+      artist_location: 'Athens',
+      artist_latitude: 37.98,
+      artist_longitude: 23.73,
+    }),
+    song({
+      song_id: 'SOD1',
+      artist_id: 'ARD',
+      artist_name: 'Zulu Located',
+      artist_location: 'Oslo',
+      artist_latitude: null,
+      artist_longitude: null,
+    }),
+    song({
+      song_id: 'SOD2',
+      artist_id: 'ARD',
+      artist_name: 'Alpha Located',
+      artist_location: 'Bergen',
+      artist_latitude: null,
+      artist_longitude: null,
+    }),
+    song({
+      song_id: 'SOE1',
+      artist_id: 'ARE',
+      artist_name: 'Zulu Bare',
+      artist_location: '',
+      artist_latitude: null,
+      artist_longitude: null,
+    }),
+    song({
+      song_id: 'SOE2',
+      artist_id: 'ARE',
+      artist_name: 'Alpha Bare',
+      artist_location: '',
+      artist_latitude: null,
+      artist_longitude: null,
+    }),
   ];
   for (const tdb of await loadBothOrders(t, songs)) {
     t.deepEqual(await artists(tdb), [
@@ -81,7 +156,8 @@ test('songs: two files with the same song_id give the same row in both file orde
     song({ song_id: 'SOARTIST', title: 'Same', artist_id: 'ARB' }),
   ];
   const [a, b] = await loadBothOrders(t, songs);
-  const rows = (tdb: TestDatabase) => tdb.query('select song_id, title, artist_id, year, duration from songs order by song_id');
+  const rows = (tdb: TestDatabase) =>
+    tdb.query('select song_id, title, artist_id, year, duration from songs order by song_id');
   const inOrder = await rows(a);
   t.is(inOrder.length, 3, 'one row per song_id');
   t.deepEqual(await rows(b), inOrder);

@@ -19,7 +19,13 @@ async function loaded(t: Owner): Promise<TestDatabase> {
   const tdb = await migratedDatabase();
   dbs.push(tdb);
   const f = await writeFixture(t, {
-    logs: { 'a.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000, song: 'Other', userId: '11' }), event({ ts: 1541000002000, page: 'Home', song: null })] },
+    logs: {
+      'a.json': [
+        event({ ts: 1541000000000 }),
+        event({ ts: 1541000001000, song: 'Other', userId: '11' }),
+        event({ ts: 1541000002000, page: 'Home', song: null }),
+      ],
+    },
     songs: { 'A/1.json': song(), 'A/2.json': song({ song_id: 'SO2', artist_id: 'AR2', title: 'Two' }) },
   });
   await load(tdb, f.env);
@@ -36,19 +42,43 @@ async function failing(tdb: TestDatabase): Promise<string[]> {
 }
 
 const breakages: [string, string, string[]][] = [
-  ['a duplicated user', "INSERT INTO users SELECT * FROM users WHERE user_id = 10", ['users: user_id unique']],
+  ['a duplicated user', 'INSERT INTO users SELECT * FROM users WHERE user_id = 10', ['users: user_id unique']],
   ['a duplicated song', "INSERT INTO songs SELECT * FROM songs WHERE song_id = 'SO2'", ['songs: song_id unique']],
-  ['a duplicated artist', "INSERT INTO artists SELECT * FROM artists WHERE artist_id = 'AR2'", ['artists: artist_id unique']],
-  ['a duplicated time row', 'INSERT INTO time SELECT * FROM time WHERE start_time = (SELECT MIN(start_time) FROM time)', ['time: start_time unique']],
-  ['a duplicated play', "INSERT INTO songplays (songplay_id, start_time, user_id, level, session_id) SELECT songplay_id, start_time, user_id, level, session_id FROM songplays WHERE user_id = 11", ['songplays: songplay_id unique', 'songplays: user_id, session_id, start_time unique']],
-  ['a NULL user key', "INSERT INTO users (user_id) VALUES (NULL)", ['users: user_id not NULL']],
+  [
+    'a duplicated artist',
+    "INSERT INTO artists SELECT * FROM artists WHERE artist_id = 'AR2'",
+    ['artists: artist_id unique'],
+  ],
+  [
+    'a duplicated time row',
+    'INSERT INTO time SELECT * FROM time WHERE start_time = (SELECT MIN(start_time) FROM time)',
+    ['time: start_time unique'],
+  ],
+  [
+    'a duplicated play',
+    'INSERT INTO songplays (songplay_id, start_time, user_id, level, session_id) SELECT songplay_id, start_time, user_id, level, session_id FROM songplays WHERE user_id = 11',
+    ['songplays: songplay_id unique', 'songplays: user_id, session_id, start_time unique'],
+  ],
+  ['a NULL user key', 'INSERT INTO users (user_id) VALUES (NULL)', ['users: user_id not NULL']],
   ['a NULL song key', "INSERT INTO songs (song_id, title) VALUES (NULL, 'x')", ['songs: song_id not NULL']],
   ['a NULL artist key', "INSERT INTO artists (artist_id, name) VALUES (NULL, 'x')", ['artists: artist_id not NULL']],
   ['a NULL time key', 'INSERT INTO time (start_time, hour) VALUES (NULL, 1)', ['time: start_time not NULL']],
-  ['a songplay without its time row', 'DELETE FROM time WHERE start_time = (SELECT MIN(start_time) FROM time)', ['songplays.start_time in time']],
+  [
+    'a songplay without its time row',
+    'DELETE FROM time WHERE start_time = (SELECT MIN(start_time) FROM time)',
+    ['songplays.start_time in time'],
+  ],
   ['a songplay without its user', 'DELETE FROM users WHERE user_id = 11', ['songplays.user_id in users']],
-  ['a songplay whose song is missing', "DELETE FROM songs WHERE song_id = 'SOFIXTURE0000001'", ['songplays.song_id in songs']],
-  ['a songplay whose artist is missing', "DELETE FROM artists WHERE artist_id = 'ARFIXTURE0000001'", ['songplays.artist_id in artists']],
+  [
+    'a songplay whose song is missing',
+    "DELETE FROM songs WHERE song_id = 'SOFIXTURE0000001'",
+    ['songplays.song_id in songs'],
+  ],
+  [
+    'a songplay whose artist is missing',
+    "DELETE FROM artists WHERE artist_id = 'ARFIXTURE0000001'",
+    ['songplays.artist_id in artists'],
+  ],
   ['a lost songplay', 'DELETE FROM songplays WHERE user_id = 11', ['staged NextSong events have their songplay']],
 ];
 
@@ -60,7 +90,8 @@ test('every check passes on a correct load', async (t) => {
   t.is(new Set(names).size, names.length, 'no check twice');
   for (const step of pipeline.transforms) {
     t.true(names.includes(`${step.table}: ${step.key.join(', ')} unique`), `${step.table}'s grain is checked`);
-    for (const r of step.references ?? []) t.true(names.includes(`${step.table}.${r.column} in ${r.table}`), `${step.table}.${r.column} is checked`);
+    for (const r of step.references ?? [])
+      t.true(names.includes(`${step.table}.${r.column} in ${r.table}`), `${step.table}.${r.column} is checked`);
   }
 });
 
@@ -77,7 +108,10 @@ for (const [what, sql, expected] of breakages) {
     t.deepEqual(failed.filter((name) => expected.includes(name)).sort(), [...expected].sort());
     // Anything else that fails is another step's reference into the same broken table (a star table registered later).
     const broken = expected.map((e) => / in (\w+)$/.exec(e)?.[1]).filter((x): x is string => x !== undefined);
-    t.deepEqual(failed.filter((name) => !expected.includes(name) && !broken.includes(/ in (\w+)$/.exec(name)?.[1] ?? '')), []);
+    t.deepEqual(
+      failed.filter((name) => !expected.includes(name) && !broken.includes(/ in (\w+)$/.exec(name)?.[1] ?? '')),
+      [],
+    );
   });
 }
 
@@ -96,9 +130,16 @@ test('npm run verify exits 4 naming the check and showing the offending rows; 0 
 });
 
 const data = sharedSparkify();
-(data ? test : test.skip)(data ? 'verify passes on a correct load of ../shared/sparkify' : 'verify on ../shared/sparkify (skipped: not found)', async (t) => {
-  const tdb = await migratedDatabase();
-  dbs.push(tdb);
-  await load(tdb, { LOG_DATA: path.join(data ?? '', 'log_data'), SONG_DATA: path.join(data ?? '', 'song_data'), LOG_JSONPATH: path.join(data ?? '', 'log_json_path.json') });
-  t.deepEqual(await failing(tdb), []);
-});
+(data ? test : test.skip)(
+  data ? 'verify passes on a correct load of ../shared/sparkify' : 'verify on ../shared/sparkify (skipped: not found)',
+  async (t) => {
+    const tdb = await migratedDatabase();
+    dbs.push(tdb);
+    await load(tdb, {
+      LOG_DATA: path.join(data ?? '', 'log_data'),
+      SONG_DATA: path.join(data ?? '', 'song_data'),
+      LOG_JSONPATH: path.join(data ?? '', 'log_json_path.json'),
+    });
+    t.deepEqual(await failing(tdb), []);
+  },
+);

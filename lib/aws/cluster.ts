@@ -96,17 +96,24 @@ export async function call<C extends CommandClass>(
   input: ConstructorParameters<C>[0],
   hidden: Partial<Record<keyof ConstructorParameters<C>[0], string>> = {},
 ): Promise<unknown> {
-  ctx.calls.push({ service, command: Command.name.replace(/Command$/, ''), params: { ...(input as object), ...hidden } });
+  ctx.calls.push({
+    service,
+    command: Command.name.replace(/Command$/, ''),
+    params: { ...(input as object), ...hidden },
+  });
   if (ctx.dryRun) return undefined;
   return (client as Sendable<unknown>).send(new Command(input));
 }
 
-export const errorName = (err: unknown) => (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
+export const errorName = (err: unknown) =>
+  (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
 
 /** The role (GetRole returns its tags too), or undefined when it does not exist. */
 export async function findRole(ctx: ClusterContext, roleName: string = ctx.config.roleName): Promise<Role | undefined> {
   try {
-    const r = (await call(ctx, 'IAM', ctx.clients.iam, GetRoleCommand, { RoleName: roleName })) as { Role?: Role } | undefined;
+    const r = (await call(ctx, 'IAM', ctx.clients.iam, GetRoleCommand, { RoleName: roleName })) as
+      | { Role?: Role }
+      | undefined;
     return r?.Role?.Arn ? r.Role : undefined;
   } catch (err) {
     if (errorName(err) === 'NoSuchEntityException' || errorName(err) === 'NoSuchEntity') return undefined;
@@ -116,7 +123,9 @@ export async function findRole(ctx: ClusterContext, roleName: string = ctx.confi
 
 export async function findCluster(ctx: ClusterContext): Promise<Cluster | undefined> {
   try {
-    const r = (await call(ctx, 'Redshift', ctx.clients.redshift, DescribeClustersCommand, { ClusterIdentifier: ctx.config.clusterId })) as { Clusters?: Cluster[] } | undefined;
+    const r = (await call(ctx, 'Redshift', ctx.clients.redshift, DescribeClustersCommand, {
+      ClusterIdentifier: ctx.config.clusterId,
+    })) as { Clusters?: Cluster[] } | undefined;
     return r?.Clusters?.[0];
   } catch (err) {
     if (errorName(err) === 'ClusterNotFoundFault' || errorName(err) === 'ClusterNotFound') return undefined;
@@ -145,7 +154,10 @@ export interface CreateResult {
  * created later with the same role; a role the tool did not create is never
  * tagged.
  */
-export async function ensureRole(ctx: ClusterContext, lease: LeaseOptions = DEFAULT_LEASE): Promise<{ arn: string; reused: boolean }> {
+export async function ensureRole(
+  ctx: ClusterContext,
+  lease: LeaseOptions = DEFAULT_LEASE,
+): Promise<{ arn: string; reused: boolean }> {
   const { roleName } = ctx.config;
   const role = await findRole(ctx);
   const existing = role?.Arn;
@@ -153,10 +165,19 @@ export async function ensureRole(ctx: ClusterContext, lease: LeaseOptions = DEFA
     ctx.log.info(`IAM role ${roleName} exists: reusing it.`);
     const held = leaseOf(role.Tags);
     const wanted = nowOf(ctx) + lease.ttlMs;
-    if (held && held.expiresAt.getTime() < wanted) await call(ctx, 'IAM', ctx.clients.iam, TagRoleCommand, { RoleName: roleName, Tags: leaseTags(nowOf(ctx), lease.ttlMs) });
-    const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, { RoleName: roleName })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
+    if (held && held.expiresAt.getTime() < wanted)
+      await call(ctx, 'IAM', ctx.clients.iam, TagRoleCommand, {
+        RoleName: roleName,
+        Tags: leaseTags(nowOf(ctx), lease.ttlMs),
+      });
+    const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, {
+      RoleName: roleName,
+    })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
     if (!attached?.AttachedPolicies?.some((p) => p.PolicyArn === S3_READ_POLICY)) {
-      await call(ctx, 'IAM', ctx.clients.iam, AttachRolePolicyCommand, { RoleName: roleName, PolicyArn: S3_READ_POLICY });
+      await call(ctx, 'IAM', ctx.clients.iam, AttachRolePolicyCommand, {
+        RoleName: roleName,
+        PolicyArn: S3_READ_POLICY,
+      });
     }
     return { arn: existing, reused: true };
   }
@@ -166,23 +187,38 @@ export async function ensureRole(ctx: ClusterContext, lease: LeaseOptions = DEFA
     'IAM',
     ctx.clients.iam,
     CreateRoleCommand,
-    { RoleName: roleName, Path: ROLE_PATH, AssumeRolePolicyDocument: ASSUME_ROLE_POLICY, Description: 'sparkify-warehouse: lets Redshift COPY read S3', Tags: leaseTags(nowOf(ctx), lease.ttlMs) },
+    {
+      RoleName: roleName,
+      Path: ROLE_PATH,
+      AssumeRolePolicyDocument: ASSUME_ROLE_POLICY,
+      Description: 'sparkify-warehouse: lets Redshift COPY read S3',
+      Tags: leaseTags(nowOf(ctx), lease.ttlMs),
+    },
     { AssumeRolePolicyDocument: 'redshift.amazonaws.com may sts:AssumeRole' },
   )) as { Role?: { Arn?: string } } | undefined;
   await call(ctx, 'IAM', ctx.clients.iam, AttachRolePolicyCommand, { RoleName: roleName, PolicyArn: S3_READ_POLICY });
   return { arn: created?.Role?.Arn ?? `arn:aws:iam::<account>:role/${roleName}`, reused: false };
 }
 
-async function waitFor(ctx: ClusterContext, what: string, done: (c: Cluster | undefined) => boolean): Promise<Cluster | undefined> {
+async function waitFor(
+  ctx: ClusterContext,
+  what: string,
+  done: (c: Cluster | undefined) => boolean,
+): Promise<Cluster | undefined> {
   if (ctx.dryRun) {
-    ctx.calls.push({ service: 'Redshift', command: 'DescribeClusters', params: { ClusterIdentifier: ctx.config.clusterId, repeated: `every 30s until ${what}` } });
+    ctx.calls.push({
+      service: 'Redshift',
+      command: 'DescribeClusters',
+      params: { ClusterIdentifier: ctx.config.clusterId, repeated: `every 30s until ${what}` },
+    });
     return undefined;
   }
   return pollUntil(
     ctx,
     () => findCluster(ctx),
     done,
-    (cluster, waited) => `Waiting for cluster ${ctx.config.clusterId} to be ${what}: ${cluster?.ClusterStatus ?? 'gone'} (${waited}s)…`,
+    (cluster, waited) =>
+      `Waiting for cluster ${ctx.config.clusterId} to be ${what}: ${cluster?.ClusterStatus ?? 'gone'} (${waited}s)…`,
     (waited) => `cluster ${ctx.config.clusterId} was not ${what} after ${waited}s`,
   );
 }
@@ -216,7 +252,10 @@ export async function createCluster(ctx: ClusterContext, lease: LeaseOptions = D
   if (cluster) {
     ctx.log.info(`Cluster ${c.clusterId} exists (${cluster.ClusterStatus}): reusing it.`);
     if (!cluster.IamRoles?.some((r) => r.IamRoleArn === role.arn)) {
-      await call(ctx, 'Redshift', ctx.clients.redshift, ModifyClusterIamRolesCommand, { ClusterIdentifier: c.clusterId, AddIamRoles: [role.arn] });
+      await call(ctx, 'Redshift', ctx.clients.redshift, ModifyClusterIamRolesCommand, {
+        ClusterIdentifier: c.clusterId,
+        AddIamRoles: [role.arn],
+      });
     }
   } else {
     const password = c.password ?? (generatedPassword = generatePassword());
@@ -247,22 +286,25 @@ export async function createCluster(ctx: ClusterContext, lease: LeaseOptions = D
   if (c.ingressCidr) {
     const groupId = cluster?.VpcSecurityGroups?.[0]?.VpcSecurityGroupId ?? '<the cluster security group>';
     try {
-      await call(
-        ctx,
-        'EC2',
-        ctx.clients.ec2,
-        AuthorizeSecurityGroupIngressCommand,
-        {
-          GroupId: groupId,
-          IpPermissions: [{ IpProtocol: 'tcp', FromPort: c.port, ToPort: c.port, IpRanges: [{ CidrIp: c.ingressCidr, Description: 'sparkify-warehouse' }] }],
-        },
-      );
+      await call(ctx, 'EC2', ctx.clients.ec2, AuthorizeSecurityGroupIngressCommand, {
+        GroupId: groupId,
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: c.port,
+            ToPort: c.port,
+            IpRanges: [{ CidrIp: c.ingressCidr, Description: 'sparkify-warehouse' }],
+          },
+        ],
+      });
     } catch (err) {
       if (errorName(err) !== 'InvalidPermission.Duplicate') throw err;
       ctx.log.info(`The inbound rule from ${c.ingressCidr} exists: reusing it.`);
     }
   } else {
-    ctx.log.warn('REDSHIFT_INGRESS_CIDR is not set: no inbound rule was added (the cluster is reachable only as its security group already allows).');
+    ctx.log.warn(
+      'REDSHIFT_INGRESS_CIDR is not set: no inbound rule was added (the cluster is reachable only as its security group already allows).',
+    );
   }
   const address = cluster?.Endpoint?.Address;
   return {
@@ -277,14 +319,20 @@ export async function clusterStatus(ctx: ClusterContext): Promise<Cluster | unde
   return findCluster(ctx);
 }
 
-export async function deleteCluster(ctx: ClusterContext, options: { skipFinalSnapshot: boolean; now?: Date }): Promise<{ cluster: boolean; role: boolean }> {
+export async function deleteCluster(
+  ctx: ClusterContext,
+  options: { skipFinalSnapshot: boolean; now?: Date },
+): Promise<{ cluster: boolean; role: boolean }> {
   const cluster = await deleteClusterOnly(ctx, options);
   const role = await deleteRole(ctx);
   return { cluster, role };
 }
 
 /** Deletes the cluster (ctx.config.clusterId) and waits until it is gone; false when it did not exist. */
-export async function deleteClusterOnly(ctx: ClusterContext, options: { skipFinalSnapshot: boolean; now?: Date }): Promise<boolean> {
+export async function deleteClusterOnly(
+  ctx: ClusterContext,
+  options: { skipFinalSnapshot: boolean; now?: Date },
+): Promise<boolean> {
   const c = ctx.config;
   const cluster = await findCluster(ctx);
   if (cluster || ctx.dryRun) {
@@ -292,7 +340,9 @@ export async function deleteClusterOnly(ctx: ClusterContext, options: { skipFina
     const params = options.skipFinalSnapshot
       ? { ClusterIdentifier: c.clusterId, SkipFinalClusterSnapshot: true }
       : { ClusterIdentifier: c.clusterId, SkipFinalClusterSnapshot: false, FinalClusterSnapshotIdentifier: snapshot };
-    ctx.log.info(`Deleting cluster ${c.clusterId}${options.skipFinalSnapshot ? ' (no final snapshot)' : ` (final snapshot ${snapshot})`}…`);
+    ctx.log.info(
+      `Deleting cluster ${c.clusterId}${options.skipFinalSnapshot ? ' (no final snapshot)' : ` (final snapshot ${snapshot})`}…`,
+    );
     await call(ctx, 'Redshift', ctx.clients.redshift, DeleteClusterCommand, params);
     await waitFor(ctx, 'deleted', (x) => x === undefined);
   } else {
@@ -305,7 +355,9 @@ export async function deleteClusterOnly(ctx: ClusterContext, options: { skipFina
 export async function deleteRole(ctx: ClusterContext, roleName: string = ctx.config.roleName): Promise<boolean> {
   const role = await findRole(ctx, roleName);
   if (role || ctx.dryRun) {
-    const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, { RoleName: roleName })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
+    const attached = (await call(ctx, 'IAM', ctx.clients.iam, ListAttachedRolePoliciesCommand, {
+      RoleName: roleName,
+    })) as { AttachedPolicies?: { PolicyArn?: string }[] } | undefined;
     for (const p of ctx.dryRun ? [{ PolicyArn: S3_READ_POLICY }] : (attached?.AttachedPolicies ?? [])) {
       await call(ctx, 'IAM', ctx.clients.iam, DetachRolePolicyCommand, { RoleName: roleName, PolicyArn: p.PolicyArn });
     }

@@ -15,19 +15,36 @@ export interface IamAuthClients {
   readonly serverless?: RedshiftServerlessClient;
 }
 
-export async function temporaryCredentials(auth: IamAuth, region: string, log: Pick<Logger, 'secret'>, clients: IamAuthClients = {}): Promise<{ user: string; password: string }> {
+export async function temporaryCredentials(
+  auth: IamAuth,
+  region: string,
+  log: Pick<Logger, 'secret'>,
+  clients: IamAuthClients = {},
+): Promise<{ user: string; password: string }> {
   if (auth.kind === 'cluster') {
     const { RedshiftClient, GetClusterCredentialsCommand } = await import('@aws-sdk/client-redshift');
     const client = clients.redshift ?? new RedshiftClient({ region });
-    const r = await client.send(new GetClusterCredentialsCommand({ ClusterIdentifier: auth.clusterId, DbUser: auth.dbUser, DbName: auth.dbName, DurationSeconds: 3600, AutoCreate: false }));
-    if (!r.DbUser || !r.DbPassword) throw new ConfigError([`GetClusterCredentials for ${auth.clusterId} returned no credentials`]);
+    const r = await client.send(
+      new GetClusterCredentialsCommand({
+        ClusterIdentifier: auth.clusterId,
+        DbUser: auth.dbUser,
+        DbName: auth.dbName,
+        DurationSeconds: 3600,
+        AutoCreate: false,
+      }),
+    );
+    if (!r.DbUser || !r.DbPassword)
+      throw new ConfigError([`GetClusterCredentials for ${auth.clusterId} returned no credentials`]);
     log.secret(r.DbPassword);
     return { user: r.DbUser, password: r.DbPassword };
   }
   const { RedshiftServerlessClient, GetCredentialsCommand } = await import('@aws-sdk/client-redshift-serverless');
   const client = clients.serverless ?? new RedshiftServerlessClient({ region });
-  const r = await client.send(new GetCredentialsCommand({ workgroupName: auth.workgroup, dbName: auth.dbName, durationSeconds: 3600 }));
-  if (!r.dbUser || !r.dbPassword) throw new ConfigError([`GetCredentials for workgroup ${auth.workgroup} returned no credentials`]);
+  const r = await client.send(
+    new GetCredentialsCommand({ workgroupName: auth.workgroup, dbName: auth.dbName, durationSeconds: 3600 }),
+  );
+  if (!r.dbUser || !r.dbPassword)
+    throw new ConfigError([`GetCredentials for workgroup ${auth.workgroup} returned no credentials`]);
   log.secret(r.dbPassword);
   return { user: r.dbUser, password: r.dbPassword };
 }

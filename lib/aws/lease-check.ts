@@ -11,14 +11,18 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { expiredWarning, isExpired, leaseOf, type Lease } from './lease.ts';
 
-type LeaseTarget = { readonly kind: 'cluster'; readonly clusterId: string } | { readonly kind: 'workgroup'; readonly workgroup: string };
+type LeaseTarget =
+  | { readonly kind: 'cluster'; readonly clusterId: string }
+  | { readonly kind: 'workgroup'; readonly workgroup: string };
 
 /** The cluster or workgroup a load's connection names, if it is on AWS. */
 export function leaseTarget(config: Config): LeaseTarget | undefined {
   const db = config.database;
   if (db.kind === 'data-api') {
     if (db.endpoint !== undefined) return undefined;
-    return db.target.kind === 'serverless' ? { kind: 'workgroup', workgroup: db.target.workgroup } : { kind: 'cluster', clusterId: db.target.clusterId };
+    return db.target.kind === 'serverless'
+      ? { kind: 'workgroup', workgroup: db.target.workgroup }
+      : { kind: 'cluster', clusterId: db.target.clusterId };
   }
   let host = '';
   try {
@@ -44,10 +48,13 @@ async function lookUp(target: LeaseTarget, region: string): Promise<Lease | unde
       client.destroy();
     }
   }
-  const { RedshiftServerlessClient, GetWorkgroupCommand, ListTagsForResourceCommand } = await import('@aws-sdk/client-redshift-serverless');
+  const { RedshiftServerlessClient, GetWorkgroupCommand, ListTagsForResourceCommand } = await import(
+    '@aws-sdk/client-redshift-serverless'
+  );
   const client = new RedshiftServerlessClient({ region, maxAttempts: 1 });
   try {
-    const arn = (await client.send(new GetWorkgroupCommand({ workgroupName: target.workgroup }))).workgroup?.workgroupArn;
+    const arn = (await client.send(new GetWorkgroupCommand({ workgroupName: target.workgroup }))).workgroup
+      ?.workgroupArn;
     return arn ? leaseOf((await client.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags) : undefined;
   } finally {
     client.destroy();

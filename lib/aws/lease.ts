@@ -108,7 +108,10 @@ export function describeLease(lease: Lease | undefined, now: number): string {
 }
 
 /** A lease as `--format json` prints it. */
-export function leaseJson(lease: Lease | undefined, now: number): { expiresAt: string; secondsLeft: number; expired: boolean } | null {
+export function leaseJson(
+  lease: Lease | undefined,
+  now: number,
+): { expiresAt: string; secondsLeft: number; expired: boolean } | null {
   if (!lease) return null;
   const left = Math.round((lease.expiresAt.getTime() - now) / 1000);
   return { expiresAt: lease.expiresAt.toISOString(), secondsLeft: left, expired: left <= 0 };

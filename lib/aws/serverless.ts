@@ -24,7 +24,17 @@ import {
   type UsageLimit,
   type Workgroup,
 } from '@aws-sdk/client-redshift-serverless';
-import { call, DEFAULT_LEASE, deleteRole, ensureRole, errorName, nowOf, pollUntil, type ClusterContext, type LeaseOptions } from './cluster.ts';
+import {
+  call,
+  DEFAULT_LEASE,
+  deleteRole,
+  ensureRole,
+  errorName,
+  nowOf,
+  pollUntil,
+  type ClusterContext,
+  type LeaseOptions,
+} from './cluster.ts';
 import { createdByTool, serverlessLeaseTags } from './lease.ts';
 
 /**
@@ -43,7 +53,10 @@ export interface ServerlessCreateOptions extends LeaseOptions {
   readonly maxRpuHours: number;
 }
 
-export const DEFAULT_SERVERLESS_CREATE: ServerlessCreateOptions = { ...DEFAULT_LEASE, maxRpuHours: DEFAULT_MAX_RPU_HOURS };
+export const DEFAULT_SERVERLESS_CREATE: ServerlessCreateOptions = {
+  ...DEFAULT_LEASE,
+  maxRpuHours: DEFAULT_MAX_RPU_HOURS,
+};
 
 export interface ServerlessCreateResult {
   readonly roleArn: string;
@@ -70,36 +83,84 @@ async function unlessNotFound<T>(get: () => Promise<T | undefined>): Promise<T |
 }
 
 export function findNamespace(ctx: ClusterContext): Promise<Namespace | undefined> {
-  return unlessNotFound(async () => ((await call(ctx, 'Redshift Serverless', client(ctx), GetNamespaceCommand, { namespaceName: ctx.config.namespace })) as { namespace?: Namespace } | undefined)?.namespace);
+  return unlessNotFound(
+    async () =>
+      (
+        (await call(ctx, 'Redshift Serverless', client(ctx), GetNamespaceCommand, {
+          namespaceName: ctx.config.namespace,
+        })) as { namespace?: Namespace } | undefined
+      )?.namespace,
+  );
 }
 
 export function findWorkgroup(ctx: ClusterContext): Promise<Workgroup | undefined> {
-  return unlessNotFound(async () => ((await call(ctx, 'Redshift Serverless', client(ctx), GetWorkgroupCommand, { workgroupName: ctx.config.workgroup })) as { workgroup?: Workgroup } | undefined)?.workgroup);
+  return unlessNotFound(
+    async () =>
+      (
+        (await call(ctx, 'Redshift Serverless', client(ctx), GetWorkgroupCommand, {
+          workgroupName: ctx.config.workgroup,
+        })) as { workgroup?: Workgroup } | undefined
+      )?.workgroup,
+  );
 }
 
-async function waitFor<T>(ctx: ClusterContext, what: string, find: () => Promise<T | undefined>, done: (x: T | undefined) => boolean, state: (x: T | undefined) => string): Promise<T | undefined> {
+async function waitFor<T>(
+  ctx: ClusterContext,
+  what: string,
+  find: () => Promise<T | undefined>,
+  done: (x: T | undefined) => boolean,
+  state: (x: T | undefined) => string,
+): Promise<T | undefined> {
   if (ctx.dryRun) {
-    ctx.calls.push({ service: 'Redshift Serverless', command: what.startsWith('workgroup') ? 'GetWorkgroup' : 'GetNamespace', params: { repeated: `every 30s until ${what}` } });
+    ctx.calls.push({
+      service: 'Redshift Serverless',
+      command: what.startsWith('workgroup') ? 'GetWorkgroup' : 'GetNamespace',
+      params: { repeated: `every 30s until ${what}` },
+    });
     return undefined;
   }
-  return pollUntil(ctx, find, done, (x, waited) => `Waiting for ${what}: ${state(x)} (${waited}s)…`, (waited) => `${what}: not done after ${waited}s`);
+  return pollUntil(
+    ctx,
+    find,
+    done,
+    (x, waited) => `Waiting for ${what}: ${state(x)} (${waited}s)…`,
+    (waited) => `${what}: not done after ${waited}s`,
+  );
 }
 
 /** A Serverless resource's tags (ListTagsForResource); [] in a dry run. */
 export async function serverlessTags(ctx: ClusterContext, resourceArn: string | undefined): Promise<Tag[]> {
   if (!resourceArn) return [];
-  return unlessNotFound(async () => ((await call(ctx, 'Redshift Serverless', client(ctx), ListTagsForResourceCommand, { resourceArn })) as { tags?: Tag[] } | undefined)?.tags).then((t) => t ?? []);
+  return unlessNotFound(
+    async () =>
+      (
+        (await call(ctx, 'Redshift Serverless', client(ctx), ListTagsForResourceCommand, { resourceArn })) as
+          | { tags?: Tag[] }
+          | undefined
+      )?.tags,
+  ).then((t) => t ?? []);
 }
 
 /** The workgroup's RPU-hours usage limit, created when it has none (a create that crashed before it gets one on the next create). */
-async function ensureUsageLimit(ctx: ClusterContext, workgroupArn: string, maxRpuHours: number): Promise<UsageLimit | undefined> {
-  const listed = (await call(ctx, 'Redshift Serverless', client(ctx), ListUsageLimitsCommand, { resourceArn: workgroupArn, usageType: 'serverless-compute' })) as { usageLimits?: UsageLimit[] } | undefined;
+async function ensureUsageLimit(
+  ctx: ClusterContext,
+  workgroupArn: string,
+  maxRpuHours: number,
+): Promise<UsageLimit | undefined> {
+  const listed = (await call(ctx, 'Redshift Serverless', client(ctx), ListUsageLimitsCommand, {
+    resourceArn: workgroupArn,
+    usageType: 'serverless-compute',
+  })) as { usageLimits?: UsageLimit[] } | undefined;
   const existing = listed?.usageLimits?.[0];
   if (existing) {
-    ctx.log.info(`Workgroup ${ctx.config.workgroup} has a usage limit of ${existing.amount ?? '?'} RPU-hours ${existing.period ?? ''} (${existing.breachAction ?? ''}): keeping it.`);
+    ctx.log.info(
+      `Workgroup ${ctx.config.workgroup} has a usage limit of ${existing.amount ?? '?'} RPU-hours ${existing.period ?? ''} (${existing.breachAction ?? ''}): keeping it.`,
+    );
     return existing;
   }
-  ctx.log.info(`Setting a usage limit of ${maxRpuHours} RPU-hours a day on workgroup ${ctx.config.workgroup} (then user queries are turned off until the next day)…`);
+  ctx.log.info(
+    `Setting a usage limit of ${maxRpuHours} RPU-hours a day on workgroup ${ctx.config.workgroup} (then user queries are turned off until the next day)…`,
+  );
   const created = (await call(ctx, 'Redshift Serverless', client(ctx), CreateUsageLimitCommand, {
     resourceArn: workgroupArn,
     usageType: 'serverless-compute',
@@ -110,7 +171,10 @@ async function ensureUsageLimit(ctx: ClusterContext, workgroupArn: string, maxRp
   return created?.usageLimit;
 }
 
-export async function createServerless(ctx: ClusterContext, options: ServerlessCreateOptions = DEFAULT_SERVERLESS_CREATE): Promise<ServerlessCreateResult> {
+export async function createServerless(
+  ctx: ClusterContext,
+  options: ServerlessCreateOptions = DEFAULT_SERVERLESS_CREATE,
+): Promise<ServerlessCreateResult> {
   const c = ctx.config;
   const role = await ensureRole(ctx, options);
   let namespace = await findNamespace(ctx);
@@ -121,10 +185,16 @@ export async function createServerless(ctx: ClusterContext, options: ServerlessC
     const roles = namespace.iamRoles ?? [];
     if (!roles.some((r) => r.includes(role.arn))) {
       const arns = roles.map((r) => /iamRoleArn=([^,)]+)/.exec(r)?.[1] ?? r);
-      await call(ctx, 'Redshift Serverless', client(ctx), UpdateNamespaceCommand, { namespaceName: c.namespace, iamRoles: [...arns, role.arn], defaultIamRoleArn: role.arn });
+      await call(ctx, 'Redshift Serverless', client(ctx), UpdateNamespaceCommand, {
+        namespaceName: c.namespace,
+        iamRoles: [...arns, role.arn],
+        defaultIamRoleArn: role.arn,
+      });
     }
   } else {
-    ctx.log.info(`Creating namespace ${c.namespace} (database ${c.database}, admin ${c.user}, password kept by Secrets Manager)…`);
+    ctx.log.info(
+      `Creating namespace ${c.namespace} (database ${c.database}, admin ${c.user}, password kept by Secrets Manager)…`,
+    );
     const created = (await call(ctx, 'Redshift Serverless', client(ctx), CreateNamespaceCommand, {
       namespaceName: c.namespace,
       dbName: c.database,
@@ -140,10 +210,14 @@ export async function createServerless(ctx: ClusterContext, options: ServerlessC
   if (workgroup) {
     ctx.log.info(`Workgroup ${c.workgroup} exists (${workgroup.status ?? '?'}): reusing it.`);
     if (workgroup.namespaceName && workgroup.namespaceName !== c.namespace) {
-      throw new ConfigError([`workgroup ${c.workgroup} belongs to namespace ${workgroup.namespaceName}, not ${c.namespace}: set REDSHIFT_NAMESPACE or REDSHIFT_WORKGROUP`]);
+      throw new ConfigError([
+        `workgroup ${c.workgroup} belongs to namespace ${workgroup.namespaceName}, not ${c.namespace}: set REDSHIFT_NAMESPACE or REDSHIFT_WORKGROUP`,
+      ]);
     }
   } else {
-    ctx.log.info(`Creating workgroup ${c.workgroup} (${c.baseCapacity} RPUs, not publicly accessible: reached through the Data API)…`);
+    ctx.log.info(
+      `Creating workgroup ${c.workgroup} (${c.baseCapacity} RPUs, not publicly accessible: reached through the Data API)…`,
+    );
     await call(ctx, 'Redshift Serverless', client(ctx), CreateWorkgroupCommand, {
       workgroupName: c.workgroup,
       namespaceName: c.namespace,
@@ -152,11 +226,21 @@ export async function createServerless(ctx: ClusterContext, options: ServerlessC
       tags: serverlessLeaseTags(nowOf(ctx), options.ttlMs),
     });
   }
-  const ready = await waitFor(ctx, `workgroup ${c.workgroup} AVAILABLE`, () => findWorkgroup(ctx), (w) => w?.status === 'AVAILABLE', (w) => w?.status ?? 'not found');
+  const ready = await waitFor(
+    ctx,
+    `workgroup ${c.workgroup} AVAILABLE`,
+    () => findWorkgroup(ctx),
+    (w) => w?.status === 'AVAILABLE',
+    (w) => w?.status ?? 'not found',
+  );
   // A workgroup of the tool's gets the RPU-hours limit; one it did not create is not changed.
   const ours = !workgroup || createdByTool(await serverlessTags(ctx, workgroup.workgroupArn));
   if (options.maxRpuHours > 0 && ours) {
-    await ensureUsageLimit(ctx, ready?.workgroupArn ?? `arn:aws:redshift-serverless:${c.region}:<account>:workgroup/<id of ${c.workgroup}>`, options.maxRpuHours);
+    await ensureUsageLimit(
+      ctx,
+      ready?.workgroupArn ?? `arn:aws:redshift-serverless:${c.region}:<account>:workgroup/<id of ${c.workgroup}>`,
+      options.maxRpuHours,
+    );
   }
   return {
     roleArn: role.arn,
@@ -165,7 +249,9 @@ export async function createServerless(ctx: ClusterContext, options: ServerlessC
   };
 }
 
-export async function deleteServerless(ctx: ClusterContext): Promise<{ workgroup: boolean; namespace: boolean; role: boolean }> {
+export async function deleteServerless(
+  ctx: ClusterContext,
+): Promise<{ workgroup: boolean; namespace: boolean; role: boolean }> {
   const workgroup = await deleteWorkgroupOnly(ctx);
   const namespace = await deleteNamespaceOnly(ctx);
   const role = await deleteRole(ctx);
@@ -179,7 +265,13 @@ export async function deleteWorkgroupOnly(ctx: ClusterContext): Promise<boolean>
   if (workgroup || ctx.dryRun) {
     ctx.log.info(`Deleting workgroup ${c.workgroup}…`);
     await call(ctx, 'Redshift Serverless', client(ctx), DeleteWorkgroupCommand, { workgroupName: c.workgroup });
-    await waitFor(ctx, `workgroup ${c.workgroup} deleted`, () => findWorkgroup(ctx), (w) => w === undefined, (w) => w?.status ?? 'gone');
+    await waitFor(
+      ctx,
+      `workgroup ${c.workgroup} deleted`,
+      () => findWorkgroup(ctx),
+      (w) => w === undefined,
+      (w) => w?.status ?? 'gone',
+    );
   } else {
     ctx.log.info(`Workgroup ${c.workgroup} does not exist: nothing to delete.`);
   }
@@ -193,7 +285,13 @@ export async function deleteNamespaceOnly(ctx: ClusterContext): Promise<boolean>
   if (namespace || ctx.dryRun) {
     ctx.log.info(`Deleting namespace ${c.namespace} (its data; no final snapshot)…`);
     await call(ctx, 'Redshift Serverless', client(ctx), DeleteNamespaceCommand, { namespaceName: c.namespace });
-    await waitFor(ctx, `namespace ${c.namespace} deleted`, () => findNamespace(ctx), (n) => n === undefined, (n) => n?.status ?? 'gone');
+    await waitFor(
+      ctx,
+      `namespace ${c.namespace} deleted`,
+      () => findNamespace(ctx),
+      (n) => n === undefined,
+      (n) => n?.status ?? 'gone',
+    );
   } else {
     ctx.log.info(`Namespace ${c.namespace} does not exist: nothing to delete.`);
   }

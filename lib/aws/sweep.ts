@@ -8,10 +8,40 @@
  */
 import { DescribeClustersCommand, CreateTagsCommand, type Cluster } from '@aws-sdk/client-redshift';
 import { ListRolesCommand, TagRoleCommand, type Role } from '@aws-sdk/client-iam';
-import { ListNamespacesCommand, ListWorkgroupsCommand, TagResourceCommand, type Namespace, type Workgroup } from '@aws-sdk/client-redshift-serverless';
-import { call, deleteClusterOnly, deleteRole, findCluster, findRole, nowOf, pollUntil, type ClusterContext } from './cluster.ts';
-import { describeLease, expiredWarning, isExpired, leaseOf, leaseTags, ROLE_PATH, serverlessLeaseTags, type Lease } from './lease.ts';
-import { deleteNamespaceOnly, deleteWorkgroupOnly, findNamespace, findWorkgroup, serverlessTags } from './serverless.ts';
+import {
+  ListNamespacesCommand,
+  ListWorkgroupsCommand,
+  TagResourceCommand,
+  type Namespace,
+  type Workgroup,
+} from '@aws-sdk/client-redshift-serverless';
+import {
+  call,
+  deleteClusterOnly,
+  deleteRole,
+  findCluster,
+  findRole,
+  nowOf,
+  pollUntil,
+  type ClusterContext,
+} from './cluster.ts';
+import {
+  describeLease,
+  expiredWarning,
+  isExpired,
+  leaseOf,
+  leaseTags,
+  ROLE_PATH,
+  serverlessLeaseTags,
+  type Lease,
+} from './lease.ts';
+import {
+  deleteNamespaceOnly,
+  deleteWorkgroupOnly,
+  findNamespace,
+  findWorkgroup,
+  serverlessTags,
+} from './serverless.ts';
 
 export type LeasedKind = 'cluster' | 'workgroup' | 'namespace' | 'role';
 
@@ -34,7 +64,9 @@ export interface Inventory {
 }
 
 /** Follows a paged list call until it has no next token. */
-async function allPages<T>(page: (token: string | undefined) => Promise<{ items: T[] | undefined; next: string | undefined } | undefined>): Promise<T[]> {
+async function allPages<T>(
+  page: (token: string | undefined) => Promise<{ items: T[] | undefined; next: string | undefined } | undefined>,
+): Promise<T[]> {
   const out: T[] = [];
   let token: string | undefined;
   do {
@@ -49,19 +81,28 @@ async function allPages<T>(page: (token: string | undefined) => Promise<{ items:
 export async function inventory(ctx: ClusterContext): Promise<Inventory> {
   const leased: Leased[] = [];
   const clusters = await allPages(async (Marker) => {
-    const r = (await call(ctx, 'Redshift', ctx.clients.redshift, DescribeClustersCommand, Marker ? { Marker } : {})) as { Clusters?: Cluster[]; Marker?: string } | undefined;
+    const r = (await call(ctx, 'Redshift', ctx.clients.redshift, DescribeClustersCommand, Marker ? { Marker } : {})) as
+      | { Clusters?: Cluster[]; Marker?: string }
+      | undefined;
     return { items: r?.Clusters, next: r?.Marker };
   });
   for (const c of clusters) {
     const lease = leaseOf(c.Tags);
-    if (lease && c.ClusterIdentifier) leased.push({ kind: 'cluster', name: c.ClusterIdentifier, lease, state: c.ClusterStatus });
+    if (lease && c.ClusterIdentifier)
+      leased.push({ kind: 'cluster', name: c.ClusterIdentifier, lease, state: c.ClusterStatus });
   }
   let workgroups: Workgroup[] = [];
   let namespaces: Namespace[] = [];
   if (ctx.clients.serverless) {
     const serverless = ctx.clients.serverless;
     workgroups = await allPages(async (nextToken) => {
-      const r = (await call(ctx, 'Redshift Serverless', serverless, ListWorkgroupsCommand, nextToken ? { nextToken } : {})) as { workgroups?: Workgroup[]; nextToken?: string } | undefined;
+      const r = (await call(
+        ctx,
+        'Redshift Serverless',
+        serverless,
+        ListWorkgroupsCommand,
+        nextToken ? { nextToken } : {},
+      )) as { workgroups?: Workgroup[]; nextToken?: string } | undefined;
       return { items: r?.workgroups, next: r?.nextToken };
     });
     for (const w of workgroups) {
@@ -69,7 +110,13 @@ export async function inventory(ctx: ClusterContext): Promise<Inventory> {
       if (lease && w.workgroupName) leased.push({ kind: 'workgroup', name: w.workgroupName, lease, state: w.status });
     }
     namespaces = await allPages(async (nextToken) => {
-      const r = (await call(ctx, 'Redshift Serverless', serverless, ListNamespacesCommand, nextToken ? { nextToken } : {})) as { namespaces?: Namespace[]; nextToken?: string } | undefined;
+      const r = (await call(
+        ctx,
+        'Redshift Serverless',
+        serverless,
+        ListNamespacesCommand,
+        nextToken ? { nextToken } : {},
+      )) as { namespaces?: Namespace[]; nextToken?: string } | undefined;
       return { items: r?.namespaces, next: r?.nextToken };
     });
     for (const n of namespaces) {
@@ -79,7 +126,10 @@ export async function inventory(ctx: ClusterContext): Promise<Inventory> {
   }
   // ListRoles returns no tags (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html): GetRole does.
   const listed = await allPages(async (Marker) => {
-    const r = (await call(ctx, 'IAM', ctx.clients.iam, ListRolesCommand, { PathPrefix: ROLE_PATH, ...(Marker ? { Marker } : {}) })) as { Roles?: Role[]; Marker?: string; IsTruncated?: boolean } | undefined;
+    const r = (await call(ctx, 'IAM', ctx.clients.iam, ListRolesCommand, {
+      PathPrefix: ROLE_PATH,
+      ...(Marker ? { Marker } : {}),
+    })) as { Roles?: Role[]; Marker?: string; IsTruncated?: boolean } | undefined;
     return { items: r?.Roles, next: r?.IsTruncated ? r.Marker : undefined };
   });
   const roles: Role[] = [];
@@ -94,10 +144,16 @@ export async function inventory(ctx: ClusterContext): Promise<Inventory> {
   return { leased, clusters, workgroups, namespaces, roles };
 }
 
-const KIND_WORDS: Record<LeasedKind, string> = { cluster: 'Cluster', workgroup: 'Serverless workgroup', namespace: 'Serverless namespace', role: 'IAM role' };
+const KIND_WORDS: Record<LeasedKind, string> = {
+  cluster: 'Cluster',
+  workgroup: 'Serverless workgroup',
+  namespace: 'Serverless namespace',
+  role: 'IAM role',
+};
 
 /** `Cluster sparkify-cluster: EXPIRED 2026-12-07 07:00 UTC (2h 5m ago)`. */
-export const describeLeased = (r: Leased, now: number): string => `${KIND_WORDS[r.kind]} ${r.name}: ${describeLease(r.lease, now)}`;
+export const describeLeased = (r: Leased, now: number): string =>
+  `${KIND_WORDS[r.kind]} ${r.name}: ${describeLease(r.lease, now)}`;
 
 /**
  * Warns about each of the tool's resources past its expiry (it still costs
@@ -149,18 +205,27 @@ export async function extendLease(ctx: ClusterContext, ttlMs: number, serverless
     ] as const) {
       const arn = await find();
       const ours = Boolean(leaseOf(await serverlessTags(ctx, arn)));
-      if (arn && ours) await call(ctx, 'Redshift Serverless', ctx.clients.serverless, TagResourceCommand, { resourceArn: arn, tags: serverlessLeaseTags(now, ttlMs) });
+      if (arn && ours)
+        await call(ctx, 'Redshift Serverless', ctx.clients.serverless, TagResourceCommand, {
+          resourceArn: arn,
+          tags: serverlessLeaseTags(now, ttlMs),
+        });
       out.push({ kind, name, lease: ours ? renewed : undefined, exists: Boolean(arn) });
     }
   } else {
     const cluster = await findCluster(ctx);
     const ours = Boolean(leaseOf(cluster?.Tags));
-    if (cluster && ours) await call(ctx, 'Redshift', ctx.clients.redshift, CreateTagsCommand, { ResourceName: clusterArn(cluster, c.clusterId), Tags: leaseTags(now, ttlMs) });
+    if (cluster && ours)
+      await call(ctx, 'Redshift', ctx.clients.redshift, CreateTagsCommand, {
+        ResourceName: clusterArn(cluster, c.clusterId),
+        Tags: leaseTags(now, ttlMs),
+      });
     out.push({ kind: 'cluster', name: c.clusterId, lease: ours ? renewed : undefined, exists: Boolean(cluster) });
   }
   const role = await findRole(ctx);
   const ours = Boolean(leaseOf(role?.Tags));
-  if (role && ours) await call(ctx, 'IAM', ctx.clients.iam, TagRoleCommand, { RoleName: c.roleName, Tags: leaseTags(now, ttlMs) });
+  if (role && ours)
+    await call(ctx, 'IAM', ctx.clients.iam, TagRoleCommand, { RoleName: c.roleName, Tags: leaseTags(now, ttlMs) });
   out.push({ kind: 'role', name: c.roleName, lease: ours ? renewed : undefined, exists: Boolean(role) });
   return out;
 }
@@ -176,11 +241,26 @@ const CLUSTER_BUSY = new Set(['creating', 'modifying', 'resizing', 'rebooting', 
 const SERVERLESS_BUSY = new Set(['CREATING', 'MODIFYING']);
 
 /** The same context aimed at another cluster, workgroup or namespace (the delete helpers read the names from the config). */
-const aimedAt = (ctx: ClusterContext, names: { clusterId?: string; workgroup?: string; namespace?: string }): ClusterContext => ({ ...ctx, config: { ...ctx.config, ...names } });
+const aimedAt = (
+  ctx: ClusterContext,
+  names: { clusterId?: string; workgroup?: string; namespace?: string },
+): ClusterContext => ({ ...ctx, config: { ...ctx.config, ...names } });
 
 /** Waits while the resource is busy (a cluster being created cannot be deleted yet); returns what is there then. */
-function untilSettled<T>(ctx: ClusterContext, what: string, find: () => Promise<T | undefined>, busy: (x: T) => boolean, state: (x: T | undefined) => string): Promise<T | undefined> {
-  return pollUntil(ctx, find, (x) => x === undefined || !busy(x), (x, waited) => `Waiting for ${what} to settle before deleting it: ${state(x)} (${waited}s)…`, (waited) => `${what} was still busy after ${waited}s`);
+function untilSettled<T>(
+  ctx: ClusterContext,
+  what: string,
+  find: () => Promise<T | undefined>,
+  busy: (x: T) => boolean,
+  state: (x: T | undefined) => string,
+): Promise<T | undefined> {
+  return pollUntil(
+    ctx,
+    find,
+    (x) => x === undefined || !busy(x),
+    (x, waited) => `Waiting for ${what} to settle before deleting it: ${state(x)} (${waited}s)…`,
+    (waited) => `${what} was still busy after ${waited}s`,
+  );
 }
 
 /**
@@ -189,7 +269,10 @@ function untilSettled<T>(ctx: ClusterContext, what: string, find: () => Promise<
  * uses, then roles no remaining cluster or namespace uses. `listOnly` (--dry-run)
  * deletes nothing. One failure does not stop the others; each is reported.
  */
-export async function sweep(ctx: ClusterContext, options: { skipFinalSnapshot: boolean; listOnly: boolean }): Promise<SweepResult[]> {
+export async function sweep(
+  ctx: ClusterContext,
+  options: { skipFinalSnapshot: boolean; listOnly: boolean },
+): Promise<SweepResult[]> {
   const now = nowOf(ctx);
   const inv = await inventory(ctx);
   const expired = inv.leased.filter((r) => isExpired(r.lease, now));
@@ -219,33 +302,80 @@ export async function sweep(ctx: ClusterContext, options: { skipFinalSnapshot: b
   for (const r of expired.filter((x) => x.kind === 'workgroup')) {
     const c = aimedAt(ctx, { workgroup: r.name });
     await attempt(r, undefined, async () => {
-      const settled = await untilSettled(c, `workgroup ${r.name}`, () => findWorkgroup(c), (w) => SERVERLESS_BUSY.has(w.status ?? ''), (w) => w?.status ?? 'gone');
-      if (settled?.status === 'DELETING') await pollUntil(c, () => findWorkgroup(c), (x) => x === undefined, (x, w) => `Waiting for workgroup ${r.name} to be deleted: ${x?.status ?? 'gone'} (${w}s)…`, (w) => `workgroup ${r.name} was not deleted after ${w}s`);
+      const settled = await untilSettled(
+        c,
+        `workgroup ${r.name}`,
+        () => findWorkgroup(c),
+        (w) => SERVERLESS_BUSY.has(w.status ?? ''),
+        (w) => w?.status ?? 'gone',
+      );
+      if (settled?.status === 'DELETING')
+        await pollUntil(
+          c,
+          () => findWorkgroup(c),
+          (x) => x === undefined,
+          (x, w) => `Waiting for workgroup ${r.name} to be deleted: ${x?.status ?? 'gone'} (${w}s)…`,
+          (w) => `workgroup ${r.name} was not deleted after ${w}s`,
+        );
       else await deleteWorkgroupOnly(c);
     });
   }
   for (const r of expired.filter((x) => x.kind === 'cluster')) {
     const c = aimedAt(ctx, { clusterId: r.name });
     await attempt(r, undefined, async () => {
-      const settled = await untilSettled(c, `cluster ${r.name}`, () => findCluster(c), (x) => CLUSTER_BUSY.has(x.ClusterStatus ?? ''), (x) => x?.ClusterStatus ?? 'gone');
-      if (settled?.ClusterStatus === 'deleting') await pollUntil(c, () => findCluster(c), (x) => x === undefined, (x, w) => `Waiting for cluster ${r.name} to be deleted: ${x?.ClusterStatus ?? 'gone'} (${w}s)…`, (w) => `cluster ${r.name} was not deleted after ${w}s`);
+      const settled = await untilSettled(
+        c,
+        `cluster ${r.name}`,
+        () => findCluster(c),
+        (x) => CLUSTER_BUSY.has(x.ClusterStatus ?? ''),
+        (x) => x?.ClusterStatus ?? 'gone',
+      );
+      if (settled?.ClusterStatus === 'deleting')
+        await pollUntil(
+          c,
+          () => findCluster(c),
+          (x) => x === undefined,
+          (x, w) => `Waiting for cluster ${r.name} to be deleted: ${x?.ClusterStatus ?? 'gone'} (${w}s)…`,
+          (w) => `cluster ${r.name} was not deleted after ${w}s`,
+        );
       else await deleteClusterOnly(c, { skipFinalSnapshot: options.skipFinalSnapshot });
     });
   }
   for (const r of expired.filter((x) => x.kind === 'namespace')) {
-    const users = inv.workgroups.filter((w) => w.namespaceName === r.name && !gone.has(key('workgroup', w.workgroupName ?? '')));
+    const users = inv.workgroups.filter(
+      (w) => w.namespaceName === r.name && !gone.has(key('workgroup', w.workgroupName ?? '')),
+    );
     const c = aimedAt(ctx, { namespace: r.name });
-    await attempt(r, users.length > 0 ? `workgroup ${users.map((w) => w.workgroupName).join(', ')} still uses it` : undefined, async () => {
-      const settled = await findNamespace(c);
-      if (settled?.status === 'DELETING') await pollUntil(c, () => findNamespace(c), (x) => x === undefined, (x, w) => `Waiting for namespace ${r.name} to be deleted: ${x?.status ?? 'gone'} (${w}s)…`, (w) => `namespace ${r.name} was not deleted after ${w}s`);
-      else await deleteNamespaceOnly(c);
-    });
+    await attempt(
+      r,
+      users.length > 0 ? `workgroup ${users.map((w) => w.workgroupName).join(', ')} still uses it` : undefined,
+      async () => {
+        const settled = await findNamespace(c);
+        if (settled?.status === 'DELETING')
+          await pollUntil(
+            c,
+            () => findNamespace(c),
+            (x) => x === undefined,
+            (x, w) => `Waiting for namespace ${r.name} to be deleted: ${x?.status ?? 'gone'} (${w}s)…`,
+            (w) => `namespace ${r.name} was not deleted after ${w}s`,
+          );
+        else await deleteNamespaceOnly(c);
+      },
+    );
   }
   for (const r of expired.filter((x) => x.kind === 'role')) {
     const arn = inv.roles.find((x) => x.RoleName === r.name)?.Arn ?? `:role${ROLE_PATH}${r.name}`;
-    const clusterUsers = inv.clusters.filter((x) => !gone.has(key('cluster', x.ClusterIdentifier ?? '')) && (x.IamRoles ?? []).some((ir) => ir.IamRoleArn === arn));
-    const namespaceUsers = inv.namespaces.filter((n) => !gone.has(key('namespace', n.namespaceName ?? '')) && (n.iamRoles ?? []).some((ir) => ir.includes(arn)));
-    const users = [...clusterUsers.map((x) => `cluster ${x.ClusterIdentifier}`), ...namespaceUsers.map((n) => `namespace ${n.namespaceName}`)];
+    const clusterUsers = inv.clusters.filter(
+      (x) =>
+        !gone.has(key('cluster', x.ClusterIdentifier ?? '')) && (x.IamRoles ?? []).some((ir) => ir.IamRoleArn === arn),
+    );
+    const namespaceUsers = inv.namespaces.filter(
+      (n) => !gone.has(key('namespace', n.namespaceName ?? '')) && (n.iamRoles ?? []).some((ir) => ir.includes(arn)),
+    );
+    const users = [
+      ...clusterUsers.map((x) => `cluster ${x.ClusterIdentifier}`),
+      ...namespaceUsers.map((n) => `namespace ${n.namespaceName}`),
+    ];
     await attempt(r, users.length > 0 ? `${users.join(', ')} still uses it` : undefined, () => deleteRole(ctx, r.name));
   }
   return results;

@@ -95,7 +95,6 @@ export interface Config {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-
 /** Checks a source setting: an s3:// URI or a local path (existence is checked when loading). */
 function checkSource(name: string, value: string, problems: string[], allowAuto: boolean): void {
   if (allowAuto && (value === 'auto' || value === 'auto ignorecase')) return;
@@ -134,7 +133,9 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     database = { kind: 'embedded', dir: warehouseDir }; // not used: the problem above is reported
   } else if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) {
-      problems.push('DATABASE_URL: expected a postgres:// or postgresql:// connection URL, or redshift-data://WORKGROUP/DB');
+      problems.push(
+        'DATABASE_URL: expected a postgres:// or postgresql:// connection URL, or redshift-data://WORKGROUP/DB',
+      );
     } else {
       try {
         const parsed = new URL(url);
@@ -147,7 +148,8 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
   } else if (setting(env, 'PGHOST')) {
     const portText = setting(env, 'PGPORT') ?? '5432';
     const port = Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`PGPORT: expected a port number, got '${portText}'`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      problems.push(`PGPORT: expected a port number, got '${portText}'`);
     const password = env['PGPASSWORD'];
     registerSecret(password);
     database = {
@@ -273,7 +275,9 @@ function iamAuthSetting(env: Env, database: DatabaseSetting, problems: string[])
     return undefined;
   }
   if (database.kind === 'data-api') {
-    problems.push('REDSHIFT_IAM_AUTH: is for a connection to port 5439; the Data API authenticates with REDSHIFT_SECRET_ARN, REDSHIFT_USER or the IAM identity');
+    problems.push(
+      'REDSHIFT_IAM_AUTH: is for a connection to port 5439; the Data API authenticates with REDSHIFT_SECRET_ARN, REDSHIFT_USER or the IAM identity',
+    );
     return undefined;
   }
   let user: string | undefined;
@@ -294,7 +298,9 @@ function iamAuthSetting(env: Env, database: DatabaseSetting, problems: string[])
     hasPassword = Boolean(database.password);
   }
   if (hasPassword) {
-    problems.push('REDSHIFT_IAM_AUTH: the connection already has a password; remove it to use temporary IAM credentials');
+    problems.push(
+      'REDSHIFT_IAM_AUTH: the connection already has a password; remove it to use temporary IAM credentials',
+    );
     return undefined;
   }
   const workgroup = setting(env, 'REDSHIFT_WORKGROUP');
@@ -306,8 +312,16 @@ function iamAuthSetting(env: Env, database: DatabaseSetting, problems: string[])
     problems.push(`REDSHIFT_IAM_AUTH: expected true, cluster or serverless, got '${mode}'`);
     return undefined;
   }
-  if (!user) problems.push('REDSHIFT_IAM_AUTH: the database user (in DATABASE_URL or PGUSER) is needed for GetClusterCredentials');
-  return { kind: 'cluster', clusterId: setting(env, 'REDSHIFT_CLUSTER_ID') ?? 'sparkify-cluster', dbUser: user ?? '', dbName: dbName ?? 'dev' };
+  if (!user)
+    problems.push(
+      'REDSHIFT_IAM_AUTH: the database user (in DATABASE_URL or PGUSER) is needed for GetClusterCredentials',
+    );
+  return {
+    kind: 'cluster',
+    clusterId: setting(env, 'REDSHIFT_CLUSTER_ID') ?? 'sparkify-cluster',
+    dbUser: user ?? '',
+    dbName: dbName ?? 'dev',
+  };
 }
 
 /** Source settings overridden by command-line flags, validated the same way. */
@@ -351,24 +365,33 @@ export function loadClusterConfig(env: Env): ClusterConfig {
   const get = (name: string, fallback: string) => setting(env, name) ?? fallback;
   const clusterId = get('REDSHIFT_CLUSTER_ID', 'sparkify-cluster');
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(clusterId) || clusterId.endsWith('-') || clusterId.includes('--')) {
-    problems.push(`REDSHIFT_CLUSTER_ID: lowercase letters, digits and single hyphens, starting with a letter, got '${clusterId}'`);
+    problems.push(
+      `REDSHIFT_CLUSTER_ID: lowercase letters, digits and single hyphens, starting with a letter, got '${clusterId}'`,
+    );
   }
   const nodeType = get('REDSHIFT_NODE_TYPE', 'ra3.large');
-  if (!/^[a-z0-9]+\.[a-z0-9]+$/.test(nodeType)) problems.push(`REDSHIFT_NODE_TYPE: expected a node type such as ra3.large, got '${nodeType}'`);
+  if (!/^[a-z0-9]+\.[a-z0-9]+$/.test(nodeType))
+    problems.push(`REDSHIFT_NODE_TYPE: expected a node type such as ra3.large, got '${nodeType}'`);
   const nodes = Number(get('REDSHIFT_NODES', '2'));
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 128) problems.push('REDSHIFT_NODES: a whole number from 1 to 128');
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 128)
+    problems.push('REDSHIFT_NODES: a whole number from 1 to 128');
   const database = get('REDSHIFT_DB', 'dev');
-  if (!/^[a-z_][a-z0-9_$]{0,63}$/.test(database)) problems.push(`REDSHIFT_DB: expected a lowercase database name, got '${database}'`);
+  if (!/^[a-z_][a-z0-9_$]{0,63}$/.test(database))
+    problems.push(`REDSHIFT_DB: expected a lowercase database name, got '${database}'`);
   const user = get('REDSHIFT_USER', 'awsuser');
-  if (!/^[a-z_][a-z0-9_$]{0,127}$/.test(user)) problems.push(`REDSHIFT_USER: expected a lowercase user name, got '${user}'`);
+  if (!/^[a-z_][a-z0-9_$]{0,127}$/.test(user))
+    problems.push(`REDSHIFT_USER: expected a lowercase user name, got '${user}'`);
   const port = Number(get('REDSHIFT_PORT', '5439'));
   if (!Number.isInteger(port) || port < 1150 || port > 65535) problems.push('REDSHIFT_PORT: a port from 1150 to 65535');
   const password = setting(env, 'REDSHIFT_PASSWORD');
   if (password && !/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[^'"\\/@\s]{8,64}$/.test(password)) {
-    problems.push("REDSHIFT_PASSWORD: 8–64 characters with a lowercase letter, an uppercase letter and a digit, and none of ' \" \\ / @ or spaces");
+    problems.push(
+      'REDSHIFT_PASSWORD: 8–64 characters with a lowercase letter, an uppercase letter and a digit, and none of \' " \\ / @ or spaces',
+    );
   }
   const roleName = get('REDSHIFT_ROLE_NAME', 'sparkify-redshift-s3-read');
-  if (!/^[\w+=,.@-]{1,64}$/.test(roleName)) problems.push(`REDSHIFT_ROLE_NAME: not a valid IAM role name: '${roleName}'`);
+  if (!/^[\w+=,.@-]{1,64}$/.test(roleName))
+    problems.push(`REDSHIFT_ROLE_NAME: not a valid IAM role name: '${roleName}'`);
   const ingressCidr = setting(env, 'REDSHIFT_INGRESS_CIDR');
   if (ingressCidr && !/^(\d{1,3}\.){3}\d{1,3}\/([0-9]|[12][0-9]|3[0-2])$/.test(ingressCidr)) {
     problems.push(`REDSHIFT_INGRESS_CIDR: expected an IPv4 CIDR such as 203.0.113.7/32, got '${ingressCidr}'`);
@@ -377,13 +400,34 @@ export function loadClusterConfig(env: Env): ClusterConfig {
   const regionProblem = checkRegion(region);
   if (regionProblem) problems.push(`AWS_REGION: ${regionProblem}`);
   const namespace = get('REDSHIFT_NAMESPACE', 'sparkify-ns');
-  if (!SERVERLESS_NAME.test(namespace)) problems.push(`REDSHIFT_NAMESPACE: 3–64 lowercase letters, digits and hyphens, got '${namespace}'`);
+  if (!SERVERLESS_NAME.test(namespace))
+    problems.push(`REDSHIFT_NAMESPACE: 3–64 lowercase letters, digits and hyphens, got '${namespace}'`);
   const workgroup = get('REDSHIFT_WORKGROUP', 'sparkify-wg');
-  if (!SERVERLESS_NAME.test(workgroup)) problems.push(`REDSHIFT_WORKGROUP: 3–64 lowercase letters, digits and hyphens, got '${workgroup}'`);
+  if (!SERVERLESS_NAME.test(workgroup))
+    problems.push(`REDSHIFT_WORKGROUP: 3–64 lowercase letters, digits and hyphens, got '${workgroup}'`);
   const baseCapacity = Number(get('REDSHIFT_BASE_CAPACITY', '8'));
-  if (!Number.isInteger(baseCapacity) || baseCapacity < 4 || baseCapacity > 1024 || baseCapacity % 8 !== 0 && baseCapacity !== 4) {
+  if (
+    !Number.isInteger(baseCapacity) ||
+    baseCapacity < 4 ||
+    baseCapacity > 1024 ||
+    (baseCapacity % 8 !== 0 && baseCapacity !== 4)
+  ) {
     problems.push('REDSHIFT_BASE_CAPACITY: Redshift Processing Units, 4 or a multiple of 8 up to 1024');
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ clusterId, nodeType, nodes, database, user, port, password, roleName, ingressCidr, region, namespace, workgroup, baseCapacity });
+  return Object.freeze({
+    clusterId,
+    nodeType,
+    nodes,
+    database,
+    user,
+    port,
+    password,
+    roleName,
+    ingressCidr,
+    region,
+    namespace,
+    workgroup,
+    baseCapacity,
+  });
 }

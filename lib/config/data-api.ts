@@ -12,7 +12,9 @@
 import { SERVERLESS_NAME } from './aws-names.ts';
 import { setting } from './setting.ts';
 
-export type DataApiTarget = { readonly kind: 'serverless'; readonly workgroup: string } | { readonly kind: 'cluster'; readonly clusterId: string };
+export type DataApiTarget =
+  | { readonly kind: 'serverless'; readonly workgroup: string }
+  | { readonly kind: 'cluster'; readonly clusterId: string };
 
 export type DataApiAuth =
   | { readonly kind: 'secret'; readonly secretArn: string }
@@ -49,12 +51,16 @@ export function dataApiSetting(env: Env, url: string | undefined, problems: stri
   if (url !== undefined && isDataApiUrl(url)) {
     if (/^redshift-data:\/\/[^/?#]*@/i.test(url)) {
       // Never echoed: the part before @ may hold a password.
-      problems.push('DATABASE_URL: a redshift-data:// URL takes no user or password: authenticate with REDSHIFT_SECRET_ARN, REDSHIFT_USER (clusters) or the IAM identity');
+      problems.push(
+        'DATABASE_URL: a redshift-data:// URL takes no user or password: authenticate with REDSHIFT_SECRET_ARN, REDSHIFT_USER (clusters) or the IAM identity',
+      );
       return undefined;
     }
     const m = URL_FORM.exec(url);
     if (!m) {
-      problems.push(`DATABASE_URL: expected redshift-data://WORKGROUP/DATABASE or redshift-data://cluster:CLUSTER_ID/DATABASE, got '${url}'`);
+      problems.push(
+        `DATABASE_URL: expected redshift-data://WORKGROUP/DATABASE or redshift-data://cluster:CLUSTER_ID/DATABASE, got '${url}'`,
+      );
       return undefined;
     }
     const host = decodeURIComponent(m[1] ?? '');
@@ -79,18 +85,26 @@ export function dataApiSetting(env: Env, url: string | undefined, problems: stri
   }
   const name = mode ? (target.kind === 'serverless' ? 'REDSHIFT_WORKGROUP' : 'REDSHIFT_CLUSTER_ID') : 'DATABASE_URL';
   if (target.kind === 'serverless' && !SERVERLESS_NAME.test(target.workgroup)) {
-    problems.push(`${name}: expected a workgroup name (3–64 lowercase letters, digits and hyphens), got '${target.workgroup}'`);
+    problems.push(
+      `${name}: expected a workgroup name (3–64 lowercase letters, digits and hyphens), got '${target.workgroup}'`,
+    );
   }
   if (target.kind === 'cluster' && !CLUSTER_ID.test(target.clusterId)) {
-    problems.push(`${name}: expected a cluster identifier (lowercase letters, digits and single hyphens, starting with a letter), got '${target.clusterId}'`);
+    problems.push(
+      `${name}: expected a cluster identifier (lowercase letters, digits and single hyphens, starting with a letter), got '${target.clusterId}'`,
+    );
   }
-  if (!DATABASE.test(database)) problems.push(`${mode ? 'REDSHIFT_DB' : 'DATABASE_URL'}: expected a lowercase database name, got '${database}'`);
+  if (!DATABASE.test(database))
+    problems.push(`${mode ? 'REDSHIFT_DB' : 'DATABASE_URL'}: expected a lowercase database name, got '${database}'`);
 
   let auth: DataApiAuth = { kind: 'iam-identity' };
   const secretArn = setting(env, 'REDSHIFT_SECRET_ARN');
   const dbUser = setting(env, 'REDSHIFT_USER');
   if (secretArn) {
-    if (!SECRET_ARN.test(secretArn)) problems.push(`REDSHIFT_SECRET_ARN: expected arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>, got '${secretArn}'`);
+    if (!SECRET_ARN.test(secretArn))
+      problems.push(
+        `REDSHIFT_SECRET_ARN: expected arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>, got '${secretArn}'`,
+      );
     auth = { kind: 'secret', secretArn };
   } else if (dbUser && target.kind === 'cluster') {
     if (!DB_USER.test(dbUser)) problems.push(`REDSHIFT_USER: expected a database user name, got '${dbUser}'`);
@@ -107,7 +121,10 @@ export function dataApiSetting(env: Env, url: string | undefined, problems: stri
     } catch {
       ok = false;
     }
-    if (!ok) problems.push(`AWS_ENDPOINT_URL_REDSHIFT_DATA: expected an http(s)://host[:port] URL without credentials, got '${endpoint}'`);
+    if (!ok)
+      problems.push(
+        `AWS_ENDPOINT_URL_REDSHIFT_DATA: expected an http(s)://host[:port] URL without credentials, got '${endpoint}'`,
+      );
   }
   return { kind: 'data-api', target, database, auth, endpoint };
 }

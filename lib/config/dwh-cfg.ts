@@ -19,7 +19,14 @@ import { parseIni, type IniEntry, type IniSection } from './ini-file.ts';
 type KeyMap = Readonly<Record<string, string | undefined>>;
 
 export const DWH_CFG_KEYS: Readonly<Record<string, KeyMap>> = {
-  CLUSTER: { HOST: undefined, DB_NAME: undefined, DB_USER: undefined, DB_PASSWORD: undefined, DB_PORT: undefined, DB_SSLMODE: undefined },
+  CLUSTER: {
+    HOST: undefined,
+    DB_NAME: undefined,
+    DB_USER: undefined,
+    DB_PASSWORD: undefined,
+    DB_PORT: undefined,
+    DB_SSLMODE: undefined,
+  },
   IAM_ROLE: { ARN: 'IAM_ROLE_ARN' },
   S3: { LOG_DATA: 'LOG_DATA', LOG_JSONPATH: 'LOG_JSONPATH', SONG_DATA: 'SONG_DATA' },
   AWS: { KEY: 'AWS_ACCESS_KEY_ID', SECRET: 'AWS_SECRET_ACCESS_KEY', REGION: 'AWS_REGION' },
@@ -57,7 +64,8 @@ export function unquote(value: string): string {
   return m ? (m[1] ?? m[2] ?? '') : value.trim();
 }
 
-const isLoopback = (host: string) => host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1';
+const isLoopback = (host: string) =>
+  host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1';
 
 export function parseDwhCfg(text: string, file: string): DwhCfg {
   const sections = parseIni(text, file);
@@ -65,18 +73,26 @@ export function parseDwhCfg(text: string, file: string): DwhCfg {
   const warnings: string[] = [];
   const settings: Record<string, string> = {};
   const find = (section: string) => sections.find((s) => s.name.toUpperCase() === section);
-  const entry = (section: IniSection | undefined, key: string): IniEntry | undefined => section?.entries.find((e) => e.key.toUpperCase() === key);
+  const entry = (section: IniSection | undefined, key: string): IniEntry | undefined =>
+    section?.entries.find((e) => e.key.toUpperCase() === key);
   const value = (section: IniSection | undefined, key: string): string | undefined => {
     const e = entry(section, key);
     const v = e === undefined ? undefined : unquote(e.value);
     return v === '' ? undefined : v;
   };
-  const where = (section: IniSection, key: string) => `${file}:${entry(section, key)?.line ?? section.line}: [${section.name}] ${key}`;
+  const where = (section: IniSection, key: string) =>
+    `${file}:${entry(section, key)?.line ?? section.line}: [${section.name}] ${key}`;
 
   for (const section of sections) {
     const known = DWH_CFG_KEYS[section.name.toUpperCase()];
     if (!known) {
-      warnings.push(`${file}:${section.line}: section [${section.name}] is not one this tool reads (it reads ${Object.keys(DWH_CFG_KEYS).map((s) => `[${s}]`).join(', ')}); ignored`);
+      warnings.push(
+        `${file}:${section.line}: section [${section.name}] is not one this tool reads (it reads ${Object.keys(
+          DWH_CFG_KEYS,
+        )
+          .map((s) => `[${s}]`)
+          .join(', ')}); ignored`,
+      );
       continue;
     }
     for (const e of section.entries) {
@@ -95,31 +111,43 @@ export function parseDwhCfg(text: string, file: string): DwhCfg {
   const host = value(cluster, 'HOST');
   if (cluster && host) {
     const missing = ['DB_NAME', 'DB_USER'].filter((k) => value(cluster, k) === undefined);
-    if (missing.length > 0) problems.push(`${file}:${cluster.line}: [CLUSTER] needs ${missing.join(' and ')} beside HOST`);
-    if (!/^[A-Za-z0-9.-]+$/.test(host) && host !== '::1') problems.push(`${where(cluster, 'HOST')}: expected a host name, got '${host}'`);
+    if (missing.length > 0)
+      problems.push(`${file}:${cluster.line}: [CLUSTER] needs ${missing.join(' and ')} beside HOST`);
+    if (!/^[A-Za-z0-9.-]+$/.test(host) && host !== '::1')
+      problems.push(`${where(cluster, 'HOST')}: expected a host name, got '${host}'`);
     const portText = value(cluster, 'DB_PORT') ?? '5439';
     const port = Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${where(cluster, 'DB_PORT')}: expected a port number, got '${portText}'`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      problems.push(`${where(cluster, 'DB_PORT')}: expected a port number, got '${portText}'`);
     // TLS unless the warehouse is on this machine: a Redshift endpoint is reached over the internet.
     const sslmode = value(cluster, 'DB_SSLMODE') ?? (isLoopback(host) ? undefined : 'require');
-    if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) problems.push(`${where(cluster, 'DB_SSLMODE')}: expected one of ${SSL_MODES.join(', ')}, got '${sslmode}'`);
+    if (sslmode !== undefined && !SSL_MODES.includes(sslmode))
+      problems.push(`${where(cluster, 'DB_SSLMODE')}: expected one of ${SSL_MODES.join(', ')}, got '${sslmode}'`);
     const password = value(cluster, 'DB_PASSWORD');
     const credentials = `${encodeURIComponent(value(cluster, 'DB_USER') ?? '')}${password === undefined ? '' : `:${encodeURIComponent(password)}`}`;
     const hostPart = host.includes(':') ? `[${host}]` : host;
-    settings['DATABASE_URL'] = `postgres://${credentials}@${hostPart}:${portText}/${encodeURIComponent(value(cluster, 'DB_NAME') ?? '')}${sslmode ? `?sslmode=${sslmode}` : ''}`;
+    settings['DATABASE_URL'] =
+      `postgres://${credentials}@${hostPart}:${portText}/${encodeURIComponent(value(cluster, 'DB_NAME') ?? '')}${sslmode ? `?sslmode=${sslmode}` : ''}`;
   }
 
   const dwh = find('DWH');
   if (dwh) {
     // Redshift stores cluster identifiers in lowercase (the IaC notebook writes dwhCluster).
-    if (settings['REDSHIFT_CLUSTER_ID']) settings['REDSHIFT_CLUSTER_ID'] = settings['REDSHIFT_CLUSTER_ID'].toLowerCase();
+    if (settings['REDSHIFT_CLUSTER_ID'])
+      settings['REDSHIFT_CLUSTER_ID'] = settings['REDSHIFT_CLUSTER_ID'].toLowerCase();
     const type = value(dwh, 'DWH_CLUSTER_TYPE');
     const nodes = settings['REDSHIFT_NODES'];
     if (type === 'single-node') {
-      if (nodes !== undefined && nodes !== '1') problems.push(`${where(dwh, 'DWH_NUM_NODES')}: a single-node cluster (DWH_CLUSTER_TYPE) has 1 node, got ${nodes}`);
+      if (nodes !== undefined && nodes !== '1')
+        problems.push(
+          `${where(dwh, 'DWH_NUM_NODES')}: a single-node cluster (DWH_CLUSTER_TYPE) has 1 node, got ${nodes}`,
+        );
       settings['REDSHIFT_NODES'] = '1';
     } else if (type === 'multi-node') {
-      if (nodes !== undefined && Number(nodes) < 2) problems.push(`${where(dwh, 'DWH_NUM_NODES')}: a multi-node cluster (DWH_CLUSTER_TYPE) has 2 nodes or more, got ${nodes}`);
+      if (nodes !== undefined && Number(nodes) < 2)
+        problems.push(
+          `${where(dwh, 'DWH_NUM_NODES')}: a multi-node cluster (DWH_CLUSTER_TYPE) has 2 nodes or more, got ${nodes}`,
+        );
     } else if (type !== undefined) {
       problems.push(`${where(dwh, 'DWH_CLUSTER_TYPE')}: expected single-node or multi-node, got '${type}'`);
     }

@@ -31,7 +31,10 @@ export function parseEnvFile(text: string, file = '.env'): Record<string, string
  * `required` (the user named it with --env-file, so a misspelt name is a
  * mistake rather than a file with no settings).
  */
-export function readEnvFile(file: string, options: { readonly required?: boolean; readonly shownAs?: string } = {}): Record<string, string> {
+export function readEnvFile(
+  file: string,
+  options: { readonly required?: boolean; readonly shownAs?: string } = {},
+): Record<string, string> {
   const shown = printable(options.shownAs ?? file);
   const text = readIfExists(file);
   if (text === undefined) {

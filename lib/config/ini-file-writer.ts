@@ -13,10 +13,15 @@ import { readIfExists } from './optional-file.ts';
 const HEADER = /^\s*\[(.+)\]\s*$/;
 const OPTION = /^(\s*)([^=:\s][^=:]*?)(\s*[=:]\s*)(.*)$/;
 
-export async function setIniValues(file: string, values: Readonly<Record<string, Readonly<Record<string, string>>>>): Promise<void> {
+export async function setIniValues(
+  file: string,
+  values: Readonly<Record<string, Readonly<Record<string, string>>>>,
+): Promise<void> {
   const lines = readIfExists(file)?.split('\n') ?? [];
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  const pending = new Map(Object.entries(values).map(([section, keys]) => [section.toUpperCase(), new Map(Object.entries(keys))]));
+  const pending = new Map(
+    Object.entries(values).map(([section, keys]) => [section.toUpperCase(), new Map(Object.entries(keys))]),
+  );
   const out: string[] = [];
   let section: string | undefined;
   const flush = () => {
@@ -38,7 +43,10 @@ export async function setIniValues(file: string, values: Readonly<Record<string,
     }
     const option = OPTION.exec(line);
     const rest = section === undefined ? undefined : pending.get(section);
-    const key = option?.[2] === undefined ? undefined : [...(rest?.keys() ?? [])].find((k) => k.toUpperCase() === option[2]?.toUpperCase());
+    const key =
+      option?.[2] === undefined
+        ? undefined
+        : [...(rest?.keys() ?? [])].find((k) => k.toUpperCase() === option[2]?.toUpperCase());
     if (option && rest && key !== undefined && !/^\s*[#;]/.test(line)) {
       const quote = /^(['"]).*\1\s*$/.exec(option[4] ?? '')?.[1] ?? '';
       out.push(`${option[1]}${option[2]}${option[3]}${quote}${escape(rest.get(key) ?? '')}${quote}`);

@@ -40,7 +40,11 @@ const COMMENT = /^\s*[#;]/;
 
 export function parseIni(text: string, file: string): IniSection[] {
   const problems: string[] = [];
-  const sections: { name: string; line: number; entries: { key: string; value: string; line: number; indent: number }[] }[] = [];
+  const sections: {
+    name: string;
+    line: number;
+    entries: { key: string; value: string; line: number; indent: number }[];
+  }[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   let current: (typeof sections)[number] | undefined;
   lines.forEach((raw, i) => {
@@ -82,7 +86,10 @@ export function parseIni(text: string, file: string): IniSection[] {
     name: s.name,
     line: s.line,
     entries: s.entries.map((e) => {
-      if (/%\(/.test(e.value)) problems.push(`${file}:${e.line}: [${s.name}] ${e.key}: %(name)s references are not supported; write the value out`);
+      if (/%\(/.test(e.value))
+        problems.push(
+          `${file}:${e.line}: [${s.name}] ${e.key}: %(name)s references are not supported; write the value out`,
+        );
       return { key: e.key, value: e.value.replace(/%%/g, '%'), line: e.line };
     }),
   }));

@@ -38,12 +38,17 @@ export function targetSettings(text: string, file: string, name: string): Record
   const section = sections.find((s) => s.name.toLowerCase() === `${PREFIX}${name.toLowerCase()}`);
   if (!section) {
     const known = targetNames(text, file);
-    throw new ConfigError([`target ${name}: ${file} has no [target.${name}] section (${known.length > 0 ? `its targets: ${known.join(', ')}` : 'it defines no [target.NAME] section'})`]);
+    throw new ConfigError([
+      `target ${name}: ${file} has no [target.${name}] section (${known.length > 0 ? `its targets: ${known.join(', ')}` : 'it defines no [target.NAME] section'})`,
+    ]);
   }
   const problems: string[] = [];
   const settings: Record<string, string> = {};
   for (const entry of section.entries) {
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(entry.key)) problems.push(`${file}:${entry.line}: [${section.name}] ${entry.key}: a setting name is letters, digits and _ (as in .env)`);
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(entry.key))
+      problems.push(
+        `${file}:${entry.line}: [${section.name}] ${entry.key}: a setting name is letters, digits and _ (as in .env)`,
+      );
     else settings[entry.key.toUpperCase()] = unquote(entry.value);
   }
   if (problems.length > 0) throw new ConfigError(problems);

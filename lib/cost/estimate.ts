@@ -38,12 +38,34 @@ interface EngineModel {
 
 const MiB = 1024 * 1024;
 
-export const THROUGHPUT: { readonly redshift: EngineModel; readonly postgres: EngineModel; readonly slicesPerNode: Readonly<Record<string, number>>; readonly rpusPerSlice: number } = {
-  redshift: { statementSeconds: 0.5, objectSeconds: 0.02, copyBytesPerSecond: 8 * MiB, transformBytesPerSecond: 32 * MiB },
-  postgres: { statementSeconds: 0.005, objectSeconds: 1 / 1226, copyBytesPerSecond: 20 * MiB, transformBytesPerSecond: 40 * MiB },
+export const THROUGHPUT: {
+  readonly redshift: EngineModel;
+  readonly postgres: EngineModel;
+  readonly slicesPerNode: Readonly<Record<string, number>>;
+  readonly rpusPerSlice: number;
+} = {
+  redshift: {
+    statementSeconds: 0.5,
+    objectSeconds: 0.02,
+    copyBytesPerSecond: 8 * MiB,
+    transformBytesPerSecond: 32 * MiB,
+  },
+  postgres: {
+    statementSeconds: 0.005,
+    objectSeconds: 1 / 1226,
+    copyBytesPerSecond: 20 * MiB,
+    transformBytesPerSecond: 40 * MiB,
+  },
   // Slices per node ("each dc2.large compute node has two slices, and each dc2.8xlarge compute node has 16":
   // https://docs.aws.amazon.com/redshift/latest/dg/t_splitting-data-files.html; the others: the Management Guide's node types).
-  slicesPerNode: { 'dc2.large': 2, 'dc2.8xlarge': 16, 'ra3.large': 2, 'ra3.xlplus': 2, 'ra3.4xlarge': 4, 'ra3.16xlarge': 16 },
+  slicesPerNode: {
+    'dc2.large': 2,
+    'dc2.8xlarge': 16,
+    'ra3.large': 2,
+    'ra3.xlplus': 2,
+    'ra3.4xlarge': 4,
+    'ra3.16xlarge': 16,
+  },
   // Assumed: 8 RPUs work like one ra3.4xlarge (4 slices).
   rpusPerSlice: 2,
 };
@@ -55,7 +77,12 @@ export interface PlannedWork {
   readonly statements: number;
   /** Objects after compaction: none exists yet, so null (each object is loaded as it is). */
   readonly chunks: number | null;
-  readonly sources: readonly { readonly setting: string; readonly uri: string; readonly objects: number; readonly bytes: number }[];
+  readonly sources: readonly {
+    readonly setting: string;
+    readonly uri: string;
+    readonly objects: number;
+    readonly bytes: number;
+  }[];
 }
 
 /** Prices for one target, the table's with the settings' overrides. */
@@ -68,14 +95,21 @@ export interface Prices {
   readonly overriddenBy: readonly string[];
 }
 
-export function pricesFor(target: CostTarget, overrides: { readonly nodeHourUsd?: number | undefined; readonly rpuHourUsd?: number | undefined } = {}, table: PriceTable = PRICES): Prices {
+export function pricesFor(
+  target: CostTarget,
+  overrides: { readonly nodeHourUsd?: number | undefined; readonly rpuHourUsd?: number | undefined } = {},
+  table: PriceTable = PRICES,
+): Prices {
   const nodeType = target.kind === 'provisioned' ? target.nodeType : undefined;
   return {
     nodeHourUsd: overrides.nodeHourUsd ?? (nodeType ? table.nodeHourUsd[nodeType] : undefined),
     rpuHourUsd: overrides.rpuHourUsd ?? table.rpuHourUsd,
     asOf: table.asOf,
     source: table.source,
-    overriddenBy: [...(overrides.nodeHourUsd !== undefined ? ['REDSHIFT_PRICE_NODE_HOUR'] : []), ...(overrides.rpuHourUsd !== undefined ? ['REDSHIFT_PRICE_RPU_HOUR'] : [])],
+    overriddenBy: [
+      ...(overrides.nodeHourUsd !== undefined ? ['REDSHIFT_PRICE_NODE_HOUR'] : []),
+      ...(overrides.rpuHourUsd !== undefined ? ['REDSHIFT_PRICE_RPU_HOUR'] : []),
+    ],
   };
 }
 
@@ -104,10 +138,17 @@ function slices(target: CostTarget): number {
 }
 
 /** The model's seconds for the work on the target (see THROUGHPUT). */
-export function estimateSeconds(work: Pick<PlannedWork, 'objects' | 'bytes' | 'statements'>, target: CostTarget): number {
+export function estimateSeconds(
+  work: Pick<PlannedWork, 'objects' | 'bytes' | 'statements'>,
+  target: CostTarget,
+): number {
   const m = target.kind === 'postgres' ? THROUGHPUT.postgres : THROUGHPUT.redshift;
   const n = slices(target);
-  return work.statements * m.statementSeconds + (work.objects * m.objectSeconds + work.bytes / m.copyBytesPerSecond) / n + work.bytes / (m.transformBytesPerSecond * n);
+  return (
+    work.statements * m.statementSeconds +
+    (work.objects * m.objectSeconds + work.bytes / m.copyBytesPerSecond) / n +
+    work.bytes / (m.transformBytesPerSecond * n)
+  );
 }
 
 /** Money for `seconds` on the target: what the billing rules charge. */
@@ -122,7 +163,12 @@ export interface Charge {
 export function charge(seconds: number, target: CostTarget, prices: Prices, chargedRpuSeconds?: number): Charge {
   if (target.kind === 'provisioned') {
     const nodeHours = provisionedNodeHours(seconds, target.nodes);
-    return { seconds, nodeHours, rpuSeconds: null, usd: prices.nodeHourUsd === undefined ? null : cents(nodeHours * prices.nodeHourUsd) };
+    return {
+      seconds,
+      nodeHours,
+      rpuSeconds: null,
+      usd: prices.nodeHourUsd === undefined ? null : cents(nodeHours * prices.nodeHourUsd),
+    };
   }
   if (target.kind === 'serverless') {
     const rpuSeconds = chargedRpuSeconds ?? serverlessRpuSeconds(seconds, target.rpus);
@@ -139,10 +185,20 @@ export interface Estimate extends Charge {
   readonly prices: Prices;
 }
 
-export function estimateLoad(work: Pick<PlannedWork, 'objects' | 'bytes' | 'statements'>, target: CostTarget, prices: Prices): Estimate {
+export function estimateLoad(
+  work: Pick<PlannedWork, 'objects' | 'bytes' | 'statements'>,
+  target: CostTarget,
+  prices: Prices,
+): Estimate {
   const seconds = Math.round(estimateSeconds(work, target) * 10) / 10;
   const hourlyUsd =
-    target.kind === 'provisioned' ? (prices.nodeHourUsd === undefined ? null : cents(target.nodes * prices.nodeHourUsd)) : target.kind === 'serverless' ? cents(target.rpus * prices.rpuHourUsd) : 0;
+    target.kind === 'provisioned'
+      ? prices.nodeHourUsd === undefined
+        ? null
+        : cents(target.nodes * prices.nodeHourUsd)
+      : target.kind === 'serverless'
+        ? cents(target.rpus * prices.rpuHourUsd)
+        : 0;
   return { ...charge(seconds, target, prices), target, description: describeTarget(target), hourlyUsd, prices };
 }
 
@@ -152,8 +208,16 @@ export interface Actual extends Charge {
   readonly basis: 'measured duration' | 'sys_serverless_usage';
 }
 
-export function actualCost(measuredSeconds: number, target: CostTarget, prices: Prices, chargedRpuSeconds: number | undefined): Actual {
-  return { ...charge(measuredSeconds, target, prices, chargedRpuSeconds), basis: chargedRpuSeconds === undefined ? 'measured duration' : 'sys_serverless_usage' };
+export function actualCost(
+  measuredSeconds: number,
+  target: CostTarget,
+  prices: Prices,
+  chargedRpuSeconds: number | undefined,
+): Actual {
+  return {
+    ...charge(measuredSeconds, target, prices, chargedRpuSeconds),
+    basis: chargedRpuSeconds === undefined ? 'measured duration' : 'sys_serverless_usage',
+  };
 }
 
 /** What the run record keeps of a run's cost (load_runs.cost, JSON). */

@@ -49,19 +49,30 @@ function price(env: Env, name: string, problems: string[]): number | undefined {
 /** `dialect`: the engine the load renders for (a dry run's --dialect, or the connected one); undefined: judged from the settings alone. */
 export function costSettings(env: Env, config: Config, dialect?: DialectName): CostSettings {
   const problems: string[] = [];
-  const overrides = { nodeHourUsd: price(env, 'REDSHIFT_PRICE_NODE_HOUR', problems), rpuHourUsd: price(env, 'REDSHIFT_PRICE_RPU_HOUR', problems) };
+  const overrides = {
+    nodeHourUsd: price(env, 'REDSHIFT_PRICE_NODE_HOUR', problems),
+    rpuHourUsd: price(env, 'REDSHIFT_PRICE_RPU_HOUR', problems),
+  };
   if (problems.length > 0) throw new ConfigError(problems);
   const db = config.database;
   const host = hostOf(config) ?? '';
   let kind: CostTarget['kind'];
-  if ((db.kind === 'data-api' && db.target.kind === 'serverless') || host.endsWith('.redshift-serverless.amazonaws.com')) kind = 'serverless';
-  else if (db.kind === 'data-api' || host.endsWith('.redshift.amazonaws.com') || dialect === 'redshift') kind = 'provisioned';
+  if (
+    (db.kind === 'data-api' && db.target.kind === 'serverless') ||
+    host.endsWith('.redshift-serverless.amazonaws.com')
+  )
+    kind = 'serverless';
+  else if (db.kind === 'data-api' || host.endsWith('.redshift.amazonaws.com') || dialect === 'redshift')
+    kind = 'provisioned';
   else kind = 'postgres';
   let target: CostTarget = { kind: 'postgres' };
   if (kind !== 'postgres') {
     // The cluster settings the cluster command uses (node type, nodes, base capacity), validated the same way.
     const cluster = loadClusterConfig(env);
-    target = kind === 'serverless' ? { kind, rpus: cluster.baseCapacity } : { kind, nodeType: cluster.nodeType, nodes: cluster.nodes };
+    target =
+      kind === 'serverless'
+        ? { kind, rpus: cluster.baseCapacity }
+        : { kind, nodeType: cluster.nodeType, nodes: cluster.nodes };
   }
   return { target, prices: pricesFor(target, overrides) };
 }

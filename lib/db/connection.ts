@@ -48,7 +48,11 @@ export interface Connection {
  * throws. `beforeCommit` may refuse the COMMIT by throwing (the warehouse
  * lock lost, a signal): the work is then rolled back.
  */
-export async function transaction<T>(conn: Connection, fn: () => Promise<T>, beforeCommit?: () => Promise<void>): Promise<T> {
+export async function transaction<T>(
+  conn: Connection,
+  fn: () => Promise<T>,
+  beforeCommit?: () => Promise<void>,
+): Promise<T> {
   await conn.query('BEGIN');
   try {
     const result = await fn();

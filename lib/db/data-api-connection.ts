@@ -57,7 +57,13 @@ const DEFAULT_POLL_MS = [10, 1000] as const;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 6 * 3600 * 1000;
 
 /** Errors the Data API returns when it is busy: the call did nothing, so it is sent again (bounded). */
-const BUSY = new Set(['ThrottlingException', 'ActiveStatementsExceededException', 'ActiveSessionsExceededException', 'ActiveWaitingRequestsExceededException', 'TooManyRequestsException']);
+const BUSY = new Set([
+  'ThrottlingException',
+  'ActiveStatementsExceededException',
+  'ActiveSessionsExceededException',
+  'ActiveWaitingRequestsExceededException',
+  'TooManyRequestsException',
+]);
 const BUSY_ATTEMPTS = 8;
 
 /**
@@ -101,8 +107,16 @@ export function createDataApiClient(setting: DataApiSetting, region: string): Re
 
 /** Where and as whom a new session runs (not sent with SessionId). */
 export function sessionTarget(setting: DataApiSetting): Partial<ExecuteStatementInput> {
-  const target = setting.target.kind === 'serverless' ? { WorkgroupName: setting.target.workgroup } : { ClusterIdentifier: setting.target.clusterId };
-  const auth = setting.auth.kind === 'secret' ? { SecretArn: setting.auth.secretArn } : setting.auth.kind === 'db-user' ? { DbUser: setting.auth.dbUser } : {};
+  const target =
+    setting.target.kind === 'serverless'
+      ? { WorkgroupName: setting.target.workgroup }
+      : { ClusterIdentifier: setting.target.clusterId };
+  const auth =
+    setting.auth.kind === 'secret'
+      ? { SecretArn: setting.auth.secretArn }
+      : setting.auth.kind === 'db-user'
+        ? { DbUser: setting.auth.dbUser }
+        : {};
   return { ...target, Database: setting.database, ...auth };
 }
 
@@ -112,7 +126,10 @@ export function sessionTarget(setting: DataApiSetting): Partial<ExecuteStatement
  * least one character); the statement as the cluster sees it (every value
  * substituted) must be at most MAX_STATEMENT_BYTES.
  */
-export function namedParameters(sql: string, values: readonly unknown[] | undefined): { sql: string; parameters: { name: string; value: string }[] | undefined } {
+export function namedParameters(
+  sql: string,
+  values: readonly unknown[] | undefined,
+): { sql: string; parameters: { name: string; value: string }[] | undefined } {
   const parameters: { name: string; value: string }[] = [];
   let substitutedBytes = 0;
   const text =
@@ -132,7 +149,9 @@ export function namedParameters(sql: string, values: readonly unknown[] | undefi
         });
   const bytes = Buffer.byteLength(text) + substitutedBytes;
   if (bytes > MAX_STATEMENT_BYTES) {
-    throw new Error(`a statement of ${bytes} bytes (its parameters substituted) is over the Data API's limit of ${MAX_STATEMENT_BYTES} bytes: ${text.trim().split('\n')[0]?.slice(0, 80) ?? ''}…`);
+    throw new Error(
+      `a statement of ${bytes} bytes (its parameters substituted) is over the Data API's limit of ${MAX_STATEMENT_BYTES} bytes: ${text.trim().split('\n')[0]?.slice(0, 80) ?? ''}…`,
+    );
   }
   return { sql: text, parameters: parameters.length > 0 ? parameters : undefined };
 }
@@ -165,7 +184,9 @@ function sessionGone(err: unknown): boolean {
   const message = typeof e.message === 'string' ? e.message : '';
   return (
     ((e.name === 'ValidationException' || e.name === 'ResourceNotFoundException') && /session/i.test(message)) ||
-    /terminating connection|connection to the server was lost|server closed the connection|session .*(ended|terminated|not available|expired)/i.test(message)
+    /terminating connection|connection to the server was lost|server closed the connection|session .*(ended|terminated|not available|expired)/i.test(
+      message,
+    )
   );
 }
 
@@ -180,7 +201,9 @@ async function sendBusyAware<T>(what: string, log: Logger, send: () => Promise<T
       const name = (err as { name?: unknown }).name;
       if (typeof name !== 'string' || !BUSY.has(name) || attempt >= BUSY_ATTEMPTS) throw err;
       const delay = Math.min(200 * 2 ** (attempt - 1), 5000) * (0.75 + Math.random() * 0.5);
-      log.warn(`${what}: the Data API is busy (${name}); sending it again in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${BUSY_ATTEMPTS})`);
+      log.warn(
+        `${what}: the Data API is busy (${name}); sending it again in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${BUSY_ATTEMPTS})`,
+      );
       await sleep(delay);
     }
   }
@@ -221,14 +244,31 @@ export function connectDataApi(options: DataApiOptions): Connection {
     const started = Date.now();
     let wait = firstPoll;
     for (;;) {
-      const d = await sendBusyAware('DescribeStatement', log, () => client.send(new DescribeStatementCommand({ Id: id })));
+      const d = await sendBusyAware('DescribeStatement', log, () =>
+        client.send(new DescribeStatementCommand({ Id: id })),
+      );
       if (typeof d.RedshiftPid === 'number' && d.RedshiftPid > 0) pid = d.RedshiftPid;
       if (d.Status === 'FINISHED') return d;
-      if (d.Status === 'FAILED') throw new DataApiStatementError(d.Error ?? `statement ${id} failed`, id, 'FAILED', typeof d.RedshiftQueryId === 'number' ? d.RedshiftQueryId : undefined);
-      if (d.Status === 'ABORTED') throw new DataApiStatementError(`statement ${id} was cancelled before it finished (ABORTED)${d.Error ? `: ${d.Error}` : ''}`, id, 'ABORTED');
+      if (d.Status === 'FAILED')
+        throw new DataApiStatementError(
+          d.Error ?? `statement ${id} failed`,
+          id,
+          'FAILED',
+          typeof d.RedshiftQueryId === 'number' ? d.RedshiftQueryId : undefined,
+        );
+      if (d.Status === 'ABORTED')
+        throw new DataApiStatementError(
+          `statement ${id} was cancelled before it finished (ABORTED)${d.Error ? `: ${d.Error}` : ''}`,
+          id,
+          'ABORTED',
+        );
       if (Date.now() - started > timeoutMs) {
         await client.send(new CancelStatementCommand({ Id: id })).catch(() => undefined);
-        throw new DataApiStatementError(`statement ${id} did not finish within ${Math.round(timeoutMs / 1000)}s: cancelled`, id, 'ABORTED');
+        throw new DataApiStatementError(
+          `statement ${id} did not finish within ${Math.round(timeoutMs / 1000)}s: cancelled`,
+          id,
+          'ABORTED',
+        );
       }
       await sleep(wait);
       wait = Math.min(wait * 2, maxPoll);
@@ -241,7 +281,9 @@ export function connectDataApi(options: DataApiOptions): Connection {
     let token: string | undefined;
     let pages = 0;
     do {
-      const page = await sendBusyAware('GetStatementResult', log, () => client.send(new GetStatementResultCommand({ Id: id, NextToken: token })));
+      const page = await sendBusyAware('GetStatementResult', log, () =>
+        client.send(new GetStatementResultCommand({ Id: id, NextToken: token })),
+      );
       if (page.ColumnMetadata && page.ColumnMetadata.length > 0) columns = page.ColumnMetadata;
       for (const record of page.Records ?? []) {
         const row: Record<string, unknown> = {};
@@ -255,7 +297,11 @@ export function connectDataApi(options: DataApiOptions): Connection {
       pages += 1;
     } while (token);
     if (pages > 1) log.debug(`Data API statement ${id}: ${rows.length} rows in ${pages} pages`);
-    return { columns: columns.map((c, i) => c.label ?? c.name ?? `?column${i}?`), types: columns.map((c) => c.typeName ?? ''), rows };
+    return {
+      columns: columns.map((c, i) => c.label ?? c.name ?? `?column${i}?`),
+      types: columns.map((c) => c.typeName ?? ''),
+      rows,
+    };
   }
 
   /**
@@ -282,7 +328,11 @@ export function connectDataApi(options: DataApiOptions): Connection {
     } catch (err) {
       if (!sessionGone(err) || !sessionId) throw err;
       if (inTransaction) {
-        markLost(new Error(`the Data API session ${sessionId} ended inside a transaction, which Redshift rolled back (${(err as Error).message})`));
+        markLost(
+          new Error(
+            `the Data API session ${sessionId} ended inside a transaction, which Redshift rolled back (${(err as Error).message})`,
+          ),
+        );
         throw broken;
       }
       // An idle session expired between statements: open a new one and restore its settings.
@@ -291,18 +341,26 @@ export function connectDataApi(options: DataApiOptions): Connection {
       for (const set of settings) await awaitStatement(await execute(set, undefined));
       id = await execute(text, parameters);
     }
-    log.debug(`Data API statement ${id}${sessionId ? ` (session ${sessionId})` : ''}: ${text.trim().split('\n')[0]?.slice(0, 120) ?? ''}`);
+    log.debug(
+      `Data API statement ${id}${sessionId ? ` (session ${sessionId})` : ''}: ${text.trim().split('\n')[0]?.slice(0, 120) ?? ''}`,
+    );
     let described: DescribeStatementResponse;
     try {
       described = await awaitStatement(id);
     } catch (err) {
-      if (sessionGone(err)) markLost(new Error(`the Data API session ${sessionId ?? ''} ended (${(err as Error).message}); Redshift rolled back its open transaction`));
+      if (sessionGone(err))
+        markLost(
+          new Error(
+            `the Data API session ${sessionId ?? ''} ended (${(err as Error).message}); Redshift rolled back its open transaction`,
+          ),
+        );
       // A failed statement aborts the open transaction, which stays open until ROLLBACK, as on the wire path.
       throw err;
     }
     inTransaction = transactionAfter(command, text, inTransaction);
     if (command === 'SET' && !inTransaction) settings.push(text);
-    const rowCount = typeof described.ResultRows === 'number' && described.ResultRows >= 0 ? described.ResultRows : null;
+    const rowCount =
+      typeof described.ResultRows === 'number' && described.ResultRows >= 0 ? described.ResultRows : null;
     if (!described.HasResultSet) return { command, columns: [], rows: [], rowCount };
     const { columns, types, rows } = await results(id);
     return { command, columns, types, rows, rowCount: rows.length };

@@ -74,14 +74,22 @@ export interface OpenOptions {
 export async function openDatabase(config: Config, log: Logger, options: OpenOptions = {}): Promise<Database> {
   if (config.database.kind === 'embedded' && config.noEmbedded) throw new ConfigError([config.noEmbedded]);
   let embedded: EmbeddedLease | undefined;
-  let transport: { readonly connect: () => Promise<Connection>; readonly description: string; readonly close: () => void };
+  let transport: {
+    readonly connect: () => Promise<Connection>;
+    readonly description: string;
+    readonly close: () => void;
+  };
   if (config.database.kind === 'data-api') {
     // Imported when used only: the AWS SDK is slow to load.
     const { createDataApiClient, connectDataApi } = await import('./data-api-connection.ts');
     const { describeDataApi } = await import('../config/data-api.ts');
     const setting = config.database;
     const client = createDataApiClient(setting, config.region);
-    transport = { connect: async () => connectDataApi({ setting, client, log }), description: describeDataApi(setting), close: () => client.destroy() };
+    transport = {
+      connect: async () => connectDataApi({ setting, client, log }),
+      description: describeDataApi(setting),
+      close: () => client.destroy(),
+    };
   } else {
     let connection = connectionConfig(config);
     if (connection && config.iamAuth) {
@@ -93,7 +101,10 @@ export async function openDatabase(config: Config, log: Logger, options: OpenOpt
         : { ...connection, user: creds.user, password: creds.password };
     }
     if (!connection) {
-      embedded = await leaseEmbeddedServer(config.database.kind === 'embedded' ? config.database.dir : config.warehouseDir, log);
+      embedded = await leaseEmbeddedServer(
+        config.database.kind === 'embedded' ? config.database.dir : config.warehouseDir,
+        log,
+      );
       connection = embedded.server.connection;
     }
     const settings = connection;
@@ -133,7 +144,10 @@ export async function openDatabase(config: Config, log: Logger, options: OpenOpt
   try {
     // The Data API opens its session with the first statement: an unreachable endpoint or a refused identity shows here.
     dialect = await detectDialect(first).catch((err: Error) => {
-      throw new Error(`Could not connect to ${transport.description}: ${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`, { cause: err });
+      throw new Error(
+        `Could not connect to ${transport.description}: ${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`,
+        { cause: err },
+      );
     });
     selectSchema = await schemaExists(first, schema);
     if (!selectSchema && options.missingSchema === 'create') {
@@ -141,11 +155,16 @@ export async function openDatabase(config: Config, log: Logger, options: OpenOpt
       await createSchema(first, schema);
       selectSchema = true;
     } else if (!selectSchema && options.missingSchema !== 'ignore') {
-      throw new ConfigError([`WAREHOUSE_SCHEMA: schema ${schema} does not exist on ${transport.description}: \`npm run migrate -- up\` creates it and its tables`]);
+      throw new ConfigError([
+        `WAREHOUSE_SCHEMA: schema ${schema} does not exist on ${transport.description}: \`npm run migrate -- up\` creates it and its tables`,
+      ]);
     }
-    const missing = options.requireTables && selectSchema ? await missingTables(first, options.requireTables, schema) : [];
+    const missing =
+      options.requireTables && selectSchema ? await missingTables(first, options.requireTables, schema) : [];
     if (missing.length > 0) {
-      throw new ConfigError([`the warehouse at ${where} has no table ${missing.join(', ')}: it was never migrated (or was rolled back); run \`npm run migrate -- up\` then \`npm run load\` (or \`npm start\`, which does both)`]);
+      throw new ConfigError([
+        `the warehouse at ${where} has no table ${missing.join(', ')}: it was never migrated (or was rolled back); run \`npm run migrate -- up\` then \`npm run load\` (or \`npm start\`, which does both)`,
+      ]);
     }
   } catch (err) {
     await first.end().catch(() => undefined);

@@ -78,7 +78,8 @@ export async function liveLeases(dir: string): Promise<number[]> {
     } catch {
       started = undefined;
     }
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && (started === undefined || processStart(pid) === started)) live.push(pid);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && (started === undefined || processStart(pid) === started))
+      live.push(pid);
     else await rm(file, { force: true });
   }
   return live;
@@ -89,7 +90,11 @@ export async function liveLeases(dir: string): Promise<number[]> {
  * inside withLeaseBook. 'leased': a command uses it; 'in use': another
  * session (psql, a BI tool) does; 'kept': `db start` keeps it up.
  */
-export async function stopIfUnused(dir: string, server: Pick<EmbeddedServer, 'connection' | 'dataDir'>, log: Logger): Promise<'leased' | 'in use' | 'kept' | 'stopped'> {
+export async function stopIfUnused(
+  dir: string,
+  server: Pick<EmbeddedServer, 'connection' | 'dataDir'>,
+  log: Logger,
+): Promise<'leased' | 'in use' | 'kept' | 'stopped'> {
   if ((await liveLeases(dir)).length > 0) return 'leased';
   if (!existsSync(path.join(dir, STOP_WHEN_UNUSED))) return 'kept';
   if (!(await stopEmbeddedServer(server, log))) return 'in use';
@@ -101,7 +106,11 @@ export async function stopIfUnused(dir: string, server: Pick<EmbeddedServer, 'co
 function startReaper(dir: string): void {
   const here = fileURLToPath(import.meta.url);
   const reaper = path.join(path.dirname(here), `embedded-reaper${path.extname(here)}`);
-  const child = spawn(process.execPath, [...process.execArgv, reaper, dir], { detached: true, stdio: 'ignore', env: process.env });
+  const child = spawn(process.execPath, [...process.execArgv, reaper, dir], {
+    detached: true,
+    stdio: 'ignore',
+    env: process.env,
+  });
   child.unref();
 }
 
@@ -109,7 +118,10 @@ function startReaper(dir: string): void {
 export async function leaseEmbeddedServer(dir: string, log: Logger): Promise<EmbeddedLease> {
   const server = await withLeaseBook(dir, async () => {
     const started = await ensureEmbeddedServer(dir, log);
-    await writeFile(path.join(dir, LEASES, String(process.pid)), JSON.stringify({ pid: process.pid, started: processStart(process.pid) }));
+    await writeFile(
+      path.join(dir, LEASES, String(process.pid)),
+      JSON.stringify({ pid: process.pid, started: processStart(process.pid) }),
+    );
     if (started.startedHere) {
       await writeFile(path.join(dir, STOP_WHEN_UNUSED), '');
       startReaper(dir);
@@ -125,7 +137,8 @@ export async function leaseEmbeddedServer(dir: string, log: Logger): Promise<Emb
       await withLeaseBook(dir, async () => {
         await rm(path.join(dir, LEASES, String(process.pid)), { force: true });
         const outcome = await stopIfUnused(dir, server, log);
-        if (outcome === 'leased') log.debug('The embedded PostgreSQL is still used by another command; leaving it running.');
+        if (outcome === 'leased')
+          log.debug('The embedded PostgreSQL is still used by another command; leaving it running.');
       });
     },
   };

@@ -63,11 +63,17 @@ function binaries(): Promise<Binaries> {
     try {
       bins = (await import(name)) as Binaries;
     } catch {
-      throw new UnsupportedError(`The embedded PostgreSQL has no binaries for ${os.platform()}-${os.arch()} (package ${name}). Set DATABASE_URL to use your own server.`);
+      throw new UnsupportedError(
+        `The embedded PostgreSQL has no binaries for ${os.platform()}-${os.arch()} (package ${name}). Set DATABASE_URL to use your own server.`,
+      );
     }
     const native = path.dirname(path.dirname(bins.postgres));
     if (!isRoot() || reachableByOthers(path.dirname(bins.postgres))) return bins;
-    const hash = createHash('sha256').update(native).update(String(statSync(bins.postgres).mtimeMs)).digest('hex').slice(0, 12);
+    const hash = createHash('sha256')
+      .update(native)
+      .update(String(statSync(bins.postgres).mtimeMs))
+      .digest('hex')
+      .slice(0, 12);
     const copy = await copyBinaries(native, path.join(os.tmpdir(), `sparkify-warehouse-pg-${hash}`));
     const at = (bin: string) => path.join(copy, 'native', 'bin', bin);
     return { pg_ctl: at('pg_ctl'), postgres: at('postgres'), initdb: at('initdb') };
@@ -134,7 +140,9 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -214,7 +222,9 @@ async function ensurePostgresUser(): Promise<void> {
     await run('groupadd', ['-f', 'postgres']);
     await run('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres']);
   } catch (err) {
-    throw new Error(`Running as root: could not create the postgres user the embedded PostgreSQL must run as (${(err as Error).message}). Run as an ordinary user or set DATABASE_URL.`);
+    throw new Error(
+      `Running as root: could not create the postgres user the embedded PostgreSQL must run as (${(err as Error).message}). Run as an ordinary user or set DATABASE_URL.`,
+    );
   }
 }
 
@@ -233,7 +243,9 @@ async function removeAbandonedBuilds(parent: string, base: string, log: Logger):
   for (const name of await readdir(parent).catch(() => [] as string[])) {
     const pid = Number(pattern.exec(name)?.[1]);
     if (!pid || isAlive(pid)) continue;
-    log.info(`Removing ${path.join(parent, name)}: a first run that stopped while creating the cluster left it half-made.`);
+    log.info(
+      `Removing ${path.join(parent, name)}: a first run that stopped while creating the cluster left it half-made.`,
+    );
     await rm(path.join(parent, name), { recursive: true, force: true });
   }
 }
@@ -263,13 +275,22 @@ async function initialise(state: ServerState, log: Logger): Promise<void> {
   try {
     await run(
       initdb,
-      [`--pgdata=${building}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
+      [
+        `--pgdata=${building}`,
+        '--auth=scram-sha-256',
+        `--username=${USER}`,
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--no-locale',
+      ],
       { ...identity, env: { ...process.env, LC_ALL: 'C' } },
     );
   } catch (err) {
     await rm(building, { recursive: true, force: true });
     const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(`Could not create the embedded PostgreSQL cluster: ${(err as Error).message.split('\n')[0]}\n${stderr.trim()}`);
+    throw new Error(
+      `Could not create the embedded PostgreSQL cluster: ${(err as Error).message.split('\n')[0]}\n${stderr.trim()}`,
+    );
   } finally {
     await rm(pwfile, { force: true });
   }
@@ -324,8 +345,16 @@ async function startServer(state: ServerState, log: Logger): Promise<void> {
   await run(
     pg_ctl,
     [
-      'start', '-D', state.dataDir, '-w', '-t', '60', '-l', path.join(state.dataDir, 'server.log'),
-      '-o', [`-p ${state.port}`, ...SERVER_SETTINGS.map((setting) => `-c ${setting}`)].join(' '),
+      'start',
+      '-D',
+      state.dataDir,
+      '-w',
+      '-t',
+      '60',
+      '-l',
+      path.join(state.dataDir, 'server.log'),
+      '-o',
+      [`-p ${state.port}`, ...SERVER_SETTINGS.map((setting) => `-c ${setting}`)].join(' '),
     ],
     { ...serverIdentity(), env: { ...process.env, LC_ALL: 'C' } },
   );
@@ -350,7 +379,9 @@ export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<Em
 
   const port = await runningPort(state.dataDir);
   if (port !== undefined) {
-    log.info(`Using the embedded PostgreSQL already running on 127.0.0.1:${port} (started by another command; \`npm run db -- stop\` stops it).`);
+    log.info(
+      `Using the embedded PostgreSQL already running on 127.0.0.1:${port} (started by another command; \`npm run db -- stop\` stops it).`,
+    );
     return { connection: connectionFor({ ...state, port }), startedHere: false, dataDir: state.dataDir };
   }
   if (!(await portIsFree(state.port))) {
@@ -362,9 +393,12 @@ export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<Em
   } catch (err) {
     // Another command may have started it at the same moment: reuse it then.
     const other = await runningPort(state.dataDir);
-    if (other !== undefined) return { connection: connectionFor({ ...state, port: other }), startedHere: false, dataDir: state.dataDir };
+    if (other !== undefined)
+      return { connection: connectionFor({ ...state, port: other }), startedHere: false, dataDir: state.dataDir };
     const detail = await readFile(path.join(state.dataDir, 'server.log'), 'utf8').catch(() => '');
-    throw new Error(`Could not start the embedded PostgreSQL: ${(err as Error).message}\n${detail.split('\n').slice(-10).join('\n')}`);
+    throw new Error(
+      `Could not start the embedded PostgreSQL: ${(err as Error).message}\n${detail.split('\n').slice(-10).join('\n')}`,
+    );
   }
   return { connection: connectionFor(state), startedHere: true, dataDir: state.dataDir };
 }
@@ -374,7 +408,11 @@ export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<Em
  * false when it was left running for that reason. Which commands use it is
  * the lease book's business (lib/db/embedded-lease.ts).
  */
-export async function stopEmbeddedServer(server: Pick<EmbeddedServer, 'connection' | 'dataDir'>, log: Logger, force = false): Promise<boolean> {
+export async function stopEmbeddedServer(
+  server: Pick<EmbeddedServer, 'connection' | 'dataDir'>,
+  log: Logger,
+  force = false,
+): Promise<boolean> {
   if (!force) {
     const client = new pg.Client(server.connection);
     try {
@@ -403,7 +441,9 @@ export async function stopEmbeddedServer(server: Pick<EmbeddedServer, 'connectio
 }
 
 /** The running server's state for `npm run db` (start/stop/url). */
-export async function embeddedStatus(dir: string): Promise<{ running: boolean; connection?: pg.ClientConfig; dataDir?: string }> {
+export async function embeddedStatus(
+  dir: string,
+): Promise<{ running: boolean; connection?: pg.ClientConfig; dataDir?: string }> {
   const state = await readState(dir);
   if (!state) return { running: false };
   const port = await runningPort(state.dataDir);

@@ -20,7 +20,9 @@ if (dir) {
     const status = await embeddedStatus(dir).catch(() => ({ running: false }) as const);
     if (!status.running || !status.connection || !status.dataDir) break;
     const server = { connection: status.connection, dataDir: status.dataDir };
-    const outcome = await withLeaseBook(dir, () => stopIfUnused(dir, server, silentLogger)).catch(() => 'kept' as const);
+    const outcome = await withLeaseBook(dir, () => stopIfUnused(dir, server, silentLogger)).catch(
+      () => 'kept' as const,
+    );
     if (outcome === 'stopped' || outcome === 'kept') break;
   }
 }

@@ -60,10 +60,18 @@ export interface LockOptions {
 }
 
 export function lostLockError(reason: Error): LockedError {
-  return new LockedError(`Lost the warehouse lock (${reason.message}): another run may now hold it, so this one stops and commits nothing more; run it again`);
+  return new LockedError(
+    `Lost the warehouse lock (${reason.message}): another run may now hold it, so this one stops and commits nothing more; run it again`,
+  );
 }
 
-export async function withWarehouseLock<T>(db: Database, purpose: string, log: Logger, fn: (lock: HeldLock) => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function withWarehouseLock<T>(
+  db: Database,
+  purpose: string,
+  log: Logger,
+  fn: (lock: HeldLock) => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
   const client = await db.connect();
   let lost: Error | undefined;
   let holding = false;
@@ -107,7 +115,9 @@ export async function withWarehouseLock<T>(db: Database, purpose: string, log: L
       const waited = Math.round((Date.now() - started) / 1000);
       if (said === 0 || waited - said >= 10) {
         said = waited;
-        log.info(`Waiting for the warehouse lock (${waited}s): another migrate or load is running on ${db.description}…`);
+        log.info(
+          `Waiting for the warehouse lock (${waited}s): another migrate or load is running on ${db.description}…`,
+        );
       }
     }, 1000);
     const stopWaiting = () => void options.cancel?.(client);

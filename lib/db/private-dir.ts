@@ -40,13 +40,17 @@ export function untrustedBecause(dir: string): string | undefined {
 /** Throws a clear error unless `dir` can be trusted (see untrustedBecause). */
 export function assertTrusted(dir: string, what: string): void {
   const why = untrustedBecause(dir);
-  if (why) throw new ConfigError([`Refusing to use ${dir} for ${what}: ${why}; it was not created by this tool (someone may have planted it). Remove it and run again.`]);
+  if (why)
+    throw new ConfigError([
+      `Refusing to use ${dir} for ${what}: ${why}; it was not created by this tool (someone may have planted it). Remove it and run again.`,
+    ]);
 }
 
 /** Refuses a path that is a symbolic link (what a planted path inside a trusted folder would be). */
 export function assertNotSymlink(file: string, what: string): void {
   try {
-    if (lstatSync(file).isSymbolicLink()) throw new ConfigError([`Refusing to use ${file} for ${what}: it is a symbolic link. Remove it and run again.`]);
+    if (lstatSync(file).isSymbolicLink())
+      throw new ConfigError([`Refusing to use ${file} for ${what}: it is a symbolic link. Remove it and run again.`]);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }

@@ -8,8 +8,20 @@ import { SqlError, WarehouseError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 /** SQLSTATEs worth another try: serialization/deadlock, connection failures, server starting or overloaded. */
-const TRANSIENT_CODES = new Set(['40001', '40P01', '08000', '08001', '08003', '08004', '08006', '57P03', '53300', '55P03']);
-const TRANSIENT_MESSAGES = /Connection terminated unexpectedly|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|socket hang up|timeout expired|Query read timeout/i;
+const TRANSIENT_CODES = new Set([
+  '40001',
+  '40P01',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '57P03',
+  '53300',
+  '55P03',
+]);
+const TRANSIENT_MESSAGES =
+  /Connection terminated unexpectedly|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|socket hang up|timeout expired|Query read timeout/i;
 
 /** An engine's own transient errors (Dialect.isTransient). */
 export type TransientTest = (err: { readonly code?: unknown; readonly message?: unknown }) => boolean;
@@ -42,7 +54,9 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, options: 
     } catch (err) {
       if (attempt >= attempts || !isTransient(err, options.engine)) throw err;
       const delay = Math.round(base * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
-      options.log.warn(`${what}: transient error (${(err as Error).message}); retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`);
+      options.log.warn(
+        `${what}: transient error (${(err as Error).message}); retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`,
+      );
       await new Promise((resolve) => setTimeout(resolve, delay));
       await options.beforeRetry?.();
     }

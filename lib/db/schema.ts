@@ -68,14 +68,23 @@ export async function createSchema(conn: Connection, schema: string): Promise<vo
 export async function tableExists(conn: Connection, table: string, schema?: string): Promise<boolean> {
   const { rows } =
     schema === undefined
-      ? await conn.query<{ n: string }>('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1', [table])
-      : await conn.query<{ n: string }>('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [schema, table]);
+      ? await conn.query<{ n: string }>(
+          'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1',
+          [table],
+        )
+      : await conn.query<{ n: string }>(
+          'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2',
+          [schema, table],
+        );
   return Number(rows[0]?.n ?? 0) > 0;
 }
 
 /** Which of `tables` are not in `schema` (information_schema, on both engines). */
 export async function missingTables(conn: Connection, tables: readonly string[], schema: string): Promise<string[]> {
-  const { rows } = await conn.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema]);
+  const { rows } = await conn.query<{ table_name: string }>(
+    'SELECT table_name FROM information_schema.tables WHERE table_schema = $1',
+    [schema],
+  );
   const present = new Set(rows.map((r) => r.table_name));
   return tables.filter((t) => !present.has(t));
 }

@@ -14,7 +14,9 @@ import type { Connection } from './connection.ts';
  */
 export const TYPE_PARSERS: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.TIMESTAMP ? (v: string) => v : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    oid === pg.types.builtins.TIMESTAMP
+      ? (v: string) => v
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /** The type names `query --format json` types values by (pg's type OIDs). */
@@ -26,7 +28,10 @@ const TYPE_NAMES: Record<number, string> = {
   [pg.types.builtins.DATE]: 'date',
 };
 
-export async function connectWire(config: pg.ClientConfig, onError: (err: Error) => void = () => undefined): Promise<Connection> {
+export async function connectWire(
+  config: pg.ClientConfig,
+  onError: (err: Error) => void = () => undefined,
+): Promise<Connection> {
   const client = new pg.Client({ ...config, types: TYPE_PARSERS, application_name: 'sparkify-warehouse' });
   let broken: Error | undefined;
   const lost: ((err: Error) => void)[] = [];

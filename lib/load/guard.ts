@@ -16,7 +16,6 @@ import type { Logger } from '../log.ts';
 
 export { isInterruptReason, type InterruptReason } from '../interrupt.ts';
 
-
 /** Cancels whatever statement runs on these backends, from a connection of its own; failures are ignored (the step fails anyway). */
 export async function cancelStatements(db: Database, clients: Iterable<Connection>): Promise<void> {
   const pids = [...clients].map((c) => c.backendPid).filter((pid): pid is number => pid !== undefined);
@@ -106,7 +105,8 @@ export class LoadGuard {
     const list = (steps: readonly string[]) => (steps.length > 0 ? steps.join(', ') : 'none');
     const notStarted = this.planned.filter((s) => !this.committed.includes(s) && !this.interrupted.includes(s));
     const summary = `committed: ${list(this.committed)}; interrupted and rolled back: ${list(this.interrupted)}; not started: ${list(notStarted)}. A re-run completes the load`;
-    if (isInterruptReason(reason)) return new InterruptedError(`${reason.why}: stopped the load; ${summary}`, reason.exitCode);
+    if (isInterruptReason(reason))
+      return new InterruptedError(`${reason.why}: stopped the load; ${summary}`, reason.exitCode);
     const locked: LockedError = lostLockError(lost as Error);
     return new LockedError(`${locked.message.replace(/; run it again$/, '')}; ${summary}`);
   }

@@ -59,7 +59,11 @@ export interface StepEvent {
 }
 
 /** What the staging strategy is told of a load (a run adds its guard's checks). */
-export function stagingContext(opts: LoadOptions, runId: string, guard: Pick<StagingContext, 'beforeCommit' | 'assertRunning'> = {}): StagingContext {
+export function stagingContext(
+  opts: LoadOptions,
+  runId: string,
+  guard: Pick<StagingContext, 'beforeCommit' | 'assertRunning'> = {},
+): StagingContext {
   return {
     config: opts.config,
     log: opts.log,

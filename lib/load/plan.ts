@@ -14,7 +14,11 @@ import { renderStepPlan } from '../stage/plan.ts';
 
 export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<string> {
   const { staging, transforms } = selectSteps(opts.pipeline, opts.only);
-  const lines: string[] = [`-- sparkify-warehouse: load plan for ${dialect.name}`, '', ...schemaPreamble(opts.config.schema, { create: false })];
+  const lines: string[] = [
+    `-- sparkify-warehouse: load plan for ${dialect.name}`,
+    '',
+    ...schemaPreamble(opts.config.schema, { create: false }),
+  ];
   if (staging.length > 0) {
     const strategy = await stagingFor(dialect.name);
     // A plan never stops at a fault point: it runs nothing.
@@ -23,7 +27,11 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
       lines.push('-- staging tables emptied first, each statement committed on its own (TRUNCATE commits)');
       for (const sql of planned.before) lines.push(`${sql};`, '');
     }
-    lines.push(`-- step: stage ${staging.map((s) => s.table).join(', ')} (one transaction: all replaced or none)`, 'BEGIN;', '');
+    lines.push(
+      `-- step: stage ${staging.map((s) => s.table).join(', ')} (one transaction: all replaced or none)`,
+      'BEGIN;',
+      '',
+    );
     for (const step of planned.steps) lines.push(...renderStepPlan(step));
     lines.push('COMMIT;', '');
   }

@@ -193,7 +193,13 @@ export class LoadRun {
       endedAt: this.endedAt?.toISOString() ?? null,
       seconds: this.endedAt ? (this.endedAt.getTime() - this.startedAt.getTime()) / 1000 : null,
       outcome: this.outcome,
-      steps: this.steps.map((s) => ({ step: s.step, table: s.table, rows: s.rows, seconds: Number(s.seconds.toFixed(3)), detail: s.detail ?? null })),
+      steps: this.steps.map((s) => ({
+        step: s.step,
+        table: s.table,
+        rows: s.rows,
+        seconds: Number(s.seconds.toFixed(3)),
+        detail: s.detail ?? null,
+      })),
       skippedRecords: this.skipped.length,
       skipped: this.skipped.slice(0, SKIPPED_KEPT),
       error: this.error ?? null,
@@ -219,7 +225,9 @@ async function hasContext(conn: Connection): Promise<boolean> {
 }
 
 /** The context of the last run that succeeded and staged (sources matter only then); undefined when none is recorded. */
-export async function lastLoadContext(conn: Connection): Promise<{ context: RunContext; startedAt: string } | undefined> {
+export async function lastLoadContext(
+  conn: Connection,
+): Promise<{ context: RunContext; startedAt: string } | undefined> {
   if (!(await tableExists(conn, RUNS_TABLE)) || !(await hasContext(conn))) return undefined;
   const { rows } = await conn.query<{ context: string | null; started_at: string; steps: string | null }>(
     `SELECT context, CAST(started_at AS VARCHAR(32)) AS started_at, steps FROM ${RUNS_TABLE}
@@ -229,7 +237,8 @@ LIMIT 20`,
   );
   for (const r of rows) {
     const steps = r.steps ? (JSON.parse(r.steps) as StepSummary[]) : [];
-    if (r.context && steps.some((st) => st.step.startsWith('stage '))) return { context: JSON.parse(r.context) as RunContext, startedAt: isoFromTimestampText(r.started_at) ?? '' };
+    if (r.context && steps.some((st) => st.step.startsWith('stage ')))
+      return { context: JSON.parse(r.context) as RunContext, startedAt: isoFromTimestampText(r.started_at) ?? '' };
   }
   return undefined;
 }
@@ -243,14 +252,22 @@ LIMIT 20`,
 export async function recordRunStart(conn: Connection, run: LoadRun, log: Logger): Promise<boolean> {
   try {
     if (!(await tableExists(conn, RUNS_TABLE))) {
-      log.warn(`This run is not recorded: the warehouse has no ${RUNS_TABLE} table yet (run \`sparkify-warehouse migrate up\`).`);
+      log.warn(
+        `This run is not recorded: the warehouse has no ${RUNS_TABLE} table yet (run \`sparkify-warehouse migrate up\`).`,
+      );
       return false;
     }
     const values = [run.runId, fitBytes(run.command, COLUMN_BYTES.command), timestampText(run.startedAt), run.outcome];
     if (run.context && (await hasContext(conn))) {
-      await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records, context) VALUES ($1, $2, $3, $4, 0, $5)`, [...values, fitBytes(JSON.stringify(run.context), COLUMN_BYTES.context)]);
+      await conn.query(
+        `INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records, context) VALUES ($1, $2, $3, $4, 0, $5)`,
+        [...values, fitBytes(JSON.stringify(run.context), COLUMN_BYTES.context)],
+      );
     } else {
-      await conn.query(`INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records) VALUES ($1, $2, $3, $4, 0)`, values);
+      await conn.query(
+        `INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records) VALUES ($1, $2, $3, $4, 0)`,
+        values,
+      );
     }
     return true;
   } catch (err) {
@@ -268,25 +285,23 @@ export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Pro
       // The skipped records first, one row each: the run's row says 'running' until they are all there.
       if (s.skipped.length > 0 && (await tableExists(conn, SKIPPED_TABLE))) {
         for (const [i, p] of s.skipped.map(skippedRow).entries()) {
-          await conn.query(`INSERT INTO ${SKIPPED_TABLE} (run_id, seq, file, line, field, value, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-            run.runId,
-            i + 1,
-            p.file,
-            p.line,
-            p.field ?? null,
-            p.value ?? null,
-            p.reason,
-          ]);
+          await conn.query(
+            `INSERT INTO ${SKIPPED_TABLE} (run_id, seq, file, line, field, value, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [run.runId, i + 1, p.file, p.line, p.field ?? null, p.value ?? null, p.reason],
+          );
         }
       }
-      await conn.query(`UPDATE ${RUNS_TABLE} SET ended_at = $2, outcome = $3, steps = $4, skipped_records = $5, error = $6 WHERE run_id = $1`, [
-        run.runId,
-        run.endedAt ? timestampText(run.endedAt) : null,
-        s.outcome,
-        jsonFitting(s.steps, COLUMN_BYTES.steps),
-        s.skippedRecords,
-        s.error === null ? null : fitBytes(s.error, COLUMN_BYTES.error),
-      ]);
+      await conn.query(
+        `UPDATE ${RUNS_TABLE} SET ended_at = $2, outcome = $3, steps = $4, skipped_records = $5, error = $6 WHERE run_id = $1`,
+        [
+          run.runId,
+          run.endedAt ? timestampText(run.endedAt) : null,
+          s.outcome,
+          jsonFitting(s.steps, COLUMN_BYTES.steps),
+          s.skippedRecords,
+          s.error === null ? null : fitBytes(s.error, COLUMN_BYTES.error),
+        ],
+      );
       if (run.cost) await recordCost(conn, db, run, log);
     } finally {
       await conn.end().catch(() => undefined);
@@ -316,23 +331,34 @@ async function recordCost(conn: Connection, db: Database, run: LoadRun, log: Log
   if (!cost || !run.endedAt) return;
   try {
     if (!(await hasCostColumn(conn))) {
-      log.warn(`This run's estimate and actual cost are not recorded: ${RUNS_TABLE} has no cost column yet (run \`sparkify-warehouse migrate up\`).`);
+      log.warn(
+        `This run's estimate and actual cost are not recorded: ${RUNS_TABLE} has no cost column yet (run \`sparkify-warehouse migrate up\`).`,
+      );
       return;
     }
     let charged: number | undefined;
     const sql = cost.estimate.target.kind === 'serverless' ? db.dialect.chargedRpuSecondsSql() : undefined;
     if (sql) {
       try {
-        const { rows } = await conn.query<{ charged: string | number; intervals: string | number }>(sql, [timestampText(run.startedAt), timestampText(run.endedAt)]);
+        const { rows } = await conn.query<{ charged: string | number; intervals: string | number }>(sql, [
+          timestampText(run.startedAt),
+          timestampText(run.endedAt),
+        ]);
         if (Number(rows[0]?.intervals ?? 0) > 0) charged = Number(rows[0]?.charged ?? 0);
-        else log.info('SYS_SERVERLESS_USAGE has no row for this run yet (it is computed after each transaction, and visible to superusers only): the actual cost applies the billing rules to the measured time.');
+        else
+          log.info(
+            'SYS_SERVERLESS_USAGE has no row for this run yet (it is computed after each transaction, and visible to superusers only): the actual cost applies the billing rules to the measured time.',
+          );
       } catch (err) {
         log.warn(`Could not read SYS_SERVERLESS_USAGE: ${(err as Error).message}`);
       }
     }
     const seconds = (run.endedAt.getTime() - run.startedAt.getTime()) / 1000;
     run.cost = { ...cost, actual: actualCost(seconds, cost.estimate.target, cost.estimate.prices, charged) };
-    await conn.query(`UPDATE ${RUNS_TABLE} SET cost = $2 WHERE run_id = $1`, [run.runId, fitBytes(JSON.stringify(run.cost), COLUMN_BYTES.cost)]);
+    await conn.query(`UPDATE ${RUNS_TABLE} SET cost = $2 WHERE run_id = $1`, [
+      run.runId,
+      fitBytes(JSON.stringify(run.cost), COLUMN_BYTES.cost),
+    ]);
   } catch (err) {
     log.warn(`Could not record this run's cost in ${RUNS_TABLE}: ${(err as Error).message}`);
   }
@@ -353,7 +379,8 @@ interface RunRow {
 
 /** The latest `limit` runs, newest first; undefined when the warehouse has no load_runs table. */
 export function lastRunsSql(limit: number, withContext = true): string {
-  if (!Number.isInteger(limit) || limit < 1) throw new ConfigError([`runs to show: a whole number of 1 or more, got ${limit}`]);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new ConfigError([`runs to show: a whole number of 1 or more, got ${limit}`]);
   return `SELECT run_id, command, CAST(started_at AS VARCHAR(32)) AS started_at, CAST(ended_at AS VARCHAR(32)) AS ended_at,
     outcome, steps, skipped_records, skipped, error${withContext ? ', context' : ''}
 FROM ${RUNS_TABLE}
@@ -404,7 +431,13 @@ async function skippedOfRuns(conn: Connection, runIds: readonly string[]): Promi
   if (ids.length === 0 || !(await tableExists(conn, SKIPPED_TABLE))) return out;
   for (const r of (await conn.query<SkippedRow>(skippedOfRunsSql(ids))).rows) {
     const list = out.get(r.run_id) ?? [];
-    list.push({ file: r.file, line: Number(r.line), ...(r.field === null ? {} : { field: r.field }), ...(r.value === null ? {} : { value: r.value }), reason: r.reason });
+    list.push({
+      file: r.file,
+      line: Number(r.line),
+      ...(r.field === null ? {} : { field: r.field }),
+      ...(r.value === null ? {} : { value: r.value }),
+      reason: r.reason,
+    });
     out.set(r.run_id, list);
   }
   return out;
@@ -438,7 +471,24 @@ export async function readRuns(conn: Connection, limit: number): Promise<RunSumm
 }
 
 /** A run with nothing in it: the columns of an empty run list. */
-export const EMPTY_RUN: RunSummary = { runId: '', command: '', version: null, target: null, targetName: null, sources: null, fullRefresh: false, startedAt: '', endedAt: null, seconds: null, outcome: 'running', steps: [], skippedRecords: 0, skipped: [], error: null, cost: null };
+export const EMPTY_RUN: RunSummary = {
+  runId: '',
+  command: '',
+  version: null,
+  target: null,
+  targetName: null,
+  sources: null,
+  fullRefresh: false,
+  startedAt: '',
+  endedAt: null,
+  seconds: null,
+  outcome: 'running',
+  steps: [],
+  skippedRecords: 0,
+  skipped: [],
+  error: null,
+  cost: null,
+};
 
 /** One line per run, as `history` and the report page show it: what an on-call engineer reads first. */
 export function runRow(r: RunSummary): Record<string, string | number | null> {
@@ -451,6 +501,9 @@ export function runRow(r: RunSummary): Record<string, string | number | null> {
     rows: r.steps.map((s) => `${s.table} ${s.rows}`).join(', '),
     skipped: r.skippedRecords,
     // A multi-line error (a list of problems) on one line.
-    error: r.error === null ? null : r.error.replace(/:?\s*\n\s*-?\s*/g, (m) => (m.startsWith(':') ? ': ' : '; ')).slice(0, 160),
+    error:
+      r.error === null
+        ? null
+        : r.error.replace(/:?\s*\n\s*-?\s*/g, (m) => (m.startsWith(':') ? ': ' : '; ')).slice(0, 160),
   };
 }

@@ -39,22 +39,38 @@ async function isEmpty(conn: Connection, table: string): Promise<boolean> {
   return (await conn.query(`SELECT 1 AS one FROM ${table} LIMIT 1`)).rows.length === 0;
 }
 
-async function runTransform(conn: Connection, dialect: Dialect, step: TransformStep, log: Logger, faults: FaultPoints, guard: LoadGuard): Promise<StepReport> {
+async function runTransform(
+  conn: Connection,
+  dialect: Dialect,
+  step: TransformStep,
+  log: Logger,
+  faults: FaultPoints,
+  guard: LoadGuard,
+): Promise<StepReport> {
   const start = process.hrtime.bigint();
-  await transaction(conn, async () => {
-    // A first load into an empty table: what the engine runs first (PostgreSQL: lock, and truncate if still empty).
-    const first = dialect.emptyTargetBeforeFirstLoad(step.table);
-    if (first && (await isEmpty(conn, step.table))) {
-      await conn.query(first.lock);
-      if (await isEmpty(conn, step.table)) await conn.query(first.truncate);
-    }
-    for (const sql of step.statements(dialect)) {
-      log.debug(sql);
-      await naming({ step: `transform ${step.table}`, file: step.file, statement: sql }, () => conn.query(sql));
-    }
-    await faults.at(`transform:${step.table}:before-commit`);
-  }, () => guard.beforeCommit());
-  return { step: `transform ${step.table}`, table: step.table, rows: await countRows(conn, step.table), seconds: since(start) };
+  await transaction(
+    conn,
+    async () => {
+      // A first load into an empty table: what the engine runs first (PostgreSQL: lock, and truncate if still empty).
+      const first = dialect.emptyTargetBeforeFirstLoad(step.table);
+      if (first && (await isEmpty(conn, step.table))) {
+        await conn.query(first.lock);
+        if (await isEmpty(conn, step.table)) await conn.query(first.truncate);
+      }
+      for (const sql of step.statements(dialect)) {
+        log.debug(sql);
+        await naming({ step: `transform ${step.table}`, file: step.file, statement: sql }, () => conn.query(sql));
+      }
+      await faults.at(`transform:${step.table}:before-commit`);
+    },
+    () => guard.beforeCommit(),
+  );
+  return {
+    step: `transform ${step.table}`,
+    table: step.table,
+    rows: await countRows(conn, step.table),
+    seconds: since(start),
+  };
 }
 
 /** A connection whose steps are retried, whole, on a new connection after a transient failure. */
@@ -97,11 +113,21 @@ async function openSession(db: Database, guard: LoadGuard, log: Logger): Promise
  * not stop the others (every step is its own transaction and idempotent); the
  * first failure is reported once all lanes have ended.
  */
-async function runTransforms(db: Database, guard: LoadGuard, main: Session, opts: LoadOptions, transforms: readonly TransformStep[], run: LoadRun): Promise<StepReport[]> {
+async function runTransforms(
+  db: Database,
+  guard: LoadGuard,
+  main: Session,
+  opts: LoadOptions,
+  transforms: readonly TransformStep[],
+  run: LoadRun,
+): Promise<StepReport[]> {
   const { pipeline, log } = opts;
   const faults = opts.faults ?? noFaults;
-  const announce = (e: StepEvent) => (opts.onStep ? opts.onStep(e) : e.phase === 'start' && log.info(`Transforming ${e.step}: ${e.description}`));
-  const lanes = pipeline.lanes.map((lane) => lane.filter((step) => transforms.includes(step))).filter((lane) => lane.length > 0);
+  const announce = (e: StepEvent) =>
+    opts.onStep ? opts.onStep(e) : e.phase === 'start' && log.info(`Transforming ${e.step}: ${e.description}`);
+  const lanes = pipeline.lanes
+    .map((lane) => lane.filter((step) => transforms.includes(step)))
+    .filter((lane) => lane.length > 0);
   const reports = new Map<TransformStep, StepReport>();
   const settled = await Promise.allSettled(
     lanes.map(async (lane, i) => {
@@ -109,9 +135,16 @@ async function runTransforms(db: Database, guard: LoadGuard, main: Session, opts
       try {
         for (const step of lane) {
           const name = `transform ${step.table}`;
-          const place = { step: step.table, description: step.description, position: transforms.indexOf(step) + 1, total: transforms.length };
+          const place = {
+            step: step.table,
+            description: step.description,
+            position: transforms.indexOf(step) + 1,
+            total: transforms.length,
+          };
           announce({ phase: 'start', ...place });
-          const report = await guard.step(name, () => session.run(name, () => runTransform(session.conn, db.dialect, step, log, faults, guard)));
+          const report = await guard.step(name, () =>
+            session.run(name, () => runTransform(session.conn, db.dialect, step, log, faults, guard)),
+          );
           announce({ phase: 'end', ...place, rows: report.rows, seconds: report.seconds });
           reports.set(step, report);
           run.steps.push(report);
@@ -150,7 +183,11 @@ async function warnAboutOtherSources(conn: Connection, opts: LoadOptions): Promi
 }
 
 /** The full refresh's step: every star table and the ledger emptied, in one transaction (DELETE: Redshift's TRUNCATE commits at once, https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html). */
-async function emptyStarTables(conn: Connection, transforms: readonly TransformStep[], beforeCommit: () => Promise<void>): Promise<StepReport> {
+async function emptyStarTables(
+  conn: Connection,
+  transforms: readonly TransformStep[],
+  beforeCommit: () => Promise<void>,
+): Promise<StepReport> {
   const start = process.hrtime.bigint();
   let rows = 0;
   await transaction(
@@ -163,7 +200,13 @@ async function emptyStarTables(conn: Connection, transforms: readonly TransformS
     },
     beforeCommit,
   );
-  return { step: EMPTY_STEP, table: transforms.map((t) => t.table).join(', '), rows, seconds: since(start), detail: 'rows deleted' };
+  return {
+    step: EMPTY_STEP,
+    table: transforms.map((t) => t.table).join(', '),
+    rows,
+    seconds: since(start),
+    detail: 'rows deleted',
+  };
 }
 
 /**
@@ -190,11 +233,21 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
   }
 }
 
-async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun, onStarted: (conn: Connection) => Promise<void>): Promise<LoadReport> {
+async function guardedLoad(
+  db: Database,
+  opts: LoadOptions,
+  run: LoadRun,
+  onStarted: (conn: Connection) => Promise<void>,
+): Promise<LoadReport> {
   const { pipeline } = opts;
   const { staging, transforms } = selectSteps(pipeline, opts.only);
   const recordsLedger = staging.length > 0 && transforms.length === pipeline.transforms.length;
-  const planned = [...(staging.length > 0 ? ['stage'] : []), ...(opts.fullRefresh ? [EMPTY_STEP] : []), ...transforms.map((s) => `transform ${s.table}`), ...(recordsLedger ? [LEDGER_STEP] : [])];
+  const planned = [
+    ...(staging.length > 0 ? ['stage'] : []),
+    ...(opts.fullRefresh ? [EMPTY_STEP] : []),
+    ...transforms.map((s) => `transform ${s.table}`),
+    ...(recordsLedger ? [LEDGER_STEP] : []),
+  ];
   const cancel = (conn: Connection) => cancelStatements(db, [conn]);
   return withWarehouseLock(
     db,
@@ -212,7 +265,10 @@ async function guardedLoad(db: Database, opts: LoadOptions, run: LoadRun, onStar
   ).catch((err: unknown) => {
     const reason: unknown = opts.signal?.reason;
     if (opts.signal?.aborted && isInterruptReason(reason) && !(err instanceof InterruptedError)) {
-      throw new InterruptedError(`${reason.why}: stopped while waiting for the warehouse lock; nothing was committed`, reason.exitCode);
+      throw new InterruptedError(
+        `${reason.why}: stopped while waiting for the warehouse lock; nothing was committed`,
+        reason.exitCode,
+      );
     }
     throw err;
   });
@@ -226,7 +282,12 @@ interface LockedRun {
   readonly onStarted: (conn: Connection) => Promise<void>;
 }
 
-async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { staging, transforms, recordsLedger, run, onStarted }: LockedRun): Promise<LoadReport> {
+async function lockedLoad(
+  db: Database,
+  opts: LoadOptions,
+  guard: LoadGuard,
+  { staging, transforms, recordsLedger, run, onStarted }: LockedRun,
+): Promise<LoadReport> {
   const faults = opts.faults ?? noFaults;
   const strategy = await stagingFor(db.dialect.name);
   await faults.at('load:locked');
@@ -234,7 +295,10 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
   if (staging.length > 0 && !opts.fullRefresh) await warnAboutOtherSources(main.conn, opts);
   await onStarted(main.conn);
   const runId = run.runId;
-  const ctx = stagingContext(opts, runId, { beforeCommit: () => guard.beforeCommit(), assertRunning: () => guard.check() });
+  const ctx = stagingContext(opts, runId, {
+    beforeCommit: () => guard.beforeCommit(),
+    assertRunning: () => guard.check(),
+  });
   try {
     const steps: StepReport[] = [];
     let skipped: readonly RecordProblem[] = [];
@@ -253,8 +317,12 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
       await faults.at('load:staged');
     }
     if (opts.fullRefresh) {
-      const emptied = await guard.step(EMPTY_STEP, () => main.run('full refresh', () => emptyStarTables(main.conn, transforms, () => guard.beforeCommit())));
-      opts.log.info(`Full refresh: emptied ${emptied.table} and the ledger (${emptied.rows} rows); loading only these sources.`);
+      const emptied = await guard.step(EMPTY_STEP, () =>
+        main.run('full refresh', () => emptyStarTables(main.conn, transforms, () => guard.beforeCommit())),
+      );
+      opts.log.info(
+        `Full refresh: emptied ${emptied.table} and the ledger (${emptied.rows} rows); loading only these sources.`,
+      );
       steps.push(emptied);
       run.steps.push(emptied);
     }
@@ -262,7 +330,13 @@ async function lockedLoad(db: Database, opts: LoadOptions, guard: LoadGuard, { s
     // Only a run that staged and filled every star table has loaded its objects.
     if (recordsLedger && stagedObjects.some((s) => s.objects.length > 0)) {
       await guard.step(LEDGER_STEP, () =>
-        main.run('ledger', () => transaction(main.conn, () => recordLoaded(main.conn, db.dialect.name, runId, stagedObjects), () => guard.beforeCommit())),
+        main.run('ledger', () =>
+          transaction(
+            main.conn,
+            () => recordLoaded(main.conn, db.dialect.name, runId, stagedObjects),
+            () => guard.beforeCommit(),
+          ),
+        ),
       );
     }
     return { steps, skipped };

@@ -70,7 +70,10 @@ export interface Pipeline {
  */
 const MAX_LANES = 2;
 
-export function definePipeline(steps: { staging: readonly StagingStep[]; transforms: readonly TransformStep[] }): Pipeline {
+export function definePipeline(steps: {
+  staging: readonly StagingStep[];
+  transforms: readonly TransformStep[];
+}): Pipeline {
   const { staging, transforms } = steps;
   const tables = [...staging, ...transforms].map((s) => s.table);
   const duplicate = tables.find((t, i) => tables.indexOf(t) !== i);
@@ -114,10 +117,14 @@ function deriveLanes(transforms: readonly TransformStep[]): TransformStep[][] {
 }
 
 /** The steps `--only` picks ('stage', 'transform' or table names); default: everything. */
-export function selectSteps(pipeline: Pipeline, only: readonly string[] | undefined): { staging: StagingStep[]; transforms: TransformStep[] } {
+export function selectSteps(
+  pipeline: Pipeline,
+  only: readonly string[] | undefined,
+): { staging: StagingStep[]; transforms: TransformStep[] } {
   const wanted = new Set(only && only.length > 0 ? only : ['stage', 'transform']);
   for (const name of wanted) {
-    if (!pipeline.onlyChoices.includes(name)) throw new ConfigError([`--only: unknown step '${name}' (choose from ${pipeline.onlyChoices.join(', ')})`]);
+    if (!pipeline.onlyChoices.includes(name))
+      throw new ConfigError([`--only: unknown step '${name}' (choose from ${pipeline.onlyChoices.join(', ')})`]);
   }
   return {
     staging: pipeline.staging.filter((s) => wanted.has('stage') || wanted.has(s.table)),

@@ -105,7 +105,16 @@ export function upsertStep(
   step: Omit<TransformStep, 'statements' | 'key'> & Omit<UpsertSpec, 'target'>,
 ): TransformStep {
   const { workTables, prune, analyze, select, columns, distribution, ...declared } = step;
-  const spec: UpsertSpec = { target: step.table, key: step.key, columns, select, workTables, prune, analyze, distribution };
+  const spec: UpsertSpec = {
+    target: step.table,
+    key: step.key,
+    columns,
+    select,
+    workTables,
+    prune,
+    analyze,
+    distribution,
+  };
   return {
     ...declared,
     statements: (dialect) => upsertStatements(spec, dialect),

@@ -42,7 +42,8 @@ export function checksumOf(source: string): string {
 /** name → checksum of every migration in `dir` (its .checksums.json when compiled, else its files). */
 export async function migrationChecksums(dir: string): Promise<Map<string, string>> {
   const file = path.join(dir, CHECKSUMS_FILE);
-  if (existsSync(file)) return new Map(Object.entries(JSON.parse(await readFile(file, 'utf8')) as Record<string, string>));
+  if (existsSync(file))
+    return new Map(Object.entries(JSON.parse(await readFile(file, 'utf8')) as Record<string, string>));
   const sums = new Map<string, string>();
   for (const f of (await readdir(dir)).filter((n) => /\.(ts|js)$/.test(n) && !n.endsWith('.d.ts')).sort()) {
     sums.set(f.replace(/\.(ts|js)$/, ''), checksumOf(await readFile(path.join(dir, f), 'utf8')));
@@ -57,8 +58,15 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
  * node-pg-migrate's bookkeeping (its INSERT when a migration is applied or
  * faked, its DELETE when one is rolled back); none for any other statement.
  */
-export function checksumStatements(bookkeeping: string, migrationsTable: string, checksums: ReadonlyMap<string, string>, dialect: Dialect): string[] {
-  const applied = new RegExp(`^INSERT INTO "[^"]+"\\."${migrationsTable}" \\(name, run_on\\) VALUES \\('([^']+)'`).exec(bookkeeping);
+export function checksumStatements(
+  bookkeeping: string,
+  migrationsTable: string,
+  checksums: ReadonlyMap<string, string>,
+  dialect: Dialect,
+): string[] {
+  const applied = new RegExp(`^INSERT INTO "[^"]+"\\."${migrationsTable}" \\(name, run_on\\) VALUES \\('([^']+)'`).exec(
+    bookkeeping,
+  );
   const removed = new RegExp(`^DELETE FROM "[^"]+"\\."${migrationsTable}" WHERE name='([^']+)'`).exec(bookkeeping);
   const name = applied?.[1] ?? removed?.[1];
   if (name === undefined) return [];
@@ -72,20 +80,29 @@ export function forgetChecksumSql(name: string): string {
 
 /** Replaces the migration's checksum (a retry or an accepted change leaves one row). */
 export function recordChecksumSql(name: string, checksum: string, dialect: Dialect): string[] {
-  return [forgetChecksumSql(name), `INSERT INTO ${CHECKSUMS_TABLE} (name, checksum, recorded_at) VALUES (${literal(name)}, ${literal(checksum)}, ${dialect.currentTimestamp()})`];
+  return [
+    forgetChecksumSql(name),
+    `INSERT INTO ${CHECKSUMS_TABLE} (name, checksum, recorded_at) VALUES (${literal(name)}, ${literal(checksum)}, ${dialect.currentTimestamp()})`,
+  ];
 }
 
 /** The recorded checksums, or an empty map before the table exists. */
 export async function recordedChecksums(conn: Connection, schema: string): Promise<Map<string, string>> {
   if (!(await tableExists(conn, CHECKSUMS_TABLE, schema))) return new Map();
-  const { rows } = await conn.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${CHECKSUMS_TABLE}`);
+  const { rows } = await conn.query<{ name: string; checksum: string }>(
+    `SELECT name, checksum FROM ${CHECKSUMS_TABLE}`,
+  );
   return new Map(rows.map((r) => [r.name, r.checksum]));
 }
 
 /** ok; changed since it was applied; applied but its file is gone; applied before checksums were kept. */
 export type ChecksumState = 'ok' | 'changed' | 'missing' | 'unrecorded';
 
-export function checksumState(name: string, recorded: ReadonlyMap<string, string>, current: ReadonlyMap<string, string>): ChecksumState {
+export function checksumState(
+  name: string,
+  recorded: ReadonlyMap<string, string>,
+  current: ReadonlyMap<string, string>,
+): ChecksumState {
   const now = current.get(name);
   const then = recorded.get(name);
   if (now === undefined) return 'missing';
@@ -99,7 +116,12 @@ export interface ChecksumProblem {
 }
 
 export function describeChecksumProblems(problems: readonly ChecksumProblem[]): string {
-  return problems.map((p) => `  - ${p.name}: ${p.state === 'changed' ? 'its file has changed since it was applied' : 'applied, but its file is missing'}`).join('\n');
+  return problems
+    .map(
+      (p) =>
+        `  - ${p.name}: ${p.state === 'changed' ? 'its file has changed since it was applied' : 'applied, but its file is missing'}`,
+    )
+    .join('\n');
 }
 
 /** `migrate validate` fails, and `migrate up` refuses, with this. */

@@ -97,7 +97,14 @@ function textOf(q: QueryArg): string {
  * rollback). With `checksums`, each bookkeeping row the runner writes or
  * deletes is followed, in its transaction, by the migration's checksum row.
  */
-export function rewritingClient(client: Connection, dialect: Dialect, log: Logger, afterBegin: readonly string[] = [], checksums?: ReadonlyMap<string, string>, current?: CurrentMigration): RunnerClient {
+export function rewritingClient(
+  client: Connection,
+  dialect: Dialect,
+  log: Logger,
+  afterBegin: readonly string[] = [],
+  checksums?: ReadonlyMap<string, string>,
+  current?: CurrentMigration,
+): RunnerClient {
   const pending = [...afterBegin];
   const run = async (sql: string) => {
     log.debug(sql);
@@ -107,8 +114,12 @@ export function rewritingClient(client: Connection, dialect: Dialect, log: Logge
     async query(q, values) {
       const text = dialect.rewriteMigrationSql(textOf(q));
       log.debug(text);
-      const origin = current?.name ? { step: `migration ${current.name}`, file: `migrations/${current.name}.ts`, statement: text } : { step: 'migrate (bookkeeping)', statement: text };
-      const result = await naming(origin, () => client.query(text, values ?? (typeof q === 'string' ? undefined : q.values)));
+      const origin = current?.name
+        ? { step: `migration ${current.name}`, file: `migrations/${current.name}.ts`, statement: text }
+        : { step: 'migrate (bookkeeping)', statement: text };
+      const result = await naming(origin, () =>
+        client.query(text, values ?? (typeof q === 'string' ? undefined : q.values)),
+      );
       if (/^\s*BEGIN\s*;?\s*$/i.test(text)) for (const sql of pending.splice(0)) await run(sql);
       if (checksums) for (const sql of checksumStatements(text, MIGRATIONS_TABLE, checksums, dialect)) await run(sql);
       return { rows: result.rows };
@@ -175,7 +186,14 @@ export async function migrate(db: Database, opts: MigrateOptions): Promise<strin
       const afterBegin = opts.direction === 'up' && !opts.fake ? await replacing(db, opts) : [];
       const runner = await loadRunner();
       const current: CurrentMigration = { name: undefined };
-      const ran = await runner(runnerOptions(rewritingClient(client, db.dialect, opts.log, afterBegin, checksums, current), opts, db.schema, current));
+      const ran = await runner(
+        runnerOptions(
+          rewritingClient(client, db.dialect, opts.log, afterBegin, checksums, current),
+          opts,
+          db.schema,
+          current,
+        ),
+      );
       return ran.map((m) => m.name);
     } finally {
       await client.end();
@@ -189,15 +207,26 @@ export async function migrate(db: Database, opts: MigrateOptions): Promise<strin
  * changed files' checksums anew. Migrations applied before checksums were
  * kept get theirs recorded now (the files as they are).
  */
-async function checkAppliedChecksums(client: Connection, db: Database, checksums: ReadonlyMap<string, string>, opts: MigrateOptions): Promise<void> {
+async function checkAppliedChecksums(
+  client: Connection,
+  db: Database,
+  checksums: ReadonlyMap<string, string>,
+  opts: MigrateOptions,
+): Promise<void> {
   const applied = await appliedMigrations(client, db.schema);
   const recorded = await recordedChecksums(client, db.schema);
   const states = [...applied.keys()].map((name) => ({ name, state: checksumState(name, recorded, checksums) }));
   const problems = states.filter((s): s is ChecksumProblem => s.state === 'changed' || s.state === 'missing');
   if (problems.length > 0 && !opts.ignoreChecksums) throw new ChecksumMismatchError(problems, true);
-  if (problems.length > 0) opts.log.warn(`--ignore-checksums: migrating over ${problems.map((p) => `${p.name} (${p.state})`).join(', ')}; the changed files' checksums are recorded as they are now.`);
+  if (problems.length > 0)
+    opts.log.warn(
+      `--ignore-checksums: migrating over ${problems.map((p) => `${p.name} (${p.state})`).join(', ')}; the changed files' checksums are recorded as they are now.`,
+    );
   const record = states.filter((s) => s.state === 'unrecorded' || s.state === 'changed');
-  if (record.some((s) => s.state === 'unrecorded')) opts.log.info(`Recording the checksums of ${record.filter((s) => s.state === 'unrecorded').length} migration(s) applied before checksums were kept.`);
+  if (record.some((s) => s.state === 'unrecorded'))
+    opts.log.info(
+      `Recording the checksums of ${record.filter((s) => s.state === 'unrecorded').length} migration(s) applied before checksums were kept.`,
+    );
   for (const { name } of record) {
     for (const sql of recordChecksumSql(name, checksums.get(name) ?? '', db.dialect)) await client.query(sql);
   }
@@ -207,7 +236,9 @@ async function checkAppliedChecksums(client: Connection, db: Database, checksums
 async function appliedMigrations(client: Connection, schema: string): Promise<Map<string, string>> {
   const applied = new Map<string, string>();
   if (!(await tableExists(client, MIGRATIONS_TABLE, schema))) return applied;
-  const { rows } = await client.query<{ name: string; run_on: string }>(`select name, cast(run_on as varchar(32)) as run_on from ${MIGRATIONS_TABLE} order by run_on, id`);
+  const { rows } = await client.query<{ name: string; run_on: string }>(
+    `select name, cast(run_on as varchar(32)) as run_on from ${MIGRATIONS_TABLE} order by run_on, id`,
+  );
   for (const r of rows) applied.set(r.name, r.run_on);
   return applied;
 }
@@ -218,13 +249,19 @@ async function appliedMigrations(client: Connection, schema: string): Promise<Ma
  * drops exactly them.
  */
 async function replacing(db: Database, opts: MigrateOptions): Promise<string[]> {
-  const pending = await migrationScript({ db }, { direction: 'up', count: opts.count, dir: opts.dir, log: silentLogger });
+  const pending = await migrationScript(
+    { db },
+    { direction: 'up', count: opts.count, dir: opts.dir, log: silentLogger },
+  );
   const conn = await db.connect();
   const existing = await findExistingTables(conn, db.schema, pending).finally(() => conn.end());
   if (existing.length === 0) return [];
   if (!opts.replaceExisting) throw new ExistingTablesError(existing, db.schema);
-  if (!(await opts.replaceExisting.confirm(existing))) throw new WarehouseError('Not confirmed: nothing was dropped or migrated.');
-  opts.log.info(`Replacing ${existing.map((t) => t.table).join(', ')} (dropped and recreated in the migrations' transaction).`);
+  if (!(await opts.replaceExisting.confirm(existing)))
+    throw new WarehouseError('Not confirmed: nothing was dropped or migrated.');
+  opts.log.info(
+    `Replacing ${existing.map((t) => t.table).join(', ')} (dropped and recreated in the migrations' transaction).`,
+  );
   return [dropExistingSql(existing)];
 }
 
@@ -304,7 +341,11 @@ export async function migrationScript(
       else opts.log.info(m);
     },
   };
-  lines.push(`-- sparkify-warehouse: migrate ${opts.direction} for ${dialect.name}${live ? '' : ' (no connection: rendered for this dialect)'}`, '', ...schemaPreamble(schema, { create: true }));
+  lines.push(
+    `-- sparkify-warehouse: migrate ${opts.direction} for ${dialect.name}${live ? '' : ' (no connection: rendered for this dialect)'}`,
+    '',
+    ...schemaPreamble(schema, { create: true }),
+  );
   lines.push('-- the checksums of the applied migrations (migrate status, migrate validate)');
   emit(CREATE_CHECKSUMS_TABLE_SQL);
   try {

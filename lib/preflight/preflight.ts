@@ -15,7 +15,11 @@ export interface Preflight {
   readonly estimate: Estimate;
 }
 
-export async function preflight(dialect: Dialect, opts: LoadOptions, env: Readonly<Record<string, string | undefined>>): Promise<Preflight> {
+export async function preflight(
+  dialect: Dialect,
+  opts: LoadOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Preflight> {
   const settings = costSettings(env, opts.config, dialect.name);
   const work = await plannedWork(dialect, opts);
   return { work, estimate: estimateLoad(work, settings.target, settings.prices) };

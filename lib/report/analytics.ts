@@ -23,7 +23,8 @@ export interface AnalyticsQuery {
 export function renderMarkers(sql: string, dialect: Dialect): string {
   return sql.replace(/\{\{(\w+)((?:\|[^|}]+)*)\}\}/g, (whole, name: string, rawArgs: string) => {
     const args = rawArgs.split('|').slice(1);
-    if (name === 'minutes_between' && args.length === 2) return dialect.minutesBetween(args[0] as string, args[1] as string);
+    if (name === 'minutes_between' && args.length === 2)
+      return dialect.minutesBetween(args[0] as string, args[1] as string);
     throw new Error(`unknown SQL marker ${whole}`);
   });
 }
@@ -56,7 +57,10 @@ export interface AnalyticsAnswer {
 export async function runAnalytics(db: Database, names?: readonly string[]): Promise<AnalyticsAnswer[]> {
   const all = analyticsQueries(db.dialect);
   const unknown = (names ?? []).filter((n) => !all.some((q) => q.name === n));
-  if (unknown.length > 0) throw new ConfigError([`--query: unknown ${unknown.join(', ')} (choose from ${all.map((q) => q.name).join(', ')})`]);
+  if (unknown.length > 0)
+    throw new ConfigError([
+      `--query: unknown ${unknown.join(', ')} (choose from ${all.map((q) => q.name).join(', ')})`,
+    ]);
   const conn = await db.connect();
   try {
     const out: AnalyticsAnswer[] = [];

@@ -49,7 +49,11 @@ export function checksFor(pipeline: Pipeline): Check[] {
 /** Rows per table, every table the load fills, in the pipeline's order (a UNION ALL alone has no order: each run could print another). */
 export function rowCountsSql(pipeline: Pipeline): string {
   const rows = pipeline.tables
-    .map((t, i) => (i === 0 ? `SELECT ${i} AS position, '${t}' AS table_name, COUNT(*) AS row_count FROM ${t}` : `UNION ALL SELECT ${i}, '${t}', COUNT(*) FROM ${t}`))
+    .map((t, i) =>
+      i === 0
+        ? `SELECT ${i} AS position, '${t}' AS table_name, COUNT(*) AS row_count FROM ${t}`
+        : `UNION ALL SELECT ${i}, '${t}', COUNT(*) FROM ${t}`,
+    )
     .join('\n');
   return `SELECT table_name, row_count FROM (\n${rows}\n) AS counts\nORDER BY position`;
 }
@@ -72,13 +76,18 @@ export interface VerifyReport {
 }
 
 export async function runChecks(conn: Connection, pipeline: Pipeline, sampleSize = 5): Promise<VerifyReport> {
-  const counts = (await conn.query<{ table_name: string; row_count: string }>(rowCountsSql(pipeline))).rows.map((r) => ({ table_name: r.table_name, row_count: Number(r.row_count) }));
+  const counts = (await conn.query<{ table_name: string; row_count: string }>(rowCountsSql(pipeline))).rows.map(
+    (r) => ({ table_name: r.table_name, row_count: Number(r.row_count) }),
+  );
   const rate = (await conn.query<{ songplays: string; matched: string | null }>(MATCH_RATE_SQL)).rows[0];
   const results: CheckResult[] = [];
   for (const check of checksFor(pipeline)) {
     const { rows } = await conn.query<{ n: string }>(`SELECT COUNT(*) AS n FROM (${check.sql}) AS offending`);
     const failures = Number(rows[0]?.n ?? 0);
-    const sample = failures > 0 ? (await conn.query(`SELECT * FROM (${check.sql}) AS offending ORDER BY 1 LIMIT ${sampleSize}`)).rows : [];
+    const sample =
+      failures > 0
+        ? (await conn.query(`SELECT * FROM (${check.sql}) AS offending ORDER BY 1 LIMIT ${sampleSize}`)).rows
+        : [];
     results.push({ check, failures, sample });
   }
   return { counts, matched: Number(rate?.matched ?? 0), songplays: Number(rate?.songplays ?? 0), results };
@@ -97,7 +106,8 @@ export async function verifyWarehouse(db: Database, pipeline: Pipeline): Promise
 /** Throws CheckFailedError (exit 4) naming every failed check. */
 export function assertChecksPassed(report: VerifyReport): void {
   const failed = report.results.filter((r) => r.failures > 0);
-  if (failed.length > 0) throw new CheckFailedError(`${failed.length} check(s) failed: ${failed.map((r) => r.check.name).join('; ')}`);
+  if (failed.length > 0)
+    throw new CheckFailedError(`${failed.length} check(s) failed: ${failed.map((r) => r.check.name).join('; ')}`);
 }
 
 /** What `verify --format json` prints and the programmatic verify() returns. */
@@ -106,7 +116,13 @@ export interface VerifyJson {
   readonly counts: readonly { readonly table: string; readonly rows: number }[];
   readonly songplays: number;
   readonly matched: number;
-  readonly checks: readonly { readonly name: string; readonly description: string; readonly passed: boolean; readonly offendingRows: number; readonly sample: readonly Record<string, unknown>[] }[];
+  readonly checks: readonly {
+    readonly name: string;
+    readonly description: string;
+    readonly passed: boolean;
+    readonly offendingRows: number;
+    readonly sample: readonly Record<string, unknown>[];
+  }[];
 }
 
 /** The JSON shape of `verify --format json` (docs/operations.md, Machine-readable output). */
@@ -116,6 +132,12 @@ export function verifyJson(report: VerifyReport): VerifyJson {
     counts: report.counts.map((c) => ({ table: c.table_name, rows: Number(c.row_count) })),
     songplays: report.songplays,
     matched: report.matched,
-    checks: report.results.map((r) => ({ name: r.check.name, description: r.check.description, passed: r.failures === 0, offendingRows: r.failures, sample: r.sample })),
+    checks: report.results.map((r) => ({
+      name: r.check.name,
+      description: r.check.description,
+      passed: r.failures === 0,
+      offendingRows: r.failures,
+      sample: r.sample,
+    })),
   };
 }

@@ -54,12 +54,70 @@ export function prng(seed: number): () => number {
 }
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const WORDS = ['Night', 'Summer', 'Love', 'River', 'Dream', 'Fire', 'Blue', 'Heart', 'Road', 'Rain', 'Gold', 'Moon', 'Wild', 'City', 'Echo', 'Stone', 'Light', 'Ocean', 'Shadow', 'Velvet', 'AC/DC'];
+const WORDS = [
+  'Night',
+  'Summer',
+  'Love',
+  'River',
+  'Dream',
+  'Fire',
+  'Blue',
+  'Heart',
+  'Road',
+  'Rain',
+  'Gold',
+  'Moon',
+  'Wild',
+  'City',
+  'Echo',
+  'Stone',
+  'Light',
+  'Ocean',
+  'Shadow',
+  'Velvet',
+  'AC/DC',
+];
 /** Written as \uXXXX escapes; one word in 70 is one of these (about 6% of song files, 4% of events, as in the real data). */
 const ACCENTED = ['Électrique', 'Çava', 'Niño', 'Über', 'Kettensäge', 'Düsseldorf', 'Ubá'];
-const FIRST = ['Lily', 'Jacob', 'Kate', 'Chloe', 'Aleena', 'Tegan', 'Mohammad', 'Jayden', 'Ryan', 'Layla', 'Matthew', 'Sara', 'Ava', 'Noah'];
-const LAST = ['Koch', 'Klein', 'Harrell', 'Cuevas', 'Kirby', 'Levine', 'Rodriguez', 'Bell', 'Smith', 'Griffin', 'Jones', 'Long', 'Robinson'];
-const PLACES = ['San Francisco-Oakland-Hayward, CA', 'Chicago-Naperville-Elgin, IL-IN-WI', 'Atlanta-Sandy Springs-Roswell, GA', 'Lansing-East Lansing, MI', 'Tampa-St. Petersburg-Clearwater, FL', 'New York-Newark-Jersey City, NY-NJ-PA'];
+const FIRST = [
+  'Lily',
+  'Jacob',
+  'Kate',
+  'Chloe',
+  'Aleena',
+  'Tegan',
+  'Mohammad',
+  'Jayden',
+  'Ryan',
+  'Layla',
+  'Matthew',
+  'Sara',
+  'Ava',
+  'Noah',
+];
+const LAST = [
+  'Koch',
+  'Klein',
+  'Harrell',
+  'Cuevas',
+  'Kirby',
+  'Levine',
+  'Rodriguez',
+  'Bell',
+  'Smith',
+  'Griffin',
+  'Jones',
+  'Long',
+  'Robinson',
+];
+const PLACES = [
+  'San Francisco-Oakland-Hayward, CA',
+  'Chicago-Naperville-Elgin, IL-IN-WI',
+  'Atlanta-Sandy Springs-Roswell, GA',
+  'Lansing-East Lansing, MI',
+  'Tampa-St. Petersburg-Clearwater, FL',
+  'New York-Newark-Jersey City, NY-NJ-PA',
+];
 const AGENTS = [
   'Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/36.0.1985.143 Safari/537.36',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/36.0.1985.125 Safari/537.36',
@@ -144,7 +202,13 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
       year: rnd() < 0.3 ? 0 : 1960 + Math.floor(rnd() * 50),
     };
     songs.push(song);
-    const dir = path.join(songDir, 'A', track.slice(2, 3), track.slice(3, 4), LETTERS[Math.floor(i / 676) % 26] as string);
+    const dir = path.join(
+      songDir,
+      'A',
+      track.slice(2, 3),
+      track.slice(3, 4),
+      LETTERS[Math.floor(i / 676) % 26] as string,
+    );
     if (!dirs.has(dir)) {
       await mkdir(dir, { recursive: true });
       dirs.add(dir);
@@ -235,8 +299,46 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
         songplays += 1;
       }
       const e = loggedOut
-        ? { artist: null, auth: 'Logged Out', firstName: null, gender: null, itemInSession: session.item, lastName: null, length: null, level, location: null, method: 'GET', page, registration: null, sessionId: session.id, song: null, status: 200, ts, userAgent: null, userId: '' }
-        : { artist, auth: 'Logged In', firstName: user.first, gender: user.gender, itemInSession: session.item, lastName: user.last, length, level, location: user.location, method: page === 'NextSong' ? 'PUT' : 'GET', page, registration: user.registration, sessionId: session.id, song: title, status: 200, ts, userAgent: user.agent, userId: user.id };
+        ? {
+            artist: null,
+            auth: 'Logged Out',
+            firstName: null,
+            gender: null,
+            itemInSession: session.item,
+            lastName: null,
+            length: null,
+            level,
+            location: null,
+            method: 'GET',
+            page,
+            registration: null,
+            sessionId: session.id,
+            song: null,
+            status: 200,
+            ts,
+            userAgent: null,
+            userId: '',
+          }
+        : {
+            artist,
+            auth: 'Logged In',
+            firstName: user.first,
+            gender: user.gender,
+            itemInSession: session.item,
+            lastName: user.last,
+            length,
+            level,
+            location: user.location,
+            method: page === 'NextSong' ? 'PUT' : 'GET',
+            page,
+            registration: user.registration,
+            sessionId: session.id,
+            song: title,
+            status: 200,
+            ts,
+            userAgent: user.agent,
+            userId: user.id,
+          };
       session.item += 1;
       if (rnd() < 1 / 9) {
         active.delete(user);

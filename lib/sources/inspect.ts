@@ -37,7 +37,10 @@ function sample(objects: readonly SourceObject[], n: number): SourceObject[] {
 
 async function parseSample(reader: SourceReader, object: SourceObject, problems: RecordProblem[]): Promise<number> {
   let records = 0;
-  const splitter = new JsonRecordSplitter({ record: () => (records += 1), problem: (p) => problems.push({ ...p, file: object.uri }) });
+  const splitter = new JsonRecordSplitter({
+    record: () => (records += 1),
+    problem: (p) => problems.push({ ...p, file: object.uri }),
+  });
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   for await (const chunk of await reader.open(object)) splitter.push(decoder.decode(chunk, { stream: true }));
   splitter.push(decoder.decode());
@@ -46,10 +49,17 @@ async function parseSample(reader: SourceReader, object: SourceObject, problems:
 }
 
 /** `eventColumns`: staging_events' COPY columns, which the JSONPaths file must match in count and order. */
-export async function inspectSources(sources: Sources, reader: SourceReader, eventColumns: readonly string[]): Promise<SourcesReport> {
+export async function inspectSources(
+  sources: Sources,
+  reader: SourceReader,
+  eventColumns: readonly string[],
+): Promise<SourcesReport> {
   const problems: string[] = [];
   const summaries: SourceSummary[] = [];
-  for (const [setting, uri] of [['SONG_DATA', sources.songData], ['LOG_DATA', sources.logData]] as const) {
+  for (const [setting, uri] of [
+    ['SONG_DATA', sources.songData],
+    ['LOG_DATA', sources.logData],
+  ] as const) {
     let objects: SourceObject[];
     try {
       objects = await reader.list(uri);
@@ -57,7 +67,8 @@ export async function inspectSources(sources: Sources, reader: SourceReader, eve
       problems.push(`${setting}: ${(err as Error).message}`);
       continue;
     }
-    if (objects.length === 0) problems.push(`${setting}: no objects under ${uri} (an empty prefix: check the bucket, prefix and region)`);
+    if (objects.length === 0)
+      problems.push(`${setting}: no objects under ${uri} (an empty prefix: check the bucket, prefix and region)`);
     const recordProblems: RecordProblem[] = [];
     let sampleRecords = 0;
     const picked = sample(objects, SAMPLE_SIZE);
@@ -85,7 +96,11 @@ export async function inspectSources(sources: Sources, reader: SourceReader, eve
     jsonpaths = `'${sources.logJsonPath}': top-level keys matched to column names`;
   } else {
     try {
-      const mapping = parseJsonPathsFile(await readText(reader, sources.logJsonPath), sources.logJsonPath, eventColumns);
+      const mapping = parseJsonPathsFile(
+        await readText(reader, sources.logJsonPath),
+        sources.logJsonPath,
+        eventColumns,
+      );
       jsonpaths = `${sources.logJsonPath}: ${mapping.kind === 'paths' ? mapping.paths.length : 0} paths, in the order of staging_events' ${eventColumns.length} columns`;
     } catch (err) {
       jsonpaths = `${sources.logJsonPath}: INVALID`;

@@ -12,14 +12,20 @@ import { autoMapping, parseJsonPathsFile, type JsonMapping } from './json-mappin
 import { readText, type SourceReader } from './source-objects.ts';
 
 /** `setting`: the setting that names the file (LOG_JSONPATH), for messages. */
-export async function readJsonMapping(reader: SourceReader, format: string, columns: readonly string[], setting?: string): Promise<JsonMapping> {
+export async function readJsonMapping(
+  reader: SourceReader,
+  format: string,
+  columns: readonly string[],
+  setting?: string,
+): Promise<JsonMapping> {
   const auto = autoMapping(format);
   if (auto) return auto;
   let text: string;
   try {
     text = await readText(reader, format);
   } catch (err) {
-    if (err instanceof InputError) throw new InputError(`${setting ?? 'the JSON mapping'}: JSONPaths file ${err.message}`);
+    if (err instanceof InputError)
+      throw new InputError(`${setting ?? 'the JSON mapping'}: JSONPaths file ${err.message}`);
     throw err;
   }
   return parseJsonPathsFile(text, format, columns);

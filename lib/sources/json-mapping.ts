@@ -59,7 +59,8 @@ export function parseJsonPathsFile(text: string, source: string, columns: readon
     ]);
   }
   const lines = text.split('\n');
-  const lineOf = (expr: string) => Math.max(1, lines.findIndex((l) => l.includes(JSON.stringify(expr).slice(1, -1))) + 1);
+  const lineOf = (expr: string) =>
+    Math.max(1, lines.findIndex((l) => l.includes(JSON.stringify(expr).slice(1, -1))) + 1);
   const paths = list.map((expr, index) => {
     if (typeof expr !== 'string') throw new InputError(`${source}: jsonpaths[${index}] is not a string`);
     const parsed = parseJsonPath(expr);
@@ -80,7 +81,15 @@ export function parseJsonPathsFile(text: string, source: string, columns: readon
       const expr = String(list[index]);
       throw new InputError(
         `${source}:${lineOf(expr)}: jsonpaths[${index}] '${expr}' names the field of column ${columns[named]}, but position ${index + 1} is column ${columns[index]}: the paths are not in the table's column order`,
-        [{ file: source, line: lineOf(expr), field: `jsonpaths[${index}]`, reason: 'order does not match the table', value: expr }],
+        [
+          {
+            file: source,
+            line: lineOf(expr),
+            field: `jsonpaths[${index}]`,
+            reason: 'order does not match the table',
+            value: expr,
+          },
+        ],
       );
     }
   });
@@ -100,7 +109,10 @@ export function autoMapping(setting: string): JsonMapping | undefined {
 }
 
 /** Compiles a mapping into a function that picks each column's raw value from a record. */
-export function compileMapping(mapping: JsonMapping, columns: readonly string[]): (record: Record<string, unknown>) => unknown[] {
+export function compileMapping(
+  mapping: JsonMapping,
+  columns: readonly string[],
+): (record: Record<string, unknown>) => unknown[] {
   if (mapping.kind === 'paths') {
     const paths = mapping.paths;
     if (paths.every((p) => p.length === 1)) {
@@ -108,7 +120,8 @@ export function compileMapping(mapping: JsonMapping, columns: readonly string[])
       const keys = paths.map((p) => p[0] as string | number);
       return (record) => {
         const out = new Array<unknown>(keys.length);
-        for (let i = 0; i < keys.length; i += 1) out[i] = (record as Record<string | number, unknown>)[keys[i] as string | number];
+        for (let i = 0; i < keys.length; i += 1)
+          out[i] = (record as Record<string | number, unknown>)[keys[i] as string | number];
         return out;
       };
     }
@@ -135,7 +148,10 @@ export function compileMapping(mapping: JsonMapping, columns: readonly string[])
  * The path that compileMapping's picker read column i's value from in this
  * record (for 'auto ignorecase': the key that won), to find its JSON text.
  */
-export function sourcePathOf(mapping: JsonMapping, columns: readonly string[]): (record: Record<string, unknown>, i: number) => readonly PathSegment[] | undefined {
+export function sourcePathOf(
+  mapping: JsonMapping,
+  columns: readonly string[],
+): (record: Record<string, unknown>, i: number) => readonly PathSegment[] | undefined {
   if (mapping.kind === 'paths') return (_record, i) => mapping.paths[i];
   if (!mapping.ignoreCase) return (_record, i) => (columns[i] === undefined ? undefined : [columns[i]]);
   return (record, i) => {
@@ -160,9 +176,15 @@ export function fieldName(mapping: JsonMapping, columns: readonly string[], i: n
  * JSONPaths expression when the file was read, its position otherwise, or
  * the key 'auto' looks for.
  */
-export function describeColumnMapping(format: string, columns: readonly string[], i: number, mapping?: JsonMapping): string {
+export function describeColumnMapping(
+  format: string,
+  columns: readonly string[],
+  i: number,
+  mapping?: JsonMapping,
+): string {
   const auto = mapping?.kind === 'auto' ? mapping : autoMapping(format);
-  if (auto?.kind === 'auto') return `'${format}' reads the top-level key "${columns[i] ?? ''}"${auto.ignoreCase ? ' in any case' : ''}`;
+  if (auto?.kind === 'auto')
+    return `'${format}' reads the top-level key "${columns[i] ?? ''}"${auto.ignoreCase ? ' in any case' : ''}`;
   const segments = mapping?.kind === 'paths' ? mapping.paths[i] : undefined;
   const path = segments ? ` ($${segments.map((s) => (typeof s === 'number' ? `[${s}]` : `['${s}']`)).join('')})` : '';
   return `jsonpaths[${i}]${path} of ${format}`;

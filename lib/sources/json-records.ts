@@ -146,7 +146,10 @@ export class JsonRecordSplitter {
       const end = scanObject(buf, pos);
       if (end === -1) {
         if (buf.length - pos > MAX_RECORD_BYTES) {
-          this.sink.problem({ line, reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
+          this.sink.problem({
+            line,
+            reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)`,
+          });
           if (!dropLine(pos + MAX_RECORD_BYTES)) return;
           continue;
         }
@@ -160,7 +163,10 @@ export class JsonRecordSplitter {
       const value = tryParse(text);
       if (value === undefined) {
         const detail = parseErrorOf(text);
-        this.sink.problem({ line: line + this.countLines(pos, pos + detail.offset), reason: `invalid JSON: ${detail.message}` });
+        this.sink.problem({
+          line: line + this.countLines(pos, pos + detail.offset),
+          reason: `invalid JSON: ${detail.message}`,
+        });
         if (!dropLine(end)) return;
         continue;
       }
@@ -174,7 +180,10 @@ export class JsonRecordSplitter {
   private emit(value: unknown, line: number, text: string): void {
     if (text.length > MAX_RECORD_BYTES) {
       // Named by its last line, as every record problem (lib/stage/postgres/object-converter.ts).
-      this.sink.problem({ line: line + (text.match(/\n/g)?.length ?? 0), reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)` });
+      this.sink.problem({
+        line: line + (text.match(/\n/g)?.length ?? 0),
+        reason: `a JSON object larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB (Redshift's limit for one record)`,
+      });
       return;
     }
     this.sink.record({ value: value as Record<string, unknown>, line, text });
@@ -201,7 +210,9 @@ function parseErrorOf(text: string): { message: string; offset: number } {
     JSON.parse(text);
     return { message: 'not a JSON object', offset: 0 };
   } catch (err) {
-    const message = (err as Error).message.replace(/^JSON\.parse: /, '').replace(/, (\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, '');
+    const message = (err as Error).message
+      .replace(/^JSON\.parse: /, '')
+      .replace(/, (\.\.\.)?"[\s\S]*"(\.\.\.)? is not valid JSON$/, '');
     const m = / at position (\d+)/.exec(message);
     const offset = m ? Number(m[1]) : (syntaxErrorOffset(text) ?? 0);
     return { message: printable(message.replace(/ in JSON at position \d+.*$/s, '')), offset };
@@ -215,7 +226,8 @@ function scanObject(buf: string, start: number): number {
   for (let i = start; i < buf.length; i += 1) {
     const c = buf.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i += 1; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }

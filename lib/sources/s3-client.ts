@@ -23,6 +23,9 @@ export function createS3Client(region: string, env: NodeJS.ProcessEnv = process.
     // `npm run bench -- --sizes s3`; docs/performance.md). Commands are sent without per-call options (with
     // them the SDK resolves the stack per call again) and no middleware is added after creation.
     cacheMiddleware: true,
-    requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets }), httpsAgent: new https.Agent({ keepAlive: true, maxSockets }) },
+    requestHandler: {
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
+    },
   });
 }

@@ -43,7 +43,9 @@ function listLocal(root: string): SourceObject[] {
   try {
     info = statSync(start);
   } catch (err) {
-    throw new InputError(`${printable(root)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`);
+    throw new InputError(
+      `${printable(root)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
+    );
   }
   if (info.isFile()) return [{ uri: start, size: info.size, version: info.mtime.toISOString() }];
   const out: SourceObject[] = [];
@@ -53,9 +55,12 @@ function listLocal(root: string): SourceObject[] {
   };
   /** `real`: the folder's real path; `seen`: the real paths of the folders it is in. */
   const walk = (dir: string, real: string, seen: ReadonlySet<string>): void => {
-    if (seen.has(real)) throw new InputError(`${printable(dir)}: symbolic link loop (it leads back to ${printable(real)})`);
+    if (seen.has(real))
+      throw new InputError(`${printable(dir)}: symbolic link loop (it leads back to ${printable(real)})`);
     const nextSeen = new Set(seen).add(real);
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
@@ -97,7 +102,8 @@ function hint(err: unknown): string {
   if (name === 'CredentialsProviderError') {
     return ' (configure AWS credentials: AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; or point LOG_DATA, SONG_DATA and LOG_JSONPATH at local files; with all three empty, `npm start` loads the bundled sample)';
   }
-  if (name === 'AccessDenied' || name === 'Forbidden') return ' (the credentials may not list this bucket; check the bucket policy and AWS_REGION)';
+  if (name === 'AccessDenied' || name === 'Forbidden')
+    return ' (the credentials may not list this bucket; check the bucket policy and AWS_REGION)';
   if (name === 'NoSuchBucket') return ' (check the bucket name and AWS_ENDPOINT_URL_S3)';
   return '';
 }
@@ -110,7 +116,9 @@ function hint(err: unknown): string {
 export function createSourceReader(region: string, s3Concurrency: number = DEFAULT_S3_MAX_CONCURRENCY): SourceReader {
   let client: Promise<S3Client> | undefined;
   const s3 = () =>
-    (client ??= import('./s3-client.ts').then(({ createS3Client }) => createS3Client(region, process.env, s3Concurrency)));
+    (client ??= import('./s3-client.ts').then(({ createS3Client }) =>
+      createS3Client(region, process.env, s3Concurrency),
+    ));
   // Imported once: under a loader (tsx) every import() is a round trip to the loader's thread,
   // which cost more CPU per small object than the GET itself.
   let commandsModule: Promise<typeof import('@aws-sdk/client-s3')> | undefined;
@@ -132,7 +140,9 @@ export function createSourceReader(region: string, s3Concurrency: number = DEFAU
         try {
           page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
         } catch (err) {
-          throw new InputError(`${uri}: cannot list objects: ${(err as Error).name}: ${(err as Error).message}${hint(err)}`);
+          throw new InputError(
+            `${uri}: cannot list objects: ${(err as Error).name}: ${(err as Error).message}${hint(err)}`,
+          );
         }
         for (const o of page.Contents ?? []) {
           if (o.Key === undefined) continue;
@@ -164,7 +174,9 @@ export function createSourceReader(region: string, s3Concurrency: number = DEFAU
         const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         return r.Body as AsyncIterable<Uint8Array>;
       } catch (err) {
-        throw new InputError(`${printable(object.uri)}: cannot read: ${(err as Error).name}: ${printable((err as Error).message)}`);
+        throw new InputError(
+          `${printable(object.uri)}: cannot read: ${(err as Error).name}: ${printable((err as Error).message)}`,
+        );
       }
     },
   };
@@ -174,7 +186,8 @@ export function createSourceReader(region: string, s3Concurrency: number = DEFAU
 export async function readText(reader: SourceReader, uri: string): Promise<string> {
   const objects = isS3Uri(uri) ? (await reader.list(uri)).filter((o) => o.uri === uri) : await reader.list(uri);
   const object = objects[0];
-  if (!object || objects.length !== 1) throw new InputError(`${uri}: expected exactly one file, found ${objects.length}`);
+  if (!object || objects.length !== 1)
+    throw new InputError(`${uri}: expected exactly one file, found ${objects.length}`);
   const chunks: Buffer[] = [];
   for await (const chunk of await reader.open(object)) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');

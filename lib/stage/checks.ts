@@ -27,7 +27,11 @@ export interface StageCheckOptions {
 }
 
 /** The objects under the step's source; problems name the setting. */
-export async function listSource(reader: SourceReader, step: StagingStep, opts: Pick<StageCheckOptions, 'config' | 'allowEmpty'>): Promise<SourceObject[]> {
+export async function listSource(
+  reader: SourceReader,
+  step: StagingStep,
+  opts: Pick<StageCheckOptions, 'config' | 'allowEmpty'>,
+): Promise<SourceObject[]> {
   const source = step.source(opts.config.sources);
   let objects: SourceObject[];
   try {
@@ -37,7 +41,9 @@ export async function listSource(reader: SourceReader, step: StagingStep, opts: 
     throw err;
   }
   if (objects.length === 0 && !opts.allowEmpty) {
-    throw new InputError(`${step.settings.source}: no objects under ${printable(source)}; a load would empty ${step.table} (check the setting, or pass --allow-empty to load an empty source)`);
+    throw new InputError(
+      `${step.settings.source}: no objects under ${printable(source)}; a load would empty ${step.table} (check the setting, or pass --allow-empty to load an empty source)`,
+    );
   }
   return objects;
 }
@@ -50,12 +56,19 @@ export async function bothChecked<A, B>(a: Promise<A>, b: Promise<B>): Promise<[
   if (other !== undefined) throw other;
   const problems = failed as InputError[];
   if (problems.length === 1) throw problems[0];
-  if (problems.length > 1) throw new InputError(problems.map((p) => p.message).join('\n'), problems.flatMap((p) => p.problems));
+  if (problems.length > 1)
+    throw new InputError(
+      problems.map((p) => p.message).join('\n'),
+      problems.flatMap((p) => p.problems),
+    );
   return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value];
 }
 
 /** Runs `fn` for every step and throws every input problem at once, in step order. */
-export async function forEachStep<T>(steps: readonly StagingStep[], fn: (step: StagingStep) => Promise<T>): Promise<T[]> {
+export async function forEachStep<T>(
+  steps: readonly StagingStep[],
+  fn: (step: StagingStep) => Promise<T>,
+): Promise<T[]> {
   const out: T[] = [];
   const problems: InputError[] = [];
   for (const step of steps) {
@@ -67,7 +80,11 @@ export async function forEachStep<T>(steps: readonly StagingStep[], fn: (step: S
     }
   }
   if (problems.length === 1) throw problems[0];
-  if (problems.length > 1) throw new InputError(problems.map((p) => p.message).join('\n'), problems.flatMap((p) => p.problems));
+  if (problems.length > 1)
+    throw new InputError(
+      problems.map((p) => p.message).join('\n'),
+      problems.flatMap((p) => p.problems),
+    );
   return out;
 }
 
@@ -90,7 +107,11 @@ export function nonNullColumnsQuery(step: StagingStep): string {
 }
 
 /** The indexes of the step's columns that are NULL in every staged row, and the row count. */
-async function emptyColumns(conn: Connection, step: StagingStep, stagedRows: number | undefined): Promise<{ n: number; empty: number[] }> {
+async function emptyColumns(
+  conn: Connection,
+  step: StagingStep,
+  stagedRows: number | undefined,
+): Promise<{ n: number; empty: number[] }> {
   if (stagedRows !== undefined) {
     if (stagedRows === 0) return { n: 0, empty: [] };
     const { rows } = await conn.query<Record<string, boolean>>(nonNullColumnsQuery(step));
@@ -99,19 +120,32 @@ async function emptyColumns(conn: Connection, step: StagingStep, stagedRows: num
   }
   const { rows } = await conn.query<Record<string, string | number>>(nullColumnsQuery(step));
   const counts = rows[0] ?? {};
-  return { n: Number(counts['n'] ?? 0), empty: step.columns.flatMap((_, i) => (Number(counts[`c${i}`] ?? 0) === 0 ? [i] : [])) };
+  return {
+    n: Number(counts['n'] ?? 0),
+    empty: step.columns.flatMap((_, i) => (Number(counts[`c${i}`] ?? 0) === 0 ? [i] : [])),
+  };
 }
 
 /**
  * Warns (or, strict, fails) for each mapped column that is NULL in every
  * staged row. `stagedRows`: the rows the COPY loaded, when the engine said.
  */
-export async function checkMappedColumns(conn: Connection, step: StagingStep, opts: StageCheckOptions, mapping?: JsonMapping, stagedRows?: number): Promise<void> {
+export async function checkMappedColumns(
+  conn: Connection,
+  step: StagingStep,
+  opts: StageCheckOptions,
+  mapping?: JsonMapping,
+  stagedRows?: number,
+): Promise<void> {
   const { n, empty } = await emptyColumns(conn, step, stagedRows);
   if (n === 0 || empty.length === 0) return;
   const format = step.format(opts.config.sources);
   const setting = step.settings.format ? ` (${step.settings.format})` : '';
-  const lines = empty.map((i) => `${step.table}.${step.columns[i] ?? ''} is NULL in all ${n} staged rows: ${describeColumnMapping(format, step.columns, i, mapping)}${setting} matched no field`);
-  if (opts.strict) throw new InputError(`${lines.join('\n')}\n--strict: the staging was rolled back; fix the mapping or the data`);
+  const lines = empty.map(
+    (i) =>
+      `${step.table}.${step.columns[i] ?? ''} is NULL in all ${n} staged rows: ${describeColumnMapping(format, step.columns, i, mapping)}${setting} matched no field`,
+  );
+  if (opts.strict)
+    throw new InputError(`${lines.join('\n')}\n--strict: the staging was rolled back; fix the mapping or the data`);
   for (const line of lines) opts.log.warn(`${line} (--strict makes this an error)`);
 }

@@ -31,12 +31,18 @@ export interface LedgerRow {
 const fingerprint = (o: { size: number; version: string }) => `${o.size}:${o.version}`;
 
 /** Objects never loaded, or changed (size or ETag/mtime) since they were. */
-export async function newOrChanged(conn: Connection, table: string, objects: readonly SourceObject[]): Promise<SourceObject[]> {
+export async function newOrChanged(
+  conn: Connection,
+  table: string,
+  objects: readonly SourceObject[],
+): Promise<SourceObject[]> {
   const { rows } = await conn.query<{ object_uri: string; object_size: string; object_version: string }>(
     `SELECT object_uri, object_size, object_version FROM ${LEDGER_TABLE} WHERE table_name = $1 AND status = 'loaded'`,
     [table],
   );
-  const loaded = new Set(rows.map((r) => `${r.object_uri}\n${fingerprint({ size: Number(r.object_size), version: r.object_version })}`));
+  const loaded = new Set(
+    rows.map((r) => `${r.object_uri}\n${fingerprint({ size: Number(r.object_size), version: r.object_version })}`),
+  );
   return objects.filter((o) => !loaded.has(`${o.uri}\n${fingerprint(o)}`));
 }
 
@@ -47,14 +53,27 @@ export async function newOrChanged(conn: Connection, table: string, objects: rea
  * acknowledgement). Rows with status 'staged', which earlier builds of this
  * tool wrote before the transforms, are dropped too.
  */
-export async function recordLoaded(conn: Connection, engine: DialectName, runId: string, staged: readonly StagedObjects[]): Promise<void> {
+export async function recordLoaded(
+  conn: Connection,
+  engine: DialectName,
+  runId: string,
+  staged: readonly StagedObjects[],
+): Promise<void> {
   await conn.query(`DELETE FROM ${LEDGER_TABLE} WHERE run_id = $1 OR status = 'staged'`, [runId]);
-  await insertLedgerRows(conn, engine, staged.flatMap((s) => s.objects.map((object) => ({ table: s.table, object, runId }))));
+  await insertLedgerRows(
+    conn,
+    engine,
+    staged.flatMap((s) => s.objects.map((object) => ({ table: s.table, object, runId }))),
+  );
   await conn.query(DELETE_OLDER_RECORDS, [runId]);
 }
 
 /** Inserts ledger rows (inside the caller's transaction), the engine's fastest way. */
-export async function insertLedgerRows(conn: Connection, engine: DialectName, rows: readonly LedgerRow[]): Promise<void> {
+export async function insertLedgerRows(
+  conn: Connection,
+  engine: DialectName,
+  rows: readonly LedgerRow[],
+): Promise<void> {
   switch (engine) {
     case 'postgres':
       return copyLedgerRows(conn, rows);
@@ -74,14 +93,18 @@ const LEDGER_ANALYZE_FROM = 1000;
 /** PostgreSQL: one COPY for every row (20k song files: a tenth of the time of multi-row INSERTs). */
 async function copyLedgerRows(conn: Connection, rows: readonly LedgerRow[]): Promise<void> {
   const copyFromStdin = conn.copyFromStdin;
-  if (!copyFromStdin) throw new Error('the ledger on PostgreSQL is written with COPY FROM STDIN, which this connection does not have');
+  if (!copyFromStdin)
+    throw new Error('the ledger on PostgreSQL is written with COPY FROM STDIN, which this connection does not have');
   const { rows: now } = await conn.query<{ now: string }>(`SELECT CAST(CAST(NOW() AS TIMESTAMP) AS VARCHAR) AS now`);
   const recordedAt = escapeText(String(now[0]?.now ?? ''));
   const lines = function* () {
     for (let i = 0; i < rows.length; i += LEDGER_BATCH) {
       yield rows
         .slice(i, i + LEDGER_BATCH)
-        .map(({ table, object: o, runId }: LedgerRow) => `${escapeText(table)}\t${escapeText(o.uri)}\t${o.size}\t${escapeText(o.version)}\t${escapeText(runId)}\tloaded\t${recordedAt}\n`)
+        .map(
+          ({ table, object: o, runId }: LedgerRow) =>
+            `${escapeText(table)}\t${escapeText(o.uri)}\t${o.size}\t${escapeText(o.version)}\t${escapeText(runId)}\tloaded\t${recordedAt}\n`,
+        )
         .join('');
     }
   };

@@ -59,7 +59,10 @@ export function renderAction(action: StagingAction): string[] {
 
 /** The dry run's lines of one step: its header, then each action. */
 export function renderStepPlan(plan: StepPlan): string[] {
-  return [`-- step: stage ${plan.step.table} from ${plan.source} (JSON mapping: ${plan.format})`, ...plan.actions.flatMap(renderAction)];
+  return [
+    `-- step: stage ${plan.step.table} from ${plan.source} (JSON mapping: ${plan.format})`,
+    ...plan.actions.flatMap(renderAction),
+  ];
 }
 
 /** An action kind a strategy does not produce (a programming error). */

@@ -28,7 +28,11 @@ export interface StageProgress {
 }
 
 /** AWS credentials for Redshift COPY when no IAM role is set. */
-export type CredentialsResolver = () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined }>;
+export type CredentialsResolver = () => Promise<{
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+}>;
 
 export interface StagingContext {
   readonly config: Config;

@@ -19,7 +19,11 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
   builder: (y) =>
     commonOptions(y as Argv<object>)
       .option('format', { choices: OUTPUT_FORMATS, default: 'table' as OutputFormat, describe: 'output format' })
-      .option('query', { type: 'string', array: true, describe: 'only these queries (file names without .sql)' }) as unknown as Argv<AnalyzeArgs>,
+      .option('query', {
+        type: 'string',
+        array: true,
+        describe: 'only these queries (file names without .sql)',
+      }) as unknown as Argv<AnalyzeArgs>,
   handler: (args) =>
     runCommand(args, async () => {
       const { config, log } = setup(args);

@@ -14,7 +14,17 @@ import { setEnvValues } from '../../lib/config/env-file-writer.ts';
 import { setIniValues } from '../../lib/config/ini-file-writer.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { formatTable } from './format-table.ts';
-import { commonOptions, createRunLogger, environment, formatOption, print, printJson, runCommand, type CommonArgs, type FormatArgs } from './common.ts';
+import {
+  commonOptions,
+  createRunLogger,
+  environment,
+  formatOption,
+  print,
+  printJson,
+  runCommand,
+  type CommonArgs,
+  type FormatArgs,
+} from './common.ts';
 
 interface ClusterArgs extends CommonArgs, FormatArgs {
   action: 'create' | 'status' | 'delete' | 'extend' | 'sweep';
@@ -39,11 +49,19 @@ async function awsClients(region: string): Promise<AwsClients> {
     import('@aws-sdk/client-ec2'),
     import('@aws-sdk/client-redshift-serverless'),
   ]);
-  return { iam: new IAMClient({ region }), redshift: new RedshiftClient({ region }), ec2: new EC2Client({ region }), serverless: new RedshiftServerlessClient({ region }) };
+  return {
+    iam: new IAMClient({ region }),
+    redshift: new RedshiftClient({ region }),
+    ec2: new EC2Client({ region }),
+    serverless: new RedshiftServerlessClient({ region }),
+  };
 }
 
 async function confirm(clusterId: string): Promise<boolean> {
-  if (!process.stdin.isTTY) throw new ConfigError([`cluster delete removes ${clusterId} and its IAM role: add --yes to confirm when not at a terminal`]);
+  if (!process.stdin.isTTY)
+    throw new ConfigError([
+      `cluster delete removes ${clusterId} and its IAM role: add --yes to confirm when not at a terminal`,
+    ]);
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await rl.question(`Delete cluster ${clusterId} and its IAM role? Type the cluster name to confirm: `);
   rl.close();
@@ -58,12 +76,16 @@ export interface ClusterRun {
 }
 
 /** `expires 2026-12-07 07:00 UTC (in 4h 0m)`: the lease a create gives. */
-const leaseLine = (createdAt: number, ttl: number, now: number): string => describeLease({ expiresAt: new Date(Math.floor((createdAt + ttl) / 1000) * 1000) }, now);
+const leaseLine = (createdAt: number, ttl: number, now: number): string =>
+  describeLease({ expiresAt: new Date(Math.floor((createdAt + ttl) / 1000) * 1000) }, now);
 
 /** --ttl in milliseconds (checked by the option's check too). */
 function ttlMs(args: ClusterArgs): number {
   const ms = parseTtl(args.ttl ?? DEFAULT_TTL);
-  if (ms === undefined) throw new ConfigError([`--ttl: a duration such as 90m, 4h, 1h30m or 2d (1 minute to 30 days), got '${args.ttl ?? ''}'`]);
+  if (ms === undefined)
+    throw new ConfigError([
+      `--ttl: a duration such as 90m, 4h, 1h30m or 2d (1 minute to 30 days), got '${args.ttl ?? ''}'`,
+    ]);
   return ms;
 }
 
@@ -88,7 +110,12 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
   };
   const printPlan = () => printCalls(ctx);
   if (args.action === 'sweep') return runSweep(args, ctx);
-  if (args.action === 'delete' && !args.dryRun && !args.yes && !(await confirm(args.serverless ? config.workgroup : config.clusterId))) {
+  if (
+    args.action === 'delete' &&
+    !args.dryRun &&
+    !args.yes &&
+    !(await confirm(args.serverless ? config.workgroup : config.clusterId))
+  ) {
     print('Not confirmed: nothing deleted.');
     return 1;
   }
@@ -107,19 +134,29 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
       const createdAt = now();
       const result = await createCluster(ctx, { ttlMs: ttlMs(args) });
       if (args.dryRun) return printPlan();
-      print(`Lease: ${leaseLine(createdAt, ttlMs(args), now())} for what this run created (a reused cluster keeps its own); \`cluster extend --ttl\` renews it, \`cluster sweep --yes\` deletes what has expired.`);
+      print(
+        `Lease: ${leaseLine(createdAt, ttlMs(args), now())} for what this run created (a reused cluster keeps its own); \`cluster extend --ttl\` renews it, \`cluster sweep --yes\` deletes what has expired.`,
+      );
       const host = result.endpoint ? `${result.endpoint.host}:${result.endpoint.port}` : '(pending)';
-      print(`Cluster ${config.clusterId}: ${result.reused.cluster ? 'reused' : 'created'}; IAM role ${config.roleName}: ${result.reused.role ? 'reused' : 'created'}.`);
+      print(
+        `Cluster ${config.clusterId}: ${result.reused.cluster ? 'reused' : 'created'}; IAM role ${config.roleName}: ${result.reused.role ? 'reused' : 'created'}.`,
+      );
       print(`IAM_ROLE_ARN=${result.roleArn}`);
       print(`DATABASE_URL=postgres://${config.user}:<REDSHIFT_PASSWORD>@${host}/${config.database}?sslmode=require`);
       if (args.writeEnv) {
         const password = result.generatedPassword ?? config.password;
         await setEnvValues(envFile, {
           IAM_ROLE_ARN: result.roleArn,
-          ...(password && result.endpoint ? { DATABASE_URL: `postgres://${config.user}:${encodeURIComponent(password)}@${host}/${config.database}?sslmode=require` } : {}),
+          ...(password && result.endpoint
+            ? {
+                DATABASE_URL: `postgres://${config.user}:${encodeURIComponent(password)}@${host}/${config.database}?sslmode=require`,
+              }
+            : {}),
           ...(result.generatedPassword ? { REDSHIFT_PASSWORD: result.generatedPassword } : {}),
         });
-        print(`Wrote IAM_ROLE_ARN${password ? ', DATABASE_URL' : ''}${result.generatedPassword ? ' and the generated REDSHIFT_PASSWORD' : ''} to ${envFile}.`);
+        print(
+          `Wrote IAM_ROLE_ARN${password ? ', DATABASE_URL' : ''}${result.generatedPassword ? ' and the generated REDSHIFT_PASSWORD' : ''} to ${envFile}.`,
+        );
       }
       if (args.writeConfig) {
         const file = path.resolve(args.writeConfig);
@@ -135,7 +172,9 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
           IAM_ROLE: { ARN: result.roleArn },
           ...(result.generatedPassword ? { DWH: { DWH_DB_PASSWORD: result.generatedPassword } } : {}),
         });
-        print(`Wrote [CLUSTER]${result.endpoint ? ' HOST, DB_PORT,' : ''} DB_NAME, DB_USER${password ? ', DB_PASSWORD' : ''}, [IAM_ROLE] ARN${result.generatedPassword ? ' and the generated [DWH] DWH_DB_PASSWORD' : ''} to ${file}.`);
+        print(
+          `Wrote [CLUSTER]${result.endpoint ? ' HOST, DB_PORT,' : ''} DB_NAME, DB_USER${password ? ', DB_PASSWORD' : ''}, [IAM_ROLE] ARN${result.generatedPassword ? ' and the generated [DWH] DWH_DB_PASSWORD' : ''} to ${file}.`,
+        );
       }
       return;
     }
@@ -184,7 +223,9 @@ export async function runClusterCommand(args: ClusterArgs, deps: ClusterRun = {}
     case 'delete': {
       const deleted = await deleteCluster(ctx, { skipFinalSnapshot: args.skipFinalSnapshot });
       if (args.dryRun) return printPlan();
-      print(`Cluster ${config.clusterId}: ${deleted.cluster ? 'deleted' : 'did not exist'}; IAM role ${config.roleName}: ${deleted.role ? 'deleted' : 'did not exist'}.`);
+      print(
+        `Cluster ${config.clusterId}: ${deleted.cluster ? 'deleted' : 'did not exist'}; IAM role ${config.roleName}: ${deleted.role ? 'deleted' : 'did not exist'}.`,
+      );
       return;
     }
     default: {
@@ -213,13 +254,20 @@ interface DataApiReach {
 
 /** Whether the Data API reaches the configured workgroup or cluster: one `select version()`. */
 async function dataApiReach(setting: DataApiSetting, region: string, log: Logger): Promise<DataApiReach> {
-  const [{ connectDataApi, createDataApiClient }, { describeDataApi }] = await Promise.all([import('../../lib/db/data-api-connection.ts'), import('../../lib/config/data-api.ts')]);
+  const [{ connectDataApi, createDataApiClient }, { describeDataApi }] = await Promise.all([
+    import('../../lib/db/data-api-connection.ts'),
+    import('../../lib/config/data-api.ts'),
+  ]);
   const client = createDataApiClient(setting, region);
   const conn = connectDataApi({ setting, client, log, statementTimeoutMs: 120_000 });
   const target = describeDataApi(setting);
   try {
     const { rows } = await conn.query<{ version: string }>('select version() as version');
-    return { target, reachable: true, version: String(rows[0]?.version ?? '').replace(/^.*(Redshift [\d.]+).*$/, '$1') };
+    return {
+      target,
+      reachable: true,
+      version: String(rows[0]?.version ?? '').replace(/^.*(Redshift [\d.]+).*$/, '$1'),
+    };
   } catch (err) {
     return { target, reachable: false, error: `${(err as Error).name}: ${(err as Error).message}` };
   } finally {
@@ -229,22 +277,40 @@ async function dataApiReach(setting: DataApiSetting, region: string, log: Logger
 }
 
 /** cluster status through the Data API: a line, or with --format json `{"dataApi": {...}}`; exit 1 when not reachable. */
-async function dataApiStatus(setting: DataApiSetting, region: string, log: Logger, json: boolean): Promise<number | void> {
+async function dataApiStatus(
+  setting: DataApiSetting,
+  region: string,
+  log: Logger,
+  json: boolean,
+): Promise<number | void> {
   const reach = await dataApiReach(setting, region, log);
   if (json) printJson({ dataApi: reach });
-  else print(reach.reachable ? `${reach.target}: reachable (${reach.version ?? ''}).` : `${reach.target}: not reachable: ${reach.error ?? ''}`);
+  else
+    print(
+      reach.reachable
+        ? `${reach.target}: reachable (${reach.version ?? ''}).`
+        : `${reach.target}: not reachable: ${reach.error ?? ''}`,
+    );
   return reach.reachable ? undefined : 1;
 }
 
 /** A dry run's output: every AWS call it would make, in order. */
 function printCalls(ctx: ClusterContext): void {
   print(`Plan (${ctx.calls.length} AWS calls; nothing was called):`);
-  for (const [i, c] of ctx.calls.entries()) print(`${String(i + 1).padStart(2)}. ${c.service} ${c.command} ${JSON.stringify(c.params)}`);
+  for (const [i, c] of ctx.calls.entries())
+    print(`${String(i + 1).padStart(2)}. ${c.service} ${c.command} ${JSON.stringify(c.params)}`);
 }
 
 /** create|status|delete --serverless: the namespace and workgroup (lib/aws/serverless.ts). */
-async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readonly<Record<string, string | undefined>>, envFile: string): Promise<number | void> {
-  const { createServerless, deleteServerless, findNamespace, findWorkgroup, serverlessTags } = await import('../../lib/aws/serverless.ts');
+async function runServerless(
+  args: ClusterArgs,
+  ctx: ClusterContext,
+  env: Readonly<Record<string, string | undefined>>,
+  envFile: string,
+): Promise<number | void> {
+  const { createServerless, deleteServerless, findNamespace, findWorkgroup, serverlessTags } = await import(
+    '../../lib/aws/serverless.ts'
+  );
   const { config, log } = ctx;
   const now = ctx.now ?? Date.now;
   const printPlan = () => printCalls(ctx);
@@ -255,9 +321,17 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
       const result = await createServerless(ctx, { ttlMs: ttlMs(args), maxRpuHours: args.maxRpuHours ?? 32 });
       if (args.dryRun) return printPlan();
       const said = (reused: boolean) => (reused ? 'reused' : 'created');
-      print(`Namespace ${config.namespace}: ${said(result.reused.namespace)}; workgroup ${config.workgroup}: ${said(result.reused.workgroup)}; IAM role ${config.roleName}: ${said(result.reused.role)}.`);
-      print(`Lease: ${leaseLine(createdAt, ttlMs(args), now())} for what this run created; usage limit: ${args.maxRpuHours === 0 ? 'none (--max-rpu-hours 0)' : `${args.maxRpuHours ?? 32} RPU-hours a day, then queries are turned off`}.`);
-      const values = { DATABASE_URL: databaseUrl, IAM_ROLE_ARN: result.roleArn, ...(result.secretArn ? { REDSHIFT_SECRET_ARN: result.secretArn } : {}) };
+      print(
+        `Namespace ${config.namespace}: ${said(result.reused.namespace)}; workgroup ${config.workgroup}: ${said(result.reused.workgroup)}; IAM role ${config.roleName}: ${said(result.reused.role)}.`,
+      );
+      print(
+        `Lease: ${leaseLine(createdAt, ttlMs(args), now())} for what this run created; usage limit: ${args.maxRpuHours === 0 ? 'none (--max-rpu-hours 0)' : `${args.maxRpuHours ?? 32} RPU-hours a day, then queries are turned off`}.`,
+      );
+      const values = {
+        DATABASE_URL: databaseUrl,
+        IAM_ROLE_ARN: result.roleArn,
+        ...(result.secretArn ? { REDSHIFT_SECRET_ARN: result.secretArn } : {}),
+      };
       for (const [k, v] of Object.entries(values)) print(`${k}=${v}`);
       if (args.writeEnv) {
         await setEnvValues(envFile, values);
@@ -276,8 +350,20 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
       if (args.format === 'json') {
         const reach = database ? await dataApiReach(database, config.region, log) : undefined;
         printJson({
-          namespace: { name: config.namespace, exists: Boolean(namespace), status: namespace?.status ?? null, iamRoles: namespace?.iamRoles ?? [], lease: leaseJson(namespaceLease, now()) },
-          workgroup: { name: config.workgroup, exists: Boolean(workgroup), status: workgroup?.status ?? null, baseCapacity: workgroup?.baseCapacity ?? null, lease: leaseJson(workgroupLease, now()) },
+          namespace: {
+            name: config.namespace,
+            exists: Boolean(namespace),
+            status: namespace?.status ?? null,
+            iamRoles: namespace?.iamRoles ?? [],
+            lease: leaseJson(namespaceLease, now()),
+          },
+          workgroup: {
+            name: config.workgroup,
+            exists: Boolean(workgroup),
+            status: workgroup?.status ?? null,
+            baseCapacity: workgroup?.baseCapacity ?? null,
+            lease: leaseJson(workgroupLease, now()),
+          },
           ...(reach ? { dataApi: reach } : {}),
         });
         return namespace && workgroup && (reach?.reachable ?? true) ? undefined : 1;
@@ -285,8 +371,12 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
       print(
         formatTable([
           {
-            namespace: namespace ? `${config.namespace} (${namespace.status ?? '?'})` : `${config.namespace} (does not exist)`,
-            workgroup: workgroup ? `${config.workgroup} (${workgroup.status ?? '?'})` : `${config.workgroup} (does not exist)`,
+            namespace: namespace
+              ? `${config.namespace} (${namespace.status ?? '?'})`
+              : `${config.namespace} (does not exist)`,
+            workgroup: workgroup
+              ? `${config.workgroup} (${workgroup.status ?? '?'})`
+              : `${config.workgroup} (does not exist)`,
             capacity: workgroup?.baseCapacity ?? '',
             roles: (namespace?.iamRoles ?? []).map((r) => /iamRoleArn=([^,)]+)/.exec(r)?.[1] ?? r).join(', '),
           },
@@ -301,7 +391,9 @@ async function runServerless(args: ClusterArgs, ctx: ClusterContext, env: Readon
       const deleted = await deleteServerless(ctx);
       if (args.dryRun) return printPlan();
       const said = (done: boolean) => (done ? 'deleted' : 'did not exist');
-      print(`Workgroup ${config.workgroup}: ${said(deleted.workgroup)}; namespace ${config.namespace}: ${said(deleted.namespace)}; IAM role ${config.roleName}: ${said(deleted.role)}.`);
+      print(
+        `Workgroup ${config.workgroup}: ${said(deleted.workgroup)}; namespace ${config.namespace}: ${said(deleted.namespace)}; IAM role ${config.roleName}: ${said(deleted.role)}.`,
+      );
       return;
     }
     case 'extend':
@@ -321,10 +413,14 @@ async function runExtend(args: ClusterArgs, ctx: ClusterContext): Promise<number
   const extended = await extendLease(ctx, ttlMs(args), Boolean(args.serverless));
   if (args.dryRun) return printCalls(ctx);
   if (args.format === 'json') {
-    printJson({ extended: extended.map((e) => ({ kind: e.kind, name: e.name, exists: e.exists, lease: leaseJson(e.lease, now) })) });
+    printJson({
+      extended: extended.map((e) => ({ kind: e.kind, name: e.name, exists: e.exists, lease: leaseJson(e.lease, now) })),
+    });
   } else {
     for (const e of extended) {
-      print(`${e.kind} ${e.name}: ${!e.exists ? 'does not exist' : e.lease ? describeLease(e.lease, now) : 'not created by sparkify-warehouse: left as it is'}`);
+      print(
+        `${e.kind} ${e.name}: ${!e.exists ? 'does not exist' : e.lease ? describeLease(e.lease, now) : 'not created by sparkify-warehouse: left as it is'}`,
+      );
     }
   }
   return extended.some((e) => e.exists && e.lease) ? undefined : 1;
@@ -333,43 +429,110 @@ async function runExtend(args: ClusterArgs, ctx: ClusterContext): Promise<number
 /** cluster sweep: deletes the tool's resources past their lease (--yes), or lists them (--dry-run). */
 async function runSweep(args: ClusterArgs, ctx: ClusterContext): Promise<number | void> {
   const { sweep } = await import('../../lib/aws/sweep.ts');
-  if (!args.dryRun && !args.yes) throw new ConfigError(['cluster sweep deletes every resource sparkify-warehouse created whose lease has expired: add --yes to do it, or --dry-run to list them']);
+  if (!args.dryRun && !args.yes)
+    throw new ConfigError([
+      'cluster sweep deletes every resource sparkify-warehouse created whose lease has expired: add --yes to do it, or --dry-run to list them',
+    ]);
   const now = (ctx.now ?? Date.now)();
   // --dry-run still lists (read-only calls) so that it can say what would go.
-  const results = await sweep({ ...ctx, dryRun: false }, { skipFinalSnapshot: args.skipFinalSnapshot, listOnly: args.dryRun });
+  const results = await sweep(
+    { ...ctx, dryRun: false },
+    { skipFinalSnapshot: args.skipFinalSnapshot, listOnly: args.dryRun },
+  );
   if (args.format === 'json') {
     printJson({
       region: ctx.config.region,
       dryRun: args.dryRun,
-      resources: results.map((r) => ({ kind: r.resource.kind, name: r.resource.name, state: r.resource.state ?? null, lease: leaseJson(r.resource.lease, now), outcome: r.outcome, detail: r.detail })),
+      resources: results.map((r) => ({
+        kind: r.resource.kind,
+        name: r.resource.name,
+        state: r.resource.state ?? null,
+        lease: leaseJson(r.resource.lease, now),
+        outcome: r.outcome,
+        detail: r.detail,
+      })),
     });
   } else if (results.length === 0) {
     print(`Nothing to sweep: no resource created by sparkify-warehouse in ${ctx.config.region} is past its lease.`);
   } else {
-    print(formatTable(results.map((r) => ({ kind: r.resource.kind, name: r.resource.name, lease: describeLease(r.resource.lease, now), outcome: r.outcome, detail: r.detail ?? '' }))));
+    print(
+      formatTable(
+        results.map((r) => ({
+          kind: r.resource.kind,
+          name: r.resource.name,
+          lease: describeLease(r.resource.lease, now),
+          outcome: r.outcome,
+          detail: r.detail ?? '',
+        })),
+      ),
+    );
   }
   return results.some((r) => r.outcome === 'failed') ? 1 : undefined;
 }
 
 export const clusterCommand: CommandModule<object, ClusterArgs> = {
   command: 'cluster <action>',
-  describe: 'Create, inspect, delete, extend the lease of or sweep the Redshift cluster (or Serverless workgroup) and its IAM role (AWS SDK)',
+  describe:
+    'Create, inspect, delete, extend the lease of or sweep the Redshift cluster (or Serverless workgroup) and its IAM role (AWS SDK)',
   builder: (y) =>
-    formatOption(commonOptions(y as Argv<object>), 'status: the cluster (exists, state, endpoint, node type, nodes, IAM roles, lease); extend: the new leases; sweep: each expired resource and what was done')
+    formatOption(
+      commonOptions(y as Argv<object>),
+      'status: the cluster (exists, state, endpoint, node type, nodes, IAM roles, lease); extend: the new leases; sweep: each expired resource and what was done',
+    )
       .positional('action', { choices: ['create', 'status', 'delete', 'extend', 'sweep'] as const, demandOption: true })
-      .option('ttl', { type: 'string', default: DEFAULT_TTL, describe: 'create, extend: the lease (90m, 4h, 2d): the resources are tagged to expire then; later commands warn and `sweep` deletes them' })
-      .option('max-rpu-hours', { type: 'number', default: 32, describe: 'create --serverless: daily RPU-hours usage limit on the workgroup, then queries are turned off (0: none)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'print each AWS call and its key parameters without calling AWS; sweep: list what it would delete (read-only calls)' })
-      .option('write-env', { type: 'boolean', default: false, describe: 'create: write DATABASE_URL, IAM_ROLE_ARN (and a generated REDSHIFT_PASSWORD) into .env' })
-      .option('write-config', { type: 'string', describe: 'create: write [CLUSTER], [IAM_ROLE] ARN (and a generated [DWH] DWH_DB_PASSWORD) into this dwh.cfg, keeping its other lines' })
-      .option('yes', { type: 'boolean', default: false, describe: 'delete: do not ask for confirmation; sweep: required to delete' })
+      .option('ttl', {
+        type: 'string',
+        default: DEFAULT_TTL,
+        describe:
+          'create, extend: the lease (90m, 4h, 2d): the resources are tagged to expire then; later commands warn and `sweep` deletes them',
+      })
+      .option('max-rpu-hours', {
+        type: 'number',
+        default: 32,
+        describe:
+          'create --serverless: daily RPU-hours usage limit on the workgroup, then queries are turned off (0: none)',
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'print each AWS call and its key parameters without calling AWS; sweep: list what it would delete (read-only calls)',
+      })
+      .option('write-env', {
+        type: 'boolean',
+        default: false,
+        describe: 'create: write DATABASE_URL, IAM_ROLE_ARN (and a generated REDSHIFT_PASSWORD) into .env',
+      })
+      .option('write-config', {
+        type: 'string',
+        describe:
+          'create: write [CLUSTER], [IAM_ROLE] ARN (and a generated [DWH] DWH_DB_PASSWORD) into this dwh.cfg, keeping its other lines',
+      })
+      .option('yes', {
+        type: 'boolean',
+        default: false,
+        describe: 'delete: do not ask for confirmation; sweep: required to delete',
+      })
       .option('skip-final-snapshot', { type: 'boolean', default: false, describe: 'delete, sweep: no final snapshot' })
-      .option('serverless', { type: 'boolean', default: false, describe: 'Redshift Serverless: a namespace and workgroup (REDSHIFT_NAMESPACE, REDSHIFT_WORKGROUP) reached through the Data API, instead of a cluster' })
+      .option('serverless', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Redshift Serverless: a namespace and workgroup (REDSHIFT_NAMESPACE, REDSHIFT_WORKGROUP) reached through the Data API, instead of a cluster',
+      })
       .check((a) => {
-        if (a.format === 'json' && (!['status', 'extend', 'sweep'].includes(a.action) || (a.dryRun && a.action !== 'sweep'))) throw new Error('--format json goes with cluster status, extend and sweep (without --dry-run, except sweep)');
-        if (parseTtl(String(a.ttl)) === undefined) throw new Error(`--ttl: a duration such as 90m, 4h, 1h30m or 2d (1 minute to 30 days), got '${String(a.ttl)}'`);
+        if (
+          a.format === 'json' &&
+          (!['status', 'extend', 'sweep'].includes(a.action) || (a.dryRun && a.action !== 'sweep'))
+        )
+          throw new Error('--format json goes with cluster status, extend and sweep (without --dry-run, except sweep)');
+        if (parseTtl(String(a.ttl)) === undefined)
+          throw new Error(
+            `--ttl: a duration such as 90m, 4h, 1h30m or 2d (1 minute to 30 days), got '${String(a.ttl)}'`,
+          );
         const rpuHours = Number(a['max-rpu-hours']);
-        if (!Number.isInteger(rpuHours) || rpuHours < 0 || rpuHours > 100000) throw new Error('--max-rpu-hours takes a whole number of RPU-hours a day (0: no usage limit)');
+        if (!Number.isInteger(rpuHours) || rpuHours < 0 || rpuHours > 100000)
+          throw new Error('--max-rpu-hours takes a whole number of RPU-hours a day (0: no usage limit)');
         return true;
       }) as unknown as Argv<ClusterArgs>,
   handler: (args) => runCommand(args, () => runClusterCommand(args)),

@@ -11,7 +11,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { createInterface } from 'node:readline/promises';
-import { describeTarget, loadConfig, withSchema, withSources, withoutEmbedded, type Config } from '../../lib/config/config.ts';
+import {
+  describeTarget,
+  loadConfig,
+  withSchema,
+  withSources,
+  withoutEmbedded,
+  type Config,
+} from '../../lib/config/config.ts';
 import type { RunContext } from '../../lib/load/run-record.ts';
 import { toolVersion } from '../../lib/version.ts';
 import { parseDwhCfg } from '../../lib/config/dwh-cfg.ts';
@@ -52,16 +59,34 @@ const WORKING_FOLDER_CFG = 'dwh.cfg';
 
 export function commonOptions<T>(y: Argv<T>): Argv<T & CommonArgs> {
   return y
-    .option('env-file', { type: 'string', default: DEFAULT_ENV_FILE, describe: 'Settings file read before the environment (values in the environment win)' })
+    .option('env-file', {
+      type: 'string',
+      default: DEFAULT_ENV_FILE,
+      describe: 'Settings file read before the environment (values in the environment win)',
+    })
     .option('config', {
       type: 'string',
-      describe: "A dwh.cfg as the seed projects write it ([CLUSTER], [IAM_ROLE], [S3], [AWS], [DWH]); default: SPARKIFY_CONFIG. Values in the environment win over it, its values over .env's",
+      describe:
+        "A dwh.cfg as the seed projects write it ([CLUSTER], [IAM_ROLE], [S3], [AWS], [DWH]); default: SPARKIFY_CONFIG. Values in the environment win over it, its values over .env's",
     })
-    .option('target', { type: 'string', describe: `A named target: the [target.NAME] section of ${DEFAULT_TARGETS_FILE} in the working folder (or of SPARKIFY_TARGETS_FILE); default: SPARKIFY_TARGET` })
-    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'json: each log line on stderr as one JSON object (level, message, time)' })
-    .option('schema', { type: 'string', describe: 'The schema of every table the tool creates, reads and writes (default: WAREHOUSE_SCHEMA, else public); migrate up creates it' })
+    .option('target', {
+      type: 'string',
+      describe: `A named target: the [target.NAME] section of ${DEFAULT_TARGETS_FILE} in the working folder (or of SPARKIFY_TARGETS_FILE); default: SPARKIFY_TARGET`,
+    })
+    .option('log-format', {
+      choices: ['text', 'json'] as const,
+      default: 'text' as const,
+      describe: 'json: each log line on stderr as one JSON object (level, message, time)',
+    })
+    .option('schema', {
+      type: 'string',
+      describe:
+        'The schema of every table the tool creates, reads and writes (default: WAREHOUSE_SCHEMA, else public); migrate up creates it',
+    })
     .option('verbose', { type: 'boolean', default: false, describe: 'Log every SQL statement (secrets redacted)' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'Log warnings and errors only' }) as unknown as Argv<T & CommonArgs>;
+    .option('quiet', { type: 'boolean', default: false, describe: 'Log warnings and errors only' }) as unknown as Argv<
+    T & CommonArgs
+  >;
 }
 
 /** The flags that override the source settings (load, sources). */
@@ -74,7 +99,10 @@ export interface SourceArgs {
 export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
   return y
     .option('log-data', { type: 'string', describe: 'overrides LOG_DATA' })
-    .option('log-jsonpath', { type: 'string', describe: "overrides LOG_JSONPATH (a file, 'auto' or 'auto ignorecase')" })
+    .option('log-jsonpath', {
+      type: 'string',
+      describe: "overrides LOG_JSONPATH (a file, 'auto' or 'auto ignorecase')",
+    })
     .option('song-data', { type: 'string', describe: 'overrides SONG_DATA' }) as unknown as Argv<T & SourceArgs>;
 }
 
@@ -107,7 +135,10 @@ export interface Writes {
  * exist, unless the command is about to write it.
  */
 function loadSettingsFiles(args: CommonArgs, log: Logger, writes: Writes = {}): ConfigFileRead | undefined {
-  const fromEnvFile = readEnvFile(path.resolve(args.envFile), { required: args.envFile !== DEFAULT_ENV_FILE && !writes.envFile, shownAs: args.envFile });
+  const fromEnvFile = readEnvFile(path.resolve(args.envFile), {
+    required: args.envFile !== DEFAULT_ENV_FILE && !writes.envFile,
+    shownAs: args.envFile,
+  });
   const files: SettingsFile[] = [];
   const target = selectedTarget(args, fromEnvFile);
   if (target) files.push(target);
@@ -116,7 +147,9 @@ function loadSettingsFiles(args: CommonArgs, log: Logger, writes: Writes = {}): 
   let origin = named ?? (fromSetting ? { file: fromSetting, by: 'SPARKIFY_CONFIG' } : undefined);
   if (!origin && !target && existsSync(path.resolve(WORKING_FOLDER_CFG))) {
     origin = { file: WORKING_FOLDER_CFG, by: 'the working folder' };
-    log.info(`Reading ${path.resolve(WORKING_FOLDER_CFG)} (a dwh.cfg in the working folder; --config or SPARKIFY_CONFIG names another, the environment and .env fill in what it leaves out).`);
+    log.info(
+      `Reading ${path.resolve(WORKING_FOLDER_CFG)} (a dwh.cfg in the working folder; --config or SPARKIFY_CONFIG names another, the environment and .env fill in what it leaves out).`,
+    );
   }
   let read: ConfigFileRead | undefined;
   if (origin) {
@@ -140,20 +173,34 @@ function loadSettingsFiles(args: CommonArgs, log: Logger, writes: Writes = {}): 
 }
 
 /** The named target's settings file (--target, else SPARKIFY_TARGET from the environment or .env), or undefined when none is selected. */
-function selectedTarget(args: CommonArgs, fromEnvFile: Readonly<Record<string, string>>): (SettingsFile & { name: string }) | undefined {
-  const name = nonEmpty(args.target) ?? nonEmpty(process.env['SPARKIFY_TARGET']) ?? nonEmpty(fromEnvFile['SPARKIFY_TARGET']);
+function selectedTarget(
+  args: CommonArgs,
+  fromEnvFile: Readonly<Record<string, string>>,
+): (SettingsFile & { name: string }) | undefined {
+  const name =
+    nonEmpty(args.target) ?? nonEmpty(process.env['SPARKIFY_TARGET']) ?? nonEmpty(fromEnvFile['SPARKIFY_TARGET']);
   if (!name) return undefined;
   const by = args.target !== undefined ? '--target' : 'SPARKIFY_TARGET';
-  const file = nonEmpty(process.env['SPARKIFY_TARGETS_FILE']) ?? nonEmpty(fromEnvFile['SPARKIFY_TARGETS_FILE']) ?? DEFAULT_TARGETS_FILE;
+  const file =
+    nonEmpty(process.env['SPARKIFY_TARGETS_FILE']) ??
+    nonEmpty(fromEnvFile['SPARKIFY_TARGETS_FILE']) ??
+    DEFAULT_TARGETS_FILE;
   const text = readIfExists(path.resolve(file));
-  if (text === undefined) throw new ConfigError([`${by} ${printable(name)}: no targets file ${printable(file)} (a [target.${printable(name)}] section there names the warehouse; see SPARKIFY_TARGETS_FILE)`]);
+  if (text === undefined)
+    throw new ConfigError([
+      `${by} ${printable(name)}: no targets file ${printable(file)} (a [target.${printable(name)}] section there names the warehouse; see SPARKIFY_TARGETS_FILE)`,
+    ]);
   return { file: `${file} [target.${name}]`, name, settings: targetSettings(text, printable(file), name) };
 }
 
 let targetInUse: string | undefined;
 
 /** The environment as the settings see it, once the settings files are in it. */
-export function environment(args: CommonArgs, log: Logger, writes: Writes = {}): Readonly<Record<string, string | undefined>> {
+export function environment(
+  args: CommonArgs,
+  log: Logger,
+  writes: Writes = {},
+): Readonly<Record<string, string | undefined>> {
   loadSettingsFiles(args, log, writes);
   return process.env;
 }
@@ -221,7 +268,13 @@ export function confirmFullRefresh(where: string, yes: boolean): Promise<boolean
 
 /** What a load ran with, for its record and `--format json` (lib/load/run-record.ts RunContext). */
 export function runContext(config: Config, fullRefresh = false): RunContext {
-  return { version: toolVersion(), target: describeTarget(config), targetName: config.targetName ?? null, sources: { ...config.sources }, fullRefresh };
+  return {
+    version: toolVersion(),
+    target: describeTarget(config),
+    targetName: config.targetName ?? null,
+    sources: { ...config.sources },
+    fullRefresh,
+  };
 }
 
 /** Prints a result line to stdout (results pipe; logs go to stderr). */
@@ -268,14 +321,21 @@ export function exitCodeOf(err: unknown): number {
 }
 
 /** Runs a command body; on error prints one message (no stack unless --verbose) and sets the exit code. */
-export async function runCommand(args: { verbose?: boolean; format?: string; logFormat?: string }, body: () => Promise<void | number>): Promise<void> {
+export async function runCommand(
+  args: { verbose?: boolean; format?: string; logFormat?: string },
+  body: () => Promise<void | number>,
+): Promise<void> {
   try {
     const code = await body();
     process.exitCode = typeof code === 'number' ? code : EXIT.ok;
   } catch (err) {
     process.exitCode = exitCodeOf(err);
     const text = redact(formatError(err, Boolean(args.verbose)));
-    process.stderr.write(args.logFormat === 'json' ? `${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: text.replace(/^error: /, ''), exitCode: process.exitCode })}\n` : `${text}\n`);
+    process.stderr.write(
+      args.logFormat === 'json'
+        ? `${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: text.replace(/^error: /, ''), exitCode: process.exitCode })}\n`
+        : `${text}\n`,
+    );
     // --format json: stdout is one JSON document, whatever happened.
     if (args.format === 'json' && !jsonPrinted) printJson({ error: errorJson(err, process.exitCode) });
   }
@@ -285,14 +345,26 @@ export async function runCommand(args: { verbose?: boolean; format?: string; log
 export function errorJson(err: unknown, exitCode: number): Record<string, unknown> {
   const message = err instanceof Error ? err.message : String(err);
   if (!(err instanceof SqlError)) return { message, exitCode };
-  return { message, exitCode, step: err.step, file: err.file ?? null, sqlstate: err.sqlstate ?? null, position: err.position ?? null, statement: err.statement, serverMessage: err.serverMessage };
+  return {
+    message,
+    exitCode,
+    step: err.step,
+    file: err.file ?? null,
+    sqlstate: err.sqlstate ?? null,
+    position: err.position ?? null,
+    statement: err.statement,
+    serverMessage: err.serverMessage,
+  };
 }
 
 export function formatError(err: unknown, verbose: boolean): string {
   if (!(err instanceof Error)) return `error: ${String(err)}`;
   let text = `error: ${err.message}`;
   if (err instanceof InputError && err.problems.length > 1) {
-    text += `\n${err.problems.slice(0, 20).map((p) => `  ${describeProblem(p)}`).join('\n')}`;
+    text += `\n${err.problems
+      .slice(0, 20)
+      .map((p) => `  ${describeProblem(p)}`)
+      .join('\n')}`;
   }
   const pgError = err as { code?: string; detail?: string; hint?: string };
   if (pgError.detail) text += `\n  detail: ${pgError.detail}`;

@@ -2,7 +2,14 @@
  * How the commands print the cost preflight (`load --plan`) and a run's
  * estimate against its actual (`history`).
  */
-import { formatSeconds, formatUsd, type Actual, type Charge, type Estimate, type RunCost } from '../../lib/cost/estimate.ts';
+import {
+  formatSeconds,
+  formatUsd,
+  type Actual,
+  type Charge,
+  type Estimate,
+  type RunCost,
+} from '../../lib/cost/estimate.ts';
 import type { Preflight } from '../../lib/preflight/preflight.ts';
 
 const MB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
@@ -22,8 +29,14 @@ export function chargeText(c: Charge | Actual, approx: boolean): string {
 
 function priceText(e: Estimate): string {
   const p = e.prices;
-  const price = e.target.kind === 'provisioned' ? `${formatUsd(p.nodeHourUsd ?? null)} a node-hour` : e.target.kind === 'serverless' ? `${formatUsd(p.rpuHourUsd)} an RPU-hour` : 'no AWS charge';
-  const from = p.overriddenBy.length > 0 ? `set by ${p.overriddenBy.join(', ')}` : `price table of ${p.asOf}, ${p.source}`;
+  const price =
+    e.target.kind === 'provisioned'
+      ? `${formatUsd(p.nodeHourUsd ?? null)} a node-hour`
+      : e.target.kind === 'serverless'
+        ? `${formatUsd(p.rpuHourUsd)} an RPU-hour`
+        : 'no AWS charge';
+  const from =
+    p.overriddenBy.length > 0 ? `set by ${p.overriddenBy.join(', ')}` : `price table of ${p.asOf}, ${p.source}`;
   return `${price} (${from})`;
 }
 
@@ -38,10 +51,15 @@ export function planText(p: Preflight): string {
     `Statements: ${work.statements}`,
     `Estimate: ${chargeText(e, true)}`,
   ];
-  if (e.target.kind === 'serverless') lines.push('  Serverless bills RPU-seconds per second with a 60-second minimum, nothing while idle.');
-  if (e.target.kind === 'provisioned') lines.push(`  The cluster itself costs ${formatUsd(e.hourlyUsd)} an hour while it exists, loading or not.`);
+  if (e.target.kind === 'serverless')
+    lines.push('  Serverless bills RPU-seconds per second with a 60-second minimum, nothing while idle.');
+  if (e.target.kind === 'provisioned')
+    lines.push(`  The cluster itself costs ${formatUsd(e.hourlyUsd)} an hour while it exists, loading or not.`);
   if (e.usd === null) lines.push('  No price for this node type: set REDSHIFT_PRICE_NODE_HOUR.');
-  lines.push(`Prices: ${priceText(e)}`, 'Model: lib/cost/estimate.ts (THROUGHPUT); `history` shows each run’s estimate against its actual.');
+  lines.push(
+    `Prices: ${priceText(e)}`,
+    'Model: lib/cost/estimate.ts (THROUGHPUT); `history` shows each run’s estimate against its actual.',
+  );
   return lines.join('\n');
 }
 

@@ -27,13 +27,19 @@ export const dbCommand: CommandModule<object, DbArgs> = {
     runCommand(args, async () => {
       const { config, log } = setup(args);
       if (config.database.kind !== 'embedded') {
-        throw new ConfigError(['DATABASE_URL or PGHOST is set: the embedded PostgreSQL is not in use (connect to your own server directly)']);
+        throw new ConfigError([
+          'DATABASE_URL or PGHOST is set: the embedded PostgreSQL is not in use (connect to your own server directly)',
+        ]);
       }
       const dir = config.database.dir;
       switch (args.action) {
         case 'start': {
           const server = await startAndKeep(dir, log);
-          log.info(server.startedHere ? 'The embedded PostgreSQL is running; `npm run db -- stop` stops it.' : 'The embedded PostgreSQL was already running; it now stays up until `npm run db -- stop`.');
+          log.info(
+            server.startedHere
+              ? 'The embedded PostgreSQL is running; `npm run db -- stop` stops it.'
+              : 'The embedded PostgreSQL was already running; it now stays up until `npm run db -- stop`.',
+          );
           // The password is not printed here (a terminal's scrollback, a CI log): `db url` prints it, on purpose.
           print(connectionUrl({ ...server.connection, password: '***' }).replace('%2A%2A%2A', '***'));
           log.info('`npm run db -- url` prints the connection string with its password (for psql or a BI tool).');
@@ -61,7 +67,11 @@ export const dbCommand: CommandModule<object, DbArgs> = {
             return args.action === 'url' ? 1 : 0;
           }
           // The connection string is this command's result: it holds the local password on purpose.
-          print(args.action === 'url' ? connectionUrl(status.connection) : `running on 127.0.0.1:${status.connection.port} (data in ${status.dataDir})`);
+          print(
+            args.action === 'url'
+              ? connectionUrl(status.connection)
+              : `running on 127.0.0.1:${status.connection.port} (data in ${status.dataDir})`,
+          );
           return;
         }
         default: {

@@ -19,12 +19,22 @@ export function formatTable(rows: readonly Row[], columns: readonly string[] = O
   if (columns.length === 0) return '(no rows)\n';
   const cells = rows.map((r) => columns.map((c) => cell(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
-  const right = columns.map((c) => rows.length > 0 && rows.every((r) => r[c] === null || r[c] === undefined || isNumeric(r[c])));
+  const right = columns.map(
+    (c) => rows.length > 0 && rows.every((r) => r[c] === null || r[c] === undefined || isNumeric(r[c])),
+  );
   const pad = (s: string, i: number) => (right[i] ? s.padStart(widths[i] ?? 0) : s.padEnd(widths[i] ?? 0));
   const lines = [
-    columns.map((c, i) => pad(c, i)).join(' | ').trimEnd(),
+    columns
+      .map((c, i) => pad(c, i))
+      .join(' | ')
+      .trimEnd(),
     widths.map((w) => '-'.repeat(w)).join('-+-'),
-    ...cells.map((row) => row.map((v, i) => pad(v, i)).join(' | ').trimEnd()),
+    ...cells.map((row) =>
+      row
+        .map((v, i) => pad(v, i))
+        .join(' | ')
+        .trimEnd(),
+    ),
   ];
   lines.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
   return `${lines.join('\n')}\n`;
@@ -50,14 +60,23 @@ export function jsonValue(value: unknown, type: string | undefined): unknown {
     case 'float8':
     case 'float4': {
       const n = Number(value);
-      const exact = /^-?\d+$/.test(value) ? Number.isSafeInteger(n) : Number.isFinite(n) && value.replace(/0+$/, '').replace(/\.$/, '') === String(n).replace(/\.0+$/, '');
+      const exact = /^-?\d+$/.test(value)
+        ? Number.isSafeInteger(n)
+        : Number.isFinite(n) && value.replace(/0+$/, '').replace(/\.$/, '') === String(n).replace(/\.0+$/, '');
       return exact && value.trim() !== '' ? n : value;
     }
     case 'timestamp':
     case 'timestamptz': {
       const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2}(?::?\d{2})?|Z)?$/.exec(value.trim());
       if (!m) return value;
-      const zone = m[3] === undefined || m[3] === 'Z' ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : m[3].includes(':') ? m[3] : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
+      const zone =
+        m[3] === undefined || m[3] === 'Z'
+          ? 'Z'
+          : m[3].length === 3
+            ? `${m[3]}:00`
+            : m[3].includes(':')
+              ? m[3]
+              : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
       return `${m[1]}T${m[2]}${zone}`;
     }
     default:
@@ -65,13 +84,22 @@ export function jsonValue(value: unknown, type: string | undefined): unknown {
   }
 }
 
-export function formatRows(rows: readonly Row[], format: OutputFormat, columns?: readonly string[], types?: readonly string[]): string {
+export function formatRows(
+  rows: readonly Row[],
+  format: OutputFormat,
+  columns?: readonly string[],
+  types?: readonly string[],
+): string {
   const cols = columns ?? Object.keys(rows[0] ?? {});
   switch (format) {
     case 'table':
       return formatTable(rows, cols);
     case 'json':
-      return `${JSON.stringify(rows.map((r) => Object.fromEntries(cols.map((c, i) => [c, jsonValue(r[c] ?? null, types?.[i])]))), null, 2)}\n`;
+      return `${JSON.stringify(
+        rows.map((r) => Object.fromEntries(cols.map((c, i) => [c, jsonValue(r[c] ?? null, types?.[i])]))),
+        null,
+        2,
+      )}\n`;
     case 'csv':
       return `${[cols.map(csvCell).join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n')}\n`;
     default: {

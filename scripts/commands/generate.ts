@@ -18,7 +18,8 @@ interface GenerateArgs extends CommonArgs {
 
 export const generateCommand: CommandModule<object, GenerateArgs> = {
   command: 'generate',
-  describe: 'Write Sparkify-shaped sample data (song_data/, log_data/, log_json_path.json) and print the counts the warehouse must hold',
+  describe:
+    'Write Sparkify-shaped sample data (song_data/, log_data/, log_json_path.json) and print the counts the warehouse must hold',
   builder: (y) =>
     commonOptions(y as Argv<object>)
       .option('songs', { type: 'number', default: 2000, describe: 'song files to write' })
@@ -38,9 +39,17 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       const out = path.resolve(args.out);
       const started = Date.now();
       log.info(`Writing ${args.songs} songs and ${args.events} events to ${out} (seed ${args.seed})…`);
-      const expected = await generate({ songs: args.songs, events: args.events, seed: args.seed, out, days: args.days });
+      const expected = await generate({
+        songs: args.songs,
+        events: args.events,
+        seed: args.seed,
+        out,
+        days: args.days,
+      });
       log.info(`Done in ${((Date.now() - started) / 1000).toFixed(1)}s.`);
-      print(`LOG_DATA=${path.join(out, 'log_data')}\nSONG_DATA=${path.join(out, 'song_data')}\nLOG_JSONPATH=${path.join(out, 'log_json_path.json')}\n`);
+      print(
+        `LOG_DATA=${path.join(out, 'log_data')}\nSONG_DATA=${path.join(out, 'song_data')}\nLOG_JSONPATH=${path.join(out, 'log_json_path.json')}\n`,
+      );
       print('Expected after `npm run load`:');
       print(formatTable(Object.entries(expected).map(([what, rows]) => ({ what, rows }))));
     }),

@@ -14,7 +14,24 @@ import { interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { EXIT } from '../../lib/errors.ts';
-import { commonOptions, confirmFullRefresh, errorJson, exitCodeOf, formatOption, runContext, print, printJson, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
+import {
+  commonOptions,
+  confirmFullRefresh,
+  errorJson,
+  exitCodeOf,
+  formatOption,
+  runContext,
+  print,
+  printJson,
+  redact,
+  runCommand,
+  setup,
+  sourceOptions,
+  withSourceFlags,
+  type CommonArgs,
+  type FormatArgs,
+  type SourceArgs,
+} from './common.ts';
 import { chargeText, planText } from './cost-output.ts';
 import { warnAboutNpmBanner } from './npm-run.ts';
 import { commandLine, printLoadReport, progressReporter } from './output.ts';
@@ -33,22 +50,65 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
 }
 
 function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
-  return formatOption(sourceOptions(commonOptions(y)), 'the run (run id, version, target, sources, start, end, outcome, each step with its table, rows, seconds and detail, the skipped records)', 'the steps (step, rows, seconds, detail)')
+  return formatOption(
+    sourceOptions(commonOptions(y)),
+    'the run (run id, version, target, sources, start, end, outcome, each step with its table, rows, seconds and detail, the skipped records)',
+    'the steps (step, rows, seconds, detail)',
+  )
     .option('only', { type: 'string', array: true, choices: pipeline.onlyChoices, describe: 'run only these steps' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and SQL (secrets redacted) instead of loading' })
-    .option('plan', { type: 'boolean', default: false, describe: 'print the expected work (objects, bytes, chunks, statements) and an estimate of time and money for the configured target, instead of loading; connects to nothing but the sources' })
-    .option('dialect', { choices: DIALECT_NAMES, describe: 'with --dry-run or --plan: render for this engine without connecting' })
-    .option('incremental', { type: 'boolean', default: false, describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing' })
-    .option('allow-empty', { type: 'boolean', default: false, describe: 'a source with no objects empties its staging table (default: an error naming LOG_DATA/SONG_DATA)' })
-    .option('strict', { type: 'boolean', default: false, describe: 'a mapped column NULL in every staged row fails the load (default: a warning)' })
-    .option('full-refresh', { type: 'boolean', default: false, describe: 'start clean: once every source has been read without a problem, empty the star tables and the ledger, then load only these sources (asks first, unless --yes)' })
+    .option('dry-run', {
+      type: 'boolean',
+      default: false,
+      describe: 'print the plan and SQL (secrets redacted) instead of loading',
+    })
+    .option('plan', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'print the expected work (objects, bytes, chunks, statements) and an estimate of time and money for the configured target, instead of loading; connects to nothing but the sources',
+    })
+    .option('dialect', {
+      choices: DIALECT_NAMES,
+      describe: 'with --dry-run or --plan: render for this engine without connecting',
+    })
+    .option('incremental', {
+      type: 'boolean',
+      default: false,
+      describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing',
+    })
+    .option('allow-empty', {
+      type: 'boolean',
+      default: false,
+      describe: 'a source with no objects empties its staging table (default: an error naming LOG_DATA/SONG_DATA)',
+    })
+    .option('strict', {
+      type: 'boolean',
+      default: false,
+      describe: 'a mapped column NULL in every staged row fails the load (default: a warning)',
+    })
+    .option('full-refresh', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'start clean: once every source has been read without a problem, empty the star tables and the ledger, then load only these sources (asks first, unless --yes)',
+    })
     .option('yes', { type: 'boolean', default: false, describe: 'with --full-refresh: do not ask for confirmation' })
-    .option('max-errors', { type: 'number', default: MAX_ERRORS.default, describe: 'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)' })
+    .option('max-errors', {
+      type: 'number',
+      default: MAX_ERRORS.default,
+      describe:
+        'skip and list up to N bad records per staging table; the (N+1)th fails the load (Redshift: MAXERROR N+1)',
+    })
     .check((a) => {
-      if (a.dialect && !a.dryRun && !a.plan) throw new Error('--dialect only goes with --dry-run or --plan (a live load detects the engine)');
+      if (a.dialect && !a.dryRun && !a.plan)
+        throw new Error('--dialect only goes with --dry-run or --plan (a live load detects the engine)');
       if (a.plan && a.dryRun) throw new Error('--plan and --dry-run are two different outputs: choose one');
-      if (a.dryRun && a.format !== 'table') throw new Error('--dry-run prints a SQL script: it does not go with --format json or csv');
-      if (a.fullRefresh && (a.incremental || a.only || a.dryRun || a.plan)) throw new Error('--full-refresh loads everything from the sources: it does not go with --incremental, --only, --dry-run or --plan');
+      if (a.dryRun && a.format !== 'table')
+        throw new Error('--dry-run prints a SQL script: it does not go with --format json or csv');
+      if (a.fullRefresh && (a.incremental || a.only || a.dryRun || a.plan))
+        throw new Error(
+          '--full-refresh loads everything from the sources: it does not go with --incremental, --only, --dry-run or --plan',
+        );
       const problem = checkMaxErrors(Number(a['max-errors']));
       if (problem) throw new Error(problem);
       return true;
@@ -63,7 +123,18 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
     runCommand(args, async () => {
       const { config: base, log, faults } = setup(args);
       const config = withSourceFlags(base, args);
-      const options = { config, log, faults, pipeline, only: args.only, maxErrors: args.maxErrors, incremental: args.incremental, allowEmpty: args.allowEmpty, strict: args.strict, fullRefresh: args.fullRefresh };
+      const options = {
+        config,
+        log,
+        faults,
+        pipeline,
+        only: args.only,
+        maxErrors: args.maxErrors,
+        incremental: args.incremental,
+        allowEmpty: args.allowEmpty,
+        strict: args.strict,
+        fullRefresh: args.fullRefresh,
+      };
       if (args.dryRun) warnAboutNpmBanner(log, 'the SQL script');
       if (args.dryRun && args.dialect) {
         print(redact(await loadScript(dialectByName(args.dialect), options)));
@@ -71,7 +142,9 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
       }
       if (args.plan) {
         // The engine the settings name, without connecting: a Redshift target renders Redshift's plan.
-        const dialect = dialectByName(args.dialect ?? (costSettings(process.env, config).target.kind === 'postgres' ? 'postgres' : 'redshift'));
+        const dialect = dialectByName(
+          args.dialect ?? (costSettings(process.env, config).target.kind === 'postgres' ? 'postgres' : 'redshift'),
+        );
         log.info('Listing the sources…');
         const planned = await preflight(dialect, options, process.env);
         if (args.format === 'json') printJson({ plan: planned.work, estimate: planned.estimate });
@@ -97,7 +170,9 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
           try {
             const planned = await preflight(db.dialect, options, process.env);
             run.cost = runCostOf(planned);
-            log.info(`Estimate for ${planned.estimate.description}: ${chargeText(planned.estimate, true)} (load --plan explains it).`);
+            log.info(
+              `Estimate for ${planned.estimate.description}: ${chargeText(planned.estimate, true)} (load --plan explains it).`,
+            );
           } catch (err) {
             log.warn(`No cost estimate for this run: ${(err as Error).message}`);
           }
@@ -105,7 +180,17 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         const progress = progressReporter(log);
         const interrupts = interruptOnSignals(log, 'load');
         try {
-          printLoadReport(await runLoad(db, { ...options, run, onProgress: progress.onProgress, onStep: progress.onStep, signal: interrupts.signal }), args.format, run);
+          printLoadReport(
+            await runLoad(db, {
+              ...options,
+              run,
+              onProgress: progress.onProgress,
+              onStep: progress.onStep,
+              signal: interrupts.signal,
+            }),
+            args.format,
+            run,
+          );
         } catch (err) {
           // The run, its error as every command's --format json error is: message, exit code, and for a refused statement its step, file and SQLSTATE.
           if (args.format === 'json') printJson({ ...run.summary(), error: errorJson(err, exitCodeOf(err)) });

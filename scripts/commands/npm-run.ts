@@ -24,12 +24,27 @@ const runByNpm = (env: Env) => env['npm_lifecycle_event'] !== undefined;
  * environment, they say nothing about this command line, so they are not
  * taken as swallowed flags.
  */
-const NPM_OWN = new Set(['yes', 'dry-run', 'target', 'all', 'only', 'json', 'force', 'global', 'browser', 'verbose', 'quiet', 'config']);
+const NPM_OWN = new Set([
+  'yes',
+  'dry-run',
+  'target',
+  'all',
+  'only',
+  'json',
+  'force',
+  'global',
+  'browser',
+  'verbose',
+  'quiet',
+  'config',
+]);
 
 /** The flags of `declared` (yargs' camel-case and kebab-case keys) that npm swallowed: in the environment, not on the command line. */
 export function swallowedByNpm(declared: readonly string[], argv: readonly string[], env: Env): string[] {
   if (!runByNpm(env)) return [];
-  const kebab = [...new Set(declared.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && k !== '$0' && k !== '_' && !NPM_OWN.has(k)))];
+  const kebab = [
+    ...new Set(declared.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && k !== '$0' && k !== '_' && !NPM_OWN.has(k))),
+  ];
   return kebab.filter((name) => {
     const value = env[`npm_config_${name.replace(/-/g, '_')}`];
     if (value === undefined || value === '') return false;
@@ -55,5 +70,7 @@ export function refuseSwallowedFlags(declared: readonly string[], argv: readonly
 export function warnAboutNpmBanner(log: Logger, what: string, env: Env = process.env): void {
   if (!runByNpm(env) || process.stdout.isTTY || env['npm_config_loglevel'] === 'silent') return;
   const script = env['npm_lifecycle_event'] ?? 'SCRIPT';
-  log.warn(`npm printed its own "> ${env['npm_package_name'] ?? 'sparkify-warehouse'}@… ${script}" lines on stdout before ${what}: use \`npm run --silent ${script} -- …\` (or \`npx sparkify-warehouse ${script} …\`) to get ${what} alone.`);
+  log.warn(
+    `npm printed its own "> ${env['npm_package_name'] ?? 'sparkify-warehouse'}@… ${script}" lines on stdout before ${what}: use \`npm run --silent ${script} -- …\` (or \`npx sparkify-warehouse ${script} …\`) to get ${what} alone.`,
+  );
 }

@@ -23,11 +23,15 @@ import { formatRows, formatTable } from './format-table.ts';
  * in a table's end line. A rate is given once a table has run for half a
  * second (before that, one fast object would claim millions of rows a second).
  */
-export function progressReporter(log: Logger, stream: NodeJS.WriteStream = process.stderr): { onProgress: (p: StageProgress) => void; onStep: (e: StepEvent) => void; done: () => void } {
+export function progressReporter(
+  log: Logger,
+  stream: NodeJS.WriteStream = process.stderr,
+): { onProgress: (p: StageProgress) => void; onStep: (e: StepEvent) => void; done: () => void } {
   const tty = Boolean(stream.isTTY);
   let tableStarted = Date.now();
   let bar: cliProgress.SingleBar | undefined;
-  const rate = (amount: number, secs: number, unit: string) => (secs >= 0.5 ? `, ${(amount / secs).toFixed(amount / secs >= 100 ? 0 : 1)} ${unit}/s` : '');
+  const rate = (amount: number, secs: number, unit: string) =>
+    secs >= 0.5 ? `, ${(amount / secs).toFixed(amount / secs >= 100 ? 0 : 1)} ${unit}/s` : '';
   const stopBar = () => {
     bar?.stop();
     bar = undefined;
@@ -36,7 +40,14 @@ export function progressReporter(log: Logger, stream: NodeJS.WriteStream = proce
     onProgress: (p) => {
       if (tty && !bar) {
         bar = new cliProgress.SingleBar(
-          { stream, format: '{table} [{bar}] {value}/{total} files | {mb} MB{rate} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50, fps: 5, clearOnComplete: true },
+          {
+            stream,
+            format: '{table} [{bar}] {value}/{total} files | {mb} MB{rate} | ETA {eta_formatted}',
+            hideCursor: true,
+            etaBuffer: 50,
+            fps: 5,
+            clearOnComplete: true,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(p.objectsTotal, 0, { table: p.table, mb: '0.0', rate: '' });
@@ -46,7 +57,9 @@ export function progressReporter(log: Logger, stream: NodeJS.WriteStream = proce
       bar?.update(p.objectsDone, { table: p.table, mb: mb.toFixed(1), rate: rate(mb, secs, 'MB') });
       if (p.done !== true) return;
       stopBar();
-      log.info(`${p.table}: ${p.objectsDone}/${p.objectsTotal} files, ${p.rows} rows, ${mb.toFixed(1)} MB in ${secs.toFixed(1)}s${rate(p.rows, secs, 'rows')}`);
+      log.info(
+        `${p.table}: ${p.objectsDone}/${p.objectsTotal} files, ${p.rows} rows, ${mb.toFixed(1)} MB in ${secs.toFixed(1)}s${rate(p.rows, secs, 'rows')}`,
+      );
       tableStarted = Date.now();
     },
     onStep: (e) => {
@@ -73,7 +86,12 @@ export function printLoadReport(report: LoadReport, format: ResultFormat = 'tabl
     printJson(run.summary());
     return;
   }
-  const rows = report.steps.map((s) => ({ step: s.step, rows: s.rows, seconds: s.seconds.toFixed(2), detail: s.detail ?? '' }));
+  const rows = report.steps.map((s) => ({
+    step: s.step,
+    rows: s.rows,
+    seconds: s.seconds.toFixed(2),
+    detail: s.detail ?? '',
+  }));
   if (format === 'csv') {
     print(formatRows(rows, 'csv'));
     return;
@@ -91,14 +109,21 @@ export function printVerifyReport(report: VerifyReport, format: ResultFormat = '
     return;
   }
   if (format === 'csv') {
-    print(formatRows(report.results.map((r) => ({ check: r.check.name, passed: r.failures === 0, offending_rows: r.failures })), 'csv'));
+    print(
+      formatRows(
+        report.results.map((r) => ({ check: r.check.name, passed: r.failures === 0, offending_rows: r.failures })),
+        'csv',
+      ),
+    );
     return;
   }
   print(formatTable(report.counts));
   const rate = report.songplays === 0 ? 0 : (100 * report.matched) / report.songplays;
   print(`Song match rate: ${report.matched} of ${report.songplays} songplays (${rate.toFixed(1)}%) have a song_id.\n`);
   for (const r of report.results) {
-    print(`${r.failures === 0 ? 'PASS' : 'FAIL'}  ${r.check.name}${r.failures === 0 ? '' : `: ${r.failures} offending row(s)`}`);
+    print(
+      `${r.failures === 0 ? 'PASS' : 'FAIL'}  ${r.check.name}${r.failures === 0 ? '' : `: ${r.failures} offending row(s)`}`,
+    );
     if (r.failures > 0) print(formatTable(r.sample).replace(/^/gm, '      '));
   }
 }

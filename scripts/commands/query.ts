@@ -35,7 +35,9 @@ export const queryCommand: CommandModule<object, QueryArgs> = {
         const results = await conn.script(sql).finally(() => conn.end());
         if (args.format === 'json' && results.length > 1) {
           // Several statements: still exactly one JSON document, a list of each statement's rows or command tag.
-          print(`[${results.map((r) => (r.columns.length > 0 ? formatRows(r.rows, 'json', [...r.columns], r.types).trimEnd() : JSON.stringify({ command: r.command, rowCount: r.rowCount }))).join(',\n')}]`);
+          print(
+            `[${results.map((r) => (r.columns.length > 0 ? formatRows(r.rows, 'json', [...r.columns], r.types).trimEnd() : JSON.stringify({ command: r.command, rowCount: r.rowCount }))).join(',\n')}]`,
+          );
           return;
         }
         for (const r of results) {

@@ -28,12 +28,27 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
   describe: 'Write the analytics report: one self-contained HTML page of charts, the schema and the checks',
   builder: (y) =>
     commonOptions(y as Argv<object>)
-      .option('out', { type: 'string', describe: 'folder for index.html (default: WAREHOUSE_DIR/report, i.e. .warehouse/report)' })
-      .option('png', { type: 'string', describe: 'also save a screenshot of the page to this PNG file (needs Chromium)' })
+      .option('out', {
+        type: 'string',
+        describe: 'folder for index.html (default: WAREHOUSE_DIR/report, i.e. .warehouse/report)',
+      })
+      .option('png', {
+        type: 'string',
+        describe: 'also save a screenshot of the page to this PNG file (needs Chromium)',
+      })
       .option('png-height', { type: 'number', describe: 'screenshot only the top of the page, this many pixels tall' })
       .option('browser', { type: 'string', default: CHROMIUM_PATH, describe: 'the Chromium executable for --png' })
-      .option('mermaid', { type: 'boolean', default: false, describe: 'print the schema diagram as Mermaid text (for the docs) and exit; needs no database' })
-      .option('format', { choices: ['table', 'json', 'text'] as const, default: 'table' as const, coerce: (f: string) => (f === 'text' ? 'table' : f), describe: 'table: the page address (and the Mermaid text); json: one JSON document with them' }) as unknown as Argv<ReportArgs>,
+      .option('mermaid', {
+        type: 'boolean',
+        default: false,
+        describe: 'print the schema diagram as Mermaid text (for the docs) and exit; needs no database',
+      })
+      .option('format', {
+        choices: ['table', 'json', 'text'] as const,
+        default: 'table' as const,
+        coerce: (f: string) => (f === 'text' ? 'table' : f),
+        describe: 'table: the page address (and the Mermaid text); json: one JSON document with them',
+      }) as unknown as Argv<ReportArgs>,
   handler: (args) =>
     runCommand(args, async () => {
       if (args.mermaid) {
@@ -54,10 +69,14 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       if (screenshot) {
         // playwright-core is loaded only for --png.
         const { screenshotReport } = await import('../../lib/report/page/screenshot.ts');
-        await screenshotReport(fileURLToPath(url), screenshot, { browser: args.browser, ...(args.pngHeight ? { height: args.pngHeight } : {}) });
+        await screenshotReport(fileURLToPath(url), screenshot, {
+          browser: args.browser,
+          ...(args.pngHeight ? { height: args.pngHeight } : {}),
+        });
         log.info(`Screenshot: ${screenshot}`);
       }
       // stdout is exactly one JSON document.
-      if (args.format === 'json') print(JSON.stringify({ report: url, file: fileURLToPath(url), ...(screenshot ? { screenshot } : {}) }));
+      if (args.format === 'json')
+        print(JSON.stringify({ report: url, file: fileURLToPath(url), ...(screenshot ? { screenshot } : {}) }));
     }),
 };

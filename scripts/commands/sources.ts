@@ -5,7 +5,19 @@ import type { Argv, CommandModule } from 'yargs';
 import { stageEvents } from '../../loaders/stage-events.ts';
 import { assertSourcesOk, inspectSources } from '../../lib/sources/inspect.ts';
 import { createSourceReader } from '../../lib/sources/source-objects.ts';
-import { commonOptions, formatOption, print, printJson, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type FormatArgs, type SourceArgs } from './common.ts';
+import {
+  commonOptions,
+  formatOption,
+  print,
+  printJson,
+  runCommand,
+  setup,
+  sourceOptions,
+  withSourceFlags,
+  type CommonArgs,
+  type FormatArgs,
+  type SourceArgs,
+} from './common.ts';
 import { formatTable } from './format-table.ts';
 
 type SourcesArgs = CommonArgs & SourceArgs & FormatArgs;
@@ -13,15 +25,28 @@ type SourcesArgs = CommonArgs & SourceArgs & FormatArgs;
 export const sourcesCommand: CommandModule<object, SourcesArgs> = {
   command: 'sources',
   describe: 'Check the configured sources: objects, bytes, first and last keys, the JSONPaths file, a sample of files',
-  builder: (y) => formatOption(sourceOptions(commonOptions(y as Argv<object>)), 'each source (objects, bytes, first and last keys, the sample parsed), the JSONPaths file and every problem'),
+  builder: (y) =>
+    formatOption(
+      sourceOptions(commonOptions(y as Argv<object>)),
+      'each source (objects, bytes, first and last keys, the sample parsed), the JSONPaths file and every problem',
+    ),
   handler: (args) =>
     runCommand(args, async () => {
       const { config: base, log } = setup(args);
       const config = withSourceFlags(base, args);
       log.info('Listing the sources…');
-      const report = await inspectSources(config.sources, createSourceReader(config.region, config.s3MaxConcurrency), stageEvents.columns);
+      const report = await inspectSources(
+        config.sources,
+        createSourceReader(config.region, config.s3MaxConcurrency),
+        stageEvents.columns,
+      );
       if (args.format === 'json') {
-        printJson({ ready: report.problems.length === 0, sources: report.summaries, jsonpaths: report.jsonpaths, problems: report.problems });
+        printJson({
+          ready: report.problems.length === 0,
+          sources: report.summaries,
+          jsonpaths: report.jsonpaths,
+          problems: report.problems,
+        });
         assertSourcesOk(report);
         return;
       }

@@ -20,7 +20,19 @@ import { assertChecksPassed, verifyWarehouse } from '../../lib/report/checks.ts'
 import { defaultReportDir, writeReportPage } from '../../lib/report/report-page.ts';
 import { generate, type ExpectedCounts } from '../../lib/sample/generator.ts';
 import { EXIT } from '../../lib/errors.ts';
-import { commonOptions, confirmFullRefresh, print, runContext, redact, runCommand, setup, sourceOptions, withSourceFlags, type CommonArgs, type SourceArgs } from './common.ts';
+import {
+  commonOptions,
+  confirmFullRefresh,
+  print,
+  runContext,
+  redact,
+  runCommand,
+  setup,
+  sourceOptions,
+  withSourceFlags,
+  type CommonArgs,
+  type SourceArgs,
+} from './common.ts';
 import { commandLine, printLoadReport, printVerifyReport, progressReporter } from './output.ts';
 
 export const SAMPLE = { songs: 2000, events: 10000, seed: 42 } as const;
@@ -30,7 +42,9 @@ async function ensureSample(dir: string, log: Logger): Promise<{ dir: string; ex
   const sampleDir = path.join(dir, 'sample-data');
   const expectedFile = path.join(sampleDir, 'expected-counts.json');
   if (!existsSync(expectedFile)) {
-    log.info(`Generating the sample data (${SAMPLE.songs} songs, ${SAMPLE.events} events, seed ${SAMPLE.seed}) into ${sampleDir}…`);
+    log.info(
+      `Generating the sample data (${SAMPLE.songs} songs, ${SAMPLE.events} events, seed ${SAMPLE.seed}) into ${sampleDir}…`,
+    );
     // A folder of this process's own, renamed into place: two first starts at once each make theirs, the first rename wins.
     const tmp = `${sampleDir}.tmp-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
@@ -57,8 +71,16 @@ export const startCommand: CommandModule<object, StartArgs> = {
   describe: 'Migrate, load, verify and report: the whole job (sample data when no source is configured)',
   builder: (y) =>
     sourceOptions(commonOptions(y as Argv<object>))
-      .option('full-refresh', { type: 'boolean', default: false, describe: 'start clean: empty the star tables, then load only these sources (asks first, unless --yes)' })
-      .option('yes', { type: 'boolean', default: false, describe: 'with --full-refresh: do not ask for confirmation' }) as unknown as Argv<StartArgs>,
+      .option('full-refresh', {
+        type: 'boolean',
+        default: false,
+        describe: 'start clean: empty the star tables, then load only these sources (asks first, unless --yes)',
+      })
+      .option('yes', {
+        type: 'boolean',
+        default: false,
+        describe: 'with --full-refresh: do not ask for confirmation',
+      }) as unknown as Argv<StartArgs>,
   handler: (args) =>
     runCommand(args, async () => {
       const started = Date.now();
@@ -84,7 +106,16 @@ export const startCommand: CommandModule<object, StartArgs> = {
         const ran = await migrate(db, { direction: 'up', log, faults });
         log.info(ran.length > 0 ? `Migrated: ${ran.length} migration(s) applied.` : 'Schema up to date.');
         const progress = progressReporter(log);
-        const report = await runLoad(db, { config, log, faults, pipeline, run: new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh)), fullRefresh: args.fullRefresh, onProgress: progress.onProgress, onStep: progress.onStep }).finally(progress.done);
+        const report = await runLoad(db, {
+          config,
+          log,
+          faults,
+          pipeline,
+          run: new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh)),
+          fullRefresh: args.fullRefresh,
+          onProgress: progress.onProgress,
+          onStep: progress.onStep,
+        }).finally(progress.done);
         // Between the load's connections and the checks' (test/newcomer.test.ts: another command ends here).
         await faults.at('start:loaded');
         print('# Load');
@@ -99,11 +130,19 @@ export const startCommand: CommandModule<object, StartArgs> = {
         const busiest = [...rowsOf('plays-by-hour')].sort((a, b) => Number(b['plays']) - Number(a['plays']))[0];
         print('# Report');
         print(`Checks passed: ${checks.results.length} of ${checks.results.length}.`);
-        if (top) print(`Most played song: "${String(top['title'])}" by ${String(top['artist'])} (${String(top['plays'])} plays).`);
+        if (top)
+          print(
+            `Most played song: "${String(top['title'])}" by ${String(top['artist'])} (${String(top['plays'])} plays).`,
+          );
         if (busiest) print(`Busiest hour (UTC): ${String(busiest['hour'])}:00 with ${String(busiest['plays'])} plays.`);
-        for (const row of rowsOf('free-vs-paid')) print(`${String(row['level'])}: ${String(row['plays'])} plays by ${String(row['users'])} users now at that level.`);
+        for (const row of rowsOf('free-vs-paid'))
+          print(
+            `${String(row['level'])}: ${String(row['plays'])} plays by ${String(row['users'])} users now at that level.`,
+          );
         const reportUrl = await writeReportPage(db, defaultReportDir(config), pipeline, log);
-        print(`Done in ${((Date.now() - started) / 1000).toFixed(1)}s. Explore: npm run analyze | npm run query -- "SELECT …" | npm run db -- start`);
+        print(
+          `Done in ${((Date.now() - started) / 1000).toFixed(1)}s. Explore: npm run analyze | npm run query -- "SELECT …" | npm run db -- start`,
+        );
         print(`Report: ${reportUrl}`);
       } finally {
         await db.close();

@@ -13,7 +13,12 @@ type VerifyArgs = CommonArgs & FormatArgs;
 export const verifyCommand: CommandModule<object, VerifyArgs> = {
   command: 'verify',
   describe: 'Run the data-quality checks (keys unique and not NULL, references, nothing lost)',
-  builder: (y) => formatOption(commonOptions(y as Argv<object>), 'the row counts, the song match rate and each check (name, passed, offending rows and a sample of them)', 'each check (check, passed, offending_rows)'),
+  builder: (y) =>
+    formatOption(
+      commonOptions(y as Argv<object>),
+      'the row counts, the song match rate and each check (name, passed, offending rows and a sample of them)',
+      'each check (check, passed, offending_rows)',
+    ),
   handler: (args) =>
     runCommand(args, async () => {
       const { config, log } = setup(args);

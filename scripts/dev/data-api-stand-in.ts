@@ -31,7 +31,12 @@ if (reading !== 'updated' && reading !== 'not-updated') {
   process.stderr.write('data-api-stand-in: --last-copy-id-reading is updated or not-updated\n');
   process.exit(2);
 }
-const standIn = await startDataApiStandIn({ postgresUrl: values.postgres, port: Number(values.port), pageRows: Number(values['page-rows']), lastCopyIdReading: reading });
+const standIn = await startDataApiStandIn({
+  postgresUrl: values.postgres,
+  port: Number(values.port),
+  pageRows: Number(values['page-rows']),
+  lastCopyIdReading: reading,
+});
 process.stdout.write(`AWS_ENDPOINT_URL_REDSHIFT_DATA=${standIn.endpoint}\n`);
 const stop = () => void standIn.close().finally(() => process.exit(0));
 process.once('SIGINT', stop);

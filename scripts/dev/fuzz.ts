@@ -14,14 +14,19 @@ import { checkCase, fuzzCase } from '../../test/helpers/staging-fuzz.ts';
 
 const args = await yargs(hideBin(process.argv))
   .scriptName('npm run fuzz --')
-  .usage('$0 [--runs N] [--seed S] [--path P]\n\nRandom inputs through both staging paths: the same rows and problems, and every accepted value as JSON.parse renders it.')
+  .usage(
+    '$0 [--runs N] [--seed S] [--path P]\n\nRandom inputs through both staging paths: the same rows and problems, and every accepted value as JSON.parse renders it.',
+  )
   .option('runs', { type: 'number', default: 100000, describe: 'how many random cases to try' })
   .option('seed', { type: 'number', describe: 'the seed to start from (default: a new one, printed)' })
   .option('path', { type: 'string', describe: 'with --seed: replay one counterexample (the path a failure printed)' })
   .check((a) => {
-    if (!Number.isInteger(a.runs) || a.runs < 1 || a.runs > 100_000_000) throw new Error('--runs takes a whole number from 1 to 100000000');
-    if (a.seed !== undefined && (!Number.isInteger(a.seed) || Math.abs(a.seed) > 2 ** 31)) throw new Error('--seed takes a whole number (a 32-bit integer)');
-    if (a.path !== undefined && (a.seed === undefined || !/^\d+(:\d+)*$/.test(a.path))) throw new Error('--path takes the digits and colons a failure printed, and goes with --seed');
+    if (!Number.isInteger(a.runs) || a.runs < 1 || a.runs > 100_000_000)
+      throw new Error('--runs takes a whole number from 1 to 100000000');
+    if (a.seed !== undefined && (!Number.isInteger(a.seed) || Math.abs(a.seed) > 2 ** 31))
+      throw new Error('--seed takes a whole number (a 32-bit integer)');
+    if (a.path !== undefined && (a.seed === undefined || !/^\d+(:\d+)*$/.test(a.path)))
+      throw new Error('--path takes the digits and colons a failure printed, and goes with --seed');
     return true;
   })
   .strict()

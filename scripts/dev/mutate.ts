@@ -36,9 +36,21 @@ const TARGET = 0.95;
 const args = yargs(hideBin(process.argv))
   .scriptName('npm run mutate --')
   .usage('$0 [--file PATH ...]: plants each listed mutation in turn and runs the tests that must catch it')
-  .option('file', { type: 'string', array: true, describe: 'only the mutations of this source file (repeatable); default: every file in test/support/mutations.ts' })
-  .option('list', { type: 'boolean', default: false, describe: 'print the mutations and their test files, run nothing' })
-  .option('baseline', { type: 'boolean', default: true, describe: 'first run the selected test files unmutated (they must pass); --no-baseline skips it' })
+  .option('file', {
+    type: 'string',
+    array: true,
+    describe: 'only the mutations of this source file (repeatable); default: every file in test/support/mutations.ts',
+  })
+  .option('list', {
+    type: 'boolean',
+    default: false,
+    describe: 'print the mutations and their test files, run nothing',
+  })
+  .option('baseline', {
+    type: 'boolean',
+    default: true,
+    describe: 'first run the selected test files unmutated (they must pass); --no-baseline skips it',
+  })
   .strict()
   .help()
   .parseSync();
@@ -58,7 +70,8 @@ function restoreFromJournal(): void {
 }
 
 /** Whether a test file runs the compiled command line (then each mutant is built into dist/ first). */
-const runsCli = (testFile: string) => /\b(runCli|spawnCli|cliCommand)\(|\bstartAt\(/.test(readFileSync(path.join(PROJECT_DIR, testFile), 'utf8'));
+const runsCli = (testFile: string) =>
+  /\b(runCli|spawnCli|cliCommand)\(|\bstartAt\(/.test(readFileSync(path.join(PROJECT_DIR, testFile), 'utf8'));
 
 let restoring: Journal | undefined;
 let child: ChildProcess | undefined;
@@ -73,7 +86,9 @@ function restoreNow(): void {
 
 function rebuild(): void {
   log.info('Rebuilding dist/ from the restored sources…');
-  execFileSync(process.execPath, [path.join(PROJECT_DIR, 'scripts', 'build.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(process.execPath, [path.join(PROJECT_DIR, 'scripts', 'build.mjs')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   dirtyDist = false;
 }
 
@@ -99,11 +114,20 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 /** Runs AVA on the files; resolves with its exit code (1 when it had to be stopped). */
-function runTests(files: readonly string[], match: readonly string[] | undefined, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string; timedOut: boolean }> {
+function runTests(
+  files: readonly string[],
+  match: readonly string[] | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; output: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const matchArgs = (match ?? []).flatMap((m) => ['--match', m]);
     // Its own process group, so that a hung mutant's workers and the commands they started are stopped together.
-    child = spawn(process.execPath, [AVA, '--fail-fast', ...matchArgs, ...files], { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn(process.execPath, [AVA, '--fail-fast', ...matchArgs, ...files], {
+      cwd: PROJECT_DIR,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -129,17 +153,24 @@ interface Outcome {
   readonly compileError?: boolean;
 }
 
-const selected: MutatedFile[] = args.file ? MUTATIONS.filter((f) => args.file?.some((p) => path.normalize(p) === f.file)) : [...MUTATIONS];
+const selected: MutatedFile[] = args.file
+  ? MUTATIONS.filter((f) => args.file?.some((p) => path.normalize(p) === f.file))
+  : [...MUTATIONS];
 if (args.file && selected.length !== args.file.length) {
   const known = new Set(MUTATIONS.map((f) => f.file));
-  log.error(`--file: no mutations listed for ${args.file.filter((p) => !known.has(path.normalize(p))).join(', ')} (files: ${[...known].join(', ')})`);
+  log.error(
+    `--file: no mutations listed for ${args.file.filter((p) => !known.has(path.normalize(p))).join(', ')} (files: ${[...known].join(', ')})`,
+  );
   process.exit(2);
 }
 
 if (args.list) {
   for (const f of selected) {
-    process.stdout.write(`${f.file}  (tests: ${f.tests.join(' ')}${f.match ? `; --match ${f.match.join(' ')}` : ''})\n`);
-    for (const m of f.mutations) process.stdout.write(`  - ${m.rule}${m.equivalent ? '  [equivalent]' : m.left ? '  [left]' : ''}\n`);
+    process.stdout.write(
+      `${f.file}  (tests: ${f.tests.join(' ')}${f.match ? `; --match ${f.match.join(' ')}` : ''})\n`,
+    );
+    for (const m of f.mutations)
+      process.stdout.write(`  - ${m.rule}${m.equivalent ? '  [equivalent]' : m.left ? '  [left]' : ''}\n`);
   }
   process.exit(0);
 }
@@ -155,7 +186,11 @@ const started = Date.now();
 const outcomes: Outcome[] = [];
 let server: ScratchServer | undefined;
 const runTmp = await createRunTempDir();
-const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: runTmp, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  TMPDIR: runTmp,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
 let failed = false;
 try {
   // The command line the tests run must be today's before any mutant is planted.
@@ -169,7 +204,8 @@ try {
     log.info(`Baseline: the tests of ${selected.length} file(s) unmutated (${runs.size} AVA run(s))…`);
     for (const f of runs.values()) {
       const base = await runTests(f.tests, f.match, env);
-      if (base.code !== 0) throw new Error(`the tests of ${f.file} fail without any mutation (fix them first):\n${base.output}`);
+      if (base.code !== 0)
+        throw new Error(`the tests of ${f.file} fail without any mutation (fix them first):\n${base.output}`);
       if (signalled) break;
     }
   }
@@ -190,7 +226,9 @@ try {
         if (needsBuild) {
           dirtyDist = true;
           try {
-            execFileSync(process.execPath, [path.join(PROJECT_DIR, 'scripts', 'build.mjs')], { stdio: ['ignore', 'ignore', 'ignore'] });
+            execFileSync(process.execPath, [path.join(PROJECT_DIR, 'scripts', 'build.mjs')], {
+              stdio: ['ignore', 'ignore', 'ignore'],
+            });
           } catch {
             built = false;
           }
@@ -200,7 +238,16 @@ try {
         } else {
           const r = await runTests(f.tests, f.match, env);
           const failedTest = /✘ (?:\[fail\]: )?(.*)/.exec(r.output)?.[1]?.trim();
-          outcome = { file: f.file, mutation: m, caught: r.code !== 0, how: r.timedOut ? 'timed out' : r.code !== 0 ? `by: ${failedTest ?? `exit ${r.code}`}` : 'every test passed' };
+          outcome = {
+            file: f.file,
+            mutation: m,
+            caught: r.code !== 0,
+            how: r.timedOut
+              ? 'timed out'
+              : r.code !== 0
+                ? `by: ${failedTest ?? `exit ${r.code}`}`
+                : 'every test passed',
+          };
         }
       } finally {
         restoreNow();
@@ -209,8 +256,20 @@ try {
       for (const left of await leftovers(runTmp)) rmSync(path.join(runTmp, left), { recursive: true, force: true });
       outcomes.push(outcome);
       const excused = m.equivalent ?? m.left;
-      const mark = outcome.compileError ? 'COMPILE ERROR' : outcome.caught ? (excused ? 'CAUGHT (listed as not catchable!)' : 'caught') : excused ? (m.equivalent ? 'survived, equivalent' : 'survived, left') : 'SURVIVED';
-      process.stdout.write(`${mark.padEnd(20)} ${f.file}: ${m.rule} (${Math.round((Date.now() - t0) / 1000)}s; ${outcome.how})\n`);
+      const mark = outcome.compileError
+        ? 'COMPILE ERROR'
+        : outcome.caught
+          ? excused
+            ? 'CAUGHT (listed as not catchable!)'
+            : 'caught'
+          : excused
+            ? m.equivalent
+              ? 'survived, equivalent'
+              : 'survived, left'
+            : 'SURVIVED';
+      process.stdout.write(
+        `${mark.padEnd(20)} ${f.file}: ${m.rule} (${Math.round((Date.now() - t0) / 1000)}s; ${outcome.how})\n`,
+      );
     }
   }
 } catch (err) {
@@ -230,15 +289,23 @@ for (const f of selected) {
   const mine = outcomes.filter((o) => o.file === f.file);
   if (mine.length === 0) continue;
   const c = mine.filter(counted);
-  process.stdout.write(`${f.file.padEnd(46)}${String(c.filter((o) => o.caught).length).padStart(6)}${String(c.filter((o) => !o.caught).length).padStart(10)}${String(mine.length - c.length).padStart(13)}\n`);
+  process.stdout.write(
+    `${f.file.padEnd(46)}${String(c.filter((o) => o.caught).length).padStart(6)}${String(c.filter((o) => !o.caught).length).padStart(10)}${String(mine.length - c.length).padStart(13)}\n`,
+  );
 }
 const all = outcomes.filter(counted);
 const caught = all.filter((o) => o.caught).length;
 const score = all.length === 0 ? 1 : caught / all.length;
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-process.stdout.write(`\nTotal: ${caught} of ${all.length} mutants caught (${(100 * score).toFixed(1)}%), ${outcomes.length - all.length} not counted (equivalent or left, each with its reason in test/support/mutations.ts; or not compiling); ${minutes} min\n`);
+process.stdout.write(
+  `\nTotal: ${caught} of ${all.length} mutants caught (${(100 * score).toFixed(1)}%), ${outcomes.length - all.length} not counted (equivalent or left, each with its reason in test/support/mutations.ts; or not compiling); ${minutes} min\n`,
+);
 for (const o of outcomes.filter((x) => !counted(x))) {
-  const why = o.compileError ? 'does not compile (rewrite it so that a test has to catch it)' : o.mutation.equivalent ? `equivalent: ${o.mutation.equivalent}` : `left: ${o.mutation.left ?? ''}`;
+  const why = o.compileError
+    ? 'does not compile (rewrite it so that a test has to catch it)'
+    : o.mutation.equivalent
+      ? `equivalent: ${o.mutation.equivalent}`
+      : `left: ${o.mutation.left ?? ''}`;
   process.stdout.write(`  not counted: ${o.file}: ${o.mutation.rule}: ${why}\n`);
 }
 for (const o of all.filter((x) => !x.caught)) process.stdout.write(`  SURVIVED: ${o.file}: ${o.mutation.rule}\n`);

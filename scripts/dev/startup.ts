@@ -22,7 +22,12 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 
 export function measureStartup(rounds = 5): StartupFigure[] {
   ensureBuilt();
-  const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/sparkify-read', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const env = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/sparkify-read',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
   const tsxEntry = ['--import=tsx', path.join(PROJECT_DIR, 'scripts', 'cli.ts')];
   const dryRun = ['load', '--dry-run', '--dialect', 'redshift', '--env-file=/dev/null'];
   const commands: [string, string[]][] = [
@@ -58,6 +63,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(2);
   }
   const figures = measureStartup(rounds);
-  process.stdout.write(`Start-up, Node ${process.version}, median of ${rounds} rounds\n\n| command | seconds | ÷ node -e 0 |\n| --- | ---: | ---: |\n`);
+  process.stdout.write(
+    `Start-up, Node ${process.version}, median of ${rounds} rounds\n\n| command | seconds | ÷ node -e 0 |\n| --- | ---: | ---: |\n`,
+  );
   for (const f of figures) process.stdout.write(`| ${f.what} | ${f.seconds.toFixed(3)} | ${f.ratio.toFixed(1)} |\n`);
 }

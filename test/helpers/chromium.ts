@@ -11,7 +11,8 @@ export const chromiumRequired = Boolean(process.env['CI']) || Boolean(process.en
 if (chromiumRequired && !chromiumAvailable) {
   throw new Error(`CI or REQUIRE_CHROMIUM is set but ${CHROMIUM_PATH} is missing (apt-get install chromium)`);
 }
-if (!chromiumAvailable) process.stderr.write(`browser tests skipped: ${CHROMIUM_PATH} not found (apt-get install chromium)\n`);
+if (!chromiumAvailable)
+  process.stderr.write(`browser tests skipped: ${CHROMIUM_PATH} not found (apt-get install chromium)\n`);
 
 export function chromiumTitle(title: string): string {
   return chromiumAvailable ? title : `${title} (skipped: ${CHROMIUM_PATH} not found; apt-get install chromium)`;

@@ -15,10 +15,18 @@ export interface CliResult {
 }
 
 /** `options.envFile`: the settings file the command reads (default: none, /dev/null). */
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, options: { timeoutMs?: number; envFile?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  options: { timeoutMs?: number; envFile?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     // TMPDIR too: what a command writes to the temp directory counts as the suite's (test/support/temp-leftovers.ts).
-    const child = spawnCli(args, { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env }, { envFile: options.envFile });
+    const child = spawnCli(
+      args,
+      { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...env },
+      { envFile: options.envFile },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

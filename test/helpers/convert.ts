@@ -16,7 +16,13 @@ export interface Converted {
 }
 
 /** chunkSizes: the size of each chunk in turn (the last one repeats). */
-export async function convertBytes(columns: readonly StagingColumn[], mapping: JsonMapping, bytes: Buffer, fastPath: boolean, chunkSizes: number | readonly number[] = bytes.length): Promise<Converted> {
+export async function convertBytes(
+  columns: readonly StagingColumn[],
+  mapping: JsonMapping,
+  bytes: Buffer,
+  fastPath: boolean,
+  chunkSizes: number | readonly number[] = bytes.length,
+): Promise<Converted> {
   const sizes = typeof chunkSizes === 'number' ? [chunkSizes] : chunkSizes;
   const out = new CopyBuffer(64);
   const problems: RecordProblem[] = [];

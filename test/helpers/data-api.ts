@@ -16,13 +16,31 @@ export interface DataApiStandIn {
   close(): Promise<void>;
 }
 
-export async function startDataApiStandIn(s3: Pick<TestS3, 'env'>, options: { readonly pageRows?: number; readonly lastCopyIdReading?: 'updated' | 'not-updated' } = {}): Promise<DataApiStandIn> {
-  const args = ['--page-rows', String(options.pageRows ?? 1000), '--last-copy-id-reading', options.lastCopyIdReading ?? 'not-updated'];
-  const child = spawn(process.execPath, ['--import=tsx', '--openssl-legacy-provider', path.join(PROJECT_DIR, 'scripts/dev/data-api-stand-in.ts'), ...args], {
-    cwd: PROJECT_DIR,
-    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], STAND_IN_POSTGRES_URL: testServerUrl(), ...s3.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startDataApiStandIn(
+  s3: Pick<TestS3, 'env'>,
+  options: { readonly pageRows?: number; readonly lastCopyIdReading?: 'updated' | 'not-updated' } = {},
+): Promise<DataApiStandIn> {
+  const args = [
+    '--page-rows',
+    String(options.pageRows ?? 1000),
+    '--last-copy-id-reading',
+    options.lastCopyIdReading ?? 'not-updated',
+  ];
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', '--openssl-legacy-provider', path.join(PROJECT_DIR, 'scripts/dev/data-api-stand-in.ts'), ...args],
+    {
+      cwd: PROJECT_DIR,
+      env: {
+        PATH: process.env['PATH'],
+        HOME: process.env['HOME'],
+        TMPDIR: process.env['TMPDIR'],
+        STAND_IN_POSTGRES_URL: testServerUrl(),
+        ...s3.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const endpoint = await new Promise<string>((resolve, reject) => {

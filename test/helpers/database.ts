@@ -22,12 +22,17 @@ export interface TestDatabase {
 
 export function testServerUrl(): string {
   const url = process.env['TEST_DATABASE_URL'];
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (it starts an embedded PostgreSQL)');
+  if (!url)
+    throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (it starts an embedded PostgreSQL)');
   return url;
 }
 
 /** Runs one query on a fresh connection to `url` (the tool's type parsers: timestamps as text). */
-export async function queryOnce<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, values?: unknown[]): Promise<T[]> {
+export async function queryOnce<T extends pg.QueryResultRow = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  values?: unknown[],
+): Promise<T[]> {
   const c = new pg.Client({ connectionString: url, types: TYPE_PARSERS });
   await c.connect();
   try {

@@ -11,7 +11,9 @@ import { PROJECT_DIR } from './cli.ts';
 
 /** README.md and docs/*.md, relative to the project. */
 export function docFiles(): string[] {
-  const pages = readdirSync(path.join(PROJECT_DIR, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const pages = readdirSync(path.join(PROJECT_DIR, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...pages.map((f) => `docs/${f}`)];
 }
 
@@ -28,7 +30,13 @@ export function allTokens(tokens: TokensList): Token[] {
 
 /** The text of every inline code span and fenced block, with the fence's language ('' for inline). */
 export function codeOf(tokens: TokensList): { lang: string; text: string }[] {
-  return allTokens(tokens).flatMap((t) => (t.type === 'codespan' ? [{ lang: '', text: t.text }] : t.type === 'code' ? [{ lang: t.lang ?? '', text: t.text }] : []));
+  return allTokens(tokens).flatMap((t) =>
+    t.type === 'codespan'
+      ? [{ lang: '', text: t.text }]
+      : t.type === 'code'
+        ? [{ lang: t.lang ?? '', text: t.text }]
+        : [],
+  );
 }
 
 /** Every link and image target. */
@@ -39,7 +47,10 @@ export function linksOf(tokens: TokensList): string[] {
 /** A heading's anchor as GitHub makes it: the rendered text, lowercased, punctuation dropped, spaces as '-'. */
 export function githubSlug(headingText: string): string {
   const plain = headingText.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '');
-  return plain.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+  return plain
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** The anchors of a page's headings (a repeated heading gets -1, -2, … as on GitHub). */
@@ -66,8 +77,15 @@ export function repoPathsIn(text: string): string[] {
 export function repoPathExists(repoPath: string): boolean {
   if (!repoPath.includes('*')) return existsSync(path.join(PROJECT_DIR, repoPath));
   const dir = path.posix.dirname(repoPath);
-  const pattern = new RegExp(`^${path.posix.basename(repoPath).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-  return existsSync(path.join(PROJECT_DIR, dir)) && readdirSync(path.join(PROJECT_DIR, dir)).some((f) => pattern.test(f));
+  const pattern = new RegExp(
+    `^${path.posix
+      .basename(repoPath)
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
+  return (
+    existsSync(path.join(PROJECT_DIR, dir)) && readdirSync(path.join(PROJECT_DIR, dir)).some((f) => pattern.test(f))
+  );
 }
 
 /** The comment text of a TypeScript or JavaScript source, line by line (// comments and block comment lines). */
@@ -92,7 +110,8 @@ export function sourceFiles(): string[] {
   const files: string[] = [];
   for (const dir of ['lib', 'loaders', 'migrations', 'scripts', 'test']) {
     for (const entry of readdirSync(path.join(PROJECT_DIR, dir), { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && /\.(ts|mjs|js)$/.test(entry.name)) files.push(path.relative(PROJECT_DIR, path.join(entry.parentPath, entry.name)));
+      if (entry.isFile() && /\.(ts|mjs|js)$/.test(entry.name))
+        files.push(path.relative(PROJECT_DIR, path.join(entry.parentPath, entry.name)));
     }
   }
   return files.sort();

@@ -22,7 +22,15 @@ import {
   TagRoleCommand,
   type Tag as IamTag,
 } from '@aws-sdk/client-iam';
-import { CreateClusterCommand, CreateTagsCommand, DeleteClusterCommand, DescribeClustersCommand, ModifyClusterIamRolesCommand, RedshiftClient, type Cluster } from '@aws-sdk/client-redshift';
+import {
+  CreateClusterCommand,
+  CreateTagsCommand,
+  DeleteClusterCommand,
+  DescribeClustersCommand,
+  ModifyClusterIamRolesCommand,
+  RedshiftClient,
+  type Cluster,
+} from '@aws-sdk/client-redshift';
 import {
   CreateNamespaceCommand,
   CreateUsageLimitCommand,
@@ -48,10 +56,36 @@ const MINUTE = 60_000;
 
 type Tags = Map<string, string>;
 
-interface FakeRole { name: string; path: string; arn: string; tags: Tags; policies: Set<string> }
-interface FakeCluster { id: string; tags: Tags; createdAt: number; deleteAt: number | undefined; roles: string[]; namespaceArn: string }
-interface FakeNamespace { name: string; arn: string; tags: Tags; roles: string[]; deleteAt: number | undefined }
-interface FakeWorkgroup { name: string; arn: string; namespace: string; tags: Tags; createdAt: number; deleteAt: number | undefined }
+interface FakeRole {
+  name: string;
+  path: string;
+  arn: string;
+  tags: Tags;
+  policies: Set<string>;
+}
+interface FakeCluster {
+  id: string;
+  tags: Tags;
+  createdAt: number;
+  deleteAt: number | undefined;
+  roles: string[];
+  namespaceArn: string;
+}
+interface FakeNamespace {
+  name: string;
+  arn: string;
+  tags: Tags;
+  roles: string[];
+  deleteAt: number | undefined;
+}
+interface FakeWorkgroup {
+  name: string;
+  arn: string;
+  namespace: string;
+  tags: Tags;
+  createdAt: number;
+  deleteAt: number | undefined;
+}
 
 export class Crash extends Error {
   constructor(readonly call: number) {
@@ -60,7 +94,8 @@ export class Crash extends Error {
 }
 
 const fault = (name: string, message = name) => Object.assign(new Error(message), { name });
-const tagMap = (tags: readonly { Key?: string; Value?: string; key?: string; value?: string }[] | undefined): Tags => new Map((tags ?? []).map((t) => [t.Key ?? t.key ?? '', t.Value ?? t.value ?? '']));
+const tagMap = (tags: readonly { Key?: string; Value?: string; key?: string; value?: string }[] | undefined): Tags =>
+  new Map((tags ?? []).map((t) => [t.Key ?? t.key ?? '', t.Value ?? t.value ?? '']));
 const iamTags = (m: Tags): IamTag[] => [...m].map(([Key, Value]) => ({ Key, Value }));
 
 export class FakeAccount {
@@ -99,14 +134,16 @@ export class FakeAccount {
 
   /** What the clock has finished: deletions completed (a workgroup's usage limits go with it). */
   private settle(): void {
-    for (const [id, c] of this.clusters) if (c.deleteAt !== undefined && this.now >= c.deleteAt) this.clusters.delete(id);
+    for (const [id, c] of this.clusters)
+      if (c.deleteAt !== undefined && this.now >= c.deleteAt) this.clusters.delete(id);
     for (const [name, w] of this.workgroups) {
       if (w.deleteAt !== undefined && this.now >= w.deleteAt) {
         this.workgroups.delete(name);
         this.usageLimits.delete(w.arn);
       }
     }
-    for (const [name, n] of this.namespaces) if (n.deleteAt !== undefined && this.now >= n.deleteAt) this.namespaces.delete(name);
+    for (const [name, n] of this.namespaces)
+      if (n.deleteAt !== undefined && this.now >= n.deleteAt) this.namespaces.delete(name);
   }
 
   clusterStatus(c: FakeCluster): string {
@@ -128,16 +165,30 @@ export class FakeAccount {
       ClusterNamespaceArn: c.namespaceArn,
       IamRoles: c.roles.map((IamRoleArn) => ({ IamRoleArn })),
       Tags: iamTags(c.tags),
-      ...(this.clusterStatus(c) === 'available' ? { Endpoint: { Address: `${c.id}.abc.${REGION}.redshift.amazonaws.com`, Port: 5439 } } : {}),
+      ...(this.clusterStatus(c) === 'available'
+        ? { Endpoint: { Address: `${c.id}.abc.${REGION}.redshift.amazonaws.com`, Port: 5439 } }
+        : {}),
     };
   }
 
   private workgroupShape(w: FakeWorkgroup) {
-    return { workgroupName: w.name, workgroupArn: w.arn, namespaceName: w.namespace, status: this.workgroupStatus(w), baseCapacity: 8 };
+    return {
+      workgroupName: w.name,
+      workgroupArn: w.arn,
+      namespaceName: w.namespace,
+      status: this.workgroupStatus(w),
+      baseCapacity: 8,
+    };
   }
 
   private namespaceShape(n: FakeNamespace) {
-    return { namespaceName: n.name, namespaceArn: n.arn, status: n.deleteAt !== undefined ? 'DELETING' : 'AVAILABLE', iamRoles: n.roles.map((r) => `IamRole(applyStatus=in-sync, iamRoleArn=${r})`), adminPasswordSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${n.name}` };
+    return {
+      namespaceName: n.name,
+      namespaceArn: n.arn,
+      status: n.deleteAt !== undefined ? 'DELETING' : 'AVAILABLE',
+      iamRoles: n.roles.map((r) => `IamRole(applyStatus=in-sync, iamRoleArn=${r})`),
+      adminPasswordSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${n.name}`,
+    };
   }
 
   private resourceTags(arn: string): Tags {
@@ -150,7 +201,14 @@ export class FakeAccount {
 
   /** Resources someone else made (no tags), put in place before a test. */
   addForeignCluster(id: string, roleArn?: string, tags: Tags = new Map()): void {
-    this.clusters.set(id, { id, tags, createdAt: this.now - 60 * MINUTE, deleteAt: undefined, roles: roleArn ? [roleArn] : [], namespaceArn: `arn:aws:redshift:${REGION}:${ACCOUNT}:namespace:${this.nextId++}` });
+    this.clusters.set(id, {
+      id,
+      tags,
+      createdAt: this.now - 60 * MINUTE,
+      deleteAt: undefined,
+      roles: roleArn ? [roleArn] : [],
+      namespaceArn: `arn:aws:redshift:${REGION}:${ACCOUNT}:namespace:${this.nextId++}`,
+    });
   }
 
   addForeignRole(name: string, path = '/', tags: Tags = new Map()): string {
@@ -160,8 +218,21 @@ export class FakeAccount {
   }
 
   addForeignServerless(namespace: string, workgroup: string, tags: Tags = new Map()): void {
-    this.namespaces.set(namespace, { name: namespace, arn: `arn:aws:redshift-serverless:${REGION}:${ACCOUNT}:namespace/${this.nextId++}`, tags: new Map(tags), roles: [], deleteAt: undefined });
-    this.workgroups.set(workgroup, { name: workgroup, arn: `arn:aws:redshift-serverless:${REGION}:${ACCOUNT}:workgroup/${this.nextId++}`, namespace, tags: new Map(tags), createdAt: this.now - 60 * MINUTE, deleteAt: undefined });
+    this.namespaces.set(namespace, {
+      name: namespace,
+      arn: `arn:aws:redshift-serverless:${REGION}:${ACCOUNT}:namespace/${this.nextId++}`,
+      tags: new Map(tags),
+      roles: [],
+      deleteAt: undefined,
+    });
+    this.workgroups.set(workgroup, {
+      name: workgroup,
+      arn: `arn:aws:redshift-serverless:${REGION}:${ACCOUNT}:workgroup/${this.nextId++}`,
+      namespace,
+      tags: new Map(tags),
+      createdAt: this.now - 60 * MINUTE,
+      deleteAt: undefined,
+    });
   }
 
   /** Mocks the SDK clients onto this account; returns clients for a ClusterContext. */
@@ -172,118 +243,231 @@ export class FakeAccount {
     const ec2 = mockClient(EC2Client);
     for (const m of [iam, redshift, serverless, ec2]) m.reset();
 
-    iam.on(GetRoleCommand).callsFake((i) => this.run(() => {
-      const r = this.roles.get(i.RoleName ?? '');
-      if (!r) throw fault('NoSuchEntityException');
-      return { Role: { RoleName: r.name, Path: r.path, Arn: r.arn, RoleId: r.name, CreateDate: new Date(0), Tags: iamTags(r.tags) } };
-    }));
-    iam.on(CreateRoleCommand).callsFake((i) => this.run(() => {
-      if (this.roles.has(i.RoleName ?? '')) throw fault('EntityAlreadyExistsException');
-      const path = i.Path ?? '/';
-      const r: FakeRole = { name: i.RoleName ?? '', path, arn: `arn:aws:iam::${ACCOUNT}:role${path}${i.RoleName}`, tags: tagMap(i.Tags), policies: new Set() };
-      this.roles.set(r.name, r);
-      return { Role: { RoleName: r.name, Path: path, Arn: r.arn, RoleId: r.name, CreateDate: new Date(0) } };
-    }));
-    iam.on(AttachRolePolicyCommand).callsFake((i) => this.run(() => (this.role(i.RoleName).policies.add(i.PolicyArn ?? ''), {})));
-    iam.on(ListAttachedRolePoliciesCommand).callsFake((i) => this.run(() => ({ AttachedPolicies: [...this.role(i.RoleName).policies].map((PolicyArn) => ({ PolicyArn })) })));
-    iam.on(DetachRolePolicyCommand).callsFake((i) => this.run(() => (this.role(i.RoleName).policies.delete(i.PolicyArn ?? ''), {})));
-    iam.on(DeleteRoleCommand).callsFake((i) => this.run(() => {
-      if (this.role(i.RoleName).policies.size > 0) throw fault('DeleteConflictException', 'Cannot delete entity, must detach all policies first.');
-      this.roles.delete(i.RoleName ?? '');
-      return {};
-    }));
-    iam.on(TagRoleCommand).callsFake((i) => this.run(() => {
-      const r = this.role(i.RoleName);
-      for (const t of i.Tags ?? []) r.tags.set(t.Key ?? '', t.Value ?? '');
-      return {};
-    }));
-    iam.on(ListRolesCommand).callsFake((i) => this.run(() => ({ Roles: [...this.roles.values()].filter((r) => r.path.startsWith(i.PathPrefix ?? '/')).map((r) => ({ RoleName: r.name, Path: r.path, Arn: r.arn, RoleId: r.name, CreateDate: new Date(0) })), IsTruncated: false })));
+    iam.on(GetRoleCommand).callsFake((i) =>
+      this.run(() => {
+        const r = this.roles.get(i.RoleName ?? '');
+        if (!r) throw fault('NoSuchEntityException');
+        return {
+          Role: {
+            RoleName: r.name,
+            Path: r.path,
+            Arn: r.arn,
+            RoleId: r.name,
+            CreateDate: new Date(0),
+            Tags: iamTags(r.tags),
+          },
+        };
+      }),
+    );
+    iam.on(CreateRoleCommand).callsFake((i) =>
+      this.run(() => {
+        if (this.roles.has(i.RoleName ?? '')) throw fault('EntityAlreadyExistsException');
+        const path = i.Path ?? '/';
+        const r: FakeRole = {
+          name: i.RoleName ?? '',
+          path,
+          arn: `arn:aws:iam::${ACCOUNT}:role${path}${i.RoleName}`,
+          tags: tagMap(i.Tags),
+          policies: new Set(),
+        };
+        this.roles.set(r.name, r);
+        return { Role: { RoleName: r.name, Path: path, Arn: r.arn, RoleId: r.name, CreateDate: new Date(0) } };
+      }),
+    );
+    iam
+      .on(AttachRolePolicyCommand)
+      .callsFake((i) => this.run(() => (this.role(i.RoleName).policies.add(i.PolicyArn ?? ''), {})));
+    iam
+      .on(ListAttachedRolePoliciesCommand)
+      .callsFake((i) =>
+        this.run(() => ({ AttachedPolicies: [...this.role(i.RoleName).policies].map((PolicyArn) => ({ PolicyArn })) })),
+      );
+    iam
+      .on(DetachRolePolicyCommand)
+      .callsFake((i) => this.run(() => (this.role(i.RoleName).policies.delete(i.PolicyArn ?? ''), {})));
+    iam.on(DeleteRoleCommand).callsFake((i) =>
+      this.run(() => {
+        if (this.role(i.RoleName).policies.size > 0)
+          throw fault('DeleteConflictException', 'Cannot delete entity, must detach all policies first.');
+        this.roles.delete(i.RoleName ?? '');
+        return {};
+      }),
+    );
+    iam.on(TagRoleCommand).callsFake((i) =>
+      this.run(() => {
+        const r = this.role(i.RoleName);
+        for (const t of i.Tags ?? []) r.tags.set(t.Key ?? '', t.Value ?? '');
+        return {};
+      }),
+    );
+    iam.on(ListRolesCommand).callsFake((i) =>
+      this.run(() => ({
+        Roles: [...this.roles.values()]
+          .filter((r) => r.path.startsWith(i.PathPrefix ?? '/'))
+          .map((r) => ({ RoleName: r.name, Path: r.path, Arn: r.arn, RoleId: r.name, CreateDate: new Date(0) })),
+        IsTruncated: false,
+      })),
+    );
 
-    redshift.on(DescribeClustersCommand).callsFake((i) => this.run(() => {
-      if (i.ClusterIdentifier) {
-        const c = this.clusters.get(i.ClusterIdentifier);
-        if (!c) throw fault('ClusterNotFoundFault');
-        return { Clusters: [this.clusterShape(c)] };
-      }
-      return { Clusters: [...this.clusters.values()].map((c) => this.clusterShape(c)) };
-    }));
-    redshift.on(CreateClusterCommand).callsFake((i) => this.run(() => {
-      if (this.clusters.has(i.ClusterIdentifier ?? '')) throw fault('ClusterAlreadyExistsFault');
-      const c: FakeCluster = { id: i.ClusterIdentifier ?? '', tags: tagMap(i.Tags), createdAt: this.now, deleteAt: undefined, roles: [...(i.IamRoles ?? [])], namespaceArn: `arn:aws:redshift:${REGION}:${ACCOUNT}:namespace:${this.nextId++}` };
-      this.clusters.set(c.id, c);
-      return { Cluster: this.clusterShape(c) };
-    }));
-    redshift.on(ModifyClusterIamRolesCommand).callsFake((i) => this.run(() => {
-      const c = this.cluster(i.ClusterIdentifier);
-      c.roles.push(...(i.AddIamRoles ?? []));
-      return { Cluster: this.clusterShape(c) };
-    }));
-    redshift.on(DeleteClusterCommand).callsFake((i) => this.run(() => {
-      const c = this.cluster(i.ClusterIdentifier);
-      if (this.clusterStatus(c) !== 'available') throw fault('InvalidClusterStateFault', `There is an operation running on the Cluster (${this.clusterStatus(c)})`);
-      if (!i.SkipFinalClusterSnapshot) this.snapshots.push(i.FinalClusterSnapshotIdentifier ?? '');
-      c.deleteAt = this.now + 3 * MINUTE;
-      return { Cluster: this.clusterShape(c) };
-    }));
-    redshift.on(CreateTagsCommand).callsFake((i) => this.run(() => {
-      const c = this.cluster(/:cluster:(.+)$/.exec(i.ResourceName ?? '')?.[1]);
-      for (const t of i.Tags ?? []) c.tags.set(t.Key ?? '', t.Value ?? '');
-      return {};
-    }));
+    redshift.on(DescribeClustersCommand).callsFake((i) =>
+      this.run(() => {
+        if (i.ClusterIdentifier) {
+          const c = this.clusters.get(i.ClusterIdentifier);
+          if (!c) throw fault('ClusterNotFoundFault');
+          return { Clusters: [this.clusterShape(c)] };
+        }
+        return { Clusters: [...this.clusters.values()].map((c) => this.clusterShape(c)) };
+      }),
+    );
+    redshift.on(CreateClusterCommand).callsFake((i) =>
+      this.run(() => {
+        if (this.clusters.has(i.ClusterIdentifier ?? '')) throw fault('ClusterAlreadyExistsFault');
+        const c: FakeCluster = {
+          id: i.ClusterIdentifier ?? '',
+          tags: tagMap(i.Tags),
+          createdAt: this.now,
+          deleteAt: undefined,
+          roles: [...(i.IamRoles ?? [])],
+          namespaceArn: `arn:aws:redshift:${REGION}:${ACCOUNT}:namespace:${this.nextId++}`,
+        };
+        this.clusters.set(c.id, c);
+        return { Cluster: this.clusterShape(c) };
+      }),
+    );
+    redshift.on(ModifyClusterIamRolesCommand).callsFake((i) =>
+      this.run(() => {
+        const c = this.cluster(i.ClusterIdentifier);
+        c.roles.push(...(i.AddIamRoles ?? []));
+        return { Cluster: this.clusterShape(c) };
+      }),
+    );
+    redshift.on(DeleteClusterCommand).callsFake((i) =>
+      this.run(() => {
+        const c = this.cluster(i.ClusterIdentifier);
+        if (this.clusterStatus(c) !== 'available')
+          throw fault(
+            'InvalidClusterStateFault',
+            `There is an operation running on the Cluster (${this.clusterStatus(c)})`,
+          );
+        if (!i.SkipFinalClusterSnapshot) this.snapshots.push(i.FinalClusterSnapshotIdentifier ?? '');
+        c.deleteAt = this.now + 3 * MINUTE;
+        return { Cluster: this.clusterShape(c) };
+      }),
+    );
+    redshift.on(CreateTagsCommand).callsFake((i) =>
+      this.run(() => {
+        const c = this.cluster(/:cluster:(.+)$/.exec(i.ResourceName ?? '')?.[1]);
+        for (const t of i.Tags ?? []) c.tags.set(t.Key ?? '', t.Value ?? '');
+        return {};
+      }),
+    );
 
-    serverless.on(GetNamespaceCommand).callsFake((i) => this.run(() => ({ namespace: this.namespaceShape(this.namespace(i.namespaceName)) })));
-    serverless.on(CreateNamespaceCommand).callsFake((i) => this.run(() => {
-      if (this.namespaces.has(i.namespaceName ?? '')) throw fault('ConflictException');
-      const n: FakeNamespace = { name: i.namespaceName ?? '', arn: `arn:aws:redshift-serverless:${REGION}:${ACCOUNT}:namespace/${this.nextId++}`, tags: tagMap(i.tags), roles: [...(i.iamRoles ?? [])], deleteAt: undefined };
-      this.namespaces.set(n.name, n);
-      return { namespace: this.namespaceShape(n) };
-    }));
-    serverless.on(UpdateNamespaceCommand).callsFake((i) => this.run(() => {
-      const n = this.namespace(i.namespaceName);
-      n.roles = [...(i.iamRoles ?? n.roles)];
-      return { namespace: this.namespaceShape(n) };
-    }));
-    serverless.on(GetWorkgroupCommand).callsFake((i) => this.run(() => ({ workgroup: this.workgroupShape(this.workgroup(i.workgroupName)) })));
-    serverless.on(CreateWorkgroupCommand).callsFake((i) => this.run(() => {
-      if (this.workgroups.has(i.workgroupName ?? '')) throw fault('ConflictException');
-      this.namespace(i.namespaceName);
-      const w: FakeWorkgroup = { name: i.workgroupName ?? '', arn: `arn:aws:redshift-serverless:${REGION}:${ACCOUNT}:workgroup/${this.nextId++}`, namespace: i.namespaceName ?? '', tags: tagMap(i.tags), createdAt: this.now, deleteAt: undefined };
-      this.workgroups.set(w.name, w);
-      return { workgroup: this.workgroupShape(w) };
-    }));
-    serverless.on(DeleteWorkgroupCommand).callsFake((i) => this.run(() => {
-      const w = this.workgroup(i.workgroupName);
-      if (this.workgroupStatus(w) !== 'AVAILABLE') throw fault('ConflictException', `workgroup ${w.name} is ${this.workgroupStatus(w)}`);
-      w.deleteAt = this.now + 2 * MINUTE;
-      return { workgroup: this.workgroupShape(w) };
-    }));
-    serverless.on(DeleteNamespaceCommand).callsFake((i) => this.run(() => {
-      const n = this.namespace(i.namespaceName);
-      if ([...this.workgroups.values()].some((w) => w.namespace === n.name)) throw fault('ConflictException', `namespace ${n.name} has a workgroup`);
-      if (n.deleteAt !== undefined) throw fault('ConflictException', `namespace ${n.name} is being deleted`);
-      n.deleteAt = this.now + MINUTE;
-      return { namespace: this.namespaceShape(n) };
-    }));
-    serverless.on(ListWorkgroupsCommand).callsFake(() => this.run(() => ({ workgroups: [...this.workgroups.values()].map((w) => this.workgroupShape(w)) })));
-    serverless.on(ListNamespacesCommand).callsFake(() => this.run(() => ({ namespaces: [...this.namespaces.values()].map((n) => this.namespaceShape(n)) })));
-    serverless.on(ListTagsForResourceCommand).callsFake((i) => this.run(() => ({ tags: [...this.resourceTags(i.resourceArn ?? '')].map(([key, value]) => ({ key, value })) })));
-    serverless.on(TagResourceCommand).callsFake((i) => this.run(() => {
-      const tags = this.resourceTags(i.resourceArn ?? '');
-      for (const t of i.tags ?? []) tags.set(t.key ?? '', t.value ?? '');
-      return {};
-    }));
-    serverless.on(ListUsageLimitsCommand).callsFake((i) => this.run(() => {
-      const l = this.usageLimits.get(i.resourceArn ?? '');
-      return { usageLimits: l ? [{ ...l, resourceArn: i.resourceArn, usageType: 'serverless-compute' }] : [] };
-    }));
-    serverless.on(CreateUsageLimitCommand).callsFake((i) => this.run(() => {
-      if (![...this.workgroups.values()].some((w) => w.arn === i.resourceArn)) throw fault('ResourceNotFoundException');
-      const l = { amount: i.amount ?? 0, period: i.period ?? 'monthly', breachAction: i.breachAction ?? 'log' };
-      this.usageLimits.set(i.resourceArn ?? '', l);
-      return { usageLimit: { ...l, resourceArn: i.resourceArn } };
-    }));
+    serverless
+      .on(GetNamespaceCommand)
+      .callsFake((i) => this.run(() => ({ namespace: this.namespaceShape(this.namespace(i.namespaceName)) })));
+    serverless.on(CreateNamespaceCommand).callsFake((i) =>
+      this.run(() => {
+        if (this.namespaces.has(i.namespaceName ?? '')) throw fault('ConflictException');
+        const n: FakeNamespace = {
+          name: i.namespaceName ?? '',
+          arn: `arn:aws:redshift-serverless:${REGION}:${ACCOUNT}:namespace/${this.nextId++}`,
+          tags: tagMap(i.tags),
+          roles: [...(i.iamRoles ?? [])],
+          deleteAt: undefined,
+        };
+        this.namespaces.set(n.name, n);
+        return { namespace: this.namespaceShape(n) };
+      }),
+    );
+    serverless.on(UpdateNamespaceCommand).callsFake((i) =>
+      this.run(() => {
+        const n = this.namespace(i.namespaceName);
+        n.roles = [...(i.iamRoles ?? n.roles)];
+        return { namespace: this.namespaceShape(n) };
+      }),
+    );
+    serverless
+      .on(GetWorkgroupCommand)
+      .callsFake((i) => this.run(() => ({ workgroup: this.workgroupShape(this.workgroup(i.workgroupName)) })));
+    serverless.on(CreateWorkgroupCommand).callsFake((i) =>
+      this.run(() => {
+        if (this.workgroups.has(i.workgroupName ?? '')) throw fault('ConflictException');
+        this.namespace(i.namespaceName);
+        const w: FakeWorkgroup = {
+          name: i.workgroupName ?? '',
+          arn: `arn:aws:redshift-serverless:${REGION}:${ACCOUNT}:workgroup/${this.nextId++}`,
+          namespace: i.namespaceName ?? '',
+          tags: tagMap(i.tags),
+          createdAt: this.now,
+          deleteAt: undefined,
+        };
+        this.workgroups.set(w.name, w);
+        return { workgroup: this.workgroupShape(w) };
+      }),
+    );
+    serverless.on(DeleteWorkgroupCommand).callsFake((i) =>
+      this.run(() => {
+        const w = this.workgroup(i.workgroupName);
+        if (this.workgroupStatus(w) !== 'AVAILABLE')
+          throw fault('ConflictException', `workgroup ${w.name} is ${this.workgroupStatus(w)}`);
+        w.deleteAt = this.now + 2 * MINUTE;
+        return { workgroup: this.workgroupShape(w) };
+      }),
+    );
+    serverless.on(DeleteNamespaceCommand).callsFake((i) =>
+      this.run(() => {
+        const n = this.namespace(i.namespaceName);
+        if ([...this.workgroups.values()].some((w) => w.namespace === n.name))
+          throw fault('ConflictException', `namespace ${n.name} has a workgroup`);
+        if (n.deleteAt !== undefined) throw fault('ConflictException', `namespace ${n.name} is being deleted`);
+        n.deleteAt = this.now + MINUTE;
+        return { namespace: this.namespaceShape(n) };
+      }),
+    );
+    serverless
+      .on(ListWorkgroupsCommand)
+      .callsFake(() =>
+        this.run(() => ({ workgroups: [...this.workgroups.values()].map((w) => this.workgroupShape(w)) })),
+      );
+    serverless
+      .on(ListNamespacesCommand)
+      .callsFake(() =>
+        this.run(() => ({ namespaces: [...this.namespaces.values()].map((n) => this.namespaceShape(n)) })),
+      );
+    serverless
+      .on(ListTagsForResourceCommand)
+      .callsFake((i) =>
+        this.run(() => ({ tags: [...this.resourceTags(i.resourceArn ?? '')].map(([key, value]) => ({ key, value })) })),
+      );
+    serverless.on(TagResourceCommand).callsFake((i) =>
+      this.run(() => {
+        const tags = this.resourceTags(i.resourceArn ?? '');
+        for (const t of i.tags ?? []) tags.set(t.key ?? '', t.value ?? '');
+        return {};
+      }),
+    );
+    serverless.on(ListUsageLimitsCommand).callsFake((i) =>
+      this.run(() => {
+        const l = this.usageLimits.get(i.resourceArn ?? '');
+        return { usageLimits: l ? [{ ...l, resourceArn: i.resourceArn, usageType: 'serverless-compute' }] : [] };
+      }),
+    );
+    serverless.on(CreateUsageLimitCommand).callsFake((i) =>
+      this.run(() => {
+        if (![...this.workgroups.values()].some((w) => w.arn === i.resourceArn))
+          throw fault('ResourceNotFoundException');
+        const l = { amount: i.amount ?? 0, period: i.period ?? 'monthly', breachAction: i.breachAction ?? 'log' };
+        this.usageLimits.set(i.resourceArn ?? '', l);
+        return { usageLimit: { ...l, resourceArn: i.resourceArn } };
+      }),
+    );
 
-    return { iam: new IAMClient({ region: REGION }), redshift: new RedshiftClient({ region: REGION }), ec2: new EC2Client({ region: REGION }), serverless: new RedshiftServerlessClient({ region: REGION }) };
+    return {
+      iam: new IAMClient({ region: REGION }),
+      redshift: new RedshiftClient({ region: REGION }),
+      ec2: new EC2Client({ region: REGION }),
+      serverless: new RedshiftServerlessClient({ region: REGION }),
+    };
   }
 
   private role(name: string | undefined): FakeRole {

@@ -72,7 +72,13 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
   const sysdate = () => `2026-12-07 10:00:${String(transactions).padStart(2, '0')}`;
   /** Every COPY's rejected rows, with the window the system tables keep. */
   const rejected: { session: number; tableId: number; start: string; rows: Row[] }[] = [];
-  if (options.earlierErrors) rejected.push({ session: SESSION, tableId: TABLE_IDS['staging_events'] as number, start: '2026-12-06 23:59:59', rows: options.earlierErrors });
+  if (options.earlierErrors)
+    rejected.push({
+      session: SESSION,
+      tableId: TABLE_IDS['staging_events'] as number,
+      start: '2026-12-06 23:59:59',
+      rows: options.earlierErrors,
+    });
   const client: Connection = {
     async query<R extends object>(text: string, params?: unknown[]): Promise<{ rows: R[] }> {
       return { rows: answer(text, params) as R[] };
@@ -95,13 +101,31 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
     if (copy) {
       const table = copy[1] as string;
       const failing = options.failCopyOf === table;
-      if (failing && options.failBeforeLoad) throw Object.assign(new Error('S3ServiceException:Access Denied,Status 403,Error AccessDenied'), { code: 'XX000' });
-      rejected.push({ session: SESSION, tableId: TABLE_IDS[table] ?? 0, start: sysdate(), rows: failing ? (options.loadErrors ?? []) : (options.skipped?.[table] ?? []) });
-      if (failing) throw Object.assign(new Error(`Load into table '${table}' failed. Check 'stl_load_errors' system table for details.`), { code: 'XX000' });
+      if (failing && options.failBeforeLoad)
+        throw Object.assign(new Error('S3ServiceException:Access Denied,Status 403,Error AccessDenied'), {
+          code: 'XX000',
+        });
+      rejected.push({
+        session: SESSION,
+        tableId: TABLE_IDS[table] ?? 0,
+        start: sysdate(),
+        rows: failing ? (options.loadErrors ?? []) : (options.skipped?.[table] ?? []),
+      });
+      if (failing)
+        throw Object.assign(
+          new Error(`Load into table '${table}' failed. Check 'stl_load_errors' system table for details.`),
+          { code: 'XX000' },
+        );
       return [];
     }
     // By the COPY's window ($1 session, $2 table id, $3 start), as the system tables keep it.
-    const inWindow = () => rejected.filter((r) => r.session === Number(params?.[0]) && r.tableId === Number(params?.[1]) && r.start >= String(params?.[2])).flatMap((r) => r.rows);
+    const inWindow = () =>
+      rejected
+        .filter(
+          (r) =>
+            r.session === Number(params?.[0]) && r.tableId === Number(params?.[1]) && r.start >= String(params?.[2]),
+        )
+        .flatMap((r) => r.rows);
     if (/FROM stl_load_errors/.test(text)) {
       if (options.serverless) throw new Error('relation "stl_load_errors" does not exist');
       if (options.stlEmpty) return [];
@@ -118,7 +142,8 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
     // lib/stage/checks.ts: each column's non-NULL count (0 for options.nullColumns).
     if (/ AS c0\b/.test(text)) {
       const counts: Record<string, string> = { n: '7' };
-      for (const m of text.matchAll(/COUNT\((\w+)\) AS (c\d+)/g)) counts[m[2] as string] = options.nullColumns?.includes(m[1] as string) ? '0' : '7';
+      for (const m of text.matchAll(/COUNT\((\w+)\) AS (c\d+)/g))
+        counts[m[2] as string] = options.nullColumns?.includes(m[1] as string) ? '0' : '7';
       return [counts];
     }
     if (/COUNT\(\*\)/.test(text)) return [{ n: '7' }];
@@ -127,10 +152,19 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
   const objects = options.objects ?? DEFAULT_OBJECTS;
   const reader: SourceReader = {
     async list(uri) {
-      if (options.listFails) throw new Error(`${uri}: cannot list objects: CredentialsProviderError: Could not load credentials from any providers`);
+      if (options.listFails)
+        throw new Error(
+          `${uri}: cannot list objects: CredentialsProviderError: Could not load credentials from any providers`,
+        );
       return Object.entries(objects)
         .filter(([key]) => key.startsWith(uri))
-        .map(([key, text]): SourceObject => ({ uri: key, size: Buffer.byteLength(text), version: `etag-${Buffer.byteLength(text)}` }));
+        .map(
+          ([key, text]): SourceObject => ({
+            uri: key,
+            size: Buffer.byteLength(text),
+            version: `etag-${Buffer.byteLength(text)}`,
+          }),
+        );
     },
     async open(object) {
       return [Buffer.from(objects[object.uri] ?? '')];

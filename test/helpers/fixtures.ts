@@ -53,9 +53,32 @@ export function song(overrides: Song = {}): Song {
   };
 }
 
-export const JSONPATHS = JSON.stringify({
-  jsonpaths: ['artist', 'auth', 'firstName', 'gender', 'itemInSession', 'lastName', 'length', 'level', 'location', 'method', 'page', 'registration', 'sessionId', 'song', 'status', 'ts', 'userAgent', 'userId'].map((k) => `$['${k}']`),
-}, null, 4);
+export const JSONPATHS = JSON.stringify(
+  {
+    jsonpaths: [
+      'artist',
+      'auth',
+      'firstName',
+      'gender',
+      'itemInSession',
+      'lastName',
+      'length',
+      'level',
+      'location',
+      'method',
+      'page',
+      'registration',
+      'sessionId',
+      'song',
+      'status',
+      'ts',
+      'userAgent',
+      'userId',
+    ].map((k) => `$['${k}']`),
+  },
+  null,
+  4,
+);
 
 export interface FixtureSet {
   readonly root: string;
@@ -67,7 +90,10 @@ export interface FixtureSet {
  * song files (each an object, or raw text) and returns the settings that load
  * them. The folder is removed by `owner` (the test's t, or a fileScope()).
  */
-export async function writeFixture(owner: Owner, files: { logs?: Record<string, Event[] | string>; songs?: Record<string, Song | string>; jsonpaths?: string }): Promise<FixtureSet> {
+export async function writeFixture(
+  owner: Owner,
+  files: { logs?: Record<string, Event[] | string>; songs?: Record<string, Song | string>; jsonpaths?: string },
+): Promise<FixtureSet> {
   const root = await tempDir(owner, 'sparkify-fixture-');
   const logDir = path.join(root, 'log_data');
   const songDir = path.join(root, 'song_data');
@@ -75,7 +101,10 @@ export async function writeFixture(owner: Owner, files: { logs?: Record<string, 
   await mkdir(songDir, { recursive: true });
   for (const [name, content] of Object.entries(files.logs ?? {})) {
     await mkdir(path.dirname(path.join(logDir, name)), { recursive: true });
-    await writeFile(path.join(logDir, name), typeof content === 'string' ? content : content.map((e) => JSON.stringify(e)).join('\n'));
+    await writeFile(
+      path.join(logDir, name),
+      typeof content === 'string' ? content : content.map((e) => JSON.stringify(e)).join('\n'),
+    );
   }
   for (const [name, content] of Object.entries(files.songs ?? {})) {
     await mkdir(path.dirname(path.join(songDir, name)), { recursive: true });

@@ -33,7 +33,14 @@ export async function load(
   const config = loadConfig({ DATABASE_URL: options.url ?? tdb.url, ...env });
   const db = await openDatabase(config, silentLogger);
   try {
-    return await runLoad(db, { config, log: silentLogger, pipeline, only: options.only, maxErrors: options.maxErrors ?? 0, allowEmpty: options.allowEmpty ?? true });
+    return await runLoad(db, {
+      config,
+      log: silentLogger,
+      pipeline,
+      only: options.only,
+      maxErrors: options.maxErrors ?? 0,
+      allowEmpty: options.allowEmpty ?? true,
+    });
   } finally {
     await db.close();
   }
@@ -42,7 +49,10 @@ export async function load(
 /** A migrated database loaded with two good events and one song, and its checksums: what a bad load must leave unchanged. */
 export async function loadedBaseline(owner: Owner): Promise<{ tdb: TestDatabase; baseline: Record<string, string> }> {
   const tdb = await migratedDatabase();
-  const good = await writeFixture(owner, { logs: { 'good.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000 })] }, songs: { 'A/1.json': song() } });
+  const good = await writeFixture(owner, {
+    logs: { 'good.json': [event({ ts: 1541000000000 }), event({ ts: 1541000001000 })] },
+    songs: { 'A/1.json': song() },
+  });
   await load(tdb, good.env);
   return { tdb, baseline: await checksums(tdb) };
 }

@@ -21,13 +21,17 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
-
 export async function startS3(buckets: readonly string[]): Promise<TestS3> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 's3rver-'));
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
   const address = (await server.run()) as { port: number };
   const endpoint = `http://127.0.0.1:${address.port}`;
-  const env = { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-west-2' };
+  const env = {
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-west-2',
+  };
   const client = new S3Client({
     endpoint,
     region: 'us-west-2',
@@ -72,7 +76,9 @@ export async function startS3(buckets: readonly string[]): Promise<TestS3> {
  * s3://sparkify-manifests/runs/ (s3rver's buckets are in us-east-1: its
  * GetBucketLocation answer).
  */
-export async function sourcesAndManifestsS3(t: { teardown(fn: () => unknown): void }): Promise<{ s3: TestS3; env: Record<string, string> }> {
+export async function sourcesAndManifestsS3(t: {
+  teardown(fn: () => unknown): void;
+}): Promise<{ s3: TestS3; env: Record<string, string> }> {
   const s3 = await startS3(['sparkify-src', 'sparkify-manifests']);
   t.teardown(() => s3.close());
   await s3.put('sparkify-src', 'log_data/2018-11-01-events.json', JSON.stringify(event()));
@@ -82,6 +88,12 @@ export async function sourcesAndManifestsS3(t: { teardown(fn: () => unknown): vo
   t.teardown(() => {
     process.env = saved;
   });
-  const env = { ...s3.env, LOG_DATA: 's3://sparkify-src/log_data', SONG_DATA: 's3://sparkify-src/song_data', LOG_JSONPATH: 'auto', LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/' };
+  const env = {
+    ...s3.env,
+    LOG_DATA: 's3://sparkify-src/log_data',
+    SONG_DATA: 's3://sparkify-src/song_data',
+    LOG_JSONPATH: 'auto',
+    LOAD_MANIFEST_PREFIX: 's3://sparkify-manifests/runs/',
+  };
   return { s3, env };
 }

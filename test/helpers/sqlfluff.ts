@@ -30,7 +30,10 @@ export function sqlfluffViolations(script: string): string[] {
   try {
     const file = path.join(dir, 'script.sql');
     writeFileSync(file, script);
-    const r = spawnSync('sqlfluff', ['parse', '--dialect', 'redshift', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    const r = spawnSync('sqlfluff', ['parse', '--dialect', 'redshift', file], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
     const out = `${r.stdout}\n${r.stderr}`;
     const violations = out.split('\n').filter((l) => /unparsable|PRS|Traceback|Error:/i.test(l) && !/^\[L:/.test(l));
     if (r.status !== 0 && violations.length === 0) violations.push(`sqlfluff exited ${r.status}: ${out.slice(-500)}`);

@@ -21,7 +21,9 @@ export async function counts(tdb: TestDatabase): Promise<Record<string, number>>
 export async function checksums(tdb: TestDatabase): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const t of ALL_TABLES) {
-    const rows = await tdb.query<{ sum: string | null }>(`select md5(string_agg(x.t, '|' order by x.t)) as sum from (select cast(r.* as text) as t from ${t} as r) as x`);
+    const rows = await tdb.query<{ sum: string | null }>(
+      `select md5(string_agg(x.t, '|' order by x.t)) as sum from (select cast(r.* as text) as t from ${t} as r) as x`,
+    );
     out[t] = rows[0]?.sum ?? 'empty';
   }
   return out;
@@ -42,7 +44,10 @@ export async function contentChecksums(tdb: TestDatabase): Promise<Record<string
  * generator counts (it knows the sample's true answer for those; a star
  * table added later is left out of both sides until the generator counts it).
  */
-export function comparableCounts(actual: Record<string, number>, expected: ExpectedCounts): { actual: Record<string, number>; expected: Record<string, number> } {
+export function comparableCounts(
+  actual: Record<string, number>,
+  expected: ExpectedCounts,
+): { actual: Record<string, number>; expected: Record<string, number> } {
   const known = ALL_TABLES.filter((table) => table in expected);
   if (known.length === 0) throw new Error('the generator counts none of the registered tables');
   return {

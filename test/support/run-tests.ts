@@ -36,7 +36,9 @@ let code = await new Promise<number>((resolve) => {
 await server?.stop();
 const left = await leftovers(runTmp);
 if (left.length > 0) {
-  log.error(`The tests left ${left.length} item(s) in the temp directory (every helper must remove what it creates, see test/helpers/temp-dir.ts): ${left.join(', ')}`);
+  log.error(
+    `The tests left ${left.length} item(s) in the temp directory (every helper must remove what it creates, see test/helpers/temp-dir.ts): ${left.join(', ')}`,
+  );
   if (code === 0) code = 1;
 }
 await removeRunTempDir(runTmp);

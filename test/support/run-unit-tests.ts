@@ -14,11 +14,19 @@ const log = createLogger();
 const files = unitTestFiles(await testGraph(PROJECT_DIR));
 log.info(`Unit tests: ${files.length} files that need no database (npm test runs every file)`);
 const runTmp = await createRunTempDir();
-const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: runTmp, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  TMPDIR: runTmp,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
 delete env['TEST_DATABASE_URL'];
 const ava = path.join(PROJECT_DIR, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
 let code = await new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, [ava, ...files, ...process.argv.slice(2)], { stdio: 'inherit', env, cwd: PROJECT_DIR });
+  const child = spawn(process.execPath, [ava, ...files, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env,
+    cwd: PROJECT_DIR,
+  });
   child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
 });
 const left = await leftovers(runTmp);

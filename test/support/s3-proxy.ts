@@ -34,7 +34,10 @@ interface Recorded {
   body: Buffer;
 }
 
-export async function startS3Proxy(target: string, options: { latencyMs?: number; replay?: boolean } = {}): Promise<S3Proxy> {
+export async function startS3Proxy(
+  target: string,
+  options: { latencyMs?: number; replay?: boolean } = {},
+): Promise<S3Proxy> {
   const to = new URL(target);
   const latency = options.latencyMs ?? 0;
   const counts: S3ProxyCounts = { list: 0, get: 0, head: 0, other: 0, inFlight: 0, maxGetsInFlight: 0, connections: 0 };
@@ -60,18 +63,27 @@ export async function startS3Proxy(target: string, options: { latencyMs?: number
         res.end(known.body, () => (counts.inFlight -= 1));
         return;
       }
-      const upstream = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers, agent }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-        if (isGet && options.replay && up.statusCode === 200) {
-          const chunks: Buffer[] = [];
-          up.on('data', (c: Buffer) => chunks.push(c));
-          up.on('end', () => recorded.set(req.url ?? '', { status: 200, headers: Object.fromEntries(Object.entries(up.headers).filter(([k]) => !hopByHop.has(k))), body: Buffer.concat(chunks) }));
-        }
-        up.on('end', () => {
-          if (isGet) counts.inFlight -= 1;
-        });
-      });
+      const upstream = http.request(
+        { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers, agent },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          if (isGet && options.replay && up.statusCode === 200) {
+            const chunks: Buffer[] = [];
+            up.on('data', (c: Buffer) => chunks.push(c));
+            up.on('end', () =>
+              recorded.set(req.url ?? '', {
+                status: 200,
+                headers: Object.fromEntries(Object.entries(up.headers).filter(([k]) => !hopByHop.has(k))),
+                body: Buffer.concat(chunks),
+              }),
+            );
+          }
+          up.on('end', () => {
+            if (isGet) counts.inFlight -= 1;
+          });
+        },
+      );
       upstream.on('error', () => res.destroy());
       req.pipe(upstream);
     };

@@ -19,7 +19,17 @@ export const CLI_ENTRY = path.join(PROJECT_DIR, 'dist', 'scripts', 'cli.js');
 /** Written by scripts/build.mjs when a build completes. */
 const BUILD_STAMP = path.join(PROJECT_DIR, 'dist', '.build-stamp');
 /** What the build reads (tsconfig.build.json, scripts/build.mjs). */
-const BUILD_INPUTS = ['lib', 'loaders', 'migrations', 'scripts/commands', 'scripts/cli.ts', 'scripts/api.ts', 'scripts/build.mjs', 'tsconfig.json', 'tsconfig.build.json'];
+const BUILD_INPUTS = [
+  'lib',
+  'loaders',
+  'migrations',
+  'scripts/commands',
+  'scripts/cli.ts',
+  'scripts/api.ts',
+  'scripts/build.mjs',
+  'tsconfig.json',
+  'tsconfig.build.json',
+];
 
 /** The newest modification time under the build's inputs (folders too: a deleted file changes its folder). */
 function newestInput(): number {
@@ -40,7 +50,9 @@ export function ensureBuilt(): void {
   if (built) return;
   if (!existsSync(BUILD_STAMP) || statSync(BUILD_STAMP).mtimeMs < newestInput()) {
     process.stderr.write('Building the command line (dist/ is older than the source)…\n');
-    execFileSync(process.execPath, [path.join(PROJECT_DIR, 'scripts', 'build.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(process.execPath, [path.join(PROJECT_DIR, 'scripts', 'build.mjs')], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
   }
   built = true;
 }
@@ -51,7 +63,11 @@ export function cliCommand(args: readonly string[], options: { envFile?: string 
   return [process.execPath, [CLI_ENTRY, ...args, `--env-file=${options.envFile ?? '/dev/null'}`]];
 }
 
-export function spawnCli(args: readonly string[], env: Record<string, string | undefined>, options: { envFile?: string } = {}): ChildProcessByStdio<null, Readable, Readable> {
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  options: { envFile?: string } = {},
+): ChildProcessByStdio<null, Readable, Readable> {
   const [command, argv] = cliCommand(args, options);
   return spawn(command, argv, { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
 }

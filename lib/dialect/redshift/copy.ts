@@ -11,7 +11,12 @@ import { sqlLiteral } from '../../config/sql-literal.ts';
 
 export type CopyAuth =
   | { readonly kind: 'role'; readonly arn: string }
-  | { readonly kind: 'keys'; readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string | undefined };
+  | {
+      readonly kind: 'keys';
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+      readonly sessionToken?: string | undefined;
+    };
 
 export interface CopySpec {
   readonly table: string;
@@ -50,7 +55,9 @@ export function maxErrorFor(n: number): number {
 
 export function renderCopy(spec: CopySpec): string {
   if (!isS3Uri(spec.source)) {
-    throw new UnsupportedError(`Redshift's COPY reads from S3 only: ${spec.table}'s source must be s3://…, got '${spec.source}'`);
+    throw new UnsupportedError(
+      `Redshift's COPY reads from S3 only: ${spec.table}'s source must be s3://…, got '${spec.source}'`,
+    );
   }
   refuse('source', checkS3Uri(spec.source));
   refuse('region', checkRegion(spec.region));
@@ -68,7 +75,8 @@ export function renderCopy(spec: CopySpec): string {
   } else {
     const { accessKeyId, secretAccessKey, sessionToken } = spec.auth;
     for (const v of [accessKeyId, secretAccessKey, sessionToken]) {
-      if (v !== undefined && !checkCredentialValue(v)) throw new UnsupportedError('AWS credentials hold characters that cannot be written into COPY');
+      if (v !== undefined && !checkCredentialValue(v))
+        throw new UnsupportedError('AWS credentials hold characters that cannot be written into COPY');
     }
     auth = `ACCESS_KEY_ID ${sqlLiteral(accessKeyId)}\nSECRET_ACCESS_KEY ${sqlLiteral(secretAccessKey)}`;
     if (sessionToken) auth += `\nSESSION_TOKEN ${sqlLiteral(sessionToken)}`;

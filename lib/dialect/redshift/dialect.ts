@@ -46,7 +46,9 @@ export const redshiftDialect: Dialect = {
     return [`DROP TABLE IF EXISTS ${name}`];
   },
   rewriteMigrationSql(sql: string): string {
-    return sql.replace(SERIAL_PK, 'id INTEGER IDENTITY(1, 1) PRIMARY KEY').replace(MARK_AS_RUN, "VALUES ('$1', GETDATE());");
+    return sql
+      .replace(SERIAL_PK, 'id INTEGER IDENTITY(1, 1) PRIMARY KEY')
+      .replace(MARK_AS_RUN, "VALUES ('$1', GETDATE());");
   },
   minutesBetween(from: string, to: string): string {
     // DATEDIFF counts the boundaries of its date part crossed between the two
@@ -74,7 +76,11 @@ export const redshiftDialect: Dialect = {
     // (https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-defining-constraints.html); the MERGE
     // targets' keys are unique because the upsert makes them so (lib/load/upsert.ts). Named, to be dropped by name.
     const name = `${table}_merge_key`;
-    return [drop ? `ALTER TABLE ${table} DROP CONSTRAINT ${name}` : `ALTER TABLE ${table} ADD CONSTRAINT ${name} PRIMARY KEY (${columns.join(', ')})`];
+    return [
+      drop
+        ? `ALTER TABLE ${table} DROP CONSTRAINT ${name}`
+        : `ALTER TABLE ${table} ADD CONSTRAINT ${name} PRIMARY KEY (${columns.join(', ')})`,
+    ];
   },
   // "Amazon Redshift automatically analyzes tables that you create with CTAS commands. You do not need to run
   // the ANALYZE command on these tables when they are first created" (https://docs.aws.amazon.com/redshift/latest/dg/r_CTAS_usage_notes.html).

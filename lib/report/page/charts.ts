@@ -36,7 +36,15 @@ const CONFIG: vl.Config = {
   padding: 4,
   view: { stroke: null },
   // maxExtent: vega places an axis title at most 200 px from the axis by default, over long labels.
-  axis: { maxExtent: 400, labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelColor: '#374151', titleColor: '#111827', gridColor: '#e5e7eb' },
+  axis: {
+    maxExtent: 400,
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 'normal',
+    labelColor: '#374151',
+    titleColor: '#111827',
+    gridColor: '#e5e7eb',
+  },
   legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', orient: 'top' },
 };
 
@@ -53,32 +61,67 @@ function levelColor(levels: readonly string[]) {
 const playsAxis = { field: 'plays', type: 'quantitative', title: 'Plays (count)' } as const;
 
 /** A horizontal bar chart of labelled counts, largest first (top-10 lists). */
-function rankedBars(values: { label: string; value: number }[], valueTitle: string, labelTitle: string): vl.TopLevelSpec {
+function rankedBars(
+  values: { label: string; value: number }[],
+  valueTitle: string,
+  labelTitle: string,
+): vl.TopLevelSpec {
   return {
     width: WIDTH - 200,
     height: { step: 20 },
     data: { values },
     mark: { type: 'bar', color: '#2563eb' },
     encoding: {
-      y: { field: 'label', type: 'nominal', title: labelTitle, sort: { field: 'value', order: 'descending' }, axis: { labelLimit: 300 } },
+      y: {
+        field: 'label',
+        type: 'nominal',
+        title: labelTitle,
+        sort: { field: 'value', order: 'descending' },
+        axis: { labelLimit: 300 },
+      },
       x: { field: 'value', type: 'quantitative', title: valueTitle, axis: { tickMinStep: 1, format: 'd' } },
-      tooltip: [{ field: 'label', title: labelTitle }, { field: 'value', title: valueTitle }],
+      tooltip: [
+        { field: 'label', title: labelTitle },
+        { field: 'value', title: valueTitle },
+      ],
     },
   };
 }
 
 /** A vertical bar chart of counts in the query's own order (buckets, levels). */
-function orderedBars(values: { label: string; value: number; color?: string }[], labelTitle: string, valueTitle: string): vl.TopLevelSpec {
+function orderedBars(
+  values: { label: string; value: number; color?: string }[],
+  labelTitle: string,
+  valueTitle: string,
+): vl.TopLevelSpec {
   return {
     width: { step: 56 },
     height: HEIGHT,
     data: { values },
     mark: { type: 'bar', color: '#2563eb' },
     encoding: {
-      x: { field: 'label', type: 'ordinal', title: labelTitle, sort: values.map((v) => v.label), axis: { labelAngle: 0 } },
+      x: {
+        field: 'label',
+        type: 'ordinal',
+        title: labelTitle,
+        sort: values.map((v) => v.label),
+        axis: { labelAngle: 0 },
+      },
       y: { field: 'value', type: 'quantitative', title: valueTitle, axis: { tickMinStep: 1, format: 'd' } },
-      ...(values.some((v) => v.color) ? { color: { field: 'label', type: 'nominal', legend: null, scale: { domain: values.map((v) => v.label), range: values.map((v) => v.color ?? '#2563eb') } } } : {}),
-      tooltip: [{ field: 'label', title: labelTitle }, { field: 'value', title: valueTitle }],
+      ...(values.some((v) => v.color)
+        ? {
+            color: {
+              field: 'label',
+              type: 'nominal',
+              legend: null,
+              scale: { domain: values.map((v) => v.label), range: values.map((v) => v.color ?? '#2563eb') },
+            },
+          }
+        : {}),
+      tooltip: [
+        { field: 'label', title: labelTitle },
+        { field: 'value', title: valueTitle },
+      ],
     },
   };
 }
@@ -89,18 +132,39 @@ const pad2 = (n: number) => String(n).padStart(2, '0');
 type Row = Rows[number];
 
 /** A chart of one bar per row of one query, largest first (the top-N lists). */
-function rankedChart(query: string, label: (r: Row) => string, value: string, valueTitle: string, labelTitle: string): ChartDef['build'] {
+function rankedChart(
+  query: string,
+  label: (r: Row) => string,
+  value: string,
+  valueTitle: string,
+  labelTitle: string,
+): ChartDef['build'] {
   return (rows) => {
     const values = (rows[query] ?? []).map((r) => ({ label: label(r), value: num(r[value]) }));
-    return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: rankedBars(values, valueTitle, labelTitle) };
+    return values.length === 0
+      ? { marks: 0 }
+      : { marks: values.length, spec: rankedBars(values, valueTitle, labelTitle) };
   };
 }
 
 /** A chart of one bar per row of one query, in the query's order; `color` picks a bar's colour from its row. */
-function orderedChart(query: string, label: string, value: string, labelTitle: string, valueTitle: string, color?: (r: Row) => string): ChartDef['build'] {
+function orderedChart(
+  query: string,
+  label: string,
+  value: string,
+  labelTitle: string,
+  valueTitle: string,
+  color?: (r: Row) => string,
+): ChartDef['build'] {
   return (rows) => {
-    const values = (rows[query] ?? []).map((r) => ({ label: str(r[label]), value: num(r[value]), ...(color ? { color: color(r) } : {}) }));
-    return values.length === 0 ? { marks: 0 } : { marks: values.length, spec: orderedBars(values, labelTitle, valueTitle) };
+    const values = (rows[query] ?? []).map((r) => ({
+      label: str(r[label]),
+      value: num(r[value]),
+      ...(color ? { color: color(r) } : {}),
+    }));
+    return values.length === 0
+      ? { marks: 0 }
+      : { marks: values.length, spec: orderedBars(values, labelTitle, valueTitle) };
   };
 }
 
@@ -111,7 +175,11 @@ export const CHARTS: readonly ChartDef[] = [
     caption: 'Songs played in each hour of the day, UTC, stacked by the level of the user at play time.',
     queries: ['plays-by-hour-and-level'],
     build(rows) {
-      const values = (rows['plays-by-hour-and-level'] ?? []).map((r) => ({ hour: num(r['hour']), level: str(r['level']), plays: num(r['plays']) }));
+      const values = (rows['plays-by-hour-and-level'] ?? []).map((r) => ({
+        hour: num(r['hour']),
+        level: str(r['level']),
+        plays: num(r['plays']),
+      }));
       if (values.length === 0) return { marks: 0 };
       return {
         marks: values.length,
@@ -121,11 +189,26 @@ export const CHARTS: readonly ChartDef[] = [
           data: { values },
           mark: { type: 'bar' },
           encoding: {
-            x: { field: 'hour', type: 'ordinal', title: 'Hour of day (UTC, 0-23)', scale: { domain: Array.from({ length: 24 }, (_, h) => h) }, axis: { labelAngle: 0 } },
+            x: {
+              field: 'hour',
+              type: 'ordinal',
+              title: 'Hour of day (UTC, 0-23)',
+              scale: { domain: Array.from({ length: 24 }, (_, h) => h) },
+              axis: { labelAngle: 0 },
+            },
             y: { ...playsAxis, stack: 'zero' },
-            color: { field: 'level', type: 'nominal', title: 'Level at play time', scale: levelColor(values.map((v) => v.level)) },
+            color: {
+              field: 'level',
+              type: 'nominal',
+              title: 'Level at play time',
+              scale: levelColor(values.map((v) => v.level)),
+            },
             order: { field: 'level' },
-            tooltip: [{ field: 'hour', title: 'Hour (UTC)' }, { field: 'level', title: 'Level' }, { field: 'plays', title: 'Plays' }],
+            tooltip: [
+              { field: 'hour', title: 'Hour (UTC)' },
+              { field: 'level', title: 'Level' },
+              { field: 'plays', title: 'Plays' },
+            ],
           },
         },
       };
@@ -147,9 +230,19 @@ export const CHARTS: readonly ChartDef[] = [
           data: { values },
           mark: { type: 'bar', color: '#2563eb' },
           encoding: {
-            x: { field: 'day', type: 'ordinal', title: 'Weekday (UTC)', sort: WEEKDAYS, scale: { domain: WEEKDAYS }, axis: { labelAngle: 0 } },
+            x: {
+              field: 'day',
+              type: 'ordinal',
+              title: 'Weekday (UTC)',
+              sort: WEEKDAYS,
+              scale: { domain: WEEKDAYS },
+              axis: { labelAngle: 0 },
+            },
             y: playsAxis,
-            tooltip: [{ field: 'day', title: 'Weekday' }, { field: 'plays', title: 'Plays' }],
+            tooltip: [
+              { field: 'day', title: 'Weekday' },
+              { field: 'plays', title: 'Plays' },
+            ],
           },
         },
       };
@@ -158,7 +251,8 @@ export const CHARTS: readonly ChartDef[] = [
   {
     id: 'plays-by-day',
     title: 'Plays per day',
-    caption: 'Songs played on each day (UTC) of the loaded period, free and paid users (level at play time), one point per day and level.',
+    caption:
+      'Songs played on each day (UTC) of the loaded period, free and paid users (level at play time), one point per day and level.',
     queries: ['plays-by-day'],
     build(rows) {
       const values = (rows['plays-by-day'] ?? []).map((r) => ({
@@ -178,12 +272,33 @@ export const CHARTS: readonly ChartDef[] = [
           mark: { type: 'line', point: true },
           encoding: {
             // Dates are days in UTC; a UTC scale keeps them from shifting with the builder's time zone.
-            x: { field: 'date', type: 'temporal', timeUnit: 'utcyearmonthdate', title: 'Day (UTC)', scale: { type: 'utc' },
-            // One tick a day over a short period (vega counts days in UTC on a utc scale); its own ticks over a long one.
-            axis: { format: '%b %d', labelAngle: 0, labelOverlap: 'greedy', labelSeparation: 10, ...(days <= 62 ? { tickCount: { interval: 'day', step: 1 } } : {}) } },
+            x: {
+              field: 'date',
+              type: 'temporal',
+              timeUnit: 'utcyearmonthdate',
+              title: 'Day (UTC)',
+              scale: { type: 'utc' },
+              // One tick a day over a short period (vega counts days in UTC on a utc scale); its own ticks over a long one.
+              axis: {
+                format: '%b %d',
+                labelAngle: 0,
+                labelOverlap: 'greedy',
+                labelSeparation: 10,
+                ...(days <= 62 ? { tickCount: { interval: 'day', step: 1 } } : {}),
+              },
+            },
             y: playsAxis,
-            color: { field: 'level', type: 'nominal', title: 'Level at play time', scale: levelColor(values.map((v) => v.level)) },
-            tooltip: [{ field: 'date', title: 'Day (UTC)' }, { field: 'level', title: 'Level' }, { field: 'plays', title: 'Plays' }],
+            color: {
+              field: 'level',
+              type: 'nominal',
+              title: 'Level at play time',
+              scale: levelColor(values.map((v) => v.level)),
+            },
+            tooltip: [
+              { field: 'date', title: 'Day (UTC)' },
+              { field: 'level', title: 'Level' },
+              { field: 'plays', title: 'Plays' },
+            ],
           },
         },
       };
@@ -194,21 +309,41 @@ export const CHARTS: readonly ChartDef[] = [
     title: 'Users by level now',
     caption: "Users at each level today (the level of each user's latest event).",
     queries: ['users-by-level'],
-    build: orderedChart('users-by-level', 'level', 'users', 'Level now', 'Users (count)', (r) => LEVEL_COLORS[str(r['level'])] ?? '#6b7280'),
+    build: orderedChart(
+      'users-by-level',
+      'level',
+      'users',
+      'Level now',
+      'Users (count)',
+      (r) => LEVEL_COLORS[str(r['level'])] ?? '#6b7280',
+    ),
   },
   {
     id: 'plays-by-level',
     title: 'Plays by level at play time',
     caption: 'Songs played by free and by paid users, by the level the user had when playing.',
     queries: ['free-vs-paid'],
-    build: orderedChart('free-vs-paid', 'level', 'plays', 'Level at play time', 'Plays (count)', (r) => LEVEL_COLORS[str(r['level'])] ?? '#6b7280'),
+    build: orderedChart(
+      'free-vs-paid',
+      'level',
+      'plays',
+      'Level at play time',
+      'Plays (count)',
+      (r) => LEVEL_COLORS[str(r['level'])] ?? '#6b7280',
+    ),
   },
   {
     id: 'most-played-songs',
     title: 'The 10 most played songs',
     caption: 'Plays of the songs matched to the song data (plays without a song_id are not counted here).',
     queries: ['most-played-songs'],
-    build: rankedChart('most-played-songs', (r) => `${str(r['title'])} (${str(r['artist'])})`, 'plays', 'Plays (count)', 'Song (artist)'),
+    build: rankedChart(
+      'most-played-songs',
+      (r) => `${str(r['title'])} (${str(r['artist'])})`,
+      'plays',
+      'Plays (count)',
+      'Song (artist)',
+    ),
   },
   {
     id: 'most-played-artists',
@@ -233,11 +368,20 @@ export const CHARTS: readonly ChartDef[] = [
           data: { values },
           mark: { type: 'bar' },
           encoding: {
-            y: { field: 'platform', type: 'nominal', title: 'Platform', sort: { op: 'sum', field: 'plays', order: 'descending' } },
+            y: {
+              field: 'platform',
+              type: 'nominal',
+              title: 'Platform',
+              sort: { op: 'sum', field: 'plays', order: 'descending' },
+            },
             x: { ...playsAxis, stack: 'zero' },
             color: { field: 'browser', type: 'nominal', title: 'Browser', scale: { scheme: 'tableau10' } },
             order: { field: 'plays', sort: 'descending' },
-            tooltip: [{ field: 'platform', title: 'Platform' }, { field: 'browser', title: 'Browser' }, { field: 'plays', title: 'Plays' }],
+            tooltip: [
+              { field: 'platform', title: 'Platform' },
+              { field: 'browser', title: 'Browser' },
+              { field: 'plays', title: 'Plays' },
+            ],
           },
         },
       };
@@ -255,14 +399,27 @@ export const CHARTS: readonly ChartDef[] = [
     title: 'Session length: plays per session',
     caption: 'Sessions (a user and a session id) by the number of songs played in them.',
     queries: ['sessions-by-plays'],
-    build: orderedChart('sessions-by-plays', 'plays_per_session', 'sessions', 'Plays per session (count)', 'Sessions (count)'),
+    build: orderedChart(
+      'sessions-by-plays',
+      'plays_per_session',
+      'sessions',
+      'Plays per session (count)',
+      'Sessions (count)',
+    ),
   },
   {
     id: 'sessions-by-minutes',
     title: 'Session length: minutes per session',
-    caption: "Sessions by the minutes from their first play's start to their last play's start (a one-play session lasts 0 minutes).",
+    caption:
+      "Sessions by the minutes from their first play's start to their last play's start (a one-play session lasts 0 minutes).",
     queries: ['sessions-by-minutes'],
-    build: orderedChart('sessions-by-minutes', 'minutes_per_session', 'sessions', 'Minutes per session', 'Sessions (count)'),
+    build: orderedChart(
+      'sessions-by-minutes',
+      'minutes_per_session',
+      'sessions',
+      'Minutes per session',
+      'Sessions (count)',
+    ),
   },
 ];
 

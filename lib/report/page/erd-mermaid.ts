@@ -21,7 +21,9 @@ function commentOf(table: SchemaTable, c: SchemaColumn, first: boolean): string 
     c.distKey ? 'DISTKEY' : '',
     c.sortKey !== undefined ? (table.sortKey.length > 1 ? `SORTKEY ${c.sortKey}` : 'SORTKEY') : '',
     // A table-wide distribution style has no column of its own: noted on the first column.
-    first && !table.distribution.startsWith('DISTKEY') ? `table ${table.distribution}${table.backupNo ? ' BACKUP NO' : ''}` : '',
+    first && !table.distribution.startsWith('DISTKEY')
+      ? `table ${table.distribution}${table.backupNo ? ' BACKUP NO' : ''}`
+      : '',
     first && table.distribution.startsWith('DISTKEY') && table.backupNo ? 'table BACKUP NO' : '',
   ].filter(Boolean);
   return notes.length > 0 ? ` "${notes.join(', ')}"` : '';
@@ -35,7 +37,9 @@ export function erdMermaid(model: SchemaModel): string {
   }
   for (const table of model.tables) {
     lines.push(`    ${table.name} {`);
-    table.columns.forEach((c, i) => lines.push(`        ${mermaidType(c.type)} ${c.name}${keysOf(c)}${commentOf(table, c, i === 0)}`));
+    table.columns.forEach((c, i) =>
+      lines.push(`        ${mermaidType(c.type)} ${c.name}${keysOf(c)}${commentOf(table, c, i === 0)}`),
+    );
     lines.push('    }');
   }
   return `${lines.join('\n')}\n`;

@@ -49,7 +49,8 @@ interface Box {
 }
 
 const roleLabel = (t: SchemaTable) => (t.role === 'fact' ? 'fact' : t.role === 'dimension' ? 'dimension' : 'staging');
-const keysLine = (t: SchemaTable) => `${t.distribution}${t.sortKey.length > 0 ? ` · SORTKEY (${t.sortKey.join(', ')})` : ''}${t.backupNo ? ' · BACKUP NO' : ''}`;
+const keysLine = (t: SchemaTable) =>
+  `${t.distribution}${t.sortKey.length > 0 ? ` · SORTKEY (${t.sortKey.join(', ')})` : ''}${t.backupNo ? ' · BACKUP NO' : ''}`;
 
 function measure(table: SchemaTable): Box {
   const nameChars = Math.max(...table.columns.map((c) => c.name.length));
@@ -61,7 +62,8 @@ function measure(table: SchemaTable): Box {
   return { table, width, height: HEADER + table.columns.length * ROW + PAD, nameChars, typeChars, x: 0, y: 0 };
 }
 
-const rowY = (box: Box, column: string) => box.y + HEADER + box.table.columns.findIndex((c) => c.name === column) * ROW + ROW / 2 + 2;
+const rowY = (box: Box, column: string) =>
+  box.y + HEADER + box.table.columns.findIndex((c) => c.name === column) * ROW + ROW / 2 + 2;
 
 function stack(boxes: Box[], x: number, top: number, alignRight = false, columnWidth = 0): number {
   let y = top;
@@ -78,18 +80,34 @@ function drawBox(b: Box): string {
   const color = COLORS[t.role];
   const out: string[] = [];
   out.push(`<g class="erd-table" data-table="${escapeHtml(t.name)}">`);
-  out.push(`<rect x="${b.x}" y="${b.y}" width="${b.width}" height="${b.height}" rx="4" fill="#ffffff" stroke="${color.head}" stroke-width="1.5"/>`);
-  out.push(`<path d="M${b.x} ${b.y + 4} a4 4 0 0 1 4 -4 h${b.width - 8} a4 4 0 0 1 4 4 v${HEADER - 6} h${-b.width} z" fill="${color.head}"/>`);
-  out.push(`<text x="${b.x + PAD}" y="${b.y + 16}" fill="${color.text}" font-weight="bold">${escapeHtml(t.name)}<tspan font-weight="normal" font-size="11" dx="8">${roleLabel(t)}</tspan></text>`);
-  out.push(`<text x="${b.x + PAD}" y="${b.y + 31}" fill="${color.text}" font-size="10">${escapeHtml(keysLine(t))}</text>`);
+  out.push(
+    `<rect x="${b.x}" y="${b.y}" width="${b.width}" height="${b.height}" rx="4" fill="#ffffff" stroke="${color.head}" stroke-width="1.5"/>`,
+  );
+  out.push(
+    `<path d="M${b.x} ${b.y + 4} a4 4 0 0 1 4 -4 h${b.width - 8} a4 4 0 0 1 4 4 v${HEADER - 6} h${-b.width} z" fill="${color.head}"/>`,
+  );
+  out.push(
+    `<text x="${b.x + PAD}" y="${b.y + 16}" fill="${color.text}" font-weight="bold">${escapeHtml(t.name)}<tspan font-weight="normal" font-size="11" dx="8">${roleLabel(t)}</tspan></text>`,
+  );
+  out.push(
+    `<text x="${b.x + PAD}" y="${b.y + 31}" fill="${color.text}" font-size="10">${escapeHtml(keysLine(t))}</text>`,
+  );
   t.columns.forEach((c, i) => {
     const y = b.y + HEADER + i * ROW + ROW / 2 + 6;
     const key = c.primaryKey || c.references !== undefined;
-    if (i % 2 === 1) out.push(`<rect x="${b.x + 1}" y="${b.y + HEADER + i * ROW + 2}" width="${b.width - 2}" height="${ROW}" fill="#f3f4f6"/>`);
-    out.push(`<text x="${b.x + PAD}" y="${y}"${key ? ' font-weight="bold"' : ''} fill="#111827">${escapeHtml(c.name)}</text>`);
+    if (i % 2 === 1)
+      out.push(
+        `<rect x="${b.x + 1}" y="${b.y + HEADER + i * ROW + 2}" width="${b.width - 2}" height="${ROW}" fill="#f3f4f6"/>`,
+      );
+    out.push(
+      `<text x="${b.x + PAD}" y="${y}"${key ? ' font-weight="bold"' : ''} fill="#111827">${escapeHtml(c.name)}</text>`,
+    );
     out.push(`<text x="${b.x + PAD + (b.nameChars + 2) * CHAR}" y="${y}" fill="#4b5563">${escapeHtml(c.type)}</text>`);
     const badge = badges(c);
-    if (badge) out.push(`<text x="${b.x + b.width - PAD}" y="${y}" text-anchor="end" fill="#b45309" font-size="11">${badge}</text>`);
+    if (badge)
+      out.push(
+        `<text x="${b.x + b.width - PAD}" y="${y}" text-anchor="end" fill="#b45309" font-size="11">${badge}</text>`,
+      );
   });
   out.push('</g>');
   return out.join('');
@@ -111,7 +129,8 @@ export function erdSvg(model: SchemaModel): string {
   const left = dims.slice(0, Math.ceil(dims.length / 2));
   const right = dims.slice(Math.ceil(dims.length / 2));
   const widest = (bs: Box[]) => Math.max(0, ...bs.map((b) => b.width));
-  const heightOf = (bs: Box[]) => (bs.length === 0 ? 0 : bs.reduce((s, b) => s + b.height, 0) + GAP_Y * (bs.length - 1));
+  const heightOf = (bs: Box[]) =>
+    bs.length === 0 ? 0 : bs.reduce((s, b) => s + b.height, 0) + GAP_Y * (bs.length - 1);
   const leftW = widest(left);
   const centerW = widest(facts);
   const rightW = widest(right);
@@ -157,7 +176,9 @@ export function erdSvg(model: SchemaModel): string {
     `<text x="${MARGIN}" y="${MARGIN + 6}" font-size="12" fill="#374151">Star schema: the fact table joins each dimension on its key (solid: always set; dashed: NULL when the play matched no song).</text>`,
     ...lines,
     ...all.map(drawBox),
-    staging.length > 0 ? `<text x="${MARGIN}" y="${captionY}" font-size="12" fill="#374151">Staging: what COPY loads from the JSON sources; the load fills the star tables from them.</text>` : '',
+    staging.length > 0
+      ? `<text x="${MARGIN}" y="${captionY}" font-size="12" fill="#374151">Staging: what COPY loads from the JSON sources; the load fills the star tables from them.</text>`
+      : '',
     '</svg>',
   ].join('\n');
 }

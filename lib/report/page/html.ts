@@ -36,9 +36,14 @@ function cell(v: unknown): string {
 }
 
 /** A table of query rows; numbers right-aligned. */
-export function rowsTable(rows: Rows, columns: readonly string[] = Object.keys(rows[0] ?? {}), className = 'rows'): string {
+export function rowsTable(
+  rows: Rows,
+  columns: readonly string[] = Object.keys(rows[0] ?? {}),
+  className = 'rows',
+): string {
   if (rows.length === 0) return '<p class="empty">No rows.</p>';
-  const numeric = (c: string) => rows.every((r) => r[c] === null || r[c] === undefined || /^-?\d+(\.\d+)?$/.test(String(r[c])));
+  const numeric = (c: string) =>
+    rows.every((r) => r[c] === null || r[c] === undefined || /^-?\d+(\.\d+)?$/.test(String(r[c])));
   const align = new Map(columns.map((c) => [c, numeric(c) ? ' class="num"' : '']));
   // Wrapped: a table wider than its column scrolls inside itself, never the page.
   return `<div class="scroll"><table class="${className}"><thead><tr>${columns.map((c) => `<th${align.get(c)}>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows
@@ -52,7 +57,9 @@ function sqlDetails(label: string, sql: string): string {
 
 function chartFigure(c: RenderedChart): string {
   // Two renderings of one chart: the page's width picks one (CSS), so that a phone's shows readable labels, not a shrunk wide chart.
-  const body = c.svg ? `<div class="plot-wide">${c.svg}</div>${c.narrowSvg ? `<div class="plot-narrow">${c.narrowSvg}</div>` : ''}` : '<p class="empty">No rows: nothing to draw.</p>';
+  const body = c.svg
+    ? `<div class="plot-wide">${c.svg}</div>${c.narrowSvg ? `<div class="plot-narrow">${c.narrowSvg}</div>` : ''}`
+    : '<p class="empty">No rows: nothing to draw.</p>';
   const sql = c.sql.map((q) => sqlDetails(`The SQL behind it (${q.file})`, q.sql)).join('');
   return `<figure class="chart${WIDE_CHARTS.has(c.id) ? ' wide' : ''}" id="chart-${escapeHtml(c.id)}" data-chart="${escapeHtml(c.id)}" data-marks="${c.marks}">
 <h3>${escapeHtml(c.title)}</h3>
@@ -64,12 +71,16 @@ ${sql}
 
 function checkRow(r: CheckResult): string {
   const ok = r.failures === 0;
-  const sample = ok ? '' : `<div class="offending"><p>First ${r.sample.length} of ${fmt(r.failures)} offending row(s):</p>${rowsTable(r.sample)}</div>`;
+  const sample = ok
+    ? ''
+    : `<div class="offending"><p>First ${r.sample.length} of ${fmt(r.failures)} offending row(s):</p>${rowsTable(r.sample)}</div>`;
   return `<tr class="${ok ? 'pass' : 'fail'}"><td class="status">${ok ? 'PASS' : 'FAIL'}</td><td>${escapeHtml(r.check.name)}<div class="desc">${escapeHtml(r.check.description)}</div>${sample}${sqlDetails('SQL (offending rows)', r.check.sql)}</td><td class="num">${fmt(r.failures)}</td></tr>`;
 }
 
 function period(data: ReportData): string {
-  const days = (data.queries.get('plays-by-day')?.rows ?? []).map((r) => `${Number(r['year'])}-${String(r['month']).padStart(2, '0')}-${String(r['day']).padStart(2, '0')}`).sort();
+  const days = (data.queries.get('plays-by-day')?.rows ?? [])
+    .map((r) => `${Number(r['year'])}-${String(r['month']).padStart(2, '0')}-${String(r['day']).padStart(2, '0')}`)
+    .sort();
   return days.length === 0 ? 'no plays' : `${days[0]} to ${days[days.length - 1]} (UTC)`;
 }
 
@@ -145,7 +156,12 @@ export function renderPage(input: PageInput): string {
   const rate = plays === 0 ? 0 : (100 * matched) / plays;
   const passed = data.checks.results.filter((r) => r.failures === 0).length;
   const chart = (id: string) => charts.find((c) => c.id === id);
-  const figures = (ids: string[]) => `<div class="grid">${ids.map((id) => chart(id)).filter((c): c is RenderedChart => c !== undefined).map(chartFigure).join('\n')}</div>`;
+  const figures = (ids: string[]) =>
+    `<div class="grid">${ids
+      .map((id) => chart(id))
+      .filter((c): c is RenderedChart => c !== undefined)
+      .map(chartFigure)
+      .join('\n')}</div>`;
   const listening = ['plays-by-hour', 'plays-by-weekday', 'plays-by-day', 'sessions-by-plays', 'sessions-by-minutes'];
   const users = ['users-by-level', 'plays-by-level', 'plays-by-platform', 'top-locations'];
   const songs = ['most-played-songs', 'most-played-artists'];
@@ -166,7 +182,12 @@ export function renderPage(input: PageInput): string {
 <body>
 <header>
 <h1>Sparkify listening report</h1>
-<p class="meta">Generated ${escapeHtml(data.generatedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} from ${escapeHtml(data.engine)} at ${escapeHtml(data.where)}. Plays from ${escapeHtml(period(data))}. All times are UTC.</p>
+<p class="meta">Generated ${escapeHtml(
+    data.generatedAt
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' UTC'),
+  )} from ${escapeHtml(data.engine)} at ${escapeHtml(data.where)}. Plays from ${escapeHtml(period(data))}. All times are UTC.</p>
 <nav><a href="#listening">Listening</a><a href="#users">Users</a><a href="#songs">Songs</a><a href="#schema">Schema</a><a href="#trust">Checks and loads</a></nav>
 <ul class="figures">
 <li><b>${fmt(plays)}</b><span>plays (songplays)</span></li>

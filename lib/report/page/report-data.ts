@@ -45,7 +45,12 @@ export interface ReportData {
   readonly ledger: { readonly summary: Rows; readonly objects: Rows; readonly total: number };
   /** The run record's latest rows, or undefined where the table does not exist yet. */
   readonly runs?: { readonly sql: string; readonly rows: Rows; readonly columns: readonly string[] };
-  readonly sql: { readonly rowCounts: string; readonly matchRate: string; readonly ledgerSummary: string; readonly ledgerObjects: string };
+  readonly sql: {
+    readonly rowCounts: string;
+    readonly matchRate: string;
+    readonly ledgerSummary: string;
+    readonly ledgerObjects: string;
+  };
 }
 
 /** The analytics queries the charts read. */
@@ -65,7 +70,10 @@ export async function collectReportData(db: Database, pipeline: Pipeline): Promi
   const wanted = new Set(chartQueryNames());
   const all = analyticsQueries(db.dialect);
   const missing = [...wanted].filter((n) => !all.some((q) => q.name === n));
-  if (missing.length > 0) throw new Error(`the report needs analytics queries that lib/report/analytics/ does not have: ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new Error(
+      `the report needs analytics queries that lib/report/analytics/ does not have: ${missing.join(', ')}`,
+    );
   const client = await db.connect();
   try {
     const queries = new Map<string, QueryResult>();
@@ -85,7 +93,12 @@ export async function collectReportData(db: Database, pipeline: Pipeline): Promi
       checks,
       ledger: { summary, objects, total },
       ...(runs ? { runs } : {}),
-      sql: { rowCounts: rowCountsSql(pipeline), matchRate: MATCH_RATE_SQL, ledgerSummary: LEDGER_SUMMARY_SQL, ledgerObjects: LEDGER_OBJECTS_SQL },
+      sql: {
+        rowCounts: rowCountsSql(pipeline),
+        matchRate: MATCH_RATE_SQL,
+        ledgerSummary: LEDGER_SUMMARY_SQL,
+        ledgerObjects: LEDGER_OBJECTS_SQL,
+      },
     };
   } finally {
     await client.end();

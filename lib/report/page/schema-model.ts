@@ -95,19 +95,36 @@ export async function migratedTableDefs(dir: string = MIGRATIONS_DIR, until?: st
 }
 
 function distributionOf(def: TableDef): string {
-  return def.distribution.style === 'key' ? `DISTKEY (${def.distribution.key})` : `DISTSTYLE ${def.distribution.style.toUpperCase()}`;
+  return def.distribution.style === 'key'
+    ? `DISTKEY (${def.distribution.key})`
+    : `DISTSTYLE ${def.distribution.style.toUpperCase()}`;
 }
 
 /** The keys each star table declares (loaders/): a surrogate key, and the grain as the natural key beside it. */
 function declaredKeys(pipeline: Pipeline): { table: string; key: readonly string[]; natural: boolean }[] {
   return pipeline.transforms.flatMap((s): { table: string; key: readonly string[]; natural: boolean }[] =>
-    s.surrogateKey ? [{ table: s.table, key: [s.surrogateKey], natural: false }, { table: s.table, key: s.key, natural: true }] : [{ table: s.table, key: s.key, natural: false }],
+    s.surrogateKey
+      ? [
+          { table: s.table, key: [s.surrogateKey], natural: false },
+          { table: s.table, key: s.key, natural: true },
+        ]
+      : [{ table: s.table, key: s.key, natural: false }],
   );
 }
 
 /** The references the star tables declare: from the fact table to the dimensions. */
-function declaredReferences(pipeline: Pipeline): { from: string; column: string; target: string; targetColumn: string; nullable: boolean }[] {
-  return pipeline.transforms.flatMap((s) => (s.references ?? []).map((r) => ({ from: s.table, column: r.column, target: r.table, targetColumn: r.targetColumn, nullable: r.nullable })));
+function declaredReferences(
+  pipeline: Pipeline,
+): { from: string; column: string; target: string; targetColumn: string; nullable: boolean }[] {
+  return pipeline.transforms.flatMap((s) =>
+    (s.references ?? []).map((r) => ({
+      from: s.table,
+      column: r.column,
+      target: r.table,
+      targetColumn: r.targetColumn,
+      nullable: r.nullable,
+    })),
+  );
 }
 
 export function schemaModel(defs: readonly TableDef[], pipeline: Pipeline): SchemaModel {
@@ -115,7 +132,10 @@ export function schemaModel(defs: readonly TableDef[], pipeline: Pipeline): Sche
   const REFERENCES = declaredReferences(pipeline);
   // Each step says what its table is (TransformStep.role); staging tables are the staging steps'.
   // Anything else the migrations create (the ledger, the run record) is bookkeeping, not in the diagram.
-  const roles = new Map<string, TableRole>([...pipeline.transforms.map((s) => [s.table, s.role] as const), ...pipeline.staging.map((s) => [s.table, 'staging'] as const)]);
+  const roles = new Map<string, TableRole>([
+    ...pipeline.transforms.map((s) => [s.table, s.role] as const),
+    ...pipeline.staging.map((s) => [s.table, 'staging'] as const),
+  ]);
   const roleOf = (name: string): TableRole | undefined => roles.get(name);
   const tables: SchemaTable[] = [];
   for (const def of defs) {
@@ -137,7 +157,14 @@ export function schemaModel(defs: readonly TableDef[], pipeline: Pipeline): Sche
         ...(sortIndex >= 0 ? { sortKey: sortIndex + 1 } : {}),
       };
     });
-    tables.push({ name: def.name, role, columns, distribution: distributionOf(def), sortKey: def.sortKey ?? [], backupNo: def.backup === false });
+    tables.push({
+      name: def.name,
+      role,
+      columns,
+      distribution: distributionOf(def),
+      sortKey: def.sortKey ?? [],
+      backupNo: def.backup === false,
+    });
   }
   const order: TableRole[] = ['fact', 'dimension', 'staging'];
   tables.sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role));
@@ -147,7 +174,13 @@ export function schemaModel(defs: readonly TableDef[], pipeline: Pipeline): Sche
   }
   return {
     tables,
-    relations: REFERENCES.map((r) => ({ from: r.from, column: r.column, to: r.target, toColumn: r.targetColumn, nullable: r.nullable })),
+    relations: REFERENCES.map((r) => ({
+      from: r.from,
+      column: r.column,
+      to: r.target,
+      toColumn: r.targetColumn,
+      nullable: r.nullable,
+    })),
     others: defs.filter((d) => !roleOf(d.name)).map((d) => d.name),
   };
 }

@@ -14,7 +14,11 @@ export interface ScreenshotOptions {
   readonly height?: number;
 }
 
-export async function screenshotReport(htmlFile: string, pngFile: string, options: ScreenshotOptions = {}): Promise<void> {
+export async function screenshotReport(
+  htmlFile: string,
+  pngFile: string,
+  options: ScreenshotOptions = {},
+): Promise<void> {
   const browser = await launchChromium(options.browser);
   try {
     const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 900 } });
@@ -26,7 +30,8 @@ export async function screenshotReport(htmlFile: string, pngFile: string, option
       return route.abort();
     });
     await page.goto(url, { waitUntil: 'load' });
-    if (refused.length > 0) throw new Error(`the report asked for ${refused.length} other resource(s), e.g. ${refused[0]}`);
+    if (refused.length > 0)
+      throw new Error(`the report asked for ${refused.length} other resource(s), e.g. ${refused[0]}`);
     await page.screenshot({ path: pngFile, fullPage: options.height === undefined });
   } finally {
     await browser.close();

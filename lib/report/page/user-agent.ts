@@ -28,7 +28,9 @@ export function parseUserAgent(userAgent: string | null | undefined): Platform {
 }
 
 /** Rows of (user_agent, plays, users) summed by platform and browser, most plays first. */
-export function playsByPlatform(rows: readonly { user_agent: unknown; plays: unknown }[]): { platform: string; browser: string; plays: number }[] {
+export function playsByPlatform(
+  rows: readonly { user_agent: unknown; plays: unknown }[],
+): { platform: string; browser: string; plays: number }[] {
   const sums = new Map<string, { platform: string; browser: string; plays: number }>();
   for (const row of rows) {
     const p = parseUserAgent(typeof row.user_agent === 'string' ? row.user_agent : null);
@@ -37,5 +39,7 @@ export function playsByPlatform(rows: readonly { user_agent: unknown; plays: unk
     entry.plays += Number(row.plays);
     sums.set(key, entry);
   }
-  return [...sums.values()].sort((a, b) => b.plays - a.plays || a.platform.localeCompare(b.platform) || a.browser.localeCompare(b.browser));
+  return [...sums.values()].sort(
+    (a, b) => b.plays - a.plays || a.platform.localeCompare(b.platform) || a.browser.localeCompare(b.browser),
+  );
 }

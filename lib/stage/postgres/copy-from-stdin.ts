@@ -44,7 +44,11 @@ export interface StageResult {
   readonly skipped: readonly RecordProblem[];
 }
 
-export async function copyIntoTable(copyFromStdin: (sql: string) => Writable, target: StageTarget, options: StageOptions): Promise<StageResult> {
+export async function copyIntoTable(
+  copyFromStdin: (sql: string) => Writable,
+  target: StageTarget,
+  options: StageOptions,
+): Promise<StageResult> {
   const objects = options.objects ?? (await options.reader.list(target.source));
   const columnNames = target.columns.map((c) => c.name);
   const skipped: RecordProblem[] = [];

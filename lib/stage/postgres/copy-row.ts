@@ -45,7 +45,9 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 /** Why a string cannot be stored as text (a \ud800 escape with no pair would be stored as U+FFFD), or undefined. */
 function loneSurrogate(s: string): string | undefined {
   const lone = LONE_SURROGATE.exec(s);
-  return lone ? `a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)}), which UTF-8 cannot encode` : undefined;
+  return lone
+    ? `a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)}), which UTF-8 cannot encode`
+    : undefined;
 }
 
 /** A double as COPY text: the shortest text that reads back as the same number; -0 keeps its sign (String(-0) is "0"). */
@@ -88,7 +90,9 @@ export function toCopyField(value: unknown, column: StagingColumn, numberText?: 
   if (value === undefined || value === null) return ok(NULL_FIELD);
   // 1e400 parses to Infinity, which PostgreSQL would store as 'Infinity': refused for every type but text.
   if (typeof value === 'number' && !Number.isFinite(value) && column.type !== 'varchar') {
-    return bad(`${numberText ?? String(value)} is out of range for ${column.type === 'double' ? 'DOUBLE PRECISION' : column.type.toUpperCase()}`);
+    return bad(
+      `${numberText ?? String(value)} is out of range for ${column.type === 'double' ? 'DOUBLE PRECISION' : column.type.toUpperCase()}`,
+    );
   }
   switch (column.type) {
     case 'varchar': {
@@ -135,7 +139,9 @@ export function toCopyField(value: unknown, column: StagingColumn, numberText?: 
       const [lo, hi] = INT_RANGE[column.type];
       if (n < lo || n > hi) return bad(`${n} is out of range for ${column.type.toUpperCase()}`);
       if (column.epochMs && (n < EPOCH_MS_RANGE[0] || n > EPOCH_MS_RANGE[1])) {
-        return bad(`${n} is not a TIMESTAMP the warehouse can hold (epoch milliseconds from ${EPOCH_MS_RANGE[0]}, 1 January 4713 BC, to ${EPOCH_MS_RANGE[1]}, 287396 AD)`);
+        return bad(
+          `${n} is not a TIMESTAMP the warehouse can hold (epoch milliseconds from ${EPOCH_MS_RANGE[0]}, 1 January 4713 BC, to ${EPOCH_MS_RANGE[1]}, 287396 AD)`,
+        );
       }
       return ok(String(n));
     }
@@ -153,7 +159,8 @@ export function toCopyField(value: unknown, column: StagingColumn, numberText?: 
     case 'boolean': {
       if (typeof value === 'boolean') return ok(value ? 't' : 'f');
       if (typeof value === 'string' && value.trim() === '') return ok(NULL_FIELD);
-      if (typeof value === 'string' && /^(t|f|true|false|1|0|y|n|yes|no)$/i.test(value.trim())) return ok(escapeText(value.trim()));
+      if (typeof value === 'string' && /^(t|f|true|false|1|0|y|n|yes|no)$/i.test(value.trim()))
+        return ok(escapeText(value.trim()));
       if (value === 0 || value === 1) return ok(String(value));
       return bad(`expected a boolean, found ${typeName(value)}`);
     }

@@ -34,7 +34,15 @@ const AS_INTEGER = 1;
 const AS_DOUBLE = 2;
 const AS_BOOLEAN = 3;
 const AS_TIMESTAMP = 4;
-const TYPE_CODES = { varchar: AS_TEXT, smallint: AS_INTEGER, integer: AS_INTEGER, bigint: AS_INTEGER, double: AS_DOUBLE, boolean: AS_BOOLEAN, timestamp: AS_TIMESTAMP } as const;
+const TYPE_CODES = {
+  varchar: AS_TEXT,
+  smallint: AS_INTEGER,
+  integer: AS_INTEGER,
+  bigint: AS_INTEGER,
+  double: AS_DOUBLE,
+  boolean: AS_BOOLEAN,
+  timestamp: AS_TIMESTAMP,
+} as const;
 
 // The bytes the scanner looks for (ASCII), by name.
 const TAB = 0x09;
@@ -126,16 +134,34 @@ const SIMPLE_ESCAPE = new Uint8Array(256);
 for (const c of '"\\/bfnrt') SIMPLE_ESCAPE[c.charCodeAt(0)] = 1;
 
 /** Returns the fast path for this mapping, or undefined when it needs nested paths or case folding. */
-export function createFlatRecordsConverter(columns: readonly StagingColumn[], mapping: JsonMapping): FlatRecordsConverter | undefined {
-  const keys = topLevelKeys(mapping, columns.map((c) => c.name));
+export function createFlatRecordsConverter(
+  columns: readonly StagingColumn[],
+  mapping: JsonMapping,
+): FlatRecordsConverter | undefined {
+  const keys = topLevelKeys(
+    mapping,
+    columns.map((c) => c.name),
+  );
   if (!keys) return undefined;
   const width = columns.length;
   const keyBytes = keys.map((k) => Buffer.from(k, 'utf8'));
   const typeCodes = Uint8Array.from(columns.map((c) => TYPE_CODES[c.type]));
   const maxBytes = Int32Array.from(columns.map((c) => c.bytes ?? 65535));
   // The integers copied as written: the type's range, narrowed to EPOCH_MS_RANGE for a ts (others go to toCopyField, which says why).
-  const lo = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? Math.max(INT_RANGE[c.type as keyof typeof INT_RANGE][0], c.epochMs ? EPOCH_MS_RANGE[0] : -Infinity) : 0)));
-  const hi = Float64Array.from(columns.map((c) => (c.type in INT_RANGE ? Math.min(INT_RANGE[c.type as keyof typeof INT_RANGE][1], c.epochMs ? EPOCH_MS_RANGE[1] : Infinity) : 0)));
+  const lo = Float64Array.from(
+    columns.map((c) =>
+      c.type in INT_RANGE
+        ? Math.max(INT_RANGE[c.type as keyof typeof INT_RANGE][0], c.epochMs ? EPOCH_MS_RANGE[0] : -Infinity)
+        : 0,
+    ),
+  );
+  const hi = Float64Array.from(
+    columns.map((c) =>
+      c.type in INT_RANGE
+        ? Math.min(INT_RANGE[c.type as keyof typeof INT_RANGE][1], c.epochMs ? EPOCH_MS_RANGE[1] : Infinity)
+        : 0,
+    ),
+  );
   const kinds = new Uint8Array(width);
   const starts = new Int32Array(width);
   const ends = new Int32Array(width);
@@ -254,13 +280,32 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
           i = j;
         } else if (i + 5 > limit && (c === LOWER_T || c === LOWER_F || c === LOWER_N)) {
           return INCOMPLETE;
-        } else if (c === LOWER_T && i + 3 < limit && src[i + 1] === LOWER_R && src[i + 2] === LOWER_U && src[i + 3] === LOWER_E) {
+        } else if (
+          c === LOWER_T &&
+          i + 3 < limit &&
+          src[i + 1] === LOWER_R &&
+          src[i + 2] === LOWER_U &&
+          src[i + 3] === LOWER_E
+        ) {
           kind = TRUE;
           i += 4;
-        } else if (c === LOWER_F && i + 4 < limit && src[i + 1] === LOWER_A && src[i + 2] === LOWER_L && src[i + 3] === LOWER_S && src[i + 4] === LOWER_E) {
+        } else if (
+          c === LOWER_F &&
+          i + 4 < limit &&
+          src[i + 1] === LOWER_A &&
+          src[i + 2] === LOWER_L &&
+          src[i + 3] === LOWER_S &&
+          src[i + 4] === LOWER_E
+        ) {
           kind = FALSE;
           i += 5;
-        } else if (c === LOWER_N && i + 3 < limit && src[i + 1] === LOWER_U && src[i + 2] === LOWER_L && src[i + 3] === LOWER_L) {
+        } else if (
+          c === LOWER_N &&
+          i + 3 < limit &&
+          src[i + 1] === LOWER_U &&
+          src[i + 2] === LOWER_L &&
+          src[i + 3] === LOWER_L
+        ) {
           kind = NULL;
           i += 4;
         } else {
@@ -318,7 +363,8 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
       if (src[pos] !== OPEN_BRACE) return { pos, line, rows, stopped: true };
       const i = pos;
       const recordEnd = scan(src, i, Math.min(end, i + MAX_RECORD_BYTES));
-      if (recordEnd === INVALID || (recordEnd === INCOMPLETE && (final || end - i >= MAX_RECORD_BYTES))) return { pos, line, rows, stopped: true };
+      if (recordEnd === INVALID || (recordEnd === INCOMPLETE && (final || end - i >= MAX_RECORD_BYTES)))
+        return { pos, line, rows, stopped: true };
       if (recordEnd === INCOMPLETE) return { pos, line, rows, stopped: false };
 
       // The row: every byte of the record at most twice (escapes), plus separators and \N.
@@ -419,7 +465,11 @@ export function createFlatRecordsConverter(columns: readonly StagingColumn[], ma
         // Anything else: the value as JSON.parse reads it, converted by the same rules as the other path.
         const token = src.toString('utf8', s, e);
         const value: unknown = JSON.parse(token);
-        const field = toCopyField(value, columns[col] as StagingColumn, kind >= INTEGER && kind <= EXPONENT ? token : undefined);
+        const field = toCopyField(
+          value,
+          columns[col] as StagingColumn,
+          kind >= INTEGER && kind <= EXPONENT ? token : undefined,
+        );
         if (field instanceof Unloadable) {
           // The record's last line, as Redshift names it (object-converter.ts).
           bad = { line: line + newlines, column: col, reason: field.reason, value };

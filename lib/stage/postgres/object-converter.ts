@@ -66,7 +66,8 @@ export interface ConvertResult {
 
 const NEWLINE = 0x0a;
 
-const asBuffer = (chunk: Uint8Array): Buffer => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+const asBuffer = (chunk: Uint8Array): Buffer =>
+  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 
 /** fastPath: false converts everything through the general path (tests compare the two). */
 export function createObjectConverter(target: ConvertTarget, options: { fastPath?: boolean } = {}): ObjectConverter {
@@ -95,14 +96,28 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
             const v = raw[i];
             const column = columns[i] as StagingColumn;
             if (invalidUtf8 && typeof v === 'string' && v.includes(REPLACEMENT)) {
-              sink.problem({ file: uri, line: last, field: fieldName(target.mapping, names, i), reason: 'invalid UTF-8 byte sequence' });
+              sink.problem({
+                file: uri,
+                line: last,
+                field: fieldName(target.mapping, names, i),
+                reason: 'invalid UTF-8 byte sequence',
+              });
               return;
             }
             // The JSON text of a number, where toCopyField reads it (a VARCHAR, or ±Infinity).
-            const path = typeof v === 'number' && (column.type === 'varchar' || !Number.isFinite(v)) ? pathOf(value, i) : undefined;
+            const path =
+              typeof v === 'number' && (column.type === 'varchar' || !Number.isFinite(v))
+                ? pathOf(value, i)
+                : undefined;
             const field = toCopyField(v, column, path ? numberTextAt(text, path) : undefined);
             if (field instanceof Unloadable) {
-              sink.problem({ file: uri, line: last, field: fieldName(target.mapping, names, i), reason: field.reason, value: preview(v) });
+              sink.problem({
+                file: uri,
+                line: last,
+                field: fieldName(target.mapping, names, i),
+                reason: field.reason,
+                value: preview(v),
+              });
               return;
             }
             row = i === 0 ? field : `${row}\t${field}`;
@@ -146,10 +161,18 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
     /** Input the fast path has not taken yet: a record that goes on in the next chunk. */
     let pending: Buffer | undefined;
     const onProblem = (p: FlatRecordsProblem) =>
-      sink.problem({ file: uri, line: p.line, field: fieldName(target.mapping, names, p.column), reason: p.reason, value: preview(p.value) });
+      sink.problem({
+        file: uri,
+        line: p.line,
+        field: fieldName(target.mapping, names, p.column),
+        reason: p.reason,
+        value: preview(p.value),
+      });
     /** src through the fast path up to `end` (past a newline, or all when final); what it does not take goes to the general path. */
     const fastPath = (fastConvert: FlatRecordsConverter, src: Buffer, end: number, final: boolean) => {
-      const r = isUtf8(src.subarray(0, end)) ? fastConvert(src, 0, end, line, final, sink.out, onProblem) : { pos: 0, line, rows: 0, stopped: true };
+      const r = isUtf8(src.subarray(0, end))
+        ? fastConvert(src, 0, end, line, final, sink.out, onProblem)
+        : { pos: 0, line, rows: 0, stopped: true };
       rows += r.rows;
       line = r.line;
       if (r.stopped) {

@@ -39,9 +39,17 @@ const CATALOG_TYPES: Record<string, StagingType> = {
  * in the schema the connection selected (lib/db/schema.ts): the warehouse schema travels one road,
  * the Database that opened the connection.
  */
-export async function stagingColumns(conn: Connection, step: Pick<StagingStep, 'table' | 'columns' | 'epochMsColumns'>): Promise<StagingColumn[]> {
+export async function stagingColumns(
+  conn: Connection,
+  step: Pick<StagingStep, 'table' | 'columns' | 'epochMsColumns'>,
+): Promise<StagingColumn[]> {
   const table = step.table;
-  const { rows } = await conn.query<{ column_name: string; data_type: string; character_maximum_length: number | null; schema: string }>(
+  const { rows } = await conn.query<{
+    column_name: string;
+    data_type: string;
+    character_maximum_length: number | null;
+    schema: string;
+  }>(
     `SELECT column_name, data_type, character_maximum_length, current_schema() AS schema
 FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = $1
@@ -51,14 +59,24 @@ ORDER BY ordinal_position`,
   if (rows.length === 0) {
     const { rows: current } = await conn.query<{ schema: string | null }>('SELECT current_schema() AS schema');
     const schema = current[0]?.schema ?? DEFAULT_SCHEMA;
-    throw new ConfigError([`table ${table} does not exist${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: run \`npm run migrate up\` first`]);
+    throw new ConfigError([
+      `table ${table} does not exist${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: run \`npm run migrate up\` first`,
+    ]);
   }
   return step.columns.map((name) => {
     const r = rows.find((row) => row.column_name === name);
     if (!r) throw new ConfigError([`${table}.${name} does not exist: run \`npm run migrate up\``]);
     const type = CATALOG_TYPES[r.data_type];
-    if (!type) throw new UnsupportedError(`${table}.${name}: staging does not support the type ${r.data_type} (a migration gave it a type staging cannot fill)`);
-    return { name, type, bytes: r.character_maximum_length ?? undefined, epochMs: step.epochMsColumns?.includes(name) ?? false };
+    if (!type)
+      throw new UnsupportedError(
+        `${table}.${name}: staging does not support the type ${r.data_type} (a migration gave it a type staging cannot fill)`,
+      );
+    return {
+      name,
+      type,
+      bytes: r.character_maximum_length ?? undefined,
+      epochMs: step.epochMsColumns?.includes(name) ?? false,
+    };
   });
 }
 
@@ -72,7 +90,12 @@ function stepPlan(step: StagingStep, ctx: StagingContext): StepPlan {
     actions: [
       { kind: 'sql', sql: postgresDialect.clearTable(step.table) },
       { kind: 'copy-from-stdin', table: step.table, source },
-      { kind: 'check', check: { rule: 'mapped-columns' }, note: 'a column NULL in every staged row warns (--strict: fails the stage), naming its JSON mapping', sql: nonNullColumnsQuery(step) },
+      {
+        kind: 'check',
+        check: { rule: 'mapped-columns' },
+        note: 'a column NULL in every staged row warns (--strict: fails the stage), naming its JSON mapping',
+        sql: nonNullColumnsQuery(step),
+      },
     ],
   };
 }
@@ -86,13 +109,21 @@ interface Prepared {
 }
 
 /** Runs one step's plan in the staging transaction. */
-async function runStepPlan(conn: Connection, copyFromStdin: NonNullable<Connection['copyFromStdin']>, p: Prepared, ctx: StagingContext, reader: SourceReader): Promise<{ report: StepReport; skipped: readonly RecordProblem[] }> {
+async function runStepPlan(
+  conn: Connection,
+  copyFromStdin: NonNullable<Connection['copyFromStdin']>,
+  p: Prepared,
+  ctx: StagingContext,
+  reader: SourceReader,
+): Promise<{ report: StepReport; skipped: readonly RecordProblem[] }> {
   const start = process.hrtime.bigint();
   let copied: CopyResult | undefined;
   for (const action of stepPlan(p.step, ctx).actions) {
     switch (action.kind) {
       case 'sql':
-        await naming({ step: `stage ${p.step.table}`, file: p.step.file, statement: action.sql }, () => conn.query(action.sql));
+        await naming({ step: `stage ${p.step.table}`, file: p.step.file, statement: action.sql }, () =>
+          conn.query(action.sql),
+        );
         break;
       case 'copy-from-stdin':
         copied = await copyIntoTable(
@@ -132,30 +163,44 @@ export const postgresStaging: StagingStrategy = {
       const columns = await stagingColumns(conn, step);
       const source = step.source(ctx.config.sources);
       const format = step.format(ctx.config.sources);
-      const readMapping = () => readJsonMapping(reader, format, columns.map((c) => c.name), step.settings.format);
+      const readMapping = () =>
+        readJsonMapping(
+          reader,
+          format,
+          columns.map((c) => c.name),
+          step.settings.format,
+        );
       // A local JSONPaths file is checked even when the source is missing (every problem at once); one on S3 only
       // once the source was listed (a missing local folder must not first ask for AWS credentials).
       const [listed, mapping] = isS3Uri(format)
         ? [await listSource(reader, step, ctx), await readMapping()]
         : await bothChecked(listSource(reader, step, ctx), readMapping());
       const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
-      ctx.log.info(`Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`);
+      ctx.log.info(
+        `Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`,
+      );
       return { step, columns, mapping, source, objects };
     });
     await ctx.faults.at('stage:listed');
-    if (ctx.incremental && prepared.every((p) => p.objects.length === 0)) return { reports: [], objects: [], skipped: [] };
+    if (ctx.incremental && prepared.every((p) => p.objects.length === 0))
+      return { reports: [], objects: [], skipped: [] };
     const copyFromStdin = conn.copyFromStdin;
-    if (!copyFromStdin) throw new Error('staging on PostgreSQL needs COPY FROM STDIN, which this connection does not have');
-    return transaction(conn, async () => {
-      const reports: StepReport[] = [];
-      const skipped: RecordProblem[] = [];
-      for (const p of prepared) {
-        const done = await runStepPlan(conn, copyFromStdin, p, ctx, reader);
-        reports.push(done.report);
-        skipped.push(...done.skipped);
-      }
-      await ctx.faults.at('stage:before-commit');
-      return { reports, objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects })), skipped };
-    }, ctx.beforeCommit);
+    if (!copyFromStdin)
+      throw new Error('staging on PostgreSQL needs COPY FROM STDIN, which this connection does not have');
+    return transaction(
+      conn,
+      async () => {
+        const reports: StepReport[] = [];
+        const skipped: RecordProblem[] = [];
+        for (const p of prepared) {
+          const done = await runStepPlan(conn, copyFromStdin, p, ctx, reader);
+          reports.push(done.report);
+          skipped.push(...done.skipped);
+        }
+        await ctx.faults.at('stage:before-commit');
+        return { reports, objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects })), skipped };
+      },
+      ctx.beforeCommit,
+    );
   },
 };

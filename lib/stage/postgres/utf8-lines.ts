@@ -35,7 +35,10 @@ export class Utf8Lines {
   }
 
   push(chunk: Uint8Array): void {
-    const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const data =
+      this.carry.length > 0
+        ? Buffer.concat([this.carry, chunk])
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const end = completeEnd(data);
     this.check(data.subarray(0, end));
     this.carry = Buffer.from(data.subarray(end));

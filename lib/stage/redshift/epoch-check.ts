@@ -40,7 +40,10 @@ export function epochMsChecks(step: StagingStep): EpochMsCheck[] {
 }
 
 /** The message for rows out of range, or undefined when there are none. */
-export function describeOutOfRange(check: EpochMsCheck, row: { out_of_range?: unknown; lowest?: unknown; highest?: unknown } | undefined): string | undefined {
+export function describeOutOfRange(
+  check: EpochMsCheck,
+  row: { out_of_range?: unknown; lowest?: unknown; highest?: unknown } | undefined,
+): string | undefined {
   const n = Number(row?.out_of_range ?? 0);
   if (!(n > 0)) return undefined;
   const [lo, hi] = EPOCH_MS_RANGE;

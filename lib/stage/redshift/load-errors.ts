@@ -103,7 +103,10 @@ export async function hasStlLoadErrors(conn: Connection): Promise<boolean> {
 }
 
 /** The session's PID and each table's oid (undefined when the catalog does not answer). */
-export async function copyIdentity(conn: Connection, tables: readonly string[]): Promise<{ session: number; tableIds: Map<string, number> } | undefined> {
+export async function copyIdentity(
+  conn: Connection,
+  tables: readonly string[],
+): Promise<{ session: number; tableIds: Map<string, number> } | undefined> {
   const pid = Number((await conn.query<{ pid: unknown }>(SESSION_PID)).rows[0]?.pid);
   if (!Number.isInteger(pid)) return undefined;
   const tableIds = new Map<string, number>();
@@ -119,7 +122,10 @@ type LoadErrorRow = { file: string; line: number; field: string; value: string |
 /** The queries to ask, in order, for one window: STL first (it has the value), then SYS. */
 export function loadErrorQueries(window: CopyWindow, stl: boolean | undefined): { sql: string; values: unknown[] }[] {
   const byWindow = [window.session, window.tableId, window.since];
-  const stlQuery = window.queryId !== undefined ? { sql: STL_BY_QUERY, values: [window.queryId] } : { sql: STL_BY_WINDOW, values: byWindow };
+  const stlQuery =
+    window.queryId !== undefined
+      ? { sql: STL_BY_QUERY, values: [window.queryId] }
+      : { sql: STL_BY_WINDOW, values: byWindow };
   return [...(stl === false ? [] : [stlQuery]), { sql: SYS_BY_WINDOW, values: byWindow }];
 }
 
@@ -138,7 +144,14 @@ export async function readLoadErrors(conn: Connection, window: CopyWindow, stl?:
       if (stl === true) throw err;
       continue;
     }
-    if (rows.length > 0) return rows.map((r) => ({ file: r.file, line: Number(r.line), field: r.field || undefined, value: r.value || undefined, reason: r.reason }));
+    if (rows.length > 0)
+      return rows.map((r) => ({
+        file: r.file,
+        line: Number(r.line),
+        field: r.field || undefined,
+        value: r.value || undefined,
+        reason: r.reason,
+      }));
   }
   return [];
 }

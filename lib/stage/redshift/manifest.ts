@@ -43,7 +43,12 @@ export async function readBucketRegion(reader: SourceReader, setting: string, ur
  * (Amazon Redshift Database Developer Guide, COPY data source parameters: S3,
  * https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html).
  */
-export async function copyRegion(reader: SourceReader, config: { readonly sourceRegion: string | undefined; readonly region: string }, source: string, setting: string): Promise<string> {
+export async function copyRegion(
+  reader: SourceReader,
+  config: { readonly sourceRegion: string | undefined; readonly region: string },
+  source: string,
+  setting: string,
+): Promise<string> {
   if (config.sourceRegion) return config.sourceRegion;
   const found = await readBucketRegion(reader, setting, source);
   return 'region' in found ? found.region : config.region;
@@ -55,11 +60,20 @@ export async function copyRegion(reader: SourceReader, config: { readonly source
  * written or staged, so the COPY does not fail after the listing; when the
  * bucket's region cannot be read, a warning says what must hold.
  */
-export async function checkBucketRegion(reader: SourceReader, setting: string, uri: string, region: string, log: Logger): Promise<void> {
+export async function checkBucketRegion(
+  reader: SourceReader,
+  setting: string,
+  uri: string,
+  region: string,
+  log: Logger,
+): Promise<void> {
   const { bucket } = parseS3Uri(uri);
   const found = await readBucketRegion(reader, setting, uri);
   if (!('region' in found)) {
-    if (found.unreadable !== 'not asked') log.warn(`${setting}: the region of bucket ${bucket} could not be read (${found.unreadable}); COPY requires it to be the COPY's REGION (${region})`);
+    if (found.unreadable !== 'not asked')
+      log.warn(
+        `${setting}: the region of bucket ${bucket} could not be read (${found.unreadable}); COPY requires it to be the COPY's REGION (${region})`,
+      );
     return;
   }
   if (found.region !== region) {
@@ -70,13 +84,28 @@ export async function checkBucketRegion(reader: SourceReader, setting: string, u
 }
 
 /** Uploads the manifest and returns its s3:// URI. */
-export async function writeManifest(region: string, prefix: string, name: string, objects: readonly SourceObject[]): Promise<string> {
+export async function writeManifest(
+  region: string,
+  prefix: string,
+  name: string,
+  objects: readonly SourceObject[],
+): Promise<string> {
   const { bucket, key } = parseS3Uri(prefix);
   const objectKey = `${key}${key === '' || key.endsWith('/') ? '' : '/'}${name}`;
-  const [{ createS3Client }, { PutObjectCommand }] = await Promise.all([import('../../sources/s3-client.ts'), import('@aws-sdk/client-s3')]);
+  const [{ createS3Client }, { PutObjectCommand }] = await Promise.all([
+    import('../../sources/s3-client.ts'),
+    import('@aws-sdk/client-s3'),
+  ]);
   const client = createS3Client(region);
   try {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey, Body: manifestBody(objects), ContentType: 'application/json' }));
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: objectKey,
+        Body: manifestBody(objects),
+        ContentType: 'application/json',
+      }),
+    );
   } finally {
     client.destroy();
   }

@@ -21,7 +21,15 @@ import type { StagedObjects, StagingContext, StagingStrategy } from '../strategy
 import { renderCopy, type CopyAuth } from '../../dialect/redshift/copy.ts';
 import { redshiftDialect } from '../../dialect/redshift/dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
-import { COPY_SINCE, copyIdentity, hasStlLoadErrors, isLoadFailure, readLoadErrors, whereToLook, type CopyWindow } from './load-errors.ts';
+import {
+  COPY_SINCE,
+  copyIdentity,
+  hasStlLoadErrors,
+  isLoadFailure,
+  readLoadErrors,
+  whereToLook,
+  type CopyWindow,
+} from './load-errors.ts';
 import { checkBucketRegion, copyRegion, writeManifest } from './manifest.ts';
 import { trimBlanksStatement } from '../../dialect/redshift/trailing-blanks.ts';
 import { checkMappedColumns, listSource, nullColumnsQuery } from '../checks.ts';
@@ -41,10 +49,17 @@ async function copyAuth(ctx: StagingContext): Promise<CopyAuth> {
   try {
     creds = await resolve();
   } catch (err) {
-    throw new ConfigError([`IAM_ROLE_ARN is not set and no AWS credentials were found for COPY (${(err as Error).message}); set IAM_ROLE_ARN or configure the AWS default credential chain`]);
+    throw new ConfigError([
+      `IAM_ROLE_ARN is not set and no AWS credentials were found for COPY (${(err as Error).message}); set IAM_ROLE_ARN or configure the AWS default credential chain`,
+    ]);
   }
   ctx.log.secret(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);
-  return { kind: 'keys', accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, sessionToken: creds.sessionToken };
+  return {
+    kind: 'keys',
+    accessKeyId: creds.accessKeyId,
+    secretAccessKey: creds.secretAccessKey,
+    sessionToken: creds.sessionToken,
+  };
 }
 
 /** A dry run on a machine without credentials shows where they go; a real run resolves them. */
@@ -52,7 +67,12 @@ async function dryRunAuth(ctx: StagingContext): Promise<CopyAuth> {
   try {
     return await copyAuth(ctx);
   } catch {
-    return { kind: 'keys', accessKeyId: 'RESOLVED-AT-RUN-TIME', secretAccessKey: 'RESOLVED-AT-RUN-TIME', sessionToken: 'RESOLVED-AT-RUN-TIME' };
+    return {
+      kind: 'keys',
+      accessKeyId: 'RESOLVED-AT-RUN-TIME',
+      secretAccessKey: 'RESOLVED-AT-RUN-TIME',
+      sessionToken: 'RESOLVED-AT-RUN-TIME',
+    };
   }
 }
 
@@ -77,23 +97,46 @@ interface Manifest {
 }
 
 /** Incremental staging: the new objects of each step, listed by the tool and written to a manifest (null: none new). */
-async function manifests(conn: Connection, steps: readonly StagingStep[], ctx: StagingContext, reader: SourceReader, regions: ReadonlyMap<string, string>): Promise<Map<string, Manifest | null>> {
+async function manifests(
+  conn: Connection,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  reader: SourceReader,
+  regions: ReadonlyMap<string, string>,
+): Promise<Map<string, Manifest | null>> {
   const prefix = ctx.config.manifestPrefix;
-  if (!prefix) throw new ConfigError(['LOAD_MANIFEST_PREFIX: an incremental load on Redshift writes a COPY manifest of the new objects there (s3://bucket/prefix/)']);
-  for (const step of steps) await checkBucketRegion(reader, 'LOAD_MANIFEST_PREFIX', prefix, regionOf(regions, step), ctx.log);
+  if (!prefix)
+    throw new ConfigError([
+      'LOAD_MANIFEST_PREFIX: an incremental load on Redshift writes a COPY manifest of the new objects there (s3://bucket/prefix/)',
+    ]);
+  for (const step of steps)
+    await checkBucketRegion(reader, 'LOAD_MANIFEST_PREFIX', prefix, regionOf(regions, step), ctx.log);
   const out = new Map<string, Manifest | null>();
   for (const step of steps) {
     const fresh = await newOrChanged(conn, step.table, await listSource(reader, step, ctx));
     ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed objects`);
-    out.set(step.table, fresh.length === 0 ? null : { uri: await writeManifest(regionOf(regions, step), prefix, `${ctx.runId}-${step.table}.manifest`, fresh), objects: fresh });
+    out.set(
+      step.table,
+      fresh.length === 0
+        ? null
+        : {
+            uri: await writeManifest(regionOf(regions, step), prefix, `${ctx.runId}-${step.table}.manifest`, fresh),
+            objects: fresh,
+          },
+    );
   }
   return out;
 }
 
 /** Each step's COPY REGION (manifest.ts, copyRegion), read once before anything is staged. */
-async function copyRegions(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, string>> {
+async function copyRegions(
+  reader: SourceReader,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const step of steps) out.set(step.table, await copyRegion(reader, ctx.config, step.source(ctx.config.sources), step.settings.source));
+  for (const step of steps)
+    out.set(step.table, await copyRegion(reader, ctx.config, step.source(ctx.config.sources), step.settings.source));
   return out;
 }
 
@@ -108,7 +151,13 @@ function regionOf(regions: ReadonlyMap<string, string>, step: StagingStep): stri
  * staging transaction, or are deleted under --max-errors when no more than N.
  * Returns how many were deleted.
  */
-async function checkEpochMs(conn: Connection, step: StagingStep, column: string, ctx: StagingContext, skippedByCopy: number): Promise<number> {
+async function checkEpochMs(
+  conn: Connection,
+  step: StagingStep,
+  column: string,
+  ctx: StagingContext,
+  skippedByCopy: number,
+): Promise<number> {
   let removed = 0;
   for (const check of epochMsChecks(step).filter((c) => c.column === column)) {
     const { rows } = await conn.query<{ out_of_range: string; lowest: string; highest: string }>(check.count);
@@ -117,8 +166,13 @@ async function checkEpochMs(conn: Connection, step: StagingStep, column: string,
     const n = Number(rows[0]?.out_of_range);
     // One budget per staging table, as on PostgreSQL: the records the COPY skipped count too.
     if (skippedByCopy + removed + n > ctx.maxErrors) {
-      const also = skippedByCopy + removed > 0 ? ` (besides ${skippedByCopy + removed} bad record(s) already skipped in ${step.table})` : '';
-      throw new InputError(`${problem}${also}; Redshift's COPY keeps no file or line for a staged row: find them in the source by value, or skip them with --max-errors ${skippedByCopy + removed + n}`);
+      const also =
+        skippedByCopy + removed > 0
+          ? ` (besides ${skippedByCopy + removed} bad record(s) already skipped in ${step.table})`
+          : '';
+      throw new InputError(
+        `${problem}${also}; Redshift's COPY keeps no file or line for a staged row: find them in the source by value, or skip them with --max-errors ${skippedByCopy + removed + n}`,
+      );
     }
     await conn.query(check.remove);
     ctx.log.warn(`${problem}: skipped (--max-errors)`);
@@ -138,13 +192,24 @@ async function checkEpochMs(conn: Connection, step: StagingStep, column: string,
  * credentials at all: then the load says that it could not check the file
  * and goes on (a file it can read and finds wrong fails the load).
  */
-async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext, regions: ReadonlyMap<string, string>): Promise<Map<string, JsonMapping>> {
+async function checkJsonPaths(
+  reader: SourceReader,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  regions: ReadonlyMap<string, string>,
+): Promise<Map<string, JsonMapping>> {
   const out = new Map<string, JsonMapping>();
   for (const step of steps) {
     const format = step.format(ctx.config.sources);
     if (!autoMapping(format)) {
       // REGION applies to "all resources" of the COPY, the JSONPaths file's bucket too (manifest.ts).
-      await checkBucketRegion(reader, step.settings.format ?? 'the JSONPaths file', format, regionOf(regions, step), ctx.log);
+      await checkBucketRegion(
+        reader,
+        step.settings.format ?? 'the JSONPaths file',
+        format,
+        regionOf(regions, step),
+        ctx.log,
+      );
       try {
         await reader.list(format);
       } catch (err) {
@@ -165,14 +230,20 @@ async function checkJsonPaths(reader: SourceReader, steps: readonly StagingStep[
  * stages only what is new. Without the right to list (no credentials here, or
  * no s3:ListBucket), the load goes on and says that nothing is recorded.
  */
-async function listForLedger(reader: SourceReader, steps: readonly StagingStep[], ctx: StagingContext): Promise<Map<string, SourceObject[]>> {
+async function listForLedger(
+  reader: SourceReader,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+): Promise<Map<string, SourceObject[]>> {
   const out = new Map<string, SourceObject[]>();
   for (const step of steps) {
     const source = step.source(ctx.config.sources);
     try {
       out.set(step.table, await reader.list(source));
     } catch (err) {
-      ctx.log.warn(`${step.table}: the objects of ${source} could not be listed (${(err as Error).message}), so this load records none in load_ledger: the next --incremental load stages them all again`);
+      ctx.log.warn(
+        `${step.table}: the objects of ${source} could not be listed (${(err as Error).message}), so this load records none in load_ledger: the next --incremental load stages them all again`,
+      );
     }
   }
   return out;
@@ -194,7 +265,10 @@ export function analyzeStatement(step: StagingStep): string {
 }
 
 /** Where a step's COPY reads: its source prefix, or a manifest of the new objects (incremental). */
-type CopyFrom = { readonly kind: 'prefix' } | { readonly kind: 'manifest'; readonly uri: string; readonly objects: number | undefined } | { readonly kind: 'nothing-new' };
+type CopyFrom =
+  | { readonly kind: 'prefix' }
+  | { readonly kind: 'manifest'; readonly uri: string; readonly objects: number | undefined }
+  | { readonly kind: 'nothing-new' };
 
 /**
  * The actions of one step, built once: the dry run prints them (placeholders
@@ -205,18 +279,31 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
   const source = step.source(sources);
   const format = step.format(sources);
   const plan = (actions: StagingAction[]): StepPlan => ({ step, source, format, actions });
-  if (from.kind === 'nothing-new') return plan([{ kind: 'note', text: `incremental: no object of ${source} is new or changed` }]);
+  if (from.kind === 'nothing-new')
+    return plan([{ kind: 'note', text: `incremental: no object of ${source} is new or changed` }]);
   // The load reads and checks a JSONPaths file before its COPY (checkJsonPaths); a dry run reads nothing.
   const jsonPaths: StagingAction[] = autoMapping(format)
     ? []
-    : [{ kind: 'note', text: `JSONPaths file ${format}: not checked by this dry run; the load reads it and checks it (a "jsonpaths" array, one path per column, in column order) before the COPY` }];
+    : [
+        {
+          kind: 'note',
+          text: `JSONPaths file ${format}: not checked by this dry run; the load reads it and checks it (a "jsonpaths" array, one path per column, in column order) before the COPY`,
+        },
+      ];
   const manifest: StagingAction[] =
     from.kind === 'manifest'
-      ? [{ kind: 'note', text: `incremental: the manifest lists the ${from.objects === undefined ? '' : `${from.objects} `}objects of ${source} not yet in load_ledger` }]
+      ? [
+          {
+            kind: 'note',
+            text: `incremental: the manifest lists the ${from.objects === undefined ? '' : `${from.objects} `}objects of ${source} not yet in load_ledger`,
+          },
+        ]
       : [];
   const skipped =
     ctx.maxErrors > 0
-      ? [`under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back from STL_LOAD_ERRORS / SYS_LOAD_ERROR_DETAIL by session, table and start time, and listed`]
+      ? [
+          `under --max-errors ${ctx.maxErrors}: the records this COPY skipped are read back from STL_LOAD_ERRORS / SYS_LOAD_ERROR_DETAIL by session, table and start time, and listed`,
+        ]
       : [];
   const trim = trimBlanksStatement(step.table, step.varcharColumns ?? []);
   return plan([
@@ -239,7 +326,12 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
         sql: check.count,
       }),
     ),
-    { kind: 'check', check: { rule: 'mapped-columns' }, note: 'a column NULL in every staged row warns (--strict: fails the stage), naming its JSON mapping', sql: nullColumnsQuery(step) },
+    {
+      kind: 'check',
+      check: { rule: 'mapped-columns' },
+      note: 'a column NULL in every staged row warns (--strict: fails the stage), naming its JSON mapping',
+      sql: nullColumnsQuery(step),
+    },
     { kind: 'sql', sql: analyzeStatement(step) },
   ]);
 }
@@ -254,30 +346,51 @@ interface StepOutcome {
 }
 
 /** Executes one step's plan in the staging transaction. */
-async function runStepPlan(conn: Connection, plan: StepPlan, ctx: StagingContext, mapping: JsonMapping | undefined, errors: LoadErrorSource, outcome: StepOutcome): Promise<void> {
+async function runStepPlan(
+  conn: Connection,
+  plan: StepPlan,
+  ctx: StagingContext,
+  mapping: JsonMapping | undefined,
+  errors: LoadErrorSource,
+  outcome: StepOutcome,
+): Promise<void> {
   const step = plan.step;
   for (const action of plan.actions) {
     switch (action.kind) {
       case 'note':
         break;
       case 'sql': {
-        const { rows } = await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query<{ since?: unknown }>(action.sql));
+        const { rows } = await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () =>
+          conn.query<{ since?: unknown }>(action.sql),
+        );
         if (action.sql === COPY_SINCE) outcome.since = String(rows[0]?.since ?? '');
         break;
       }
       case 'copy': {
         ctx.log.info(`Staging ${step.table}: COPY from ${action.reads}…`);
-        await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () => conn.query(action.sql));
+        await naming({ step: `stage ${step.table}`, file: step.file, statement: action.sql }, () =>
+          conn.query(action.sql),
+        );
         const { rows } = await conn.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
         outcome.loaded = Number(rows[0]?.n ?? 0);
         // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
         const window = errors.window(step.table, outcome.since);
         if (ctx.maxErrors > 0 && window) outcome.skipped.push(...(await readLoadErrors(conn, window, errors.stl)));
-        else if (ctx.maxErrors > 0) ctx.log.warn(`${step.table}: the session or table id could not be read, so the records this COPY skipped are not listed (see SYS_LOAD_ERROR_DETAIL)`);
+        else if (ctx.maxErrors > 0)
+          ctx.log.warn(
+            `${step.table}: the session or table id could not be read, so the records this COPY skipped are not listed (see SYS_LOAD_ERROR_DETAIL)`,
+          );
         break;
       }
       case 'check':
-        if (action.check.rule === 'epoch-ms') outcome.removed += await checkEpochMs(conn, step, action.check.column, ctx, outcome.skipped.length + outcome.removed);
+        if (action.check.rule === 'epoch-ms')
+          outcome.removed += await checkEpochMs(
+            conn,
+            step,
+            action.check.column,
+            ctx,
+            outcome.skipped.length + outcome.removed,
+          );
         else await checkMappedColumns(conn, step, ctx, mapping);
         break;
       default:
@@ -339,13 +452,22 @@ export const redshiftStaging: StagingStrategy = {
   async plan(steps, ctx) {
     const auth = await dryRunAuth(ctx);
     const from = (step: StagingStep): CopyFrom =>
-      ctx.incremental ? { kind: 'manifest', uri: `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`, objects: undefined } : { kind: 'prefix' };
+      ctx.incremental
+        ? {
+            kind: 'manifest',
+            uri: `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`,
+            objects: undefined,
+          }
+        : { kind: 'prefix' };
     // A dry run reads nothing: REGION is SOURCE_REGION or AWS_REGION, and a note says what the load reads.
     const region = ctx.config.sourceRegion ?? ctx.config.region;
     const plans = steps.map((step) => {
       const plan = stepPlan(step, ctx, auth, from(step), region);
       if (ctx.config.sourceRegion) return plan;
-      const note: StagingAction = { kind: 'note', text: `REGION: SOURCE_REGION is not set; the load uses the region of the source's bucket (GetBucketLocation), or AWS_REGION (${ctx.config.region}) when it cannot be read` };
+      const note: StagingAction = {
+        kind: 'note',
+        text: `REGION: SOURCE_REGION is not set; the load uses the region of the source's bucket (GetBucketLocation), or AWS_REGION (${ctx.config.region}) when it cannot be read`,
+      };
       return { ...plan, actions: [note, ...plan.actions] };
     });
     return { before: emptyStatements(steps), steps: plans };
@@ -353,7 +475,8 @@ export const redshiftStaging: StagingStrategy = {
 
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
-    const reader = ctx.reader ?? createSourceReader(ctx.config.sourceRegion ?? ctx.config.region, ctx.config.s3MaxConcurrency);
+    const reader =
+      ctx.reader ?? createSourceReader(ctx.config.sourceRegion ?? ctx.config.region, ctx.config.s3MaxConcurrency);
     const regions = await copyRegions(reader, steps, ctx);
     const mappings = await checkJsonPaths(reader, steps, ctx, regions);
     const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader, regions) : undefined;
@@ -362,7 +485,9 @@ export const redshiftStaging: StagingStrategy = {
     const from = (step: StagingStep): CopyFrom => {
       if (!listed) return { kind: 'prefix' };
       const manifest = listed.get(step.table);
-      return manifest ? { kind: 'manifest', uri: manifest.uri, objects: manifest.objects.length } : { kind: 'nothing-new' };
+      return manifest
+        ? { kind: 'manifest', uri: manifest.uri, objects: manifest.objects.length }
+        : { kind: 'nothing-new' };
     };
     const reports: StepReport[] = [];
     const objects: StagedObjects[] = [];
@@ -372,28 +497,49 @@ export const redshiftStaging: StagingStrategy = {
     for (const sql of emptyStatements(steps)) await naming({ step: 'stage', statement: sql }, () => conn.query(sql));
     let current: { table: string; since: string | undefined } | undefined;
     try {
-      await transaction(conn, async () => {
-        for (const step of steps) {
-          const start = process.hrtime.bigint();
-          const plan = stepPlan(step, ctx, auth, from(step), regionOf(regions, step));
-          const outcome: StepOutcome = { since: undefined, loaded: 0, skipped: [], removed: 0 };
-          current = { table: step.table, since: undefined };
-          try {
-            await runStepPlan(conn, plan, ctx, mappings.get(step.table), errors, outcome);
-          } finally {
-            current.since = outcome.since;
+      await transaction(
+        conn,
+        async () => {
+          for (const step of steps) {
+            const start = process.hrtime.bigint();
+            const plan = stepPlan(step, ctx, auth, from(step), regionOf(regions, step));
+            const outcome: StepOutcome = { since: undefined, loaded: 0, skipped: [], removed: 0 };
+            current = { table: step.table, since: undefined };
+            try {
+              await runStepPlan(conn, plan, ctx, mappings.get(step.table), errors, outcome);
+            } finally {
+              current.since = outcome.since;
+            }
+            skipped.push(...outcome.skipped);
+            if (from(step).kind === 'nothing-new') {
+              reports.push({
+                step: `stage ${step.table}`,
+                table: step.table,
+                rows: 0,
+                seconds: since(start),
+                detail: 'no new objects',
+              });
+              continue;
+            }
+            const stagedObjects = listed?.get(step.table)?.objects ?? full?.get(step.table);
+            if (stagedObjects) objects.push({ table: step.table, objects: stagedObjects });
+            const detail = [
+              outcome.skipped.length ? `${outcome.skipped.length} bad records skipped` : '',
+              outcome.removed ? `${outcome.removed} rows with a ts out of range skipped` : '',
+            ]
+              .filter(Boolean)
+              .join(', ');
+            reports.push({
+              step: `stage ${step.table}`,
+              table: step.table,
+              rows: outcome.loaded - outcome.removed,
+              seconds: since(start),
+              detail: detail || undefined,
+            });
           }
-          skipped.push(...outcome.skipped);
-          if (from(step).kind === 'nothing-new') {
-            reports.push({ step: `stage ${step.table}`, table: step.table, rows: 0, seconds: since(start), detail: 'no new objects' });
-            continue;
-          }
-          const stagedObjects = listed?.get(step.table)?.objects ?? full?.get(step.table);
-          if (stagedObjects) objects.push({ table: step.table, objects: stagedObjects });
-          const detail = [outcome.skipped.length ? `${outcome.skipped.length} bad records skipped` : '', outcome.removed ? `${outcome.removed} rows with a ts out of range skipped` : ''].filter(Boolean).join(', ');
-          reports.push({ step: `stage ${step.table}`, table: step.table, rows: outcome.loaded - outcome.removed, seconds: since(start), detail: detail || undefined });
-        }
-      }, ctx.beforeCommit);
+        },
+        ctx.beforeCommit,
+      );
     } catch (err) {
       ctx.assertRunning?.();
       if (err instanceof InputError) throw err; // our own check, not a failed COPY
@@ -402,9 +548,15 @@ export const redshiftStaging: StagingStrategy = {
       const window = errors.window(current.table, current.since, redshiftQueryIdOf(err));
       const problems: RecordProblem[] = window ? await readLoadErrors(conn, window).catch(() => []) : [];
       const first = problems[0];
-      if (first) throw new InputError(`COPY failed: ${describeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
+      if (first)
+        throw new InputError(
+          `COPY failed: ${describeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+          problems,
+        );
       const said = err instanceof SqlError ? err.serverMessage : (err as Error).message;
-      throw new InputError(`COPY into ${current.table} failed (${said}); ${window ? whereToLook(window) : 'its session or table id could not be read: look in SYS_LOAD_ERROR_DETAIL and STL_LOAD_ERRORS for this load'}`);
+      throw new InputError(
+        `COPY into ${current.table} failed (${said}); ${window ? whereToLook(window) : 'its session or table id could not be read: look in SYS_LOAD_ERROR_DETAIL and STL_LOAD_ERRORS for this load'}`,
+      );
     }
     return { reports, objects, skipped };
   },

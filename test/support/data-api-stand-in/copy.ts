@@ -53,7 +53,9 @@ export function parseCopy(sql: string): CopyStatement | undefined {
   if (!m || !(m[3] ?? '').startsWith('s3://')) return undefined;
   const rest = m[5] ?? '';
   if (!/\b(IAM_ROLE\s+'[^']+'|ACCESS_KEY_ID\s+'[^']+'\s+SECRET_ACCESS_KEY\s+'[^']+')/i.test(rest)) {
-    throw new Error('ERROR: Invalid credentials. Must be of the format: credentials \'aws_iam_role=...\' or \'aws_access_key_id=...;aws_secret_access_key=...[;token=...]\'');
+    throw new Error(
+      "ERROR: Invalid credentials. Must be of the format: credentials 'aws_iam_role=...' or 'aws_access_key_id=...;aws_secret_access_key=...[;token=...]'",
+    );
   }
   const format = /\bFORMAT\s+(?:AS\s+)?JSON\s+'([^']*)'/i.exec(rest)?.[1];
   if (format === undefined) throw new Error('ERROR: the stand-in performs COPY … FORMAT AS JSON only');
@@ -104,7 +106,7 @@ function readValue(text: string, start: number): { value: Json; end: number } {
       pos += 1;
       const out: Record<string, Json> = {};
       ws();
-      if (text[pos] === '}') return (pos += 1), out;
+      if (text[pos] === '}') return ((pos += 1), out);
       for (;;) {
         ws();
         const key = value();
@@ -115,7 +117,7 @@ function readValue(text: string, start: number): { value: Json; end: number } {
         out[key] = value();
         ws();
         if (text[pos] === ',') pos += 1;
-        else if (text[pos] === '}') return (pos += 1), out;
+        else if (text[pos] === '}') return ((pos += 1), out);
         else throw new Error("Invalid JSON: ',' or '}' expected");
       }
     }
@@ -123,12 +125,12 @@ function readValue(text: string, start: number): { value: Json; end: number } {
       pos += 1;
       const out: Json[] = [];
       ws();
-      if (text[pos] === ']') return (pos += 1), out;
+      if (text[pos] === ']') return ((pos += 1), out);
       for (;;) {
         out.push(value());
         ws();
         if (text[pos] === ',') pos += 1;
-        else if (text[pos] === ']') return (pos += 1), out;
+        else if (text[pos] === ']') return ((pos += 1), out);
         else throw new Error("Invalid JSON: ',' or ']' expected");
       }
     }
@@ -208,15 +210,21 @@ function pathSteps(path: string): (string | number)[] {
   return out;
 }
 
-type Mapping = { readonly kind: 'auto'; readonly ignoreCase: boolean } | { readonly kind: 'paths'; readonly paths: (string | number)[][] };
+type Mapping =
+  | { readonly kind: 'auto'; readonly ignoreCase: boolean }
+  | { readonly kind: 'paths'; readonly paths: (string | number)[][] };
 
 async function mappingOf(reader: SourceReader, format: string, columns: readonly string[]): Promise<Mapping> {
-  if (format === 'auto' || format === 'auto ignorecase') return { kind: 'auto', ignoreCase: format === 'auto ignorecase' };
+  if (format === 'auto' || format === 'auto ignorecase')
+    return { kind: 'auto', ignoreCase: format === 'auto ignorecase' };
   const file = JSON.parse(await readText(reader, format)) as Record<string, unknown>;
   // "If the name is any string other than "jsonpaths", COPY uses the 'auto' argument instead."
   if (!Array.isArray(file['jsonpaths'])) return { kind: 'auto', ignoreCase: false };
   const paths = (file['jsonpaths'] as unknown[]).map((p) => pathSteps(String(p)));
-  if (paths.length !== columns.length) throw new Error(`ERROR: Number of jsonpaths and the number of columns should match. JSONPath size: ${paths.length}, Number of columns in table or column list: ${columns.length}`);
+  if (paths.length !== columns.length)
+    throw new Error(
+      `ERROR: Number of jsonpaths and the number of columns should match. JSONPath size: ${paths.length}, Number of columns in table or column list: ${columns.length}`,
+    );
   return { kind: 'paths', paths };
 }
 
@@ -226,12 +234,17 @@ function pick(record: Json, mapping: Mapping, columns: readonly string[]): (Json
       let v: Json | undefined = record;
       for (const step of steps) {
         if (v === null || v === undefined || typeof v !== 'object' || v instanceof JsonNumber) return undefined;
-        v = Array.isArray(v) ? (typeof step === 'number' ? v[step] : undefined) : (v as Record<string, Json>)[String(step)];
+        v = Array.isArray(v)
+          ? typeof step === 'number'
+            ? v[step]
+            : undefined
+          : (v as Record<string, Json>)[String(step)];
       }
       return v;
     });
   }
-  if (record === null || typeof record !== 'object' || Array.isArray(record) || record instanceof JsonNumber) throw new Error('a JSON array needs a JSONPaths file');
+  if (record === null || typeof record !== 'object' || Array.isArray(record) || record instanceof JsonNumber)
+    throw new Error('a JSON array needs a JSONPaths file');
   const obj = record as Record<string, Json>;
   if (!mapping.ignoreCase) return columns.map((c) => obj[c]);
   const lower = new Map(Object.entries(obj).map(([k, v]) => [k.toLowerCase(), v]));
@@ -254,7 +267,10 @@ const INTEGER_RANGES: Record<string, readonly [bigint, bigint, string]> = {
 function jsonText(v: Json): string {
   if (v instanceof JsonNumber) return v.text;
   if (Array.isArray(v)) return `[${v.map(jsonText).join(',')}]`;
-  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${jsonText(x)}`).join(',')}}`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${jsonText(x)}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -265,7 +281,8 @@ function convert(v: Json | undefined, column: ColumnType): { text: string | null
   if (column.type === 'character varying' || column.type === 'character') {
     const text = typeof v === 'string' ? v : typeof v === 'boolean' ? String(v) : jsonText(v);
     const bytes = Buffer.byteLength(text);
-    if (column.bytes !== undefined && bytes > column.bytes) return { reason: `String length exceeds DDL length (${bytes} > ${column.bytes})`, value: text };
+    if (column.bytes !== undefined && bytes > column.bytes)
+      return { reason: `String length exceeds DDL length (${bytes} > ${column.bytes})`, value: text };
     return { text };
   }
   if (typeof v === 'string' && v === '') return { text: null };
@@ -282,7 +299,8 @@ function convert(v: Json | undefined, column: ColumnType): { text: string | null
     return { text: n.toString() };
   }
   if (column.type === 'double precision' || column.type === 'real' || column.type === 'numeric') {
-    if (!/^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw) || typeof v === 'boolean') return { reason: `Invalid digit, Value '${raw.slice(0, 1)}', Pos 0, Type: Double`, value: raw };
+    if (!/^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw) || typeof v === 'boolean')
+      return { reason: `Invalid digit, Value '${raw.slice(0, 1)}', Pos 0, Type: Double`, value: raw };
     if (!Number.isFinite(Number(raw))) return { reason: `Overflow, Value '${raw}', Type: Double`, value: raw };
     return { text: raw };
   }
@@ -322,7 +340,14 @@ async function columnTypes(client: pg.Client, table: string, columns: readonly s
 export async function performCopy(client: pg.Client, copy: CopyStatement, reader: SourceReader): Promise<CopyOutcome> {
   const types = await columnTypes(client, copy.table, copy.columns);
   const objects = copy.manifest ? await manifestObjects(reader, copy.source) : await reader.list(copy.source);
-  if (objects.length === 0) return { rows: 0, rejected: [], error: new Error(`ERROR: The specified S3 prefix '${copy.source.replace(/^s3:\/\/[^/]+\/?/, '')}' does not exist`) };
+  if (objects.length === 0)
+    return {
+      rows: 0,
+      rejected: [],
+      error: new Error(
+        `ERROR: The specified S3 prefix '${copy.source.replace(/^s3:\/\/[^/]+\/?/, '')}' does not exist`,
+      ),
+    };
   const mapping = await mappingOf(reader, copy.format, copy.columns);
   const failAt = Math.max(copy.maxError, 1);
   const rejected: RecordProblem[] = [];
@@ -344,14 +369,26 @@ export async function performCopy(client: pg.Client, copy: CopyStatement, reader
         for (let i = 0; row && i < types.length; i += 1) {
           const c = convert(fields[i], types[i] as ColumnType);
           if ('reason' in c) {
-            rejected.push({ file: object.uri, line: r.line, field: (types[i] as ColumnType).name, value: c.value.slice(0, 1024), reason: c.reason });
+            rejected.push({
+              file: object.uri,
+              line: r.line,
+              field: (types[i] as ColumnType).name,
+              value: c.value.slice(0, 1024),
+              reason: c.reason,
+            });
             row = undefined;
           } else row.push(c.text);
         }
         if (row) rows.push(row);
       }
       if (rejected.length >= failAt) {
-        return { rows: 0, rejected, error: new Error(`ERROR: Load into table '${copy.table}' failed. Check 'stl_load_errors' system table for details.`) };
+        return {
+          rows: 0,
+          rejected,
+          error: new Error(
+            `ERROR: Load into table '${copy.table}' failed. Check 'stl_load_errors' system table for details.`,
+          ),
+        };
       }
     }
   }

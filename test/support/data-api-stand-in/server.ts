@@ -100,7 +100,12 @@ interface Session {
   lastCopyId: number;
 }
 
-type FieldValue = { isNull: true } | { booleanValue: boolean } | { longValue: number } | { doubleValue: number } | { stringValue: string };
+type FieldValue =
+  | { isNull: true }
+  | { booleanValue: boolean }
+  | { longValue: number }
+  | { doubleValue: number }
+  | { stringValue: string };
 
 interface Statement {
   readonly id: string;
@@ -134,7 +139,8 @@ function field(value: unknown, typeName: string): FieldValue {
   if (value === null || value === undefined) return { isNull: true };
   const text = String(value);
   if (typeName === 'bool') return { booleanValue: text === 't' || text === 'true' };
-  if (typeName === 'int2' || typeName === 'int4' || typeName === 'int8' || typeName === 'oid') return { longValue: Number(text) };
+  if (typeName === 'int2' || typeName === 'int4' || typeName === 'int8' || typeName === 'oid')
+    return { longValue: Number(text) };
   if (typeName === 'float4' || typeName === 'float8') return { doubleValue: Number(text) };
   return { stringValue: text };
 }
@@ -174,7 +180,11 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   };
 
   async function openClient(database: string, name: string): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: urlOf(database), types: SESSION_TYPE_PARSERS, application_name: name });
+    const client = new pg.Client({
+      connectionString: urlOf(database),
+      types: SESSION_TYPE_PARSERS,
+      application_name: name,
+    });
     client.on('error', () => undefined);
     await client.connect();
     // Redshift sessions run in UTC unless told otherwise (r_timezone_config).
@@ -196,7 +206,12 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     let p = prepared.get(database);
     if (!p) {
       p = admin(database, async (c) => {
-        for (const sql of [...LOAD_ERROR_TABLES, USAGE_TABLE]) await c.query(sql).catch((err: { code?: string }) => (err.code === '23505' || err.code === '42P07' ? undefined : Promise.reject(err)));
+        for (const sql of [...LOAD_ERROR_TABLES, USAGE_TABLE])
+          await c
+            .query(sql)
+            .catch((err: { code?: string }) =>
+              err.code === '23505' || err.code === '42P07' ? undefined : Promise.reject(err),
+            );
       });
       prepared.set(database, p);
       p.catch(() => prepared.delete(database));
@@ -207,7 +222,9 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   async function typeName(client: pg.Client, oid: number): Promise<string> {
     let name = typeNames.get(oid);
     if (!name) {
-      name = String((await client.query('SELECT typname FROM pg_type WHERE oid = $1', [oid])).rows[0]?.typname ?? 'unknown');
+      name = String(
+        (await client.query('SELECT typname FROM pg_type WHERE oid = $1', [oid])).rows[0]?.typname ?? 'unknown',
+      );
       typeNames.set(oid, name);
     }
     return name;
@@ -220,7 +237,13 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
    * number. STL rows on provisioned clusters only (r_STL_LOAD_ERRORS: not on
    * Serverless, nor concurrency scaling).
    */
-  async function recordLoadErrors(s: Statement, pid: number, tableId: number, started: Date, problems: readonly RecordProblem[]): Promise<void> {
+  async function recordLoadErrors(
+    s: Statement,
+    pid: number,
+    tableId: number,
+    started: Date,
+    problems: readonly RecordProblem[],
+  ): Promise<void> {
     if (problems.length === 0) return;
     const cut = (v: string | undefined, n: number) => (v ?? '').slice(0, n);
     const start = started.toISOString().replace('T', ' ').replace('Z', '');
@@ -230,13 +253,32 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
           await c.query(
             `INSERT INTO public.stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, colname, type, col_length, position, raw_line, raw_field_value, err_code, err_reason)
              VALUES (100, 0, $1, $2, $3, $4, $5, $6, $7, '', '', 0, '', $8, 1200, $9)`,
-            [tableId, start, pid, s.queryId, cut(p.file, 256), p.line, cut(p.field, 127), cut(p.value, 1024), cut(p.reason, 100)],
+            [
+              tableId,
+              start,
+              pid,
+              s.queryId,
+              cut(p.file, 256),
+              p.line,
+              cut(p.field, 127),
+              cut(p.value, 1024),
+              cut(p.reason, 100),
+            ],
           );
         }
         await c.query(
           `INSERT INTO public.sys_load_error_detail (user_id, query_id, transaction_id, session_id, table_id, start_time, file_name, line_number, column_name, column_type, column_length, position, error_code, error_message)
            VALUES (100, $1, 0, $2, $3, $4, $5, $6, $7, '', '', 0, 1200, $8)`,
-          [s.queryId + SYS_QUERY_ID_OFFSET, pid, tableId, start, cut(p.file, 1280), p.line, cut(p.field, 127), cut(p.reason, 512)],
+          [
+            s.queryId + SYS_QUERY_ID_OFFSET,
+            pid,
+            tableId,
+            start,
+            cut(p.file, 1280),
+            p.line,
+            cut(p.field, 127),
+            cut(p.reason, 512),
+          ],
         );
       }
     });
@@ -247,12 +289,21 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     if (!('WorkgroupName' in s.target)) return Promise.resolve();
     const key = `${s.target.WorkgroupName}/${s.database}`;
     const open = windows.get(key);
-    const w = open && s.createdAt <= open.end + 60_000 ? open : { start: s.createdAt, end: s.updatedAt, written: open?.written ?? Promise.resolve() };
+    const w =
+      open && s.createdAt <= open.end + 60_000
+        ? open
+        : { start: s.createdAt, end: s.updatedAt, written: open?.written ?? Promise.resolve() };
     w.end = Math.max(w.end, s.updatedAt);
     windows.set(key, w);
     const from = Math.floor(w.start / 60_000) * 60_000;
     const seconds = (w.end - w.start) / 1000;
-    const row = [utcText(from), utcText(Math.max(from + 60_000, Math.ceil(w.end / 60_000) * 60_000)), rpus * seconds, rpus, rpus * Math.max(60, Math.ceil(seconds))];
+    const row = [
+      utcText(from),
+      utcText(Math.max(from + 60_000, Math.ceil(w.end / 60_000) * 60_000)),
+      rpus * seconds,
+      rpus,
+      rpus * Math.max(60, Math.ceil(seconds)),
+    ];
     w.written = w.written
       .then(() =>
         admin(s.database, async (c) => {
@@ -265,7 +316,12 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   }
 
   /** Runs one statement on a PostgreSQL connection; fills in the statement's outcome. */
-  async function runOn(client: pg.Client, s: Statement, session: Session | undefined, parameters: readonly { name: string; value: string }[]): Promise<void> {
+  async function runOn(
+    client: pg.Client,
+    s: Statement,
+    session: Session | undefined,
+    parameters: readonly { name: string; value: string }[],
+  ): Promise<void> {
     const pid = (client as unknown as { processID: number }).processID;
     s.pid = pid;
     s.status = 'STARTED';
@@ -275,7 +331,10 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
       const copy = parseCopy(s.sql);
       if (copy) {
         const started = new Date();
-        const tableId = Number((await client.query<{ id: string }>('SELECT CAST(to_regclass($1) AS oid) AS id', [copy.table])).rows[0]?.id ?? 0);
+        const tableId = Number(
+          (await client.query<{ id: string }>('SELECT CAST(to_regclass($1) AS oid) AS id', [copy.table])).rows[0]?.id ??
+            0,
+        );
         const outcome = await performCopy(client, copy, reader);
         await recordLoadErrors(s, pid, tableId, started, outcome.rejected);
         // PG_LAST_COPY_ID is "updated when the COPY command begins the load process"; a missing prefix
@@ -287,7 +346,10 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
         if (session) session.lastCopyCount = outcome.rows;
         s.resultRows = outcome.rows;
       } else {
-        let text = rewrite(s.sql, { lastCopyCount: session?.lastCopyCount ?? 0, lastCopyId: session?.lastCopyId ?? -1 });
+        let text = rewrite(s.sql, {
+          lastCopyCount: session?.lastCopyCount ?? 0,
+          lastCopyId: session?.lastCopyId ?? -1,
+        });
         const values: string[] = [];
         for (const p of parameters) {
           values.push(p.value);
@@ -299,8 +361,15 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
         if (result.fields && result.fields.length > 0) {
           const names = await Promise.all(result.fields.map((f) => typeName(client, f.dataTypeID)));
           const rows = result.rows as unknown[][];
-          const wide = rows.findIndex((row) => row.reduce<number>((n, v) => n + (v === null ? 0 : Buffer.byteLength(String(v))), 0) > DATA_API_LIMITS.rowBytes);
-          if (wide !== -1) throw new Error(`ERROR: Packet for query is too large: row ${wide + 1} of the result is over the Data API's ${DATA_API_LIMITS.rowBytes} bytes per row`);
+          const wide = rows.findIndex(
+            (row) =>
+              row.reduce<number>((n, v) => n + (v === null ? 0 : Buffer.byteLength(String(v))), 0) >
+              DATA_API_LIMITS.rowBytes,
+          );
+          if (wide !== -1)
+            throw new Error(
+              `ERROR: Packet for query is too large: row ${wide + 1} of the result is over the Data API's ${DATA_API_LIMITS.rowBytes} bytes per row`,
+            );
           s.columns = result.fields.map((f, i) => ({ name: f.name, label: f.name, typeName: names[i] ?? 'unknown' }));
           s.records = rows.map((row) => row.map((v, i) => field(v, names[i] ?? 'unknown')));
           s.resultRows = s.records.length;
@@ -313,7 +382,9 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
       const e = err as { message?: string; code?: string };
       // pg_cancel_backend (CancelStatement) ends a statement as ABORTED; everything else FAILED.
       ended = e.code === '57014' ? 'ABORTED' : 'FAILED';
-      s.error = varcharBytesError(e.message ?? '') ?? (/^ERROR:/.test(e.message ?? '') ? e.message : `ERROR: ${e.message ?? String(err)}`);
+      s.error =
+        varcharBytesError(e.message ?? '') ??
+        (/^ERROR:/.test(e.message ?? '') ? e.message : `ERROR: ${e.message ?? String(err)}`);
     }
     s.updatedAt = Date.now();
     // Billed before the statement is seen to end, so that the client's next statement reads its usage row.
@@ -331,50 +402,92 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   function idle(session: Session): void {
     session.busy = false;
     clearTimeout(session.timer);
-    session.timer = setTimeout(() => endSession(session, `idle for ${session.keepAliveSeconds}s (SessionKeepAliveSeconds)`), session.keepAliveSeconds * 1000);
+    session.timer = setTimeout(
+      () => endSession(session, `idle for ${session.keepAliveSeconds}s (SessionKeepAliveSeconds)`),
+      session.keepAliveSeconds * 1000,
+    );
     session.timer.unref();
   }
 
   function targetOf(input: Record<string, unknown>): Target {
     const workgroup = input['WorkgroupName'];
     const cluster = input['ClusterIdentifier'];
-    if (typeof workgroup === 'string' && typeof cluster === 'string') throw new ApiError('ValidationException', 'Specify either WorkgroupName or ClusterIdentifier, not both');
+    if (typeof workgroup === 'string' && typeof cluster === 'string')
+      throw new ApiError('ValidationException', 'Specify either WorkgroupName or ClusterIdentifier, not both');
     if (typeof workgroup === 'string') {
-      if (input['DbUser'] !== undefined) throw new ApiError('ValidationException', 'DbUser is not supported with WorkgroupName: Redshift Serverless maps the IAM identity to a database user');
+      if (input['DbUser'] !== undefined)
+        throw new ApiError(
+          'ValidationException',
+          'DbUser is not supported with WorkgroupName: Redshift Serverless maps the IAM identity to a database user',
+        );
       return { WorkgroupName: workgroup };
     }
     if (typeof cluster === 'string') return { ClusterIdentifier: cluster };
-    throw new ApiError('ValidationException', 'Either WorkgroupName or ClusterIdentifier is required when SessionId is not given');
+    throw new ApiError(
+      'ValidationException',
+      'Either WorkgroupName or ClusterIdentifier is required when SessionId is not given',
+    );
   }
 
   async function executeStatement(input: Record<string, unknown>): Promise<Record<string, unknown>> {
     const sql = input['Sql'];
     if (typeof sql !== 'string' || sql.trim() === '') throw new ApiError('ValidationException', 'Sql is required');
-    if (splitStatements(sql).length !== 1) throw new ApiError('ValidationException', 'ExecuteStatement runs exactly one SQL statement; use BatchExecuteStatement for several');
-    if (Buffer.byteLength(sql) > DATA_API_LIMITS.statementBytes) throw new ApiError('ValidationException', 'Cannot process query string larger than 100kB');
+    if (splitStatements(sql).length !== 1)
+      throw new ApiError(
+        'ValidationException',
+        'ExecuteStatement runs exactly one SQL statement; use BatchExecuteStatement for several',
+      );
+    if (Buffer.byteLength(sql) > DATA_API_LIMITS.statementBytes)
+      throw new ApiError('ValidationException', 'Cannot process query string larger than 100kB');
     const parameters = (input['Parameters'] ?? []) as { name?: unknown; value?: unknown }[];
     for (const p of parameters) {
-      if (typeof p.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.name) || typeof p.value !== 'string') throw new ApiError('ValidationException', 'Each parameter needs a name and a string value');
+      if (typeof p.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.name) || typeof p.value !== 'string')
+        throw new ApiError('ValidationException', 'Each parameter needs a name and a string value');
       // SqlParameter.value: "Length Constraints: Minimum length of 1" (API reference, SqlParameter).
-      if (p.value.length < 1) throw new ApiError('ValidationException', `1 validation error detected: Value '' at 'parameters.${p.name}.member.value' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+      if (p.value.length < 1)
+        throw new ApiError(
+          'ValidationException',
+          `1 validation error detected: Value '' at 'parameters.${p.name}.member.value' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+        );
     }
-    if (input['SecretArn'] !== undefined && input['DbUser'] !== undefined) throw new ApiError('ValidationException', 'Specify either SecretArn or DbUser, not both');
+    if (input['SecretArn'] !== undefined && input['DbUser'] !== undefined)
+      throw new ApiError('ValidationException', 'Specify either SecretArn or DbUser, not both');
     const sessionId = input['SessionId'];
     let session: Session | undefined;
     if (typeof sessionId === 'string') {
-      for (const name of ['WorkgroupName', 'ClusterIdentifier', 'Database', 'SecretArn', 'DbUser', 'SessionKeepAliveSeconds']) {
-        if (input[name] !== undefined) throw new ApiError('ValidationException', `${name} cannot be specified with SessionId: the session already has it`);
+      for (const name of [
+        'WorkgroupName',
+        'ClusterIdentifier',
+        'Database',
+        'SecretArn',
+        'DbUser',
+        'SessionKeepAliveSeconds',
+      ]) {
+        if (input[name] !== undefined)
+          throw new ApiError(
+            'ValidationException',
+            `${name} cannot be specified with SessionId: the session already has it`,
+          );
       }
       session = sessions.get(sessionId);
-      if (!session || session.ended) throw new ApiError('ValidationException', `Session ${sessionId} is not available: it ended${session?.ended ? ` (${session.ended})` : ''}`);
-      if (session.busy) throw new ApiError('ActiveStatementsExceededException', `Session ${sessionId} is running another statement`);
+      if (!session || session.ended)
+        throw new ApiError(
+          'ValidationException',
+          `Session ${sessionId} is not available: it ended${session?.ended ? ` (${session.ended})` : ''}`,
+        );
+      if (session.busy)
+        throw new ApiError('ActiveStatementsExceededException', `Session ${sessionId} is running another statement`);
       clearTimeout(session.timer);
     }
     const target = session?.target ?? targetOf(input);
     const database = session?.database ?? input['Database'];
-    if (typeof database !== 'string' || database === '') throw new ApiError('ValidationException', 'Database is required');
+    if (typeof database !== 'string' || database === '')
+      throw new ApiError('ValidationException', 'Database is required');
     const keepAlive = input['SessionKeepAliveSeconds'];
-    if (keepAlive !== undefined && (typeof keepAlive !== 'number' || !Number.isInteger(keepAlive) || keepAlive < 0 || keepAlive > 86400)) {
+    if (
+      keepAlive !== undefined &&
+      (typeof keepAlive !== 'number' || !Number.isInteger(keepAlive) || keepAlive < 0 || keepAlive > 86400)
+    ) {
       throw new ApiError('ValidationException', 'SessionKeepAliveSeconds must be 0 to 86400');
     }
     try {
@@ -382,14 +495,29 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
       if (!session && typeof keepAlive === 'number' && keepAlive > 0) {
         const id = randomUUID();
         const client = await openClient(database, `data-api-session:${id}`);
-        const created: Session = { id, database, target, keepAliveSeconds: keepAlive, client, pid: (client as unknown as { processID: number }).processID, busy: false, ended: undefined, timer: undefined, lastCopyCount: 0, lastCopyId: -1 };
+        const created: Session = {
+          id,
+          database,
+          target,
+          keepAliveSeconds: keepAlive,
+          client,
+          pid: (client as unknown as { processID: number }).processID,
+          busy: false,
+          ended: undefined,
+          timer: undefined,
+          lastCopyCount: 0,
+          lastCopyId: -1,
+        };
         client.on('error', (err) => endSession(created, `its connection ended: ${err.message}`));
         client.on('end', () => endSession(created, 'its connection ended'));
         sessions.set(id, created);
         session = created;
       }
     } catch (err) {
-      throw new ApiError('DatabaseConnectionException', `Connection to the database ${database} failed: ${(err as Error).message}`);
+      throw new ApiError(
+        'DatabaseConnectionException',
+        `Connection to the database ${database} failed: ${(err as Error).message}`,
+      );
     }
     const s: Statement = {
       id: randomUUID(),
@@ -427,7 +555,14 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
         }
       })();
     }
-    return { Id: s.id, CreatedAt: s.createdAt / 1000, Database: database, ...target, ...(session ? { SessionId: session.id } : {}), ...pick(input, ['SecretArn', 'DbUser']) };
+    return {
+      Id: s.id,
+      CreatedAt: s.createdAt / 1000,
+      Database: database,
+      ...target,
+      ...(session ? { SessionId: session.id } : {}),
+      ...pick(input, ['SecretArn', 'DbUser']),
+    };
   }
 
   function statement(input: Record<string, unknown>): Statement {
@@ -460,15 +595,36 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
 
   function getStatementResult(input: Record<string, unknown>): Record<string, unknown> {
     const s = statement(input);
-    if (s.status !== 'FINISHED') throw new ApiError('ValidationException', `Query has not finished: its status is ${s.status}`);
-    if (!s.columns || !s.records) throw new ApiError('ResourceNotFoundException', 'Query does not have result. Please check query status with DescribeStatement.');
+    if (s.status !== 'FINISHED')
+      throw new ApiError('ValidationException', `Query has not finished: its status is ${s.status}`);
+    if (!s.columns || !s.records)
+      throw new ApiError(
+        'ResourceNotFoundException',
+        'Query does not have result. Please check query status with DescribeStatement.',
+      );
     const token = input['NextToken'];
-    const offset = typeof token === 'string' && token !== '' ? Number(Buffer.from(token, 'base64').toString('utf8').split(':')[1]) : 0;
-    if (!Number.isInteger(offset) || offset < 0 || offset > s.records.length) throw new ApiError('ValidationException', 'Invalid NextToken');
+    const offset =
+      typeof token === 'string' && token !== ''
+        ? Number(Buffer.from(token, 'base64').toString('utf8').split(':')[1])
+        : 0;
+    if (!Number.isInteger(offset) || offset < 0 || offset > s.records.length)
+      throw new ApiError('ValidationException', 'Invalid NextToken');
     const end = Math.min(offset + pageRows, s.records.length);
     return {
       Records: s.records.slice(offset, end),
-      ColumnMetadata: s.columns.map((c) => ({ name: c.name, label: c.label, typeName: c.typeName, nullable: 1, isCaseSensitive: true, isCurrency: false, isSigned: true, precision: 0, scale: 0, schemaName: '', tableName: '' })),
+      ColumnMetadata: s.columns.map((c) => ({
+        name: c.name,
+        label: c.label,
+        typeName: c.typeName,
+        nullable: 1,
+        isCaseSensitive: true,
+        isCurrency: false,
+        isSigned: true,
+        precision: 0,
+        scale: 0,
+        schemaName: '',
+        tableName: '',
+      })),
       TotalNumRows: s.records.length,
       ...(end < s.records.length ? { NextToken: Buffer.from(`${s.id}:${end}`).toString('base64') } : {}),
     };
@@ -476,12 +632,16 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
 
   async function cancelStatement(input: Record<string, unknown>): Promise<Record<string, unknown>> {
     const s = statement(input);
-    if (s.status !== 'STARTED' && s.status !== 'SUBMITTED') throw new ApiError('ValidationException', `Could not cancel a query that is already in ${s.status} state`);
+    if (s.status !== 'STARTED' && s.status !== 'SUBMITTED')
+      throw new ApiError('ValidationException', `Could not cancel a query that is already in ${s.status} state`);
     if (s.pid) await admin(s.database, (c) => c.query('SELECT pg_cancel_backend($1)', [s.pid]));
     return { Status: true };
   }
 
-  const operations: Record<string, (input: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>> = {
+  const operations: Record<
+    string,
+    (input: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>
+  > = {
     ExecuteStatement: executeStatement,
     DescribeStatement: describeStatement,
     GetStatementResult: getStatementResult,
@@ -493,14 +653,22 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const reply = (status: number, body: unknown, type?: string) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', ...(type ? { 'x-amzn-errortype': type } : {}), 'x-amzn-requestid': randomUUID() });
+        res.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.1',
+          ...(type ? { 'x-amzn-errortype': type } : {}),
+          'x-amzn-requestid': randomUUID(),
+        });
         res.end(JSON.stringify(body));
       };
       const target = String(req.headers['x-amz-target'] ?? '');
       const m = /^RedshiftData\.(\w+)$/.exec(target);
       const operation = m ? operations[m[1] ?? ''] : undefined;
       if (req.method !== 'POST' || !operation) {
-        reply(400, { __type: 'UnknownOperationException', message: `Unknown operation ${target}` }, 'UnknownOperationException');
+        reply(
+          400,
+          { __type: 'UnknownOperationException', message: `Unknown operation ${target}` },
+          'UnknownOperationException',
+        );
         return;
       }
       let input: Record<string, unknown>;
@@ -516,7 +684,12 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
           (out) => reply(200, out),
           (err: unknown) => {
             if (err instanceof ApiError) reply(400, { __type: err.type, message: err.message }, err.type);
-            else reply(500, { __type: 'InternalServerException', message: (err as Error).message }, 'InternalServerException');
+            else
+              reply(
+                500,
+                { __type: 'InternalServerException', message: (err as Error).message },
+                'InternalServerException',
+              );
           },
         );
     });
