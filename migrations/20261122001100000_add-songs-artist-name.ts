@@ -8,10 +8,7 @@ import type { MigrationBuilder } from 'node-pg-migrate';
 import { sqlType, varchar, type ColumnDef } from '../lib/dialect/table-def.ts';
 
 /** The column added (the report's schema diagram applies it, as addColumnMigration's). */
-export const addedColumn: { readonly table: string; readonly column: ColumnDef } = {
-  table: 'songs',
-  column: { name: 'artist_name', type: varchar(1024) },
-};
+export const addedColumn: { readonly table: string; readonly column: ColumnDef } = { table: 'songs', column: { name: 'artist_name', type: varchar(1024) } };
 
 export async function up(pgm: MigrationBuilder): Promise<void> {
   pgm.sql(`ALTER TABLE songs ADD COLUMN artist_name ${sqlType(addedColumn.column.type)}`);

@@ -42,16 +42,12 @@ export const MERGE_KEYS: Readonly<Record<string, readonly string[]>> = {
 
 export async function up(pgm: MigrationBuilder): Promise<void> {
   const dialect = await dialectOf(pgm);
-  for (const def of await stagingDefs(true))
-    for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
-  for (const [table, columns] of Object.entries(MERGE_KEYS))
-    for (const statement of dialect.informationalPrimaryKey(table, columns, false)) pgm.sql(statement);
+  for (const def of await stagingDefs(true)) for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
+  for (const [table, columns] of Object.entries(MERGE_KEYS)) for (const statement of dialect.informationalPrimaryKey(table, columns, false)) pgm.sql(statement);
 }
 
 export async function down(pgm: MigrationBuilder): Promise<void> {
   const dialect = await dialectOf(pgm);
-  for (const [table, columns] of Object.entries(MERGE_KEYS))
-    for (const statement of dialect.informationalPrimaryKey(table, columns, true)) pgm.sql(statement);
-  for (const def of await stagingDefs(false))
-    for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
+  for (const [table, columns] of Object.entries(MERGE_KEYS)) for (const statement of dialect.informationalPrimaryKey(table, columns, true)) pgm.sql(statement);
+  for (const def of await stagingDefs(false)) for (const statement of dialect.redesignScratchTable(def)) pgm.sql(statement);
 }

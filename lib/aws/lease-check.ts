@@ -1,5 +1,5 @@
 /**
- * The lease check of a load on Redshift: one look-up of the target cluster's
+ * The lease check of every command that opens a Redshift (lib/db/database.ts): one look-up of the target cluster's
  * or workgroup's tags (lib/aws/lease.ts), and a warning when the tool created
  * it and its lease has expired (it still costs money; `cluster sweep` would
  * delete it). It never fails or holds up the load: any failure (no

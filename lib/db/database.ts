@@ -173,6 +173,8 @@ export async function openDatabase(config: Config, log: Logger, options: OpenOpt
     throw err;
   }
   await first.end();
+  // Every command that reaches a Redshift the tool created says when its lease has expired (it still costs money).
+  if (dialect.name === 'redshift') await (await import('../aws/lease-check.ts')).warnIfTargetExpired(config, log);
   return {
     dialect,
     description: where,

@@ -164,9 +164,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         log.info(`Loading into ${db.dialect.name} at ${db.description}`);
         const run = new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh));
         if (db.dialect.name === 'redshift') {
-          const { warnIfTargetExpired } = await import('../../lib/aws/lease-check.ts');
-          await warnIfTargetExpired(config, log);
-          // The estimate, kept in the run record (the actual is added when it ends); never fails the load.
+          // The lease was checked when the database was opened (lib/db/database.ts). The estimate, kept in the run record (the actual is added when it ends); never fails the load.
           try {
             const planned = await preflight(db.dialect, options, process.env);
             run.cost = runCostOf(planned);
