@@ -51,6 +51,9 @@ export interface AnalyticsAnswer {
   readonly title: string;
   readonly description: string;
   readonly rows: Record<string, unknown>[];
+  readonly columns: readonly string[];
+  /** Each column's SQL type where the transport says it (typed --format json). */
+  readonly types?: readonly string[] | undefined;
 }
 
 /** Runs the named queries (all when none are named) on a connection of their own. */
@@ -65,7 +68,16 @@ export async function runAnalytics(db: Database, names?: readonly string[]): Pro
   try {
     const out: AnalyticsAnswer[] = [];
     for (const q of all.filter((q) => !names || names.length === 0 || names.includes(q.name))) {
-      out.push({ name: q.name, title: q.title, description: q.description, rows: (await conn.query(q.sql)).rows });
+      // One statement each; script() also says each column's type (typed --format json).
+      const [result] = await conn.script(q.sql);
+      out.push({
+        name: q.name,
+        title: q.title,
+        description: q.description,
+        rows: result?.rows ?? [],
+        columns: result?.columns ?? [],
+        types: result?.types,
+      });
     }
     return out;
   } finally {

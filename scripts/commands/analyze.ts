@@ -5,7 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { pipeline } from '../../loaders/index.ts';
 import { runAnalytics } from '../../lib/report/analytics.ts';
 import { openDatabase } from '../../lib/db/database.ts';
-import { formatRows, OUTPUT_FORMATS, type OutputFormat } from './format-table.ts';
+import { formatRows, jsonRows, OUTPUT_FORMATS, type OutputFormat } from './format-table.ts';
 import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
 
 interface AnalyzeArgs extends CommonArgs {
@@ -31,7 +31,13 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       try {
         const results = await runAnalytics(db, args.query);
         if (args.format === 'json') {
-          print(JSON.stringify(Object.fromEntries(results.map((r) => [r.name, r.rows])), null, 2));
+          print(
+            JSON.stringify(
+              Object.fromEntries(results.map((r) => [r.name, jsonRows(r.rows, r.columns, r.types)])),
+              null,
+              2,
+            ),
+          );
           return;
         }
         for (const r of results) {

@@ -84,6 +84,15 @@ export function jsonValue(value: unknown, type: string | undefined): unknown {
   }
 }
 
+/** Rows as `--format json` gives them: each value typed by its column's SQL type (jsonValue). */
+export function jsonRows(
+  rows: readonly Row[],
+  columns: readonly string[],
+  types?: readonly string[],
+): Record<string, unknown>[] {
+  return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, jsonValue(r[c] ?? null, types?.[i])])));
+}
+
 export function formatRows(
   rows: readonly Row[],
   format: OutputFormat,
@@ -95,11 +104,7 @@ export function formatRows(
     case 'table':
       return formatTable(rows, cols);
     case 'json':
-      return `${JSON.stringify(
-        rows.map((r) => Object.fromEntries(cols.map((c, i) => [c, jsonValue(r[c] ?? null, types?.[i])]))),
-        null,
-        2,
-      )}\n`;
+      return `${JSON.stringify(jsonRows(rows, cols, types), null, 2)}\n`;
     case 'csv':
       return `${[cols.map(csvCell).join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n')}\n`;
     default: {
