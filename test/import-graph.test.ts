@@ -7,8 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { cruise, type IModule } from 'dependency-cruiser';
+import type { IModule } from 'dependency-cruiser';
 import { PROJECT_DIR } from './support/spawn-cli.ts';
+import { importGraph } from './support/test-kinds.ts';
 
 /** lib/'s layers, lowest first: a module may import its own layer's folders' files within its folder, and any lower layer. */
 export const LIB_LAYERS: readonly (readonly string[])[] = [
@@ -41,14 +42,7 @@ let modules: IModule[] = [];
 let edges: Edge[] = [];
 
 test.before(async () => {
-  const result = await cruise(['lib', 'loaders', 'migrations', 'scripts', 'test'], {
-    baseDir: PROJECT_DIR,
-    tsPreCompilationDeps: true,
-    doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)node_modules/' },
-  });
-  if (typeof result.output === 'string') throw new Error('dependency-cruiser returned text');
-  modules = result.output.modules;
+  modules = await importGraph(PROJECT_DIR, ['lib', 'loaders', 'migrations', 'scripts', 'test']);
   // The project's own files only (packages are not layers).
   edges = modules.flatMap((m) =>
     m.dependencies

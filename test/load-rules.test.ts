@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { event, JSONPATHS, song, writeFixture } from './helpers/fixtures.ts';
+import { EVENT_KEYS, event, JSONPATHS, song, writeFixture } from './helpers/fixtures.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import type { TestDatabase } from './helpers/database.ts';
 import { checksums } from './helpers/warehouse.ts';
@@ -331,26 +331,8 @@ test('the JSONPaths file must match the table in count; a missing one is named',
 
 test('a JSONPaths file in another order than the table is refused, naming the path', async (t) => {
   const tdb = await fresh();
-  const keys = [
-    'auth',
-    'artist',
-    'firstName',
-    'gender',
-    'itemInSession',
-    'lastName',
-    'length',
-    'level',
-    'location',
-    'method',
-    'page',
-    'registration',
-    'sessionId',
-    'song',
-    'status',
-    'ts',
-    'userAgent',
-    'userId',
-  ];
+  // Sparkify's keys with the first two swapped.
+  const keys = [EVENT_KEYS[1], EVENT_KEYS[0], ...EVENT_KEYS.slice(2)];
   const f = await writeFixture(t, {
     logs: { 'a.json': [event()] },
     jsonpaths: JSON.stringify({ jsonpaths: keys.map((k) => `$['${k}']`) }, null, 2),

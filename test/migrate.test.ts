@@ -1,6 +1,7 @@
 // Migrations on a real PostgreSQL: catalog after up, down --all, up again; status; concurrent runs.
 import test from 'ava';
 import { migrate, migrationNames, migrationStatus } from '../lib/migrate/migrate.ts';
+import { MIGRATIONS } from './helpers/migrations.ts';
 import { silentLogger } from '../lib/log.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { runCli } from './helpers/cli.ts';
@@ -11,12 +12,6 @@ test.before(async () => {
 });
 test.after.always(async () => {
   await tdb?.drop();
-});
-
-/** Every migration in migrations/ (a new one changes no test). */
-let MIGRATIONS = 0;
-test.before(async () => {
-  MIGRATIONS = (await migrationNames()).length;
 });
 
 const TABLES = [

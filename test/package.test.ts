@@ -13,13 +13,7 @@ import { PROJECT_DIR, runCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
-import { migrationNames } from '../lib/migrate/migrate.ts';
-
-/** Every migration in migrations/ (a new one changes no test). */
-let MIGRATIONS = 0;
-test.before(async () => {
-  MIGRATIONS = (await migrationNames()).length;
-});
+import { MIGRATIONS } from './helpers/migrations.ts';
 
 const run = promisify(execFile);
 

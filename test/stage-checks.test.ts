@@ -15,7 +15,7 @@ import { pipeline } from '../loaders/index.ts';
 import { runCli } from './helpers/cli.ts';
 import type { TestDatabase } from './helpers/database.ts';
 import { fakeRedshift } from './helpers/fake-redshift.ts';
-import { event, song, writeFixture } from './helpers/fixtures.ts';
+import { EVENT_KEYS, event, song, writeFixture } from './helpers/fixtures.ts';
 import { load, loadedBaseline, migratedDatabase } from './helpers/load.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
 import { checksums } from './helpers/warehouse.ts';
@@ -87,26 +87,7 @@ test.serial('a missing JSONPaths file is named with LOG_JSONPATH, beside a missi
 });
 
 const NESTED_TS = JSON.stringify({
-  jsonpaths: [
-    'artist',
-    'auth',
-    'firstName',
-    'gender',
-    'itemInSession',
-    'lastName',
-    'length',
-    'level',
-    'location',
-    'method',
-    'page',
-    'registration',
-    'sessionId',
-    'song',
-    'status',
-    'ts',
-    'userAgent',
-    'userId',
-  ].map((k) => (k === 'ts' ? "$['ts']['b']" : `$['${k}']`)),
+  jsonpaths: EVENT_KEYS.map((k) => (k === 'ts' ? "$['ts']['b']" : `$['${k}']`)),
 });
 
 test.serial(

@@ -53,32 +53,29 @@ export function song(overrides: Song = {}): Song {
   };
 }
 
-export const JSONPATHS = JSON.stringify(
-  {
-    jsonpaths: [
-      'artist',
-      'auth',
-      'firstName',
-      'gender',
-      'itemInSession',
-      'lastName',
-      'length',
-      'level',
-      'location',
-      'method',
-      'page',
-      'registration',
-      'sessionId',
-      'song',
-      'status',
-      'ts',
-      'userAgent',
-      'userId',
-    ].map((k) => `$['${k}']`),
-  },
-  null,
-  4,
-);
+/** The log events' keys, in the order of staging_events' columns (and of Sparkify's JSONPaths file). */
+export const EVENT_KEYS: readonly string[] = [
+  'artist',
+  'auth',
+  'firstName',
+  'gender',
+  'itemInSession',
+  'lastName',
+  'length',
+  'level',
+  'location',
+  'method',
+  'page',
+  'registration',
+  'sessionId',
+  'song',
+  'status',
+  'ts',
+  'userAgent',
+  'userId',
+];
+
+export const JSONPATHS = JSON.stringify({ jsonpaths: EVENT_KEYS.map((k) => `$['${k}']`) }, null, 4);
 
 export interface FixtureSet {
   readonly root: string;

@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createLogger } from '../../lib/log.ts';
 import { PROJECT_DIR } from './spawn-cli.ts';
-import { testGraph, unitTestFiles } from './test-kinds.ts';
+import { importGraph, unitTestFiles } from './test-kinds.ts';
 import { createRunTempDir, leftovers, removeRunTempDir } from './temp-leftovers.ts';
 
 const log = createLogger();
-const files = unitTestFiles(await testGraph(PROJECT_DIR));
+const files = unitTestFiles(await importGraph(PROJECT_DIR, ['test']));
 log.info(`Unit tests: ${files.length} files that need no database (npm test runs every file)`);
 const runTmp = await createRunTempDir();
 const env: NodeJS.ProcessEnv = {

@@ -15,9 +15,9 @@ export const NEEDS_DATABASE: readonly RegExp[] = [
   /^lib\/db\/embedded-postgres\.ts$/,
 ];
 
-/** The import graph of the test files (and what they import), type-only imports included. */
-export async function testGraph(root: string): Promise<IModule[]> {
-  const result = await cruise(['test'], {
+/** The import graph of the given folders (and what they import), type-only imports included; packages are not followed. */
+export async function importGraph(root: string, folders: readonly string[]): Promise<IModule[]> {
+  const result = await cruise([...folders], {
     baseDir: root,
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },

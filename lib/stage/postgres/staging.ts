@@ -139,7 +139,7 @@ async function runStepPlan(
         throw unexpectedAction('PostgreSQL', action);
     }
   }
-  if (!copied) throw unexpectedAction('PostgreSQL', { kind: 'note', text: 'a plan without its COPY' });
+  if (!copied) throw new Error(`PostgreSQL staging: the plan of ${p.step.table} has no COPY FROM STDIN`);
   await ctx.faults.at(`stage:${p.step.table}:copied`);
   const report = {
     step: `stage ${p.step.table}`,

@@ -502,7 +502,8 @@ export const redshiftStaging: StagingStrategy = {
         async () => {
           for (const step of steps) {
             const start = process.hrtime.bigint();
-            const plan = stepPlan(step, ctx, auth, from(step), regionOf(regions, step));
+            const copyFrom = from(step);
+            const plan = stepPlan(step, ctx, auth, copyFrom, regionOf(regions, step));
             const outcome: StepOutcome = { since: undefined, loaded: 0, skipped: [], removed: 0 };
             current = { table: step.table, since: undefined };
             try {
@@ -511,7 +512,7 @@ export const redshiftStaging: StagingStrategy = {
               current.since = outcome.since;
             }
             skipped.push(...outcome.skipped);
-            if (from(step).kind === 'nothing-new') {
+            if (copyFrom.kind === 'nothing-new') {
               reports.push({
                 step: `stage ${step.table}`,
                 table: step.table,
