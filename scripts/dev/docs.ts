@@ -7,10 +7,26 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generatedDocs } from '../../test/support/generated-docs.ts';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
 import { PROJECT_DIR } from '../../test/support/spawn-cli.ts';
 
+const args = yargs(hideBin(process.argv))
+  .scriptName('npm run docs --')
+  .usage(
+    '$0 [--check]: writes docs/commands.md and the schema blocks of README.md and docs/data-model.md from the code',
+  )
+  .option('check', {
+    type: 'boolean',
+    default: false,
+    describe: 'write nothing; exit 1 naming each generated file that differs',
+  })
+  .strict()
+  .help()
+  .parseSync();
+
 async function main(): Promise<void> {
-  const check = process.argv.includes('--check');
+  const check = args.check;
   const stale: string[] = [];
   for (const [file, content] of await generatedDocs()) {
     const current = await readFile(path.join(PROJECT_DIR, file), 'utf8').catch(() => undefined);

@@ -46,6 +46,12 @@ const args = yargs(hideBin(process.argv))
     default: false,
     describe: 'print the mutations and their test files, run nothing',
   })
+  .option('format', {
+    choices: ['table', 'json'] as const,
+    default: 'table' as const,
+    describe:
+      'table: for people; json: the list (--list) or the results as exactly one JSON document on stdout (progress on stderr)',
+  })
   .option('baseline', {
     type: 'boolean',
     default: true,
@@ -164,6 +170,10 @@ if (args.file && selected.length !== args.file.length) {
   process.exit(2);
 }
 
+if (args.list && args.format === 'json') {
+  process.stdout.write(`${JSON.stringify({ files: selected }, null, 2)}\n`);
+  process.exit(0);
+}
 if (args.list) {
   for (const f of selected) {
     process.stdout.write(
@@ -267,7 +277,8 @@ try {
               ? 'survived, equivalent'
               : 'survived, left'
             : 'SURVIVED';
-      process.stdout.write(
+      // Progress: on stderr when stdout is the JSON document.
+      (args.format === 'json' ? process.stderr : process.stdout).write(
         `${mark.padEnd(20)} ${f.file}: ${m.rule} (${Math.round((Date.now() - t0) / 1000)}s; ${outcome.how})\n`,
       );
     }
@@ -284,31 +295,57 @@ try {
 
 // The summary: per file, then the total.
 const counted = (o: Outcome) => !o.mutation.equivalent && !o.mutation.left && !o.compileError;
-process.stdout.write('\nfile                                          caught  survived  not counted\n');
-for (const f of selected) {
-  const mine = outcomes.filter((o) => o.file === f.file);
-  if (mine.length === 0) continue;
-  const c = mine.filter(counted);
-  process.stdout.write(
-    `${f.file.padEnd(46)}${String(c.filter((o) => o.caught).length).padStart(6)}${String(c.filter((o) => !o.caught).length).padStart(10)}${String(mine.length - c.length).padStart(13)}\n`,
-  );
-}
+const perFile = selected
+  .map((f) => {
+    const mine = outcomes.filter((o) => o.file === f.file);
+    const c = mine.filter(counted);
+    return {
+      file: f.file,
+      run: mine.length,
+      caught: c.filter((o) => o.caught).length,
+      survived: c.filter((o) => !o.caught).length,
+      notCounted: mine.length - c.length,
+    };
+  })
+  .filter((r) => r.run > 0);
 const all = outcomes.filter(counted);
 const caught = all.filter((o) => o.caught).length;
 const score = all.length === 0 ? 1 : caught / all.length;
 const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-process.stdout.write(
-  `\nTotal: ${caught} of ${all.length} mutants caught (${(100 * score).toFixed(1)}%), ${outcomes.length - all.length} not counted (equivalent or left, each with its reason in test/support/mutations.ts; or not compiling); ${minutes} min\n`,
-);
-for (const o of outcomes.filter((x) => !counted(x))) {
-  const why = o.compileError
+const whyNotCounted = (o: Outcome) =>
+  o.compileError
     ? 'does not compile (rewrite it so that a test has to catch it)'
     : o.mutation.equivalent
       ? `equivalent: ${o.mutation.equivalent}`
       : `left: ${o.mutation.left ?? ''}`;
-  process.stdout.write(`  not counted: ${o.file}: ${o.mutation.rule}: ${why}\n`);
+if (args.format === 'json') {
+  const summary = {
+    files: perFile.map(({ file, caught: c, survived, notCounted }) => ({ file, caught: c, survived, notCounted })),
+    caught,
+    counted: all.length,
+    score,
+    target: TARGET,
+    minutes: Number(minutes),
+    notCounted: outcomes
+      .filter((x) => !counted(x))
+      .map((o) => ({ file: o.file, rule: o.mutation.rule, why: whyNotCounted(o) })),
+    survived: all.filter((x) => !x.caught).map((o) => ({ file: o.file, rule: o.mutation.rule })),
+  };
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+} else {
+  process.stdout.write('\nfile                                          caught  survived  not counted\n');
+  for (const r of perFile) {
+    process.stdout.write(
+      `${r.file.padEnd(46)}${String(r.caught).padStart(6)}${String(r.survived).padStart(10)}${String(r.notCounted).padStart(13)}\n`,
+    );
+  }
+  process.stdout.write(
+    `\nTotal: ${caught} of ${all.length} mutants caught (${(100 * score).toFixed(1)}%), ${outcomes.length - all.length} not counted (equivalent or left, each with its reason in test/support/mutations.ts; or not compiling); ${minutes} min\n`,
+  );
+  for (const o of outcomes.filter((x) => !counted(x)))
+    process.stdout.write(`  not counted: ${o.file}: ${o.mutation.rule}: ${whyNotCounted(o)}\n`);
+  for (const o of all.filter((x) => !x.caught)) process.stdout.write(`  SURVIVED: ${o.file}: ${o.mutation.rule}\n`);
 }
-for (const o of all.filter((x) => !x.caught)) process.stdout.write(`  SURVIVED: ${o.file}: ${o.mutation.rule}\n`);
 const wronglyListed = outcomes.some((o) => o.compileError || (o.caught && !counted(o)));
 if (signalled) process.exit(130);
 process.exit(failed || score < TARGET || wronglyListed ? 1 : 0);
