@@ -243,6 +243,27 @@ export function tolerateClosedPipes(): void {
   closed(process.stderr, () => undefined);
 }
 
+/** Resolves once everything written to `stream` so far has reached the reader (or the reader has gone). */
+function written(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    // Writes complete in order: the callback of an empty write runs once every earlier write has.
+    stream.write('', () => resolve());
+  });
+}
+
+/**
+ * Exits with `code` once stdout and stderr are written out. On a pipe the
+ * writes are asynchronous: process.exit with writes still queued (a reader
+ * slower than the command) cut stdout at 64 KiB and still exited 0. Every way
+ * out of scripts/cli.ts goes through here.
+ */
+export async function exitWhenWritten(code: number): Promise<never> {
+  process.exitCode = code;
+  await Promise.all([written(process.stdout), written(process.stderr)]);
+  process.exit(code);
+}
+
 /**
  * Asks before a step that deletes data (--full-refresh, migrate down --all,
  * --replace-existing): true when the user typed yes, or gave --yes. Not at a
