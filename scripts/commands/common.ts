@@ -154,7 +154,7 @@ function loadSettingsFiles(args: CommonArgs, log: Logger, writes: Writes = {}): 
   let read: ConfigFileRead | undefined;
   if (origin) {
     const written = writes.configFile !== undefined && path.resolve(writes.configFile) === path.resolve(origin.file);
-    const text = readIfExists(path.resolve(origin.file)) ?? (written ? '' : undefined);
+    const text = readIfExists(path.resolve(origin.file), origin.file) ?? (written ? '' : undefined);
     if (text === undefined) throw new ConfigError([`${origin.by} ${printable(origin.file)}: no such file`]);
     const cfg = parseDwhCfg(text, printable(origin.file));
     for (const w of cfg.warnings) log.warn(w);
@@ -185,7 +185,7 @@ function selectedTarget(
     nonEmpty(process.env['SPARKIFY_TARGETS_FILE']) ??
     nonEmpty(fromEnvFile['SPARKIFY_TARGETS_FILE']) ??
     DEFAULT_TARGETS_FILE;
-  const text = readIfExists(path.resolve(file));
+  const text = readIfExists(path.resolve(file), file);
   if (text === undefined)
     throw new ConfigError([
       `${by} ${printable(name)}: no targets file ${printable(file)} (a [target.${printable(name)}] section there names the warehouse; see SPARKIFY_TARGETS_FILE)`,
