@@ -123,7 +123,7 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
             row = i === 0 ? field : `${row}\t${field}`;
           }
           sink.out.writeString(`${row}\n`);
-          sink.out.rows += 1;
+          sink.out.endRow(last, uri);
           rows += 1;
         },
         problem: (p) => sink.problem({ ...p, file: uri }),
@@ -170,6 +170,7 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
       });
     /** src through the fast path up to `end` (past a newline, or all when final); what it does not take goes to the general path. */
     const fastPath = (fastConvert: FlatRecordsConverter, src: Buffer, end: number, final: boolean) => {
+      sink.out.source = uri;
       const r = isUtf8(src.subarray(0, end))
         ? fastConvert(src, 0, end, line, final, sink.out, onProblem)
         : { pos: 0, line, rows: 0, stopped: true };
