@@ -344,6 +344,9 @@ async function columnTypes(client: pg.Client, table: string, columns: readonly s
   });
 }
 
+/** Data files read at once. */
+const READS_AT_ONCE = 16;
+
 /** Runs the COPY on the session's connection (inside its transaction when one is open). */
 export async function performCopy(client: pg.Client, copy: CopyStatement, reader: SourceReader): Promise<CopyOutcome> {
   const types = await columnTypes(client, copy.table, copy.columns);
@@ -362,11 +365,22 @@ export async function performCopy(client: pg.Client, copy: CopyStatement, reader
   const rejected: RecordProblem[] = [];
   const rows: (string | null)[][] = [];
   let gets = 0;
-  for (const object of objects) {
-    const parts: Buffer[] = [];
+  const read = async (object: SourceObject): Promise<Buffer> => {
     gets += 1;
+    const parts: Buffer[] = [];
     for await (const part of await reader.open(object)) parts.push(Buffer.from(part));
-    let body = Buffer.concat(parts);
+    return Buffer.concat(parts);
+  };
+  // Read READS_AT_ONCE ahead (a cluster's slices read in parallel too), loaded in order.
+  const reads: Promise<Buffer>[] = [];
+  let next = 0;
+  for (const [i, object] of objects.entries()) {
+    for (; next < objects.length && next < i + READS_AT_ONCE; next += 1) {
+      const r = read(objects[next] as SourceObject);
+      r.catch(() => undefined); // awaited in its turn
+      reads.push(r);
+    }
+    let body = await (reads.shift() as Promise<Buffer>);
     if (copy.gzip) {
       try {
         body = gunzipSync(body);
