@@ -25,6 +25,8 @@ export interface LoadOptions {
   readonly reader?: SourceReader | undefined;
   /** Stage only objects the ledger does not list as loaded (same size and ETag/mtime). */
   readonly incremental?: boolean | undefined;
+  /** Redshift: compact many small objects into a few gzip chunks (true), never (false), or by the rule (undefined). */
+  readonly compact?: boolean | undefined;
   /** A source with no objects loads an empty staging table (default: an error naming the setting). */
   readonly allowEmpty?: boolean | undefined;
   /** A mapped column NULL in every staged row fails the stage (default: a warning). */
@@ -70,6 +72,7 @@ export function stagingContext(
     faults: opts.faults ?? noFaults,
     maxErrors: opts.maxErrors ?? MAX_ERRORS.default,
     incremental: opts.incremental ?? false,
+    compact: opts.compact,
     allowEmpty: opts.allowEmpty ?? false,
     strict: opts.strict ?? false,
     runId,

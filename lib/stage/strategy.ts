@@ -42,6 +42,8 @@ export interface StagingContext {
   readonly maxErrors: number;
   /** Stage only objects the ledger does not list as loaded. */
   readonly incremental: boolean;
+  /** Redshift: compact many small objects into chunks (true), never (false), or when the rule says (undefined; lib/stage/redshift/compaction.ts). */
+  readonly compact?: boolean | undefined;
   /** A source with no objects loads an empty staging table instead of failing (lib/stage/checks.ts). */
   readonly allowEmpty: boolean;
   /** A mapped column NULL in every staged row fails the stage instead of warning. */
@@ -63,6 +65,8 @@ export interface StagingContext {
 export interface StagedObjects {
   readonly table: string;
   readonly objects: readonly SourceObject[];
+  /** The mapping they were staged with (lib/stage/ledger.ts, mappingFingerprint). */
+  readonly mapping: string;
 }
 
 export interface Staged {

@@ -43,6 +43,7 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   dialect?: DialectName;
   maxErrors: number;
   incremental: boolean;
+  compact?: boolean;
   allowEmpty: boolean;
   strict: boolean;
   fullRefresh: boolean;
@@ -75,6 +76,11 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       type: 'boolean',
       default: false,
       describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing',
+    })
+    .option('compact', {
+      type: 'boolean',
+      describe:
+        'Redshift: compact the objects into a few gzip chunks under LOAD_STAGE_PREFIX for one COPY (--no-compact: never; default: when a source has 1000+ objects averaging under 1 MB)',
     })
     .option('allow-empty', {
       type: 'boolean',
@@ -131,6 +137,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         only: args.only,
         maxErrors: args.maxErrors,
         incremental: args.incremental,
+        compact: args.compact,
         allowEmpty: args.allowEmpty,
         strict: args.strict,
         fullRefresh: args.fullRefresh,

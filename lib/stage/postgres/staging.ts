@@ -9,7 +9,7 @@ import { DEFAULT_SCHEMA } from '../../config/config.ts';
 import { isS3Uri } from '../../config/s3-uri.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { ConfigError, naming, type RecordProblem, UnsupportedError } from '../../errors.ts';
-import { newOrChanged } from '../ledger.ts';
+import { mappingFingerprint, newOrChanged } from '../ledger.ts';
 import type { StagingStep, StepReport } from '../step.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
 import { createSourceReader } from '../../sources/source-objects.ts';
@@ -104,6 +104,8 @@ interface Prepared {
   readonly step: StagingStep;
   readonly columns: StagingColumn[];
   readonly mapping: JsonMapping;
+  /** mappingFingerprint of `mapping` (the ledger's). */
+  readonly fingerprint: string;
   readonly source: string;
   readonly objects: SourceObject[];
 }
@@ -175,11 +177,12 @@ export const postgresStaging: StagingStrategy = {
       const [listed, mapping] = isS3Uri(format)
         ? [await listSource(reader, step, ctx), await readMapping()]
         : await bothChecked(listSource(reader, step, ctx), readMapping());
-      const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
+      const fingerprint = mappingFingerprint(mapping, step.columns);
+      const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed, fingerprint) : listed;
       ctx.log.info(
         `Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`,
       );
-      return { step, columns, mapping, source, objects };
+      return { step, columns, mapping, fingerprint, source, objects };
     });
     await ctx.faults.at('stage:listed');
     if (ctx.incremental && prepared.every((p) => p.objects.length === 0))
@@ -198,7 +201,11 @@ export const postgresStaging: StagingStrategy = {
           skipped.push(...done.skipped);
         }
         await ctx.faults.at('stage:before-commit');
-        return { reports, objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects })), skipped };
+        return {
+          reports,
+          objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects, mapping: p.fingerprint })),
+          skipped,
+        };
       },
       ctx.beforeCommit,
     );
