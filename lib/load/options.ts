@@ -79,6 +79,7 @@ export function stagingContext(
     reader: opts.reader,
     onProgress: opts.onProgress,
     credentials: opts.credentials,
+    signal: opts.signal,
     ...guard,
   };
 }

@@ -15,6 +15,7 @@ import { compileMapping, fieldName, sourcePathOf, type JsonMapping } from '../..
 import { JsonRecordSplitter, MAX_RECORD_BYTES } from '../../sources/json-records.ts';
 import { numberTextAt } from '../../sources/json-source-text.ts';
 import { Utf8Lines } from './utf8-lines.ts';
+import { gzipRefusal } from '../../sources/compressed.ts';
 
 export interface ConvertTarget {
   readonly columns: readonly StagingColumn[];
@@ -191,6 +192,10 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
       }
     };
     for await (const chunk of chunks) {
+      if (bytes === 0 && chunk.byteLength > 0) {
+        const gzip = gzipRefusal(uri, chunk);
+        if (gzip) throw gzip;
+      }
       bytes += chunk.byteLength;
       if (general || !fast) {
         (general ??= toGeneral()).push(chunk);
