@@ -27,8 +27,10 @@ export interface LoadOptions {
   readonly incremental?: boolean | undefined;
   /** A source with no objects loads an empty staging table (default: an error naming the setting). */
   readonly allowEmpty?: boolean | undefined;
-  /** A mapped column NULL in every staged row fails the stage (default: a warning). */
+  /** A mapped column NULL in every staged row, a new key or a changed type fails the stage (default: a warning). */
   readonly strict?: boolean | undefined;
+  /** A mapped key absent from more than this share of the records is reported (default: DEFAULT_DRIFT_THRESHOLD). */
+  readonly driftThreshold?: number | undefined;
   /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
   readonly credentials?: CredentialsResolver | undefined;
   /** Where the reliability tests stop the run (the CLI builds them from the environment); default: none. */
@@ -72,6 +74,7 @@ export function stagingContext(
     incremental: opts.incremental ?? false,
     allowEmpty: opts.allowEmpty ?? false,
     strict: opts.strict ?? false,
+    driftThreshold: opts.driftThreshold,
     runId,
     reader: opts.reader,
     onProgress: opts.onProgress,

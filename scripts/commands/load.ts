@@ -14,6 +14,7 @@ import { interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { EXIT } from '../../lib/errors.ts';
+import { DEFAULT_DRIFT_THRESHOLD } from '../../lib/sources/drift.ts';
 import {
   commonOptions,
   confirmFullRefresh,
@@ -45,6 +46,7 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   incremental: boolean;
   allowEmpty: boolean;
   strict: boolean;
+  driftThreshold: number;
   fullRefresh: boolean;
   yes: boolean;
 }
@@ -84,7 +86,13 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('strict', {
       type: 'boolean',
       default: false,
-      describe: 'a mapped column NULL in every staged row fails the load (default: a warning)',
+      describe:
+        'a mapped column NULL in every staged row, a JSON key no column maps or a key whose type changes fails the load, nothing committed (default: a warning)',
+    })
+    .option('drift-threshold', {
+      type: 'number',
+      default: DEFAULT_DRIFT_THRESHOLD,
+      describe: 'report a mapped JSON key absent from more than this share of the records (0 to 1)',
     })
     .option('full-refresh', {
       type: 'boolean',
@@ -109,6 +117,9 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
         throw new Error(
           '--full-refresh loads everything from the sources: it does not go with --incremental, --only, --dry-run or --plan',
         );
+      const threshold = Number(a['drift-threshold']);
+      if (!(threshold >= 0 && threshold <= 1))
+        throw new Error(`--drift-threshold: a share from 0 to 1, got ${String(a['drift-threshold'])}`);
       const problem = checkMaxErrors(Number(a['max-errors']));
       if (problem) throw new Error(problem);
       return true;
@@ -133,6 +144,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         incremental: args.incremental,
         allowEmpty: args.allowEmpty,
         strict: args.strict,
+        driftThreshold: args.driftThreshold,
         fullRefresh: args.fullRefresh,
       };
       if (args.dryRun) warnAboutNpmBanner(log, 'the SQL script');

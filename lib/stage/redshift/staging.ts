@@ -33,6 +33,8 @@ import {
 import { checkBucketRegion, copyRegion, writeManifest } from './manifest.ts';
 import { trimBlanksStatement } from '../../dialect/redshift/trailing-blanks.ts';
 import { checkMappedColumns, listSource, nullColumnsQuery } from '../checks.ts';
+import { refuseStrictDrift, sampleDrift } from '../drift.ts';
+import type { DriftReport } from '../../sources/drift.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
@@ -489,6 +491,10 @@ export const redshiftStaging: StagingStrategy = {
         ? { kind: 'manifest', uri: manifest.uri, objects: manifest.objects.length }
         : { kind: 'nothing-new' };
     };
+    const drift = await sampleEachStep(reader, steps, ctx, mappings, (step) =>
+      listed ? listed.get(step.table)?.objects : full?.get(step.table),
+    );
+    refuseStrictDrift(drift, ctx);
     const reports: StepReport[] = [];
     const objects: StagedObjects[] = [];
     const skipped: RecordProblem[] = [];
@@ -559,6 +565,34 @@ export const redshiftStaging: StagingStrategy = {
         `COPY into ${current.table} failed (${said}); ${window ? whereToLook(window) : 'its session or table id could not be read: look in SYS_LOAD_ERROR_DETAIL and STL_LOAD_ERRORS for this load'}`,
       );
     }
-    return { reports, objects, skipped };
+    return { reports, objects, skipped, drift };
   },
 };
+
+/**
+ * Schema drift from a sample of each step's objects, read before anything is
+ * replaced (Redshift's COPY reads S3 itself and says nothing of the keys it
+ * did not load: https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html).
+ * A step whose objects could not be listed, or has none new, is not profiled.
+ */
+async function sampleEachStep(
+  reader: SourceReader,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  mappings: ReadonlyMap<string, JsonMapping>,
+  objectsOf: (step: StagingStep) => readonly SourceObject[] | undefined,
+): Promise<DriftReport[]> {
+  const out: DriftReport[] = [];
+  for (const step of steps) {
+    const objects = objectsOf(step);
+    const mapping = mappings.get(step.table);
+    if (!objects || objects.length === 0 || !mapping) continue;
+    try {
+      out.push(await sampleDrift(reader, step, ctx, mapping, objects));
+    } catch (err) {
+      if (ctx.strict) throw err;
+      ctx.log.warn(`${step.table}: its keys were not profiled (${(err as Error).message})`);
+    }
+  }
+  return out;
+}
