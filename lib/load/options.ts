@@ -29,8 +29,10 @@ export interface LoadOptions {
   readonly compact?: boolean | undefined;
   /** A source with no objects loads an empty staging table (default: an error naming the setting). */
   readonly allowEmpty?: boolean | undefined;
-  /** A mapped column NULL in every staged row fails the stage (default: a warning). */
+  /** A mapped column NULL in every staged row, a new key or a changed type fails the stage (default: a warning). */
   readonly strict?: boolean | undefined;
+  /** A mapped key absent from more than this share of the records is reported (default: DEFAULT_DRIFT_THRESHOLD). */
+  readonly driftThreshold?: number | undefined;
   /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
   readonly credentials?: CredentialsResolver | undefined;
   /** Where the reliability tests stop the run (the CLI builds them from the environment); default: none. */
@@ -81,6 +83,7 @@ export function stagingContext(
     compact: opts.compact,
     allowEmpty: opts.allowEmpty ?? false,
     strict: opts.strict ?? false,
+    driftThreshold: opts.driftThreshold,
     runId,
     reader: opts.reader,
     onProgress: opts.onProgress,

@@ -19,6 +19,7 @@ import { stagingFor } from '../stage/index.ts';
 import { LoadRun, lastLoadContext, recordRunEnd, recordRunStart } from './run-record.ts';
 import { stagingContext, type LoadOptions, type StepEvent } from './options.ts';
 import { selectSteps, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
+import { describeDrift, type DriftReport } from '../sources/drift.ts';
 
 export type { LoadOptions } from './options.ts';
 
@@ -26,6 +27,8 @@ export interface LoadReport {
   readonly steps: readonly StepReport[];
   /** Bad records skipped under --max-errors. */
   readonly skipped: readonly RecordProblem[];
+  /** The sources' schema drift, per staging table (lib/sources/drift.ts); empty when nothing was staged. */
+  readonly drift: readonly DriftReport[];
 }
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
@@ -317,6 +320,8 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
     // In the plan's order (the lanes finish their steps in any order).
     run.steps.splice(0, run.steps.length, ...report.steps);
     run.end();
+    // Reported after the load, where it is read last (the run record and --format json have it too).
+    for (const line of report.drift.flatMap(describeDrift)) opts.log.warn(`schema drift: ${line}`);
     return report;
   } catch (err) {
     run.end(err);
@@ -396,13 +401,16 @@ async function lockedLoad(
     const steps: StepReport[] = [];
     let skipped: readonly RecordProblem[] = [];
     let stagedObjects: readonly StagedObjects[] = [];
+    let drift: readonly DriftReport[] = [];
     if (staging.length > 0) {
       const staged = await guard.step('stage', () => main.run('stage', () => strategy.stage(main.conn, staging, ctx)));
       skipped = staged.skipped;
       run.skipped = staged.skipped;
+      drift = staged.drift ?? [];
+      if (staged.drift) run.drift = staged.drift;
       if (staged.reports.length === 0) {
         opts.log.info('Nothing new since the last load: no staging work, no transform.');
-        return { steps, skipped };
+        return { steps, skipped, drift };
       }
       steps.push(...staged.reports);
       run.steps.push(...staged.reports);
@@ -433,7 +441,7 @@ async function lockedLoad(
       steps.push(...replaced);
       run.steps.push(...replaced);
       opts.log.info(`Replaced: the star tables and the ledger hold only what the sources hold now.`);
-      return { steps, skipped };
+      return { steps, skipped, drift };
     }
     steps.push(...(await runTransforms(db, guard, main, opts, transforms, run)));
     // Only a run that staged and filled every star table has loaded its objects.
@@ -443,7 +451,7 @@ async function lockedLoad(
       );
       if (!opts.incremental) await warnAboutUnlisted(main.conn, runId, opts.log);
     }
-    return { steps, skipped };
+    return { steps, skipped, drift };
   } finally {
     await main.end();
   }

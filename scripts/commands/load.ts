@@ -14,6 +14,7 @@ import { interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { EXIT } from '../../lib/errors.ts';
+import { DEFAULT_DRIFT_THRESHOLD } from '../../lib/sources/drift.ts';
 import {
   commonOptions,
   confirmAction,
@@ -47,6 +48,7 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   compact?: boolean;
   allowEmpty: boolean;
   strict: boolean;
+  driftThreshold: number;
   fullRefresh: boolean;
   replace: boolean;
   yes: boolean;
@@ -92,7 +94,13 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('strict', {
       type: 'boolean',
       default: false,
-      describe: 'a mapped column NULL in every staged row fails the load (default: a warning)',
+      describe:
+        'a mapped column NULL in every staged row, a JSON key no column maps or a key whose type changes fails the load, nothing committed (default: a warning)',
+    })
+    .option('drift-threshold', {
+      type: 'number',
+      default: DEFAULT_DRIFT_THRESHOLD,
+      describe: 'report a mapped JSON key absent from more than this share of the records (0 to 1)',
     })
     .option('full-refresh', {
       type: 'boolean',
@@ -131,6 +139,9 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
         throw new Error(
           '--replace rebuilds every star table from everything the sources hold: it does not go with --incremental, --only, --full-refresh or --plan',
         );
+      const threshold = Number(a['drift-threshold']);
+      if (!(threshold >= 0 && threshold <= 1))
+        throw new Error(`--drift-threshold: a share from 0 to 1, got ${String(a['drift-threshold'])}`);
       const problem = checkMaxErrors(Number(a['max-errors']));
       if (problem) throw new Error(problem);
       return true;
@@ -156,6 +167,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         compact: args.compact,
         allowEmpty: args.allowEmpty,
         strict: args.strict,
+        driftThreshold: args.driftThreshold,
         fullRefresh: args.fullRefresh,
         replace: args.replace,
       };

@@ -19,12 +19,15 @@ import type { JsonMapping } from '../../sources/json-mapping.ts';
 import { CopyBuffer, type RowOrigins } from './copy-buffer.ts';
 import { BATCH_BYTES, createObjectConverter, type ObjectSink } from './object-converter.ts';
 import type { StageProgress } from '../strategy.ts';
+import type { RecordObserver } from '../../sources/drift.ts';
 
 export interface StageTarget {
   readonly table: string;
   readonly columns: readonly StagingColumn[];
   readonly source: string;
   readonly mapping: JsonMapping;
+  /** Told of every record (schema drift). */
+  readonly observer?: RecordObserver | undefined;
 }
 
 export interface StageOptions {

@@ -21,6 +21,8 @@ import type { SourceObject, SourceReader } from '../../sources/source-objects.ts
 import { postgresDialect } from '../../dialect/postgres/dialect.ts';
 import { copyIntoTable, type StageResult as CopyResult } from './copy-from-stdin.ts';
 import type { StagingColumn, StagingType } from './copy-row.ts';
+import { driftCounter, refuseStrictDrift } from '../drift.ts';
+import type { DriftReport } from '../../sources/drift.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
@@ -117,9 +119,10 @@ async function runStepPlan(
   p: Prepared,
   ctx: StagingContext,
   reader: SourceReader,
-): Promise<{ report: StepReport; skipped: readonly RecordProblem[] }> {
+): Promise<{ report: StepReport; skipped: readonly RecordProblem[]; drift: DriftReport }> {
   const start = process.hrtime.bigint();
   let copied: CopyResult | undefined;
+  const drift = driftCounter(p.step, ctx, p.mapping, p.objects);
   for (const action of stepPlan(p.step, ctx).actions) {
     switch (action.kind) {
       case 'sql':
@@ -130,7 +133,7 @@ async function runStepPlan(
       case 'copy-from-stdin':
         copied = await copyIntoTable(
           copyFromStdin,
-          { table: p.step.table, columns: p.columns, source: p.source, mapping: p.mapping },
+          { table: p.step.table, columns: p.columns, source: p.source, mapping: p.mapping, observer: drift },
           { reader, maxErrors: ctx.maxErrors, objects: p.objects, onProgress: ctx.onProgress },
         );
         break;
@@ -150,7 +153,7 @@ async function runStepPlan(
     seconds: since(start),
     detail: `${copied.objects} objects, ${(copied.bytes / 1024 / 1024).toFixed(1)} MB${copied.skipped.length ? `, ${copied.skipped.length} bad records skipped` : ''}`,
   };
-  return { report, skipped: copied.skipped };
+  return { report, skipped: copied.skipped, drift: drift.report(p.objects.length) };
 }
 
 export const postgresStaging: StagingStrategy = {
@@ -195,16 +198,20 @@ export const postgresStaging: StagingStrategy = {
       async () => {
         const reports: StepReport[] = [];
         const skipped: RecordProblem[] = [];
+        const drift: DriftReport[] = [];
         for (const p of prepared) {
           const done = await runStepPlan(conn, copyFromStdin, p, ctx, reader);
           reports.push(done.report);
           skipped.push(...done.skipped);
+          drift.push(done.drift);
         }
+        refuseStrictDrift(drift, ctx);
         await ctx.faults.at('stage:before-commit');
         return {
           reports,
           objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects, mapping: p.fingerprint })),
           skipped,
+          drift,
         };
       },
       ctx.beforeCommit,

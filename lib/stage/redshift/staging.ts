@@ -37,6 +37,8 @@ import type { ChunkIndex } from './chunk-index.ts';
 import { compact, COMPACTION_RULE, shouldCompact, type Compacted } from './compaction.ts';
 import { clusterSlices } from './slices.ts';
 import { createStageStore, stageUri, type StageStore } from './stage-store.ts';
+import { refuseStrictDrift, sampleDrift } from '../drift.ts';
+import type { DriftReport } from '../../sources/drift.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
@@ -640,6 +642,8 @@ export const redshiftStaging: StagingStrategy = {
       : await listForLedger(reader, steps, ctx);
     if (ctx.incremental && [...listed.values()].every((o) => o.length === 0))
       return { reports: [], objects: [], skipped: [] };
+    const drift = await sampleEachStep(reader, steps, ctx, mappings, (step) => listed.get(step.table));
+    refuseStrictDrift(drift, ctx);
     const compacting = await compactedSteps(steps, ctx, reader, regions, listed);
     const viaManifest = ctx.incremental
       ? steps.filter((s) => !compacting.has(s.table) && (listed.get(s.table)?.length ?? 0) > 0)
@@ -670,7 +674,10 @@ export const redshiftStaging: StagingStrategy = {
           const manifest = manifests.get(step.table);
           return manifest ? { kind: 'manifest', uri: manifest, objects: objects?.length } : { kind: 'nothing-new' };
         };
-        return await stageTables(conn, steps, ctx, { auth, regions, mappings, fingerprints, listed, compacted, from });
+        return {
+          ...(await stageTables(conn, steps, ctx, { auth, regions, mappings, fingerprints, listed, compacted, from })),
+          drift,
+        };
       } finally {
         await removeChunks(compacted, ctx);
       }
@@ -783,4 +790,32 @@ async function stageTables(
     );
   }
   return { reports, objects, skipped };
+}
+
+/**
+ * Schema drift from a sample of each step's objects, read before anything is
+ * replaced (Redshift's COPY reads S3 itself and says nothing of the keys it
+ * did not load: https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html).
+ * A step whose objects could not be listed, or has none new, is not profiled.
+ */
+async function sampleEachStep(
+  reader: SourceReader,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  mappings: ReadonlyMap<string, JsonMapping>,
+  objectsOf: (step: StagingStep) => readonly SourceObject[] | undefined,
+): Promise<DriftReport[]> {
+  const out: DriftReport[] = [];
+  for (const step of steps) {
+    const objects = objectsOf(step);
+    const mapping = mappings.get(step.table);
+    if (!objects || objects.length === 0 || !mapping) continue;
+    try {
+      out.push(await sampleDrift(reader, step, ctx, mapping, objects));
+    } catch (err) {
+      if (ctx.strict) throw err;
+      ctx.log.warn(`${step.table}: its keys were not profiled (${(err as Error).message})`);
+    }
+  }
+  return out;
 }
