@@ -7,7 +7,11 @@ import { printable } from './printable.ts';
 /** Exit codes of every command. */
 export const EXIT = {
   ok: 0,
-  /** Unexpected failure: a database error, a crash, a bug. */
+  /**
+   * Unexpected failure: a database error, a crash, a bug; and a transport or
+   * service fault (a reset or cut connection, a timeout, S3 503 SlowDown, a
+   * store or server that does not answer): running again may succeed.
+   */
   failure: 1,
   /** Bad usage or configuration: fix the command line or the settings. */
   usage: 2,
@@ -78,6 +82,18 @@ export class InputError extends WarehouseError {
   }
   static fromProblem(p: RecordProblem): InputError {
     return new InputError(describeProblem(p), [p]);
+  }
+}
+
+/**
+ * The network or a service failed, not the data: a connection reset or cut, a
+ * timeout, an S3 5xx (503 SlowDown), an object that changed while it was read.
+ * Exit 1, never 3: a wrapper may retry the run.
+ */
+export class TransportError extends WarehouseError {
+  override name = 'TransportError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 

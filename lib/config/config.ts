@@ -11,6 +11,7 @@ import { checkRegion, checkRoleArn, SERVERLESS_NAME } from './aws-names.ts';
 import { checkS3Uri, isS3Uri } from './s3-uri.ts';
 import { checkSchemaName } from './schema-name.ts';
 import { setting } from './setting.ts';
+import { transportSettings, type TransportSettings } from './transport.ts';
 
 export const DEFAULT_SOURCES = {
   logData: 's3://udacity-dend/log_data',
@@ -82,6 +83,8 @@ export interface Config {
   readonly sourceRegion: string | undefined;
   /** GETs in flight at once when PostgreSQL staging reads s3:// sources (S3_MAX_CONCURRENCY). */
   readonly s3MaxConcurrency: number;
+  /** Timeouts and read attempts of S3 and the warehouse connections (lib/config/transport.ts). */
+  readonly transport: TransportSettings;
   /** Folder of the embedded PostgreSQL and other local state (git-ignored). */
   readonly warehouseDir: string;
   /** The schema that holds every table the tool creates, reads and writes (WAREHOUSE_SCHEMA, --schema). */
@@ -198,6 +201,8 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     problems.push(`S3_MAX_CONCURRENCY: expected a whole number from 1 to 1024, got '${concurrencyText}'`);
   }
 
+  const transport = transportSettings(env, problems);
+
   registerSecret(env['AWS_SECRET_ACCESS_KEY']);
   registerSecret(env['AWS_SESSION_TOKEN']);
 
@@ -240,6 +245,7 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     region,
     sourceRegion,
     s3MaxConcurrency,
+    transport,
     warehouseDir,
     schema,
     noEmbedded: undefined,

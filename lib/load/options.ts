@@ -43,6 +43,12 @@ export interface LoadOptions {
    * what is loaded then comes only from these sources.
    */
   readonly fullRefresh?: boolean | undefined;
+  /**
+   * Rebuild the star tables and the ledger from what the sources hold now, in
+   * one transaction after staging (lib/load/runner.ts replaceStarTables): rows of
+   * deleted or corrected source files go. Needs every step (no --only, no --incremental).
+   */
+  readonly replace?: boolean | undefined;
   /** Each transform as it starts and as it commits (the command line prints one line each, as dbt does); default: a log line at the start. */
   readonly onStep?: ((e: StepEvent) => void) | undefined;
   /** This run's record (load_runs), filled in as it runs; default: a new one for `load`. */
@@ -79,6 +85,7 @@ export function stagingContext(
     reader: opts.reader,
     onProgress: opts.onProgress,
     credentials: opts.credentials,
+    signal: opts.signal,
     ...guard,
   };
 }

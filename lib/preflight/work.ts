@@ -9,12 +9,12 @@ import type { Dialect } from '../dialect/index.ts';
 import type { LoadOptions } from '../load/options.ts';
 import { loadScript } from '../load/plan.ts';
 import { selectSteps } from '../load/steps.ts';
-import { createSourceReader } from '../sources/source-objects.ts';
+import { sourceReaderFor } from '../sources/source-objects.ts';
 import type { PlannedWork } from '../cost/estimate.ts';
 
 export async function plannedWork(dialect: Dialect, opts: LoadOptions): Promise<PlannedWork> {
   const { staging } = selectSteps(opts.pipeline, opts.only);
-  const reader = opts.reader ?? createSourceReader(opts.config.region, opts.config.s3MaxConcurrency);
+  const reader = opts.reader ?? sourceReaderFor(opts.config, { signal: opts.signal });
   const sources: PlannedWork['sources'][number][] = [];
   for (const step of staging) {
     const uri = step.source(opts.config.sources);

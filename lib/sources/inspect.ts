@@ -9,6 +9,7 @@ import { InputError, describeProblem, type RecordProblem } from '../errors.ts';
 import { readText, type SourceObject, type SourceReader } from './source-objects.ts';
 import { autoMapping, parseJsonPathsFile } from './json-mapping.ts';
 import { JsonRecordSplitter } from './json-records.ts';
+import { gzipRefusal } from './compressed.ts';
 
 export interface SourceSummary {
   readonly setting: string;
@@ -42,7 +43,15 @@ async function parseSample(reader: SourceReader, object: SourceObject, problems:
     problem: (p) => problems.push({ ...p, file: object.uri }),
   });
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  for await (const chunk of await reader.open(object)) splitter.push(decoder.decode(chunk, { stream: true }));
+  let first = true;
+  for await (const chunk of await reader.open(object)) {
+    if (first && chunk.byteLength > 0) {
+      const gzip = gzipRefusal(object.uri, chunk);
+      if (gzip) throw gzip;
+      first = false;
+    }
+    splitter.push(decoder.decode(chunk, { stream: true }));
+  }
   splitter.push(decoder.decode());
   splitter.end();
   return records;

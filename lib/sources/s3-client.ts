@@ -5,19 +5,62 @@
  * S3-compatible stores (which then get path-style addressing). Connections
  * are kept alive and pooled, up to `maxSockets` per host (the SDK's default is
  * 50), so that many small GETs in flight do not each pay a TCP/TLS handshake.
+ *
+ * Every request has bounds (lib/config/transport.ts): a connection not made
+ * in S3_CONNECT_TIMEOUT_SECONDS, or a request or body that receives nothing
+ * for S3_IDLE_TIMEOUT_SECONDS, fails with a TimeoutError (which the SDK
+ * retries). The run's AbortSignal (a first SIGINT or SIGTERM) is handed to
+ * every request at the HTTP layer, so a signal ends every GET and listing in
+ * flight at once.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DEFAULT_TRANSPORT, type TransportSettings } from '../config/transport.ts';
+
+type HandlerOptions = Parameters<NodeHttpHandler['handle']>[1];
+
+/**
+ * The SDK's Node HTTP handler with one AbortSignal given to every request.
+ * The signal is not passed per call (`client.send(command, { abortSignal })`):
+ * any per-call option makes the SDK resolve the middleware stack again on
+ * every send (see `cacheMiddleware` below).
+ */
+class AbortingHttpHandler extends NodeHttpHandler {
+  constructor(
+    options: ConstructorParameters<typeof NodeHttpHandler>[0],
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    super(options);
+  }
+  override handle(request: Parameters<NodeHttpHandler['handle']>[0], options: HandlerOptions = {}) {
+    return super.handle(
+      request,
+      this.signal ? { ...options, abortSignal: options.abortSignal ?? this.signal } : options,
+    );
+  }
+}
+
+export interface S3ClientOptions {
+  /** Connections per host (the GETs in flight at once). */
+  readonly maxSockets?: number;
+  readonly transport?: TransportSettings;
+  /** Aborts every request in flight (and every later one) when it fires. */
+  readonly signal?: AbortSignal | undefined;
+  /** Checksums only where the operation requires one (uploads of a stream: see below). */
+  readonly checksumWhenRequired?: boolean;
+}
 
 export function createS3Client(
   region: string,
   env: NodeJS.ProcessEnv = process.env,
-  maxSockets = 50,
-  options: { readonly checksumWhenRequired?: boolean } = {},
+  options: S3ClientOptions = {},
 ): S3Client {
   const endpoint = env['AWS_ENDPOINT_URL_S3'] ?? env['AWS_ENDPOINT_URL'];
+  const maxSockets = options.maxSockets ?? 50;
+  const transport = options.transport ?? DEFAULT_TRANSPORT;
   return new S3Client({
     region,
     credentials: fromNodeProviderChain(),
@@ -32,9 +75,15 @@ export function createS3Client(
     // `npm run bench -- --sizes s3`; docs/performance.md). Commands are sent without per-call options (with
     // them the SDK resolves the stack per call again) and no middleware is added after creation.
     cacheMiddleware: true,
-    requestHandler: {
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
-    },
+    requestHandler: new AbortingHttpHandler(
+      {
+        connectionTimeout: transport.s3ConnectTimeoutMs,
+        // Inactivity of the socket, while waiting for the answer and while its body streams.
+        socketTimeout: transport.s3IdleTimeoutMs,
+        httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
+        httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
+      },
+      options.signal,
+    ),
   });
 }

@@ -7,19 +7,15 @@ import { createReadStream, readdirSync, readFileSync, realpathSync, statSync } f
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.ts';
-import { DEFAULT_S3_MAX_CONCURRENCY } from '../config/config.ts';
+import { DEFAULT_S3_MAX_CONCURRENCY, type Config } from '../config/config.ts';
 import { isS3Uri, parseS3Uri } from '../config/s3-uri.ts';
 import { printable } from '../printable.ts';
+import { DEFAULT_TRANSPORT, type TransportSettings } from '../config/transport.ts';
+import type { SourceObject } from './source-object.ts';
 
 const SMALL_FILE_BYTES = 1024 * 1024;
 
-export interface SourceObject {
-  /** s3://bucket/key or an absolute local path. */
-  readonly uri: string;
-  readonly size: number;
-  /** ETag on S3, modification time locally: what changes when the content does. */
-  readonly version: string;
-}
+export type { SourceObject };
 
 export interface SourceReader {
   /** How many objects to read at once from s3:// (local files: a few). */
@@ -96,61 +92,48 @@ function listLocal(root: string): SourceObject[] {
   return out;
 }
 
-/** What to do about the S3 errors users meet first. */
-function hint(err: unknown): string {
-  const name = (err as Error).name;
-  if (name === 'CredentialsProviderError') {
-    return ' (configure AWS credentials: AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; or point LOG_DATA, SONG_DATA and LOG_JSONPATH at local files; with all three empty, `npm start` loads the bundled sample)';
-  }
-  if (name === 'AccessDenied' || name === 'Forbidden')
-    return ' (the credentials may not list this bucket; check the bucket policy and AWS_REGION)';
-  if (name === 'NoSuchBucket') return ' (check the bucket name and AWS_ENDPOINT_URL_S3)';
-  return '';
+export interface SourceReaderOptions {
+  /** How many objects to read at once from s3:// (S3_MAX_CONCURRENCY). */
+  readonly s3Concurrency?: number;
+  /** Timeouts and read attempts (lib/config/transport.ts). */
+  readonly transport?: TransportSettings;
+  /** The run's interrupt: aborts every S3 request in flight at once. */
+  readonly signal?: AbortSignal | undefined;
+  /** Told when a cut S3 body is read on. */
+  readonly warn?: ((message: string) => void) | undefined;
 }
 
 /**
  * Reads local paths, and s3:// URIs with an S3 client made (and the AWS SDK
  * loaded) on first use, with as many pooled keep-alive connections as objects
- * read at once (`s3Concurrency`).
+ * read at once (`s3Concurrency`). Every S3 listing and read goes through
+ * lib/sources/s3-reads.ts (continuation tokens checked; bytes checked against
+ * the listing, cut bodies read on, changed objects refused).
  */
-export function createSourceReader(region: string, s3Concurrency: number = DEFAULT_S3_MAX_CONCURRENCY): SourceReader {
+export function createSourceReader(region: string, options: SourceReaderOptions = {}): SourceReader {
+  const s3Concurrency = options.s3Concurrency ?? DEFAULT_S3_MAX_CONCURRENCY;
+  const transport = options.transport ?? DEFAULT_TRANSPORT;
+  const { signal } = options;
   let client: Promise<S3Client> | undefined;
   const s3 = () =>
     (client ??= import('./s3-client.ts').then(({ createS3Client }) =>
-      createS3Client(region, process.env, s3Concurrency),
+      createS3Client(region, process.env, { maxSockets: s3Concurrency, transport, signal }),
     ));
   // Imported once: under a loader (tsx) every import() is a round trip to the loader's thread,
   // which cost more CPU per small object than the GET itself.
-  let commandsModule: Promise<typeof import('@aws-sdk/client-s3')> | undefined;
-  const commands = () => (commandsModule ??= import('@aws-sdk/client-s3'));
+  let readsModule: Promise<typeof import('./s3-reads.ts')> | undefined;
+  const reads = () => (readsModule ??= import('./s3-reads.ts'));
   return {
     s3Concurrency,
     async locate(bucket) {
-      const [client, { GetBucketLocationCommand }] = await Promise.all([s3(), commands()]);
+      const [client, { GetBucketLocationCommand }] = await Promise.all([s3(), import('@aws-sdk/client-s3')]);
       return (await client.send(new GetBucketLocationCommand({ Bucket: bucket }))).LocationConstraint ?? undefined;
     },
     async list(uri) {
       if (!isS3Uri(uri)) return listLocal(uri);
       const { bucket, key } = parseS3Uri(uri);
-      const [client, { ListObjectsV2Command }] = await Promise.all([s3(), commands()]);
-      const out: SourceObject[] = [];
-      let token: string | undefined;
-      do {
-        let page;
-        try {
-          page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
-        } catch (err) {
-          throw new InputError(
-            `${uri}: cannot list objects: ${(err as Error).name}: ${(err as Error).message}${hint(err)}`,
-          );
-        }
-        for (const o of page.Contents ?? []) {
-          if (o.Key === undefined) continue;
-          out.push({ uri: `s3://${bucket}/${o.Key}`, size: o.Size ?? 0, version: (o.ETag ?? '').replace(/"/g, '') });
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return out;
+      const [client, { listS3Objects }] = await Promise.all([s3(), reads()]);
+      return listS3Objects(client, uri, bucket, key, signal);
     },
     async open(object) {
       if (!isS3Uri(object.uri)) {
@@ -165,21 +148,23 @@ export function createSourceReader(region: string, s3Concurrency: number = DEFAU
         }
         return createReadStream(object.uri, { highWaterMark: 256 * 1024 });
       }
-      // Listed keys are never written into SQL, so any key S3 returned can be read.
-      const m = /^s3:\/\/([^/]+)\/(.*)$/s.exec(object.uri);
-      const bucket = m?.[1] ?? '';
-      const key = m?.[2] ?? '';
-      try {
-        const [client, { GetObjectCommand }] = await Promise.all([s3(), commands()]);
-        const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return r.Body as AsyncIterable<Uint8Array>;
-      } catch (err) {
-        throw new InputError(
-          `${printable(object.uri)}: cannot read: ${(err as Error).name}: ${printable((err as Error).message)}`,
-        );
-      }
+      const [client, { readS3Object }] = await Promise.all([s3(), reads()]);
+      return readS3Object(client, object, { attempts: transport.s3ReadAttempts, signal, onRetry: options.warn });
     },
   };
+}
+
+/** The source reader a run's settings describe: S3_MAX_CONCURRENCY and the transport settings; `region` defaults to AWS_REGION. */
+export function sourceReaderFor(
+  config: Pick<Config, 'region' | 's3MaxConcurrency' | 'transport'>,
+  options: { readonly region?: string | undefined } & Pick<SourceReaderOptions, 'signal' | 'warn'> = {},
+): SourceReader {
+  return createSourceReader(options.region ?? config.region, {
+    s3Concurrency: config.s3MaxConcurrency,
+    transport: config.transport,
+    signal: options.signal,
+    warn: options.warn,
+  });
 }
 
 /** Reads a whole (small) object as UTF-8 text: the JSONPaths file. */

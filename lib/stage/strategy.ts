@@ -59,6 +59,8 @@ export interface StagingContext {
   readonly beforeCommit?: (() => Promise<void>) | undefined;
   /** Throws when the run must stop (known without a round trip). */
   readonly assertRunning?: (() => void) | undefined;
+  /** The run's interrupt (a first SIGINT/SIGTERM): aborts the S3 requests in flight at once. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The objects a run staged into one staging table. */

@@ -16,6 +16,7 @@ import { runLoad } from '../../lib/load/runner.ts';
 import { EXIT } from '../../lib/errors.ts';
 import {
   commonOptions,
+  confirmAction,
   confirmFullRefresh,
   errorJson,
   exitCodeOf,
@@ -47,6 +48,7 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   allowEmpty: boolean;
   strict: boolean;
   fullRefresh: boolean;
+  replace: boolean;
   yes: boolean;
 }
 
@@ -98,7 +100,17 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       describe:
         'start clean: once every source has been read without a problem, empty the star tables and the ledger, then load only these sources (asks first, unless --yes)',
     })
-    .option('yes', { type: 'boolean', default: false, describe: 'with --full-refresh: do not ask for confirmation' })
+    .option('replace', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'rebuild the star tables and the ledger from what the sources hold now, in one transaction after staging: rows of deleted or corrected files go (asks first, unless --yes)',
+    })
+    .option('yes', {
+      type: 'boolean',
+      default: false,
+      describe: 'with --full-refresh or --replace: do not ask for confirmation',
+    })
     .option('max-errors', {
       type: 'number',
       default: MAX_ERRORS.default,
@@ -114,6 +126,10 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       if (a.fullRefresh && (a.incremental || a.only || a.dryRun || a.plan))
         throw new Error(
           '--full-refresh loads everything from the sources: it does not go with --incremental, --only, --dry-run or --plan',
+        );
+      if (a.replace && (a.incremental || a.only || a.fullRefresh || a.plan))
+        throw new Error(
+          '--replace rebuilds every star table from everything the sources hold: it does not go with --incremental, --only, --full-refresh or --plan',
         );
       const problem = checkMaxErrors(Number(a['max-errors']));
       if (problem) throw new Error(problem);
@@ -141,6 +157,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         allowEmpty: args.allowEmpty,
         strict: args.strict,
         fullRefresh: args.fullRefresh,
+        replace: args.replace,
       };
       if (args.dryRun) warnAboutNpmBanner(log, 'the SQL script');
       if (args.dryRun && args.dialect) {
@@ -165,6 +182,17 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
           return;
         }
         if (args.fullRefresh && !(await confirmFullRefresh(db.description, args.yes))) {
+          log.info('Nothing done.');
+          return EXIT.usage;
+        }
+        if (
+          args.replace &&
+          !(await confirmAction(
+            `--replace rebuilds every star table and the ledger of ${db.description} from what the sources hold now (rows of files no longer there, or inserted by others, go)?`,
+            '--replace deletes the rows the sources no longer hold: add --yes to confirm when not at a terminal',
+            args.yes,
+          ))
+        ) {
           log.info('Nothing done.');
           return EXIT.usage;
         }

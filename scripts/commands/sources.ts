@@ -4,7 +4,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { stageEvents } from '../../loaders/stage-events.ts';
 import { assertSourcesOk, inspectSources } from '../../lib/sources/inspect.ts';
-import { createSourceReader } from '../../lib/sources/source-objects.ts';
+import { sourceReaderFor } from '../../lib/sources/source-objects.ts';
 import {
   commonOptions,
   formatOption,
@@ -35,11 +35,7 @@ export const sourcesCommand: CommandModule<object, SourcesArgs> = {
       const { config: base, log } = setup(args);
       const config = withSourceFlags(base, args);
       log.info('Listing the sources…');
-      const report = await inspectSources(
-        config.sources,
-        createSourceReader(config.region, config.s3MaxConcurrency),
-        stageEvents.columns,
-      );
+      const report = await inspectSources(config.sources, sourceReaderFor(config), stageEvents.columns);
       if (args.format === 'json') {
         printJson({
           ready: report.problems.length === 0,

@@ -29,9 +29,19 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
-export async function startS3(buckets: readonly string[]): Promise<TestS3> {
+/** `allowMismatchedSignatures`: for a proxy that rewrites the query of signed requests (test/support/s3-proxy.ts). */
+export async function startS3(
+  buckets: readonly string[],
+  options: { allowMismatchedSignatures?: boolean } = {},
+): Promise<TestS3> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 's3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    allowMismatchedSignatures: options.allowMismatchedSignatures ?? false,
+  });
   const address = (await server.run()) as { port: number };
   const endpoint = `http://127.0.0.1:${address.port}`;
   const env = {

@@ -486,7 +486,7 @@ export function createFlatRecordsConverter(
       } else {
         buf[at++] = NEWLINE;
         out.length = at;
-        out.rows += 1;
+        out.endRow(line + newlines);
         rows += 1;
       }
       pos = recordEnd;

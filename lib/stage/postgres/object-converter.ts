@@ -15,6 +15,7 @@ import { compileMapping, fieldName, sourcePathOf, type JsonMapping } from '../..
 import { JsonRecordSplitter, MAX_RECORD_BYTES } from '../../sources/json-records.ts';
 import { numberTextAt } from '../../sources/json-source-text.ts';
 import { Utf8Lines } from './utf8-lines.ts';
+import { gzipRefusal } from '../../sources/compressed.ts';
 
 export interface ConvertTarget {
   readonly columns: readonly StagingColumn[];
@@ -123,7 +124,7 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
             row = i === 0 ? field : `${row}\t${field}`;
           }
           sink.out.writeString(`${row}\n`);
-          sink.out.rows += 1;
+          sink.out.endRow(last, uri);
           rows += 1;
         },
         problem: (p) => sink.problem({ ...p, file: uri }),
@@ -170,6 +171,7 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
       });
     /** src through the fast path up to `end` (past a newline, or all when final); what it does not take goes to the general path. */
     const fastPath = (fastConvert: FlatRecordsConverter, src: Buffer, end: number, final: boolean) => {
+      sink.out.source = uri;
       const r = isUtf8(src.subarray(0, end))
         ? fastConvert(src, 0, end, line, final, sink.out, onProblem)
         : { pos: 0, line, rows: 0, stopped: true };
@@ -190,6 +192,10 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
       }
     };
     for await (const chunk of chunks) {
+      if (bytes === 0 && chunk.byteLength > 0) {
+        const gzip = gzipRefusal(uri, chunk);
+        if (gzip) throw gzip;
+      }
       bytes += chunk.byteLength;
       if (general || !fast) {
         (general ??= toGeneral()).push(chunk);

@@ -12,7 +12,7 @@ import { ConfigError, naming, type RecordProblem, UnsupportedError } from '../..
 import { mappingFingerprint, newOrChanged } from '../ledger.ts';
 import type { StagingStep, StepReport } from '../step.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
-import { createSourceReader } from '../../sources/source-objects.ts';
+import { sourceReaderFor } from '../../sources/source-objects.ts';
 import { bothChecked, checkMappedColumns, forEachStep, listSource, nonNullColumnsQuery } from '../checks.ts';
 import { unexpectedAction, type StepPlan } from '../plan.ts';
 import type { StagingContext, StagingStrategy } from '../strategy.ts';
@@ -159,7 +159,7 @@ export const postgresStaging: StagingStrategy = {
   },
 
   async stage(conn, steps, ctx) {
-    const reader = ctx.reader ?? createSourceReader(ctx.config.region, ctx.config.s3MaxConcurrency);
+    const reader = ctx.reader ?? sourceReaderFor(ctx.config, { signal: ctx.signal, warn: (m) => ctx.log.warn(m) });
     // Every source and mapping checked before anything is replaced, every problem reported at once.
     const prepared: Prepared[] = await forEachStep(steps, async (step) => {
       const columns = await stagingColumns(conn, step);

@@ -16,7 +16,7 @@ import { unexpectedAction, type StagingAction, type StepPlan } from '../plan.ts'
 import type { StagingStep, StepReport } from '../step.ts';
 import { autoMapping, type JsonMapping } from '../../sources/json-mapping.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
-import { createSourceReader, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
+import { sourceReaderFor, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
 import type { Staged, StagedObjects, StagingContext, StagingStrategy } from '../strategy.ts';
 import { renderCopy, type CopyAuth } from '../../dialect/redshift/copy.ts';
 import { redshiftDialect } from '../../dialect/redshift/dialect.ts';
@@ -624,8 +624,7 @@ export const redshiftStaging: StagingStrategy = {
 
   async stage(conn, steps, ctx) {
     const auth = await copyAuth(ctx);
-    const reader =
-      ctx.reader ?? createSourceReader(ctx.config.sourceRegion ?? ctx.config.region, ctx.config.s3MaxConcurrency);
+    const reader = ctx.reader ?? sourceReaderFor(ctx.config, { region: ctx.config.sourceRegion, signal: ctx.signal });
     const regions = await copyRegions(reader, steps, ctx);
     const mappings = await checkJsonPaths(reader, steps, ctx, regions);
     const fingerprints = new Map(

@@ -1,0 +1,50 @@
+/**
+ * Transport settings: how long the tool waits on S3 and the warehouse before
+ * it calls a connection dead, and how often a cut S3 read is tried. Every
+ * wait has a bound by default, so that a store or server that stops
+ * answering fails the run (exit 1) instead of hanging it; docs/settings.md
+ * lists them.
+ */
+import { setting } from './setting.ts';
+
+export interface TransportSettings {
+  /** S3_CONNECT_TIMEOUT_SECONDS: a TCP/TLS connection to S3 not made in this time fails (and is retried). */
+  readonly s3ConnectTimeoutMs: number;
+  /** S3_IDLE_TIMEOUT_SECONDS: an S3 request or body that receives nothing for this long fails (and is retried). */
+  readonly s3IdleTimeoutMs: number;
+  /** S3_READ_ATTEMPTS: how many times an object whose body arrived short or cut is read before the run fails. */
+  readonly s3ReadAttempts: number;
+}
+
+/** Each setting: its name, default, bounds, and unit (seconds are turned into milliseconds). */
+const SETTINGS = {
+  s3ConnectTimeoutMs: { name: 'S3_CONNECT_TIMEOUT_SECONDS', default: 10, min: 1, max: 3600, seconds: true },
+  s3IdleTimeoutMs: { name: 'S3_IDLE_TIMEOUT_SECONDS', default: 60, min: 1, max: 3600, seconds: true },
+  s3ReadAttempts: { name: 'S3_READ_ATTEMPTS', default: 3, min: 1, max: 20, seconds: false },
+} as const satisfies Record<
+  keyof TransportSettings,
+  { name: string; default: number; min: number; max: number; seconds: boolean }
+>;
+
+export const DEFAULT_TRANSPORT: TransportSettings = Object.freeze(
+  Object.fromEntries(
+    Object.entries(SETTINGS).map(([key, s]) => [key, s.seconds ? s.default * 1000 : s.default]),
+  ) as unknown as TransportSettings,
+);
+
+/** The transport settings from the environment; a malformed one is added to `problems`, naming it. */
+export function transportSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  problems: string[],
+): TransportSettings {
+  const out: Record<string, number> = {};
+  for (const [key, s] of Object.entries(SETTINGS)) {
+    const text = setting(env, s.name);
+    const value = text === undefined ? s.default : Number(text);
+    if (!/^\d+$/.test(text ?? '0') || value < s.min || value > s.max) {
+      problems.push(`${s.name}: expected a whole number from ${s.min} to ${s.max}, got '${text}'`);
+    }
+    out[key] = s.seconds ? value * 1000 : value;
+  }
+  return Object.freeze(out as unknown as TransportSettings);
+}
