@@ -25,7 +25,7 @@ export async function createStageStore(region: string): Promise<StageStore> {
     import('../../sources/s3-client.ts'),
     import('@aws-sdk/client-s3'),
   ]);
-  const client = createS3Client(region);
+  const client = createS3Client(region, process.env, { checksumWhenRequired: true });
   return {
     async put(uri, body) {
       const { bucket, key } = parseS3Uri(uri);
