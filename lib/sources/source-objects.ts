@@ -19,6 +19,8 @@ export interface SourceObject {
   readonly size: number;
   /** ETag on S3, modification time locally: what changes when the content does. */
   readonly version: string;
+  /** When it was last written, ISO 8601 (S3 LastModified, the file's mtime); absent where the lister does not say. */
+  readonly modified?: string | undefined;
 }
 
 export interface SourceReader {
@@ -47,7 +49,10 @@ function listLocal(root: string): SourceObject[] {
       `${printable(root)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
     );
   }
-  if (info.isFile()) return [{ uri: start, size: info.size, version: info.mtime.toISOString() }];
+  if (info.isFile()) {
+    const mtime = info.mtime.toISOString();
+    return [{ uri: start, size: info.size, version: mtime, modified: mtime }];
+  }
   const out: SourceObject[] = [];
   const fail = (full: string, err: unknown): never => {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new InputError(`${printable(full)}: symbolic link loop`);
@@ -83,7 +88,10 @@ function listLocal(root: string): SourceObject[] {
           return fail(full, err);
         }
         walk(full, target, nextSeen);
-      } else if (s.isFile()) out.push({ uri: full, size: s.size, version: s.mtime.toISOString() });
+      } else if (s.isFile()) {
+        const mtime = s.mtime.toISOString();
+        out.push({ uri: full, size: s.size, version: mtime, modified: mtime });
+      }
     }
   };
   let real;
@@ -146,7 +154,12 @@ export function createSourceReader(region: string, s3Concurrency: number = DEFAU
         }
         for (const o of page.Contents ?? []) {
           if (o.Key === undefined) continue;
-          out.push({ uri: `s3://${bucket}/${o.Key}`, size: o.Size ?? 0, version: (o.ETag ?? '').replace(/"/g, '') });
+          out.push({
+            uri: `s3://${bucket}/${o.Key}`,
+            size: o.Size ?? 0,
+            version: (o.ETag ?? '').replace(/"/g, ''),
+            modified: o.LastModified?.toISOString(),
+          });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
