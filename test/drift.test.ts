@@ -26,6 +26,8 @@ import { event, EVENT_KEYS, song, writeFixture, type Event } from './helpers/fix
 import { migratedDatabase } from './helpers/load.ts';
 import { startS3 } from './helpers/s3.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { FreshnessReport } from '../lib/report/freshness.ts';
 import { checksums } from './helpers/warehouse.ts';
 import { chromiumAvailable, chromiumTitle } from './helpers/chromium.ts';
 import { launchChromium } from '../lib/report/page/chromium.ts';
@@ -334,4 +336,22 @@ test.serial('the Redshift path reports the same drift from a sample, through the
   const strict = await runCli(['load', '--strict'], env);
   t.is(strict.code, 3, strict.stderr);
   t.regex(strict.stderr, /--strict: nothing was staged/);
+  // Freshness on this path: S3 LastModified of the newest object, the newest play read through the Data API.
+  const fresh = await runCli(['sources', '--freshness', '--warn-after', '1h', '--format', 'json'], env);
+  t.is(fresh.code, 0, fresh.stderr);
+  const report = JSON.parse(fresh.stdout) as FreshnessReport;
+  const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'log_data/' }));
+  const newest = [...(listed.Contents ?? [])].sort((x, y) => Number(y.LastModified) - Number(x.LastModified))[0];
+  t.deepEqual(report.sources[0], {
+    source: 'LOG_DATA',
+    where: `s3://${BUCKET}/log_data/`,
+    newest: newest?.LastModified?.toISOString(),
+    newestObject: `s3://${BUCKET}/${newest?.Key ?? ''}`,
+    ageSeconds: report.sources[0]?.ageSeconds,
+    status: 'pass',
+    note: null,
+  });
+  // b.json's line 490, the last with a userId: the newest play (ts 1541000000000 + 489 s + 1 ms).
+  t.is(report.sources[2]?.newest, new Date(1541000000000 + 489 * 1000 + 1).toISOString());
+  t.is(report.sources[2]?.status, 'warn');
 });

@@ -323,6 +323,8 @@ export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Pro
           );
         }
       }
+      // The drift too, before the row says how the run ended.
+      if (s.drift) await recordDrift(conn, run, s.drift, log);
       await conn.query(
         `UPDATE ${RUNS_TABLE} SET ended_at = $2, outcome = $3, steps = $4, skipped_records = $5, error = $6 WHERE run_id = $1`,
         [
@@ -335,7 +337,6 @@ export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Pro
         ],
       );
       if (run.cost) await recordCost(conn, db, run, log);
-      if (s.drift) await recordDrift(conn, run, s.drift, log);
     } finally {
       await conn.end().catch(() => undefined);
     }

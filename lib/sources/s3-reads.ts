@@ -130,7 +130,13 @@ export async function listS3Objects(
           `(${out.length} keys listed so far); it does not follow ContinuationToken, and listing on would never end`,
       );
     }
-    for (const o of keys) out.push({ uri: `s3://${bucket}/${o.Key}`, size: o.Size ?? 0, version: unquote(o.ETag) });
+    for (const o of keys)
+      out.push({
+        uri: `s3://${bucket}/${o.Key}`,
+        size: o.Size ?? 0,
+        version: unquote(o.ETag),
+        modified: o.LastModified?.toISOString(),
+      });
     const lastListed = keys[keys.length - 1]?.Key;
     if (lastListed !== undefined) lastKey = Buffer.from(lastListed);
     if (!page.IsTruncated) return out;

@@ -5,4 +5,6 @@ export interface SourceObject {
   readonly size: number;
   /** ETag on S3 (without quotes), modification time locally: what changes when the content does. */
   readonly version: string;
+  /** When it was last written, ISO 8601 (S3 LastModified, the file's mtime); absent where the lister does not say. */
+  readonly modified?: string | undefined;
 }

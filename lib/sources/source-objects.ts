@@ -43,7 +43,10 @@ function listLocal(root: string): SourceObject[] {
       `${printable(root)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
     );
   }
-  if (info.isFile()) return [{ uri: start, size: info.size, version: info.mtime.toISOString() }];
+  if (info.isFile()) {
+    const mtime = info.mtime.toISOString();
+    return [{ uri: start, size: info.size, version: mtime, modified: mtime }];
+  }
   const out: SourceObject[] = [];
   const fail = (full: string, err: unknown): never => {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new InputError(`${printable(full)}: symbolic link loop`);
@@ -79,7 +82,10 @@ function listLocal(root: string): SourceObject[] {
           return fail(full, err);
         }
         walk(full, target, nextSeen);
-      } else if (s.isFile()) out.push({ uri: full, size: s.size, version: s.mtime.toISOString() });
+      } else if (s.isFile()) {
+        const mtime = s.mtime.toISOString();
+        out.push({ uri: full, size: s.size, version: mtime, modified: mtime });
+      }
     }
   };
   let real;

@@ -12,9 +12,11 @@ import { CHROMIUM_PATH } from '../../lib/report/page/chromium.ts';
 import { erdMermaid } from '../../lib/report/page/erd-mermaid.ts';
 import { loadSchemaModel } from '../../lib/report/page/schema-model.ts';
 import { defaultReportDir, writeReportPage } from '../../lib/report/report-page.ts';
+import { sourceReaderFor } from '../../lib/sources/source-objects.ts';
 import { commonOptions, print, runCommand, setup, type CommonArgs } from './common.ts';
+import { freshnessOptions, thresholdsOf, type FreshnessArgs } from './freshness-options.ts';
 
-interface ReportArgs extends CommonArgs {
+interface ReportArgs extends CommonArgs, FreshnessArgs {
   out?: string;
   png?: string;
   pngHeight?: number;
@@ -27,7 +29,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
   command: 'report',
   describe: 'Write the analytics report: one self-contained HTML page of charts, the schema and the checks',
   builder: (y) =>
-    commonOptions(y as Argv<object>)
+    freshnessOptions(commonOptions(y as Argv<object>))
       .option('out', {
         type: 'string',
         describe: 'folder for index.html (default: WAREHOUSE_DIR/report, i.e. .warehouse/report)',
@@ -57,10 +59,17 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         return;
       }
       const { config, log } = setup(args);
+      const thresholds = thresholdsOf(args);
       const db = await openDatabase(config, log, { requireTables: pipeline.tables });
       let url: string;
       try {
-        url = await writeReportPage(db, args.out ?? defaultReportDir(config), pipeline, log);
+        // The page's freshness part lists the configured sources (an unreadable one is shown as unknown).
+        const reader = sourceReaderFor(config);
+        url = await writeReportPage(db, args.out ?? defaultReportDir(config), pipeline, log, {
+          reader,
+          sources: config.sources,
+          thresholds,
+        });
       } finally {
         await db.close();
       }

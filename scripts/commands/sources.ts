@@ -23,8 +23,50 @@ import {
   type SourceArgs,
 } from './common.ts';
 import { formatTable } from './format-table.ts';
+import { freshnessOptions, thresholdsOf, type FreshnessArgs } from './freshness-options.ts';
+import { ageText, checkFreshness, freshnessRows } from '../../lib/report/freshness.ts';
+import { openDatabase } from '../../lib/db/database.ts';
+import { CheckFailedError, EXIT } from '../../lib/errors.ts';
+import type { SourceReader } from '../../lib/sources/source-objects.ts';
+import type { Config } from '../../lib/config/config.ts';
+import type { Logger } from '../../lib/log.ts';
 
-type SourcesArgs = CommonArgs & SourceArgs & FormatArgs & { driftThreshold: number };
+type SourcesArgs = CommonArgs &
+  SourceArgs &
+  FormatArgs &
+  FreshnessArgs & { driftThreshold: number; freshness: boolean };
+
+/**
+ * sources --freshness: the newest object per source and the newest play
+ * loaded, judged; exit 4 when one is older than --error-after.
+ */
+async function freshness(args: SourcesArgs, config: Config, log: Logger, reader: SourceReader): Promise<number> {
+  const thresholds = thresholdsOf(args);
+  log.info('Reading the newest objects and the newest play loaded…');
+  const db = await openDatabase(config, log);
+  let report;
+  try {
+    const conn = await db.connect();
+    try {
+      report = await checkFreshness(reader, config.sources, conn, thresholds);
+    } finally {
+      await conn.end();
+    }
+  } finally {
+    await db.close();
+  }
+  if (args.format === 'json') printJson(report);
+  else {
+    print(formatTable(freshnessRows(report)));
+    print(`Freshness: ${report.status}.`);
+  }
+  const late = report.sources.filter((s) => s.status === 'error');
+  if (late.length > 0)
+    throw new CheckFailedError(
+      `freshness: ${late.map((s) => `${s.source}'s newest data is ${ageText(s.ageSeconds)} old, over --error-after ${report.errorAfter ?? ''}`).join('; ')}`,
+    );
+  return EXIT.ok;
+}
 
 /** One row per key: what the sample holds. */
 function profileRows(r: DriftReport): Record<string, string | number>[] {
@@ -45,19 +87,27 @@ export const sourcesCommand: CommandModule<object, SourcesArgs> = {
   describe: 'Check the configured sources: objects, bytes, first and last keys, the JSONPaths file, a sample of files',
   builder: (y) =>
     formatOption(
-      sourceOptions(commonOptions(y as Argv<object>)),
+      freshnessOptions(sourceOptions(commonOptions(y as Argv<object>))),
       "each source (objects, bytes, first and last keys, the sample parsed), the JSONPaths file, every problem, and each staging table's key profile and drift",
-    ).option('drift-threshold', {
-      type: 'number',
-      default: DEFAULT_DRIFT_THRESHOLD,
-      describe: 'report a mapped JSON key absent from more than this share of the sampled records (0 to 1)',
-    }) as unknown as Argv<SourcesArgs>,
+    )
+      .option('drift-threshold', {
+        type: 'number',
+        default: DEFAULT_DRIFT_THRESHOLD,
+        describe: 'report a mapped JSON key absent from more than this share of the sampled records (0 to 1)',
+      })
+      .option('freshness', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'instead: the newest object per source (S3 LastModified, file mtime) and the newest play loaded, with their ages; exit 4 past --error-after',
+      }) as unknown as Argv<SourcesArgs>,
   handler: (args) =>
     runCommand(args, async () => {
       const { config: base, log } = setup(args);
       const config = withSourceFlags(base, args);
       log.info('Listing the sources…');
       const reader = sourceReaderFor(config);
+      if (args.freshness) return freshness(args, config, log, reader);
       const report = await inspectSources(config.sources, reader, stageEvents.columns);
       // The per-key profile of sources that can be read (what the problems do not already rule out).
       let drift: DriftReport[] = [];

@@ -9,7 +9,7 @@ import { makeDir, replaceFile } from '../../owned-files.ts';
 import { CHARTS, narrowSpec, renderSvg } from './charts.ts';
 import { erdSvg } from './erd-svg.ts';
 import { renderPage, type RenderedChart } from './html.ts';
-import { collectReportData, type ReportData } from './report-data.ts';
+import { collectReportData, type FreshnessInput, type ReportData } from './report-data.ts';
 import { loadSchemaModel, type SchemaModel } from './schema-model.ts';
 
 export async function renderCharts(data: ReportData): Promise<RenderedChart[]> {
@@ -37,8 +37,13 @@ export async function renderReport(data: ReportData, schema: SchemaModel): Promi
 }
 
 /** Writes OUT_DIR/index.html (replaced whole, never half-written) and returns its path. */
-export async function writeReport(db: Database, outDir: string, pipeline: Pipeline): Promise<string> {
-  const html = await renderReport(await collectReportData(db, pipeline), await loadSchemaModel(pipeline));
+export async function writeReport(
+  db: Database,
+  outDir: string,
+  pipeline: Pipeline,
+  freshness?: FreshnessInput,
+): Promise<string> {
+  const html = await renderReport(await collectReportData(db, pipeline, freshness), await loadSchemaModel(pipeline));
   // The folder may be anyone's (--out): its temp file is created exclusively, under a random name (lib/owned-files.ts).
   await makeDir(outDir, 0o755);
   const file = path.resolve(outDir, 'index.html');

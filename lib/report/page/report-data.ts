@@ -13,6 +13,16 @@ import { analyticsQueries, type AnalyticsQuery } from '../analytics.ts';
 import { MATCH_RATE_SQL, rowCountsSql, runChecks, type VerifyReport } from '../checks.ts';
 import { CHARTS, type Rows } from './charts.ts';
 import type { LastDrift } from './sources-section.ts';
+import { checkFreshness, type FreshnessReport, type FreshnessThresholds } from '../freshness.ts';
+import type { Sources } from '../../config/config.ts';
+import type { SourceReader } from '../../sources/source-objects.ts';
+
+/** What the page's freshness part reads: the sources, how, and the thresholds. */
+export interface FreshnessInput {
+  readonly reader: SourceReader;
+  readonly sources: Sources;
+  readonly thresholds: FreshnessThresholds;
+}
 
 /** Ledger objects listed one by one; the rest are counted in the summary. */
 export const LEDGER_OBJECTS_SHOWN = 200;
@@ -48,6 +58,8 @@ export interface ReportData {
   readonly runs?: { readonly sql: string; readonly rows: Rows; readonly columns: readonly string[] };
   /** The schema drift of the latest run that recorded one (load_runs.drift). */
   readonly drift?: LastDrift;
+  /** The sources' and the warehouse's newest data (lib/report/freshness.ts), when the sources were given. */
+  readonly freshness?: FreshnessReport;
   readonly sql: {
     readonly rowCounts: string;
     readonly matchRate: string;
@@ -73,7 +85,11 @@ async function lastRuns(client: Connection): Promise<Pick<ReportData, 'runs' | '
   };
 }
 
-export async function collectReportData(db: Database, pipeline: Pipeline): Promise<ReportData> {
+export async function collectReportData(
+  db: Database,
+  pipeline: Pipeline,
+  freshness?: FreshnessInput,
+): Promise<ReportData> {
   const wanted = new Set(chartQueryNames());
   const all = analyticsQueries(db.dialect);
   const missing = [...wanted].filter((n) => !all.some((q) => q.name === n));
@@ -92,6 +108,9 @@ export async function collectReportData(db: Database, pipeline: Pipeline): Promi
     const objects = (await client.query(LEDGER_OBJECTS_SQL)).rows as Rows;
     const total = summary.reduce((s, r) => s + Number(r['objects']), 0);
     const runs = await lastRuns(client);
+    const fresh = freshness
+      ? await checkFreshness(freshness.reader, freshness.sources, client, freshness.thresholds)
+      : undefined;
     return {
       generatedAt: new Date(),
       engine: db.dialect.name === 'redshift' ? 'Amazon Redshift' : 'PostgreSQL',
@@ -100,6 +119,7 @@ export async function collectReportData(db: Database, pipeline: Pipeline): Promi
       checks,
       ledger: { summary, objects, total },
       ...runs,
+      ...(fresh ? { freshness: fresh } : {}),
       sql: {
         rowCounts: rowCountsSql(pipeline),
         matchRate: MATCH_RATE_SQL,

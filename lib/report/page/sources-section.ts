@@ -1,10 +1,12 @@
 /**
  * The report page's part about the sources: the schema drift the last load
- * that staged found (load_runs.drift, lib/sources/drift.ts).
+ * that staged found (load_runs.drift, lib/sources/drift.ts), and how fresh the
+ * sources and the loaded events are (lib/report/freshness.ts).
  */
 import { driftRows } from '../../sources/drift.ts';
 import type { DriftFindings } from '../../load/run-record.ts';
 import { escapeHtml } from './html-escape.ts';
+import { freshnessRows, type FreshnessReport } from '../freshness.ts';
 
 /** The drift of the latest run that recorded one. */
 export interface LastDrift {
@@ -28,4 +30,19 @@ ${
     ? `<p class="note">No drift in ${when}: every key is mapped, of one type, and present.</p>`
     : `<p class="note">In ${when}: keys no column loads, keys whose type changes, mapped keys missing from records.</p>${table(rows)}`
 }`;
+}
+
+/** The newest data of each source and of the warehouse, with its age and status. */
+export function freshnessSection(
+  freshness: FreshnessReport | undefined,
+  table: (rows: Record<string, string>[]) => string,
+): string {
+  if (!freshness) return '';
+  const limits = [
+    freshness.warnAfter ? `warn after ${escapeHtml(freshness.warnAfter)}` : '',
+    freshness.errorAfter ? `error after ${escapeHtml(freshness.errorAfter)}` : '',
+  ].filter(Boolean);
+  return `<h3 id="freshness">Freshness: ${escapeHtml(freshness.status)}</h3>
+<p class="note">The newest object under each source (S3 LastModified, a file's modification time) and the newest play loaded, at ${escapeHtml(freshness.checkedAt)}; ${limits.length > 0 ? limits.join(', ') : 'no thresholds set (sources --freshness --warn-after/--error-after)'}. SONG_DATA is shown, not judged.</p>
+${table(freshnessRows(freshness))}`;
 }
