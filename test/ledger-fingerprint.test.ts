@@ -104,3 +104,33 @@ test('an S3 object changed A → B → A (same size, new ETag each time) is stag
   t.not(etags[1], etags[0], 'B has an ETag of its own');
   t.is(etags[2], etags[0], "A again has A's ETag: only a deleted record of A lets it be staged");
 });
+
+// Issue 26, item 3: the mapping is part of what makes a staged object changed.
+test('a wrong LOG_JSONPATH loaded, then fixed: load --incremental stages the log files again and songplays fill', async (t) => {
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  // The song key misspelt: every staged song is NULL, so no play matches a song.
+  const wrong = JSONPATHS.replace("$['song']", "$['Song']");
+  t.not(wrong, JSONPATHS);
+  const f = await writeFixture(t, {
+    logs: { 'a.json': [event({ song: 'Some Song', artist: 'Some Artist', length: 200.5 })] },
+    songs: { 'A/a.json': song() },
+    jsonpaths: wrong,
+  });
+  const env = { DATABASE_URL: tdb.url, ...f.env };
+  const plays = async () => (await tdb.query<{ n: number }>('select count(song_id)::int as n from songplays'))[0]?.n;
+  const first = await runCli(['load', '--incremental'], env);
+  t.is(first.code, 0, first.stderr);
+  t.is(await plays(), 0, 'the wrong mapping: no play matches its song');
+
+  await writeFile(f.env['LOG_JSONPATH'] ?? '', JSONPATHS);
+  const fixed = await runCli(['load', '--incremental'], env);
+  t.is(fixed.code, 0, fixed.stderr);
+  t.regex(fixed.stderr, /Staging staging_events: 1 new or changed of 1 objects/, 'the log file is staged again');
+  t.regex(fixed.stderr, /Staging staging_songs: 0 new or changed of 1 objects/, 'the songs, same mapping, are not');
+  t.is(await plays(), 1, 'the play matches its song');
+
+  const again = await runCli(['load', '--incremental'], env);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stderr, /Nothing new since the last load/);
+});

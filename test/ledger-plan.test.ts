@@ -28,6 +28,7 @@ test("a run's older ledger records are found with a hash join, whatever the stat
       table: 'staging_songs',
       object: { uri: `/data/song_data/${i}.json`, size: 300, version: 'v1' },
       runId,
+      mapping: 'm1',
     }));
   // The first run's records, committed, and the statistics autovacuum would gather from them.
   await transaction(conn, () => insertLedgerRows(conn, 'postgres', rows('run-1')));

@@ -69,7 +69,7 @@ test("only 'loaded' records count: an object recorded only as 'staged' is new to
   const object = { uri: 's3://b/log_data/day-1.json', size: 120, version: 'etag-1' };
   const insert = (status: string, runId: string) =>
     tdb.query(
-      `insert into load_ledger (table_name, object_uri, object_size, object_version, run_id, status, recorded_at) values ('staging_events', $1, $2, $3, $4, $5, now())`,
+      `insert into load_ledger (table_name, object_uri, object_size, object_version, mapping_fingerprint, run_id, status, recorded_at) values ('staging_events', $1, $2, $3, 'm1', $4, $5, now())`,
       [object.uri, object.size, object.version, runId, status],
     );
   const db = await tdb.open();
@@ -77,12 +77,19 @@ test("only 'loaded' records count: an object recorded only as 'staged' is new to
   const conn = await db.connect();
   t.teardown(() => conn.end());
   await insert('staged', 'run-1');
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [object]), [object], "'staged' is not loaded");
+  t.deepEqual(await newOrChanged(conn, 'staging_events', [object], 'm1'), [object], "'staged' is not loaded");
   await insert('loaded', 'run-2');
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [object]), [], "'loaded' is");
-  t.deepEqual(await newOrChanged(conn, 'staging_songs', [object]), [object], 'per table');
+  t.deepEqual(await newOrChanged(conn, 'staging_events', [object], 'm1'), [], "'loaded' is");
+  t.deepEqual(await newOrChanged(conn, 'staging_songs', [object], 'm1'), [object], 'per table');
   const changed = { ...object, version: 'etag-2' };
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [changed]), [changed], 'a changed ETag');
+  t.deepEqual(await newOrChanged(conn, 'staging_events', [changed], 'm1'), [changed], 'a changed ETag');
   const resized = { ...object, size: 121 };
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [resized]), [resized], 'a changed size');
+  t.deepEqual(await newOrChanged(conn, 'staging_events', [resized], 'm1'), [resized], 'a changed size');
+  t.deepEqual(await newOrChanged(conn, 'staging_events', [object], 'm2'), [object], 'a changed mapping');
+  await tdb.query('update load_ledger set mapping_fingerprint = null');
+  t.deepEqual(
+    await newOrChanged(conn, 'staging_events', [object], 'm1'),
+    [object],
+    'a record written before the mapping was recorded',
+  );
 });

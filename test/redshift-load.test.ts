@@ -29,6 +29,33 @@ const keysScript = async () =>
     await loadScript(redshift, { config: loadConfig({}), log: silentLogger, pipeline, credentials: creds }),
   );
 
+/** The plan with compaction forced (issue 27, item 4): the COPY of each table reads its chunks' manifest, GZIP. */
+const compactScript = () =>
+  loadScript(redshift, {
+    config: loadConfig({ IAM_ROLE_ARN: ROLE, LOAD_STAGE_PREFIX: 's3://sparkify-stage/runs/' }),
+    log: silentLogger,
+    pipeline,
+    compact: true,
+  });
+
+test('Redshift load plan with --compact: one COPY … MANIFEST GZIP per table, from the chunks under LOAD_STAGE_PREFIX', async (t) => {
+  const script = await compactScript();
+  const copies = splitStatements(script).filter((s) => /^(--[^\n]*\n)*COPY /m.test(s));
+  t.is(copies.length, 2, 'one COPY per table');
+  for (const table of ['staging_events', 'staging_songs'])
+    t.regex(
+      script,
+      new RegExp(
+        `COPY ${table} \\([^)]*\\)\nFROM 's3://sparkify-stage/runs/RUN-ID/${table}/chunks.manifest' MANIFEST\nIAM_ROLE '[^']+'\nREGION 'us-west-2'\nFORMAT AS JSON '[^']+'\nGZIP\nMAXERROR 1\n`,
+      ),
+    );
+  t.regex(script, /-- compaction: the objects of s3:\/\/udacity-dend\/song_data are read by the loader/);
+  t.regex(script, /named by its own object and line/);
+  t.snapshot(script, 'redshift load, --compact');
+  t.deepEqual(lintRedshift(script), []);
+  if (sqlfluffAvailable) t.deepEqual(sqlfluffViolations(script), []);
+});
+
 test('Redshift load plan with an IAM role: one COPY per source, then set-based transforms', async (t) => {
   const script = await roleScript();
   const copies = splitStatements(script).filter((s) => /^(--[^\n]*\n)*COPY /m.test(s));

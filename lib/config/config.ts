@@ -69,6 +69,10 @@ export interface Config {
   readonly iamRoleArn: string | undefined;
   /** s3://bucket/prefix/ where Redshift incremental loads write their COPY manifests. */
   readonly manifestPrefix: string | undefined;
+  /** s3://bucket/prefix/ where Redshift compaction writes its chunks (LOAD_STAGE_PREFIX; lib/stage/redshift/compaction.ts). */
+  readonly stagePrefix: string | undefined;
+  /** REDSHIFT_SLICES: the slices compaction plans chunks for (Serverless; else read from STV_SLICES). */
+  readonly slices: number | undefined;
   /** The cluster's (and the Data API's) region: AWS_REGION. */
   readonly region: string;
   /**
@@ -209,6 +213,16 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     if (problem) problems.push(`LOAD_MANIFEST_PREFIX: ${problem}`);
   }
 
+  const stagePrefix = setting(env, 'LOAD_STAGE_PREFIX');
+  if (stagePrefix) {
+    const problem = isS3Uri(stagePrefix) ? checkS3Uri(stagePrefix) : 'expected s3://bucket/prefix/';
+    if (problem) problems.push(`LOAD_STAGE_PREFIX: ${problem}`);
+  }
+  const slicesText = setting(env, 'REDSHIFT_SLICES');
+  const slices = slicesText === undefined ? undefined : Number(slicesText);
+  if (slicesText !== undefined && (!/^\d+$/.test(slicesText) || Number(slicesText) < 1 || Number(slicesText) > 4096))
+    problems.push(`REDSHIFT_SLICES: expected a whole number from 1 to 4096, got '${slicesText}'`);
+
   const schema = setting(env, 'WAREHOUSE_SCHEMA') ?? DEFAULT_SCHEMA;
   const schemaProblem = checkSchemaName(schema);
   if (schemaProblem) problems.push(`WAREHOUSE_SCHEMA: ${schemaProblem}`);
@@ -226,6 +240,8 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     sourcesConfigured: Boolean(logData ?? songData ?? logJsonPath),
     iamRoleArn,
     manifestPrefix,
+    stagePrefix,
+    slices,
     region,
     sourceRegion,
     s3MaxConcurrency,

@@ -36,7 +36,7 @@ export function readEnvFile(
   options: { readonly required?: boolean; readonly shownAs?: string } = {},
 ): Record<string, string> {
   const shown = printable(options.shownAs ?? file);
-  const text = readIfExists(file);
+  const text = readIfExists(file, options.shownAs ?? file);
   if (text === undefined) {
     if (options.required) throw new ConfigError([`--env-file ${shown}: no such file`]);
     return {};

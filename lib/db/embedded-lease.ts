@@ -15,12 +15,18 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
 import type { Logger } from '../log.ts';
-import { ensureEmbeddedServer, stopEmbeddedServer, type EmbeddedServer } from './embedded-postgres.ts';
+import { makeDir } from '../owned-files.ts';
+import {
+  ensureEmbeddedServer,
+  stopEmbeddedServer,
+  warehouseDirMode,
+  type EmbeddedServer,
+} from './embedded-postgres.ts';
 
 const LEASES = 'leases';
 /** Present while the server was started by a command (not by `db start`): stopped when unused. */
@@ -53,7 +59,9 @@ function isAlive(pid: number): boolean {
 
 /** Runs `fn` holding the lease book's lock (waits for it; a holder that died leaves a lock that goes stale in 10 s). */
 export async function withLeaseBook<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  await mkdir(path.join(dir, LEASES), { recursive: true });
+  // Explicit modes: under `umask 000` a plain recursive mkdir made the warehouse folder 0777.
+  await makeDir(dir, warehouseDirMode());
+  await makeDir(path.join(dir, LEASES), 0o700);
   const unlock = await lockfile.lock(dir, {
     lockfilePath: path.join(dir, 'leases.lock'),
     stale: 10_000,

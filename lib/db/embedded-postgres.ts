@@ -12,6 +12,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { makeDir } from '../owned-files.ts';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +41,9 @@ export interface EmbeddedServer {
 }
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** The warehouse folder's mode: the postgres user must enter it when root runs the server, else it is the user's alone. */
+export const warehouseDirMode = (): number => (isRoot() ? 0o755 : 0o700);
 
 interface Binaries {
   readonly pg_ctl: string;
@@ -261,7 +265,7 @@ async function initialise(state: ServerState, log: Logger): Promise<void> {
   await ensurePostgresUser();
   const identity = serverIdentity();
   const parent = path.dirname(state.dataDir);
-  await mkdir(parent, { recursive: true, mode: 0o755 });
+  await makeDir(parent, 0o755);
   await removeAbandonedBuilds(parent, path.basename(state.dataDir), log);
   const building = `${state.dataDir}.initdb-${process.pid}`;
   await rm(building, { recursive: true, force: true });
@@ -364,7 +368,7 @@ async function startServer(state: ServerState, log: Logger): Promise<void> {
  * Starts (or reuses) the embedded server kept in `dir`.
  */
 export async function ensureEmbeddedServer(dir: string, log: Logger): Promise<EmbeddedServer> {
-  await mkdir(dir, { recursive: true, mode: isRoot() ? 0o755 : 0o700 });
+  await makeDir(dir, warehouseDirMode());
   let state = await checkDataDir(dir, (await readState(dir)) ?? (await createState(dir)));
   log.secret(state.password);
   if (!existsSync(path.join(state.dataDir, 'PG_VERSION'))) {

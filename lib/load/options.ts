@@ -25,10 +25,14 @@ export interface LoadOptions {
   readonly reader?: SourceReader | undefined;
   /** Stage only objects the ledger does not list as loaded (same size and ETag/mtime). */
   readonly incremental?: boolean | undefined;
+  /** Redshift: compact many small objects into a few gzip chunks (true), never (false), or by the rule (undefined). */
+  readonly compact?: boolean | undefined;
   /** A source with no objects loads an empty staging table (default: an error naming the setting). */
   readonly allowEmpty?: boolean | undefined;
-  /** A mapped column NULL in every staged row fails the stage (default: a warning). */
+  /** A mapped column NULL in every staged row, a new key or a changed type fails the stage (default: a warning). */
   readonly strict?: boolean | undefined;
+  /** A mapped key absent from more than this share of the records is reported (default: DEFAULT_DRIFT_THRESHOLD). */
+  readonly driftThreshold?: number | undefined;
   /** AWS credentials for Redshift COPY when no IAM role is set; default: the SDK's default chain. */
   readonly credentials?: CredentialsResolver | undefined;
   /** Where the reliability tests stop the run (the CLI builds them from the environment); default: none. */
@@ -46,6 +50,12 @@ export interface LoadOptions {
    * what is loaded then comes only from these sources.
    */
   readonly fullRefresh?: boolean | undefined;
+  /**
+   * Rebuild the star tables and the ledger from what the sources hold now, in
+   * one transaction after staging (lib/load/runner.ts replaceStarTables): rows of
+   * deleted or corrected source files go. Needs every step (no --only, no --incremental).
+   */
+  readonly replace?: boolean | undefined;
   /** Each transform as it starts and as it commits (the command line prints one line each, as dbt does); default: a log line at the start. */
   readonly onStep?: ((e: StepEvent) => void) | undefined;
   /** This run's record (load_runs), filled in as it runs; default: a new one for `load`. */
@@ -75,8 +85,10 @@ export function stagingContext(
     faults: opts.faults ?? noFaults,
     maxErrors: opts.maxErrors ?? MAX_ERRORS.default,
     incremental: opts.incremental ?? false,
+    compact: opts.compact,
     allowEmpty: opts.allowEmpty ?? false,
     strict: opts.strict ?? false,
+    driftThreshold: opts.driftThreshold,
     runId,
     reader: opts.reader,
     onProgress: opts.onProgress,

@@ -8,6 +8,7 @@ import { schemaPreamble } from '../db/schema.ts';
 import type { Dialect } from '../dialect/index.ts';
 import { noFaults } from '../fault-points.ts';
 import { stagingContext, type LoadOptions } from './options.ts';
+import { replaceDeletes } from './runner.ts';
 import { selectSteps } from './steps.ts';
 import { stagingFor } from '../stage/index.ts';
 import { renderStepPlan } from '../stage/plan.ts';
@@ -34,6 +35,21 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
     );
     for (const step of planned.steps) lines.push(...renderStepPlan(step));
     lines.push('COMMIT;', '');
+  }
+  if (opts.replace) {
+    // --replace: one transaction for every star table and the ledger (lib/load/runner.ts replaceStarTables).
+    lines.push(
+      '-- step: replace: the star tables and the ledger rebuilt from the sources (one transaction)',
+      'BEGIN;',
+      '',
+    );
+    for (const { sql } of replaceDeletes(transforms)) lines.push(`${sql};`, '');
+    for (const step of transforms) {
+      lines.push(`-- transform ${step.table}: ${step.description}`, '');
+      for (const sql of step.statements(dialect)) lines.push(`${sql};`, '');
+    }
+    lines.push('-- the load ledger: the staged objects are recorded here, before the commit', 'COMMIT;', '');
+    return `${lines.join('\n').trimEnd()}\n`;
   }
   for (const step of transforms) {
     lines.push(`-- step: transform ${step.table}: ${step.description}`, 'BEGIN;', '');

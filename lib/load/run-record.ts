@@ -16,6 +16,7 @@ import type { Database } from '../db/database.ts';
 import { InterruptedError, type RecordProblem, ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { StepReport } from './steps.ts';
+import type { DriftReport } from '../sources/drift.ts';
 
 export const RUNS_TABLE = 'load_runs';
 /** The skipped records of each run, one row each (migration 20261207000400000). */
@@ -59,7 +60,12 @@ export interface RunSummary {
   readonly error: string | null;
   /** Estimate and actual of a run on Redshift (column cost, migration 20261207000100000); null on PostgreSQL and before it. */
   readonly cost: RunCost | null;
+  /** The schema drift its staging found, per staging table (column drift, migration 20261207130000000); null: not staged or not recorded. */
+  readonly drift: readonly DriftFindings[] | null;
 }
+
+/** A staging table's drift as a run keeps it: the findings without the per-key profile. */
+export type DriftFindings = Omit<DriftReport, 'profile'>;
 
 export interface StepSummary {
   readonly step: string;
@@ -85,6 +91,7 @@ export const COLUMN_BYTES = {
   error: 4096,
   context: 8192,
   cost: 4096,
+  drift: 8192,
   file: 1024,
   field: 256,
   value: 1024,
@@ -160,6 +167,8 @@ export class LoadRun {
   error: string | undefined;
   /** The estimate, set before the run (Redshift targets); the actual is added when the run is recorded as ended. */
   cost: RunCost | undefined;
+  /** What the staging found of the sources' keys (undefined: nothing staged). */
+  drift: readonly DriftReport[] | undefined;
 
   /** `redact` masks the run's secrets in the command line, the context and the error kept (the record is read by others). */
   constructor(
@@ -204,8 +213,31 @@ export class LoadRun {
       skipped: this.skipped.slice(0, SKIPPED_KEPT),
       error: this.error ?? null,
       cost: this.cost ?? null,
+      drift: this.drift ? this.drift.map(driftFindings) : null,
     };
   }
+}
+
+const driftFindings = ({ profile: _profile, ...findings }: DriftReport): DriftFindings => findings;
+
+/** The drift as load_runs.drift holds it: findings cut to the column (the first of each list kept). */
+export function driftColumnText(drift: readonly DriftFindings[]): string {
+  let kept = 50;
+  const cut = () =>
+    JSON.stringify(
+      drift.map((d) => ({
+        ...d,
+        newKeys: d.newKeys.slice(0, kept),
+        typeChanges: d.typeChanges.slice(0, kept),
+        missingKeys: d.missingKeys.slice(0, kept),
+      })),
+    );
+  let text = cut();
+  while (Buffer.byteLength(text) > COLUMN_BYTES.drift && kept > 0) {
+    kept = Math.floor(kept / 2);
+    text = cut();
+  }
+  return fitBytes(text, COLUMN_BYTES.drift);
 }
 
 const contextFields = (c: RunContext | undefined | null) => ({
@@ -303,6 +335,7 @@ export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Pro
         ],
       );
       if (run.cost) await recordCost(conn, db, run, log);
+      if (s.drift) await recordDrift(conn, run, s.drift, log);
     } finally {
       await conn.end().catch(() => undefined);
     }
@@ -311,13 +344,53 @@ export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Pro
   }
 }
 
-/** Whether the warehouse's load_runs has the cost column (a warehouse not migrated since has not). */
-async function hasCostColumn(conn: Connection): Promise<boolean> {
+/** Whether the warehouse's load_runs has this column (a warehouse not migrated since has not). */
+async function hasColumn(conn: Connection, column: 'cost' | 'drift'): Promise<boolean> {
   const { rows } = await conn.query<{ n: string }>(
-    "SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'cost'",
-    [RUNS_TABLE],
+    'SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
+    [RUNS_TABLE, column],
   );
   return Number(rows[0]?.n ?? 0) > 0;
+}
+const hasCostColumn = (conn: Connection) => hasColumn(conn, 'cost');
+
+/** Records the run's drift, where load_runs has the column (never fails the run's record). */
+async function recordDrift(
+  conn: Connection,
+  run: LoadRun,
+  drift: readonly DriftFindings[],
+  log: Logger,
+): Promise<void> {
+  try {
+    if (!(await hasColumn(conn, 'drift'))) {
+      log.warn(
+        `This run's schema drift is not recorded: ${RUNS_TABLE} has no drift column yet (run \`sparkify-warehouse migrate up\`).`,
+      );
+      return;
+    }
+    await conn.query(`UPDATE ${RUNS_TABLE} SET drift = $2 WHERE run_id = $1`, [run.runId, driftColumnText(drift)]);
+  } catch (err) {
+    log.warn(`Could not record this run's schema drift in ${RUNS_TABLE}: ${(err as Error).message}`);
+  }
+}
+
+/** The drift column of the given runs, where the warehouse has it. */
+async function readDrift(conn: Connection, runIds: readonly string[]): Promise<Map<string, DriftFindings[]>> {
+  const out = new Map<string, DriftFindings[]>();
+  if (runIds.length === 0 || !(await hasColumn(conn, 'drift'))) return out;
+  const { rows } = await conn.query<{ run_id: string; drift: string | null }>(
+    `SELECT run_id, drift FROM ${RUNS_TABLE} WHERE run_id IN (${runIds.map((_, i) => `$${i + 1}`).join(', ')})`,
+    runIds,
+  );
+  for (const r of rows) {
+    if (!r.drift) continue;
+    try {
+      out.set(r.run_id, JSON.parse(r.drift) as DriftFindings[]);
+    } catch {
+      // cut to the column's size: not shown
+    }
+  }
+  return out;
 }
 
 /**
@@ -448,6 +521,7 @@ export async function readRuns(conn: Connection, limit: number): Promise<RunSumm
   const { rows } = await conn.query<RunRow>(lastRunsSql(limit, await hasContext(conn)));
   const runIds = rows.map((r) => r.run_id);
   const costs = await readCosts(conn, runIds);
+  const drift = await readDrift(conn, runIds);
   const skipped = await skippedOfRuns(conn, runIds);
   return rows.map((r) => {
     const startedAt = isoFromTimestampText(r.started_at) ?? '';
@@ -466,6 +540,7 @@ export async function readRuns(conn: Connection, limit: number): Promise<RunSumm
       skipped: skipped.get(r.run_id) ?? (r.skipped ? (JSON.parse(r.skipped) as RecordProblem[]) : []),
       error: r.error,
       cost: costs.get(r.run_id) ?? null,
+      drift: drift.get(r.run_id) ?? null,
     };
   });
 }
@@ -488,6 +563,7 @@ export const EMPTY_RUN: RunSummary = {
   skipped: [],
   error: null,
   cost: null,
+  drift: null,
 };
 
 /** One line per run, as `history` and the report page show it: what an on-call engineer reads first. */

@@ -19,6 +19,7 @@ import { stagingFor } from '../stage/index.ts';
 import { LoadRun, lastLoadContext, recordRunEnd, recordRunStart } from './run-record.ts';
 import { stagingContext, type LoadOptions, type StepEvent } from './options.ts';
 import { selectSteps, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
+import { describeDrift, type DriftReport } from '../sources/drift.ts';
 
 export type { LoadOptions } from './options.ts';
 
@@ -26,6 +27,8 @@ export interface LoadReport {
   readonly steps: readonly StepReport[];
   /** Bad records skipped under --max-errors. */
   readonly skipped: readonly RecordProblem[];
+  /** The sources' schema drift, per staging table (lib/sources/drift.ts); empty when nothing was staged. */
+  readonly drift: readonly DriftReport[];
 }
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
@@ -39,6 +42,27 @@ async function isEmpty(conn: Connection, table: string): Promise<boolean> {
   return (await conn.query(`SELECT 1 AS one FROM ${table} LIMIT 1`)).rows.length === 0;
 }
 
+/** A transform's statements, inside the caller's transaction (a step's own, or --replace's one for all). */
+async function applyTransform(
+  conn: Connection,
+  dialect: Dialect,
+  step: TransformStep,
+  log: Logger,
+  faults: FaultPoints,
+): Promise<void> {
+  // A first load into an empty table: what the engine runs first (PostgreSQL: lock, and truncate if still empty).
+  const first = dialect.emptyTargetBeforeFirstLoad(step.table);
+  if (first && (await isEmpty(conn, step.table))) {
+    await conn.query(first.lock);
+    if (await isEmpty(conn, step.table)) await conn.query(first.truncate);
+  }
+  for (const sql of step.statements(dialect)) {
+    log.debug(sql);
+    await naming({ step: `transform ${step.table}`, file: step.file, statement: sql }, () => conn.query(sql));
+  }
+  await faults.at(`transform:${step.table}:before-commit`);
+}
+
 async function runTransform(
   conn: Connection,
   dialect: Dialect,
@@ -50,19 +74,7 @@ async function runTransform(
   const start = process.hrtime.bigint();
   await transaction(
     conn,
-    async () => {
-      // A first load into an empty table: what the engine runs first (PostgreSQL: lock, and truncate if still empty).
-      const first = dialect.emptyTargetBeforeFirstLoad(step.table);
-      if (first && (await isEmpty(conn, step.table))) {
-        await conn.query(first.lock);
-        if (await isEmpty(conn, step.table)) await conn.query(first.truncate);
-      }
-      for (const sql of step.statements(dialect)) {
-        log.debug(sql);
-        await naming({ step: `transform ${step.table}`, file: step.file, statement: sql }, () => conn.query(sql));
-      }
-      await faults.at(`transform:${step.table}:before-commit`);
-    },
+    () => applyTransform(conn, dialect, step, log, faults),
     () => guard.beforeCommit(),
   );
   return {
@@ -161,6 +173,90 @@ async function runTransforms(
 
 const LEDGER_STEP = 'ledger (objects recorded as loaded)';
 const EMPTY_STEP = 'full refresh (star tables and ledger emptied)';
+const REPLACE_STEP = 'replace (star tables and ledger rebuilt from the sources, one transaction)';
+
+/**
+ * --replace: the star tables and the ledger rebuilt from what was just staged
+ * (everything the sources hold now), in one transaction: every star table and
+ * the ledger emptied (DELETE), every transform, the ledger recorded; readers
+ * see the old tables until the commit, and a failure leaves them as they were.
+ * DELETE rather than TRUNCATE: Redshift's TRUNCATE commits at once
+ * (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html), while
+ * DELETE, CREATE TEMP TABLE, MERGE and ANALYZE all run inside one transaction
+ * block (https://docs.aws.amazon.com/redshift/latest/dg/r_BEGIN.html). The
+ * transforms run one after the other on this one connection (no lanes).
+ */
+async function replaceStarTables(
+  conn: Connection,
+  dialect: Dialect,
+  transforms: readonly TransformStep[],
+  record: () => Promise<void>,
+  opts: { log: Logger; faults: FaultPoints; beforeCommit: () => Promise<void> },
+): Promise<StepReport[]> {
+  const start = process.hrtime.bigint();
+  const reports: StepReport[] = [];
+  await transaction(
+    conn,
+    async () => {
+      reports.length = 0;
+      let deleted = 0;
+      for (const statement of replaceDeletes(transforms)) {
+        deleted += await countRows(conn, statement.table);
+        await conn.query(statement.sql);
+      }
+      reports.push({
+        step: REPLACE_STEP,
+        table: transforms.map((t) => t.table).join(', '),
+        rows: deleted,
+        seconds: 0,
+        detail: 'rows deleted, then rebuilt',
+      });
+      for (const step of transforms) {
+        const began = process.hrtime.bigint();
+        await applyTransform(conn, dialect, step, opts.log, opts.faults);
+        reports.push({
+          step: `transform ${step.table}`,
+          table: step.table,
+          rows: await countRows(conn, step.table),
+          seconds: since(began),
+        });
+      }
+      await record();
+      await opts.faults.at('replace:before-commit');
+    },
+    opts.beforeCommit,
+  );
+  const first = reports[0];
+  if (first) reports[0] = { ...first, seconds: since(start) };
+  return reports;
+}
+
+/** What --replace empties first, facts before dimensions, and the ledger. */
+export function replaceDeletes(transforms: readonly TransformStep[]): { table: string; sql: string }[] {
+  return [...transforms.map((t) => t.table).reverse(), LEDGER_TABLE].map((table) => ({
+    table,
+    sql: `DELETE FROM ${table}`,
+  }));
+}
+
+/**
+ * After a full load: the objects the ledger records as loaded that this
+ * run's listing no longer holds (deleted or renamed files), by staging table.
+ * Their rows stay in the star tables (loads only upsert); --replace rebuilds
+ * the tables from what the sources hold now.
+ */
+async function warnAboutUnlisted(conn: Connection, runId: string, log: Logger): Promise<void> {
+  const { rows } = await conn.query<{ table_name: string; n: string }>(
+    `SELECT table_name, COUNT(*) AS n FROM ${LEDGER_TABLE} WHERE run_id <> $1 GROUP BY table_name ORDER BY table_name`,
+    [runId],
+  );
+  const counts = rows.map((r) => ({ table: r.table_name, n: Number(r.n) })).filter((r) => r.n > 0);
+  if (counts.length === 0) return;
+  const total = counts.reduce((a, r) => a + r.n, 0);
+  log.warn(
+    `${total} object(s) recorded as loaded are no longer in the sources (${counts.map((r) => `${r.table}: ${r.n}`).join(', ')}): deleted or renamed since. Their rows stay in the star tables (a load only adds and updates rows); \`npm run load -- --replace\` rebuilds the star tables from what the sources hold now.`,
+  );
+}
 
 /**
  * A load of other sources than the last one that staged merges into what is
@@ -224,6 +320,8 @@ export async function runLoad(db: Database, opts: LoadOptions): Promise<LoadRepo
     // In the plan's order (the lanes finish their steps in any order).
     run.steps.splice(0, run.steps.length, ...report.steps);
     run.end();
+    // Reported after the load, where it is read last (the run record and --format json have it too).
+    for (const line of report.drift.flatMap(describeDrift)) opts.log.warn(`schema drift: ${line}`);
     return report;
   } catch (err) {
     run.end(err);
@@ -245,8 +343,8 @@ async function guardedLoad(
   const planned = [
     ...(staging.length > 0 ? ['stage'] : []),
     ...(opts.fullRefresh ? [EMPTY_STEP] : []),
-    ...transforms.map((s) => `transform ${s.table}`),
-    ...(recordsLedger ? [LEDGER_STEP] : []),
+    ...(opts.replace ? [REPLACE_STEP] : transforms.map((s) => `transform ${s.table}`)),
+    ...(recordsLedger && !opts.replace ? [LEDGER_STEP] : []),
   ];
   const cancel = (conn: Connection) => cancelStatements(db, [conn]);
   return withWarehouseLock(
@@ -303,13 +401,16 @@ async function lockedLoad(
     const steps: StepReport[] = [];
     let skipped: readonly RecordProblem[] = [];
     let stagedObjects: readonly StagedObjects[] = [];
+    let drift: readonly DriftReport[] = [];
     if (staging.length > 0) {
       const staged = await guard.step('stage', () => main.run('stage', () => strategy.stage(main.conn, staging, ctx)));
       skipped = staged.skipped;
       run.skipped = staged.skipped;
+      drift = staged.drift ?? [];
+      if (staged.drift) run.drift = staged.drift;
       if (staged.reports.length === 0) {
         opts.log.info('Nothing new since the last load: no staging work, no transform.');
-        return { steps, skipped };
+        return { steps, skipped, drift };
       }
       steps.push(...staged.reports);
       run.steps.push(...staged.reports);
@@ -326,20 +427,31 @@ async function lockedLoad(
       steps.push(emptied);
       run.steps.push(emptied);
     }
+    const recordStaged = () => recordLoaded(main.conn, db.dialect.name, runId, stagedObjects);
+    if (opts.replace) {
+      const replaced = await guard.step(REPLACE_STEP, () =>
+        main.run('replace', () =>
+          replaceStarTables(main.conn, db.dialect, transforms, recordStaged, {
+            log: opts.log,
+            faults,
+            beforeCommit: () => guard.beforeCommit(),
+          }),
+        ),
+      );
+      steps.push(...replaced);
+      run.steps.push(...replaced);
+      opts.log.info(`Replaced: the star tables and the ledger hold only what the sources hold now.`);
+      return { steps, skipped, drift };
+    }
     steps.push(...(await runTransforms(db, guard, main, opts, transforms, run)));
     // Only a run that staged and filled every star table has loaded its objects.
     if (recordsLedger && stagedObjects.some((s) => s.objects.length > 0)) {
       await guard.step(LEDGER_STEP, () =>
-        main.run('ledger', () =>
-          transaction(
-            main.conn,
-            () => recordLoaded(main.conn, db.dialect.name, runId, stagedObjects),
-            () => guard.beforeCommit(),
-          ),
-        ),
+        main.run('ledger', () => transaction(main.conn, recordStaged, () => guard.beforeCommit())),
       );
+      if (!opts.incremental) await warnAboutUnlisted(main.conn, runId, opts.log);
     }
-    return { steps, skipped };
+    return { steps, skipped, drift };
   } finally {
     await main.end();
   }

@@ -15,10 +15,30 @@
  * that they last minutes to hours. Deterministic for a seed; streams its
  * output; returns the counts the warehouse must hold after loading it.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
+
+/**
+ * Where the files go. `seed`: the prefixes of the seed projects' bucket
+ * (song_data/A/<B>/<C>/<D>/TR….json, log_data/), the 2019 subset the sample
+ * copies. `current`: today's udacity-dend prefixes (song-data/<A>/<B>/<C>/TR….json,
+ * the folders named by the track id's 3rd to 5th letters as in the Million
+ * Song Dataset, and log-data/).
+ */
+export const LAYOUTS = {
+  seed: { songs: 'song_data', logs: 'log_data' },
+  current: { songs: 'song-data', logs: 'log-data' },
+} as const;
+export type Layout = keyof typeof LAYOUTS;
+
+/**
+ * Today's udacity-dend at full size: 385,252 one-record song objects (the
+ * staged song rows public write-ups report) and the 30 log files of November
+ * 2018 with their 8,056 events.
+ */
+export const FULL_SIZE = { songs: 385_252, events: 8_056, days: 30, layout: 'current' } as const;
 
 export interface GenerateOptions {
   readonly songs: number;
@@ -27,6 +47,8 @@ export interface GenerateOptions {
   readonly out: string;
   /** Number of log files (days of November 2018, at most 30). */
   readonly days?: number;
+  /** Folder names and song-file tree (default `seed`). */
+  readonly layout?: Layout;
 }
 
 export interface ExpectedCounts {
@@ -162,8 +184,9 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
   const rnd = prng(options.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const word = () => (rnd() < 1 / 70 ? pick(ACCENTED) : pick(WORDS));
-  const songDir = path.join(options.out, 'song_data');
-  const logDir = path.join(options.out, 'log_data');
+  const layout = options.layout ?? 'seed';
+  const songDir = path.join(options.out, LAYOUTS[layout].songs);
+  const logDir = path.join(options.out, LAYOUTS[layout].logs);
   await mkdir(songDir, { recursive: true });
   await mkdir(logDir, { recursive: true });
   await writeFile(
@@ -184,11 +207,13 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
   const songs: SongRow[] = [];
   const usedArtists = new Set<string>();
   const dirs = new Set<string>();
-  let pending: Promise<void>[] = [];
   for (let i = 0; i < options.songs; i += 1) {
     const artist = artists[i < artistCount ? i : Math.floor(rnd() * artistCount)] as (typeof artists)[number];
     usedArtists.add(artist.id);
-    const track = `TR${LETTERS[i % 26]}${LETTERS[Math.floor(i / 26) % 26]}${code(i, 5, rnd)}`;
+    const third = LETTERS[Math.floor(i / 676) % 26] as string;
+    const suffix = code(i, 5, rnd);
+    // Today's tree is named by the track id's letters 3 to 5, so the 5th is a letter there.
+    const track = `TR${LETTERS[i % 26]}${LETTERS[Math.floor(i / 26) % 26]}${layout === 'current' ? third : ''}${suffix}`;
     const song = {
       artist_id: artist.id,
       artist_latitude: artist.lat,
@@ -202,26 +227,20 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
       year: rnd() < 0.3 ? 0 : 1960 + Math.floor(rnd() * 50),
     };
     songs.push(song);
-    const dir = path.join(
-      songDir,
-      'A',
-      track.slice(2, 3),
-      track.slice(3, 4),
-      LETTERS[Math.floor(i / 676) % 26] as string,
-    );
+    const dir =
+      layout === 'current'
+        ? path.join(songDir, track.slice(2, 3), track.slice(3, 4), track.slice(4, 5))
+        : path.join(songDir, 'A', track.slice(2, 3), track.slice(3, 4), third);
     if (!dirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true });
       dirs.add(dir);
     }
     // The real bucket has one pretty-printed file in 1943; so does the sample (the first, and one in 2000).
     const text = sourceJson(song, i % 2000 === 0 ? 4 : undefined);
-    pending.push(writeFile(path.join(dir, `${track}.json`), text));
-    if (pending.length >= 256) {
-      await Promise.all(pending);
-      pending = [];
-    }
+    // Synchronous: for many small files a third of the time of promise-based writes (no
+    // thread-pool round trip per file); 385,252 of them are written in about a minute.
+    writeFileSync(path.join(dir, `${track}.json`), text);
   }
-  await Promise.all(pending);
 
   // Users: some start free and upgrade to paid part-way.
   const userCount = Math.max(5, Math.min(5000, Math.round(options.events / 80)));

@@ -8,42 +8,81 @@
  * ledger on both engines: one COPY FROM STDIN on PostgreSQL, multi-row
  * INSERTs on Redshift (no COPY FROM STDIN there).
  */
+import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { Connection } from '../db/connection.ts';
 import type { DialectName } from '../dialect/dialect.ts';
 import { redshiftDialect } from '../dialect/redshift/dialect.ts';
+import type { JsonMapping } from '../sources/json-mapping.ts';
 import type { SourceObject } from '../sources/source-objects.ts';
 import { escapeText } from './postgres/copy-row.ts';
 import type { StagedObjects } from './strategy.ts';
 
 export const LEDGER_TABLE = 'load_ledger';
 /** The columns a ledger row fills, in this order. */
-export const LEDGER_COLUMNS = 'table_name, object_uri, object_size, object_version, run_id, status, recorded_at';
+export const LEDGER_COLUMNS =
+  'table_name, object_uri, object_size, object_version, mapping_fingerprint, run_id, status, recorded_at';
 
 /** One object loaded by a run (status 'loaded', recorded at the insert's time). */
 export interface LedgerRow {
   readonly table: string;
   readonly object: SourceObject;
   readonly runId: string;
+  /** mappingFingerprint of the mapping the object was staged with. */
+  readonly mapping: string;
 }
 
-const fingerprint = (o: { size: number; version: string }) => `${o.size}:${o.version}`;
+/**
+ * What an object was staged with besides its bytes: the JSON mapping ('auto',
+ * 'auto ignorecase', or the JSONPaths file's paths as parsed) and the COPY
+ * column list, as a SHA-256 in hex (64 characters, load_ledger.mapping_fingerprint).
+ * A fixed LOG_JSONPATH changes it, so `--incremental` stages every object of
+ * that table again (issue 26, item 3). Paths are compared as parsed: a
+ * reformatted file with the same paths is the same mapping.
+ */
+export function mappingFingerprint(mapping: JsonMapping | string, columns: readonly string[]): string {
+  const what =
+    typeof mapping === 'string'
+      ? { unread: mapping }
+      : mapping.kind === 'auto'
+        ? { auto: mapping.ignoreCase ? 'ignorecase' : 'exact' }
+        : { paths: mapping.paths };
+  return createHash('sha256')
+    .update(JSON.stringify({ ...what, columns }))
+    .digest('hex');
+}
 
-/** Objects never loaded, or changed (size or ETag/mtime) since they were. */
+const fingerprint = (o: { size: number; version: string }, mapping: string | null) =>
+  `${o.size}:${o.version}:${mapping ?? ''}`;
+
+/**
+ * Objects never loaded, or changed since they were: size, ETag/mtime, or the
+ * mapping they were staged with (a record without one, written before
+ * mapping_fingerprint existed, counts as changed).
+ */
 export async function newOrChanged(
   conn: Connection,
   table: string,
   objects: readonly SourceObject[],
+  mapping: string,
 ): Promise<SourceObject[]> {
-  const { rows } = await conn.query<{ object_uri: string; object_size: string; object_version: string }>(
-    `SELECT object_uri, object_size, object_version FROM ${LEDGER_TABLE} WHERE table_name = $1 AND status = 'loaded'`,
+  const { rows } = await conn.query<{
+    object_uri: string;
+    object_size: string;
+    object_version: string;
+    mapping_fingerprint: string | null;
+  }>(
+    `SELECT object_uri, object_size, object_version, mapping_fingerprint FROM ${LEDGER_TABLE} WHERE table_name = $1 AND status = 'loaded'`,
     [table],
   );
   const loaded = new Set(
-    rows.map((r) => `${r.object_uri}\n${fingerprint({ size: Number(r.object_size), version: r.object_version })}`),
+    rows.map(
+      (r) =>
+        `${r.object_uri}\n${fingerprint({ size: Number(r.object_size), version: r.object_version }, r.mapping_fingerprint)}`,
+    ),
   );
-  return objects.filter((o) => !loaded.has(`${o.uri}\n${fingerprint(o)}`));
+  return objects.filter((o) => !loaded.has(`${o.uri}\n${fingerprint(o, mapping)}`));
 }
 
 /**
@@ -63,7 +102,7 @@ export async function recordLoaded(
   await insertLedgerRows(
     conn,
     engine,
-    staged.flatMap((s) => s.objects.map((object) => ({ table: s.table, object, runId }))),
+    staged.flatMap((s) => s.objects.map((object) => ({ table: s.table, object, runId, mapping: s.mapping }))),
   );
   await conn.query(DELETE_OLDER_RECORDS, [runId]);
 }
@@ -102,8 +141,8 @@ async function copyLedgerRows(conn: Connection, rows: readonly LedgerRow[]): Pro
       yield rows
         .slice(i, i + LEDGER_BATCH)
         .map(
-          ({ table, object: o, runId }: LedgerRow) =>
-            `${escapeText(table)}\t${escapeText(o.uri)}\t${o.size}\t${escapeText(o.version)}\t${escapeText(runId)}\tloaded\t${recordedAt}\n`,
+          ({ table, object: o, runId, mapping }: LedgerRow) =>
+            `${escapeText(table)}\t${escapeText(o.uri)}\t${o.size}\t${escapeText(o.version)}\t${escapeText(mapping)}\t${escapeText(runId)}\tloaded\t${recordedAt}\n`,
         )
         .join('');
     }
@@ -122,10 +161,10 @@ async function copyLedgerRows(conn: Connection, rows: readonly LedgerRow[]): Pro
 async function insertLedgerRowsInBatches(conn: Connection, rows: readonly LedgerRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += LEDGER_BATCH) {
     const values: unknown[] = [];
-    const tuples = rows.slice(i, i + LEDGER_BATCH).map(({ table, object: o, runId }, j) => {
-      values.push(table, o.uri, o.size, o.version, runId);
-      const p = j * 5;
-      return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, 'loaded', ${redshiftDialect.currentTimestamp()})`;
+    const tuples = rows.slice(i, i + LEDGER_BATCH).map(({ table, object: o, runId, mapping }, j) => {
+      values.push(table, o.uri, o.size, o.version, mapping, runId);
+      const p = j * 6;
+      return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, 'loaded', ${redshiftDialect.currentTimestamp()})`;
     });
     await conn.query(`INSERT INTO ${LEDGER_TABLE} (${LEDGER_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
   }

@@ -16,6 +16,7 @@ import type { StagePlan } from './plan.ts';
 import type { StagingStep, StepReport } from './step.ts';
 import type { Logger } from '../log.ts';
 import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
+import type { DriftReport } from '../sources/drift.ts';
 
 export interface StageProgress {
   readonly table: string;
@@ -42,10 +43,14 @@ export interface StagingContext {
   readonly maxErrors: number;
   /** Stage only objects the ledger does not list as loaded. */
   readonly incremental: boolean;
+  /** Redshift: compact many small objects into chunks (true), never (false), or when the rule says (undefined; lib/stage/redshift/compaction.ts). */
+  readonly compact?: boolean | undefined;
   /** A source with no objects loads an empty staging table instead of failing (lib/stage/checks.ts). */
   readonly allowEmpty: boolean;
-  /** A mapped column NULL in every staged row fails the stage instead of warning. */
+  /** A mapped column NULL in every staged row, a new key or a changed type fails the stage instead of warning. */
   readonly strict: boolean;
+  /** A mapped key absent from more than this share of records is reported (default: DEFAULT_DRIFT_THRESHOLD). */
+  readonly driftThreshold?: number | undefined;
   /** This run's id (ledger rows, manifest names). */
   readonly runId: string;
   /** Source reader (tests may pass their own); default: local files and S3. */
@@ -65,6 +70,8 @@ export interface StagingContext {
 export interface StagedObjects {
   readonly table: string;
   readonly objects: readonly SourceObject[];
+  /** The mapping they were staged with (lib/stage/ledger.ts, mappingFingerprint). */
+  readonly mapping: string;
 }
 
 export interface Staged {
@@ -74,6 +81,8 @@ export interface Staged {
   readonly objects: readonly StagedObjects[];
   /** Bad records skipped under --max-errors. */
   readonly skipped: readonly RecordProblem[];
+  /** Schema drift per staging table (lib/stage/drift.ts); absent when nothing was staged. */
+  readonly drift?: readonly DriftReport[];
 }
 
 export interface StagingStrategy {

@@ -154,7 +154,7 @@ function loadSettingsFiles(args: CommonArgs, log: Logger, writes: Writes = {}): 
   let read: ConfigFileRead | undefined;
   if (origin) {
     const written = writes.configFile !== undefined && path.resolve(writes.configFile) === path.resolve(origin.file);
-    const text = readIfExists(path.resolve(origin.file)) ?? (written ? '' : undefined);
+    const text = readIfExists(path.resolve(origin.file), origin.file) ?? (written ? '' : undefined);
     if (text === undefined) throw new ConfigError([`${origin.by} ${printable(origin.file)}: no such file`]);
     const cfg = parseDwhCfg(text, printable(origin.file));
     for (const w of cfg.warnings) log.warn(w);
@@ -185,7 +185,7 @@ function selectedTarget(
     nonEmpty(process.env['SPARKIFY_TARGETS_FILE']) ??
     nonEmpty(fromEnvFile['SPARKIFY_TARGETS_FILE']) ??
     DEFAULT_TARGETS_FILE;
-  const text = readIfExists(path.resolve(file));
+  const text = readIfExists(path.resolve(file), file);
   if (text === undefined)
     throw new ConfigError([
       `${by} ${printable(name)}: no targets file ${printable(file)} (a [target.${printable(name)}] section there names the warehouse; see SPARKIFY_TARGETS_FILE)`,
@@ -241,6 +241,27 @@ export function tolerateClosedPipes(): void {
     });
   closed(process.stdout, () => (stdoutClosed = true));
   closed(process.stderr, () => undefined);
+}
+
+/** Resolves once everything written to `stream` so far has reached the reader (or the reader has gone). */
+function written(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    // Writes complete in order: the callback of an empty write runs once every earlier write has.
+    stream.write('', () => resolve());
+  });
+}
+
+/**
+ * Exits with `code` once stdout and stderr are written out. On a pipe the
+ * writes are asynchronous: process.exit with writes still queued (a reader
+ * slower than the command) cut stdout at 64 KiB and still exited 0. Every way
+ * out of scripts/cli.ts goes through here.
+ */
+export async function exitWhenWritten(code: number): Promise<never> {
+  process.exitCode = code;
+  await Promise.all([written(process.stdout), written(process.stderr)]);
+  process.exit(code);
 }
 
 /**

@@ -14,8 +14,10 @@ import { exitUnlessStoppedWithin, interruptOnSignals } from '../../lib/interrupt
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { EXIT } from '../../lib/errors.ts';
+import { DEFAULT_DRIFT_THRESHOLD } from '../../lib/sources/drift.ts';
 import {
   commonOptions,
+  confirmAction,
   confirmFullRefresh,
   errorJson,
   exitCodeOf,
@@ -43,9 +45,12 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   dialect?: DialectName;
   maxErrors: number;
   incremental: boolean;
+  compact?: boolean;
   allowEmpty: boolean;
   strict: boolean;
+  driftThreshold: number;
   fullRefresh: boolean;
+  replace: boolean;
   yes: boolean;
 }
 
@@ -76,6 +81,11 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       default: false,
       describe: 'stage only objects not loaded before (the load ledger); an unchanged re-run does nothing',
     })
+    .option('compact', {
+      type: 'boolean',
+      describe:
+        'Redshift: compact the objects into a few gzip chunks under LOAD_STAGE_PREFIX for one COPY (--no-compact: never; default: when a source has 1000+ objects averaging under 1 MB)',
+    })
     .option('allow-empty', {
       type: 'boolean',
       default: false,
@@ -84,7 +94,13 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('strict', {
       type: 'boolean',
       default: false,
-      describe: 'a mapped column NULL in every staged row fails the load (default: a warning)',
+      describe:
+        'a mapped column NULL in every staged row, a JSON key no column maps or a key whose type changes fails the load, nothing committed (default: a warning)',
+    })
+    .option('drift-threshold', {
+      type: 'number',
+      default: DEFAULT_DRIFT_THRESHOLD,
+      describe: 'report a mapped JSON key absent from more than this share of the records (0 to 1)',
     })
     .option('full-refresh', {
       type: 'boolean',
@@ -92,7 +108,17 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       describe:
         'start clean: once every source has been read without a problem, empty the star tables and the ledger, then load only these sources (asks first, unless --yes)',
     })
-    .option('yes', { type: 'boolean', default: false, describe: 'with --full-refresh: do not ask for confirmation' })
+    .option('replace', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'rebuild the star tables and the ledger from what the sources hold now, in one transaction after staging: rows of deleted or corrected files go (asks first, unless --yes)',
+    })
+    .option('yes', {
+      type: 'boolean',
+      default: false,
+      describe: 'with --full-refresh or --replace: do not ask for confirmation',
+    })
     .option('max-errors', {
       type: 'number',
       default: MAX_ERRORS.default,
@@ -109,6 +135,13 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
         throw new Error(
           '--full-refresh loads everything from the sources: it does not go with --incremental, --only, --dry-run or --plan',
         );
+      if (a.replace && (a.incremental || a.only || a.fullRefresh || a.plan))
+        throw new Error(
+          '--replace rebuilds every star table from everything the sources hold: it does not go with --incremental, --only, --full-refresh or --plan',
+        );
+      const threshold = Number(a['drift-threshold']);
+      if (!(threshold >= 0 && threshold <= 1))
+        throw new Error(`--drift-threshold: a share from 0 to 1, got ${String(a['drift-threshold'])}`);
       const problem = checkMaxErrors(Number(a['max-errors']));
       if (problem) throw new Error(problem);
       return true;
@@ -131,9 +164,12 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         only: args.only,
         maxErrors: args.maxErrors,
         incremental: args.incremental,
+        compact: args.compact,
         allowEmpty: args.allowEmpty,
         strict: args.strict,
+        driftThreshold: args.driftThreshold,
         fullRefresh: args.fullRefresh,
+        replace: args.replace,
       };
       if (args.dryRun) warnAboutNpmBanner(log, 'the SQL script');
       if (args.dryRun && args.dialect) {
@@ -158,6 +194,17 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
           return;
         }
         if (args.fullRefresh && !(await confirmFullRefresh(db.description, args.yes))) {
+          log.info('Nothing done.');
+          return EXIT.usage;
+        }
+        if (
+          args.replace &&
+          !(await confirmAction(
+            `--replace rebuilds every star table and the ledger of ${db.description} from what the sources hold now (rows of files no longer there, or inserted by others, go)?`,
+            '--replace deletes the rows the sources no longer hold: add --yes to confirm when not at a terminal',
+            args.yes,
+          ))
+        ) {
           log.info('Nothing done.');
           return EXIT.usage;
         }

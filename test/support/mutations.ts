@@ -301,8 +301,13 @@ export const MUTATIONS: readonly MutatedFile[] = [
       },
       {
         rule: 'a changed ETag or mtime makes an object changed',
-        find: 'const fingerprint = (o: { size: number; version: string }) => `${o.size}:${o.version}`;',
-        replace: 'const fingerprint = (o: { size: number; version: string }) => `${o.size}`;',
+        find: "`${o.size}:${o.version}:${mapping ?? ''}`;",
+        replace: "`${o.size}:${mapping ?? ''}`;",
+      },
+      {
+        rule: 'a changed mapping makes an object changed (issue 26, item 3)',
+        find: "`${o.size}:${o.version}:${mapping ?? ''}`;",
+        replace: '`${o.size}:${o.version}`;',
       },
       {
         rule: "a run's own records are not deleted as older ones",

@@ -28,8 +28,10 @@ export interface CopySpec {
   readonly auth: CopyAuth;
   /** --max-errors N: N bad records tolerated (and listed), the (N+1)th fails the load. */
   readonly maxErrors: number;
-  /** Load from a manifest (incremental loads) instead of a prefix. */
+  /** Load from a manifest (incremental loads, compacted chunks) instead of a prefix. */
   readonly manifest?: boolean;
+  /** The files are gzip'd (compacted chunks: lib/stage/redshift/compaction.ts). */
+  readonly gzip?: boolean;
 }
 
 function refuse(what: string, problem: string | undefined): void {
@@ -88,6 +90,9 @@ export function renderCopy(spec: CopySpec): string {
     auth,
     `REGION ${sqlLiteral(spec.region)}`,
     `FORMAT AS JSON ${format}`,
+    // "The COPY operation reads each compressed file and uncompresses the data as it loads"
+    // (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html).
+    ...(spec.gzip ? ['GZIP'] : []),
     `MAXERROR ${maxErrorFor(spec.maxErrors)}`,
     // Trailing blanks are removed by trimBlanksStatement (./trailing-blanks.ts), never by
     // TRIMBLANKS, whose "white space characters" are not documented as blanks only.

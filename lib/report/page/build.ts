@@ -2,10 +2,10 @@
  * Builds the report: reads the warehouse, renders every chart and the schema
  * diagram to SVG, and writes one self-contained index.html.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from '../../db/database.ts';
 import type { Pipeline } from '../../load/steps.ts';
+import { makeDir, replaceFile } from '../../owned-files.ts';
 import { CHARTS, narrowSpec, renderSvg } from './charts.ts';
 import { erdSvg } from './erd-svg.ts';
 import { renderPage, type RenderedChart } from './html.ts';
@@ -39,9 +39,9 @@ export async function renderReport(data: ReportData, schema: SchemaModel): Promi
 /** Writes OUT_DIR/index.html (replaced whole, never half-written) and returns its path. */
 export async function writeReport(db: Database, outDir: string, pipeline: Pipeline): Promise<string> {
   const html = await renderReport(await collectReportData(db, pipeline), await loadSchemaModel(pipeline));
-  await mkdir(outDir, { recursive: true });
+  // The folder may be anyone's (--out): its temp file is created exclusively, under a random name (lib/owned-files.ts).
+  await makeDir(outDir, 0o755);
   const file = path.resolve(outDir, 'index.html');
-  await writeFile(`${file}.tmp`, html);
-  await rename(`${file}.tmp`, file);
+  await replaceFile(file, html, 0o644);
   return file;
 }

@@ -6,6 +6,7 @@ import type { CheckResult } from '../checks.ts';
 import { WIDE_CHARTS, type Rows } from './charts.ts';
 import { escapeHtml } from './html-escape.ts';
 import type { ReportData } from './report-data.ts';
+import { driftSection } from './sources-section.ts';
 
 export interface RenderedChart {
   readonly id: string;
@@ -224,6 +225,7 @@ ${data.checks.results.map(checkRow).join('\n')}
 ${rowsTable(ledger.summary)}${sqlDetails('SQL', data.sql.ledgerSummary)}
 <details class="objects"><summary>When each object was loaded (${ledger.objects.length < ledger.total ? `the latest ${fmt(ledger.objects.length)} of ${fmt(ledger.total)}` : `all ${fmt(ledger.total)}`})</summary>${rowsTable(ledger.objects)}${sqlDetails('SQL', data.sql.ledgerObjects)}</details>
 ${runs}
+${driftSection(data.drift, (rows) => rowsTable(rows))}
 </div>
 </div>
 </section>

@@ -12,6 +12,7 @@ import type { Pipeline } from '../../load/steps.ts';
 import { analyticsQueries, type AnalyticsQuery } from '../analytics.ts';
 import { MATCH_RATE_SQL, rowCountsSql, runChecks, type VerifyReport } from '../checks.ts';
 import { CHARTS, type Rows } from './charts.ts';
+import type { LastDrift } from './sources-section.ts';
 
 /** Ledger objects listed one by one; the rest are counted in the summary. */
 export const LEDGER_OBJECTS_SHOWN = 200;
@@ -45,6 +46,8 @@ export interface ReportData {
   readonly ledger: { readonly summary: Rows; readonly objects: Rows; readonly total: number };
   /** The run record's latest rows, or undefined where the table does not exist yet. */
   readonly runs?: { readonly sql: string; readonly rows: Rows; readonly columns: readonly string[] };
+  /** The schema drift of the latest run that recorded one (load_runs.drift). */
+  readonly drift?: LastDrift;
   readonly sql: {
     readonly rowCounts: string;
     readonly matchRate: string;
@@ -59,11 +62,15 @@ export function chartQueryNames(): string[] {
 }
 
 /** The run record's latest runs (lib/load/run-record.ts), one row each, as `history` shows them. */
-async function lastRuns(client: Connection): Promise<ReportData['runs']> {
+async function lastRuns(client: Connection): Promise<Pick<ReportData, 'runs' | 'drift'>> {
   const runs = await readRuns(client, RUNS_SHOWN);
-  if (!runs) return undefined;
+  if (!runs) return {};
   const rows = runs.map(runRow);
-  return { sql: lastRunsSql(RUNS_SHOWN), rows, columns: Object.keys(rows[0] ?? runRow(EMPTY_RUN)) };
+  const drifted = runs.find((r) => r.drift !== null);
+  return {
+    runs: { sql: lastRunsSql(RUNS_SHOWN), rows, columns: Object.keys(rows[0] ?? runRow(EMPTY_RUN)) },
+    ...(drifted?.drift ? { drift: { runId: drifted.runId, startedAt: drifted.startedAt, tables: drifted.drift } } : {}),
+  };
 }
 
 export async function collectReportData(db: Database, pipeline: Pipeline): Promise<ReportData> {
@@ -92,7 +99,7 @@ export async function collectReportData(db: Database, pipeline: Pipeline): Promi
       queries,
       checks,
       ledger: { summary, objects, total },
-      ...(runs ? { runs } : {}),
+      ...runs,
       sql: {
         rowCounts: rowCountsSql(pipeline),
         matchRate: MATCH_RATE_SQL,

@@ -16,15 +16,18 @@ import { DEFAULT_S3_MAX_CONCURRENCY } from '../../config/config.ts';
 import { isS3Uri } from '../../config/s3-uri.ts';
 import type { StagingColumn } from './copy-row.ts';
 import type { JsonMapping } from '../../sources/json-mapping.ts';
-import { CopyBuffer } from './copy-buffer.ts';
+import { CopyBuffer, type RowOrigins } from './copy-buffer.ts';
 import { BATCH_BYTES, createObjectConverter, type ObjectSink } from './object-converter.ts';
 import type { StageProgress } from '../strategy.ts';
+import type { RecordObserver } from '../../sources/drift.ts';
 
 export interface StageTarget {
   readonly table: string;
   readonly columns: readonly StagingColumn[];
   readonly source: string;
   readonly mapping: JsonMapping;
+  /** Told of every record (schema drift). */
+  readonly observer?: RecordObserver | undefined;
 }
 
 export interface StageOptions {
@@ -93,7 +96,16 @@ export async function copyIntoTable(
     options.onProgress?.({ table: target.table, objectsDone, objectsTotal: objects.length, rows, bytes });
   };
 
-  const sink: RowSink = { write, report, addRows: (n) => (rows += n), objectDone };
+  const origins = new RecentOrigins();
+  const sink: RowSink = {
+    write,
+    report,
+    addRows: (n, batch) => {
+      origins.add(rows + 1, batch);
+      rows += n;
+    },
+    objectDone,
+  };
   try {
     await convert(objects, target, options.reader, sink);
     copy.end();
@@ -104,7 +116,7 @@ export async function copyIntoTable(
     if (!copy.destroyed) copy.destroy(err as Error);
     // Let the server answer the aborted COPY before the caller rolls back.
     await finished(copy).catch(() => undefined);
-    throw err;
+    throw withoutRow(err, target.table, origins);
   }
   return { table: target.table, objects: objects.length, rows, bytes, skipped };
 }
@@ -113,8 +125,67 @@ export async function copyIntoTable(
 interface RowSink {
   write(chunk: Uint8Array): Promise<void>;
   report(p: RecordProblem): void;
-  addRows(n: number): void;
+  /** `n` rows of `origins` go to the COPY next. */
+  addRows(n: number, origins: RowOrigins): void;
   objectDone(bytes: number): void;
+}
+
+/**
+ * The origins of the rows sent last: a row the server refuses is one it has
+ * received, at most the socket's and the server's buffers behind the rows sent
+ * (a few batches); older batches are forgotten, so memory stays bounded.
+ */
+class RecentOrigins {
+  private static readonly KEPT = 64;
+  private readonly batches: { firstRow: number; origins: RowOrigins }[] = [];
+  add(firstRow: number, origins: RowOrigins): void {
+    this.batches.push({ firstRow, origins });
+    if (this.batches.length > RecentOrigins.KEPT) this.batches.shift();
+  }
+  /** `file:line` of COPY row `row` (1-based), when it is still known. */
+  of(row: number): string | undefined {
+    const batch = this.batches.findLast((b) => b.firstRow <= row);
+    const i = batch ? row - batch.firstRow : -1;
+    if (!batch || i >= batch.origins.lines.length) return undefined;
+    return `${batch.origins.sources[i]}:${batch.origins.lines[i]}`;
+  }
+}
+
+/** PostgreSQL's CONTEXT of a refused COPY row: `COPY staging_events, line 3, column location: "<value>"` or `…, line 3: "<row>"`. */
+const COPY_CONTEXT = /^COPY [^,]+, line (\d+)(?:, column ([^:]+))?/;
+
+/**
+ * A COPY the server refused, without the staged row: its CONTEXT (the row or
+ * the value) and DETAIL ("Failing row contains (…)") carry names, locations
+ * and user agents. The row is named by the source file and line it came from,
+ * and the column when the server names one; the SQLSTATE is kept, so the
+ * caller still sees a statement the server refused (SqlError).
+ */
+function withoutRow(err: unknown, table: string, origins: RecentOrigins): unknown {
+  const e = err as Error & {
+    code?: unknown;
+    where?: unknown;
+    detail?: unknown;
+    constraint?: unknown;
+    column?: unknown;
+  };
+  if (!(err instanceof Error) || typeof e.code !== 'string') return err;
+  const context = typeof e.where === 'string' ? COPY_CONTEXT.exec(e.where) : null;
+  if (!context && e.detail === undefined) return err;
+  const row = context ? Number(context[1]) : undefined;
+  const column = context?.[2] ?? (typeof e.column === 'string' ? e.column : undefined);
+  const origin = row === undefined ? undefined : origins.of(row);
+  // Messages of the data exceptions end with the value (`invalid input syntax for type integer: "x"`): cut it.
+  const message = e.message.replace(/: ".*"$/s, '');
+  const where = [
+    origin ? `the record at ${origin}` : row !== undefined ? `COPY row ${row}` : 'a row',
+    column ? `column ${column}` : undefined,
+    origin && row !== undefined ? `COPY row ${row}` : undefined,
+  ].filter(Boolean);
+  const refused = new Error(
+    `${table}: ${where.join(', ')}: ${message} (the row is not shown: it may hold personal data)`,
+  );
+  return Object.assign(refused, { code: e.code });
 }
 
 async function convert(
@@ -126,8 +197,8 @@ async function convert(
   const convertObject = createObjectConverter(target);
   const out = new CopyBuffer();
   const flush = async () => {
-    const { bytes, rows } = out.take();
-    sink.addRows(rows);
+    const { bytes, rows, origins } = out.take();
+    sink.addRows(rows, origins);
     await sink.write(bytes);
   };
   const objectSink: ObjectSink = {

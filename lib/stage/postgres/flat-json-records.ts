@@ -16,6 +16,7 @@ import { INT_RANGE, toCopyField, Unloadable, type StagingColumn } from './copy-r
 import type { CopyBuffer } from './copy-buffer.ts';
 import type { JsonMapping } from '../../sources/json-mapping.ts';
 import { EPOCH_MS_RANGE } from '../epoch-ms.ts';
+import { T_ABSENT, T_BOOLEAN, T_NULL, T_NUMBER, T_STRING } from '../../sources/drift.ts';
 
 /** What a field's value token is. */
 const NONE = 0;
@@ -27,6 +28,19 @@ const EXPONENT = 5;
 const TRUE = 6;
 const FALSE = 7;
 const NULL = 8;
+
+/** The JSON type (lib/sources/drift.ts) of each kind, for a RecordObserver. */
+const KIND_TYPES = Uint8Array.from([
+  T_ABSENT,
+  T_STRING,
+  T_STRING,
+  T_NUMBER,
+  T_NUMBER,
+  T_NUMBER,
+  T_BOOLEAN,
+  T_BOOLEAN,
+  T_NULL,
+]);
 
 /** How a column's value is written: the column types grouped by conversion. */
 const AS_TEXT = 0;
@@ -101,6 +115,14 @@ export interface FlatRecordsResult {
   readonly stopped: boolean;
 }
 
+/** Told of each record the scan read whole (schema drift: lib/sources/drift.ts), before it is converted. */
+export interface FlatRecordObserver {
+  /** types[i]: the JSON type code of column i's key in the record starting on `line`. */
+  record(line: number, types: Uint8Array): void;
+  /** A key no column maps, on its own line. */
+  unmapped(line: number, key: string, type: number): void;
+}
+
 /**
  * Converts the records in src[start, end). `end` must not split a UTF-8
  * sequence (callers end at a newline); `final` says nothing follows.
@@ -113,6 +135,7 @@ export type FlatRecordsConverter = (
   final: boolean,
   out: CopyBuffer,
   problem: (p: FlatRecordsProblem) => void,
+  observe?: FlatRecordObserver,
 ) => FlatRecordsResult;
 
 /** The keys a record's fields are found under, when every column is a top-level key. */
@@ -165,6 +188,9 @@ export function createFlatRecordsConverter(
   const kinds = new Uint8Array(width);
   const starts = new Int32Array(width);
   const ends = new Int32Array(width);
+  const types = new Uint8Array(width);
+  /** The keys no column maps in the record last scanned: start, end, kind and newlines before it, four numbers each. */
+  const unmapped: number[] = [];
   let guess = 0;
 
   /** The column whose key is src[start, end), or -1 (fields no column maps are ignored, as COPY does). */
@@ -206,6 +232,7 @@ export function createFlatRecordsConverter(
   const scan = (src: Buffer, pos: number, limit: number): number => {
     kinds.fill(NONE);
     newlines = 0;
+    unmapped.length = 0;
     let i = pos + 1;
     i = skipWs(src, i, limit);
     if (i < limit && src[i] === CLOSE_BRACE) {
@@ -224,6 +251,8 @@ export function createFlatRecordsConverter(
           j += 1;
         }
         const col = matchKey(src, keyStart, j);
+        const keyEnd = j;
+        const keyNewlines = newlines;
         i = j + 1;
         i = skipWs(src, i, limit);
         if (i >= limit) return INCOMPLETE;
@@ -316,7 +345,7 @@ export function createFlatRecordsConverter(
           kinds[col] = kind;
           starts[col] = tokenStart;
           ends[col] = i;
-        }
+        } else unmapped.push(keyStart, keyEnd, kind, keyNewlines);
         i = skipWs(src, i, limit);
         if (i >= limit) return INCOMPLETE;
         if (src[i] === COMMA) {
@@ -350,7 +379,17 @@ export function createFlatRecordsConverter(
     return negative ? -n : n;
   };
 
-  return (src, start, end, line, final, out, problem) => {
+  /** Tells the observer of the record just scanned (starting on `line`). */
+  const observeRecord = (observe: FlatRecordObserver, src: Buffer, line: number) => {
+    for (let col = 0; col < width; col += 1) types[col] = KIND_TYPES[kinds[col] as number] as number;
+    observe.record(line, types);
+    for (let u = 0; u < unmapped.length; u += 4) {
+      const key = src.toString('utf8', unmapped[u] as number, unmapped[u + 1] as number);
+      observe.unmapped(line + (unmapped[u + 3] as number), key, KIND_TYPES[unmapped[u + 2] as number] as number);
+    }
+  };
+
+  return (src, start, end, line, final, out, problem, observe) => {
     let pos = start;
     let rows = 0;
     for (;;) {
@@ -366,6 +405,7 @@ export function createFlatRecordsConverter(
       if (recordEnd === INVALID || (recordEnd === INCOMPLETE && (final || end - i >= MAX_RECORD_BYTES)))
         return { pos, line, rows, stopped: true };
       if (recordEnd === INCOMPLETE) return { pos, line, rows, stopped: false };
+      if (observe) observeRecord(observe, src, line);
 
       // The row: every byte of the record at most twice (escapes), plus separators and \N.
       const bound = 2 * (recordEnd - i) + 3 * width + 1;
@@ -486,7 +526,7 @@ export function createFlatRecordsConverter(
       } else {
         buf[at++] = NEWLINE;
         out.length = at;
-        out.rows += 1;
+        out.endRow(line + newlines);
         rows += 1;
       }
       pos = recordEnd;

@@ -16,10 +16,13 @@ import { JsonRecordSplitter, MAX_RECORD_BYTES } from '../../sources/json-records
 import { numberTextAt } from '../../sources/json-source-text.ts';
 import { Utf8Lines } from './utf8-lines.ts';
 import { gzipRefusal } from '../../sources/compressed.ts';
+import type { RecordObserver } from '../../sources/drift.ts';
 
 export interface ConvertTarget {
   readonly columns: readonly StagingColumn[];
   readonly mapping: JsonMapping;
+  /** Told of every record read, before it is converted (schema drift, lib/sources/drift.ts). */
+  readonly observer?: RecordObserver | undefined;
 }
 
 /** Rows are handed over in batches of about this many bytes. */
@@ -78,6 +81,7 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
   const columns = target.columns;
   const width = columns.length;
   const fast = options.fastPath === false ? undefined : createFlatRecordsConverter(columns, target.mapping);
+  const observer = target.observer;
 
   /** The general path for the rest of an object, from line `firstLine` on. */
   const generalPath = (uri: string, firstLine: number, sink: ObjectSink) => {
@@ -86,6 +90,7 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
     const splitter = new JsonRecordSplitter(
       {
         record: ({ value, line, text }) => {
+          observer?.parsedRecord(uri, line, text, value);
           const raw = pick(value);
           // A record is named by its last line, as Redshift's STL_LOAD_ERRORS.line_number ("the last line of
           // the JSON object that caused the error": copy-parameters-data-format.html#copy-json-data-file), so
@@ -124,7 +129,7 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
             row = i === 0 ? field : `${row}\t${field}`;
           }
           sink.out.writeString(`${row}\n`);
-          sink.out.rows += 1;
+          sink.out.endRow(last, uri);
           rows += 1;
         },
         problem: (p) => sink.problem({ ...p, file: uri }),
@@ -169,10 +174,15 @@ export function createObjectConverter(target: ConvertTarget, options: { fastPath
         reason: p.reason,
         value: preview(p.value),
       });
+    const observe = observer && {
+      record: (at: number, types: Uint8Array) => observer.flatRecord(uri, at, types),
+      unmapped: (at: number, key: string, type: number) => observer.flatUnmapped(uri, at, key, type),
+    };
     /** src through the fast path up to `end` (past a newline, or all when final); what it does not take goes to the general path. */
     const fastPath = (fastConvert: FlatRecordsConverter, src: Buffer, end: number, final: boolean) => {
+      sink.out.source = uri;
       const r = isUtf8(src.subarray(0, end))
-        ? fastConvert(src, 0, end, line, final, sink.out, onProblem)
+        ? fastConvert(src, 0, end, line, final, sink.out, onProblem, observe)
         : { pos: 0, line, rows: 0, stopped: true };
       rows += r.rows;
       line = r.line;

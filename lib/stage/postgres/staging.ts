@@ -9,7 +9,7 @@ import { DEFAULT_SCHEMA } from '../../config/config.ts';
 import { isS3Uri } from '../../config/s3-uri.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
 import { ConfigError, naming, type RecordProblem, UnsupportedError } from '../../errors.ts';
-import { newOrChanged } from '../ledger.ts';
+import { mappingFingerprint, newOrChanged } from '../ledger.ts';
 import type { StagingStep, StepReport } from '../step.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
 import { sourceReaderFor } from '../../sources/source-objects.ts';
@@ -21,6 +21,8 @@ import type { SourceObject, SourceReader } from '../../sources/source-objects.ts
 import { postgresDialect } from '../../dialect/postgres/dialect.ts';
 import { copyIntoTable, type StageResult as CopyResult } from './copy-from-stdin.ts';
 import type { StagingColumn, StagingType } from './copy-row.ts';
+import { driftCounter, refuseStrictDrift } from '../drift.ts';
+import type { DriftReport } from '../../sources/drift.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
@@ -104,6 +106,8 @@ interface Prepared {
   readonly step: StagingStep;
   readonly columns: StagingColumn[];
   readonly mapping: JsonMapping;
+  /** mappingFingerprint of `mapping` (the ledger's). */
+  readonly fingerprint: string;
   readonly source: string;
   readonly objects: SourceObject[];
 }
@@ -115,9 +119,10 @@ async function runStepPlan(
   p: Prepared,
   ctx: StagingContext,
   reader: SourceReader,
-): Promise<{ report: StepReport; skipped: readonly RecordProblem[] }> {
+): Promise<{ report: StepReport; skipped: readonly RecordProblem[]; drift: DriftReport }> {
   const start = process.hrtime.bigint();
   let copied: CopyResult | undefined;
+  const drift = driftCounter(p.step, ctx, p.mapping, p.objects);
   for (const action of stepPlan(p.step, ctx).actions) {
     switch (action.kind) {
       case 'sql':
@@ -128,7 +133,7 @@ async function runStepPlan(
       case 'copy-from-stdin':
         copied = await copyIntoTable(
           copyFromStdin,
-          { table: p.step.table, columns: p.columns, source: p.source, mapping: p.mapping },
+          { table: p.step.table, columns: p.columns, source: p.source, mapping: p.mapping, observer: drift },
           { reader, maxErrors: ctx.maxErrors, objects: p.objects, onProgress: ctx.onProgress },
         );
         break;
@@ -148,7 +153,7 @@ async function runStepPlan(
     seconds: since(start),
     detail: `${copied.objects} objects, ${(copied.bytes / 1024 / 1024).toFixed(1)} MB${copied.skipped.length ? `, ${copied.skipped.length} bad records skipped` : ''}`,
   };
-  return { report, skipped: copied.skipped };
+  return { report, skipped: copied.skipped, drift: drift.report(p.objects.length) };
 }
 
 export const postgresStaging: StagingStrategy = {
@@ -175,11 +180,12 @@ export const postgresStaging: StagingStrategy = {
       const [listed, mapping] = isS3Uri(format)
         ? [await listSource(reader, step, ctx), await readMapping()]
         : await bothChecked(listSource(reader, step, ctx), readMapping());
-      const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed) : listed;
+      const fingerprint = mappingFingerprint(mapping, step.columns);
+      const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed, fingerprint) : listed;
       ctx.log.info(
         `Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`,
       );
-      return { step, columns, mapping, source, objects };
+      return { step, columns, mapping, fingerprint, source, objects };
     });
     await ctx.faults.at('stage:listed');
     if (ctx.incremental && prepared.every((p) => p.objects.length === 0))
@@ -192,13 +198,21 @@ export const postgresStaging: StagingStrategy = {
       async () => {
         const reports: StepReport[] = [];
         const skipped: RecordProblem[] = [];
+        const drift: DriftReport[] = [];
         for (const p of prepared) {
           const done = await runStepPlan(conn, copyFromStdin, p, ctx, reader);
           reports.push(done.report);
           skipped.push(...done.skipped);
+          drift.push(done.drift);
         }
+        refuseStrictDrift(drift, ctx);
         await ctx.faults.at('stage:before-commit');
-        return { reports, objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects })), skipped };
+        return {
+          reports,
+          objects: prepared.map((p) => ({ table: p.step.table, objects: p.objects, mapping: p.fingerprint })),
+          skipped,
+          drift,
+        };
       },
       ctx.beforeCommit,
     );

@@ -11,13 +11,13 @@
  */
 import { ConfigError, InputError, SqlError, describeProblem, naming, type RecordProblem } from '../../errors.ts';
 import { transaction, type Connection } from '../../db/connection.ts';
-import { newOrChanged } from '../ledger.ts';
+import { mappingFingerprint, newOrChanged } from '../ledger.ts';
 import { unexpectedAction, type StagingAction, type StepPlan } from '../plan.ts';
 import type { StagingStep, StepReport } from '../step.ts';
 import { autoMapping, type JsonMapping } from '../../sources/json-mapping.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
 import { sourceReaderFor, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
-import type { StagedObjects, StagingContext, StagingStrategy } from '../strategy.ts';
+import type { Staged, StagedObjects, StagingContext, StagingStrategy } from '../strategy.ts';
 import { renderCopy, type CopyAuth } from '../../dialect/redshift/copy.ts';
 import { redshiftDialect } from '../../dialect/redshift/dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
@@ -33,6 +33,12 @@ import {
 import { checkBucketRegion, copyRegion, writeManifest } from './manifest.ts';
 import { trimBlanksStatement } from '../../dialect/redshift/trailing-blanks.ts';
 import { checkMappedColumns, listSource, nullColumnsQuery } from '../checks.ts';
+import type { ChunkIndex } from './chunk-index.ts';
+import { compact, COMPACTION_RULE, shouldCompact, type Compacted } from './compaction.ts';
+import { clusterSlices } from './slices.ts';
+import { createStageStore, stageUri, type StageStore } from './stage-store.ts';
+import { refuseStrictDrift, sampleDrift } from '../drift.ts';
+import type { DriftReport } from '../../sources/drift.ts';
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 
@@ -76,14 +82,15 @@ async function dryRunAuth(ctx: StagingContext): Promise<CopyAuth> {
   }
 }
 
-/** The step's COPY, from its source prefix or from a manifest of the objects to load. */
-function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, region: string, manifestUri?: string): string {
+/** The step's COPY, from its source prefix, a manifest of the objects to load, or one of compacted chunks (gzip). */
+function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, region: string, from: CopyFrom): string {
   const sources = ctx.config.sources;
   return renderCopy({
     table: step.table,
     columns: step.columns,
-    source: manifestUri ?? step.source(sources),
-    manifest: manifestUri !== undefined,
+    source: from.kind === 'manifest' || from.kind === 'chunks' ? from.uri : step.source(sources),
+    manifest: from.kind === 'manifest' || from.kind === 'chunks',
+    gzip: from.kind === 'chunks',
     format: step.format(sources),
     region,
     auth,
@@ -91,19 +98,79 @@ function copyFor(step: StagingStep, ctx: StagingContext, auth: CopyAuth, region:
   });
 }
 
-interface Manifest {
-  readonly uri: string;
-  readonly objects: SourceObject[];
-}
-
-/** Incremental staging: the new objects of each step, listed by the tool and written to a manifest (null: none new). */
-async function manifests(
+/** Incremental staging: each step's new or changed objects (the ledger compares them in SQL or here). */
+async function freshObjects(
   conn: Connection,
   steps: readonly StagingStep[],
   ctx: StagingContext,
   reader: SourceReader,
+  fingerprints: ReadonlyMap<string, string>,
+): Promise<Map<string, SourceObject[]>> {
+  const out = new Map<string, SourceObject[]>();
+  for (const step of steps) {
+    const listed = await listSource(reader, step, ctx);
+    const fresh = await newOrChanged(conn, step.table, listed, fingerprints.get(step.table) ?? '');
+    ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed of ${listed.length} objects`);
+    out.set(step.table, fresh);
+  }
+  return out;
+}
+
+/** Incremental staging without compaction: the new objects of a step in a manifest under LOAD_MANIFEST_PREFIX. */
+async function manifestOf(
+  step: StagingStep,
+  ctx: StagingContext,
+  objects: readonly SourceObject[],
+  region: string,
+): Promise<string> {
+  const prefix = ctx.config.manifestPrefix;
+  if (!prefix) throw new Error('LOAD_MANIFEST_PREFIX was checked to be set');
+  return writeManifest(region, prefix, `${ctx.runId}-${step.table}.manifest`, objects);
+}
+
+/**
+ * Which steps are compacted (compaction.ts, shouldCompact): only steps whose
+ * objects were listed; the prefixes they write to are checked to be set and
+ * in the COPY's region before anything is read or written.
+ */
+async function compactedSteps(
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  reader: SourceReader,
   regions: ReadonlyMap<string, string>,
-): Promise<Map<string, Manifest | null>> {
+  objects: ReadonlyMap<string, readonly SourceObject[]>,
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const step of steps) {
+    const listed = objects.get(step.table);
+    if (!listed || listed.length === 0) continue;
+    const decision = shouldCompact(listed, ctx.compact);
+    if (!decision.compact) continue;
+    if (!ctx.config.stagePrefix) {
+      if (ctx.compact === true)
+        throw new ConfigError([
+          'LOAD_STAGE_PREFIX: --compact writes the compacted chunks there (s3://bucket/prefix/, in the COPY region)',
+        ]);
+      ctx.log.warn(
+        `${step.table}: ${decision.why} would be compacted into a few large files for COPY; set LOAD_STAGE_PREFIX (s3://bucket/prefix/) to let it (docs/redshift.md)`,
+      );
+      continue;
+    }
+    await checkBucketRegion(reader, 'LOAD_STAGE_PREFIX', ctx.config.stagePrefix, regionOf(regions, step), ctx.log);
+    ctx.log.info(`Staging ${step.table}: compacting (${decision.why})`);
+    out.add(step.table);
+  }
+  return out;
+}
+
+/** The incremental steps that read a manifest of new objects need LOAD_MANIFEST_PREFIX, in the COPY's region. */
+async function checkManifestPrefix(
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  reader: SourceReader,
+  regions: ReadonlyMap<string, string>,
+): Promise<void> {
+  if (steps.length === 0) return;
   const prefix = ctx.config.manifestPrefix;
   if (!prefix)
     throw new ConfigError([
@@ -111,21 +178,6 @@ async function manifests(
     ]);
   for (const step of steps)
     await checkBucketRegion(reader, 'LOAD_MANIFEST_PREFIX', prefix, regionOf(regions, step), ctx.log);
-  const out = new Map<string, Manifest | null>();
-  for (const step of steps) {
-    const fresh = await newOrChanged(conn, step.table, await listSource(reader, step, ctx));
-    ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed objects`);
-    out.set(
-      step.table,
-      fresh.length === 0
-        ? null
-        : {
-            uri: await writeManifest(regionOf(regions, step), prefix, `${ctx.runId}-${step.table}.manifest`, fresh),
-            objects: fresh,
-          },
-    );
-  }
-  return out;
 }
 
 /** Each step's COPY REGION (manifest.ts, copyRegion), read once before anything is staged. */
@@ -268,6 +320,13 @@ export function analyzeStatement(step: StagingStep): string {
 type CopyFrom =
   | { readonly kind: 'prefix' }
   | { readonly kind: 'manifest'; readonly uri: string; readonly objects: number | undefined }
+  /** Compacted chunks (compaction.ts) of `objects` objects, through their manifest. */
+  | {
+      readonly kind: 'chunks';
+      readonly uri: string;
+      readonly chunks: number | undefined;
+      readonly objects: number | undefined;
+    }
   | { readonly kind: 'nothing-new' };
 
 /**
@@ -298,7 +357,18 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
             text: `incremental: the manifest lists the ${from.objects === undefined ? '' : `${from.objects} `}objects of ${source} not yet in load_ledger`,
           },
         ]
-      : [];
+      : from.kind === 'chunks'
+        ? [
+            {
+              kind: 'note',
+              text: `compaction: the ${from.objects === undefined ? '' : `${from.objects} `}objects${ctx.incremental ? ' not yet in load_ledger' : ''} of ${source} are read by the loader, their records put one a line (bytes kept), and written as ${from.chunks === undefined ? 'gzip chunks, as many as a multiple of the slices (STV_SLICES, or REDSHIFT_SLICES)' : `${from.chunks} gzip chunks`}, each at most 1 GB, under LOAD_STAGE_PREFIX, listed in the manifest the COPY reads; the chunks are removed after the COPY`,
+            },
+            {
+              kind: 'note',
+              text: 'compaction: a rejected record is named by its own object and line (the chunk index translates the chunk and line STL_LOAD_ERRORS / SYS_LOAD_ERROR_DETAIL report)',
+            },
+          ]
+        : [];
   const skipped =
     ctx.maxErrors > 0
       ? [
@@ -313,8 +383,13 @@ function stepPlan(step: StagingStep, ctx: StagingContext, auth: CopyAuth, from: 
     { kind: 'sql', sql: COPY_SINCE },
     {
       kind: 'copy',
-      sql: copyFor(step, ctx, auth, region, from.kind === 'manifest' ? from.uri : undefined),
-      reads: from.kind === 'manifest' ? `the manifest of ${from.objects ?? 'the'} new objects` : source,
+      sql: copyFor(step, ctx, auth, region, from),
+      reads:
+        from.kind === 'manifest'
+          ? `the manifest of ${from.objects ?? 'the'} new objects`
+          : from.kind === 'chunks'
+            ? `${from.chunks ?? 'the'} compacted chunks of ${from.objects ?? 'the'} objects`
+            : source,
       notes: skipped,
     },
     ...(trim ? [{ kind: 'sql', sql: trim } as const] : []),
@@ -353,6 +428,7 @@ async function runStepPlan(
   mapping: JsonMapping | undefined,
   errors: LoadErrorSource,
   outcome: StepOutcome,
+  index: ChunkIndex | undefined,
 ): Promise<void> {
   const step = plan.step;
   for (const action of plan.actions) {
@@ -375,7 +451,10 @@ async function runStepPlan(
         outcome.loaded = Number(rows[0]?.n ?? 0);
         // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
         const window = errors.window(step.table, outcome.since);
-        if (ctx.maxErrors > 0 && window) outcome.skipped.push(...(await readLoadErrors(conn, window, errors.stl)));
+        if (ctx.maxErrors > 0 && window)
+          outcome.skipped.push(
+            ...(await readLoadErrors(conn, window, errors.stl)).map((p) => (index ? index.translate(p) : p)),
+          );
         else if (ctx.maxErrors > 0)
           ctx.log.warn(
             `${step.table}: the session or table id could not be read, so the records this COPY skipped are not listed (see SYS_LOAD_ERROR_DETAIL)`,
@@ -448,27 +527,99 @@ export function emptyStatements(steps: readonly StagingStep[]): string[] {
   return steps.map((step) => redshiftDialect.clearTable(step.table));
 }
 
+/** The chunks of the compacted steps, written before the staging transaction (nothing is replaced while they are read). */
+async function compactSteps(
+  conn: Connection,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  reader: SourceReader,
+  objects: ReadonlyMap<string, readonly SourceObject[]>,
+  regions: ReadonlyMap<string, string>,
+  store: () => Promise<StageStore>,
+): Promise<Map<string, Compacted>> {
+  const out = new Map<string, Compacted>();
+  if (steps.length === 0) return out;
+  const slices = await clusterSlices(conn, ctx.config.slices, ctx.log);
+  try {
+    for (const step of steps) {
+      const prefix = stageUri(ctx.config.stagePrefix ?? '', `${ctx.runId}/${step.table}/`);
+      const done = await compact({
+        reader,
+        store: await store(),
+        objects: objects.get(step.table) ?? [],
+        prefix,
+        slices,
+        log: ctx.log,
+        assertRunning: ctx.assertRunning,
+      });
+      out.set(step.table, done);
+      const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+      const compressed = done.chunks.reduce((n, c) => n + c.compressedBytes, 0);
+      const bytes = done.chunks.reduce((n, c) => n + c.bytes, 0);
+      ctx.log.info(
+        `Staging ${step.table}: compacted ${objects.get(step.table)?.length ?? 0} objects into ${done.chunks.length} chunks for ${slices} slices (${mb(bytes)} MB, ${mb(compressed)} MB gzip'd) in ${done.seconds.toFixed(1)} s, region ${regionOf(regions, step)}`,
+      );
+    }
+  } catch (err) {
+    await removeChunks(out, ctx);
+    throw err;
+  }
+  return out;
+}
+
+/** The chunks removed: after the COPY, whether the staging committed or failed (compaction.ts). */
+async function removeChunks(compacted: ReadonlyMap<string, Compacted>, ctx: StagingContext): Promise<void> {
+  for (const [table, done] of compacted) {
+    try {
+      await done.remove();
+    } catch (err) {
+      ctx.log.warn(
+        `${table}: the compacted chunks could not be removed (${(err as Error).message}); they are under ${done.manifestUri.replace(/chunks\.manifest$/, '')}`,
+      );
+    }
+  }
+}
+
+/** The dry run's COPY source of a step: what --compact and --incremental make of it (nothing is listed). */
+function plannedFrom(step: StagingStep, ctx: StagingContext): CopyFrom {
+  if (ctx.compact === true)
+    return {
+      kind: 'chunks',
+      uri: stageUri(
+        ctx.config.stagePrefix ?? 's3://load-stage-prefix-not-set/',
+        `RUN-ID/${step.table}/chunks.manifest`,
+      ),
+      chunks: undefined,
+      objects: undefined,
+    };
+  if (ctx.incremental)
+    return {
+      kind: 'manifest',
+      uri: `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`,
+      objects: undefined,
+    };
+  return { kind: 'prefix' };
+}
+
 export const redshiftStaging: StagingStrategy = {
   async plan(steps, ctx) {
     const auth = await dryRunAuth(ctx);
-    const from = (step: StagingStep): CopyFrom =>
-      ctx.incremental
-        ? {
-            kind: 'manifest',
-            uri: `${ctx.config.manifestPrefix ?? 's3://load-manifest-prefix-not-set/'}RUN-ID-${step.table}.manifest`,
-            objects: undefined,
-          }
-        : { kind: 'prefix' };
     // A dry run reads nothing: REGION is SOURCE_REGION or AWS_REGION, and a note says what the load reads.
     const region = ctx.config.sourceRegion ?? ctx.config.region;
     const plans = steps.map((step) => {
-      const plan = stepPlan(step, ctx, auth, from(step), region);
-      if (ctx.config.sourceRegion) return plan;
-      const note: StagingAction = {
-        kind: 'note',
-        text: `REGION: SOURCE_REGION is not set; the load uses the region of the source's bucket (GetBucketLocation), or AWS_REGION (${ctx.config.region}) when it cannot be read`,
-      };
-      return { ...plan, actions: [note, ...plan.actions] };
+      const plan = stepPlan(step, ctx, auth, plannedFrom(step, ctx), region);
+      const notes: StagingAction[] = [];
+      if (!ctx.config.sourceRegion)
+        notes.push({
+          kind: 'note',
+          text: `REGION: SOURCE_REGION is not set; the load uses the region of the source's bucket (GetBucketLocation), or AWS_REGION (${ctx.config.region}) when it cannot be read`,
+        });
+      if (ctx.compact === undefined)
+        notes.push({
+          kind: 'note',
+          text: `compaction: decided when the objects are listed: ${COMPACTION_RULE}; compacted, the COPY reads a manifest of gzip chunks under LOAD_STAGE_PREFIX (FROM '…/chunks.manifest' MANIFEST … GZIP; see load --dry-run --compact)`,
+        });
+      return { ...plan, actions: [...notes, ...plan.actions] };
     });
     return { before: emptyStatements(steps), steps: plans };
   },
@@ -478,86 +629,193 @@ export const redshiftStaging: StagingStrategy = {
     const reader = ctx.reader ?? sourceReaderFor(ctx.config, { region: ctx.config.sourceRegion, signal: ctx.signal });
     const regions = await copyRegions(reader, steps, ctx);
     const mappings = await checkJsonPaths(reader, steps, ctx, regions);
-    const listed = ctx.incremental ? await manifests(conn, steps, ctx, reader, regions) : undefined;
-    if (listed && [...listed.values()].every((m) => m === null)) return { reports: [], objects: [], skipped: [] };
-    const full = listed ? undefined : await listForLedger(reader, steps, ctx);
-    const from = (step: StagingStep): CopyFrom => {
-      if (!listed) return { kind: 'prefix' };
-      const manifest = listed.get(step.table);
-      return manifest
-        ? { kind: 'manifest', uri: manifest.uri, objects: manifest.objects.length }
-        : { kind: 'nothing-new' };
-    };
-    const reports: StepReport[] = [];
-    const objects: StagedObjects[] = [];
-    const skipped: RecordProblem[] = [];
-    // Asked outside the transaction: a query on a missing system table would abort it.
-    const errors = await loadErrorSource(conn, steps);
-    for (const sql of emptyStatements(steps)) await naming({ step: 'stage', statement: sql }, () => conn.query(sql));
-    let current: { table: string; since: string | undefined } | undefined;
+    const fingerprints = new Map(
+      steps.map((step) => [
+        step.table,
+        mappingFingerprint(mappings.get(step.table) ?? step.format(ctx.config.sources), step.columns),
+      ]),
+    );
+    // The objects each step stages: the new or changed ones (incremental), or all those listed (a full load;
+    // absent when they cannot be listed: the COPY then reads the prefix and nothing is compacted or recorded).
+    const listed = ctx.incremental
+      ? await freshObjects(conn, steps, ctx, reader, fingerprints)
+      : await listForLedger(reader, steps, ctx);
+    if (ctx.incremental && [...listed.values()].every((o) => o.length === 0))
+      return { reports: [], objects: [], skipped: [] };
+    const drift = await sampleEachStep(reader, steps, ctx, mappings, (step) => listed.get(step.table));
+    refuseStrictDrift(drift, ctx);
+    const compacting = await compactedSteps(steps, ctx, reader, regions, listed);
+    const viaManifest = ctx.incremental
+      ? steps.filter((s) => !compacting.has(s.table) && (listed.get(s.table)?.length ?? 0) > 0)
+      : [];
+    await checkManifestPrefix(viaManifest, ctx, reader, regions);
+    let store: Promise<StageStore> | undefined;
+    const openStore = () => (store ??= createStageStore(ctx.config.sourceRegion ?? ctx.config.region));
     try {
-      await transaction(
+      const compacted = await compactSteps(
         conn,
-        async () => {
-          for (const step of steps) {
-            const start = process.hrtime.bigint();
-            const copyFrom = from(step);
-            const plan = stepPlan(step, ctx, auth, copyFrom, regionOf(regions, step));
-            const outcome: StepOutcome = { since: undefined, loaded: 0, skipped: [], removed: 0 };
-            current = { table: step.table, since: undefined };
-            try {
-              await runStepPlan(conn, plan, ctx, mappings.get(step.table), errors, outcome);
-            } finally {
-              current.since = outcome.since;
-            }
-            skipped.push(...outcome.skipped);
-            if (copyFrom.kind === 'nothing-new') {
-              reports.push({
-                step: `stage ${step.table}`,
-                table: step.table,
-                rows: 0,
-                seconds: since(start),
-                detail: 'no new objects',
-              });
-              continue;
-            }
-            const stagedObjects = listed?.get(step.table)?.objects ?? full?.get(step.table);
-            if (stagedObjects) objects.push({ table: step.table, objects: stagedObjects });
-            const detail = [
-              outcome.skipped.length ? `${outcome.skipped.length} bad records skipped` : '',
-              outcome.removed ? `${outcome.removed} rows with a ts out of range skipped` : '',
-            ]
-              .filter(Boolean)
-              .join(', ');
+        steps.filter((s) => compacting.has(s.table)),
+        ctx,
+        reader,
+        listed,
+        regions,
+        openStore,
+      );
+      try {
+        const manifests = new Map<string, string>();
+        for (const step of viaManifest)
+          manifests.set(step.table, await manifestOf(step, ctx, listed.get(step.table) ?? [], regionOf(regions, step)));
+        const from = (step: StagingStep): CopyFrom => {
+          const objects = listed.get(step.table);
+          const chunks = compacted.get(step.table);
+          if (chunks)
+            return { kind: 'chunks', uri: chunks.manifestUri, chunks: chunks.chunks.length, objects: objects?.length };
+          if (!ctx.incremental) return { kind: 'prefix' };
+          const manifest = manifests.get(step.table);
+          return manifest ? { kind: 'manifest', uri: manifest, objects: objects?.length } : { kind: 'nothing-new' };
+        };
+        return {
+          ...(await stageTables(conn, steps, ctx, { auth, regions, mappings, fingerprints, listed, compacted, from })),
+          drift,
+        };
+      } finally {
+        await removeChunks(compacted, ctx);
+      }
+    } finally {
+      if (store) (await store).close();
+    }
+  },
+};
+
+interface StageInputs {
+  readonly auth: CopyAuth;
+  readonly regions: ReadonlyMap<string, string>;
+  readonly mappings: ReadonlyMap<string, JsonMapping>;
+  readonly fingerprints: ReadonlyMap<string, string>;
+  readonly listed: ReadonlyMap<string, readonly SourceObject[]>;
+  readonly compacted: ReadonlyMap<string, Compacted>;
+  from(step: StagingStep): CopyFrom;
+}
+
+/** The staging tables emptied, then filled in one transaction by each step's plan. */
+async function stageTables(
+  conn: Connection,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  inputs: StageInputs,
+): Promise<Staged> {
+  const { auth, regions, mappings, fingerprints, listed, compacted, from } = inputs;
+  const reports: StepReport[] = [];
+  const objects: StagedObjects[] = [];
+  const skipped: RecordProblem[] = [];
+  // Asked outside the transaction: a query on a missing system table would abort it.
+  const errors = await loadErrorSource(conn, steps);
+  for (const sql of emptyStatements(steps)) await naming({ step: 'stage', statement: sql }, () => conn.query(sql));
+  let current: { table: string; since: string | undefined } | undefined;
+  try {
+    await transaction(
+      conn,
+      async () => {
+        for (const step of steps) {
+          const start = process.hrtime.bigint();
+          const copyFrom = from(step);
+          const plan = stepPlan(step, ctx, auth, copyFrom, regionOf(regions, step));
+          const outcome: StepOutcome = { since: undefined, loaded: 0, skipped: [], removed: 0 };
+          current = { table: step.table, since: undefined };
+          try {
+            await runStepPlan(
+              conn,
+              plan,
+              ctx,
+              mappings.get(step.table),
+              errors,
+              outcome,
+              compacted.get(step.table)?.index,
+            );
+          } finally {
+            current.since = outcome.since;
+          }
+          skipped.push(...outcome.skipped);
+          if (copyFrom.kind === 'nothing-new') {
             reports.push({
               step: `stage ${step.table}`,
               table: step.table,
-              rows: outcome.loaded - outcome.removed,
+              rows: 0,
               seconds: since(start),
-              detail: detail || undefined,
+              detail: 'no new objects',
             });
+            continue;
           }
-        },
-        ctx.beforeCommit,
-      );
-    } catch (err) {
-      ctx.assertRunning?.();
-      if (err instanceof InputError) throw err; // our own check, not a failed COPY
-      // Only a COPY that failed on its data ("Load into table … failed") has rejected rows to read.
-      if (!isLoadFailure(err) || !current) throw err;
-      const window = errors.window(current.table, current.since, redshiftQueryIdOf(err));
-      const problems: RecordProblem[] = window ? await readLoadErrors(conn, window).catch(() => []) : [];
-      const first = problems[0];
-      if (first)
-        throw new InputError(
-          `COPY failed: ${describeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
-          problems,
-        );
-      const said = err instanceof SqlError ? err.serverMessage : (err as Error).message;
+          const stagedObjects = listed.get(step.table);
+          if (stagedObjects)
+            objects.push({ table: step.table, objects: stagedObjects, mapping: fingerprints.get(step.table) ?? '' });
+          const chunks = compacted.get(step.table);
+          const detail = [
+            chunks ? `${stagedObjects?.length ?? 0} objects compacted into ${chunks.chunks.length} chunks` : '',
+            outcome.skipped.length ? `${outcome.skipped.length} bad records skipped` : '',
+            outcome.removed ? `${outcome.removed} rows with a ts out of range skipped` : '',
+          ]
+            .filter(Boolean)
+            .join(', ');
+          reports.push({
+            step: `stage ${step.table}`,
+            table: step.table,
+            rows: outcome.loaded - outcome.removed,
+            seconds: since(start),
+            detail: detail || undefined,
+          });
+        }
+      },
+      ctx.beforeCommit,
+    );
+  } catch (err) {
+    ctx.assertRunning?.();
+    if (err instanceof InputError) throw err; // our own check, not a failed COPY
+    // Only a COPY that failed on its data ("Load into table … failed") has rejected rows to read.
+    if (!isLoadFailure(err) || !current) throw err;
+    const window = errors.window(current.table, current.since, redshiftQueryIdOf(err));
+    const index = compacted.get(current.table)?.index;
+    const problems: RecordProblem[] = (window ? await readLoadErrors(conn, window).catch(() => []) : []).map((p) =>
+      index ? index.translate(p) : p,
+    );
+    const first = problems[0];
+    if (first)
       throw new InputError(
-        `COPY into ${current.table} failed (${said}); ${window ? whereToLook(window) : 'its session or table id could not be read: look in SYS_LOAD_ERROR_DETAIL and STL_LOAD_ERRORS for this load'}`,
+        `COPY failed: ${describeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+        problems,
       );
+    const said = err instanceof SqlError ? err.serverMessage : (err as Error).message;
+    throw new InputError(
+      `COPY into ${current.table} failed (${said}); ${window ? whereToLook(window) : 'its session or table id could not be read: look in SYS_LOAD_ERROR_DETAIL and STL_LOAD_ERRORS for this load'}`,
+    );
+  }
+  return { reports, objects, skipped };
+}
+
+/**
+ * Schema drift from a sample of each step's objects, read before anything is
+ * replaced (Redshift's COPY reads S3 itself and says nothing of the keys it
+ * did not load: https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html).
+ * A step whose objects could not be listed, or has none new, is not profiled.
+ */
+async function sampleEachStep(
+  reader: SourceReader,
+  steps: readonly StagingStep[],
+  ctx: StagingContext,
+  mappings: ReadonlyMap<string, JsonMapping>,
+  objectsOf: (step: StagingStep) => readonly SourceObject[] | undefined,
+): Promise<DriftReport[]> {
+  const out: DriftReport[] = [];
+  for (const step of steps) {
+    const objects = objectsOf(step);
+    const mapping = mappings.get(step.table);
+    if (!objects || objects.length === 0 || !mapping) continue;
+    try {
+      out.push(await sampleDrift(reader, step, ctx, mapping, objects));
+    } catch (err) {
+      if (ctx.strict) throw err;
+      ctx.log.warn(`${step.table}: its keys were not profiled (${(err as Error).message})`);
     }
-    return { reports, objects, skipped };
-  },
-};
+  }
+  return out;
+}

@@ -6,7 +6,10 @@
  * (https://docs.aws.amazon.com/redshift/latest/dg/PAGE.html):
  *
  * - r_COPY, loading-data-files-using-manifest: every object under the prefix,
- *   or those a MANIFEST lists (a mandatory one missing fails the COPY);
+ *   or those a MANIFEST lists (a mandatory one missing fails the COPY); one
+ *   GET per data file, counted (CopyOutcome.gets);
+ * - copy-parameters-file-compression (GZIP): "The COPY operation reads each
+ *   compressed file and uncompresses the data as it loads";
  * - copy-parameters-data-format (JSON data file): "a set of either objects or
  *   arrays", each "a stand-alone, root-level structure" separated by white
  *   space only; "If COPY encounters any non–white-space characters before
@@ -32,6 +35,7 @@
  * "1E+2"); true/false into a VARCHAR load "true"/"false"; a string of digits
  * into an integer column loads as that number. Invalid UTF-8 is not checked.
  */
+import { gunzipSync } from 'node:zlib';
 import type pg from 'pg';
 import type { RecordProblem } from '../../../lib/errors.ts';
 import { readText, type SourceObject, type SourceReader } from '../../../lib/sources/source-objects.ts';
@@ -41,6 +45,7 @@ export interface CopyStatement {
   readonly columns: readonly string[];
   readonly source: string;
   readonly manifest: boolean;
+  readonly gzip: boolean;
   readonly format: string;
   readonly maxError: number;
 }
@@ -64,6 +69,7 @@ export function parseCopy(sql: string): CopyStatement | undefined {
     columns: (m[2] ?? '').split(',').map((c) => c.trim().replace(/"/g, '')),
     source: m[3] ?? '',
     manifest: Boolean(m[4]),
+    gzip: /^\s*GZIP\s*$/im.test(rest),
     format,
     maxError: Number(/\bMAXERROR\s+(?:AS\s+)?(\d+)/i.exec(rest)?.[1] ?? '0'),
   };
@@ -75,6 +81,8 @@ export interface CopyOutcome {
   readonly rejected: readonly RecordProblem[];
   /** Redshift's error when the COPY failed. */
   readonly error: Error | undefined;
+  /** The data files the COPY read (one GET each): the manifest and the JSONPaths file not counted. */
+  readonly gets: number;
 }
 
 /** A JSON number with the text it was written as. */
@@ -336,6 +344,9 @@ async function columnTypes(client: pg.Client, table: string, columns: readonly s
   });
 }
 
+/** Data files read at once. */
+const READS_AT_ONCE = 16;
+
 /** Runs the COPY on the session's connection (inside its transaction when one is open). */
 export async function performCopy(client: pg.Client, copy: CopyStatement, reader: SourceReader): Promise<CopyOutcome> {
   const types = await columnTypes(client, copy.table, copy.columns);
@@ -343,6 +354,7 @@ export async function performCopy(client: pg.Client, copy: CopyStatement, reader
   if (objects.length === 0)
     return {
       rows: 0,
+      gets: 0,
       rejected: [],
       error: new Error(
         `ERROR: The specified S3 prefix '${copy.source.replace(/^s3:\/\/[^/]+\/?/, '')}' does not exist`,
@@ -352,8 +364,36 @@ export async function performCopy(client: pg.Client, copy: CopyStatement, reader
   const failAt = Math.max(copy.maxError, 1);
   const rejected: RecordProblem[] = [];
   const rows: (string | null)[][] = [];
-  for (const object of objects) {
-    for (const r of records(await readText(reader, object.uri))) {
+  let gets = 0;
+  const read = async (object: SourceObject): Promise<Buffer> => {
+    gets += 1;
+    const parts: Buffer[] = [];
+    for await (const part of await reader.open(object)) parts.push(Buffer.from(part));
+    return Buffer.concat(parts);
+  };
+  // Read READS_AT_ONCE ahead (a cluster's slices read in parallel too), loaded in order.
+  const reads: Promise<Buffer>[] = [];
+  let next = 0;
+  for (const [i, object] of objects.entries()) {
+    for (; next < objects.length && next < i + READS_AT_ONCE; next += 1) {
+      const r = read(objects[next] as SourceObject);
+      r.catch(() => undefined); // awaited in its turn
+      reads.push(r);
+    }
+    let body = await (reads.shift() as Promise<Buffer>);
+    if (copy.gzip) {
+      try {
+        body = gunzipSync(body);
+      } catch (err) {
+        return {
+          rows: 0,
+          gets,
+          rejected: [],
+          error: new Error(`ERROR: gzip: ${object.uri}: ${(err as Error).message}`),
+        };
+      }
+    }
+    for (const r of records(body.toString('utf8'))) {
       if ('error' in r) {
         rejected.push({ file: object.uri, line: r.line, reason: r.error });
       } else {
@@ -384,6 +424,7 @@ export async function performCopy(client: pg.Client, copy: CopyStatement, reader
       if (rejected.length >= failAt) {
         return {
           rows: 0,
+          gets,
           rejected,
           error: new Error(
             `ERROR: Load into table '${copy.table}' failed. Check 'stl_load_errors' system table for details.`,
@@ -399,5 +440,5 @@ export async function performCopy(client: pg.Client, copy: CopyStatement, reader
     const tuples = batch.map((_, b) => `(${types.map((_t, i) => `$${b * width + i + 1}`).join(', ')})`);
     await client.query(`INSERT INTO ${copy.table} (${copy.columns.join(', ')}) VALUES ${tuples.join(', ')}`, values);
   }
-  return { rows: rows.length, rejected, error: undefined };
+  return { rows: rows.length, gets, rejected, error: undefined };
 }

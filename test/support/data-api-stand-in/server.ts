@@ -22,6 +22,10 @@
  * Load errors go to public.stl_load_errors (clusters) and
  * public.sys_load_error_detail (both), created in each database on first use:
  * "STL_LOAD_ERRORS … doesn't contain queries run on … serverless" (r_STL_LOAD_ERRORS).
+ * STV_SLICES (r_STV_SLICES, one row a slice) is public.stv_slices, `slices`
+ * rows (8 by default: a 4-node dc2.large). Every COPY's data-file GETs are
+ * counted: `GET /stand-in/copies` answers them as JSON ({ copies: [{ table,
+ * source, gets, rows }] }), for the tests of compaction.
  * Statements on a workgroup are billed into public.sys_serverless_usage
  * (SYS_SERVERLESS_USAGE, which "doesn't apply to provisioned … clusters"): a
  * busy window runs from a statement's start to the last end of the statements
@@ -48,6 +52,8 @@ export interface StandInOptions {
   readonly pageRows?: number;
   /** Region of the S3 reads (COPY's REGION is accepted as given). */
   readonly region?: string;
+  /** Rows of STV_SLICES (default 8). */
+  readonly slices?: number;
   /** The workgroups' base capacity in RPUs, for SYS_SERVERLESS_USAGE (default 8). */
   readonly rpus?: number;
   /**
@@ -158,6 +164,12 @@ const LOAD_ERROR_TABLES = [
 const USAGE_TABLE = `CREATE TABLE IF NOT EXISTS public.sys_serverless_usage (start_time TIMESTAMP, end_time TIMESTAMP, compute_seconds DOUBLE PRECISION,
   compute_capacity DOUBLE PRECISION, data_storage INTEGER, cross_region_transferred_data INTEGER, charged_seconds INTEGER)`;
 
+/** STV_SLICES: `n` slices, two a node. */
+const slicesTable = (n: number) => [
+  'CREATE TABLE IF NOT EXISTS public.stv_slices (node INTEGER, slice INTEGER, localslice INTEGER, type CHARACTER(1))',
+  `INSERT INTO public.stv_slices SELECT s / 2, s, s % 2, 'D' FROM generate_series(0, ${n - 1}) AS s WHERE NOT EXISTS (SELECT 1 FROM public.stv_slices)`,
+];
+
 /** A TIMESTAMP literal in UTC, whole seconds. */
 const utcText = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
@@ -182,6 +194,8 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   const rpus = options.rpus ?? 8;
   let nextQueryId = 1000;
   const lastCopyIdReading: LastCopyIdReading = options.lastCopyIdReading ?? 'not-updated';
+  /** Each COPY's data-file GETs, in the order they ran (GET /stand-in/copies). */
+  const copies: { table: string; source: string; gets: number; rows: number }[] = [];
 
   const urlOf = (database: string) => {
     const u = new URL(options.postgresUrl);
@@ -216,7 +230,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     let p = prepared.get(database);
     if (!p) {
       p = admin(database, async (c) => {
-        for (const sql of [...LOAD_ERROR_TABLES, USAGE_TABLE])
+        for (const sql of [...LOAD_ERROR_TABLES, USAGE_TABLE, ...slicesTable(options.slices ?? 8)])
           await c
             .query(sql)
             .catch((err: { code?: string }) =>
@@ -346,6 +360,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
             0,
         );
         const outcome = await performCopy(client, copy, reader);
+        copies.push({ table: copy.table, source: copy.source, gets: outcome.gets, rows: outcome.rows });
         await recordLoadErrors(s, pid, tableId, started, outcome.rejected);
         // PG_LAST_COPY_ID is "updated when the COPY command begins the load process"; a missing prefix
         // loads nothing. A COPY that failed on its data: under the reading chosen (lastCopyIdReading).
@@ -686,6 +701,11 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
         });
         res.end(JSON.stringify(body));
       };
+      if (req.method === 'GET' && req.url === '/stand-in/copies') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ copies }));
+        return;
+      }
       const target = String(req.headers['x-amz-target'] ?? '');
       const m = /^RedshiftData\.(\w+)$/.exec(target);
       const operation = m ? operations[m[1] ?? ''] : undefined;
