@@ -8,6 +8,12 @@
  * `npm run X` runs the command under `sh -c`; a SIGTERM to npm ends npm and
  * the shell but not the command, which would go on in the background. So the
  * command watches its parent and, when it is gone, stops as on SIGTERM.
+ *
+ * The first signal's clean stop is bounded: a run that has not ended
+ * `stopTimeoutMs` after it (the warehouse or the store does not answer the
+ * cancel, a socket is black-holed) exits anyway with the signal's code, so
+ * that `timeout N` in cron ends a stalled load. The server rolls back what
+ * was not committed when the connection closes.
  */
 import type { Logger } from './log.ts';
 
@@ -47,7 +53,30 @@ export interface Interrupts {
   dispose(): void;
 }
 
-export function interruptOnSignals(log: Logger, what: string): Interrupts {
+/**
+ * Exits with `exitCode` unless the process has ended `ms` from now (the timer
+ * does not keep it alive). For a run that must stop but may be stuck on a
+ * connection that no longer answers.
+ */
+export function exitUnlessStoppedWithin(ms: number, exitCode: number, log: Logger, why: string): void {
+  setTimeout(() => {
+    log.error(
+      `${why}, and the run has not stopped within ${Math.round(ms / 1000)}s (STOP_TIMEOUT_SECONDS): a connection does not answer; exiting now, the server rolls back what was not committed.`,
+    );
+    process.exit(exitCode);
+  }, ms).unref();
+}
+
+/**
+ * `stopTimeoutMs` (the command line passes STOP_TIMEOUT_SECONDS): the
+ * process exits that long after the first signal if the run has not ended by
+ * then. Without it (a load run inside another process), no deadline.
+ */
+export function interruptOnSignals(
+  log: Logger,
+  what: string,
+  options: { readonly stopTimeoutMs?: number | undefined } = {},
+): Interrupts {
   const controller = new AbortController();
   const handlers = new Map<HandledSignal, () => void>();
   for (const name of Object.keys(EXIT_CODES) as HandledSignal[]) {
@@ -61,6 +90,8 @@ export function interruptOnSignals(log: Logger, what: string): Interrupts {
         `${name} received: cancelling the running statement and stopping the ${what} (a second ${name} exits at once)…`,
       );
       const reason: InterruptReason = { signal: name, exitCode, why: `Interrupted by ${name}` };
+      if (options.stopTimeoutMs !== undefined)
+        exitUnlessStoppedWithin(options.stopTimeoutMs, exitCode, log, `${name} received`);
       controller.abort(reason);
     };
     handlers.set(name, handler);

@@ -14,6 +14,22 @@ export interface TransportSettings {
   readonly s3IdleTimeoutMs: number;
   /** S3_READ_ATTEMPTS: how many times an object whose body arrived short or cut is read before the run fails. */
   readonly s3ReadAttempts: number;
+  /** PG_CONNECT_TIMEOUT_SECONDS: a connection to PostgreSQL/Redshift (pg wire) not made in this time fails. */
+  readonly pgConnectTimeoutMs: number;
+  /** PG_QUERY_TIMEOUT_SECONDS: a statement (pg wire) not answered in this time fails and its connection is closed; 0: no limit. */
+  readonly pgQueryTimeoutMs: number;
+  /**
+   * PG_KEEPALIVE_SECONDS: TCP keep-alive on every pg connection after this
+   * idle time; and the warehouse lock's keep-alive query must answer within
+   * it, or the lock counts as lost.
+   */
+  readonly pgKeepAliveMs: number;
+  /** DATA_API_REQUEST_TIMEOUT_SECONDS: a Data API request that receives nothing for this long fails (and is retried). */
+  readonly dataApiRequestTimeoutMs: number;
+  /** DATA_API_STATEMENT_TIMEOUT_SECONDS: how long a Data API statement is polled (DescribeStatement) before the run gives it up and fails. */
+  readonly dataApiStatementTimeoutMs: number;
+  /** STOP_TIMEOUT_SECONDS: after a first SIGINT/SIGTERM or a lost lock, the process exits within this time even when nothing answers. */
+  readonly stopTimeoutMs: number;
 }
 
 /** Each setting: its name, default, bounds, and unit (seconds are turned into milliseconds). */
@@ -21,6 +37,18 @@ const SETTINGS = {
   s3ConnectTimeoutMs: { name: 'S3_CONNECT_TIMEOUT_SECONDS', default: 10, min: 1, max: 3600, seconds: true },
   s3IdleTimeoutMs: { name: 'S3_IDLE_TIMEOUT_SECONDS', default: 60, min: 1, max: 3600, seconds: true },
   s3ReadAttempts: { name: 'S3_READ_ATTEMPTS', default: 3, min: 1, max: 20, seconds: false },
+  pgConnectTimeoutMs: { name: 'PG_CONNECT_TIMEOUT_SECONDS', default: 30, min: 1, max: 3600, seconds: true },
+  pgQueryTimeoutMs: { name: 'PG_QUERY_TIMEOUT_SECONDS', default: 21600, min: 0, max: 604800, seconds: true },
+  pgKeepAliveMs: { name: 'PG_KEEPALIVE_SECONDS', default: 30, min: 1, max: 3600, seconds: true },
+  dataApiRequestTimeoutMs: { name: 'DATA_API_REQUEST_TIMEOUT_SECONDS', default: 60, min: 1, max: 3600, seconds: true },
+  dataApiStatementTimeoutMs: {
+    name: 'DATA_API_STATEMENT_TIMEOUT_SECONDS',
+    default: 21600,
+    min: 1,
+    max: 604800,
+    seconds: true,
+  },
+  stopTimeoutMs: { name: 'STOP_TIMEOUT_SECONDS', default: 10, min: 1, max: 600, seconds: true },
 } as const satisfies Record<
   keyof TransportSettings,
   { name: string; default: number; min: number; max: number; seconds: boolean }

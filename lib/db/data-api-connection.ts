@@ -29,7 +29,9 @@ import {
   type ExecuteStatementInput,
   type Field,
 } from '@aws-sdk/client-redshift-data';
+import { randomUUID } from 'node:crypto';
 import type { DataApiSetting } from '../config/data-api.ts';
+import { DEFAULT_TRANSPORT, type TransportSettings } from '../config/transport.ts';
 import type { Logger } from '../log.ts';
 import type { Connection, QueryResult, StatementResult } from './connection.ts';
 import { splitStatements, stripComments } from './split-statements.ts';
@@ -100,9 +102,22 @@ function inlineLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-export function createDataApiClient(setting: DataApiSetting, region: string): RedshiftDataClient {
+export function createDataApiClient(
+  setting: DataApiSetting,
+  region: string,
+  transport: TransportSettings = DEFAULT_TRANSPORT,
+): RedshiftDataClient {
   // The SDK reads AWS_ENDPOINT_URL_REDSHIFT_DATA itself; passing the validated value makes the setting explicit (and .env-proof).
-  return new RedshiftDataClient({ region, ...(setting.endpoint ? { endpoint: setting.endpoint } : {}) });
+  return new RedshiftDataClient({
+    region,
+    ...(setting.endpoint ? { endpoint: setting.endpoint } : {}),
+    // A call that cannot connect, or receives nothing for DATA_API_REQUEST_TIMEOUT_SECONDS, fails with a
+    // TimeoutError, which the SDK retries: a DescribeStatement that never returns no longer hangs the run.
+    requestHandler: {
+      connectionTimeout: transport.s3ConnectTimeoutMs,
+      socketTimeout: transport.dataApiRequestTimeoutMs,
+    },
+  });
 }
 
 /** Where and as whom a new session runs (not sent with SessionId). */
@@ -228,9 +243,14 @@ export function connectDataApi(options: DataApiOptions): Connection {
   };
 
   async function execute(sql: string, parameters: { name: string; value: string }[] | undefined): Promise<string> {
+    // One idempotency token per statement, the same on every send of it (the SDK's own retries reuse the
+    // serialized request; sendBusyAware's re-sends reuse this input): a retried ExecuteStatement whose first
+    // answer was lost is not run twice ("ClientToken: A unique, case-sensitive identifier that you provide
+    // to ensure the idempotency of the request", API_ExecuteStatement).
+    const token = { ClientToken: randomUUID() };
     const input: ExecuteStatementInput = sessionId
-      ? { Sql: sql, SessionId: sessionId, Parameters: parameters }
-      : { Sql: sql, ...sessionTarget(setting), SessionKeepAliveSeconds: keepAlive, Parameters: parameters };
+      ? { Sql: sql, SessionId: sessionId, Parameters: parameters, ...token }
+      : { Sql: sql, ...sessionTarget(setting), SessionKeepAliveSeconds: keepAlive, Parameters: parameters, ...token };
     const out = await sendBusyAware('ExecuteStatement', log, () => client.send(new ExecuteStatementCommand(input)));
     if (!out.Id) throw new Error('the Data API returned no statement id');
     if (!sessionId && out.SessionId) {

@@ -84,9 +84,10 @@ export async function openDatabase(config: Config, log: Logger, options: OpenOpt
     const { createDataApiClient, connectDataApi } = await import('./data-api-connection.ts');
     const { describeDataApi } = await import('../config/data-api.ts');
     const setting = config.database;
-    const client = createDataApiClient(setting, config.region);
+    const client = createDataApiClient(setting, config.region, config.transport);
+    const statementTimeoutMs = config.transport.dataApiStatementTimeoutMs;
     transport = {
-      connect: async () => connectDataApi({ setting, client, log }),
+      connect: async () => connectDataApi({ setting, client, log, statementTimeoutMs }),
       description: describeDataApi(setting),
       close: () => client.destroy(),
     };
@@ -107,7 +108,15 @@ export async function openDatabase(config: Config, log: Logger, options: OpenOpt
       );
       connection = embedded.server.connection;
     }
-    const settings = connection;
+    // Bounds on every wire connection (lib/config/transport.ts): connecting, each statement, and TCP keep-alive.
+    const t = config.transport;
+    const settings: pg.ClientConfig = {
+      ...connection,
+      connectionTimeoutMillis: t.pgConnectTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: t.pgKeepAliveMs,
+      ...(t.pgQueryTimeoutMs > 0 ? { query_timeout: t.pgQueryTimeoutMs } : {}),
+    };
     transport = {
       connect: () => connectWire(settings, (err) => log.debug(`connection error: ${err.message}`)),
       description: describe(settings, Boolean(embedded)),

@@ -9,7 +9,9 @@
  * watched: the engine's idle-in-transaction timeout is switched off for it
  * (Dialect.lockSessionSettings), a keep-alive query runs on it every few
  * seconds (idle-session timeouts, dropped NAT entries), and its 'error'/'end'
- * events mark the lock lost at once. Work that commits asks `verify()` first.
+ * events mark the lock lost at once, as does a keep-alive query that gets no
+ * answer within PG_KEEPALIVE_SECONDS (a stalled session, a black-holed
+ * network). Work that commits asks `verify()` first.
  */
 import type { Connection } from './connection.ts';
 import type { Database } from './database.ts';
@@ -57,7 +59,15 @@ export interface LockOptions {
   readonly signal?: AbortSignal | undefined;
   /** Cancels the statement running on a backend (used to stop the wait). */
   readonly cancel?: ((client: Connection) => Promise<void>) | undefined;
+  /**
+   * A keep-alive query (or a verify) not answered within this time marks the
+   * lock lost: a session that stalls, not only one that ends (PG_KEEPALIVE_SECONDS).
+   */
+  readonly keepAliveTimeoutMs?: number | undefined;
 }
+
+/** The default of PG_KEEPALIVE_SECONDS (lib/config/transport.ts). */
+const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 30_000;
 
 export function lostLockError(reason: Error): LockedError {
   return new LockedError(
@@ -84,17 +94,34 @@ export async function withWarehouseLock<T>(
     for (const listener of listeners) listener(reason);
   };
   client.onLost((err) => markLost(err.message === 'connection closed' ? new Error('the lock session closed') : err));
+  const answerWithin = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  const stalled = () =>
+    new Error(
+      `the lock session did not answer a keep-alive query within ${Math.round(answerWithin / 1000)}s (PG_KEEPALIVE_SECONDS)`,
+    );
+  /** One round trip on the lock's session; a failure, or no answer in time, marks the lock lost. */
+  const check = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.query(LOCK_STATEMENTS.check),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(stalled()), answerWithin);
+        }),
+      ]);
+    } catch (err) {
+      markLost(err as Error);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const lock: HeldLock = {
     assertHeld() {
       if (lost) throw lostLockError(lost);
     },
     async verify() {
       lock.assertHeld();
-      try {
-        await client.query(LOCK_STATEMENTS.check);
-      } catch (err) {
-        markLost(err as Error);
-      }
+      await check();
       lock.assertHeld();
     },
     get lostBecause() {
@@ -131,15 +158,25 @@ export async function withWarehouseLock<T>(
     options.signal?.throwIfAborted();
     holding = true;
     log.debug(`Holding the warehouse lock for ${purpose}.`);
+    // One keep-alive at a time: one that does not answer marks the lock lost (check's timeout), instead of
+    // more of them queueing behind it.
+    let checking = false;
     keepAlive = setInterval(() => {
-      if (!lost) client.query(LOCK_STATEMENTS.check).catch((err: Error) => markLost(err));
+      if (lost || checking) return;
+      checking = true;
+      void check().finally(() => (checking = false));
     }, KEEP_ALIVE_MS);
     keepAlive.unref();
     return await fn(lock);
   } finally {
     clearInterval(keepAlive);
     releasing = true;
-    await client.query(LOCK_STATEMENTS.release).catch(() => undefined);
-    await client.end().catch(() => undefined);
+    if (lost) {
+      // The session is gone or does not answer: nothing to release, and nothing to wait for.
+      void client.end().catch(() => undefined);
+    } else {
+      await client.query(LOCK_STATEMENTS.release).catch(() => undefined);
+      await client.end().catch(() => undefined);
+    }
   }
 }

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
+import { TransportError } from '../errors.ts';
 import type { Connection } from './connection.ts';
 
 /**
@@ -45,14 +46,35 @@ export async function connectWire(
     notify(err);
   });
   client.on('end', () => notify(broken ?? new Error('connection closed')));
+  /**
+   * pg's query_timeout (PG_QUERY_TIMEOUT_SECONDS) fails the statement but
+   * leaves it running on the connection, with every later one queued behind
+   * it: the connection is closed instead, and the error says which bound.
+   */
+  const timedOut = (err: unknown): unknown => {
+    if (!(err instanceof Error) || err.message !== 'Query read timeout') return err;
+    const timeout = new TransportError(
+      `the server did not answer a statement within ${Math.round((config.query_timeout ?? 0) / 1000)}s (PG_QUERY_TIMEOUT_SECONDS): closing its connection`,
+    );
+    broken ??= timeout;
+    client.connection.stream.destroy();
+    return timeout;
+  };
+  const run = async <T>(q: () => Promise<T>): Promise<T> => {
+    try {
+      return await q();
+    } catch (err) {
+      throw timedOut(err);
+    }
+  };
   await client.connect();
   return {
     query: async <R extends object>(sql: string, values?: readonly unknown[]) => {
-      const result = await client.query<R & pg.QueryResultRow>(sql, values as unknown[] | undefined);
+      const result = await run(() => client.query<R & pg.QueryResultRow>(sql, values as unknown[] | undefined));
       return { rows: result.rows };
     },
     async script(sql) {
-      const result = (await client.query(sql)) as pg.QueryResult | pg.QueryResult[];
+      const result = (await run(() => client.query(sql))) as pg.QueryResult | pg.QueryResult[];
       return (Array.isArray(result) ? result : [result]).map((r) => ({
         command: r.command,
         columns: (r.fields ?? []).map((f) => f.name),

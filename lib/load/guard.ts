@@ -44,8 +44,13 @@ export class LoadGuard {
     private readonly log: Logger,
     private readonly planned: readonly string[],
     private readonly signal: AbortSignal | undefined,
+    /** Told when the lock is lost (the command line then bounds the time the run may take to stop). */
+    onLockLost?: (() => void) | undefined,
   ) {
-    lock.onLost(() => void this.stopAll());
+    lock.onLost(() => {
+      onLockLost?.();
+      void this.stopAll();
+    });
     signal?.addEventListener('abort', () => void this.stopAll(), { once: true });
   }
 

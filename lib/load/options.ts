@@ -40,6 +40,11 @@ export interface LoadOptions {
   /** Aborted on SIGINT/SIGTERM (lib/interrupt.ts): running statements are cancelled, nothing more commits. */
   readonly signal?: AbortSignal | undefined;
   /**
+   * Told when the warehouse lock is lost mid-run: the command line then
+   * exits within STOP_TIMEOUT_SECONDS even when a statement never answers.
+   */
+  readonly onLockLost?: (() => void) | undefined;
+  /**
    * Empty the star tables and the ledger before the transforms (once the
    * staging has read every source without a problem), under the same lock:
    * what is loaded then comes only from these sources.

@@ -352,14 +352,14 @@ async function guardedLoad(
     'load',
     opts.log,
     async (lock) => {
-      const guard = new LoadGuard(db, lock, opts.log, planned, opts.signal);
+      const guard = new LoadGuard(db, lock, opts.log, planned, opts.signal, opts.onLockLost);
       try {
         return await lockedLoad(db, opts, guard, { staging, transforms, recordsLedger, run, onStarted });
       } catch (err) {
         throw guard.explain(err);
       }
     },
-    { signal: opts.signal, cancel },
+    { signal: opts.signal, cancel, keepAliveTimeoutMs: opts.config.transport.pgKeepAliveMs },
   ).catch((err: unknown) => {
     const reason: unknown = opts.signal?.reason;
     if (opts.signal?.aborted && isInterruptReason(reason) && !(err instanceof InterruptedError)) {

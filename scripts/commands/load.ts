@@ -10,7 +10,7 @@ import { preflight, runCostOf } from '../../lib/preflight/preflight.ts';
 import { openDatabase } from '../../lib/db/database.ts';
 import { DIALECT_NAMES, dialectByName, type DialectName } from '../../lib/dialect/index.ts';
 import { loadScript } from '../../lib/load/plan.ts';
-import { interruptOnSignals } from '../../lib/interrupt.ts';
+import { exitUnlessStoppedWithin, interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { EXIT } from '../../lib/errors.ts';
@@ -223,7 +223,7 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
           }
         }
         const progress = progressReporter(log);
-        const interrupts = interruptOnSignals(log, 'load');
+        const interrupts = interruptOnSignals(log, 'load', { stopTimeoutMs: config.transport.stopTimeoutMs });
         try {
           printLoadReport(
             await runLoad(db, {
@@ -232,6 +232,8 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
               onProgress: progress.onProgress,
               onStep: progress.onStep,
               signal: interrupts.signal,
+              onLockLost: () =>
+                exitUnlessStoppedWithin(config.transport.stopTimeoutMs, EXIT.locked, log, 'Lost the warehouse lock'),
             }),
             args.format,
             run,

@@ -10,13 +10,25 @@ export interface TcpProxy {
   readonly connections: net.Socket[];
   /** Resets the n-th connection (0-based) as a dropped network would. */
   cut(index: number): void;
+  /**
+   * Black-holes every connection, open and new, as a network that stops
+   * delivering would: the sockets stay open, nothing is forwarded any more.
+   */
+  stall(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const connections: net.Socket[] = [];
   const upstreams: net.Socket[] = [];
+  let stalled = false;
   const server = net.createServer((client) => {
+    if (stalled) {
+      connections.push(client);
+      client.pause();
+      client.on('error', () => client.destroy());
+      return;
+    }
     const upstream = net.connect(targetPort, targetHost);
     connections.push(client);
     upstreams.push(upstream);
@@ -36,6 +48,18 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
   return {
     port,
     connections,
+    stall() {
+      stalled = true;
+      for (const [i, client] of connections.entries()) {
+        const upstream = upstreams[i];
+        if (upstream) {
+          client.unpipe(upstream);
+          upstream.unpipe(client);
+          upstream.pause();
+        }
+        client.pause();
+      }
+    },
     cut(index) {
       connections[index]?.resetAndDestroy();
       upstreams[index]?.destroy();

@@ -12,7 +12,8 @@
  * SessionKeepAliveSeconds / SessionId; named parameters), DescribeStatement
  * (SUBMITTED → STARTED → FINISHED | FAILED | ABORTED, RedshiftPid,
  * RedshiftQueryId, ResultRows, HasResultSet), GetStatementResult (typed
- * fields, NextToken paging), CancelStatement.
+ * fields, NextToken paging), CancelStatement; ExecuteStatement honours
+ * ClientToken (the same token answers the same statement, run once).
  *
  * A session is one PostgreSQL connection (application_name
  * `data-api-session:<SessionId>`): it runs one statement at a time, ends when
@@ -177,6 +178,15 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   const reader = createSourceReader(options.region ?? process.env['AWS_REGION'] ?? 'us-west-2');
   const sessions = new Map<string, Session>();
   const statements = new Map<string, Statement>();
+  /**
+   * ExecuteStatement's idempotency: "ClientToken: A unique, case-sensitive
+   * identifier that you provide to ensure the idempotency of the request"
+   * (API_ExecuteStatement): a request sent again with a token already seen
+   * gets the first answer (the same statement), and is not run again; the
+   * same token with another Sql is refused (IdempotentParameterMismatch, as
+   * AWS's idempotent APIs do).
+   */
+  const byToken = new Map<string, { readonly sql: string; readonly answer: Record<string, unknown> }>();
   const prepared = new Map<string, Promise<void>>();
   const typeNames = new Map<number, string>();
   /** Each workgroup's (and database's) current busy window, and the write of its row, one at a time. */
@@ -445,6 +455,22 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
   }
 
   async function executeStatement(input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const token = input['ClientToken'];
+    const seen = typeof token === 'string' ? byToken.get(token) : undefined;
+    if (seen) {
+      if (seen.sql !== input['Sql'])
+        throw new ApiError(
+          'IdempotentParameterMismatchException',
+          'The ClientToken was already used with different parameters',
+        );
+      return seen.answer;
+    }
+    const answer = await executeNewStatement(input);
+    if (typeof token === 'string') byToken.set(token, { sql: String(input['Sql']), answer });
+    return answer;
+  }
+
+  async function executeNewStatement(input: Record<string, unknown>): Promise<Record<string, unknown>> {
     const sql = input['Sql'];
     if (typeof sql !== 'string' || sql.trim() === '') throw new ApiError('ValidationException', 'Sql is required');
     if (splitStatements(sql).length !== 1)
