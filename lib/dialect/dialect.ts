@@ -71,6 +71,15 @@ export interface Dialect {
    * PostgreSQL: none (its index on the same columns serves the MERGE).
    */
   informationalPrimaryKey(table: string, columns: readonly string[], drop: boolean): string[];
+  /**
+   * The unique index that makes the engine refuse a second row with the same
+   * surrogate key (songplays.songplay_id), or its removal (`drop`):
+   * PostgreSQL's unique index; Redshift enforces no key (none): there the load
+   * checks the key itself (enforcesUniqueKeys).
+   */
+  uniqueKeyIndex(table: string, column: string, drop: boolean): string[];
+  /** Whether the engine refuses a duplicate of a key its uniqueKeyIndex declares (PostgreSQL: yes; Redshift: no). */
+  readonly enforcesUniqueKeys: boolean;
   /** Whether CREATE TABLE AS analyzes the new table itself (Redshift: yes, so no ANALYZE follows it). */
   readonly analyzesCreateTableAs: boolean;
   /**

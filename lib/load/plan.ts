@@ -9,7 +9,7 @@ import type { Dialect } from '../dialect/index.ts';
 import { noFaults } from '../fault-points.ts';
 import { stagingContext, type LoadOptions } from './options.ts';
 import { replaceDeletes } from './runner.ts';
-import { selectSteps } from './steps.ts';
+import { selectSteps, type TransformStep } from './steps.ts';
 import { stagingFor } from '../stage/index.ts';
 import { renderStepPlan } from '../stage/plan.ts';
 
@@ -46,15 +46,28 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
     for (const { sql } of replaceDeletes(transforms)) lines.push(`${sql};`, '');
     for (const step of transforms) {
       lines.push(`-- transform ${step.table}: ${step.description}`, '');
-      for (const sql of step.statements(dialect)) lines.push(`${sql};`, '');
+      lines.push(...stepSql(step, dialect));
     }
     lines.push('-- the load ledger: the staged objects are recorded here, before the commit', 'COMMIT;', '');
     return `${lines.join('\n').trimEnd()}\n`;
   }
   for (const step of transforms) {
     lines.push(`-- step: transform ${step.table}: ${step.description}`, 'BEGIN;', '');
-    for (const sql of step.statements(dialect)) lines.push(`${sql};`, '');
+    lines.push(...stepSql(step, dialect));
     lines.push('COMMIT;', '');
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** A transform's statements, and its assertions (queries whose rows fail the step) after them. */
+function stepSql(step: TransformStep, dialect: Dialect): string[] {
+  const lines: string[] = [];
+  for (const sql of step.statements(dialect)) lines.push(`${sql};`, '');
+  for (const assertion of step.assertions?.(dialect) ?? [])
+    lines.push(
+      `-- check ${assertion.name}: the load stops, rolled back, when this returns a row`,
+      `${assertion.sql};`,
+      '',
+    );
+  return lines;
 }

@@ -10,7 +10,8 @@ import { withWarehouseLock } from '../db/lock.ts';
 import { withRetry } from '../db/retry.ts';
 import type { Dialect } from '../dialect/index.ts';
 import type { StagedObjects } from '../stage/strategy.ts';
-import { InterruptedError, naming, type RecordProblem } from '../errors.ts';
+import { InterruptedError, SqlError, WarehouseError, naming, type RecordProblem } from '../errors.ts';
+import { surrogateKeyAssertion } from './upsert.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import type { Logger } from '../log.ts';
 import { cancelStatements, isInterruptReason, LoadGuard } from './guard.ts';
@@ -58,9 +59,36 @@ async function applyTransform(
   }
   for (const sql of step.statements(dialect)) {
     log.debug(sql);
-    await naming({ step: `transform ${step.table}`, file: step.file, statement: sql }, () => conn.query(sql));
+    await naming({ step: `transform ${step.table}`, file: step.file, statement: sql }, () => conn.query(sql)).catch(
+      (err: unknown) => Promise.reject(surrogateKeyTaken(step, err) ?? err),
+    );
+  }
+  for (const assertion of step.assertions?.(dialect) ?? []) {
+    log.debug(assertion.sql);
+    const { rows } = await naming({ step: `transform ${step.table}`, file: step.file, statement: assertion.sql }, () =>
+      conn.query<Record<string, unknown>>(assertion.sql),
+    );
+    if (rows.length > 0) throw new WarehouseError(`transform ${step.table}: ${assertion.explain(rows)}`);
   }
   await faults.at(`transform:${step.table}:before-commit`);
+}
+
+/**
+ * PostgreSQL's unique index on a surrogate key refused a generated id (a row
+ * someone else wrote with an explicit id holds it): the same explanation as
+ * where the load checks the key itself (lib/load/upsert.ts), or undefined.
+ */
+function surrogateKeyTaken(step: TransformStep, err: unknown): WarehouseError | undefined {
+  const key = step.surrogateKey;
+  if (!key || !(err instanceof SqlError) || err.sqlstate !== '23505') return undefined;
+  const id = new RegExp(`^Key \\(${key}\\)=\\((.*)\\) already exists`).exec(err.detail ?? '')?.[1];
+  if (id === undefined) return undefined;
+  return new WarehouseError(
+    `transform ${step.table}: ${surrogateKeyAssertion(step.table, key).explain([{ id, n: 2 }])}`,
+    {
+      cause: err,
+    },
+  );
 }
 
 async function runTransform(

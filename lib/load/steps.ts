@@ -48,6 +48,15 @@ export interface TransformStep {
   readonly checks?: readonly CheckSpec[];
   /** The statements, in order, run in one transaction; the same SQL on Redshift and PostgreSQL 15+ but where the dialect renders a part. */
   statements(dialect: Dialect): readonly string[];
+  /** Queries run after the statements, in the same transaction: a row returned fails the step (rolled back). */
+  assertions?(dialect: Dialect): readonly Assertion[];
+}
+
+/** A query that must return no row once a step's statements ran; `explain` turns the rows it returned into the error. */
+export interface Assertion {
+  readonly name: string;
+  readonly sql: string;
+  explain(rows: readonly Record<string, unknown>[]): string;
 }
 
 export interface Pipeline {

@@ -11,7 +11,7 @@
  */
 import type { Dialect, WorkTableDef } from '../dialect/dialect.ts';
 import type { Distribution } from '../dialect/table-def.ts';
-import type { TransformStep } from './steps.ts';
+import type { Assertion, TransformStep } from './steps.ts';
 
 /** A table built before the batch, with statistics, and dropped at the end of the step. */
 export type WorkTable = WorkTableDef;
@@ -100,6 +100,28 @@ export function upsertStatements(spec: UpsertSpec, dialect: Dialect): string[] {
   ];
 }
 
+/** How many repeated surrogate keys the error names. */
+const REPEATED_SHOWN = 10;
+
+/**
+ * Where the engine enforces no unique key (Redshift, Dialect.enforcesUniqueKeys),
+ * the surrogate key checked after the MERGE, in its transaction: rows written
+ * by someone else with explicit ids (COPY … EXPLICIT_IDS,
+ * https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html#copy-explicit-ids)
+ * can hold the values the IDENTITY column generates next. PostgreSQL's unique
+ * index (migration 20261207110000000) refuses them at the insert itself.
+ */
+export function surrogateKeyAssertion(table: string, column: string): Assertion {
+  return {
+    name: `${table}.${column} unique`,
+    sql: `SELECT ${column} AS id, COUNT(*) AS n\nFROM ${table}\nGROUP BY ${column}\nHAVING COUNT(*) > 1\nORDER BY ${column}\nLIMIT ${REPEATED_SHOWN}`,
+    explain: (rows) =>
+      `${table}.${column} would hold the same id twice (${rows.map((r) => `${String(r['id'])} ×${String(r['n'])}`).join(', ')}${rows.length >= REPEATED_SHOWN ? ', …' : ''}): ` +
+      `rows written into ${table} by someone else with explicit ids hold the ids this load generated. Nothing was committed. ` +
+      `Remove or renumber those rows (the rows this tool loads have ids its IDENTITY generated), then load again.`,
+  };
+}
+
 /** A transform step that upserts its table: the step's grain is the upsert's key. */
 export function upsertStep(
   step: Omit<TransformStep, 'statements' | 'key'> & Omit<UpsertSpec, 'target'>,
@@ -115,8 +137,15 @@ export function upsertStep(
     analyze,
     distribution,
   };
+  const surrogate = step.surrogateKey;
   return {
     ...declared,
     statements: (dialect) => upsertStatements(spec, dialect),
+    ...(surrogate
+      ? {
+          assertions: (dialect: Dialect) =>
+            dialect.enforcesUniqueKeys ? [] : [surrogateKeyAssertion(step.table, surrogate)],
+        }
+      : {}),
   };
 }

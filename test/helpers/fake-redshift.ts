@@ -146,6 +146,8 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
         counts[m[2] as string] = options.nullColumns?.includes(m[1] as string) ? '0' : '7';
       return [counts];
     }
+    // lib/load/upsert.ts: the surrogate key checked after the MERGE (no repeated id).
+    if (/HAVING COUNT\(\*\) > 1/.test(text)) return [];
     if (/COUNT\(\*\)/.test(text)) return [{ n: '7' }];
     return [];
   }

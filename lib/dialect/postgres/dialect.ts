@@ -49,6 +49,11 @@ export const postgresDialect: Dialect = {
   informationalPrimaryKey(): string[] {
     return [];
   },
+  uniqueKeyIndex(table: string, column: string, drop: boolean): string[] {
+    const name = `${table}_${column}_key`;
+    return [drop ? `DROP INDEX ${name}` : `CREATE UNIQUE INDEX ${name} ON ${table} (${column})`];
+  },
+  enforcesUniqueKeys: true,
   analyzesCreateTableAs: false,
   currentTimestamp(): string {
     return 'CURRENT_TIMESTAMP';

@@ -82,6 +82,13 @@ export const redshiftDialect: Dialect = {
         : `ALTER TABLE ${table} ADD CONSTRAINT ${name} PRIMARY KEY (${columns.join(', ')})`,
     ];
   },
+  uniqueKeyIndex(): string[] {
+    // "Uniqueness, primary key, and foreign key constraints are informational only; they are not enforced by
+    // Amazon Redshift when you populate a table" (https://docs.aws.amazon.com/redshift/latest/dg/t_Defining_constraints.html),
+    // and it has no indexes: the load checks the surrogate key itself after each insert (lib/load/upsert.ts).
+    return [];
+  },
+  enforcesUniqueKeys: false,
   // "Amazon Redshift automatically analyzes tables that you create with CTAS commands. You do not need to run
   // the ANALYZE command on these tables when they are first created" (https://docs.aws.amazon.com/redshift/latest/dg/r_CTAS_usage_notes.html).
   analyzesCreateTableAs: true,
