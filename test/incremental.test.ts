@@ -9,6 +9,9 @@ import { pipeline } from '../loaders/index.ts';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../lib/config/config.ts';
 import { runLoad } from '../lib/load/runner.ts';
+import { mappingFingerprint } from '../lib/stage/ledger.ts';
+import { autoMapping } from '../lib/sources/json-mapping.ts';
+import { readJsonMapping } from '../lib/sources/json-mapping-file.ts';
 import { silentLogger } from '../lib/log.ts';
 import { createSourceReader } from '../lib/sources/source-objects.ts';
 import { runCli, sharedSparkify } from './helpers/cli.ts';
@@ -123,13 +126,34 @@ test('on Redshift an incremental load COPYs a manifest of the new objects only',
   const day1 = listed[0];
   // The ledger already has day 1 and the song file.
   const songObject = (await reader.list('s3://sparkify-src/song_data'))[0];
+  const config = loadConfig(env);
+  // Day 1 and the song file were staged with today's mappings ('auto' and the column list), so it is not changed.
+  const songStep = pipeline.staging.find((s) => s.table === 'staging_songs');
+  const songFormat = songStep?.format(config.sources) ?? '';
+  const songMapping = songStep ? mappingFingerprint(autoMapping(songFormat) ?? songFormat, songStep.columns) : '';
+  const eventStep = pipeline.staging.find((s) => s.table === 'staging_events');
+  const eventMapping = eventStep
+    ? mappingFingerprint(
+        await readJsonMapping(reader, eventStep.format(config.sources), eventStep.columns),
+        eventStep.columns,
+      )
+    : '';
   const fake = fakeRedshift({
     ledger: [
-      { object_uri: day1?.uri, object_size: String(day1?.size), object_version: day1?.version },
-      { object_uri: songObject?.uri, object_size: String(songObject?.size), object_version: songObject?.version },
+      {
+        object_uri: day1?.uri,
+        object_size: String(day1?.size),
+        object_version: day1?.version,
+        mapping_fingerprint: eventMapping,
+      },
+      {
+        object_uri: songObject?.uri,
+        object_size: String(songObject?.size),
+        object_version: songObject?.version,
+        mapping_fingerprint: songMapping,
+      },
     ],
   });
-  const config = loadConfig(env);
   await runLoad(fake.db, { config, log: silentLogger, pipeline, incremental: true });
   const copies = fake.statements.filter((s) => s.startsWith('COPY'));
   t.is(copies.length, 1, 'one COPY: staging_songs has nothing new');
@@ -155,11 +179,14 @@ test('on Redshift an incremental load COPYs a manifest of the new objects only',
 
   // Nothing new at all: no COPY, no transform.
   const all = fakeRedshift({
-    ledger: [...listed, songObject].map((o) => ({
-      object_uri: o?.uri,
-      object_size: String(o?.size),
-      object_version: o?.version,
-    })),
+    ledger: [...listed.map((o) => ({ o, mapping: eventMapping })), { o: songObject, mapping: songMapping }].map(
+      ({ o, mapping }) => ({
+        object_uri: o?.uri,
+        object_size: String(o?.size),
+        object_version: o?.version,
+        mapping_fingerprint: mapping,
+      }),
+    ),
   });
   const report = await runLoad(all.db, { config, log: silentLogger, pipeline, incremental: true });
   t.deepEqual(report.steps, []);

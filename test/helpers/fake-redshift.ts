@@ -138,7 +138,8 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
     if (/FROM pg_class c/.test(text)) return [{ table_id: TABLE_IDS[String(params?.[0])] }];
     if (/SYSDATE/.test(text)) return [{ since: sysdate() }];
     if (/AS out_of_range/.test(text)) return [options.outOfRange ?? { out_of_range: '0', lowest: null, highest: null }];
-    if (/^SELECT object_uri, object_size, object_version FROM load_ledger/.test(text)) return options.ledger ?? [];
+    if (/^SELECT object_uri, object_size, object_version(, mapping_fingerprint)? FROM load_ledger/.test(text))
+      return options.ledger ?? [];
     // lib/stage/checks.ts: each column's non-NULL count (0 for options.nullColumns).
     if (/ AS c0\b/.test(text)) {
       const counts: Record<string, string> = { n: '7' };
