@@ -122,6 +122,11 @@ function parseArgs() {
       default: defaultServers,
       describe: `comma-separated, from embedded (our tuned embedded PostgreSQL), pg15 (an untuned PostgreSQL 15 started from ${pg15Bin()}, or PG15_BIN), url (DATABASE_URL)`,
     })
+    .option('cpu-prof', {
+      type: 'string',
+      describe:
+        'write a V8 CPU profile of every tool process into this folder (node --cpu-prof; open in Chrome DevTools)',
+    })
     .option('s3-latency-ms', {
       type: 'string',
       default: '40',
@@ -156,10 +161,13 @@ function parseArgs() {
     rounds: Number(argv.rounds),
     servers: list(argv.servers, SERVER_KINDS, 'servers') as ServerKind[],
     s3LatencyMs: Number(argv['s3-latency-ms']),
+    cpuProf: argv['cpu-prof'],
   };
 }
 
 const dataRoot = path.join(PROJECT_DIR, '.warehouse', 'bench-data');
+/** `--cpu-prof DIR`: every tool process writes a V8 CPU profile there. */
+let cpuProfDir: string | undefined;
 
 interface Row {
   server: string;
@@ -372,12 +380,16 @@ async function runTool(args: string[], env: Record<string, string>, postmaster: 
   const start = process.hrtime.bigint();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
-      const child = spawnCli(args, {
-        ...process.env,
-        ...env,
-        SPARKIFY_REPORT_RESOURCES: '1',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      });
+      const child = spawnCli(
+        args,
+        {
+          ...process.env,
+          ...env,
+          SPARKIFY_REPORT_RESOURCES: '1',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        cpuProfDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] } : {},
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -769,6 +781,7 @@ const fmt = (n: number | undefined, digits = 2) => (n === undefined || Number.is
 
 async function main(): Promise<void> {
   const options = parseArgs();
+  cpuProfDir = options.cpuProf ? path.resolve(options.cpuProf) : undefined;
   const started = new Date();
   const servers: Server[] = [];
   const results: Row[] = [];

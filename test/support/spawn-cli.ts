@@ -58,15 +58,22 @@ export function ensureBuilt(): void {
 }
 
 /** The command and arguments that run the compiled command line with `args` (for a spawn of one's own). */
-export function cliCommand(args: readonly string[], options: { envFile?: string } = {}): [string, string[]] {
+export function cliCommand(
+  args: readonly string[],
+  options: { envFile?: string; nodeArgs?: readonly string[] } = {},
+): [string, string[]] {
   ensureBuilt();
-  return [process.execPath, [CLI_ENTRY, ...args, `--env-file=${options.envFile ?? '/dev/null'}`]];
+  return [
+    process.execPath,
+    [...(options.nodeArgs ?? []), CLI_ENTRY, ...args, `--env-file=${options.envFile ?? '/dev/null'}`],
+  ];
 }
 
 export function spawnCli(
   args: readonly string[],
   env: Record<string, string | undefined>,
-  options: { envFile?: string } = {},
+  /** envFile: the settings file to read; nodeArgs: node's own flags (the bench's --cpu-prof). */
+  options: { envFile?: string; nodeArgs?: readonly string[] } = {},
 ): ChildProcessByStdio<null, Readable, Readable> {
   const [command, argv] = cliCommand(args, options);
   return spawn(command, argv, { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
