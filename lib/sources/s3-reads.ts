@@ -7,7 +7,8 @@
  *   not follow the previous page's (a store that ignores the token would
  *   answer the first page forever), or says more keys follow without giving
  *   a token (the listing would be cut silently).
- * - `readS3Object` GETs one listed object with `IfMatch` set to the listed
+ * - `readS3Object` GETs one listed object (lib/sources/s3-get.ts: signed
+ *   without the SDK's middleware) with `IfMatch` set to the listed
  *   ETag and yields its bytes; it checks the answer's ETag too (stores that
  *   ignore IfMatch) and that exactly the listed number of bytes arrived. A
  *   body that ends short or is cut (a reset, a chunked answer that stops, an
@@ -24,10 +25,11 @@
  * (no such bucket, access denied, bad credentials) is an InputError (exit 3).
  */
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { InputError, TransportError } from '../errors.ts';
 import { printable } from '../printable.ts';
 import type { SourceObject } from './source-object.ts';
+import type { S3Get } from './s3-get.ts';
 
 interface AwsError {
   readonly name?: string;
@@ -158,9 +160,9 @@ export interface ReadOptions {
   readonly onRetry?: ((message: string) => void) | undefined;
 }
 
-/** One listed object's bytes, exactly as listed (size and ETag), or an error naming it. */
+/** One listed object's bytes, exactly as listed (size and ETag), or an error naming it. `get`: lib/sources/s3-get.ts. */
 export async function* readS3Object(
-  client: S3Client,
+  get: S3Get,
   object: SourceObject,
   options: ReadOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
@@ -173,21 +175,14 @@ export async function* readS3Object(
     signal?.throwIfAborted();
     let answer;
     try {
-      answer = await client.send(
-        new GetObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          IfMatch: ifMatch,
-          ...(read > 0 ? { Range: `bytes=${read}-` } : {}),
-        }),
-      );
+      answer = await get(bucket, key, { ifMatch, range: read > 0 ? `bytes=${read}-` : undefined });
     } catch (err) {
       if (isPreconditionFailed(err)) throw changed(object, 'another ETag (412 Precondition Failed)');
       throw s3Error(object.uri, read > 0 ? `cannot read on after ${read} bytes` : 'cannot read', err, signal);
     }
-    const etag = unquote(answer.ETag);
+    const etag = unquote(answer.etag);
     if (object.version && etag && etag !== object.version) throw changed(object, `ETag ${etag}`);
-    const body = answer.Body as Readable | undefined;
+    const body: Readable | undefined = answer.body;
     const stop = () => body?.destroy();
     signal?.addEventListener('abort', stop, { once: true });
     try {

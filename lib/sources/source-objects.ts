@@ -125,6 +125,11 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
     (client ??= import('./s3-client.ts').then(({ createS3Client }) =>
       createS3Client(region, process.env, { maxSockets: s3Concurrency, transport, signal }),
     ));
+  let getter: Promise<import('./s3-get.ts').S3Get> | undefined;
+  const s3Get = () =>
+    (getter ??= Promise.all([s3(), import('./s3-get.ts')]).then(([c, { createS3Get }]) =>
+      createS3Get(c, { maxSockets: s3Concurrency, transport, signal }),
+    ));
   // Imported once: under a loader (tsx) every import() is a round trip to the loader's thread,
   // which cost more CPU per small object than the GET itself.
   let readsModule: Promise<typeof import('./s3-reads.ts')> | undefined;
@@ -154,8 +159,8 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
         }
         return createReadStream(object.uri, { highWaterMark: 256 * 1024 });
       }
-      const [client, { readS3Object }] = await Promise.all([s3(), reads()]);
-      return readS3Object(client, object, { attempts: transport.s3ReadAttempts, signal, onRetry: options.warn });
+      const [get, { readS3Object }] = await Promise.all([s3Get(), reads()]);
+      return readS3Object(get, object, { attempts: transport.s3ReadAttempts, signal, onRetry: options.warn });
     },
   };
 }

@@ -1,0 +1,310 @@
+/**
+ * One S3 GetObject request, signed and sent without the AWS SDK's middleware
+ * stack: the lean request path of PostgreSQL staging's many small GETs.
+ *
+ * Why: a CPU profile of 20k small GETs through the SDK (`npm run bench --
+ * --sizes s3 --cpu-prof DIR`, docs/performance.md "S3 sources") spent about
+ * 0.5 ms of CPU per GET in the SDK's own code (@smithy/core's middleware and
+ * schema serde, endpoint rules, the signer's wrapper, response checksums,
+ * XML) and much of the garbage collection, which capped one thread at about
+ * 1,200 objects/s. Here a GET is a signature and an HTTP request.
+ *
+ * What is kept from the SDK, so its semantics stay:
+ * - the endpoint: resolved once per bucket by the client's own endpoint
+ *   rules (`getEndpointFromInstructions` with GetObjectCommand's
+ *   instructions and the client's config: region, AWS_ENDPOINT_URL_S3,
+ *   path-style, FIPS and dual-stack settings), with the signing name and
+ *   region those rules give;
+ * - the credentials: the client's own provider (the default Node credential
+ *   chain, memoized and refreshed before expiry by the SDK);
+ * - the signature: the SDK's SigV4 signer (@smithy/signature-v4) as the S3
+ *   client configures it (no double encoding of the path, the payload hash
+ *   in x-amz-content-sha256);
+ * - the retries: up to MAX_ATTEMPTS in all for a fault of the network or the
+ *   service (no answer, a timeout, 5xx, 408, 429), with the SDK's standard
+ *   backoff (full jitter, base 100 ms, at most 20 s);
+ * - the errors: an answer of 3xx–5xx becomes an error shaped as the SDK's
+ *   (`name` the S3 error code, `$metadata.httpStatusCode`), so that
+ *   lib/sources/s3-reads.ts judges both alike.
+ * A bucket whose endpoint rules ask for another auth scheme (S3 Express, a
+ * multi-region access point's SigV4a) is read through the SDK instead.
+ *
+ * Timeouts and the interrupt are those of lib/sources/s3-client.ts: the
+ * connection within S3_CONNECT_TIMEOUT_SECONDS, nothing received for
+ * S3_IDLE_TIMEOUT_SECONDS (answer or body) fails the request, and the run's
+ * AbortSignal ends every request in flight.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getEndpointFromInstructions } from '@smithy/core/endpoints';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { DEFAULT_TRANSPORT, type TransportSettings } from '../config/transport.ts';
+
+/** Attempts of one request in all, as the S3 client's `maxAttempts` (lib/sources/s3-client.ts). */
+export const MAX_ATTEMPTS = 5;
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 20_000;
+/** An error answer's body is read up to this many bytes (its XML names the code). */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+export interface S3GetOptions {
+  /** If-Match: the ETag (quoted) the object must still have. */
+  readonly ifMatch?: string | undefined;
+  /** Range: `bytes=N-`. */
+  readonly range?: string | undefined;
+}
+
+export interface S3GetAnswer {
+  /** The answer's ETag, quotes included as S3 sends it. */
+  readonly etag: string | undefined;
+  readonly body: Readable;
+}
+
+/** GETs one object; rejects with an SDK-shaped error (`name`, `message`, `$metadata.httpStatusCode`). */
+export type S3Get = (bucket: string, key: string, options: S3GetOptions) => Promise<S3GetAnswer>;
+
+/** An S3 error answer or a failed request, shaped as the SDK's service exceptions. */
+export class S3RequestError extends Error {
+  readonly $metadata: { readonly httpStatusCode?: number | undefined };
+  constructor(name: string, message: string, status: number | undefined, options?: ErrorOptions) {
+    super(message, options);
+    this.name = name;
+    this.$metadata = { httpStatusCode: status };
+  }
+}
+
+/** SHA-256 and HMAC-SHA-256 for the signer (the SDK's Node hash is the same two calls). */
+class Sha256 {
+  private readonly hash;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(bytes(data));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()));
+  }
+}
+function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Buffer {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}
+
+/** A key's path as the S3 client writes it: each segment URI-encoded (also `!'()*`), `/` kept. */
+function encodeKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) =>
+      encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    )
+    .join('/');
+}
+
+interface BucketRoute {
+  readonly url: URL;
+  readonly signer: SignatureV4;
+}
+
+/** Whether a failed request may be tried again: no answer, or the service's fault. */
+const retryable = (err: unknown) => {
+  const status = (err as S3RequestError).$metadata?.httpStatusCode;
+  if (status === undefined) return (err as Error).name !== 'CredentialsProviderError';
+  return status >= 500 || status === 408 || status === 429;
+};
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      if (signal?.aborted) reject(signal.reason as Error);
+      else resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** `<Code>` and `<Message>` of an S3 error answer. */
+function errorFromAnswer(status: number, body: string, statusMessage: string | undefined): S3RequestError {
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
+  const name =
+    code ??
+    (status === 412
+      ? 'PreconditionFailed'
+      : status === 404
+        ? 'NotFound'
+        : status === 403
+          ? 'Forbidden'
+          : `${statusMessage ?? 'UnknownError'}`.replace(/\s+/g, ''));
+  return new S3RequestError(name, message ?? statusMessage ?? `HTTP ${status}`, status);
+}
+
+export interface S3GetSettings {
+  /** Connections per host (the GETs in flight at once). */
+  readonly maxSockets: number;
+  readonly transport?: TransportSettings;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The lean GET for `client`'s configuration (endpoint rules, credentials, region). */
+export function createS3Get(client: S3Client, settings: S3GetSettings): S3Get {
+  const transport = settings.transport ?? DEFAULT_TRANSPORT;
+  const { signal } = settings;
+  const agents = {
+    'http:': new http.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
+    'https:': new https.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
+  };
+  const routes = new Map<string, Promise<BucketRoute | undefined>>();
+  const route = (bucket: string) => {
+    let known = routes.get(bucket);
+    if (!known) {
+      known = (async () => {
+        const endpoint = await getEndpointFromInstructions(
+          { Bucket: bucket, Key: 'key' },
+          GetObjectCommand,
+          client.config as unknown as Parameters<typeof getEndpointFromInstructions>[2],
+        );
+        const schemes = (endpoint.properties?.['authSchemes'] ?? []) as {
+          name?: string;
+          signingName?: string;
+          signingRegion?: string;
+        }[];
+        const scheme = schemes[0];
+        if (scheme?.name !== 'sigv4') return undefined;
+        const url = new URL(endpoint.url.href);
+        return {
+          url,
+          signer: new SignatureV4({
+            credentials: client.config.credentials,
+            region: scheme.signingRegion ?? (await client.config.region()),
+            service: scheme.signingName ?? 's3',
+            sha256: Sha256,
+            uriEscapePath: false,
+            applyChecksum: true,
+          }),
+        };
+      })();
+      // A failed resolution is not kept: the next request tries again.
+      known.catch(() => routes.delete(bucket));
+      routes.set(bucket, known);
+    }
+    return known;
+  };
+
+  /** One attempt: the answer's status 2xx with its body, or an error. */
+  const once = async (where: BucketRoute, key: string, options: S3GetOptions): Promise<S3GetAnswer> => {
+    const { url } = where;
+    const pathname = `${url.pathname.replace(/\/$/, '')}/${encodeKey(key)}`;
+    const headers: Record<string, string> = { host: url.host };
+    if (options.ifMatch !== undefined) headers['if-match'] = options.ifMatch;
+    if (options.range !== undefined) headers['range'] = options.range;
+    const signed = await where.signer.sign({
+      method: 'GET',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: pathname,
+      query: {},
+      headers,
+    });
+    signal?.throwIfAborted();
+    return new Promise<S3GetAnswer>((resolve, reject) => {
+      const secure = url.protocol === 'https:';
+      const request = (secure ? https : http).request(
+        {
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port || undefined,
+          method: 'GET',
+          path: pathname,
+          headers: signed.headers,
+          agent: agents[secure ? 'https:' : 'http:'],
+          signal,
+        },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            const etag = response.headers.etag;
+            resolve({ etag: Array.isArray(etag) ? etag[0] : etag, body: response });
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let length = 0;
+          response.on('data', (c: Buffer) => {
+            if (length < ERROR_BODY_BYTES) chunks.push(c);
+            length += c.length;
+          });
+          response.on('end', () =>
+            reject(errorFromAnswer(status, Buffer.concat(chunks).toString('utf8'), response.statusMessage)),
+          );
+          response.on('error', () => reject(errorFromAnswer(status, '', response.statusMessage)));
+        },
+      );
+      request.on('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          signal?.aborted
+            ? err
+            : err instanceof S3RequestError
+              ? err
+              : new S3RequestError(err.code ?? err.name, err.message, undefined, { cause: err }),
+        ),
+      );
+      // Nothing received for S3_IDLE_TIMEOUT_SECONDS: the request (or its body, later) fails.
+      request.setTimeout(transport.s3IdleTimeoutMs, () =>
+        request.destroy(
+          new S3RequestError(
+            'TimeoutError',
+            `nothing received for ${transport.s3IdleTimeoutMs / 1000} s (S3_IDLE_TIMEOUT_SECONDS)`,
+            undefined,
+          ),
+        ),
+      );
+      request.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(
+          () =>
+            request.destroy(
+              new S3RequestError(
+                'TimeoutError',
+                `no connection within ${transport.s3ConnectTimeoutMs / 1000} s (S3_CONNECT_TIMEOUT_SECONDS)`,
+                undefined,
+              ),
+            ),
+          transport.s3ConnectTimeoutMs,
+        );
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      request.end();
+    });
+  };
+
+  /** Through the SDK, for a bucket whose endpoint asks for another auth scheme. */
+  const throughSdk = async (bucket: string, key: string, options: S3GetOptions): Promise<S3GetAnswer> => {
+    const answer = await client.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: options.ifMatch, Range: options.range }),
+    );
+    return { etag: answer.ETag, body: answer.Body as Readable };
+  };
+
+  return async (bucket, key, options) => {
+    const where = await route(bucket);
+    if (!where) return throughSdk(bucket, key, options);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await once(where, key, options);
+      } catch (err) {
+        if (signal?.aborted || attempt >= MAX_ATTEMPTS || !retryable(err)) throw err;
+        await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt), signal);
+      }
+    }
+  };
+}
