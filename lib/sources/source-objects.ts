@@ -143,8 +143,10 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
     async list(uri) {
       if (!isS3Uri(uri)) return listLocal(uri);
       const { bucket, key } = parseS3Uri(uri);
-      const [client, { listS3Objects }] = await Promise.all([s3(), reads()]);
-      return listS3Objects(client, uri, bucket, key, signal);
+      const [client, { listS3Objects, LIST_CONCURRENCY }] = await Promise.all([s3(), reads()]);
+      return listS3Objects(client, uri, bucket, key, signal, {
+        concurrency: Math.min(s3Concurrency, LIST_CONCURRENCY),
+      });
     },
     async open(object) {
       if (!isS3Uri(object.uri)) {
