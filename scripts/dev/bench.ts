@@ -43,12 +43,13 @@ import { stagingColumns } from '../../lib/stage/postgres/staging.ts';
 import { toCopyField, Unloadable, type StagingColumn } from '../../lib/stage/postgres/copy-row.ts';
 import { LEDGER_TABLE } from '../../lib/stage/ledger.ts';
 import { createLogger } from '../../lib/log.ts';
-import { generate } from '../../lib/sample/generator.ts';
+import { FULL_SIZE, generate } from '../../lib/sample/generator.ts';
 import { compileMapping, parseJsonPathsFile } from '../../lib/sources/json-mapping.ts';
 import { JsonRecordSplitter } from '../../lib/sources/json-records.ts';
 import { createSourceReader } from '../../lib/sources/source-objects.ts';
 import { pg15Available, pg15Bin, startPg15Server } from './pg15-server.ts';
 import { startS3Proxy } from '../../test/support/s3-proxy.ts';
+import { objectsOfFolder, startS3StoreStandIn } from '../../test/support/s3-store-stand-in.ts';
 import { createScratchDatabase } from '../../test/support/scratch-database.ts';
 import { startScratchServer, type ScratchServer } from '../../test/support/scratch-server.ts';
 import { PROJECT_DIR, spawnCli } from '../../test/support/spawn-cli.ts';
@@ -61,6 +62,8 @@ interface Size {
   readonly label: string;
   /** Staged from s3:// through a latency-injecting proxy (stage only, no baseline). */
   readonly s3?: true;
+  /** The full set (benchFull): local, s3:// and the Redshift path with compaction. */
+  readonly full?: true;
   /** Sizes a run of this one needs as references (linearity). */
   readonly needs?: readonly string[];
 }
@@ -78,6 +81,13 @@ const SIZES: Record<string, Size> = {
   '10m': { events: 10_000_000, songs: 20_000, label: '10M events', needs: ['base', '1m'] },
   files: { events: 10_000, songs: 100_000, label: '100k song files' },
   s3: { events: 1_000, songs: 20_000, label: '20k song files from s3://', s3: true },
+  // On demand: today's udacity-dend at full size (generate --full), issue 27's targets.
+  full: {
+    events: FULL_SIZE.events,
+    songs: FULL_SIZE.songs,
+    label: `today's udacity-dend at full size (${FULL_SIZE.songs} song objects)`,
+    full: true,
+  },
 };
 const DEFAULT_SIZES = ['small', '100k', '1m', 'files', 's3'];
 const SERVER_KINDS = ['embedded', 'pg15', 'url'] as const;
@@ -114,13 +124,19 @@ function parseArgs() {
     .option('sizes', {
       type: 'string',
       default: DEFAULT_SIZES.join(','),
-      describe: `comma-separated, from ${Object.keys(SIZES).join(', ')} (2m, 10m: on demand, ~0.9 and ~4.5 GB of JSON; each adds base and 1m as references)`,
+      describe: `comma-separated, from ${Object.keys(SIZES).join(', ')} (2m, 10m: on demand, ~0.9 and ~4.5 GB of JSON; each adds base and 1m as references; full: on demand, today's 385,252 song objects, about 10 minutes, best with --rounds 1 --servers embedded)`,
     })
     .option('rounds', { type: 'string', default: '3', describe: 'rounds per size; each figure is the median' })
     .option('servers', {
       type: 'string',
       default: defaultServers,
       describe: `comma-separated, from embedded (our tuned embedded PostgreSQL), pg15 (an untuned PostgreSQL 15 started from ${pg15Bin()}, or PG15_BIN), url (DATABASE_URL)`,
+    })
+    .option('full-songs', {
+      type: 'string',
+      default: String(FULL_SIZE.songs),
+      describe:
+        'song objects of the full size (fewer, to try its steps while developing; kept in .warehouse/bench-data/full-N)',
     })
     .option('cpu-prof', {
       type: 'string',
@@ -142,6 +158,7 @@ function parseArgs() {
           `--servers pg15: no PostgreSQL 15 in ${pg15Bin()} (apt-get install postgresql-15, or set PG15_BIN)`,
         );
       wholeNumber(a['s3-latency-ms'], 's3-latency-ms', 0);
+      wholeNumber(a['full-songs'], 'full-songs', 1);
       return true;
     })
     .strict()
@@ -162,6 +179,7 @@ function parseArgs() {
     servers: list(argv.servers, SERVER_KINDS, 'servers') as ServerKind[],
     s3LatencyMs: Number(argv['s3-latency-ms']),
     cpuProf: argv['cpu-prof'],
+    fullSongs: Number(argv['full-songs']),
   };
 }
 
@@ -372,6 +390,7 @@ interface ToolRun {
   serverCpu: number | undefined;
   /** The load's own report: seconds per step. */
   steps: Record<string, number>;
+  stderr: string;
 }
 
 async function runTool(args: string[], env: Record<string, string>, postmaster: number | undefined): Promise<ToolRun> {
@@ -417,6 +436,7 @@ async function runTool(args: string[], env: Record<string, string>, postmaster: 
     nodeCpu: endedChildrenCpu() - cpu0,
     serverCpu: server0 === undefined || server1 === undefined ? undefined : server1 - server0,
     steps,
+    stderr,
   };
 }
 
@@ -470,7 +490,11 @@ async function dataFor(key: string, size: Size): Promise<string> {
   if (!existsSync(path.join(dir, 'done'))) {
     log.info(`Generating ${size.label} (${size.songs} song files)…`);
     await rm(dir, { recursive: true, force: true });
-    await generate({ events: size.events, songs: size.songs, seed: 1, out: dir });
+    await generate(
+      size.full
+        ? { ...FULL_SIZE, songs: size.songs, seed: 1, out: dir }
+        : { events: size.events, songs: size.songs, seed: 1, out: dir },
+    );
     await writeFile(path.join(dir, 'done'), '');
   }
   return dir;
@@ -772,6 +796,223 @@ async function benchS3(
   }
 }
 
+/** Issue 27's figures of the full set, each with its target (rendered under the table). */
+const fullTargets: { target: string; figure: string; met: boolean | undefined; load: number }[] = [];
+
+/**
+ * Today's udacity-dend at full size (385,252 one-record song objects, 30 log
+ * files; generated once into .warehouse/bench-data/full and kept), on the
+ * first server, one after another:
+ * 1. PostgreSQL staging from the local folder;
+ * 2. PostgreSQL staging from s3://, from the store stand-in
+ *    (test/support/s3-store-stand-in.ts: s3rver cannot list 385k keys in
+ *    reasonable time, nor by delimiter) holding every request `latencyMs`;
+ * 3. the Redshift path through the Data API stand-in with compaction (--compact):
+ *    the compaction's time and chunks, the stand-in COPY's GETs, and the S3
+ *    requests against the uncompacted path's (one GET per object, as
+ *    test/redshift-compaction.test.ts measures at 20k objects: not run here,
+ *    it would take the stand-in 385,252 GETs).
+ */
+async function benchFull(
+  server: Server,
+  key: string,
+  size: Size,
+  rounds: number,
+  latencyMs: number,
+  results: Row[],
+): Promise<void> {
+  const dir = await dataFor(size.songs === FULL_SIZE.songs ? key : `${key}-${size.songs}`, size);
+  const objects = size.songs + FULL_SIZE.days + 1; // the song objects, the log files and the JSONPaths file
+  const row = (label: string, run: ToolRun, load: number): Row => ({
+    server: server.label,
+    size: `${size.label}: ${label}`,
+    key,
+    step: 'stage',
+    rows: objects,
+    mb: NaN,
+    seconds: run.seconds,
+    workSeconds: run.workSeconds,
+    nodeCpu: run.nodeCpu,
+    rssMb: run.rssMb,
+    load,
+  });
+  const add = (target: string, figure: string, met: boolean | undefined, load: number) =>
+    fullTargets.push({ target, figure, met, load });
+
+  // 1. Local folder.
+  const local = await createScratchDatabase(server.url, `bench_${key}_local`);
+  try {
+    const env = {
+      DATABASE_URL: local.url,
+      LOG_DATA: path.join(dir, 'log-data'),
+      SONG_DATA: path.join(dir, 'song-data'),
+      LOG_JSONPATH: path.join(dir, 'log_json_path.json'),
+    };
+    await runTool(['migrate', 'up', '--quiet'], env, undefined);
+    warmPageCache(dir);
+    const load = os.loadavg()[0] ?? NaN;
+    const runs: ToolRun[] = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      log.info(`${size.label}, local folder: round ${round} of ${rounds}: the tool's stage…`);
+      runs.push(await runTool(['load', '--only', 'stage', '--quiet'], env, undefined));
+    }
+    const run = median(runs);
+    results.push(row('local folder', run, load));
+    add(
+      `${size.songs} local song files staged on PostgreSQL in ≤ 15 s (stage time once started)`,
+      `${run.workSeconds.toFixed(1)} s (${Math.round(size.songs / run.workSeconds)} files/s)`,
+      run.workSeconds <= 15,
+      load,
+    );
+    add('…peak RSS ≤ 256 MB', `${run.rssMb.toFixed(0)} MB`, run.rssMb <= 256, load);
+  } finally {
+    await local.drop();
+  }
+
+  // 2 and 3: from s3://, every request held latencyMs.
+  log.info(`${size.label}: reading the set into the S3 store stand-in…`);
+  const store = await startS3StoreStandIn(
+    { 'bench-full': objectsOfFolder(dir).filter(([k]) => !k.startsWith('csv/') && k !== 'done'), 'bench-stage': [] },
+    { latencyMs },
+  );
+  const credentials = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-west-2' };
+  const sources = {
+    ...credentials,
+    AWS_ENDPOINT_URL_S3: store.url,
+    LOG_DATA: 's3://bench-full/log-data/',
+    SONG_DATA: 's3://bench-full/song-data/',
+    LOG_JSONPATH: 's3://bench-full/log_json_path.json',
+  };
+  try {
+    const scratch = await createScratchDatabase(server.url, `bench_${key}_s3`);
+    try {
+      const env = { ...sources, DATABASE_URL: scratch.url };
+      await runTool(['migrate', 'up', '--quiet'], env, undefined);
+      const load = os.loadavg()[0] ?? NaN;
+      const runs: ToolRun[] = [];
+      for (let round = 1; round <= rounds; round += 1) {
+        log.info(`${size.label}, s3:// (${latencyMs} ms a request): round ${round} of ${rounds}: the tool's stage…`);
+        runs.push(await runTool(['load', '--only', 'stage', '--quiet'], env, undefined));
+      }
+      const run = median(runs);
+      const concurrency = process.env['S3_MAX_CONCURRENCY'] || 'default';
+      results.push(row(`s3:// (${latencyMs} ms a request, S3_MAX_CONCURRENCY ${concurrency})`, run, load));
+      const perSecond = objects / run.workSeconds;
+      add(
+        `objects staged from s3:// at ${latencyMs} ms a request ≥ 2,500 objects/s`,
+        `${Math.round(perSecond)} objects/s (${objects} objects in ${run.workSeconds.toFixed(1)} s, listing included)`,
+        perSecond >= 2500,
+        load,
+      );
+      add('…peak RSS ≤ 256 MB', `${run.rssMb.toFixed(0)} MB`, run.rssMb <= 256, load);
+    } finally {
+      await scratch.drop();
+    }
+
+    // 3. Redshift through the Data API stand-in, compacted.
+    const standIn = await startDataApi(server.url, { ...credentials, AWS_ENDPOINT_URL_S3: store.url });
+    const rs = await createScratchDatabase(server.url, `bench_${key}_rs`);
+    try {
+      const env = {
+        ...sources,
+        DATABASE_URL: `redshift-data://cluster:sparkify-cluster/${new URL(rs.url).pathname.slice(1)}`,
+        AWS_ENDPOINT_URL_REDSHIFT_DATA: standIn.endpoint,
+        IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/sparkify-redshift-s3-read',
+        LOAD_STAGE_PREFIX: 's3://bench-stage/runs/',
+      };
+      await runTool(['migrate', 'up', '--quiet'], env, undefined);
+      const load = os.loadavg()[0] ?? NaN;
+      const before = { ...store.counts };
+      log.info(`${size.label}, Redshift path (Data API stand-in), compacted: the tool's stage…`);
+      const run = await runTool(['load', '--only', 'stage', '--compact'], env, undefined);
+      const requests = (c: typeof store.counts) => c.list + c.delimitedList + c.get + c.put + c.delete + c.other;
+      const compactedRequests = requests(store.counts) - requests(before);
+      results.push(row('Redshift path, compacted (Data API stand-in)', run, load));
+      const m =
+        /Staging staging_songs: compacted (\d+) objects into (\d+) chunks for (\d+) slices .* in ([\d.]+) s/.exec(
+          run.stderr,
+        );
+      const copies = (
+        (await (await fetch(`${standIn.endpoint}/stand-in/copies`)).json()) as {
+          copies: { table: string; gets: number; rows: number }[];
+        }
+      ).copies;
+      const songsCopy = copies.filter((c) => c.table === 'staging_songs').at(-1);
+      const chunks = Number(m?.[2] ?? NaN);
+      add(
+        'compaction of the song objects (time; chunks, a multiple of the slices)',
+        m ? `${m[4]} s; ${chunks} chunks for ${m[3]} slices (${m[1]} objects)` : 'not reported',
+        undefined,
+        load,
+      );
+      const gets = songsCopy?.gets ?? NaN;
+      add('the stand-in COPY’s GETs for the songs ≤ 16 (at 8 slices)', `${gets}`, gets <= 16, load);
+      // The uncompacted COPY makes one GET per object and lists the prefix, 1,000 keys a page.
+      const uncompacted = size.songs + Math.ceil(size.songs / 1000);
+      add(
+        'S3 requests of the songs COPY, compacted ÷ uncompacted',
+        `${gets} ÷ ${uncompacted} = ${(gets / uncompacted).toExponential(2)}`,
+        undefined,
+        load,
+      );
+      add(
+        '…and of the whole compacted stage (the tool reading every object, writing the chunks, the COPYs) ÷ uncompacted',
+        `${compactedRequests} ÷ ${uncompacted + FULL_SIZE.days + 1} = ${(compactedRequests / (uncompacted + FULL_SIZE.days + 1)).toFixed(2)}`,
+        undefined,
+        load,
+      );
+    } finally {
+      await rs.drop();
+      await standIn.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** The Data API stand-in (scripts/dev/data-api-stand-in.ts) as a child process on `postgresUrl`'s server. */
+async function startDataApi(
+  postgresUrl: string,
+  s3Env: Record<string, string>,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', '--openssl-legacy-provider', path.join(PROJECT_DIR, 'scripts/dev/data-api-stand-in.ts')],
+    {
+      cwd: PROJECT_DIR,
+      env: {
+        PATH: process.env['PATH'],
+        HOME: process.env['HOME'],
+        TMPDIR: process.env['TMPDIR'],
+        STAND_IN_POSTGRES_URL: postgresUrl,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...s3Env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /AWS_ENDPOINT_URL_REDSHIFT_DATA=(\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    child.once('exit', (code) => reject(new Error(`the Data API stand-in exited (${code}): ${stderr}`)));
+  });
+  return {
+    endpoint,
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 function machine(servers: readonly Server[]): string {
   const cpu = os.cpus();
   return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; servers: ${servers.map((s) => s.label).join(', ')}`;
@@ -782,6 +1023,14 @@ const fmt = (n: number | undefined, digits = 2) => (n === undefined || Number.is
 async function main(): Promise<void> {
   const options = parseArgs();
   cpuProfDir = options.cpuProf ? path.resolve(options.cpuProf) : undefined;
+  if (options.fullSongs !== FULL_SIZE.songs) {
+    const full = SIZES['full'] as Size;
+    SIZES['full'] = {
+      ...full,
+      songs: options.fullSongs,
+      label: `the full size's layout with ${options.fullSongs} song objects`,
+    };
+  }
   const started = new Date();
   const servers: Server[] = [];
   const results: Row[] = [];
@@ -793,7 +1042,9 @@ async function main(): Promise<void> {
     for (const key of options.sizes) {
       const size = SIZES[key] as Size;
       for (const server of servers) {
-        if (size.s3) {
+        if (size.full) {
+          if (server === servers[0]) await benchFull(server, key, size, options.rounds, options.s3LatencyMs, results);
+        } else if (size.s3) {
           // Latency-bound, not server-bound: once, on the first server.
           if (server === servers[0]) await benchS3(server, key, size, options.rounds, options.s3LatencyMs, results);
         } else {
@@ -945,6 +1196,8 @@ function targets(results: Row[], servers: readonly Server[]): string[] {
         NaN,
       );
   }
+  for (const f of fullTargets)
+    add(f.target, results.find((r) => r.key === 'full')?.server ?? '', f.figure, f.met, f.load);
   const s3 = results.find((r) => r.key === 's3');
   if (s3) {
     const perSecond = s3.rows / (s3.workSeconds ?? s3.seconds);

@@ -12,8 +12,13 @@
  *   start-after, max-keys (default and at most 1000);
  * - GetObject: ETag (the MD5 of the bytes, quoted), If-Match (412 otherwise),
  *   Range `bytes=N-` (206);
- * - GetBucketLocation (`?location`): the constraint it was given.
- * Anything else is 501. `dropCommonPrefix` makes its delimited listings
+ * - GetBucketLocation (`?location`): the constraint it was given;
+ * - PutObject (a plain body, as the tool's stage store sends it) and
+ *   DeleteObjects (`POST ?delete`), for compaction's chunks.
+ * Anything else is 501. `latencyMs` holds every request that long before it
+ * is answered, as test/support/s3-proxy.ts does in front of s3rver (one
+ * process hop fewer: the benchmark's store costs less of the machine).
+ * `dropCommonPrefix` makes its delimited listings
  * wrong (a prefix left out), as s3rver's are. Signatures are not checked (s3rver-based tests do
  * that); counts of the requests by kind are kept.
  */
@@ -37,6 +42,8 @@ export interface StoreCounts {
   /** ListObjectsV2 requests with a delimiter. */
   delimitedList: number;
   get: number;
+  put: number;
+  delete: number;
   other: number;
 }
 
@@ -84,10 +91,10 @@ function lowerBound(objects: readonly Stored[], after: Buffer, inclusive: boolea
 export async function startS3StoreStandIn(
   buckets: Record<string, Iterable<[string, Buffer]>>,
   /** dropCommonPrefix: delimited listings leave this common prefix out (a store whose delimited answers are wrong). */
-  options: { region?: string; dropCommonPrefix?: string } = {},
+  options: { region?: string; dropCommonPrefix?: string; latencyMs?: number } = {},
 ): Promise<S3StoreStandIn> {
   const store = new Map<string, Stored[]>();
-  const counts: StoreCounts = { list: 0, delimitedList: 0, get: 0, other: 0 };
+  const counts: StoreCounts = { list: 0, delimitedList: 0, get: 0, put: 0, delete: 0, other: 0 };
   const modified = new Date().toUTCString();
   const stored = (key: string, body: Buffer): Stored => ({
     key,
@@ -100,6 +107,15 @@ export async function startS3StoreStandIn(
     const list = [...objects].map(([key, body]) => stored(key, body));
     list.sort((a, b) => Buffer.compare(a.keyBytes, b.keyBytes));
     store.set(bucket, list);
+  }
+
+  function putObject(bucket: string, key: string, body: Buffer | string): void {
+    const objects = store.get(bucket) ?? [];
+    store.set(bucket, objects);
+    const o = stored(key, Buffer.from(body));
+    const at = lowerBound(objects, o.keyBytes, true);
+    if (objects[at]?.key === key) objects[at] = o;
+    else objects.splice(at, 0, o);
   }
 
   const list = (res: http.ServerResponse, bucket: string, objects: Stored[], q: URLSearchParams) => {
@@ -192,12 +208,35 @@ export async function startS3StoreStandIn(
     res.end(body);
   };
 
-  const server = http.createServer((req, res) => {
-    req.resume();
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://store');
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
     const objects = store.get(decodeURIComponent(bucket));
+    if (req.method === 'PUT' && key !== '') {
+      counts.put += 1;
+      putObject(decodeURIComponent(bucket), key, body);
+      const etag = (store.get(decodeURIComponent(bucket)) ?? []).find((o) => o.key === key)?.etag;
+      res.writeHead(200, { etag: `"${etag}"`, 'content-length': 0 });
+      return res.end();
+    }
+    if (req.method === 'POST' && key === '' && url.searchParams.has('delete') && objects) {
+      counts.delete += 1;
+      const keys = [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) =>
+        (m[1] as string).replace(
+          /&lt;|&gt;|&quot;|&apos;|&amp;/g,
+          (e) => ({ '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'", '&amp;': '&' })[e] as string,
+        ),
+      );
+      const gone = new Set(keys);
+      store.set(
+        decodeURIComponent(bucket),
+        objects.filter((o) => !gone.has(o.key)),
+      );
+      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${keys.map((k) => `<Deleted><Key>${xmlEscape(k)}</Key></Deleted>`).join('')}</DeleteResult>`;
+      res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+      return res.end(xml);
+    }
     if (req.method !== 'GET') {
       counts.other += 1;
       return fail(res, 501, 'NotImplemented', `${req.method} is not implemented by the store stand-in`);
@@ -224,6 +263,15 @@ export async function startS3StoreStandIn(
     }
     counts.get += 1;
     return get(req, res, objects, key);
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const go = () => answer(req, res, Buffer.concat(chunks));
+      if (options.latencyMs) setTimeout(go, options.latencyMs);
+      else go();
+    });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -231,14 +279,7 @@ export async function startS3StoreStandIn(
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
-    put(bucket, key, body) {
-      const objects = store.get(bucket) ?? [];
-      store.set(bucket, objects);
-      const o = stored(key, Buffer.from(body));
-      const at = lowerBound(objects, o.keyBytes, true);
-      if (objects[at]?.key === key) objects[at] = o;
-      else objects.splice(at, 0, o);
-    },
+    put: putObject,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
