@@ -5,6 +5,7 @@
 import test from 'ava';
 import { S3Client } from '@aws-sdk/client-s3';
 import { listS3Objects, SEQUENTIAL_PAGES } from '../lib/sources/s3-reads.ts';
+import { createS3Requests } from '../lib/sources/s3-get.ts';
 import { startS3StoreStandIn } from './support/s3-store-stand-in.ts';
 import { startS3 } from './helpers/s3.ts';
 
@@ -21,6 +22,7 @@ function keys(): string[] {
     'song-data/A-old/x.json', // '-' sorts before '/': between song-data/A and song-data/A/…
     'song-data/É/x.json', // beyond ASCII: last in UTF-8 binary order
     'song-data/B/with space.json',
+    "song-data/B/a&b <c> 'd'.json", // XML entities in the listing
     'song-data-other/x.json', // not under song-data/
   );
   return out;
@@ -40,6 +42,8 @@ const client = (endpoint: string) =>
     forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
+/** The lean listing (lib/sources/s3-get.ts) of `s3`'s configuration. */
+const lister = (s3: S3Client) => createS3Requests(s3, { maxSockets: 16 }).list;
 
 test('a large listing goes parallel by common prefix where the store lists by delimiter: the plain listing’s keys, in its order', async (t) => {
   const all = keys();
@@ -49,7 +53,7 @@ test('a large listing goes parallel by common prefix where the store lists by de
   t.teardown(() => s3.destroy());
   const uri = `s3://${BUCKET}/song-data/`;
 
-  const plain = await listS3Objects(s3, uri, BUCKET, 'song-data/', undefined, { concurrency: 1 });
+  const plain = await listS3Objects(lister(s3), uri, BUCKET, 'song-data/', undefined, { concurrency: 1 });
   t.is(store.counts.delimitedList, 0, 'concurrency 1: the plain listing');
   t.is(store.counts.list, Math.ceil(plain.length / 1000));
   t.deepEqual(
@@ -58,7 +62,7 @@ test('a large listing goes parallel by common prefix where the store lists by de
   );
 
   store.counts.list = 0;
-  const parallel = await listS3Objects(s3, uri, BUCKET, 'song-data/', undefined, { concurrency: 16 });
+  const parallel = await listS3Objects(lister(s3), uri, BUCKET, 'song-data/', undefined, { concurrency: 16 });
   t.true(store.counts.delimitedList > 1, `the tree found by delimiter (${store.counts.delimitedList} listings)`);
   // 7 prefixes below song-data/ are fewer than 16 listings at once: the 50 two levels down are listed, one page each.
   t.is(store.counts.list, SEQUENTIAL_PAGES + 50, 'the first pages, then each prefix two levels down on its own');
@@ -75,7 +79,7 @@ test('a store whose delimited listings leave a prefix out is listed page after p
   t.teardown(() => store.close());
   const s3 = client(store.url);
   t.teardown(() => s3.destroy());
-  const listed = await listS3Objects(s3, `s3://${BUCKET}/song-data/`, BUCKET, 'song-data/', undefined, {
+  const listed = await listS3Objects(lister(s3), `s3://${BUCKET}/song-data/`, BUCKET, 'song-data/', undefined, {
     concurrency: 16,
   });
   t.true(store.counts.delimitedList > 0, 'the tree was asked for');
@@ -91,7 +95,7 @@ test(`a listing of at most ${SEQUENTIAL_PAGES} pages stays a plain listing`, asy
   t.teardown(() => store.close());
   const s3 = client(store.url);
   t.teardown(() => s3.destroy());
-  const listed = await listS3Objects(s3, `s3://${BUCKET}/song-data/`, BUCKET, 'song-data/');
+  const listed = await listS3Objects(lister(s3), `s3://${BUCKET}/song-data/`, BUCKET, 'song-data/');
   t.is(listed.length, 2500);
   t.is(store.counts.delimitedList, 0);
   t.is(store.counts.list, 3);
@@ -107,8 +111,8 @@ test('s3rver, which answers delimited listings below the top level with nothing,
     all.map((k) => [k, `{"k":"${k}"}`] as const),
   );
   const uri = `s3://${BUCKET}/song-data/`;
-  const plain = await listS3Objects(s3.client, uri, BUCKET, 'song-data/', undefined, { concurrency: 1 });
-  const listed = await listS3Objects(s3.client, uri, BUCKET, 'song-data/', undefined, { concurrency: 16 });
+  const plain = await listS3Objects(lister(s3.client), uri, BUCKET, 'song-data/', undefined, { concurrency: 1 });
+  const listed = await listS3Objects(lister(s3.client), uri, BUCKET, 'song-data/', undefined, { concurrency: 16 });
   t.deepEqual(listed, plain, 'the plain listing: the same objects in the same order');
   // s3rver's own order is its folder walk's, not UTF-8 binary: the keys are compared as a set.
   t.deepEqual(listed.map((o) => o.uri).sort(), expected(all, 'song-data/').sort());

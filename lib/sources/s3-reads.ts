@@ -26,11 +26,10 @@
  * (no such bucket, access denied, bad credentials) is an InputError (exit 3).
  */
 import type { Readable } from 'node:stream';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { InputError, TransportError } from '../errors.ts';
 import { printable } from '../printable.ts';
 import type { SourceObject } from './source-object.ts';
-import type { S3Get } from './s3-get.ts';
+import type { S3Get, S3List } from './s3-get.ts';
 
 interface AwsError {
   readonly name?: string;
@@ -126,7 +125,7 @@ interface ListRequest {
  * follow the previous one, or says more follow without a token.
  */
 async function listPages(
-  client: S3Client,
+  list: S3List,
   uri: string,
   bucket: string,
   request: ListRequest,
@@ -141,38 +140,26 @@ async function listPages(
     const pages = state.pages;
     let page;
     try {
-      page = await client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: request.prefix,
-          Delimiter: request.delimiter,
-          ContinuationToken: state.token,
-        }),
-      );
+      page = await list(bucket, {
+        prefix: request.prefix,
+        delimiter: request.delimiter,
+        continuationToken: state.token,
+      });
     } catch (err) {
       throw s3Error(uri, 'cannot list objects', err, signal);
     }
-    const next = page.IsTruncated ? page.NextContinuationToken : undefined;
+    const next = page.isTruncated ? page.nextContinuationToken : undefined;
     if (next !== undefined && state.tokens.has(next)) {
       throw new TransportError(
         `${printable(uri)}: cannot list objects: the store answered page ${pages} with a continuation token it had given before ` +
           `(${state.listed} keys listed so far); it does not follow ContinuationToken, and listing on would never end`,
       );
     }
-    const objects: Entry[] = (page.Contents ?? [])
-      .filter((o) => o.Key !== undefined)
-      .map((o) => ({
-        key: o.Key as string,
-        object: {
-          uri: `s3://${bucket}/${o.Key}`,
-          size: o.Size ?? 0,
-          version: unquote(o.ETag),
-          modified: o.LastModified?.toISOString(),
-        },
-      }));
-    const prefixes: Entry[] = (page.CommonPrefixes ?? [])
-      .filter((p) => p.Prefix !== undefined)
-      .map((p) => ({ prefix: p.Prefix as string }));
+    const objects: Entry[] = page.contents.map((o) => ({
+      key: o.key,
+      object: { uri: `s3://${bucket}/${o.key}`, size: o.size, version: unquote(o.etag), modified: o.lastModified },
+    }));
+    const prefixes: Entry[] = page.commonPrefixes.map((prefix) => ({ prefix }));
     const entries = prefixes.length === 0 ? objects : mergeEntries(objects, prefixes);
     // S3 lists keys in UTF-8 binary order: a page must start after the previous one ended.
     const first = entries[0];
@@ -186,7 +173,7 @@ async function listPages(
     state.listed += objects.length;
     const last = entries[entries.length - 1];
     if (last) state.lastKey = entryKey(last);
-    if (!page.IsTruncated) return { entries: out, done: true, state };
+    if (!page.isTruncated) return { entries: out, done: true, state };
     if (!next) {
       throw new TransportError(
         `${printable(uri)}: cannot list objects: page ${pages} says more keys follow but gives no continuation token (${state.listed} keys listed so far)`,
@@ -266,7 +253,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
  * stood.
  */
 export async function listS3Objects(
-  client: S3Client,
+  list: S3List,
   uri: string,
   bucket: string,
   prefix: string,
@@ -275,20 +262,20 @@ export async function listS3Objects(
 ): Promise<SourceObject[]> {
   const concurrency = options.concurrency ?? LIST_CONCURRENCY;
   const objectsOf = (entries: readonly Entry[]) => entries.flatMap((e) => ('object' in e ? [e.object] : []));
-  const head = await listPages(client, uri, bucket, { prefix }, signal, newState(), SEQUENTIAL_PAGES);
+  const head = await listPages(list, uri, bucket, { prefix }, signal, newState(), SEQUENTIAL_PAGES);
   if (head.done) return objectsOf(head.entries);
   const first = objectsOf(head.entries);
-  const all = concurrency > 1 ? await listInParallel(client, uri, bucket, prefix, concurrency, signal) : undefined;
+  const all = concurrency > 1 ? await listInParallel(list, uri, bucket, prefix, concurrency, signal) : undefined;
   // Trusted only when it starts with the first pages' keys: a store whose delimited answers leave
   // out a prefix (s3rver does, beside an object named as it) is listed on page after page instead.
   if (all && first.every((o, i) => o.uri === all[i]?.uri)) return all;
-  const tail = await listPages(client, uri, bucket, { prefix }, signal, head.state);
+  const tail = await listPages(list, uri, bucket, { prefix }, signal, head.state);
   return [...first, ...objectsOf(tail.entries)];
 }
 
 /** Every object under `prefix`, listed by common prefix in parallel; undefined when the store gives no tree to split. */
 async function listInParallel(
-  client: S3Client,
+  list: S3List,
   uri: string,
   bucket: string,
   prefix: string,
@@ -296,7 +283,7 @@ async function listInParallel(
   signal: AbortSignal | undefined,
 ): Promise<SourceObject[] | undefined> {
   const delimited = async (p: string) =>
-    (await listPages(client, uri, bucket, { prefix: p, delimiter: '/' }, signal)).entries;
+    (await listPages(list, uri, bucket, { prefix: p, delimiter: '/' }, signal)).entries;
   let entries = await delimited(prefix);
   let prefixCount = entries.filter((e) => 'prefix' in e).length;
   if (prefixCount === 0) return undefined;
@@ -311,7 +298,7 @@ async function listInParallel(
   }
   const parts = await mapLimit(entries, concurrency, async (e): Promise<SourceObject[]> => {
     if ('object' in e) return [e.object];
-    const listed = await listPages(client, uri, bucket, { prefix: e.prefix }, signal);
+    const listed = await listPages(list, uri, bucket, { prefix: e.prefix }, signal);
     return listed.entries.flatMap((x) => ('object' in x ? [x.object] : []));
   });
   return parts.flat();

@@ -125,10 +125,11 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
     (client ??= import('./s3-client.ts').then(({ createS3Client }) =>
       createS3Client(region, process.env, { maxSockets: s3Concurrency, transport, signal }),
     ));
-  let getter: Promise<import('./s3-get.ts').S3Get> | undefined;
-  const s3Get = () =>
-    (getter ??= Promise.all([s3(), import('./s3-get.ts')]).then(([c, { createS3Get }]) =>
-      createS3Get(c, { maxSockets: s3Concurrency, transport, signal }),
+  // GETs and listings signed and sent without the SDK's middleware (lib/sources/s3-get.ts).
+  let requests: Promise<import('./s3-get.ts').S3Requests> | undefined;
+  const s3Requests = () =>
+    (requests ??= Promise.all([s3(), import('./s3-get.ts')]).then(([c, { createS3Requests }]) =>
+      createS3Requests(c, { maxSockets: s3Concurrency, transport, signal }),
     ));
   // Imported once: under a loader (tsx) every import() is a round trip to the loader's thread,
   // which cost more CPU per small object than the GET itself.
@@ -143,8 +144,8 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
     async list(uri) {
       if (!isS3Uri(uri)) return listLocal(uri);
       const { bucket, key } = parseS3Uri(uri);
-      const [client, { listS3Objects, LIST_CONCURRENCY }] = await Promise.all([s3(), reads()]);
-      return listS3Objects(client, uri, bucket, key, signal, {
+      const [{ list }, { listS3Objects, LIST_CONCURRENCY }] = await Promise.all([s3Requests(), reads()]);
+      return listS3Objects(list, uri, bucket, key, signal, {
         concurrency: Math.min(s3Concurrency, LIST_CONCURRENCY),
       });
     },
@@ -161,7 +162,7 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
         }
         return createReadStream(object.uri, { highWaterMark: 256 * 1024 });
       }
-      const [get, { readS3Object }] = await Promise.all([s3Get(), reads()]);
+      const [{ get }, { readS3Object }] = await Promise.all([s3Requests(), reads()]);
       return readS3Object(get, object, { attempts: transport.s3ReadAttempts, signal, onRetry: options.warn });
     },
   };
