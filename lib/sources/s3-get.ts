@@ -36,6 +36,7 @@
  * AbortSignal ends every request in flight.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
@@ -184,6 +185,9 @@ export interface S3GetSettings {
 export function createS3Requests(client: S3Client, settings: S3GetSettings): S3Requests {
   const transport = settings.transport ?? DEFAULT_TRANSPORT;
   const { signal } = settings;
+  // Every request in flight listens to the run's signal (and removes its listener when it ends):
+  // as many as sockets, plus the readers' own; not a leak, so no MaxListenersExceededWarning.
+  if (signal) setMaxListeners(Math.max(getMaxListeners(signal), 2 * settings.maxSockets + 64), signal);
   const agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
     'https:': new https.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
