@@ -169,7 +169,7 @@ test.serial('two concurrent migrate up runs: one waits for the other, the schema
   t.regex(outputs.join('\n'), /Migrated up: .*create-songplays/);
   const applied = await tdb.query<{ n: string }>('select count(*) as n from pgmigrations');
   t.is(Number(applied[0]?.n), MIGRATIONS, 'each migration recorded once');
-  t.is((await catalog()).filter((l) => l.startsWith('users.')).length, 6);
+  t.is((await catalog()).filter((l) => l.startsWith('users.')).length, 8);
 });
 
 test('usage errors exit 2 and name the problem', async (t) => {

@@ -6,7 +6,7 @@
 // On PostgreSQL and on the Redshift path through the Data API stand-in.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn } from './helpers/data-api.ts';
 import type { TestDatabase } from './helpers/database.ts';
@@ -44,7 +44,7 @@ const users = (tdb: TestDatabase) =>
 const plays = (tdb: TestDatabase) =>
   tdb.query('select level, song_id, item_in_session from songplays order by user_id, session_id, start_time');
 
-async function fullLoad(t: Parameters<Parameters<typeof test>[1]>[0]): Promise<TestDatabase> {
+async function fullLoad(t: ExecutionContext): Promise<TestDatabase> {
   const db = await migratedDatabase();
   t.teardown(() => db.drop());
   const f = await writeFixture(t, { logs: FILES, songs: { 'A/a.json': song() } });

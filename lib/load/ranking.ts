@@ -35,11 +35,17 @@ const same = (t: RankTerm, a: string, b: string) => {
   return `(${x} = ${y} OR (${x} IS NULL AND ${y} IS NULL))`;
 };
 
-/** The row of table `a` ranks strictly before the row of table `b` (lexicographically over the terms). */
+/**
+ * The row of table `a` ranks strictly before the row of table `b`: before on
+ * the first term, or the same on it and before on the second, and so on (one
+ * line per term, flat rather than nested, so the rendered SQL reads as a list).
+ */
 export function ranksBefore(terms: readonly RankTerm[], a: string, b: string): string {
-  const [first, ...rest] = terms;
-  if (!first) return 'FALSE';
-  const head = before(first, a, b);
-  if (rest.length === 0) return `(${head})`;
-  return `(${head}\n        OR (${same(first, a, b)} AND ${ranksBefore(rest, a, b)}))`;
+  if (terms.length === 0) return 'FALSE';
+  const alternatives = terms.map((t, i) =>
+    [...terms.slice(0, i).map((earlier) => same(earlier, a, b)), `(${before(t, a, b)})`].join(' AND '),
+  );
+  return `(
+        ${alternatives.map((x) => `(${x})`).join('\n        OR ')}
+    )`;
 }
