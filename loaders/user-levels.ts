@@ -89,6 +89,9 @@ WHERE user_id IN (
     FROM staging_events AS e
     WHERE ${LEVEL_EVENTS}
 )`,
+    // LAG and LEAD in their one-argument forms (Redshift takes no default value: a missing row is NULL on
+    // both engines; https://docs.aws.amazon.com/redshift/latest/dg/r_WF_LAG.html,
+    // https://docs.aws.amazon.com/redshift/latest/dg/r_WF_LEAD.html).
     `INSERT INTO user_levels (user_id, level, valid_from, valid_to)
 SELECT
     user_id,

@@ -23,6 +23,8 @@ const TABLES = [
   'staging_events',
   'staging_songs',
   'time',
+  'user_level_events',
+  'user_levels',
   'users',
 ];
 
@@ -45,7 +47,7 @@ async function catalog(): Promise<string[]> {
   return [...rows.map((r) => r.line), ...indexes.map((r) => r.line)];
 }
 
-test.serial('up creates the 7 tables and the load ledger with the expected columns and types', async (t) => {
+test.serial('up creates the 9 tables and the load ledger with the expected columns and types', async (t) => {
   const db = await tdb.open();
   try {
     const ran = await migrate(db, { direction: 'up', log: silentLogger });

@@ -43,8 +43,20 @@ const u10 = (n: number, level: string, extra: Event = {}) =>
 const u11 = (n: number, level: string, extra: Event = {}) =>
   event({ ts: at(n), level, itemInSession: n, sessionId: 2, userId: '11', firstName: 'Eleven', ...extra });
 
+// User 12: two events at one ts, paid (itemInSession 1) then free (2): free at that instant, no change.
+const u12 = (n: number, item: number, level: string) =>
+  event({ ts: at(n), level, itemInSession: item, sessionId: 3, userId: '12', page: 'Home', firstName: 'Twelve' });
+
 const ON_TIME: Record<string, Event[]> = {
-  '2018-11-01-events.json': [u10(1, 'free', { page: 'Home' }), u10(5, 'free'), u11(1, 'free'), u11(5, 'paid')],
+  '2018-11-01-events.json': [
+    u10(1, 'free', { page: 'Home' }),
+    u10(5, 'free'),
+    u11(1, 'free'),
+    u11(5, 'paid'),
+    u12(2, 0, 'free'),
+    u12(4, 2, 'free'),
+    u12(4, 1, 'paid'),
+  ],
   '2018-11-03-events.json': [u10(9, 'paid', { page: 'Upgrade' }), u10(10, 'paid')],
 };
 const LATE: Record<string, Event[]> = {
@@ -59,6 +71,7 @@ const EXPECTED: Interval[] = [
   { user_id: 10, level: 'paid', valid_from: utc(at(9)), valid_to: null },
   { user_id: 11, level: 'free', valid_from: utc(at(1)), valid_to: utc(at(3)) },
   { user_id: 11, level: 'paid', valid_from: utc(at(3)), valid_to: null },
+  { user_id: 12, level: 'free', valid_from: utc(at(2)), valid_to: null },
 ];
 
 const lines = (events: Event[]) => events.map((e) => JSON.stringify(e)).join('\n');
@@ -91,6 +104,7 @@ test('PostgreSQL: intervals by event time, any page, ms kept; late files split a
     { user_id: 10, level: 'paid', valid_from: utc(at(9)), valid_to: null },
     { user_id: 11, level: 'free', valid_from: utc(at(1)), valid_to: utc(at(5)) },
     { user_id: 11, level: 'paid', valid_from: utc(at(5)), valid_to: null },
+    { user_id: 12, level: 'free', valid_from: utc(at(2)), valid_to: null },
   ]);
   for (const [name, events] of Object.entries(LATE))
     await writeFile(path.join(f.env['LOG_DATA'] as string, name), lines(events));
@@ -111,6 +125,7 @@ test('PostgreSQL: intervals by event time, any page, ms kept; late files split a
       { user_id: 10, level: 'paid', valid_from: utc(at(9)), valid_to: null },
       { user_id: 11, level: 'free', valid_from: utc(at(1)), valid_to: utc(at(5)) },
       { user_id: 11, level: 'paid', valid_from: utc(at(5)), valid_to: null },
+      { user_id: 12, level: 'free', valid_from: utc(at(2)), valid_to: null },
     ],
     'the emptied late file leaves no interval behind after --replace',
   );
