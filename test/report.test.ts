@@ -142,7 +142,7 @@ test.after.always(async () => {
 test('the schema model comes from the migrations: every registered table, its role, its keys, and the migrated columns', async (t) => {
   const model = await loadSchemaModel(pipeline);
   t.deepEqual(model.tables.map((x) => x.name).sort(), [...ALL_TABLES].sort());
-  t.deepEqual(model.others, ['load_ledger', 'load_runs', 'load_run_skipped']);
+  t.deepEqual(model.others, ['load_ledger', 'load_runs', 'load_run_skipped', 'user_level_events']);
   const songplays = model.tables.find((x) => x.name === 'songplays');
   t.is(songplays?.role, 'fact');
   for (const step of pipeline.transforms)
