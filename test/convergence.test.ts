@@ -6,42 +6,68 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { generate } from '../lib/sample/generator.ts';
 import { sharedSparkify } from './helpers/cli.ts';
 import {
   convergenceCase,
+  dataApiConvergence,
   convergenceRunner,
   convergenceSource,
   describeCase,
   type ConvergenceSource,
 } from './helpers/convergence.ts';
+import { startDataApiStandIn } from './helpers/data-api.ts';
 import { migratedDatabase } from './helpers/load.ts';
+import { startS3 } from './helpers/s3.ts';
 
-/** Cases a run of `npm test` tries on each source (seeded: the same cases every run). */
-const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 160);
-const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 60);
+/** Cases a run of `npm test` tries (seeded: the same cases every run); CONVERGENCE_CASES for a quick look. */
+const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 200);
+const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 50);
+const STAND_IN_CASES = Math.min(3, Number(process.env['CONVERGENCE_CASES'] ?? 3));
 const SEED = 20261207;
+/** Databases loaded at once: the loads wait on the server as much as on node, so two share two cores well. */
+const WORKERS = 2;
 
 const data = sharedSparkify();
+if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
+  throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
 
-async function check(t: import('ava').ExecutionContext, source: ConvergenceSource, cases: number): Promise<void> {
-  const tdb = await migratedDatabase();
-  const runner = await convergenceRunner(source, tdb.url);
-  try {
-    for (let i = 0; i < cases; i += 1) {
-      const c = convergenceCase(source, SEED + i);
-      const diff = await runner.run(c);
-      if (diff.length > 0) {
-        t.fail(`${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}`);
-        return;
+/** Runs `cases` seeds over WORKERS databases; fails with the first case that does not converge. */
+async function check(t: ExecutionContext, source: ConvergenceSource, cases: number): Promise<void> {
+  let next = 0;
+  let failure: string | undefined;
+  await Promise.all(
+    Array.from({ length: WORKERS }, async () => {
+      const tdb = await migratedDatabase();
+      const runner = await convergenceRunner(source, tdb.url);
+      try {
+        while (next < cases && failure === undefined) {
+          const c = convergenceCase(source, SEED + next++);
+          const diff = await runner.run(c);
+          if (diff.length > 0)
+            failure ??= `${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}`;
+        }
+      } finally {
+        await runner.close();
+        await tdb.drop();
       }
-    }
-    t.pass(`${cases} cases converge`);
-  } finally {
-    await runner.close();
-    await tdb.drop();
-  }
+    }),
+  );
+  if (failure !== undefined) t.fail(failure);
+  else t.pass();
+  t.log(`${Math.min(next, cases)} cases of ${source.name}`);
+}
+
+async function generatedSource(t: ExecutionContext): Promise<ConvergenceSource> {
+  const out = await mkdtemp(path.join(os.tmpdir(), 'sparkify-converge-gen-'));
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  await generate({ songs: 150, events: 3000, days: 20, seed: 7, out });
+  return convergenceSource('a generated set (150 songs, 3000 events, 20 days, seed 7)', {
+    logDir: path.join(out, 'log_data'),
+    songDir: path.join(out, 'song_data'),
+    jsonPath: path.join(out, 'log_json_path.json'),
+  });
 }
 
 (data ? test : test.skip)(
@@ -63,13 +89,24 @@ async function check(t: import('ava').ExecutionContext, source: ConvergenceSourc
 
 test('a generated set delivered in 2–6 shuffled incremental runs, some twice, ends as one full load', async (t) => {
   t.timeout(10 * 60_000);
-  const out = await mkdtemp(path.join(os.tmpdir(), 'sparkify-converge-gen-'));
-  t.teardown(() => rm(out, { recursive: true, force: true }));
-  await generate({ songs: 150, events: 3000, days: 20, seed: 7, out });
-  const source = await convergenceSource('a generated set (150 songs, 3000 events, 20 days, seed 7)', {
-    logDir: path.join(out, 'log_data'),
-    songDir: path.join(out, 'song_data'),
-    jsonPath: path.join(out, 'log_json_path.json'),
-  });
-  await check(t, source, GENERATED_CASES);
+  await check(t, await generatedSource(t), GENERATED_CASES);
+});
+
+test('through the Data API stand-in (the Redshift plan, sources in S3), shuffled incremental runs end as one full load', async (t) => {
+  t.timeout(15 * 60_000);
+  const buckets = { data: 'sparkify-converge', manifests: 'sparkify-converge-manifests' };
+  const s3 = await startS3([buckets.data, buckets.manifests]);
+  t.teardown(() => s3.close());
+  const standIn = await startDataApiStandIn(s3);
+  t.teardown(() => standIn.close());
+  const source = await generatedSource(t);
+  const cases = Array.from({ length: STAND_IN_CASES }, (_, i) => convergenceCase(source, SEED + i));
+  const { failure, expected } = await dataApiConvergence(source, s3, standIn, buckets, cases);
+  if (failure !== undefined) return t.fail(failure);
+  // The same rows as the PostgreSQL path's full load of the same files.
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  const runner = await convergenceRunner(source, tdb.url);
+  await runner.close();
+  t.deepEqual(expected, runner.expected);
 });

@@ -15,7 +15,14 @@ export interface RankTerm {
   readonly source?: string;
   /** Larger values first (default: smaller first). NULLs are last either way. */
   readonly descending?: boolean;
+  /**
+   * The term over a stored or batch row whose table has no such column, computed from the columns it has
+   * (for example a flag for a missing location); default `${alias}.${column}`.
+   */
+  readonly stored?: (alias: string) => string;
 }
+
+const valueOf = (t: RankTerm, alias: string) => (t.stored ? t.stored(alias) : `${alias}.${t.column}`);
 
 /** The ORDER BY list over the source rows: `e.item_in_session DESC NULLS LAST, …`. */
 export function rankOrderBy(terms: readonly RankTerm[]): string {
@@ -24,14 +31,14 @@ export function rankOrderBy(terms: readonly RankTerm[]): string {
 
 /** `a.column` sorts before `b.column` on this term (a value before NULL). */
 const before = (t: RankTerm, a: string, b: string) => {
-  const x = `${a}.${t.column}`;
-  const y = `${b}.${t.column}`;
+  const x = valueOf(t, a);
+  const y = valueOf(t, b);
   return `(${x} IS NOT NULL AND ${y} IS NULL) OR ${x} ${t.descending ? '>' : '<'} ${y}`;
 };
 
 const same = (t: RankTerm, a: string, b: string) => {
-  const x = `${a}.${t.column}`;
-  const y = `${b}.${t.column}`;
+  const x = valueOf(t, a);
+  const y = valueOf(t, b);
   return `(${x} = ${y} OR (${x} IS NULL AND ${y} IS NULL))`;
 };
 

@@ -12,7 +12,7 @@
  * load of all the files. Shared by test/convergence.test.ts (a fixed seed)
  * and `npm run fuzz -- --history` (any seed, any number of cases).
  */
-import { copyFile, link, mkdir, mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from '../../loaders/index.ts';
@@ -21,7 +21,10 @@ import { openDatabase } from '../../lib/db/database.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { prng } from '../../lib/sample/generator.ts';
-import { queryOnce } from './database.ts';
+import { runCli } from './cli.ts';
+import type { DataApiStandIn } from './data-api.ts';
+import { createTestDatabase, queryOnce } from './database.ts';
+import type { TestS3 } from './s3.ts';
 
 /** The files a case splits: log and song files relative to their folders. */
 export interface ConvergenceSource {
@@ -139,8 +142,14 @@ export function differences(expected: Record<string, string[]>, actual: Record<s
     if (missing.length + extra.length === 0 && want.size === got.size) continue;
     out.push(
       `${table}: ${missing.length} rows of the full load missing, ${extra.length} rows it does not have` +
-        missing.slice(0, shown).map((r) => `\n    full load only:   ${r}`).join('') +
-        extra.slice(0, shown).map((r) => `\n    incremental only: ${r}`).join(''),
+        missing
+          .slice(0, shown)
+          .map((r) => `\n    full load only:   ${r}`)
+          .join('') +
+        extra
+          .slice(0, shown)
+          .map((r) => `\n    incremental only: ${r}`)
+          .join(''),
     );
   }
   return out;
@@ -164,7 +173,13 @@ export async function convergenceRunner(source: ConvergenceSource, url: string):
     loadConfig({ DATABASE_URL: url, LOG_DATA: logDir, SONG_DATA: songDir, LOG_JSONPATH: source.jsonPath });
   const db = await openDatabase(settings(source.logDir, source.songDir), silentLogger);
   const load = async (logDir: string, songDir: string, incremental: boolean) => {
-    await runLoad(db, { config: settings(logDir, songDir), log: silentLogger, pipeline, incremental, allowEmpty: true });
+    await runLoad(db, {
+      config: settings(logDir, songDir),
+      log: silentLogger,
+      pipeline,
+      incremental,
+      allowEmpty: true,
+    });
   };
   try {
     await queryOnce(url, RESET);
@@ -213,5 +228,76 @@ export async function convergenceRunner(source: ConvergenceSource, url: string):
     await db.close();
     await rm(scratch, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * The Redshift plan through the Data API stand-in, sources in s3rver: each
+ * case's deliveries go under a prefix of their own, each run is
+ * `load --incremental` on the command line (manifests under
+ * LOAD_MANIFEST_PREFIX), and the result is compared with one full load of
+ * the same objects through the stand-in. A file delivered again is written
+ * again with the same bytes (S3 gives it the same ETag: the ledger sees it
+ * unchanged).
+ */
+export async function dataApiConvergence(
+  source: ConvergenceSource,
+  s3: TestS3,
+  standIn: DataApiStandIn,
+  buckets: { readonly data: string; readonly manifests: string },
+  cases: readonly ConvergenceCase[],
+): Promise<{ failure?: string; expected: Record<string, string[]> }> {
+  const read = (dir: string, f: string) => readFile(path.join(dir, f));
+  const put = async (prefix: string, dir: string, files: readonly string[]) => {
+    const objects: [string, Buffer][] = [];
+    for (const f of files) objects.push([`${prefix}${f.split(path.sep).join('/')}`, await read(dir, f)]);
+    await s3.seed(buckets.data, objects);
+  };
+  const migratedWarehouse = async (prefix: string) => {
+    const tdb = await createTestDatabase();
+    const env = {
+      ...standIn.env(tdb.name),
+      LOG_DATA: `s3://${buckets.data}/${prefix}log_data/`,
+      SONG_DATA: `s3://${buckets.data}/${prefix}song_data/`,
+      LOG_JSONPATH: `s3://${buckets.data}/meta/log_json_path.json`,
+      LOAD_MANIFEST_PREFIX: `s3://${buckets.manifests}/${prefix}`,
+    };
+    const up = await runCli(['migrate', 'up'], env, { timeoutMs: 600_000 });
+    if (up.code !== 0) throw new Error(`migrate up through the stand-in failed: ${up.stderr}`);
+    return { tdb, env };
+  };
+  const load = async (env: Record<string, string>, args: readonly string[], what: string) => {
+    const r = await runCli(['load', ...args], env, { timeoutMs: 600_000 });
+    if (r.code !== 0) throw new Error(`${what} through the stand-in exited ${r.code}: ${r.stderr}`);
+  };
+  await s3.seed(buckets.data, [['meta/log_json_path.json', await readFile(source.jsonPath)]]);
+  await put('full/log_data/', source.logDir, source.logFiles);
+  await put('full/song_data/', source.songDir, source.songFiles);
+  const full = await migratedWarehouse('full/');
+  try {
+    await load(full.env, [], 'the full load');
+    const expected = await starRows(full.tdb.url);
+    for (const [i, c] of cases.entries()) {
+      const prefix = `case-${i}/`;
+      const inc = await migratedWarehouse(prefix);
+      try {
+        for (const [n, run] of c.runs.entries()) {
+          await put(`${prefix}log_data/`, source.logDir, [...run.logs, ...run.replayedLogs]);
+          await put(`${prefix}song_data/`, source.songDir, [...run.songs, ...run.replayedSongs]);
+          await load(inc.env, ['--incremental', '--allow-empty'], `run ${n + 1} of ${describeCase(source, c)}`);
+        }
+        const diff = differences(expected, await starRows(inc.tdb.url));
+        if (diff.length > 0)
+          return {
+            expected,
+            failure: `${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}`,
+          };
+      } finally {
+        await inc.tdb.drop();
+      }
+    }
+    return { expected };
+  } finally {
+    await full.tdb.drop();
   }
 }
