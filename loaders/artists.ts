@@ -16,11 +16,13 @@ const RANKING: readonly RankTerm[] = [
     column: 'no_location',
     source: `CASE WHEN ${LOCATION} IS NULL THEN 1 ELSE 0 END`,
     stored: (a) => `CASE WHEN ${a}.location IS NULL THEN 1 ELSE 0 END`,
+    notNull: true,
   },
   {
     column: 'no_coordinates',
     source: 'CASE WHEN artist_latitude IS NULL OR artist_longitude IS NULL THEN 1 ELSE 0 END',
     stored: (a) => `CASE WHEN ${a}.latitude IS NULL OR ${a}.longitude IS NULL THEN 1 ELSE 0 END`,
+    notNull: true,
   },
   { column: 'source_song_id', source: 'song_id' },
   { column: 'name', source: 'artist_name' },
