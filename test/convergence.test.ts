@@ -22,8 +22,8 @@ import { migratedDatabase } from './helpers/load.ts';
 import { startS3 } from './helpers/s3.ts';
 
 /** Cases a run of `npm test` tries (seeded: the same cases every run); CONVERGENCE_CASES for a quick look. */
-const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 200);
-const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 50);
+const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 130);
+const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 70);
 const STAND_IN_CASES = Math.min(3, Number(process.env['CONVERGENCE_CASES'] ?? 3));
 const SEED = 20261207;
 /** Databases loaded at once: the loads wait on the server as much as on node, so two share two cores well. */
@@ -75,7 +75,7 @@ async function generatedSource(t: ExecutionContext): Promise<ConvergenceSource> 
     ? "Sparkify's real files delivered in 2–6 shuffled incremental runs, some twice, end as one full load"
     : "Sparkify's real files in shuffled incremental runs (skipped: ../shared/sparkify not found)",
   async (t) => {
-    t.timeout(10 * 60_000);
+    t.timeout(20 * 60_000);
     const root = data ?? '';
     const source = await convergenceSource('the real sample', {
       logDir: path.join(root, 'log_data'),
@@ -88,7 +88,7 @@ async function generatedSource(t: ExecutionContext): Promise<ConvergenceSource> 
 );
 
 test('a generated set delivered in 2–6 shuffled incremental runs, some twice, ends as one full load', async (t) => {
-  t.timeout(10 * 60_000);
+  t.timeout(20 * 60_000);
   await check(t, await generatedSource(t), GENERATED_CASES);
 });
 
