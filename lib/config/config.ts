@@ -100,6 +100,8 @@ export interface Config {
   readonly targetName?: string | undefined;
   /** Where `load` sends its OpenLineage run events over HTTP (lib/lineage/); undefined: nowhere. */
   readonly lineage?: LineageSettings | undefined;
+  /** OPENLINEAGE_NAMESPACE: the namespace of the load job in its run events (default sparkify-warehouse). */
+  readonly lineageNamespace?: string | undefined;
 }
 
 /** The OpenLineage HTTP endpoint: the standard variables of the OpenLineage clients. */
@@ -110,8 +112,6 @@ export interface LineageSettings {
   readonly endpoint: string;
   /** OPENLINEAGE_API_KEY: sent as a Bearer token (a secret: never printed). */
   readonly apiKey: string | undefined;
-  /** OPENLINEAGE_NAMESPACE: the job's namespace (default sparkify-warehouse). */
-  readonly namespace: string;
   /** OPENLINEAGE_TIMEOUT_SECONDS: how long one POST may take (default 5). */
   readonly timeoutMs: number;
 }
@@ -119,10 +119,7 @@ export interface LineageSettings {
 export const DEFAULT_LINEAGE_NAMESPACE = 'sparkify-warehouse';
 export const DEFAULT_LINEAGE_TIMEOUT_SECONDS = 5;
 
-/** The job's namespace when no endpoint is set (--lineage-file alone): OPENLINEAGE_NAMESPACE or the default. */
-export function lineageNamespace(env: Env): string {
-  return setting(env, 'OPENLINEAGE_NAMESPACE') ?? DEFAULT_LINEAGE_NAMESPACE;
-}
+const lineageNamespace = (env: Env): string => setting(env, 'OPENLINEAGE_NAMESPACE') ?? DEFAULT_LINEAGE_NAMESPACE;
 
 function lineageSettings(env: Env, problems: string[], registerSecret: (v: string | undefined) => void) {
   const apiKey = setting(env, 'OPENLINEAGE_API_KEY');
@@ -147,7 +144,6 @@ function lineageSettings(env: Env, problems: string[], registerSecret: (v: strin
     url: url.replace(/\/+$/, ''),
     endpoint: (setting(env, 'OPENLINEAGE_ENDPOINT') ?? 'api/v1/lineage').replace(/^\/+/, ''),
     apiKey,
-    namespace: lineageNamespace(env),
     timeoutMs: Math.round(timeout * 1000),
   });
 }
@@ -305,6 +301,7 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     noEmbedded: undefined,
     secrets: Object.freeze(secrets),
     lineage,
+    lineageNamespace: lineageNamespace(env),
   });
 }
 

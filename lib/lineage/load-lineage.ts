@@ -6,7 +6,7 @@
  * is a warning on stderr: the load goes on and its outcome is its own.
  */
 import { createHash } from 'node:crypto';
-import { lineageNamespace, type Config } from '../config/config.ts';
+import { DEFAULT_LINEAGE_NAMESPACE, type Config } from '../config/config.ts';
 import type { TableDef } from '../dialect/table-def.ts';
 import type { Logger } from '../log.ts';
 import { Secrets } from '../redact.ts';
@@ -83,7 +83,7 @@ async function lineagePlan(opts: LineageOptions, warn: (m: string) => void): Pro
     }));
   return {
     producer: `${PRODUCER_BASE}/tree/v${toolVersion()}`,
-    job: { namespace: config.lineage?.namespace ?? lineageNamespace(process.env), name: JOB_NAME },
+    job: { namespace: config.lineageNamespace ?? DEFAULT_LINEAGE_NAMESPACE, name: JOB_NAME },
     runId: lineageRunId(opts.run.runId),
     staging: mapped,
     transforms,
