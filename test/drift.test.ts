@@ -354,6 +354,10 @@ test.serial('the Redshift path reports the same drift from a sample, through the
   // b.json's line 490, the last with a userId: the newest play (ts 1541000000000 + 489 s + 1 ms).
   t.is(report.sources[2]?.newest, new Date(1541000000000 + 489 * 1000 + 1).toISOString());
   t.is(report.sources[2]?.status, 'warn');
+  // Past --error-after on this path too: exit 4, in text (the newest play is from 2018).
+  const stale = await runCli(['sources', '--freshness', '--error-after', '30d'], env);
+  t.is(stale.code, 4, stale.stderr);
+  t.regex(stale.stdout, /loaded events .*error/);
 });
 
 test.serial(
