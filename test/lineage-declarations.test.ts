@@ -202,3 +202,28 @@ test('the OpenLineage run id is a UUID of the load run id: the same run, the sam
   t.is(lineageRunId('20261207125959-0a1b2c3d'), id);
   t.not(lineageRunId('20261207125959-0a1b2c3e'), id);
 });
+
+test('OPENLINEAGE_* settings: checked, every problem named; the API key and a URL password are secrets', (t) => {
+  const config = loadConfig({
+    OPENLINEAGE_URL: 'https://ol:pa55word-x@lineage.example/',
+    OPENLINEAGE_API_KEY: 'key-9f8e7d6c',
+    OPENLINEAGE_NAMESPACE: 'analytics',
+  });
+  t.deepEqual(config.lineage, {
+    url: 'https://ol:pa55word-x@lineage.example',
+    endpoint: 'api/v1/lineage',
+    apiKey: 'key-9f8e7d6c',
+    timeoutMs: 5000,
+  });
+  t.is(config.lineageNamespace, 'analytics');
+  t.true(config.secrets.includes('key-9f8e7d6c'));
+  t.true(config.secrets.includes('pa55word-x'));
+  t.is(loadConfig({ OPENLINEAGE_URL: 'http://127.0.0.1:5000', OPENLINEAGE_DISABLED: 'true' }).lineage, undefined);
+  t.is(loadConfig({}).lineage, undefined);
+  const err = t.throws(() =>
+    loadConfig({ OPENLINEAGE_URL: 'ftp://lineage.example', OPENLINEAGE_TIMEOUT_SECONDS: '0' }),
+  ) as Error & { problems?: string[] };
+  t.regex(err.message, /OPENLINEAGE_URL: expected an http:\/\/ or https:\/\/ URL, got ftp:\/\//);
+  t.regex(err.message, /OPENLINEAGE_TIMEOUT_SECONDS: expected seconds from 0 to 300, got '0'/);
+  t.throws(() => loadConfig({ OPENLINEAGE_URL: 'not a url' }), { message: /OPENLINEAGE_URL: not a valid URL/ });
+});
