@@ -14,6 +14,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { objectsDigest, type RunEvent } from '../lib/lineage/events.ts';
 import { lineageRunId } from '../lib/lineage/load-lineage.ts';
 import { runCli } from './helpers/cli.ts';
+import { spawnCli } from './support/spawn-cli.ts';
 import { startDataApiStandIn } from './helpers/data-api.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';
@@ -199,6 +200,46 @@ test('a failing load ends with FAIL and its error; an endpoint answering 500 is 
     new RegExp(`lineage: the START event was not written to ${server.url}/api/v1/lineage: HTTP 500 .*the load goes on`),
   );
   t.regex(run.stderr, /lineage: the FAIL event was not written to .*HTTP 500/);
+});
+
+test('a load stopped by SIGINT ends with ABORT', async (t) => {
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  const fx = await writeFixture(t, fixtureFiles());
+  const file = path.join(await tempDir(t, 'lineage-abort-'), 'events.jsonl');
+  // Paused once staged (lib/fault-points.ts: until SIGUSR2), interrupted there, then let go on to notice it.
+  const child = spawnCli(['load', '--lineage-file', file], {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    TMPDIR: process.env['TMPDIR'],
+    DATABASE_URL: tdb.url,
+    ...fx.env,
+    SPARKIFY_FAULT_AT: 'load:staged',
+    SPARKIFY_FAULT: 'wait',
+  });
+  let stderr = '';
+  const said = (text: string) =>
+    new Promise<void>((resolve) => {
+      const look = () => stderr.includes(text) && resolve();
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        look();
+      });
+      look();
+    });
+  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await said('fault point: load:staged');
+  child.kill('SIGINT');
+  await said('SIGINT received');
+  child.kill('SIGUSR2');
+  t.is(await code, 130, stderr);
+  const events = await readEvents(file);
+  t.deepEqual(
+    events.map((e) => e.eventType),
+    ['START', 'ABORT'],
+  );
+  for (const e of events) t.deepEqual(runEventProblems(e), [], e.eventType);
+  t.regex((events[1]?.run.facets?.['errorMessage'] as unknown as { message: string }).message, /Interrupted by SIGINT/);
 });
 
 test('an endpoint that never answers: the load completes after OPENLINEAGE_TIMEOUT_SECONDS, with a warning', async (t) => {

@@ -1,6 +1,6 @@
 /**
  * A load as OpenLineage run events (spec 2-0-2, https://openlineage.io/spec/2-0-2/OpenLineage.json):
- * START before it, COMPLETE or FAIL after. Inputs: the sources (the S3 prefix
+ * START before it, COMPLETE, FAIL or ABORT after. Inputs: the sources (the S3 prefix
  * or local folder of each staging table) with the JSON keys read as their
  * schema and, once read, `inputStatistics` (objects, bytes, records) and
  * `version`: a SHA-256 over the sorted list of the objects read (URI, size,
@@ -35,7 +35,7 @@ export const FACET_SCHEMAS = {
   errorMessage: `${SPEC}/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet`,
 } as const;
 
-export type EventType = 'START' | 'COMPLETE' | 'FAIL';
+export type EventType = 'START' | 'COMPLETE' | 'FAIL' | 'ABORT';
 
 /** What a load's events describe (the same for its START and its end). */
 export interface LineagePlan {

@@ -1,6 +1,7 @@
 /**
  * A load with its OpenLineage run events (issue 31): START before it,
- * COMPLETE with what it read after it, or FAIL with the error. The events go
+ * COMPLETE with what it read after it, or FAIL with the error (ABORT when a
+ * signal stopped it). The events go
  * to --lineage-file and to OPENLINEAGE_URL (lib/lineage/sinks.ts); neither
  * is required, and a sink that fails (an endpoint down, slow or refusing)
  * is a warning on stderr: the load goes on and its outcome is its own.
@@ -8,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_LINEAGE_NAMESPACE, type Config } from '../config/config.ts';
 import type { TableDef } from '../dialect/table-def.ts';
+import { InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { Secrets } from '../redact.ts';
 import { readJsonMapping } from '../sources/json-mapping-file.ts';
@@ -125,7 +127,10 @@ export async function withLineage(
   try {
     report = await load();
   } catch (err) {
-    await emit('FAIL', plan, { error: secrets.redact((err as Error).message ?? String(err)) });
+    // Stopped by a signal (SIGINT, SIGTERM): the run was aborted, not failed.
+    await emit(err instanceof InterruptedError ? 'ABORT' : 'FAIL', plan, {
+      error: secrets.redact((err as Error).message ?? String(err)),
+    });
     throw err;
   }
   const read: LineageRead[] = report.objects.map((o) => ({
