@@ -124,7 +124,7 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
     .option('lineage-file', {
       type: 'string',
       describe:
-        "append the run's OpenLineage events (START, then COMPLETE or FAIL) to this JSON Lines file; OPENLINEAGE_URL sends them over HTTP (docs/sources.md#lineage)",
+        "append the run's OpenLineage events (START, then COMPLETE, FAIL or ABORT) to this JSON Lines file; OPENLINEAGE_URL sends them over HTTP (docs/sources.md#lineage)",
     })
     .option('max-errors', {
       type: 'number',
