@@ -196,6 +196,28 @@ test('the events validate against the OpenLineage schema; dataset names follow t
   );
 });
 
+test('tables a run reads but does not write are its inputs (--only songplays: staging and songs)', async (t) => {
+  const songplays = pipeline.transforms.find((s) => s.table === 'songplays');
+  if (!songplays) return t.fail();
+  const e = runEvent(
+    { ...plan(), staging: [], transforms: [songplays], tableDefs: await migratedTableDefs() },
+    'START',
+  );
+  t.deepEqual(runEventProblems(e), []);
+  t.deepEqual(
+    e.inputs.map((i) => [i.namespace, i.name, Boolean(i.facets['schema'])]),
+    ['staging_events', 'staging_songs', 'songs'].map((table) => [
+      'postgres://db.example:5433',
+      `dwh.public.${table}`,
+      true,
+    ]),
+  );
+  t.deepEqual(
+    e.outputs.map((o) => o.name),
+    ['dwh.public.songplays'],
+  );
+});
+
 test('the OpenLineage run id is a UUID of the load run id: the same run, the same id', (t) => {
   const id = lineageRunId('20261207125959-0a1b2c3d');
   t.regex(id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

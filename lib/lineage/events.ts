@@ -151,28 +151,35 @@ export function runEvent(
     };
   });
   const lineages = new Map(tableLineages(plan).map((l) => [l.table, l]));
-  const outputs: Dataset[] = [...plan.staging.map((s) => s.step.table), ...plan.transforms.map((t) => t.table)].map(
-    (table) => {
-      const facets: Record<string, Facet> = {};
-      const def = plan.tableDefs.find((d) => d.name === table);
-      if (def)
-        facets['schema'] = facet(FACET_SCHEMAS.schema, {
-          fields: def.columns.map((c, i) => ({ name: c.name, type: columnTypeName(c.type), ordinal_position: i + 1 })),
-        });
-      const lineage = lineages.get(table);
-      if (lineage)
-        facets['columnLineage'] = facet(FACET_SCHEMAS.columnLineage, {
-          fields: Object.fromEntries(
-            Object.entries(lineage.fields).map(([column, sources]) => [
-              column,
-              { inputFields: sources.map(inputField) },
-            ]),
-          ),
-          ...(lineage.rows.length > 0 ? { dataset: lineage.rows.map(inputField) } : {}),
-        });
-      return { ...tableDatasetName(plan.warehouse, plan.schema, table), facets };
-    },
+  const schemaFacet = (table: string): Record<string, Facet> => {
+    const def = plan.tableDefs.find((d) => d.name === table);
+    if (!def) return {};
+    return {
+      schema: facet(FACET_SCHEMAS.schema, {
+        fields: def.columns.map((c, i) => ({ name: c.name, type: columnTypeName(c.type), ordinal_position: i + 1 })),
+      }),
+    };
+  };
+  const written = [...plan.staging.map((s) => s.step.table), ...plan.transforms.map((t) => t.table)];
+  // Tables read but not written by this run (--only transform reads staging; songplays reads songs): inputs too.
+  const read = [...lineages.values()]
+    .flatMap((l) => [...Object.values(l.fields).flat(), ...l.rows].map((f) => f.dataset))
+    .filter((d, i, all) => !d.startsWith('source:') && !written.includes(d) && all.indexOf(d) === i);
+  inputs.push(
+    ...read.map((table) => ({ ...tableDatasetName(plan.warehouse, plan.schema, table), facets: schemaFacet(table) })),
   );
+  const outputs: Dataset[] = written.map((table) => {
+    const facets: Record<string, Facet> = schemaFacet(table);
+    const lineage = lineages.get(table);
+    if (lineage)
+      facets['columnLineage'] = facet(FACET_SCHEMAS.columnLineage, {
+        fields: Object.fromEntries(
+          Object.entries(lineage.fields).map(([column, sources]) => [column, { inputFields: sources.map(inputField) }]),
+        ),
+        ...(lineage.rows.length > 0 ? { dataset: lineage.rows.map(inputField) } : {}),
+      });
+    return { ...tableDatasetName(plan.warehouse, plan.schema, table), facets };
+  });
   return {
     eventType,
     eventTime: (options.now ?? new Date()).toISOString(),
