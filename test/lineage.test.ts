@@ -310,3 +310,14 @@ test.serial('Redshift path (Data API stand-in): S3 prefixes with their ETag dige
   t.true(complete.outputs.every((o) => o.namespace.startsWith('redshift://')));
   assertEveryStarColumnReachesAKey(t, complete);
 });
+
+test('--lineage-file describes a load that runs: refused with --dry-run and --plan (exit 2)', async (t) => {
+  for (const args of [
+    ['--dry-run', '--dialect', 'postgres'],
+    ['--plan', '--dialect', 'postgres'],
+  ]) {
+    const r = await runCli(['load', ...args, '--lineage-file', 'events.jsonl']);
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, /--lineage-file describes a load that runs: it does not go with --dry-run or --plan/);
+  }
+});
