@@ -123,9 +123,15 @@ test.serial(
       t.is(r.code, 0, r.stderr);
     }
     await provideUserLevels(db, FREE_AND_PAID_EVENTS);
-    const r = await runCli(['analyze', '--format', 'json', '--verbose', '--query', ...FREE_AND_PAID_VIEWS], env);
+    // The six views and the report's table of timelines.
+    const views = [...FREE_AND_PAID_VIEWS, 'user-timelines'];
+    const r = await runCli(['analyze', '--format', 'json', '--verbose', '--query', ...views], env);
     t.is(r.code, 0, r.stderr);
     t.regex(r.stderr, /Data API statement/);
-    t.deepEqual(JSON.parse(r.stdout), answers);
+    const direct = await runCli(['analyze', '--format', 'json', '--query', ...views], { DATABASE_URL: tdb.url });
+    t.is(direct.code, 0, direct.stderr);
+    const onPostgres = JSON.parse(direct.stdout) as Record<string, unknown[]>;
+    t.is(onPostgres['user-timelines']?.length, 10);
+    t.deepEqual(JSON.parse(r.stdout), { ...answers, 'user-timelines': onPostgres['user-timelines'] });
   },
 );
