@@ -19,7 +19,7 @@ import { LEDGER_TABLE, recordLoaded } from '../stage/ledger.ts';
 import { stagingFor } from '../stage/index.ts';
 import { LoadRun, lastLoadContext, recordRunEnd, recordRunStart } from './run-record.ts';
 import { stagingContext, type LoadOptions, type StepEvent } from './options.ts';
-import { selectSteps, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
+import { emptiedTables, selectSteps, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 import { describeDrift, type DriftReport } from '../sources/drift.ts';
 
 export type { LoadOptions } from './options.ts';
@@ -261,7 +261,7 @@ async function replaceStarTables(
 
 /** What --replace empties first, facts before dimensions, and the ledger. */
 export function replaceDeletes(transforms: readonly TransformStep[]): { table: string; sql: string }[] {
-  return [...transforms.map((t) => t.table).reverse(), LEDGER_TABLE].map((table) => ({
+  return [...emptiedTables(transforms), LEDGER_TABLE].map((table) => ({
     table,
     sql: `DELETE FROM ${table}`,
   }));
@@ -317,7 +317,7 @@ async function emptyStarTables(
   await transaction(
     conn,
     async () => {
-      for (const table of [...transforms.map((t) => t.table).reverse(), LEDGER_TABLE]) {
+      for (const table of [...emptiedTables(transforms), LEDGER_TABLE]) {
         rows += await countRows(conn, table);
         await conn.query(`DELETE FROM ${table}`);
       }

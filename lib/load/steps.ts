@@ -43,6 +43,13 @@ export interface TransformStep {
   readonly surrogateKey?: string;
   /** The star tables this step reads, filled before it (staging is always filled first). */
   readonly dependsOn: readonly string[];
+  /**
+   * Tables the step keeps between runs beside its own (what it recomputes its
+   * table from, as user_levels keeps user_level_events): not star tables (no
+   * checks, no --only), but emptied with the step's table by --replace and
+   * --full-refresh, so a rebuild starts from the sources alone.
+   */
+  readonly keeps?: readonly string[];
   readonly references?: readonly Reference[];
   /** Checks specific to this table, beyond keys and references. */
   readonly checks?: readonly CheckSpec[];
@@ -123,6 +130,11 @@ function deriveLanes(transforms: readonly TransformStep[]): TransformStep[][] {
   const own = bySize.slice(0, MAX_LANES - 1);
   const rest = transforms.filter((step) => !own.some((lane) => lane.includes(step)));
   return [...own, ...(rest.length > 0 ? [rest] : [])];
+}
+
+/** The tables a rebuild empties, in the reverse of script order: each step's own, then what it keeps. */
+export function emptiedTables(transforms: readonly TransformStep[]): string[] {
+  return [...transforms].reverse().flatMap((t) => [t.table, ...(t.keeps ?? [])]);
 }
 
 /** The steps `--only` picks ('stage', 'transform' or table names); default: everything. */
