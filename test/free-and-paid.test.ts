@@ -15,7 +15,8 @@ import {
   FREE_AND_PAID_ANSWERS,
   FREE_AND_PAID_EVENTS,
   FREE_AND_PAID_VIEWS,
-  provideUserLevels,
+  expectedIntervals,
+  storedIntervals,
 } from './helpers/free-and-paid.ts';
 import { runCli } from './helpers/cli.ts';
 import { song, writeFixture } from './helpers/fixtures.ts';
@@ -35,13 +36,16 @@ test.before(async () => {
     songs: { 'A/1.json': song() },
   });
   await load(tdb, fixture.env);
-  await provideUserLevels(tdb, FREE_AND_PAID_EVENTS);
   const r = await runCli(['analyze', '--format', 'json', '--query', ...FREE_AND_PAID_VIEWS], { DATABASE_URL: tdb.url });
   if (r.code !== 0) throw new Error(r.stderr);
   answers = JSON.parse(r.stdout) as typeof answers;
 });
 test.after.always(async () => {
   await tdb?.drop();
+});
+
+test('the load gives user_levels the intervals its rules give for these events (worked out here from the events)', async (t) => {
+  t.deepEqual(await storedIntervals(tdb), expectedIntervals(FREE_AND_PAID_EVENTS));
 });
 
 test('analyze --format json prints the six views as one document, each named by its file', (t) => {
@@ -122,7 +126,6 @@ test.serial(
       const r = await runCli(args, env);
       t.is(r.code, 0, r.stderr);
     }
-    await provideUserLevels(db, FREE_AND_PAID_EVENTS);
     // The six views and the report's table of timelines.
     const views = [...FREE_AND_PAID_VIEWS, 'user-timelines'];
     const r = await runCli(['analyze', '--format', 'json', '--verbose', '--query', ...views], env);

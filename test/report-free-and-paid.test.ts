@@ -17,7 +17,7 @@ import { chromiumAvailable, chromiumTitle } from './helpers/chromium.ts';
 import { PROJECT_DIR } from './helpers/cli.ts';
 import type { TestDatabase } from './helpers/database.ts';
 import { writeFixture } from './helpers/fixtures.ts';
-import { FREE_AND_PAID_EVENTS, provideUserLevels } from './helpers/free-and-paid.ts';
+import { FREE_AND_PAID_EVENTS } from './helpers/free-and-paid.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
 
@@ -31,7 +31,6 @@ test.before(async () => {
   tdb = await migratedDatabase();
   const f = await writeFixture(scope, { logs: { '2018/11/events.json': [...FREE_AND_PAID_EVENTS] } });
   await load(tdb, f.env);
-  await provideUserLevels(tdb, FREE_AND_PAID_EVENTS);
   const db = await tdb.open();
   try {
     reportFile = await writeReport(db, await tempDir(scope, 'sparkify-report-fp-'), pipeline);

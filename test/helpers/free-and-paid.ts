@@ -178,22 +178,3 @@ export async function storedIntervals(tdb: Pick<TestDatabase, 'query'>): Promise
     FROM user_levels ORDER BY user_id, valid_from`,
   );
 }
-
-/**
- * Stop-gap until the user_levels migration and loader (issue 30, item 1) are
- * merged: where the table does not exist, it is made with that column spec and
- * filled with the expected intervals. Once the loader exists, it fills the
- * table and this does nothing.
- */
-export async function provideUserLevels(tdb: Pick<TestDatabase, 'query'>, events: readonly Event[]): Promise<void> {
-  const [exists] = await tdb.query<{ t: string | null }>("SELECT to_regclass('user_levels') AS t");
-  if (exists?.t) return;
-  await tdb.query(`CREATE TABLE user_levels (
-    user_id INTEGER NOT NULL,
-    level VARCHAR(10) NOT NULL,
-    valid_from TIMESTAMP NOT NULL,
-    valid_to TIMESTAMP
-)`);
-  for (const i of expectedIntervals(events))
-    await tdb.query('INSERT INTO user_levels VALUES ($1, $2, $3, $4)', [i.user_id, i.level, i.valid_from, i.valid_to]);
-}
