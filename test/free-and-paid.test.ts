@@ -66,7 +66,7 @@ test('weekly retention: a user who churns for a week and comes back counts in W+
   t.deepEqual(answers['weekly-retention'], FREE_AND_PAID_ANSWERS['weekly-retention']);
 });
 
-test('plays around upgrading: plays and days with plays before and from the first upgrade on', (t) => {
+test('plays around upgrading: one row per upgrade, plays and days with plays in the free interval it ends and the paid one it starts', (t) => {
   t.deepEqual(answers['plays-around-upgrade'], FREE_AND_PAID_ANSWERS['plays-around-upgrade']);
 });
 

@@ -155,9 +155,9 @@ test("a described mark gets vega's tooltip text as an SVG <title> (the hover too
       .locator('#free-and-paid')
       .screenshot({ path: path.join(PROJECT_DIR, 'test-artifacts', 'report-free-and-paid.png') });
 
-    // Plays around the first upgrade: a bar before and a bar after per user.
+    // Plays around each upgrade: a bar for the free interval before and one for the paid interval after.
     t.deepEqual(
-      tips('plays-around-upgrade', ['User', 'First upgrade (UTC)', 'Period', 'Plays', 'Days with plays']),
+      tips('plays-around-upgrade', ['User', 'Upgraded at (UTC)', 'Period', 'Plays', 'Days with plays']),
       sorted(
         (sqlRows['plays-around-upgrade'] ?? []).flatMap((r) =>
           (['before', 'after'] as const).map((p) => [

@@ -105,6 +105,7 @@ export const FREE_AND_PAID_ANSWERS = {
     { cohort_week: '2018-11-12', cohort_users: 1, week_offset: 1, active_users: 1, retained_pct: 100 },
     { cohort_week: '2018-11-12', cohort_users: 1, week_offset: 2, active_users: 0, retained_pct: 0 }, // 23 did not play
   ],
+  // One row per change from free to paid: plays in the free interval it ends and in the paid interval it starts.
   'plays-around-upgrade': [
     {
       user_id: 20,
@@ -114,14 +115,23 @@ export const FREE_AND_PAID_ANSWERS = {
       days_before: 1,
       days_after: 3,
     },
+    // 22's first upgrade: free from the 6th, paid until the downgrade of the 19th at 20:00.
     {
-      // The first upgrade (the 13th); the plays after it include those after the downgrade of the 19th.
       user_id: 22,
       upgraded_at: '2018-11-13T15:00:00Z',
       plays_before: 2,
-      plays_after: 5,
+      plays_after: 2,
       days_before: 2,
-      days_after: 4,
+      days_after: 2,
+    },
+    // 22's second: free from the 19th at 20:00, paid since.
+    {
+      user_id: 22,
+      upgraded_at: '2018-11-21T18:00:00Z',
+      plays_before: 1,
+      plays_after: 2,
+      days_before: 1,
+      days_after: 2,
     },
   ],
 } as const;

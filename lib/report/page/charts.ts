@@ -644,12 +644,13 @@ export const CHARTS: readonly ChartDef[] = [
     id: 'plays-around-upgrade',
     title: 'Plays before and after upgrading',
     caption:
-      'Each user who went from free to paid: songs played before their first upgrade and from it on (all their later plays).',
+      'Each change from free to paid (a user and the day, UTC): songs played in the free interval it ended and in the paid interval it started.',
     queries: ['plays-around-upgrade'],
     build(rows) {
       const values = (rows['plays-around-upgrade'] ?? []).flatMap((r) =>
         (['before', 'after'] as const).map((period) => ({
           user: str(r['user_id']),
+          upgrade: `${str(r['user_id'])} (${str(r['upgraded_at']).slice(0, 10)})`,
           upgradedAt: str(r['upgraded_at']),
           period,
           plays: num(r[`plays_${period}`]),
@@ -660,30 +661,30 @@ export const CHARTS: readonly ChartDef[] = [
       return {
         marks: values.length,
         spec: {
-          width: { step: 44 },
+          width: { step: 56 },
           height: HEIGHT,
           data: { values },
           mark: { type: 'bar' },
           encoding: {
             x: {
-              field: 'user',
+              field: 'upgrade',
               type: 'ordinal',
-              title: 'User (user_id)',
-              sort: [...new Set(values.map((v) => v.user))],
-              axis: { labelAngle: 0 },
+              title: 'User (day of the upgrade, UTC)',
+              sort: [...new Set(values.map((v) => v.upgrade))],
+              axis: { labelAngle: -45 },
             },
             xOffset: { field: 'period', type: 'nominal', sort: ['before', 'after'] },
             y: playsAxis,
             color: {
               field: 'period',
               type: 'nominal',
-              title: 'Plays',
+              title: 'Plays while',
               sort: ['before', 'after'],
               scale: { domain: ['before', 'after'], range: [LEVEL_COLORS['free'], LEVEL_COLORS['paid']] },
             },
             tooltip: [
               { field: 'user', title: 'User' },
-              { field: 'upgradedAt', title: 'First upgrade (UTC)' },
+              { field: 'upgradedAt', title: 'Upgraded at (UTC)' },
               { field: 'period', title: 'Period' },
               { field: 'plays', title: 'Plays' },
               { field: 'days', title: 'Days with plays' },
