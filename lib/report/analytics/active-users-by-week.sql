@@ -1,4 +1,5 @@
 -- Active users by week: users who played at least one song in each week (Monday to Sunday, UTC), each counted once, at the level of their last play that week.
+-- DATE_TRUNC('week', ts) is the Monday of the week on both engines (https://docs.aws.amazon.com/redshift/latest/dg/r_DATE_TRUNC.html).
 SELECT per_user.week_start, per_user.level, COUNT(*) AS users
 FROM (
     SELECT plays.user_id, plays.week_start, plays.level,

@@ -1,4 +1,5 @@
 -- Weekly retention: users first seen (their first song played) in week W (Monday to Sunday, UTC), and how many of them played in week W + week_offset, for every week with plays from W on.
+-- DATE_TRUNC('week', ts) is the Monday of the week on both engines (https://docs.aws.amazon.com/redshift/latest/dg/r_DATE_TRUNC.html).
 WITH user_weeks AS (
     SELECT DISTINCT sp.user_id, DATE_TRUNC('week', sp.start_time) AS activity_week
     FROM songplays AS sp

@@ -661,7 +661,8 @@ export const CHARTS: readonly ChartDef[] = [
       return {
         marks: values.length,
         spec: {
-          width: { step: 56 },
+          // A fixed width: a step width would count each user's two bars (xOffset) apart.
+          width: WIDTH,
           height: HEIGHT,
           data: { values },
           mark: { type: 'bar' },
@@ -678,7 +679,7 @@ export const CHARTS: readonly ChartDef[] = [
             color: {
               field: 'period',
               type: 'nominal',
-              title: 'Plays while',
+              title: 'Plays, relative to the upgrade',
               sort: ['before', 'after'],
               scale: { domain: ['before', 'after'], range: [LEVEL_COLORS['free'], LEVEL_COLORS['paid']] },
             },
