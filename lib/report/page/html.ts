@@ -159,7 +159,7 @@ figure.chart { margin: 0; background: #fff; border: 1px solid #e5e7eb; border-ra
 .plot svg { max-width: 100%; height: auto; display: block; }
 details.sql { margin-top: 6px; font-size: 12px; }
 details.sql summary { cursor: pointer; color: #1d4ed8; }
-pre { background: #f3f4f6; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 11.5px; white-space: pre-wrap; }
+pre { background: #f3f4f6; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 11.5px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .note { background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 10px 14px; font-size: 14px; }
 .erd-wrap { background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; padding: 8px; overflow-x: auto; }
 .erd-wrap svg { max-width: 100%; height: auto; display: block; }
