@@ -69,6 +69,41 @@ WHERE ${SONGPLAY_EVENTS}
     'user_agent',
     'item_in_session',
   ],
+  columnSources: {
+    columns: {
+      start_time: ['staging_events.ts'],
+      user_id: ['staging_events.user_id'],
+      level: ['staging_events.level'],
+      song_id: ['staging_songs.song_id', 'songs.song_id'],
+      artist_id: ['staging_songs.artist_id', 'songs.artist_id'],
+      session_id: ['staging_events.session_id'],
+      location: ['staging_events.location'],
+      user_agent: ['staging_events.user_agent'],
+      item_in_session: ['staging_events.item_in_session'],
+    },
+    // NextSong events of a known user; the song matched by title, artist name and duration; one row per natural key.
+    rows: [
+      'staging_events.page',
+      'staging_events.user_id',
+      'staging_events.session_id',
+      'staging_events.ts',
+      'staging_events.song',
+      'staging_events.artist',
+      'staging_events.length',
+      'staging_events.item_in_session',
+      'staging_events.level',
+      'staging_events.location',
+      'staging_events.user_agent',
+      'staging_songs.song_id',
+      'staging_songs.title',
+      'staging_songs.artist_name',
+      'staging_songs.duration',
+      'songs.song_id',
+      'songs.title',
+      'songs.artist_name',
+      'songs.duration',
+    ],
+  },
   // The songs an event can match, in a table of its own with statistics: the
   // planner then hashes these (a few thousand) and streams the events past
   // them in parallel. A temporary table would make PostgreSQL plan without
