@@ -42,6 +42,23 @@ export const userLevels: TransformStep = {
   key: ['user_id', 'valid_from'],
   dependsOn: [],
   keeps: [STORE],
+  // Through the store (user_level_events), which holds the same staged columns of every run.
+  columnSources: {
+    columns: {
+      user_id: ['staging_events.user_id'],
+      level: ['staging_events.level'],
+      valid_from: ['staging_events.ts'],
+      valid_to: ['staging_events.ts'],
+    },
+    // Events with a user, a ts and a level; ordered by ts, ties by itemInSession, sessionId, level.
+    rows: [
+      'staging_events.user_id',
+      'staging_events.ts',
+      'staging_events.level',
+      'staging_events.item_in_session',
+      'staging_events.session_id',
+    ],
+  },
   references: [{ column: 'user_id', table: 'users', targetColumn: 'user_id', nullable: false }],
   checks: [
     {

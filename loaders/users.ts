@@ -41,6 +41,29 @@ export const users: TransformStep = upsertStep({
     'last_event_item_in_session',
     'last_event_session_id',
   ],
+  columnSources: {
+    columns: {
+      user_id: ['staging_events.user_id'],
+      first_name: ['staging_events.first_name'],
+      last_name: ['staging_events.last_name'],
+      gender: ['staging_events.gender'],
+      level: ['staging_events.level'],
+      last_event_ts: ['staging_events.ts'],
+      last_event_item_in_session: ['staging_events.item_in_session'],
+      last_event_session_id: ['staging_events.session_id'],
+    },
+    // The latest event per user (MAX(ts)), then the tie-breaks among that user's events at that ts.
+    rows: [
+      'staging_events.user_id',
+      'staging_events.ts',
+      'staging_events.item_in_session',
+      'staging_events.session_id',
+      'staging_events.level',
+      'staging_events.first_name',
+      'staging_events.last_name',
+      'staging_events.gender',
+    ],
+  },
   // The latest ts per user by aggregation (no sort of every event), then the
   // tie-break among that user's events at that ts (few rows to rank).
   select: `SELECT user_id, first_name, last_name, gender, level, last_event_ts,

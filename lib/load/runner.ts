@@ -30,6 +30,8 @@ export interface LoadReport {
   readonly skipped: readonly RecordProblem[];
   /** The sources' schema drift, per staging table (lib/sources/drift.ts); empty when nothing was staged. */
   readonly drift: readonly DriftReport[];
+  /** The objects staged, per staging table (the run's lineage reports them); empty when nothing was staged. */
+  readonly objects: readonly StagedObjects[];
 }
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
@@ -438,7 +440,7 @@ async function lockedLoad(
       if (staged.drift) run.drift = staged.drift;
       if (staged.reports.length === 0) {
         opts.log.info('Nothing new since the last load: no staging work, no transform.');
-        return { steps, skipped, drift };
+        return { steps, skipped, drift, objects: stagedObjects };
       }
       steps.push(...staged.reports);
       run.steps.push(...staged.reports);
@@ -469,7 +471,7 @@ async function lockedLoad(
       steps.push(...replaced);
       run.steps.push(...replaced);
       opts.log.info(`Replaced: the star tables and the ledger hold only what the sources hold now.`);
-      return { steps, skipped, drift };
+      return { steps, skipped, drift, objects: stagedObjects };
     }
     steps.push(...(await runTransforms(db, guard, main, opts, transforms, run)));
     // Only a run that staged and filled every star table has loaded its objects.
@@ -479,7 +481,7 @@ async function lockedLoad(
       );
       if (!opts.incremental) await warnAboutUnlisted(main.conn, runId, opts.log);
     }
-    return { steps, skipped, drift };
+    return { steps, skipped, drift, objects: stagedObjects };
   } finally {
     await main.end();
   }
