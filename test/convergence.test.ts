@@ -22,8 +22,8 @@ import { migratedDatabase } from './helpers/load.ts';
 import { startS3 } from './helpers/s3.ts';
 
 /** Cases a run of `npm test` tries (seeded: the same cases every run); CONVERGENCE_CASES for a quick look. */
-const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 130);
-const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 70);
+const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 200);
+const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 40);
 const STAND_IN_CASES = Math.min(3, Number(process.env['CONVERGENCE_CASES'] ?? 3));
 const SEED = 20261207;
 /** Databases loaded at once: the loads wait on the server as much as on node, so two share two cores well. */
