@@ -55,7 +55,14 @@ test.serial(
     });
     await conn.query('BEGIN');
     await conn.query('LOCK TABLE sparkify_lock');
-    const [first, second] = inputs();
+    // One idempotency token per statement (its re-sends keep it: the busy test below), not compared here.
+    const tokens = inputs().map((i) => i.ClientToken);
+    t.true(
+      tokens.every((token) => typeof token === 'string' && /^[0-9a-f-]{36}$/.test(token)),
+      String(tokens),
+    );
+    t.is(new Set(tokens).size, tokens.length, 'a token per statement');
+    const [first, second] = inputs().map(({ ClientToken: _token, ...input }) => input);
     t.deepEqual(first, {
       Sql: 'BEGIN',
       WorkgroupName: 'sparkify-wg',
@@ -247,6 +254,9 @@ test.serial(
     conn.onLost((e) => lost.push(e));
     await conn.query('BEGIN');
     t.is(mock.commandCalls(ExecuteStatementCommand).length, 2);
+    const [busy, resent] = inputs();
+    t.truthy(busy?.ClientToken);
+    t.is(resent?.ClientToken, busy?.ClientToken, "the re-send keeps the statement's ClientToken");
     await t.throwsAsync(conn.query('INSERT INTO t VALUES (1)'), {
       message: /session s ended inside a transaction, which Redshift rolled back/,
     });
