@@ -60,7 +60,11 @@ function* songObjects(): Generator<readonly [string, string]> {
   }
 }
 
-/** The machine is shared: a stage of 20k objects, twice, takes minutes under load (AVA's default is 2). */
+/**
+ * The machine is shared: a stage of 20k objects, twice, takes minutes under load (AVA's default is 2), and
+ * so may one load: runCli's own limit (2 minutes) is raised to this for the 20k-object loads (killed at 2
+ * minutes, a compacted load once looked like "exit 1 with no message", issue 26).
+ */
 const SLOW = 10 * 60_000;
 
 test.before(async (t) => {
@@ -121,7 +125,7 @@ test.serial(
     t.teardown(() => db.drop());
     const mark = (await copies()).length;
     let clock = Date.now();
-    const compacted = await runCli(['load', '--only', 'stage'], env);
+    const compacted = await runCli(['load', '--only', 'stage'], env, { timeoutMs: SLOW });
     t.log(`compacted stage: ${((Date.now() - clock) / 1000).toFixed(1)} s`);
     t.is(compacted.code, 0, compacted.stderr);
     const chunks = Number(
@@ -144,7 +148,7 @@ test.serial(
 
     const mark2 = (await copies()).length;
     clock = Date.now();
-    const direct = await runCli(['load', '--only', 'stage', '--no-compact'], env);
+    const direct = await runCli(['load', '--only', 'stage', '--no-compact'], env, { timeoutMs: SLOW });
     t.log(`direct stage: ${((Date.now() - clock) / 1000).toFixed(1)} s`);
     t.is(direct.code, 0, direct.stderr);
     t.notRegex(direct.stderr, /compacted/);
@@ -178,7 +182,7 @@ test.serial('a second, incremental run compacts and COPYs only the new objects',
     LOAD_MANIFEST_PREFIX: `s3://${STAGE}/manifests/`,
   });
   t.teardown(() => db.drop());
-  const first = await runCli(['load', '--incremental', '--compact'], env);
+  const first = await runCli(['load', '--incremental', '--compact'], env, { timeoutMs: SLOW });
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, new RegExp(`Staging staging_songs: compacted 30 objects into ${SLICES} chunks`));
   const added = ['A', 'B', 'C'].map((c, i) => ({
@@ -187,7 +191,7 @@ test.serial('a second, incremental run compacts and COPYs only the new objects',
   }));
   for (const a of added) await s3.put(BUCKET, a.key, a.body);
   const mark = (await copies()).length;
-  const second = await runCli(['load', '--incremental', '--compact'], env);
+  const second = await runCli(['load', '--incremental', '--compact'], env, { timeoutMs: SLOW });
   t.is(second.code, 0, second.stderr);
   t.regex(second.stderr, /Staging staging_songs: 3 new or changed of 33 objects/);
   t.regex(second.stderr, /Staging staging_songs: compacted 3 objects into 3 chunks/);
@@ -204,7 +208,7 @@ test.serial('a second, incremental run compacts and COPYs only the new objects',
     [],
     'the chunks are removed',
   );
-  const third = await runCli(['load', '--incremental'], env);
+  const third = await runCli(['load', '--incremental'], env, { timeoutMs: SLOW });
   t.is(third.code, 0, third.stderr);
   t.regex(third.stderr, /Nothing new since the last load/);
 });

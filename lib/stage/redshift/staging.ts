@@ -552,6 +552,7 @@ async function compactSteps(
         slices,
         log: ctx.log,
         assertRunning: ctx.assertRunning,
+        faults: ctx.faults,
       });
       out.set(step.table, done);
       const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
