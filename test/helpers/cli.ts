@@ -58,10 +58,13 @@ export function runCli(
       clearTimeout(timer);
       clearTimeout(kill);
       const signalled = signal ? 128 + (osConstants.signals[signal] ?? 0) : undefined;
+      // A command this helper stopped, or one that died of a signal, says so: an exit code without a message
+      // reads as a silent failure of the tool.
+      const note = stopped || (signal ? `runCli: \`${args.join(' ')}\` died of ${signal}` : '');
       resolve({
         code: code ?? signalled ?? 1,
         stdout,
-        stderr: stopped ? `${stderr}${stderr.endsWith('\n') || stderr === '' ? '' : '\n'}${stopped}\n` : stderr,
+        stderr: note ? `${stderr}${stderr.endsWith('\n') || stderr === '' ? '' : '\n'}${note}\n` : stderr,
       });
     });
   });
