@@ -3,6 +3,7 @@
  * so a user's script can tell bad usage/configuration from a failed run.
  */
 import { printable } from './printable.ts';
+import { refusalWhy } from './refusals.ts';
 
 /** Exit codes of every command. */
 export const EXIT = {
@@ -148,6 +149,8 @@ export class SqlError extends WarehouseError {
   readonly position: number | undefined;
   readonly detail: string | undefined;
   readonly hint: string | undefined;
+  /** What to change when the server refused for a reason outside the statement (lib/refusals.ts). */
+  readonly why: string | undefined;
 
   constructor(origin: StatementOrigin, cause: Error) {
     const e = cause as Error & { code?: unknown; position?: unknown; detail?: unknown; hint?: unknown };
@@ -161,7 +164,13 @@ export class SqlError extends WarehouseError {
     const code = sqlstate
       ? ` [SQLSTATE ${sqlstate}${position !== undefined && Number.isFinite(position) ? `, at character ${position}` : ''}]`
       : '';
-    super(`${origin.step}${where} failed: ${cause.message}${code}\n  statement:\n${shown.join('\n')}`, { cause });
+    // A refusal for a reason outside the statement (a timeout, a read-only session, a privilege) says what to change.
+    const why = refusalWhy(sqlstate, cause.message, origin.statement);
+    super(
+      `${origin.step}${where} failed: ${cause.message}${code}${why ? `\n  why: ${why}` : ''}\n  statement:\n${shown.join('\n')}`,
+      { cause },
+    );
+    this.why = why;
     this.step = origin.step;
     this.file = origin.file;
     this.statement = origin.statement;

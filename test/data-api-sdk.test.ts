@@ -253,6 +253,9 @@ test.serial(
     conn.onLost((e) => lost.push(e));
     await conn.query('BEGIN');
     t.is(mock.commandCalls(ExecuteStatementCommand).length, 2);
+    const [busy, resent] = inputs();
+    t.truthy(busy?.ClientToken);
+    t.is(resent?.ClientToken, busy?.ClientToken, "the re-send keeps the statement's ClientToken");
     await t.throwsAsync(conn.query('INSERT INTO t VALUES (1)'), {
       message: /session s ended inside a transaction, which Redshift rolled back/,
     });

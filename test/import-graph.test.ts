@@ -13,7 +13,14 @@ import { importGraph } from './support/test-kinds.ts';
 
 /** lib/'s layers, lowest first: a module may import its own layer's folders' files within its folder, and any lower layer. */
 export const LIB_LAYERS: readonly (readonly string[])[] = [
-  ['lib/printable.ts', 'lib/redact.ts', 'lib/fault-points.ts', 'lib/version.ts', 'lib/owned-files.ts'],
+  [
+    'lib/printable.ts',
+    'lib/redact.ts',
+    'lib/fault-points.ts',
+    'lib/version.ts',
+    'lib/owned-files.ts',
+    'lib/refusals.ts',
+  ],
   ['lib/errors.ts', 'lib/log.ts'],
   ['lib/interrupt.ts'],
   ['lib/config'],

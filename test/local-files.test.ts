@@ -70,3 +70,33 @@ test('under umask 000 the warehouse folder and the report folder are not made wr
     t.is(((await stat(d)).mode & 0o777).toString(8), '755', d);
   t.is(((await stat(path.join(warehouseDir, 'report', 'index.html'))).mode & 0o777).toString(8), '644');
 });
+
+test('under umask 000 the embedded server makes .warehouse and its folders with explicit modes, none writable by everyone', async (t) => {
+  const dir = await tempDir(t, 'umask-embedded-');
+  const warehouse = path.join(dir, 'project', '.warehouse');
+  t.teardown(async () => {
+    await runCli(['db', 'stop'], { WAREHOUSE_DIR: warehouse });
+    // As root the cluster may live under the system temp folder (server.json says where): removed too.
+    const state = await readFile(path.join(warehouse, 'server.json'), 'utf8').then(
+      (s) => JSON.parse(s) as { dataDir: string },
+      () => undefined,
+    );
+    if (state && !state.dataDir.startsWith(warehouse))
+      await rm(path.dirname(state.dataDir), { recursive: true, force: true });
+  });
+  const r = await runUnderUmask000(['migrate', 'up'], { WAREHOUSE_DIR: warehouse });
+  t.is(r.code, 0, r.stderr);
+  const isRoot = process.getuid?.() === 0;
+  t.is(((await stat(warehouse)).mode & 0o777).toString(8), isRoot ? '755' : '700', warehouse);
+  const open: string[] = [];
+  const visit = async (d: string, depth: number) => {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      const s = await lstat(p);
+      if (!s.isSymbolicLink() && s.mode & 0o002) open.push(`${p} ${(s.mode & 0o777).toString(8)}`);
+      if (entry.isDirectory() && depth < 2) await visit(p, depth + 1);
+    }
+  };
+  await visit(warehouse, 0);
+  t.deepEqual(open, [], 'nothing under .warehouse is writable by everyone');
+});

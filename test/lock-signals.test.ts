@@ -12,7 +12,7 @@ import type { Connection } from '../lib/db/connection.ts';
 import type { Database } from '../lib/db/database.ts';
 import { LOCK_STATEMENTS, withWarehouseLock, type HeldLock } from '../lib/db/lock.ts';
 import { dialectByName } from '../lib/dialect/index.ts';
-import { InterruptedError } from '../lib/errors.ts';
+import { InterruptedError, TransportError, WarehouseError } from '../lib/errors.ts';
 import { interruptOnSignals, type InterruptReason } from '../lib/interrupt.ts';
 import { LoadGuard } from '../lib/load/guard.ts';
 import { createLogger, silentLogger } from '../lib/log.ts';
@@ -92,6 +92,34 @@ test('once a signal has arrived the guard refuses the next step and the next COM
     String((guard.explain(new Error('x')) as Error).message),
     /^Interrupted by SIGTERM: stopped the load; committed: stage; interrupted and rolled back: none; not started: transform users/,
   );
+});
+
+// Issue 26, item 13: a step that failed on its own before the lock was known lost ran all the same.
+test('a step that failed before the lock was lost is named as rolled back, not "not started"; a lost warehouse is a transport failure (exit 1)', async (t) => {
+  const { db } = recordingDatabase();
+  let lost: Error | undefined;
+  const lock: HeldLock = {
+    ...heldLock,
+    get lostBecause() {
+      return lost;
+    },
+  };
+  const guard = new LoadGuard(db, lock, silentLogger, ['stage', 'transform users'], undefined);
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+  const failed = await t.throwsAsync(guard.step('stage', () => Promise.reject(refused)));
+  lost = Object.assign(new Error('UnknownError'), { name: 'UnknownError', $metadata: { httpStatusCode: 502 } });
+  const explained = guard.explain(failed) as WarehouseError;
+  t.true(explained instanceof TransportError, explained.message);
+  t.is(explained.exitCode, 1);
+  t.regex(
+    explained.message,
+    /^The warehouse stopped answering \(a recording database: an answer that is not a Data API response \(HTTP 502, UnknownError\)\).*committed: none; interrupted and rolled back: stage; not started: transform users/,
+  );
+  // A lock session ended by someone else (not the network) stays exit 5.
+  lost = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+  const locked = guard.explain(new Error('the step failed')) as WarehouseError;
+  t.is(locked.exitCode, 5, locked.message);
+  t.regex(locked.message, /interrupted and rolled back: stage; not started: transform users/);
 });
 
 test.serial('the first SIGINT aborts the run; a second one exits at once with 130', (t) => {

@@ -71,3 +71,42 @@ test("a long error is cut to its column's 4096 bytes on a character boundary, an
   t.true(Buffer.byteLength(error) >= 4090, 'as much as fits is kept');
   t.regex(error, /^transform songplays failed: é+…$/);
 });
+
+// Issue 26, "What to build": the run record written idempotently. A write sent twice (a retry whose first
+// answer was lost, a second call) leaves one row and one set of skipped records; a plain INSERT made two
+// (neither engine has a key on run_id: Redshift enforces none).
+test('recording a run twice (start and end, as a retried write would) leaves one row and its skipped records once', async (t) => {
+  const run = new LoadRun('load --max-errors 5');
+  run.skipped = [
+    { file: 'log_data/a.json', line: 3, field: 'ts', reason: 'not a number' },
+    { file: 'log_data/a.json', line: 9, reason: 'not JSON' },
+  ];
+  const db = await tdb.open();
+  t.teardown(() => db.close());
+  const conn = await db.connect();
+  t.teardown(() => conn.end());
+  t.true(await recordRunStart(conn, run, silentLogger));
+  t.true(await recordRunStart(conn, run, silentLogger), 'the second start is no error either');
+  run.end();
+  await recordRunEnd(db, run, silentLogger);
+  await recordRunEnd(db, run, silentLogger);
+  const rows = await tdb.query<{ n: number }>('select count(*)::int as n from load_runs where run_id = $1', [
+    run.runId,
+  ]);
+  t.is(rows[0]?.n, 1, 'one load_runs row');
+  const skipped = await tdb.query<{ seq: number; line: string }>(
+    'select seq, line::text as line from load_run_skipped where run_id = $1 order by seq',
+    [run.runId],
+  );
+  t.deepEqual(
+    skipped.map((s) => [s.seq, s.line]),
+    [
+      [1, '3'],
+      [2, '9'],
+    ],
+  );
+  const read = (await readRuns(conn, 50))?.filter((r) => r.runId === run.runId);
+  t.is(read?.length, 1);
+  t.is(read?.[0]?.outcome, 'succeeded');
+  t.is(read?.[0]?.skippedRecords, 2);
+});

@@ -15,7 +15,7 @@
  */
 import type { Connection } from './connection.ts';
 import type { Database } from './database.ts';
-import { LockedError } from '../errors.ts';
+import { LockedError, naming, SqlError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 export const LOCK_TABLE = 'sparkify_lock';
@@ -32,13 +32,21 @@ export const LOCK_STATEMENTS = {
 /** How often the keep-alive query runs on the lock's session. */
 const KEEP_ALIVE_MS = 5_000;
 
+/** What a refused statement of the lock is named by (SqlError): a read-only session or a missing privilege shows here first. */
+const LOCK_STEP = 'taking the warehouse lock';
+
+/** One statement that takes the lock, named as the lock's if the server refuses it. */
+const lockStatement = (client: Connection, sql: string) =>
+  naming({ step: LOCK_STEP, file: 'lib/db/lock.ts', statement: sql }, () => client.query(sql));
+
 async function createLockTable(client: Connection): Promise<void> {
   try {
     await client.query(LOCK_STATEMENTS.create);
   } catch (err) {
     // Two first runs racing to create it on PostgreSQL: the other one won, which is fine.
     const code = (err as { code?: string }).code;
-    if (code !== '23505' && code !== '42P07') throw err;
+    if (code !== '23505' && code !== '42P07')
+      throw SqlError.wrap({ step: LOCK_STEP, file: 'lib/db/lock.ts', statement: LOCK_STATEMENTS.create }, err);
   }
 }
 
@@ -134,8 +142,8 @@ export async function withWarehouseLock<T>(
   let keepAlive: NodeJS.Timeout | undefined;
   try {
     await createLockTable(client);
-    for (const sql of db.dialect.lockSessionSettings) await client.query(sql);
-    await client.query(LOCK_STATEMENTS.begin);
+    for (const sql of db.dialect.lockSessionSettings) await lockStatement(client, sql);
+    await lockStatement(client, LOCK_STATEMENTS.begin);
     const started = Date.now();
     let said = 0;
     const timer = setInterval(() => {
@@ -150,7 +158,7 @@ export async function withWarehouseLock<T>(
     const stopWaiting = () => void options.cancel?.(client);
     options.signal?.addEventListener('abort', stopWaiting, { once: true });
     try {
-      await client.query(LOCK_STATEMENTS.lock);
+      await lockStatement(client, LOCK_STATEMENTS.lock);
     } finally {
       clearInterval(timer);
       options.signal?.removeEventListener('abort', stopWaiting);

@@ -105,6 +105,13 @@ export interface Dialect {
    */
   readonly lockSessionSettings: readonly string[];
   /**
+   * What the backend $1 waits for: one row per session holding a lock it has
+   * asked for and not been granted (relation, mode, blocker_pid, blocker_user,
+   * blocker_state, blocker_seconds); none when it waits for nothing. Said on
+   * stderr while a migration's statement waits (lib/db/lock-wait.ts).
+   */
+  readonly lockWaitSql: string;
+  /**
    * The RPU-seconds Redshift Serverless charged between $1 and $2 (TIMESTAMP
    * text, UTC), as one row `charged` (and `intervals`, the usage rows read);
    * undefined where the engine has no such record (PostgreSQL).

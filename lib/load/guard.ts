@@ -10,7 +10,8 @@
 import type { Connection } from '../db/connection.ts';
 import type { Database } from '../db/database.ts';
 import { lostLockError, type HeldLock } from '../db/lock.ts';
-import { InterruptedError, LockedError } from '../errors.ts';
+import { unreachableBecause } from '../db/unreachable.ts';
+import { InterruptedError, LockedError, TransportError } from '../errors.ts';
 import { isInterruptReason } from '../interrupt.ts';
 import type { Logger } from '../log.ts';
 
@@ -35,7 +36,8 @@ export async function cancelStatements(db: Database, clients: Iterable<Connectio
 export class LoadGuard {
   private readonly committed: string[] = [];
   private readonly running = new Set<string>();
-  private readonly interrupted: string[] = [];
+  /** Steps that started and did not commit (their transaction rolled back), whatever stopped them. */
+  private readonly rolledBack: string[] = [];
   private readonly clients = new Set<Connection>();
 
   constructor(
@@ -91,27 +93,35 @@ export class LoadGuard {
       this.committed.push(name);
       return result;
     } catch (err) {
-      if (this.mustStop()) this.interrupted.push(name);
+      // Whether it failed before or after the stop was known, it ran and rolled back: never "not started".
+      if (!this.rolledBack.includes(name)) this.rolledBack.push(name);
       throw err;
     } finally {
       this.running.delete(name);
     }
   }
 
-  private mustStop(): boolean {
-    return Boolean(this.signal?.aborted || this.lock.lostBecause);
-  }
-
-  /** The error a run that had to stop ends with (instead of whatever its steps threw), naming what committed. */
+  /**
+   * The error a run that had to stop ends with (instead of whatever its steps threw), naming what committed.
+   * A lock lost because the warehouse could not be reached (its session refused, reset or cut, a Data API answer
+   * that is no documented error) is a transport failure (exit 1, a re-run may succeed), named as such; a lock
+   * session ended by someone (an administrator, a restart) is exit 5, whatever the work's own connection said.
+   */
   explain(err: unknown): unknown {
     const reason: unknown = this.signal?.aborted ? this.signal.reason : undefined;
     const lost = this.lock.lostBecause;
     if (!isInterruptReason(reason) && !lost) return err;
     const list = (steps: readonly string[]) => (steps.length > 0 ? steps.join(', ') : 'none');
-    const notStarted = this.planned.filter((s) => !this.committed.includes(s) && !this.interrupted.includes(s));
-    const summary = `committed: ${list(this.committed)}; interrupted and rolled back: ${list(this.interrupted)}; not started: ${list(notStarted)}. A re-run completes the load`;
+    const notStarted = this.planned.filter((s) => !this.committed.includes(s) && !this.rolledBack.includes(s));
+    const summary = `committed: ${list(this.committed)}; interrupted and rolled back: ${list(this.rolledBack)}; not started: ${list(notStarted)}. A re-run completes the load`;
     if (isInterruptReason(reason))
       return new InterruptedError(`${reason.why}: stopped the load; ${summary}`, reason.exitCode);
+    const unreachable = unreachableBecause(lost);
+    if (unreachable !== undefined)
+      return new TransportError(
+        `The warehouse stopped answering (${this.db.description}: ${unreachable}); the run stopped, and its warehouse lock went with the connection; ${summary}`,
+        { cause: err },
+      );
     const locked: LockedError = lostLockError(lost as Error);
     return new LockedError(`${locked.message.replace(/; run it again$/, '')}; ${summary}`);
   }

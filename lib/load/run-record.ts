@@ -290,14 +290,21 @@ export async function recordRunStart(conn: Connection, run: LoadRun, log: Logger
       return false;
     }
     const values = [run.runId, fitBytes(run.command, COLUMN_BYTES.command), timestampText(run.startedAt), run.outcome];
+    // Idempotent: a write sent again (a retry whose first answer was lost, a second call) leaves one row, as
+    // the skipped records below do. Neither engine has a key on run_id (Redshift enforces none), so the
+    // INSERT itself says "only if absent"; a plain one made a second row, or under a unique index a failure.
     if (run.context && (await hasContext(conn))) {
       await conn.query(
-        `INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records, context) VALUES ($1, $2, $3, $4, 0, $5)`,
+        `INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records, context)
+SELECT CAST($1 AS VARCHAR(64)), $2, CAST($3 AS TIMESTAMP), $4, 0, $5
+WHERE NOT EXISTS (SELECT 1 FROM ${RUNS_TABLE} WHERE run_id = CAST($1 AS VARCHAR(64)))`,
         [...values, fitBytes(JSON.stringify(run.context), COLUMN_BYTES.context)],
       );
     } else {
       await conn.query(
-        `INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records) VALUES ($1, $2, $3, $4, 0)`,
+        `INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records)
+SELECT CAST($1 AS VARCHAR(64)), $2, CAST($3 AS TIMESTAMP), $4, 0
+WHERE NOT EXISTS (SELECT 1 FROM ${RUNS_TABLE} WHERE run_id = CAST($1 AS VARCHAR(64)))`,
         values,
       );
     }
@@ -317,8 +324,11 @@ export async function recordRunEnd(db: Database, run: LoadRun, log: Logger): Pro
       // The skipped records first, one row each: the run's row says 'running' until they are all there.
       if (s.skipped.length > 0 && (await tableExists(conn, SKIPPED_TABLE))) {
         for (const [i, p] of s.skipped.map(skippedRow).entries()) {
+          // Only if absent: recording the end again (a retried write) does not double the skipped records.
           await conn.query(
-            `INSERT INTO ${SKIPPED_TABLE} (run_id, seq, file, line, field, value, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            `INSERT INTO ${SKIPPED_TABLE} (run_id, seq, file, line, field, value, reason)
+SELECT CAST($1 AS VARCHAR(64)), CAST($2 AS INTEGER), $3, CAST($4 AS BIGINT), $5, $6, $7
+WHERE NOT EXISTS (SELECT 1 FROM ${SKIPPED_TABLE} WHERE run_id = CAST($1 AS VARCHAR(64)) AND seq = CAST($2 AS INTEGER))`,
             [run.runId, i + 1, p.file, p.line, p.field ?? null, p.value ?? null, p.reason],
           );
         }

@@ -20,6 +20,7 @@ import type { Dialect } from '../dialect/index.ts';
 import { naming, WarehouseError } from '../errors.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
 import { withWarehouseLock } from '../db/lock.ts';
+import { reportingLockWaits } from '../db/lock-wait.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import {
   CREATE_CHECKSUMS_TABLE_SQL,
@@ -179,7 +180,8 @@ export async function migrate(db: Database, opts: MigrateOptions): Promise<strin
   return withWarehouseLock(db, `migrate ${opts.direction}`, opts.log, async () => {
     await (opts.faults ?? noFaults).at('migrate:locked');
     const checksums = await migrationChecksums(opts.dir ?? MIGRATIONS_DIR);
-    const client = await db.connect();
+    // A migration waits for the tables it changes: say so when another session holds one (lib/db/lock-wait.ts).
+    const client = reportingLockWaits(db, await db.connect(), `migrate ${opts.direction}`, opts.log);
     try {
       await client.query(CREATE_CHECKSUMS_TABLE_SQL);
       if (opts.direction === 'up') await checkAppliedChecksums(client, db, checksums, opts);

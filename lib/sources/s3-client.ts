@@ -17,8 +17,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { Readable } from 'node:stream';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DEFAULT_TRANSPORT, type TransportSettings } from '../config/transport.ts';
+import { AbortFanout } from './abort-fanout.ts';
 
 type HandlerOptions = Parameters<NodeHttpHandler['handle']>[1];
 
@@ -26,20 +28,35 @@ type HandlerOptions = Parameters<NodeHttpHandler['handle']>[1];
  * The SDK's Node HTTP handler with one AbortSignal given to every request.
  * The signal is not passed per call (`client.send(command, { abortSignal })`):
  * any per-call option makes the SDK resolve the middleware stack again on
- * every send (see `cacheMiddleware` below).
+ * every send (see `cacheMiddleware` below). Each request gets a signal of its
+ * own, aborted through one listener on the run's signal (AbortFanout): the
+ * handler listens on the signal it is given until the request closes, and 64
+ * GETs in flight on the run's signal itself were 64 listeners on it
+ * (MaxListenersExceededWarning).
  */
 class AbortingHttpHandler extends NodeHttpHandler {
-  constructor(
-    options: ConstructorParameters<typeof NodeHttpHandler>[0],
-    private readonly signal: AbortSignal | undefined,
-  ) {
+  private readonly aborts: AbortFanout;
+  constructor(options: ConstructorParameters<typeof NodeHttpHandler>[0], signal: AbortSignal | undefined) {
     super(options);
+    this.aborts = new AbortFanout(signal);
   }
-  override handle(request: Parameters<NodeHttpHandler['handle']>[0], options: HandlerOptions = {}) {
-    return super.handle(
-      request,
-      this.signal ? { ...options, abortSignal: options.abortSignal ?? this.signal } : options,
-    );
+  override async handle(request: Parameters<NodeHttpHandler['handle']>[0], options: HandlerOptions = {}) {
+    const run = this.aborts.signal;
+    if (!run || options.abortSignal) return super.handle(request, options);
+    if (run.aborted) return super.handle(request, { ...options, abortSignal: run });
+    const own = new AbortController();
+    const forget = this.aborts.track(() => own.abort(run.reason));
+    try {
+      const answer = await super.handle(request, { ...options, abortSignal: own.signal });
+      // Kept until the body is read or closed: a signal then ends the body too.
+      const body = answer.response.body as Readable | undefined;
+      if (body && typeof body.once === 'function' && !body.closed) body.once('close', forget);
+      else forget();
+      return answer;
+    } catch (err) {
+      forget();
+      throw err;
+    }
   }
 }
 

@@ -28,6 +28,7 @@
 import type { Readable } from 'node:stream';
 import { InputError, TransportError } from '../errors.ts';
 import { printable } from '../printable.ts';
+import type { AbortFanout } from './abort-fanout.ts';
 import type { SourceObject } from './source-object.ts';
 import type { S3Get, S3List } from './s3-get.ts';
 
@@ -308,8 +309,18 @@ export interface ReadOptions {
   /** How many GETs one object may take when its body arrives short or cut (S3_READ_ATTEMPTS). */
   readonly attempts: number;
   readonly signal?: AbortSignal | undefined;
+  /** The reader's one listener on `signal`, shared by every body in flight (else each body adds its own). */
+  readonly aborts?: AbortFanout | undefined;
   /** Told when a cut body is read on (for a warning). */
   readonly onRetry?: ((message: string) => void) | undefined;
+}
+
+/** Calls `stop` when the read's signal aborts; the function returned forgets it. */
+function onAbort(options: ReadOptions, stop: () => void): () => void {
+  if (options.aborts) return options.aborts.track(stop);
+  const { signal } = options;
+  signal?.addEventListener('abort', stop, { once: true });
+  return () => signal?.removeEventListener('abort', stop);
 }
 
 /** One listed object's bytes, exactly as listed (size and ETag), or an error naming it. `get`: lib/sources/s3-get.ts. */
@@ -335,8 +346,7 @@ export async function* readS3Object(
     const etag = unquote(answer.etag);
     if (object.version && etag && etag !== object.version) throw changed(object, `ETag ${etag}`);
     const body: Readable | undefined = answer.body;
-    const stop = () => body?.destroy();
-    signal?.addEventListener('abort', stop, { once: true });
+    const forget = onAbort(options, () => body?.destroy());
     try {
       for await (const chunk of body ?? []) {
         read += (chunk as Uint8Array).byteLength;
@@ -349,7 +359,7 @@ export async function* readS3Object(
       if (err instanceof TransportError || signal?.aborted) throw err;
       problem = `the answer was cut after ${read} of ${object.size} bytes: ${describe(err)}`;
     } finally {
-      signal?.removeEventListener('abort', stop);
+      forget();
       body?.destroy();
     }
     if (attempt < options.attempts)

@@ -12,6 +12,7 @@ import { isS3Uri, parseS3Uri } from '../config/s3-uri.ts';
 import { printable } from '../printable.ts';
 import { DEFAULT_TRANSPORT, type TransportSettings } from '../config/transport.ts';
 import type { SourceObject } from './source-object.ts';
+import { AbortFanout } from './abort-fanout.ts';
 
 const SMALL_FILE_BYTES = 1024 * 1024;
 
@@ -135,6 +136,8 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
   // which cost more CPU per small object than the GET itself.
   let readsModule: Promise<typeof import('./s3-reads.ts')> | undefined;
   const reads = () => (readsModule ??= import('./s3-reads.ts'));
+  /** One listener on the run's signal for every body being read (made with the first read). */
+  let bodyAborts: AbortFanout | undefined;
   return {
     s3Concurrency,
     async locate(bucket) {
@@ -163,7 +166,12 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
         return createReadStream(object.uri, { highWaterMark: 256 * 1024 });
       }
       const [{ get }, { readS3Object }] = await Promise.all([s3Requests(), reads()]);
-      return readS3Object(get, object, { attempts: transport.s3ReadAttempts, signal, onRetry: options.warn });
+      return readS3Object(get, object, {
+        attempts: transport.s3ReadAttempts,
+        signal,
+        aborts: (bodyAborts ??= new AbortFanout(signal)),
+        onRetry: options.warn,
+      });
     },
   };
 }

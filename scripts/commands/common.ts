@@ -375,6 +375,7 @@ export function errorJson(err: unknown, exitCode: number): Record<string, unknow
     position: err.position ?? null,
     statement: err.statement,
     serverMessage: err.serverMessage,
+    why: err.why ?? null,
   };
 }
 

@@ -3,6 +3,7 @@
  * captures stdout, stderr and the exit code.
  */
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { PROJECT_DIR, spawnCli } from '../support/spawn-cli.ts';
 
@@ -14,7 +15,17 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** `options.envFile`: the settings file the command reads (default: none, /dev/null). */
+/** How long a command that outlived its `timeoutMs` has, after SIGTERM, to stop by itself before SIGKILL. */
+const STOP_GRACE_MS = 20_000;
+
+/**
+ * `options.envFile`: the settings file the command reads (default: none, /dev/null).
+ * A command still running after `timeoutMs` (default 2 minutes) is sent SIGTERM, so that it stops as a
+ * user's Ctrl-C or `timeout` would stop it (temp folders removed, transactions rolled back), then SIGKILL
+ * after STOP_GRACE_MS. Its result then says so: the code is the command's own (143 after SIGTERM) or
+ * 128 + the signal's number, and stderr ends with a line naming the timeout. A killed command was reported
+ * as exit 1 with nothing said (issue 26: a compacted load under CPU load, killed at 120 s).
+ */
 export function runCli(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
@@ -29,21 +40,32 @@ export function runCli(
     );
     let stdout = '';
     let stderr = '';
+    let stopped = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timeoutMs = options.timeoutMs ?? 120_000;
-    let killed = false;
+    let kill: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
+      stopped = `runCli: \`${args.join(' ')}\` did not end within ${timeoutMs / 1000}s (its timeoutMs): sent SIGTERM`;
+      child.kill('SIGTERM');
+      kill = setTimeout(() => {
+        stopped += `, then SIGKILL ${STOP_GRACE_MS / 1000}s later`;
+        child.kill('SIGKILL');
+      }, STOP_GRACE_MS);
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      // A command this helper killed says so: an exit code without a message reads as a silent failure of the tool.
-      if (killed) stderr += `\n[test helper: killed with SIGKILL after ${timeoutMs / 1000}s (runCli's timeoutMs)]\n`;
-      else if (signal) stderr += `\n[test helper: the command died of ${signal}]\n`;
-      resolve({ code: code ?? 1, stdout, stderr });
+      clearTimeout(kill);
+      const signalled = signal ? 128 + (osConstants.signals[signal] ?? 0) : undefined;
+      // A command this helper stopped, or one that died of a signal, says so: an exit code without a message
+      // reads as a silent failure of the tool.
+      const note = stopped || (signal ? `runCli: \`${args.join(' ')}\` died of ${signal}` : '');
+      resolve({
+        code: code ?? signalled ?? 1,
+        stdout,
+        stderr: note ? `${stderr}${stderr.endsWith('\n') || stderr === '' ? '' : '\n'}${note}\n` : stderr,
+      });
     });
   });
 }

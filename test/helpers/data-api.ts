@@ -14,6 +14,8 @@ export interface DataApiStandIn {
   /** The settings of a CLI run through it, on database `db` (a workgroup; `cluster: true` for a provisioned cluster). */
   env(db: string, options?: { readonly cluster?: boolean }): Record<string, string>;
   close(): Promise<void>;
+  /** Kills the stand-in outright (SIGKILL): every call after it finds nothing listening. */
+  kill(): Promise<void>;
 }
 
 export async function startDataApiStandIn(
@@ -60,8 +62,14 @@ export async function startDataApiStandIn(
       AWS_ENDPOINT_URL_REDSHIFT_DATA: endpoint,
       IAM_ROLE_ARN: 'arn:aws:iam::123456789012:role/sparkify-redshift-s3-read',
     }),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
     async close() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

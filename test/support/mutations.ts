@@ -207,8 +207,18 @@ export const MUTATIONS: readonly MutatedFile[] = [
       },
       {
         rule: 'what a stopped load says names the steps not started',
-        find: '!this.committed.includes(s) && !this.interrupted.includes(s)',
-        replace: '!this.interrupted.includes(s)',
+        find: '!this.committed.includes(s) && !this.rolledBack.includes(s)',
+        replace: '!this.rolledBack.includes(s)',
+      },
+      {
+        rule: 'a step that failed on its own is named as rolled back',
+        find: '      if (!this.rolledBack.includes(name)) this.rolledBack.push(name);\n',
+        replace: '',
+      },
+      {
+        rule: 'a warehouse that stopped answering is a transport failure, not a lost lock',
+        find: '    if (unreachable !== undefined)\n',
+        replace: '    if (unreachable === "never")\n',
       },
     ],
   },

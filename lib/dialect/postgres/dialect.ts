@@ -15,6 +15,15 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   sampleVersion: 'PostgreSQL 17.10 on x86_64-pc-linux-gnu, 64-bit',
   lockSessionSettings: ['SET idle_in_transaction_session_timeout = 0'],
+  // pg_blocking_pids: "the process IDs of the sessions that are blocking the server process with the specified
+  // process ID from acquiring a lock" (https://www.postgresql.org/docs/current/functions-info.html).
+  lockWaitSql: `SELECT COALESCE(CAST(CAST(w.relation AS regclass) AS text), w.locktype) AS relation, w.mode AS mode,
+  b.pid AS blocker_pid, b.usename AS blocker_user, COALESCE(b.application_name, '') AS blocker_application,
+  COALESCE(b.state, '') AS blocker_state, CAST(EXTRACT(EPOCH FROM now() - b.xact_start) AS integer) AS blocker_seconds
+FROM pg_locks w
+JOIN pg_stat_activity b ON b.pid = ANY (pg_blocking_pids(w.pid))
+WHERE w.pid = $1 AND NOT w.granted
+ORDER BY b.pid`,
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     const statements = [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)`];

@@ -33,6 +33,17 @@ export const redshiftDialect: Dialect = {
   sampleVersion:
     'PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467',
   lockSessionSettings: [],
+  // SVV_TRANSACTIONS: "transactions that currently hold locks on tables … granted: whether the lock is granted
+  // (t) or pending (f)" (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TRANSACTIONS.html); a regular user
+  // sees only their own rows, so a blocker of another user may not be named.
+  lockWaitSql: `SELECT COALESCE(TRIM(c.relname), CAST(w.relation AS VARCHAR(20))) AS relation, TRIM(w.lock_mode) AS mode,
+  h.pid AS blocker_pid, TRIM(h.txn_owner) AS blocker_user, '' AS blocker_application,
+  'in a transaction' AS blocker_state, DATEDIFF(second, h.txn_start, GETDATE()) AS blocker_seconds
+FROM svv_transactions w
+JOIN svv_transactions h ON h.relation = w.relation AND h.granted AND h.pid <> w.pid
+LEFT JOIN pg_class c ON c.oid = w.relation
+WHERE w.pid = $1 AND NOT w.granted
+ORDER BY h.pid`,
   createTable(def: TableDef): string[] {
     checkTableDef(def);
     return [`CREATE TABLE ${def.name} (\n    ${def.columns.map(columnSql).join(',\n    ')}\n)\n${tableOptions(def)}`];

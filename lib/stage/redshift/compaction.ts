@@ -46,12 +46,13 @@
  * an S3 lifecycle rule on the prefix removes such leftovers (docs/redshift.md).
  */
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
+import { noFaults, type FaultPoints } from '../../fault-points.ts';
 import type { Logger } from '../../log.ts';
 import type { SourceObject, SourceReader } from '../../sources/source-objects.ts';
 import { ChunkIndex } from './chunk-index.ts';
@@ -179,6 +180,8 @@ export interface CompactOptions {
   readonly concurrency?: number | undefined;
   /** Stops between objects (a signal) by throwing. */
   readonly assertRunning?: (() => void) | undefined;
+  /** `compact:chunk-written`, after each chunk is written and its upload started (the tests stop a run there). */
+  readonly faults?: FaultPoints | undefined;
 }
 
 /** Writes one chunk: its objects squeezed through gzip into `file`. */
@@ -225,14 +228,19 @@ export async function compact(opts: CompactOptions): Promise<Compacted> {
   const chunks: Chunk[] = [];
   const written: string[] = [];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-chunks-'));
+  // The folder goes on every way out: `finally` below when compaction fails or a signal stops it, and this
+  // hook when the process exits before that runs (a second signal, STOP_TIMEOUT_SECONDS after a first one,
+  // a lost lock's bounded stop: process.exit skips pending finally blocks). Only SIGKILL leaves it.
+  const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeOnExit);
   const lines = readInOrder(opts.reader, objects, opts.concurrency ?? COMPACT_CONCURRENCY);
   const width = String(starts.length).length;
   const remove = async () => {
     if (written.length > 0) await store.remove(written.splice(0));
   };
+  // One chunk uploads while the next is written.
+  let upload: Promise<void> = Promise.resolve();
   try {
-    // One chunk uploads while the next is written.
-    let upload: Promise<void> = Promise.resolve();
     for (let c = 0; c < starts.length; c += 1) {
       const first = starts[c] as number;
       const end = starts[c + 1] ?? objects.length;
@@ -246,6 +254,7 @@ export async function compact(opts: CompactOptions): Promise<Compacted> {
       upload = store.put(uri, { path: file, size }).then(() => rm(file));
       upload.catch(() => undefined); // awaited before the next chunk's upload, and after the last
       chunks.push({ uri, ...chunk, compressedBytes: size });
+      await (opts.faults ?? noFaults).at('compact:chunk-written');
     }
     await upload;
     const manifestUri = stageUri(prefix, 'chunks.manifest');
@@ -257,6 +266,8 @@ export async function compact(opts: CompactOptions): Promise<Compacted> {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     return { manifestUri, chunks, index, seconds, remove };
   } catch (err) {
+    // The upload in flight ends first: a chunk removed before its PUT completes would be written after all.
+    await upload.catch(() => undefined);
     await remove().catch((e: unknown) =>
       opts.log.warn(`compaction: the chunks under ${prefix} could not be removed (${(e as Error).message})`),
     );
@@ -264,5 +275,6 @@ export async function compact(opts: CompactOptions): Promise<Compacted> {
   } finally {
     await lines.return(undefined);
     await rm(dir, { recursive: true, force: true });
+    process.off('exit', removeOnExit);
   }
 }

@@ -449,6 +449,7 @@ async function runStepPlan(
         );
         const { rows } = await conn.query<{ n: string }>('SELECT PG_LAST_COPY_COUNT() AS n');
         outcome.loaded = Number(rows[0]?.n ?? 0);
+        await ctx.faults.at(`stage:${step.table}:copied`);
         // Under --max-errors, the records this COPY skipped (none can be skipped without it: MAXERROR 1).
         const window = errors.window(step.table, outcome.since);
         if (ctx.maxErrors > 0 && window)
@@ -551,6 +552,7 @@ async function compactSteps(
         slices,
         log: ctx.log,
         assertRunning: ctx.assertRunning,
+        faults: ctx.faults,
       });
       out.set(step.table, done);
       const mb = (n: number) => (n / 1024 / 1024).toFixed(1);

@@ -1,0 +1,59 @@
+// Issue 26, "Also": `migrate down` (and `up`) waited without a word while another session held a lock on a
+// table the migration changes (a report or a psql left open in a transaction). Now it says which table, which
+// lock and who holds it, then goes on once that transaction ends. (The warehouse lock's own wait is said by
+// lib/db/lock.ts: test/migrate.test.ts, test/data-api-failures.test.ts.)
+import test from 'ava';
+import pg from 'pg';
+import { spawnCli } from './support/spawn-cli.ts';
+import { runCli } from './helpers/cli.ts';
+import { migratedDatabase } from './helpers/load.ts';
+
+/** Runs `migrate <action>` while a session holds `tables` in an open transaction; releases it once stderr says `until`. */
+async function migrateWhileHeld(url: string, action: 'up' | 'down', tables: readonly string[], until: RegExp) {
+  const holder = new pg.Client({ connectionString: url, application_name: 'an analyst' });
+  await holder.connect();
+  await holder.query('BEGIN');
+  for (const table of tables) await holder.query(`SELECT COUNT(*) FROM ${table}`);
+  const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+  const child = spawnCli(['migrate', action], {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    DATABASE_URL: url,
+  });
+  let stderr = '';
+  let said: () => void = () => undefined;
+  const saying = new Promise<void>((resolve) => (said = resolve));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (until.test(stderr)) said();
+  });
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // Not said within a minute: released anyway, and the test fails on `first`.
+  const first = await Promise.race([
+    saying.then(() => 'said' as const),
+    exited.then(() => 'exited' as const),
+    new Promise<'silent'>((resolve) => setTimeout(() => resolve('silent'), 60_000).unref()),
+  ]);
+  await holder.query('ROLLBACK');
+  await holder.end();
+  return { first, code: await exited, stderr, pid };
+}
+
+for (const action of ['down', 'up'] as const) {
+  test(`migrate ${action} waiting for a table another session holds says which table, which lock and who holds it`, async (t) => {
+    const tdb = await migratedDatabase();
+    t.teardown(() => tdb.drop());
+    // The last migration alters load_ledger: down first, for `up` to have something to apply.
+    if (action === 'up') t.is((await runCli(['migrate', 'down'], { DATABASE_URL: tdb.url })).code, 0);
+    const r = await migrateWhileHeld(tdb.url, action, ['load_ledger', 'load_runs', 'songplays'], /held by pid/);
+    t.is(r.first, 'said', r.stderr);
+    t.regex(
+      r.stderr,
+      new RegExp(
+        `Waiting \\(\\d+s\\) for AccessExclusiveLock on load_ledger, held by pid ${r.pid} \\([^)]*an analyst, idle in transaction[^)]*\\): migrate ${action} goes on when that transaction ends`,
+      ),
+    );
+    t.is(r.code, 0, r.stderr);
+  });
+}
