@@ -36,13 +36,13 @@
  * AbortSignal ends every request in flight.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { getMaxListeners, setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { AbortFanout } from './abort-fanout.ts';
 import { DEFAULT_TRANSPORT, type TransportSettings } from '../config/transport.ts';
 
 /** Attempts of one request in all, as the S3 client's `maxAttempts` (lib/sources/s3-client.ts). */
@@ -179,15 +179,17 @@ export interface S3GetSettings {
   readonly maxSockets: number;
   readonly transport?: TransportSettings;
   readonly signal?: AbortSignal | undefined;
+  /** The run signal's fan-out to share with the body reads (default: one of its own). */
+  readonly aborts?: AbortFanout | undefined;
 }
 
 /** The lean GET and ListObjectsV2 for `client`'s configuration (endpoint rules, credentials, region). */
 export function createS3Requests(client: S3Client, settings: S3GetSettings): S3Requests {
   const transport = settings.transport ?? DEFAULT_TRANSPORT;
   const { signal } = settings;
-  // Every request in flight listens to the run's signal (and removes its listener when it ends):
-  // as many as sockets, plus the readers' own; not a leak, so no MaxListenersExceededWarning.
-  if (signal) setMaxListeners(Math.max(getMaxListeners(signal), 2 * settings.maxSockets + 64), signal);
+  // Each request in flight gets a signal of its own, ended through one listener on the run's signal
+  // (lib/sources/abort-fanout.ts): a listener each put 64+ on it and Node warned of a leak.
+  const aborts = settings.aborts ?? new AbortFanout(signal);
   const agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
     'https:': new https.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
@@ -251,6 +253,8 @@ export function createS3Requests(client: S3Client, settings: S3GetSettings): S3R
       .map((k) => `${escape(k)}=${escape(query[k] as string)}`)
       .join('&');
     signal?.throwIfAborted();
+    const own = new AbortController();
+    const forget = aborts.track(() => own.abort(signal?.reason));
     return new Promise<http.IncomingMessage>((resolve, reject) => {
       const secure = url.protocol === 'https:';
       const request = (secure ? https : http).request(
@@ -262,7 +266,7 @@ export function createS3Requests(client: S3Client, settings: S3GetSettings): S3R
           path: search ? `${pathname}?${search}` : pathname,
           headers: signed.headers,
           agent: agents[secure ? 'https:' : 'http:'],
-          signal,
+          signal: own.signal,
         },
         (response) => {
           const status = response.statusCode ?? 0;
@@ -282,6 +286,7 @@ export function createS3Requests(client: S3Client, settings: S3GetSettings): S3R
           response.on('error', () => reject(errorFromAnswer(status, '', response.statusMessage)));
         },
       );
+      request.on('close', forget);
       request.on('error', (err: NodeJS.ErrnoException) =>
         reject(
           signal?.aborted

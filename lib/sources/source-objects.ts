@@ -121,6 +121,8 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
   const s3Concurrency = options.s3Concurrency ?? DEFAULT_S3_MAX_CONCURRENCY;
   const transport = options.transport ?? DEFAULT_TRANSPORT;
   const { signal } = options;
+  /** One listener on the run's signal for every request and body in flight (lib/sources/abort-fanout.ts). */
+  const aborts = new AbortFanout(signal);
   let client: Promise<S3Client> | undefined;
   const s3 = () =>
     (client ??= import('./s3-client.ts').then(({ createS3Client }) =>
@@ -130,14 +132,12 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
   let requests: Promise<import('./s3-get.ts').S3Requests> | undefined;
   const s3Requests = () =>
     (requests ??= Promise.all([s3(), import('./s3-get.ts')]).then(([c, { createS3Requests }]) =>
-      createS3Requests(c, { maxSockets: s3Concurrency, transport, signal }),
+      createS3Requests(c, { maxSockets: s3Concurrency, transport, signal, aborts }),
     ));
   // Imported once: under a loader (tsx) every import() is a round trip to the loader's thread,
   // which cost more CPU per small object than the GET itself.
   let readsModule: Promise<typeof import('./s3-reads.ts')> | undefined;
   const reads = () => (readsModule ??= import('./s3-reads.ts'));
-  /** One listener on the run's signal for every body being read (made with the first read). */
-  let bodyAborts: AbortFanout | undefined;
   return {
     s3Concurrency,
     async locate(bucket) {
@@ -169,7 +169,7 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
       return readS3Object(get, object, {
         attempts: transport.s3ReadAttempts,
         signal,
-        aborts: (bodyAborts ??= new AbortFanout(signal)),
+        aborts,
         onRetry: options.warn,
       });
     },
