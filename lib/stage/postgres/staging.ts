@@ -181,7 +181,7 @@ export const postgresStaging: StagingStrategy = {
         ? [await listSource(reader, step, ctx), await readMapping()]
         : await bothChecked(listSource(reader, step, ctx), readMapping());
       const fingerprint = mappingFingerprint(mapping, step.columns);
-      const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed, fingerprint) : listed;
+      const objects = ctx.incremental ? await newOrChanged(conn, 'postgres', step.table, listed, fingerprint) : listed;
       ctx.log.info(
         `Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`,
       );
