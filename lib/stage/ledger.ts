@@ -100,7 +100,8 @@ WHERE rec.table_name = $1 AND rec.status = 'loaded'
  * https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-troubleshooting.html).
  */
 export const FRESH_PAGE_ROWS = 100_000;
-export const FRESH_PAGE = `SELECT ordinal FROM ${LISTED_TABLE} WHERE ordinal > $1 ORDER BY ordinal LIMIT ${FRESH_PAGE_ROWS}`;
+export const freshPage = (rows: number) =>
+  `SELECT ordinal FROM ${LISTED_TABLE} WHERE ordinal > $1 ORDER BY ordinal LIMIT ${rows}`;
 
 /** Lines of one listed object, tab-separated for PostgreSQL's COPY FROM STDIN (text format). */
 const listedText = (o: SourceObject, i: number) => `${i}\t${escapeText(o.uri)}\t${o.size}\t${escapeText(o.version)}\n`;
@@ -150,8 +151,9 @@ export async function newOrChanged(
   table: string,
   objects: readonly SourceObject[],
   mapping: string,
-  files?: LedgerFiles,
+  options: { readonly files?: LedgerFiles | undefined; readonly pageRows?: number } = {},
 ): Promise<SourceObject[]> {
+  const { files, pageRows = FRESH_PAGE_ROWS } = options;
   const path = ledgerPath(engine, files);
   if (path === 'client') return newOrChangedHere(conn, table, objects, mapping);
   if (objects.length === 0) return [];
@@ -183,9 +185,9 @@ export async function newOrChanged(
     await conn.query(DELETE_UNCHANGED, [table, mapping]);
     const fresh: SourceObject[] = [];
     for (let after = -1; ; ) {
-      const { rows } = await conn.query<{ ordinal: number | string }>(FRESH_PAGE, [after]);
+      const { rows } = await conn.query<{ ordinal: number | string }>(freshPage(pageRows), [after]);
       for (const r of rows) fresh.push(objects[Number(r.ordinal)] as SourceObject);
-      if (rows.length < FRESH_PAGE_ROWS) break;
+      if (rows.length < pageRows) break;
       after = Number(rows[rows.length - 1]?.ordinal);
     }
     return fresh;
@@ -321,7 +323,7 @@ export function ledgerScript(
             `ANALYZE ${LISTED_TABLE};`,
             `${shown(DELETE_UNCHANGED, [`'${table}'`, "'MAPPING-FINGERPRINT'"])};`,
             `-- read ${FRESH_PAGE_ROWS} at a time, after the last ordinal read (-1 first)`,
-            `${shown(FRESH_PAGE, ['-1'])};`,
+            `${shown(freshPage(FRESH_PAGE_ROWS), ['-1'])};`,
             `${dropTable(LISTED_TABLE)};`,
             '',
           ],

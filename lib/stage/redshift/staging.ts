@@ -113,7 +113,9 @@ async function freshObjects(
   if (!files) warnLedgerHere(ctx);
   for (const step of steps) {
     const listed = await listSource(reader, step, ctx);
-    const fresh = await newOrChanged(conn, 'redshift', step.table, listed, fingerprints.get(step.table) ?? '', files);
+    const fresh = await newOrChanged(conn, 'redshift', step.table, listed, fingerprints.get(step.table) ?? '', {
+      files,
+    });
     ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed of ${listed.length} objects`);
     out.set(step.table, fresh);
   }
