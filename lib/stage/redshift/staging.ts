@@ -130,17 +130,32 @@ async function freshObjects(
  */
 async function ledgerFilesFor(
   ctx: StagingContext,
-  reader: SourceReader | undefined,
   auth: CopyAuth,
+  run?: {
+    readonly reader: SourceReader;
+    readonly steps: readonly StagingStep[];
+    readonly regions: ReadonlyMap<string, string>;
+  },
 ): Promise<LedgerFiles | undefined> {
   const setting = ctx.config.stagePrefix ? 'LOAD_STAGE_PREFIX' : 'LOAD_MANIFEST_PREFIX';
   const prefix = ctx.config.stagePrefix ?? ctx.config.manifestPrefix;
   if (!prefix) return undefined;
   const storeRegion = ctx.config.sourceRegion ?? ctx.config.region;
+  // The prefix is where the chunks and manifests go too: checked to be in the COPY region before
+  // anything is listed or written there (as checkManifestPrefix and compactedSteps do).
+  for (const step of run?.steps ?? [])
+    await checkBucketRegion(
+      run?.reader as SourceReader,
+      setting,
+      prefix,
+      regionOf(run?.regions ?? new Map(), step),
+      ctx.log,
+    );
+  const first = run?.steps[0];
   return ledgerFiles({
     prefix,
-    runId: reader ? ctx.runId : 'RUN-ID',
-    region: reader ? await copyRegion(reader, ctx.config, prefix, setting) : storeRegion,
+    runId: run ? ctx.runId : 'RUN-ID',
+    region: run && first ? regionOf(run.regions, first) : storeRegion,
     auth,
     storeRegion,
     log: ctx.log,
@@ -658,7 +673,7 @@ export const redshiftStaging: StagingStrategy = {
         });
       return { ...plan, actions: [...notes, ...plan.actions] };
     });
-    return { before: emptyStatements(steps), steps: plans, ledgerFiles: await ledgerFilesFor(ctx, undefined, auth) };
+    return { before: emptyStatements(steps), steps: plans, ledgerFiles: await ledgerFilesFor(ctx, auth) };
   },
 
   async stage(conn, steps, ctx) {
@@ -674,7 +689,7 @@ export const redshiftStaging: StagingStrategy = {
     );
     // The objects each step stages: the new or changed ones (incremental), or all those listed (a full load;
     // absent when they cannot be listed: the COPY then reads the prefix and nothing is compacted or recorded).
-    const files = await ledgerFilesFor(ctx, reader, auth);
+    const files = await ledgerFilesFor(ctx, auth, { reader, steps, regions });
     const listed = ctx.incremental
       ? await freshObjects(conn, steps, ctx, reader, fingerprints, files)
       : await listForLedger(reader, steps, ctx);
