@@ -294,7 +294,7 @@ test.serial(
     );
     const second = await runCli(['load', '--incremental'], env);
     t.is(second.code, 0, second.stderr);
-    t.regex(second.stderr, /Staging staging_events: 1 new or changed objects/);
+    t.regex(second.stderr, /Staging staging_events: 1 new or changed of 2 objects/);
     t.is(await count(db, 'songplays'), 3);
     t.is(await count(db, 'staging_events'), 1);
     const manifests = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'manifests/' }));

@@ -55,7 +55,13 @@ test.serial(
     });
     await conn.query('BEGIN');
     await conn.query('LOCK TABLE sparkify_lock');
-    const [first, second] = inputs();
+    const [withToken, secondWithToken] = inputs();
+    // Each statement carries its own idempotency token (kept on every re-send: test/data-api-idempotency.test.ts).
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    t.regex(withToken?.ClientToken ?? '', uuid);
+    t.regex(secondWithToken?.ClientToken ?? '', uuid);
+    t.not(withToken?.ClientToken, secondWithToken?.ClientToken);
+    const [first, second] = inputs().map(({ ClientToken: _token, ...rest }) => rest);
     t.deepEqual(first, {
       Sql: 'BEGIN',
       WorkgroupName: 'sparkify-wg',

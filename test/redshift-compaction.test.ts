@@ -62,6 +62,9 @@ function* songObjects(): Generator<readonly [string, string]> {
 
 /** The machine is shared: a stage of 20k objects, twice, takes minutes under load (AVA's default is 2). */
 const SLOW = 10 * 60_000;
+/** Each command may take as long as its test (a 20k-object stage on a loaded machine takes minutes). */
+const cli = (args: readonly string[], env: Record<string, string | undefined>) =>
+  runCli(args, env, { timeoutMs: SLOW });
 
 test.before(async (t) => {
   t.timeout(SLOW);
@@ -108,7 +111,7 @@ async function migrated(
 ): Promise<{ db: TestDatabase; env: Record<string, string> }> {
   const db = await createTestDatabase();
   const env = { ...standIn.env(db.name, { cluster: true }), ...SOURCES, ...extra };
-  const up = await runCli(['migrate', 'up'], env);
+  const up = await cli(['migrate', 'up'], env);
   if (up.code !== 0) throw new Error(up.stderr);
   return { db, env };
 }
@@ -121,7 +124,7 @@ test.serial(
     t.teardown(() => db.drop());
     const mark = (await copies()).length;
     let clock = Date.now();
-    const compacted = await runCli(['load', '--only', 'stage'], env);
+    const compacted = await cli(['load', '--only', 'stage'], env);
     t.log(`compacted stage: ${((Date.now() - clock) / 1000).toFixed(1)} s`);
     t.is(compacted.code, 0, compacted.stderr);
     const chunks = Number(
@@ -144,7 +147,7 @@ test.serial(
 
     const mark2 = (await copies()).length;
     clock = Date.now();
-    const direct = await runCli(['load', '--only', 'stage', '--no-compact'], env);
+    const direct = await cli(['load', '--only', 'stage', '--no-compact'], env);
     t.log(`direct stage: ${((Date.now() - clock) / 1000).toFixed(1)} s`);
     t.is(direct.code, 0, direct.stderr);
     t.notRegex(direct.stderr, /compacted/);
@@ -178,7 +181,7 @@ test.serial('a second, incremental run compacts and COPYs only the new objects',
     LOAD_MANIFEST_PREFIX: `s3://${STAGE}/manifests/`,
   });
   t.teardown(() => db.drop());
-  const first = await runCli(['load', '--incremental', '--compact'], env);
+  const first = await cli(['load', '--incremental', '--compact'], env);
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, new RegExp(`Staging staging_songs: compacted 30 objects into ${SLICES} chunks`));
   const added = ['A', 'B', 'C'].map((c, i) => ({
@@ -187,7 +190,7 @@ test.serial('a second, incremental run compacts and COPYs only the new objects',
   }));
   for (const a of added) await s3.put(BUCKET, a.key, a.body);
   const mark = (await copies()).length;
-  const second = await runCli(['load', '--incremental', '--compact'], env);
+  const second = await cli(['load', '--incremental', '--compact'], env);
   t.is(second.code, 0, second.stderr);
   t.regex(second.stderr, /Staging staging_songs: 3 new or changed of 33 objects/);
   t.regex(second.stderr, /Staging staging_songs: compacted 3 objects into 3 chunks/);
@@ -220,7 +223,7 @@ test.serial('a second, incremental run compacts and COPYs only the new objects',
     [],
     'the chunks are removed',
   );
-  const third = await runCli(['load', '--incremental'], env);
+  const third = await cli(['load', '--incremental'], env);
   t.is(third.code, 0, third.stderr);
   t.regex(third.stderr, /Nothing new since the last load/);
 });
@@ -243,17 +246,14 @@ test.serial(
     t.is(BAD_SONG.split('\n').length, 12);
     const { db, env } = await migrated({ SONG_DATA: `s3://${BUCKET}/bad/song_data/` });
     t.teardown(() => db.drop());
-    const failed = await runCli(['load', '--only', 'stage', '--compact'], env);
+    const failed = await cli(['load', '--only', 'stage', '--compact'], env);
     t.is(failed.code, 3, failed.stderr);
     t.regex(failed.stderr, /compacted 41 objects into 8 chunks/);
     t.regex(failed.stderr, new RegExp(`s3://${BUCKET}/${badKey}:12, field year`));
     t.notRegex(failed.stderr, /chunk-\d+-of-\d+\.jsonl\.gz/, 'no chunk is named');
     t.deepEqual(await stagedKeys(), [], 'the chunks are removed after a failed load too');
 
-    const skipped = await runCli(
-      ['load', '--only', 'stage', '--compact', '--max-errors', '1', '--format', 'json'],
-      env,
-    );
+    const skipped = await cli(['load', '--only', 'stage', '--compact', '--max-errors', '1', '--format', 'json'], env);
     t.is(skipped.code, 0, skipped.stderr);
     const run = JSON.parse(skipped.stdout) as { skipped: { file: string; line: number; field?: string }[] };
     t.deepEqual(
@@ -269,12 +269,12 @@ test.serial('LOAD_STAGE_PREFIX must be set for --compact, and in the COPY region
   t.timeout(SLOW);
   const { db, env } = await migrated({ LOG_JSONPATH: 'auto' });
   t.teardown(() => db.drop());
-  const unset = await runCli(['load', '--only', 'stage', '--compact'], { ...env, LOAD_STAGE_PREFIX: '' });
+  const unset = await cli(['load', '--only', 'stage', '--compact'], { ...env, LOAD_STAGE_PREFIX: '' });
   t.not(unset.code, 0);
   t.regex(unset.stderr, /LOAD_STAGE_PREFIX: --compact writes the compacted chunks there/);
   // s3rver's buckets are in us-east-1; SOURCE_REGION makes the COPY's REGION us-west-2.
   const mark = (await copies()).length;
-  const elsewhere = await runCli(['load', '--only', 'stage', '--compact'], { ...env, SOURCE_REGION: 'us-west-2' });
+  const elsewhere = await cli(['load', '--only', 'stage', '--compact'], { ...env, SOURCE_REGION: 'us-west-2' });
   t.not(elsewhere.code, 0);
   t.regex(
     elsewhere.stderr,

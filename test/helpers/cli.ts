@@ -31,10 +31,18 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
+      // A command this helper killed says so: an exit code without a message reads as a silent failure of the tool.
+      if (killed) stderr += `\n[test helper: killed with SIGKILL after ${timeoutMs / 1000}s (runCli's timeoutMs)]\n`;
+      else if (signal) stderr += `\n[test helper: the command died of ${signal}]\n`;
       resolve({ code: code ?? 1, stdout, stderr });
     });
   });
