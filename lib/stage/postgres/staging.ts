@@ -122,7 +122,7 @@ async function runStepPlan(
 ): Promise<{ report: StepReport; skipped: readonly RecordProblem[]; drift: DriftReport }> {
   const start = process.hrtime.bigint();
   let copied: CopyResult | undefined;
-  const drift = driftCounter(p.step, ctx, p.mapping, p.objects);
+  const drift = driftCounter(p.step, ctx, p.mapping);
   for (const action of stepPlan(p.step, ctx).actions) {
     switch (action.kind) {
       case 'sql':
