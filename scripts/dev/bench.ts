@@ -790,6 +790,9 @@ async function benchMemory(server: Server, key: string, size: Size, results: Row
     LOG_DATA: path.join(dir, 'log_data'),
     SONG_DATA: path.join(dir, 'song_data'),
     LOG_JSONPATH: path.join(dir, 'log_json_path.json'),
+    // Memory is measured, not the lock: listing and reading 1M local files is synchronous work
+    // that can hold the event loop past the default 30 s keep-alive deadline on a loaded machine.
+    PG_KEEPALIVE_SECONDS: '600',
   };
   try {
     await runTool(['migrate', 'up', '--quiet'], env, undefined);
