@@ -15,6 +15,24 @@ export const artists: TransformStep = upsertStep({
   // Redshift: the batch is replicated as the table is (DISTSTYLE ALL), so the MERGE joins on each slice.
   distribution: { style: 'all' },
   columns: ['artist_id', 'name', 'location', 'latitude', 'longitude'],
+  columnSources: {
+    columns: {
+      artist_id: ['staging_songs.artist_id'],
+      name: ['staging_songs.artist_name'],
+      location: ['staging_songs.artist_location'],
+      latitude: ['staging_songs.artist_latitude'],
+      longitude: ['staging_songs.artist_longitude'],
+    },
+    // The most complete record per artist_id, ties to the smallest song_id, then the values.
+    rows: [
+      'staging_songs.artist_id',
+      'staging_songs.artist_location',
+      'staging_songs.artist_latitude',
+      'staging_songs.artist_longitude',
+      'staging_songs.song_id',
+      'staging_songs.artist_name',
+    ],
+  },
   select: `SELECT artist_id, name, location, latitude, longitude
 FROM (
     SELECT

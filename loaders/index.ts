@@ -11,9 +11,10 @@ import { songs } from './songs.ts';
 import { stageEvents } from './stage-events.ts';
 import { stageSongs } from './stage-songs.ts';
 import { time } from './time.ts';
+import { userLevels } from './user-levels.ts';
 import { users } from './users.ts';
 
 export const pipeline = definePipeline({
   staging: [stageEvents, stageSongs],
-  transforms: [users, songs, artists, songplays, time],
+  transforms: [users, songs, artists, songplays, time, userLevels],
 });

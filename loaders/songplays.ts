@@ -9,11 +9,25 @@
 // The ranking sorts the events by the natural key, which is also the order of
 // songplays' index: the MERGE then inserts into the index in order (inserting
 // in arrival order instead, after ranking only repeated keys, was slower).
+// Two events with one natural key are ranked: a matched song first (the
+// smallest song_id), then the smaller itemInSession, level, location, user
+// agent. item_in_session is kept, so a later run's duplicate is ranked against
+// the stored play as one full load ranks them: a duplicate whose song is
+// unmatched never replaces a matched play (issue 26, point 10).
+import { ranksBefore, rankOrderBy, type RankTerm } from '../lib/load/ranking.ts';
 import { loaderFile, type TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
 import { epochMsToTimestamp, SONGPLAY_EVENTS } from './songplay-events.ts';
 
 const KEY = ['user_id', 'session_id', 'start_time'];
+
+const RANKING: readonly RankTerm[] = [
+  { column: 'song_id', source: 's.song_id' },
+  { column: 'item_in_session', source: 'e.item_in_session' },
+  { column: 'level', source: 'e.level' },
+  { column: 'location', source: 'e.location' },
+  { column: 'user_agent', source: 'e.user_agent' },
+];
 
 export const songplays: TransformStep = upsertStep({
   table: 'songplays',
@@ -44,7 +58,52 @@ WHERE ${SONGPLAY_EVENTS}
     AND sp.songplay_id IS NULL`,
     },
   ],
-  columns: ['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'location', 'user_agent'],
+  columns: [
+    'start_time',
+    'user_id',
+    'level',
+    'song_id',
+    'artist_id',
+    'session_id',
+    'location',
+    'user_agent',
+    'item_in_session',
+  ],
+  columnSources: {
+    columns: {
+      start_time: ['staging_events.ts'],
+      user_id: ['staging_events.user_id'],
+      level: ['staging_events.level'],
+      song_id: ['staging_songs.song_id', 'songs.song_id'],
+      artist_id: ['staging_songs.artist_id', 'songs.artist_id'],
+      session_id: ['staging_events.session_id'],
+      location: ['staging_events.location'],
+      user_agent: ['staging_events.user_agent'],
+      item_in_session: ['staging_events.item_in_session'],
+    },
+    // NextSong events of a known user; the song matched by title, artist name and duration; one row per natural key.
+    rows: [
+      'staging_events.page',
+      'staging_events.user_id',
+      'staging_events.session_id',
+      'staging_events.ts',
+      'staging_events.song',
+      'staging_events.artist',
+      'staging_events.length',
+      'staging_events.item_in_session',
+      'staging_events.level',
+      'staging_events.location',
+      'staging_events.user_agent',
+      'staging_songs.song_id',
+      'staging_songs.title',
+      'staging_songs.artist_name',
+      'staging_songs.duration',
+      'songs.song_id',
+      'songs.title',
+      'songs.artist_name',
+      'songs.duration',
+    ],
+  },
   // The songs an event can match, in a table of its own with statistics: the
   // planner then hashes these (a few thousand) and streams the events past
   // them in parallel. A temporary table would make PostgreSQL plan without
@@ -65,7 +124,7 @@ LEFT JOIN staging_songs AS staged ON staged.song_id = known.song_id
 WHERE staged.song_id IS NULL`,
     },
   ],
-  select: `SELECT start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
+  select: `SELECT start_time, user_id, level, song_id, artist_id, session_id, location, user_agent, item_in_session
 FROM (
     SELECT
         ${epochMsToTimestamp('e.ts')} AS start_time,
@@ -76,10 +135,10 @@ FROM (
         e.session_id,
         e.location,
         e.user_agent,
+        e.item_in_session,
         ROW_NUMBER() OVER (
             PARTITION BY e.user_id, e.session_id, e.ts
-            ORDER BY s.song_id NULLS LAST, e.item_in_session NULLS LAST,
-                e.level NULLS LAST, e.location NULLS LAST, e.user_agent NULLS LAST
+            ORDER BY ${rankOrderBy(RANKING)}
         ) AS rn
     FROM staging_events AS e
     LEFT JOIN songplays_candidates AS s
@@ -89,6 +148,14 @@ FROM (
     WHERE ${SONGPLAY_EVENTS}
 ) AS ranked
 WHERE rn = 1`,
+  // A play stored by an earlier run that outranks the batch's row stays (Redshift's MERGE takes no
+  // condition on WHEN MATCHED, so the batch row goes instead).
+  prune: [
+    `DELETE FROM songplays_batch
+USING songplays
+WHERE ${KEY.map((k) => `songplays.${k} = songplays_batch.${k}`).join('\n    AND ')}
+    AND ${ranksBefore(RANKING, 'songplays', 'songplays_batch')}`,
+  ],
   // Redshift: the batch is distributed as songplays is (migration 7), so the MERGE joins on each slice.
   distribution: { style: 'key', key: 'start_time' },
   // Statistics of the key alone: what the MERGE's join needs (the wide text columns cost the most to analyze).

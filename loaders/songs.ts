@@ -14,6 +14,25 @@ export const songs: TransformStep = upsertStep({
   // Redshift: the batch is replicated as the table is (DISTSTYLE ALL), so the MERGE joins on each slice.
   distribution: { style: 'all' },
   columns: ['song_id', 'title', 'artist_id', 'artist_name', 'year', 'duration'],
+  columnSources: {
+    columns: {
+      song_id: ['staging_songs.song_id'],
+      title: ['staging_songs.title'],
+      artist_id: ['staging_songs.artist_id'],
+      artist_name: ['staging_songs.artist_name'],
+      year: ['staging_songs.year'],
+      duration: ['staging_songs.duration'],
+    },
+    // A song_id seen twice: one row, chosen by its values.
+    rows: [
+      'staging_songs.song_id',
+      'staging_songs.title',
+      'staging_songs.artist_id',
+      'staging_songs.duration',
+      'staging_songs.year',
+      'staging_songs.artist_name',
+    ],
+  },
   select: `SELECT song_id, title, artist_id, artist_name, year, duration
 FROM (
     SELECT

@@ -18,6 +18,20 @@ export const time: TransformStep = {
   description: 'time, one row per songplay start_time not yet in it',
   key: ['start_time'],
   dependsOn: [],
+  // Every calendar part is computed from the songplay events' ts.
+  columnSources: {
+    columns: {
+      start_time: ['staging_events.ts'],
+      hour: ['staging_events.ts'],
+      day: ['staging_events.ts'],
+      week: ['staging_events.ts'],
+      month: ['staging_events.ts'],
+      year: ['staging_events.ts'],
+      weekday: ['staging_events.ts'],
+    },
+    // The songplay events (SONGPLAY_EVENTS), their distinct start times.
+    rows: ['staging_events.page', 'staging_events.user_id', 'staging_events.session_id', 'staging_events.ts'],
+  },
   statements: () => [
     `INSERT INTO time (start_time, hour, day, week, month, year, weekday)
 SELECT

@@ -55,6 +55,7 @@ test('load --format json: the run with its steps; history shows it, table and JS
       ['transform artists', 'artists', 1],
       ['transform songplays', 'songplays', 2],
       ['transform time', 'time', 2],
+      ['transform user_levels', 'user_levels', 2],
     ],
     'the steps in the plan order',
   );

@@ -13,7 +13,7 @@ import { InputError } from '../lib/errors.ts';
 import { runLoad, type LoadOptions } from '../lib/load/runner.ts';
 import { silentLogger } from '../lib/log.ts';
 import { generate } from '../lib/sample/generator.ts';
-import { DriftCounter, type DriftReport } from '../lib/sources/drift.ts';
+import { DRIFT_SAMPLE, DriftCounter, sampleObjects, type DriftReport } from '../lib/sources/drift.ts';
 import { CopyBuffer } from '../lib/stage/postgres/copy-buffer.ts';
 import type { StagingColumn } from '../lib/stage/postgres/copy-row.ts';
 import { createObjectConverter } from '../lib/stage/postgres/object-converter.ts';
@@ -354,4 +354,67 @@ test.serial('the Redshift path reports the same drift from a sample, through the
   // b.json's line 490, the last with a userId: the newest play (ts 1541000000000 + 489 s + 1 ms).
   t.is(report.sources[2]?.newest, new Date(1541000000000 + 489 * 1000 + 1).toISOString());
   t.is(report.sources[2]?.status, 'warn');
+  // Past --error-after on this path too: exit 4, in text (the newest play is from 2018).
+  const stale = await runCli(['sources', '--freshness', '--error-after', '30d'], env);
+  t.is(stale.code, 4, stale.stderr);
+  t.regex(stale.stdout, /loaded events .*error/);
+});
+
+test.serial(
+  'the Redshift path reports no drift on generated data, from a bounded sample (200 of the song files)',
+  async (t) => {
+    const BUCKET = 'drift-generated';
+    const out = await tempDir(t, 'drift-gen-redshift-');
+    // 260 songs: one file each, more than the sample's 200 objects.
+    await generate({ songs: 260, events: 2000, seed: 131, out });
+    const s3 = await startS3([BUCKET]);
+    t.teardown(() => s3.close());
+    await s3.upload(BUCKET, 'log_data/', path.join(out, 'log_data'));
+    await s3.upload(BUCKET, 'song_data/', path.join(out, 'song_data'));
+    await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
+    const standIn = await startDataApiStandIn(s3);
+    t.teardown(() => standIn.close());
+    const tdb = await migratedDatabase();
+    t.teardown(() => tdb.drop());
+    const run = await runCli(['load', '--strict', '--format', 'json'], {
+      ...standIn.env(tdb.name),
+      LOG_DATA: `s3://${BUCKET}/log_data/`,
+      SONG_DATA: `s3://${BUCKET}/song_data/`,
+      LOG_JSONPATH: `s3://${BUCKET}/meta/log_json_path.json`,
+    });
+    t.is(run.code, 0, run.stderr);
+    t.notRegex(run.stderr, /schema drift/);
+    const summary = JSON.parse(run.stdout) as { drift: DriftReport[] };
+    const songs = summary.drift.find((d) => d.table === 'staging_songs');
+    t.deepEqual(
+      summary.drift.map((d) => [d.table, d.newKeys, d.typeChanges, d.missingKeys]),
+      [
+        ['staging_events', [], [], []],
+        ['staging_songs', [], [], []],
+      ],
+    );
+    t.deepEqual([songs?.objectsRead, songs?.objectsListed, songs?.records], [200, 260, 200]);
+    t.regex(run.stderr, /Profiling staging_songs's keys: a sample of 200 of 260 objects/);
+  },
+);
+
+test('the Redshift sample is bounded: 200 objects spread over the listing, first and last included, 64 MB at most', (t) => {
+  const listing = Array.from({ length: 385_252 }, (_, i) => ({
+    uri: `s3://udacity-dend/song-data/${String(i).padStart(6, '0')}.json`,
+    size: 250,
+    version: `etag-${i}`,
+  }));
+  const sample = sampleObjects(listing);
+  t.is(sample.length, DRIFT_SAMPLE.objects);
+  t.is(sample[0], listing[0]);
+  t.is(sample[sample.length - 1], listing[listing.length - 1]);
+  // Spread: consecutive picks about 1/199 of the listing apart, never the same object twice.
+  const at = sample.map((o) => listing.indexOf(o));
+  t.true(at.every((i, k) => k === 0 || (i - (at[k - 1] as number) >= 1935 && i - (at[k - 1] as number) <= 1937)));
+  // Large objects: the sample stops before 64 MB (the first object is always read).
+  const large = listing.slice(0, 1000).map((o) => ({ ...o, size: 1_000_000 }));
+  const bounded = sampleObjects(large);
+  t.is(bounded.length, Math.floor(DRIFT_SAMPLE.bytes / 1_000_000));
+  t.true(bounded.reduce((a, o) => a + o.size, 0) <= DRIFT_SAMPLE.bytes);
+  t.is(sampleObjects([{ ...listing[0]!, size: 100_000_000 }]).length, 1);
 });

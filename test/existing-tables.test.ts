@@ -47,6 +47,8 @@ test('the tables and columns a rendered migration script creates, on both engine
       { name: 'gender', type: 'VARCHAR(16)' },
       { name: 'level', type: 'VARCHAR(16)' },
       { name: 'last_event_ts', type: 'BIGINT' },
+      { name: 'last_event_item_in_session', type: 'INTEGER' },
+      { name: 'last_event_session_id', type: 'INTEGER' },
     ]);
     t.deepEqual(tables.get('songplays')?.[0], { name: 'songplay_id', type: 'BIGINT' });
   }

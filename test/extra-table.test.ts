@@ -52,7 +52,16 @@ export const sessions: TransformStep = upsertStep({
   references: [{ column: 'user_id', table: 'users', targetColumn: 'user_id', nullable: false }],
   distribution: { style: 'key', key: 'user_id' },
   columns: ['session_id', 'user_id', 'plays', 'started_at'],
-  select: \`SELECT session_id, user_id, COUNT(*) AS plays, MIN(start_time) AS started_at
+  columnSources: {
+    columns: {
+      session_id: ['songplays.session_id'],
+      user_id: ['songplays.user_id'],
+      plays: ['songplays.songplay_id'],
+      started_at: ['songplays.start_time'],
+    },
+    rows: ['songplays.session_id', 'songplays.user_id'],
+  },
+  select: \`SELECT session_id, user_id, COUNT(songplay_id) AS plays, MIN(start_time) AS started_at
 FROM songplays
 WHERE session_id IS NOT NULL AND user_id IS NOT NULL
 GROUP BY session_id, user_id\`,
@@ -66,6 +75,8 @@ const FOLLOWING_TESTS = [
   'test/migrate.test.ts',
   'test/existing-tables.test.ts',
   'test/migrate-redshift-path.test.ts',
+  // The new table's columnSources are checked against its SQL, and its columns reach JSON keys.
+  'test/lineage-declarations.test.ts',
 ];
 
 test.before(async () => {

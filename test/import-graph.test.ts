@@ -22,6 +22,8 @@ export const LIB_LAYERS: readonly (readonly string[])[] = [
   ['lib/stage', 'lib/migrate'],
   ['lib/load'],
   ['lib/report', 'lib/sample', 'lib/preflight'],
+  // A load's OpenLineage events: the steps (load), the table definitions (report's schema model).
+  ['lib/lineage'],
 ];
 
 function unitOf(file: string): string | undefined {

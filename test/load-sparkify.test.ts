@@ -22,6 +22,8 @@ const EXPECTED = {
   artists: 1809,
   songplays: 6820,
   time: 6813,
+  // 97 users, 8 of whom change level 9 times in all (user 15: paid, free, paid): test/user-levels.test.ts.
+  user_levels: 106,
 };
 
 let tdb: TestDatabase;

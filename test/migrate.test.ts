@@ -23,6 +23,8 @@ const TABLES = [
   'staging_events',
   'staging_songs',
   'time',
+  'user_level_events',
+  'user_levels',
   'users',
 ];
 
@@ -45,7 +47,7 @@ async function catalog(): Promise<string[]> {
   return [...rows.map((r) => r.line), ...indexes.map((r) => r.line)];
 }
 
-test.serial('up creates the 7 tables and the load ledger with the expected columns and types', async (t) => {
+test.serial('up creates the 9 tables and the load ledger with the expected columns and types', async (t) => {
   const db = await tdb.open();
   try {
     const ran = await migrate(db, { direction: 'up', log: silentLogger });
@@ -169,7 +171,7 @@ test.serial('two concurrent migrate up runs: one waits for the other, the schema
   t.regex(outputs.join('\n'), /Migrated up: .*create-songplays/);
   const applied = await tdb.query<{ n: string }>('select count(*) as n from pgmigrations');
   t.is(Number(applied[0]?.n), MIGRATIONS, 'each migration recorded once');
-  t.is((await catalog()).filter((l) => l.startsWith('users.')).length, 6);
+  t.is((await catalog()).filter((l) => l.startsWith('users.')).length, 8);
 });
 
 test('usage errors exit 2 and name the problem', async (t) => {

@@ -64,6 +64,7 @@ test('a new star table is one loader registered in one line: lanes, --only, chec
     dependsOn: ['songplays'],
     references: [{ column: 'day', table: 'time', targetColumn: 'start_time', nullable: false }],
     columns: ['day', 'plays'],
+    columnSources: { columns: { day: ['songplays.start_time'], plays: ['songplays.songplay_id'] }, rows: [] },
     select: 'SELECT CAST(start_time AS DATE) AS day, COUNT(*) AS plays FROM songplays GROUP BY 1',
   });
   const grown = definePipeline({ staging: CORE.staging, transforms: [...CORE.transforms, plays_per_day] });
@@ -154,6 +155,7 @@ test("the schema diagram draws every registered table with its step's role, a di
     key: ['region'],
     dependsOn: [],
     columns: ['region'],
+    columnSources: { columns: { region: ['staging_events.location'] }, rows: [] },
     select: 'SELECT DISTINCT location AS region FROM staging_events',
   });
   const grown = definePipeline({ staging: pipeline.staging, transforms: [...pipeline.transforms, regions] });

@@ -24,6 +24,8 @@ const TABLE_OPTIONS: Record<string, readonly string[]> = {
   artists: ['DISTSTYLE ALL\nCOMPOUND SORTKEY (artist_id)'],
   time: ['DISTSTYLE KEY DISTKEY (start_time)\nCOMPOUND SORTKEY (start_time)'],
   songplays: ['DISTSTYLE KEY DISTKEY (start_time)\nCOMPOUND SORTKEY (start_time)'],
+  user_levels: ['DISTSTYLE ALL\nCOMPOUND SORTKEY (user_id, valid_from)'],
+  user_level_events: ['DISTSTYLE KEY DISTKEY (user_id)\nCOMPOUND SORTKEY (user_id, ts)'],
 };
 
 /** The table options of every CREATE TABLE of `table` in the script: the text between its column list's closing line and the semicolon. */
@@ -33,7 +35,7 @@ function tableOptions(script: string, table: string): string[] {
   );
 }
 
-test('migrate up --dry-run --dialect redshift prints DDL with dist and sort keys for all 7 tables', async (t) => {
+test('migrate up --dry-run --dialect redshift prints DDL with dist and sort keys for all 9 tables', async (t) => {
   const r = await runCli(['migrate', 'up', '--dry-run', '--dialect', 'redshift']);
   t.is(r.code, 0, r.stderr);
   const script = r.stdout;

@@ -227,6 +227,7 @@ test('on Redshift the load sends: lock, TRUNCATE of each staging table on its ow
       'transform artists',
       'transform songplays',
       'transform time',
+      'transform user_levels',
     ],
   );
   t.regex(

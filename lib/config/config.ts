@@ -98,6 +98,54 @@ export interface Config {
   readonly secrets: readonly string[];
   /** The named target these settings came from (--target, SPARKIFY_TARGET), if any. */
   readonly targetName?: string | undefined;
+  /** Where `load` sends its OpenLineage run events over HTTP (lib/lineage/); undefined: nowhere. */
+  readonly lineage?: LineageSettings | undefined;
+  /** OPENLINEAGE_NAMESPACE: the namespace of the load job in its run events (default sparkify-warehouse). */
+  readonly lineageNamespace?: string | undefined;
+}
+
+/** The OpenLineage HTTP endpoint: the standard variables of the OpenLineage clients. */
+export interface LineageSettings {
+  /** OPENLINEAGE_URL: events are POSTed to {url}/{endpoint}. */
+  readonly url: string;
+  /** OPENLINEAGE_ENDPOINT: default api/v1/lineage. */
+  readonly endpoint: string;
+  /** OPENLINEAGE_API_KEY: sent as a Bearer token (a secret: never printed). */
+  readonly apiKey: string | undefined;
+  /** OPENLINEAGE_TIMEOUT_SECONDS: how long one POST may take (default 5). */
+  readonly timeoutMs: number;
+}
+
+export const DEFAULT_LINEAGE_NAMESPACE = 'sparkify-warehouse';
+export const DEFAULT_LINEAGE_TIMEOUT_SECONDS = 5;
+
+const lineageNamespace = (env: Env): string => setting(env, 'OPENLINEAGE_NAMESPACE') ?? DEFAULT_LINEAGE_NAMESPACE;
+
+function lineageSettings(env: Env, problems: string[], registerSecret: (v: string | undefined) => void) {
+  const apiKey = setting(env, 'OPENLINEAGE_API_KEY');
+  registerSecret(apiKey);
+  const url = setting(env, 'OPENLINEAGE_URL');
+  const disabled = /^(true|1|yes)$/i.test(setting(env, 'OPENLINEAGE_DISABLED') ?? '');
+  if (!url || disabled) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    problems.push('OPENLINEAGE_URL: not a valid URL');
+  }
+  if (parsed && !/^https?:$/.test(parsed.protocol))
+    problems.push(`OPENLINEAGE_URL: expected an http:// or https:// URL, got ${parsed.protocol}//`);
+  if (parsed?.password) registerSecret(decodeURIComponent(parsed.password));
+  const timeoutText = setting(env, 'OPENLINEAGE_TIMEOUT_SECONDS');
+  const timeout = timeoutText === undefined ? DEFAULT_LINEAGE_TIMEOUT_SECONDS : Number(timeoutText);
+  if (!(timeout > 0 && timeout <= 300))
+    problems.push(`OPENLINEAGE_TIMEOUT_SECONDS: expected seconds from 0 to 300, got '${timeoutText}'`);
+  return Object.freeze({
+    url: url.replace(/\/+$/, ''),
+    endpoint: (setting(env, 'OPENLINEAGE_ENDPOINT') ?? 'api/v1/lineage').replace(/^\/+/, ''),
+    apiKey,
+    timeoutMs: Math.round(timeout * 1000),
+  });
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -223,6 +271,8 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
   if (slicesText !== undefined && (!/^\d+$/.test(slicesText) || Number(slicesText) < 1 || Number(slicesText) > 4096))
     problems.push(`REDSHIFT_SLICES: expected a whole number from 1 to 4096, got '${slicesText}'`);
 
+  const lineage = lineageSettings(env, problems, registerSecret);
+
   const schema = setting(env, 'WAREHOUSE_SCHEMA') ?? DEFAULT_SCHEMA;
   const schemaProblem = checkSchemaName(schema);
   if (schemaProblem) problems.push(`WAREHOUSE_SCHEMA: ${schemaProblem}`);
@@ -250,6 +300,8 @@ export function loadConfig(env: Env, projectDir: string = process.cwd()): Config
     schema,
     noEmbedded: undefined,
     secrets: Object.freeze(secrets),
+    lineage,
+    lineageNamespace: lineageNamespace(env),
   });
 }
 

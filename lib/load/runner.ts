@@ -20,7 +20,7 @@ import { LEDGER_TABLE, recordLoaded } from '../stage/ledger.ts';
 import { stagingFor } from '../stage/index.ts';
 import { LoadRun, lastLoadContext, recordRunEnd, recordRunStart } from './run-record.ts';
 import { stagingContext, type LoadOptions, type StepEvent } from './options.ts';
-import { selectSteps, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
+import { emptiedTables, selectSteps, type StagingStep, type StepReport, type TransformStep } from './steps.ts';
 import { describeDrift, type DriftReport } from '../sources/drift.ts';
 
 export type { LoadOptions } from './options.ts';
@@ -31,6 +31,8 @@ export interface LoadReport {
   readonly skipped: readonly RecordProblem[];
   /** The sources' schema drift, per staging table (lib/sources/drift.ts); empty when nothing was staged. */
   readonly drift: readonly DriftReport[];
+  /** The objects staged, per staging table (the run's lineage reports them); empty when nothing was staged. */
+  readonly objects: readonly StagedObjects[];
 }
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
@@ -262,7 +264,7 @@ async function replaceStarTables(
 
 /** What --replace empties first, facts before dimensions, and the ledger. */
 export function replaceDeletes(transforms: readonly TransformStep[]): { table: string; sql: string }[] {
-  return [...transforms.map((t) => t.table).reverse(), LEDGER_TABLE].map((table) => ({
+  return [...emptiedTables(transforms), LEDGER_TABLE].map((table) => ({
     table,
     sql: `DELETE FROM ${table}`,
   }));
@@ -318,7 +320,7 @@ async function emptyStarTables(
   await transaction(
     conn,
     async () => {
-      for (const table of [...transforms.map((t) => t.table).reverse(), LEDGER_TABLE]) {
+      for (const table of [...emptiedTables(transforms), LEDGER_TABLE]) {
         rows += await countRows(conn, table);
         await conn.query(`DELETE FROM ${table}`);
       }
@@ -441,7 +443,7 @@ async function lockedLoad(
       if (staged.drift) run.drift = staged.drift;
       if (staged.reports.length === 0) {
         opts.log.info('Nothing new since the last load: no staging work, no transform.');
-        return { steps, skipped, drift };
+        return { steps, skipped, drift, objects: stagedObjects };
       }
       steps.push(...staged.reports);
       run.steps.push(...staged.reports);
@@ -472,7 +474,7 @@ async function lockedLoad(
       steps.push(...replaced);
       run.steps.push(...replaced);
       opts.log.info(`Replaced: the star tables and the ledger hold only what the sources hold now.`);
-      return { steps, skipped, drift };
+      return { steps, skipped, drift, objects: stagedObjects };
     }
     steps.push(...(await runTransforms(db, guard, main, opts, transforms, run)));
     // Only a run that staged and filled every star table has loaded its objects.
@@ -482,7 +484,7 @@ async function lockedLoad(
       );
       if (!opts.incremental) await warnAboutUnlisted(main.conn, runId, opts.log);
     }
-    return { steps, skipped, drift };
+    return { steps, skipped, drift, objects: stagedObjects };
   } finally {
     await main.end();
   }

@@ -28,6 +28,22 @@ export interface Reference {
   readonly nullable: boolean;
 }
 
+/**
+ * Where a step's columns come from, as `table.column` names (a staging column
+ * such as `staging_events.ts`, or a column of a star table the step depends
+ * on): the column lineage (lib/lineage/column-lineage.ts) is derived from
+ * these and the JSON mappings, never written separately.
+ * test/lineage-declarations.test.ts checks them against the step's SQL: every
+ * staging column the statements name is listed here, and everything listed
+ * is named there.
+ */
+export interface ColumnSources {
+  /** Each column the step writes (its surrogate key aside: generated) → the columns its value is computed from. */
+  readonly columns: Readonly<Record<string, readonly string[]>>;
+  /** Columns that pick, join, group or order the rows without their value being written (filters, join keys, tie-breaks). */
+  readonly rows: readonly string[];
+}
+
 export interface TransformStep {
   /** The star table it fills (also its --only name). */
   readonly table: string;
@@ -43,9 +59,18 @@ export interface TransformStep {
   readonly surrogateKey?: string;
   /** The star tables this step reads, filled before it (staging is always filled first). */
   readonly dependsOn: readonly string[];
+  /**
+   * Tables the step keeps between runs beside its own (what it recomputes its
+   * table from, as user_levels keeps user_level_events): not star tables (no
+   * checks, no --only), but emptied with the step's table by --replace and
+   * --full-refresh, so a rebuild starts from the sources alone.
+   */
+  readonly keeps?: readonly string[];
   readonly references?: readonly Reference[];
   /** Checks specific to this table, beyond keys and references. */
   readonly checks?: readonly CheckSpec[];
+  /** Where each column's value comes from (the column lineage). */
+  readonly columnSources: ColumnSources;
   /** The statements, in order, run in one transaction; the same SQL on Redshift and PostgreSQL 15+ but where the dialect renders a part. */
   statements(dialect: Dialect): readonly string[];
   /** Queries run after the statements, in the same transaction: a row returned fails the step (rolled back). */
@@ -123,6 +148,11 @@ function deriveLanes(transforms: readonly TransformStep[]): TransformStep[][] {
   const own = bySize.slice(0, MAX_LANES - 1);
   const rest = transforms.filter((step) => !own.some((lane) => lane.includes(step)));
   return [...own, ...(rest.length > 0 ? [rest] : [])];
+}
+
+/** The tables a rebuild empties, in the reverse of script order: each step's own, then what it keeps. */
+export function emptiedTables(transforms: readonly TransformStep[]): string[] {
+  return [...transforms].reverse().flatMap((t) => [t.table, ...(t.keeps ?? [])]);
 }
 
 /** The steps `--only` picks ('stage', 'transform' or table names); default: everything. */

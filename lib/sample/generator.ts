@@ -61,6 +61,8 @@ export interface ExpectedCounts {
   readonly songplays: number;
   readonly matched_songplays: number;
   readonly time: number;
+  /** One interval per level a user shows (levels only go from free to paid here). */
+  readonly user_levels: number;
 }
 
 /** mulberry32: small, fast, deterministic. */
@@ -264,6 +266,7 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
   const step = span / Math.max(options.events, 1);
   const seenUsers = new Set<string>();
   const latestLevel = new Map<string, string>();
+  const userLevels = new Set<string>();
   let songplays = 0;
   let matched = 0;
   let ts = start;
@@ -366,6 +369,7 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
       if (!loggedOut) {
         seenUsers.add(user.id);
         latestLevel.set(user.id, level);
+        userLevels.add(`${user.id} ${level}`);
       }
       // Lines end with \n but the file does not (as the real ones).
       buf += sep + eventLine(e);
@@ -389,5 +393,6 @@ export async function generate(options: GenerateOptions): Promise<ExpectedCounts
     songplays,
     matched_songplays: matched,
     time: songplays,
+    user_levels: userLevels.size,
   };
 }

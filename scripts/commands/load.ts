@@ -13,6 +13,7 @@ import { loadScript } from '../../lib/load/plan.ts';
 import { exitUnlessStoppedWithin, interruptOnSignals } from '../../lib/interrupt.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
+import { withLineage } from '../../lib/lineage/load-lineage.ts';
 import { EXIT } from '../../lib/errors.ts';
 import { DEFAULT_DRIFT_THRESHOLD } from '../../lib/sources/drift.ts';
 import {
@@ -52,6 +53,7 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   fullRefresh: boolean;
   replace: boolean;
   yes: boolean;
+  lineageFile?: string;
 }
 
 function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
@@ -119,6 +121,11 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       default: false,
       describe: 'with --full-refresh or --replace: do not ask for confirmation',
     })
+    .option('lineage-file', {
+      type: 'string',
+      describe:
+        "append the run's OpenLineage events (START, then COMPLETE, FAIL or ABORT) to this JSON Lines file; OPENLINEAGE_URL sends them over HTTP (docs/sources.md#lineage)",
+    })
     .option('max-errors', {
       type: 'number',
       default: MAX_ERRORS.default,
@@ -129,6 +136,9 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       if (a.dialect && !a.dryRun && !a.plan)
         throw new Error('--dialect only goes with --dry-run or --plan (a live load detects the engine)');
       if (a.plan && a.dryRun) throw new Error('--plan and --dry-run are two different outputs: choose one');
+      if (a.lineageFile !== undefined && (a.dryRun || a.plan))
+        throw new Error('--lineage-file describes a load that runs: it does not go with --dry-run or --plan');
+      if (a.lineageFile === '') throw new Error('--lineage-file: a file name');
       if (a.dryRun && a.format !== 'table')
         throw new Error('--dry-run prints a SQL script: it does not go with --format json or csv');
       if (a.fullRefresh && (a.incremental || a.only || a.dryRun || a.plan))
@@ -225,16 +235,27 @@ export const loadCommand: CommandModule<object, LoadArgs> = {
         const progress = progressReporter(log);
         const interrupts = interruptOnSignals(log, 'load', { stopTimeoutMs: config.transport.stopTimeoutMs });
         try {
+          const lineage = {
+            config,
+            log,
+            pipeline,
+            only: args.only,
+            engine: db.dialect.name,
+            run,
+            file: args.lineageFile,
+          };
           printLoadReport(
-            await runLoad(db, {
-              ...options,
-              run,
-              onProgress: progress.onProgress,
-              onStep: progress.onStep,
-              signal: interrupts.signal,
-              onLockLost: () =>
-                exitUnlessStoppedWithin(config.transport.stopTimeoutMs, EXIT.locked, log, 'Lost the warehouse lock'),
-            }),
+            await withLineage(lineage, () =>
+              runLoad(db, {
+                ...options,
+                run,
+                onProgress: progress.onProgress,
+                onStep: progress.onStep,
+                signal: interrupts.signal,
+                onLockLost: () =>
+                  exitUnlessStoppedWithin(config.transport.stopTimeoutMs, EXIT.locked, log, 'Lost the warehouse lock'),
+              }),
+            ),
             args.format,
             run,
           );

@@ -13,6 +13,7 @@ import { withSources } from '../../lib/config/config.ts';
 import { openDatabase } from '../../lib/db/database.ts';
 import { LoadRun } from '../../lib/load/run-record.ts';
 import { runLoad } from '../../lib/load/runner.ts';
+import { withLineage } from '../../lib/lineage/load-lineage.ts';
 import type { Logger } from '../../lib/log.ts';
 import { migrate } from '../../lib/migrate/migrate.ts';
 import { runAnalytics } from '../../lib/report/analytics.ts';
@@ -106,16 +107,20 @@ export const startCommand: CommandModule<object, StartArgs> = {
         const ran = await migrate(db, { direction: 'up', log, faults });
         log.info(ran.length > 0 ? `Migrated: ${ran.length} migration(s) applied.` : 'Schema up to date.');
         const progress = progressReporter(log);
-        const report = await runLoad(db, {
-          config,
-          log,
-          faults,
-          pipeline,
-          run: new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh)),
-          fullRefresh: args.fullRefresh,
-          onProgress: progress.onProgress,
-          onStep: progress.onStep,
-        }).finally(progress.done);
+        const run = new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh));
+        // OPENLINEAGE_URL, when set, gets this load's run events as it does `load`'s.
+        const report = await withLineage({ config, log, pipeline, engine: db.dialect.name, run }, () =>
+          runLoad(db, {
+            config,
+            log,
+            faults,
+            pipeline,
+            run,
+            fullRefresh: args.fullRefresh,
+            onProgress: progress.onProgress,
+            onStep: progress.onStep,
+          }),
+        ).finally(progress.done);
         // Between the load's connections and the checks' (test/newcomer.test.ts: another command ends here).
         await faults.at('start:loaded');
         print('# Load');

@@ -427,17 +427,22 @@ export const MUTATIONS: readonly MutatedFile[] = [
   // Loaders: the transform rules, on loaded fixtures.
   {
     file: 'loaders/users.ts',
-    tests: ['test/load-rules.test.ts'],
+    tests: ['test/load-rules.test.ts', 'test/tie-break-across-runs.test.ts'],
     mutations: [
       {
         rule: "a user's row comes from the latest event in a session (highest itemInSession)",
-        find: 'ORDER BY e.item_in_session DESC NULLS LAST',
-        replace: 'ORDER BY e.item_in_session ASC NULLS LAST',
+        find: "{ column: 'last_event_item_in_session', source: 'e.item_in_session', descending: true },",
+        replace: "{ column: 'last_event_item_in_session', source: 'e.item_in_session' },",
       },
       {
         rule: 'a load of older events never moves a user back',
-        find: 'AND (users.last_event_ts > users_batch.last_event_ts',
-        replace: 'AND (users.last_event_ts < users_batch.last_event_ts',
+        find: "[{ column: 'last_event_ts', descending: true }, ...TIE_BREAK]",
+        replace: "[{ column: 'last_event_ts' }, ...TIE_BREAK]",
+      },
+      {
+        rule: 'a tie across runs is decided as in one full load (the stored larger itemInSession stays)',
+        find: "[{ column: 'last_event_ts', descending: true }, ...TIE_BREAK]",
+        replace: "[{ column: 'last_event_ts', descending: true }]",
       },
       {
         rule: 'an event without ts never wins over one with a ts',
@@ -448,7 +453,7 @@ export const MUTATIONS: readonly MutatedFile[] = [
   },
   {
     file: 'loaders/songplays.ts',
-    tests: ['test/load-rules.test.ts'],
+    tests: ['test/load-rules.test.ts', 'test/tie-break-across-runs.test.ts'],
     mutations: [
       {
         rule: 'durations match within 0.01 s',
@@ -462,8 +467,40 @@ export const MUTATIONS: readonly MutatedFile[] = [
       },
       {
         rule: 'several matching songs: the smallest song_id',
-        find: 'ORDER BY s.song_id NULLS LAST, e.item_in_session',
-        replace: 'ORDER BY s.song_id DESC NULLS LAST, e.item_in_session',
+        find: "{ column: 'song_id', source: 's.song_id' },",
+        replace: "{ column: 'song_id', source: 's.song_id', descending: true },",
+      },
+      {
+        rule: 'a later duplicate with an unmatched song never replaces a matched play',
+        find: "    AND ${ranksBefore(RANKING, 'songplays', 'songplays_batch')}",
+        replace: '    AND FALSE',
+      },
+    ],
+  },
+  {
+    file: 'loaders/user-levels.ts',
+    tests: ['test/user-levels.test.ts'],
+    match: ['PostgreSQL: intervals*'],
+    mutations: [
+      {
+        rule: 'every page says the level, not only NextSong',
+        find: '    AND e.level IS NOT NULL`;',
+        replace: "    AND e.level IS NOT NULL\n    AND e.page = 'NextSong'`;",
+      },
+      {
+        rule: "a late file recomputes the touched users from all their events, not the run's alone",
+        find: 'FROM ${STORE} AS k',
+        replace: 'FROM staging_events AS k',
+      },
+      {
+        rule: "valid_to is the next interval's valid_from",
+        find: 'LEAD(valid_from) OVER',
+        replace: 'LAG(valid_from) OVER',
+      },
+      {
+        rule: 'events at one ts: the last (largest itemInSession) gives the level',
+        find: 'ORDER BY k.item_in_session DESC NULLS LAST',
+        replace: 'ORDER BY k.item_in_session NULLS LAST',
       },
     ],
   },

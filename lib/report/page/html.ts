@@ -211,7 +211,7 @@ ${figures(songs)}
 ${rest.length > 0 ? figures(rest) : ''}
 </section>
 <section id="schema"><h2>The schema</h2>
-<p class="legend">Drawn from the migrations' table definitions (migrations/*.ts). PK: key, UK: part of the natural key (both unique and not NULL, checked below); FK: references a dimension (checked below); DK: Redshift DISTKEY; S1, S2…: position in the Redshift compound SORTKEY. Each table's header gives its Redshift distribution and sort key; PostgreSQL has B-tree indexes instead.${input.tablesNotDrawn.length > 0 ? ` Not drawn: ${input.tablesNotDrawn.map(escapeHtml).join(', ')} (bookkeeping).` : ''}</p>
+<p class="legend">Drawn from the migrations' table definitions (migrations/*.ts). PK: key, UK: part of the natural key (both unique and not NULL, checked below); FK: references a dimension (checked below); DK: Redshift DISTKEY; S1, S2…: position in the Redshift compound SORTKEY. Each table's header gives its Redshift distribution and sort key; PostgreSQL has B-tree indexes instead.${input.tablesNotDrawn.length > 0 ? ` Not drawn: ${input.tablesNotDrawn.map(escapeHtml).join(', ')} (bookkeeping, and what a step keeps to recompute its table from).` : ''}</p>
 <div class="erd-wrap">${input.erdSvg}</div>
 </section>
 <section id="trust"><h2>Checks and loads</h2>
