@@ -68,6 +68,9 @@ WHERE ${SONGPLAY_EVENTS}
     'location',
     'user_agent',
     'item_in_session',
+    'event_song',
+    'event_artist',
+    'event_length',
   ],
   columnSources: {
     columns: {
@@ -80,6 +83,9 @@ WHERE ${SONGPLAY_EVENTS}
       location: ['staging_events.location'],
       user_agent: ['staging_events.user_agent'],
       item_in_session: ['staging_events.item_in_session'],
+      event_song: ['staging_events.song'],
+      event_artist: ['staging_events.artist'],
+      event_length: ['staging_events.length'],
     },
     // NextSong events of a known user; the song matched by title, artist name and duration; one row per natural key.
     rows: [
@@ -124,10 +130,16 @@ LEFT JOIN staging_songs AS staged ON staged.song_id = known.song_id
 WHERE staged.song_id IS NULL`,
     },
   ],
-  select: `SELECT start_time, user_id, level, song_id, artist_id, session_id, location, user_agent, item_in_session
+  // The plays ranked: the staged events', and the plays stored before that a
+  // staged song file matches better (an unmatched play, or one matched to a
+  // larger song_id): a song file that arrives after its plays matches them as
+  // one full load of the same files would (issue 30). A run that stages no
+  // song files reads no stored play.
+  select: `SELECT start_time, user_id, level, song_id, artist_id, session_id, location, user_agent,
+    item_in_session, event_song, event_artist, event_length
 FROM (
     SELECT
-        ${epochMsToTimestamp('e.ts')} AS start_time,
+        e.start_time,
         e.user_id,
         e.level,
         s.song_id,
@@ -136,16 +148,39 @@ FROM (
         e.location,
         e.user_agent,
         e.item_in_session,
+        e.event_song,
+        e.event_artist,
+        e.event_length,
         ROW_NUMBER() OVER (
-            PARTITION BY e.user_id, e.session_id, e.ts
+            PARTITION BY e.user_id, e.session_id, e.start_time
             ORDER BY ${rankOrderBy(RANKING)}
         ) AS rn
-    FROM staging_events AS e
+    FROM (
+        SELECT
+            ${epochMsToTimestamp('e.ts')} AS start_time,
+            e.user_id, e.level, e.session_id, e.location, e.user_agent, e.item_in_session,
+            e.song AS event_song, e.artist AS event_artist, e.length AS event_length
+        FROM staging_events AS e
+        WHERE ${SONGPLAY_EVENTS}
+        UNION ALL
+        SELECT
+            sp.start_time,
+            sp.user_id, sp.level, sp.session_id, sp.location, sp.user_agent, sp.item_in_session,
+            sp.event_song, sp.event_artist, sp.event_length
+        FROM songplays AS sp
+        WHERE EXISTS (
+            SELECT 1
+            FROM staging_songs AS staged
+            WHERE staged.title = sp.event_song
+                AND staged.artist_name = sp.event_artist
+                AND ABS(staged.duration - sp.event_length) <= 0.01
+                AND (sp.song_id IS NULL OR staged.song_id < sp.song_id)
+        )
+    ) AS e
     LEFT JOIN songplays_candidates AS s
-        ON s.title = e.song
-        AND s.artist_name = e.artist
-        AND ABS(s.duration - e.length) <= 0.01
-    WHERE ${SONGPLAY_EVENTS}
+        ON s.title = e.event_song
+        AND s.artist_name = e.event_artist
+        AND ABS(s.duration - e.event_length) <= 0.01
 ) AS ranked
 WHERE rn = 1`,
   // A play stored by an earlier run that outranks the batch's row stays (Redshift's MERGE takes no

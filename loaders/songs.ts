@@ -1,8 +1,19 @@
 // songs: one row per song_id from the song files; year 0 means unknown (NULL).
-// A song_id seen twice keeps one row, chosen by its values (never by file order).
+// A song_id seen twice keeps one row, chosen by its values (never by file
+// order), in one run and across runs: a stored song that ranks before a later
+// run's record of it stays (issue 30: split deliveries end as one full load).
 // artist_name is the song file's own spelling of its artist (songplays matches on it).
+import { ranksBefore, rankOrderBy, type RankTerm } from '../lib/load/ranking.ts';
 import { loaderFile, type TransformStep } from '../lib/load/steps.ts';
 import { upsertStep } from '../lib/load/upsert.ts';
+
+const RANKING: readonly RankTerm[] = [
+  { column: 'title' },
+  { column: 'artist_id' },
+  { column: 'duration' },
+  { column: 'year', source: 'NULLIF(year, 0)' },
+  { column: 'artist_name' },
+];
 
 export const songs: TransformStep = upsertStep({
   table: 'songs',
@@ -44,11 +55,16 @@ FROM (
         duration,
         ROW_NUMBER() OVER (
             PARTITION BY song_id
-            ORDER BY title NULLS LAST, artist_id NULLS LAST,
-                duration NULLS LAST, year NULLS LAST, artist_name NULLS LAST
+            ORDER BY ${rankOrderBy(RANKING)}
         ) AS rn
     FROM staging_songs
     WHERE song_id IS NOT NULL AND song_id <> ''
 ) AS ranked
 WHERE rn = 1`,
+  prune: [
+    `DELETE FROM songs_batch
+USING songs
+WHERE songs.song_id = songs_batch.song_id
+    AND ${ranksBefore(RANKING, 'songs', 'songs_batch')}`,
+  ],
 });

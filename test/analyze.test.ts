@@ -122,7 +122,7 @@ run(title('analyze prints readable tables and CSV'), async (t) => {
 
 test('every analytics query and every check renders for Redshift and passes the lint', async (t) => {
   const queries = analyticsQueries(dialectByName('redshift'));
-  t.is(queries.length, 15);
+  t.is(queries.length, 22);
   for (const q of queries) t.deepEqual(lintRedshift(q.sql), [], formatFindings(lintRedshift(q.sql)));
   const { checksFor } = await import('../lib/report/checks.ts');
   for (const c of checksFor(pipeline))

@@ -40,6 +40,11 @@ test('the rewrite table: physical clauses dropped, IDENTITY, GETDATE, DATEDIFF, 
     rewrite('SELECT DATEDIFF(second, MIN(start_time), MAX(start_time)) / 60', ctx),
     'SELECT (FLOOR(EXTRACT(EPOCH FROM CAST(MAX(start_time) AS TIMESTAMP))) - FLOOR(EXTRACT(EPOCH FROM CAST(MIN(start_time) AS TIMESTAMP)))) / 60',
   );
+  // DATEDIFF(day, …): the midnights crossed (lib/dialect/redshift/dialect.ts, daysBetween).
+  t.is(
+    rewrite('SELECT DATEDIFF(day, cs.cohort_week, w.activity_week) / 7', ctx),
+    'SELECT (FLOOR(EXTRACT(EPOCH FROM CAST(w.activity_week AS TIMESTAMP)) / 86400) - FLOOR(EXTRACT(EPOCH FROM CAST(cs.cohort_week AS TIMESTAMP)) / 86400)) / 7',
+  );
   t.is(
     rewrite('SELECT PG_LAST_COPY_COUNT() AS n, pg_last_copy_id() AS q', ctx),
     'SELECT CAST(42 AS BIGINT) AS n, CAST(1007 AS INTEGER) AS q',

@@ -44,6 +44,11 @@ export interface Dialect {
   /** Whole minutes between two TIMESTAMP expressions (Redshift has DATEDIFF, PostgreSQL interval arithmetic). */
   minutesBetween(from: string, to: string): string;
   /**
+   * Whole calendar days (UTC) from one TIMESTAMP expression's day to another's,
+   * an INTEGER (Redshift has DATEDIFF(day, …), PostgreSQL subtracts DATEs).
+   */
+  daysBetween(from: string, to: string): string;
+  /**
    * Empties a staging table. PostgreSQL: inside the load's transaction, so a
    * failure restores it. Redshift: TRUNCATE, which commits the transaction it
    * runs in, so Redshift staging runs it on its own before its transaction

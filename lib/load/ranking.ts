@@ -15,23 +15,36 @@ export interface RankTerm {
   readonly source?: string;
   /** Larger values first (default: smaller first). NULLs are last either way. */
   readonly descending?: boolean;
+  /**
+   * The term over a stored or batch row whose table has no such column, computed from the columns it has
+   * (for example a flag for a missing location); default `${alias}.${column}`.
+   */
+  readonly stored?: (alias: string) => string;
+  /** Never NULL (a flag computed by CASE): compared without the NULL tests. */
+  readonly notNull?: boolean;
 }
+
+const valueOf = (t: RankTerm, alias: string) => (t.stored ? t.stored(alias) : `${alias}.${t.column}`);
 
 /** The ORDER BY list over the source rows: `e.item_in_session DESC NULLS LAST, …`. */
 export function rankOrderBy(terms: readonly RankTerm[]): string {
-  return terms.map((t) => `${t.source ?? t.column}${t.descending ? ' DESC' : ''} NULLS LAST`).join(', ');
+  return terms
+    .map((t) => `${t.source ?? t.column}${t.descending ? ' DESC' : ''}${t.notNull ? '' : ' NULLS LAST'}`)
+    .join(', ');
 }
 
 /** `a.column` sorts before `b.column` on this term (a value before NULL). */
 const before = (t: RankTerm, a: string, b: string) => {
-  const x = `${a}.${t.column}`;
-  const y = `${b}.${t.column}`;
+  const x = valueOf(t, a);
+  const y = valueOf(t, b);
+  if (t.notNull) return `${x} ${t.descending ? '>' : '<'} ${y}`;
   return `(${x} IS NOT NULL AND ${y} IS NULL) OR ${x} ${t.descending ? '>' : '<'} ${y}`;
 };
 
 const same = (t: RankTerm, a: string, b: string) => {
-  const x = `${a}.${t.column}`;
-  const y = `${b}.${t.column}`;
+  const x = valueOf(t, a);
+  const y = valueOf(t, b);
+  if (t.notNull) return `${x} = ${y}`;
   return `(${x} = ${y} OR (${x} IS NULL AND ${y} IS NULL))`;
 };
 

@@ -25,6 +25,7 @@ export function renderMarkers(sql: string, dialect: Dialect): string {
     const args = rawArgs.split('|').slice(1);
     if (name === 'minutes_between' && args.length === 2)
       return dialect.minutesBetween(args[0] as string, args[1] as string);
+    if (name === 'days_between' && args.length === 2) return dialect.daysBetween(args[0] as string, args[1] as string);
     throw new Error(`unknown SQL marker ${whole}`);
   });
 }

@@ -37,6 +37,10 @@ export const postgresDialect: Dialect = {
     // The exact difference floored to whole minutes (Redshift computes the same from milliseconds).
     return `CAST(FLOOR(EXTRACT(EPOCH FROM (${to}) - (${from})) / 60) AS INTEGER)`;
   },
+  daysBetween(from: string, to: string): string {
+    // DATE - DATE is the number of days between them, an integer.
+    return `(CAST(${to} AS DATE) - CAST(${from} AS DATE))`;
+  },
   clearTable(table: string): string {
     return `TRUNCATE ${table}`;
   },

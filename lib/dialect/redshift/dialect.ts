@@ -58,6 +58,13 @@ export const redshiftDialect: Dialect = {
     // start times (which hold milliseconds), floored to minutes as PostgreSQL does.
     return `CAST(FLOOR(DATEDIFF(millisecond, ${from}, ${to}) / 60000.0) AS INTEGER)`;
   },
+  daysBetween(from: string, to: string): string {
+    // DATEDIFF(day, …) counts the day boundaries (midnights) crossed between the two
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_DATEDIFF_function.html): the
+    // difference of their calendar days, as PostgreSQL's DATE - DATE. It answers a
+    // BIGINT; the cast keeps the type PostgreSQL's INTEGER.
+    return `CAST(DATEDIFF(day, ${from}, ${to}) AS INTEGER)`;
+  },
   clearTable(table: string): string {
     // Commits (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html): run outside any transaction.
     return `TRUNCATE ${table}`;

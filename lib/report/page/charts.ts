@@ -28,7 +28,11 @@ const WIDTH = 460;
 const HEIGHT = 220;
 /** A chart that spans the page (the html template widens its figure). */
 const WIDE_WIDTH = 1040;
-export const WIDE_CHARTS: ReadonlySet<string> = new Set(['plays-by-day']);
+export const WIDE_CHARTS: ReadonlySet<string> = new Set([
+  'plays-by-day',
+  'conversions-per-day',
+  'active-users-per-day',
+]);
 
 const CONFIG: vl.Config = {
   font: FONT,
@@ -165,6 +169,136 @@ function orderedChart(
     return values.length === 0
       ? { marks: 0 }
       : { marks: values.length, spec: orderedBars(values, labelTitle, valueTitle) };
+  };
+}
+
+/** An x axis of days (UTC) for `field` holding 'YYYY-MM-DD': one tick a day over a short period, its own ticks over a long one. */
+function dayAxis(field: string, dates: readonly string[]) {
+  const times = dates.map((d) => Date.parse(d));
+  const days = (Math.max(...times) - Math.min(...times)) / 86_400_000;
+  return {
+    field,
+    type: 'temporal',
+    timeUnit: 'utcyearmonthdate',
+    title: 'Day (UTC)',
+    // Dates are days in UTC; a UTC scale keeps them from shifting with the builder's time zone.
+    scale: { type: 'utc' },
+    axis: {
+      format: '%b %d',
+      labelAngle: 0,
+      labelOverlap: 'greedy',
+      labelSeparation: 10,
+      ...(days <= 62 ? { tickCount: { interval: 'day', step: 1 } } : {}),
+    },
+  } as const;
+}
+
+const DIRECTION_COLORS = { domain: ['free → paid', 'paid → free'], range: ['#d97706', '#60a5fa'] };
+
+/** Conversions (rows of `day|week_start, free_to_paid, paid_to_free`) as one bar per period and direction with any; zeros are not drawn. */
+function conversionChart(query: string, period: 'day' | 'week_start'): ChartDef['build'] {
+  return (rows) => {
+    // `label`: the period as the query gives it, for the tooltip (vega-lite parses a temporal field into a date).
+    const values = (rows[query] ?? []).flatMap((r) =>
+      [
+        {
+          period: str(r[period]),
+          label: str(r[period]),
+          direction: 'free → paid',
+          conversions: num(r['free_to_paid']),
+        },
+        {
+          period: str(r[period]),
+          label: str(r[period]),
+          direction: 'paid → free',
+          conversions: num(r['paid_to_free']),
+        },
+      ].filter((v) => v.conversions > 0),
+    );
+    if (values.length === 0) return { marks: 0 };
+    const x =
+      period === 'day'
+        ? dayAxis(
+            'period',
+            values.map((v) => v.period),
+          )
+        : { field: 'period', type: 'ordinal', title: 'Week (UTC, from Monday)', axis: { labelAngle: 0 } };
+    return {
+      marks: values.length,
+      spec: {
+        width: period === 'day' ? WIDE_WIDTH : WIDTH,
+        height: HEIGHT,
+        data: { values },
+        mark: { type: 'bar' },
+        encoding: {
+          x,
+          xOffset: { field: 'direction', type: 'nominal', scale: { domain: DIRECTION_COLORS.domain } },
+          y: {
+            field: 'conversions',
+            type: 'quantitative',
+            title: 'Conversions (count)',
+            axis: { tickMinStep: 1, format: 'd' },
+          },
+          color: { field: 'direction', type: 'nominal', title: 'Level change', scale: DIRECTION_COLORS },
+          tooltip: [
+            { field: 'label', title: period === 'day' ? 'Day (UTC)' : 'Week from (UTC)' },
+            { field: 'direction', title: 'Change' },
+            { field: 'conversions', title: 'Conversions' },
+          ],
+        },
+      } as vl.TopLevelSpec,
+    };
+  };
+}
+
+/** Active users (rows of `day|week_start, level, users`) as bars stacked by level. */
+function activeUsersChart(query: string, period: 'day' | 'week_start'): ChartDef['build'] {
+  return (rows) => {
+    const values = (rows[query] ?? []).map((r) => ({
+      period: str(r[period]),
+      label: str(r[period]),
+      level: str(r['level']),
+      users: num(r['users']),
+    }));
+    if (values.length === 0) return { marks: 0 };
+    const x =
+      period === 'day'
+        ? dayAxis(
+            'period',
+            values.map((v) => v.period),
+          )
+        : { field: 'period', type: 'ordinal', title: 'Week (UTC, from Monday)', axis: { labelAngle: 0 } };
+    return {
+      marks: values.length,
+      spec: {
+        width: period === 'day' ? WIDE_WIDTH : WIDTH,
+        height: HEIGHT,
+        data: { values },
+        mark: { type: 'bar' },
+        encoding: {
+          x,
+          y: {
+            field: 'users',
+            type: 'quantitative',
+            title: 'Active users (count)',
+            stack: 'zero',
+            axis: { tickMinStep: 1, format: 'd' },
+          },
+          color: {
+            field: 'level',
+            type: 'nominal',
+            title: 'Level at the last play',
+            scale: levelColor(values.map((v) => v.level)),
+          },
+          order: { field: 'level' },
+          tooltip: [
+            { field: 'label', title: period === 'day' ? 'Day (UTC)' : 'Week from (UTC)' },
+            { field: 'level', title: 'Level' },
+            { field: 'users', title: 'Active users' },
+          ],
+        },
+      } as vl.TopLevelSpec,
+    };
   };
 }
 
@@ -421,6 +555,156 @@ export const CHARTS: readonly ChartDef[] = [
       'Sessions (count)',
     ),
   },
+  {
+    id: 'conversions-per-day',
+    title: 'Conversions per day',
+    caption:
+      "Level changes on each day (UTC), by event time: free to paid and paid to free, from each user's level history (user_levels). Days with none are empty.",
+    queries: ['conversions-by-day'],
+    build: conversionChart('conversions-by-day', 'day'),
+  },
+  {
+    id: 'conversions-per-week',
+    title: 'Conversions per week',
+    caption: 'Level changes in each week (Monday to Sunday, UTC), by event time: free to paid and paid to free.',
+    queries: ['conversions-by-week'],
+    build: conversionChart('conversions-by-week', 'week_start'),
+  },
+  {
+    id: 'active-users-per-day',
+    title: 'Active users per day',
+    caption:
+      'Users who played at least one song on each day (UTC), each counted once, at the level of their last play that day.',
+    queries: ['active-users-by-day'],
+    build: activeUsersChart('active-users-by-day', 'day'),
+  },
+  {
+    id: 'active-users-per-week',
+    title: 'Active users per week',
+    caption:
+      'Users who played at least one song in each week (Monday to Sunday, UTC), each counted once, at the level of their last play that week.',
+    queries: ['active-users-by-week'],
+    build: activeUsersChart('active-users-by-week', 'week_start'),
+  },
+  {
+    id: 'weekly-retention',
+    title: 'Weekly retention by cohort',
+    caption:
+      'Users grouped by the week of their first play (the cohort); each cell: the share of the cohort who played in the week so many weeks later.',
+    queries: ['weekly-retention'],
+    build(rows) {
+      const values = (rows['weekly-retention'] ?? []).map((r) => ({
+        cohort: str(r['cohort_week']),
+        cohortUsers: num(r['cohort_users']),
+        offset: num(r['week_offset']),
+        active: num(r['active_users']),
+        retained: num(r['retained_pct']),
+      }));
+      if (values.length === 0) return { marks: 0 };
+      const offsets = [...new Set(values.map((v) => v.offset))].sort((a, b) => a - b);
+      return {
+        marks: values.length,
+        spec: {
+          width: { step: 56 },
+          height: { step: 28 },
+          data: { values },
+          mark: { type: 'rect', stroke: '#ffffff', strokeWidth: 1 },
+          encoding: {
+            x: {
+              field: 'offset',
+              type: 'ordinal',
+              title: 'Weeks after the cohort week (count)',
+              scale: { domain: offsets },
+              axis: { labelAngle: 0 },
+            },
+            y: { field: 'cohort', type: 'ordinal', title: 'Cohort (UTC, week from Monday)' },
+            color: {
+              field: 'retained',
+              type: 'quantitative',
+              title: 'Retained (%)',
+              scale: {
+                type: 'quantize',
+                domain: [0, 100],
+                range: ['#dbeafe', '#93c5fd', '#60a5fa', '#2563eb', '#1e3a8a'],
+              },
+            },
+            tooltip: [
+              { field: 'cohort', title: 'Cohort week from (UTC)' },
+              { field: 'cohortUsers', title: 'Users in cohort' },
+              { field: 'offset', title: 'Weeks later' },
+              { field: 'active', title: 'Active users' },
+              { field: 'retained', title: 'Retained (%)' },
+            ],
+          },
+        },
+      };
+    },
+  },
+  {
+    id: 'plays-around-upgrade',
+    title: 'Plays before and after upgrading',
+    caption:
+      'Each change from free to paid (a user and the day, UTC): songs played in the free interval it ended and in the paid interval it started.',
+    queries: ['plays-around-upgrade'],
+    build(rows) {
+      const values = (rows['plays-around-upgrade'] ?? []).flatMap((r) =>
+        (['before', 'after'] as const).map((period) => ({
+          user: str(r['user_id']),
+          upgrade: `${str(r['user_id'])} (${str(r['upgraded_at']).slice(0, 10)})`,
+          upgradedAt: str(r['upgraded_at']),
+          period,
+          plays: num(r[`plays_${period}`]),
+          days: num(r[`days_${period}`]),
+        })),
+      );
+      if (values.length === 0) return { marks: 0 };
+      return {
+        marks: values.length,
+        spec: {
+          // A fixed width: a step width would count each user's two bars (xOffset) apart.
+          width: WIDTH,
+          height: HEIGHT,
+          data: { values },
+          mark: { type: 'bar' },
+          encoding: {
+            x: {
+              field: 'upgrade',
+              type: 'ordinal',
+              title: 'User (day of the upgrade, UTC)',
+              sort: [...new Set(values.map((v) => v.upgrade))],
+              axis: { labelAngle: -45 },
+            },
+            xOffset: { field: 'period', type: 'nominal', sort: ['before', 'after'] },
+            y: playsAxis,
+            color: {
+              field: 'period',
+              type: 'nominal',
+              title: 'Plays, relative to the upgrade',
+              sort: ['before', 'after'],
+              scale: { domain: ['before', 'after'], range: [LEVEL_COLORS['free'], LEVEL_COLORS['paid']] },
+            },
+            tooltip: [
+              { field: 'user', title: 'User' },
+              { field: 'upgradedAt', title: 'Upgraded at (UTC)' },
+              { field: 'period', title: 'Period' },
+              { field: 'plays', title: 'Plays' },
+              { field: 'days', title: 'Days with plays' },
+            ],
+          },
+        },
+      };
+    },
+  },
+];
+
+/** The charts of the page's "Free and paid" section, in order. */
+export const FREE_AND_PAID_CHARTS: readonly string[] = [
+  'conversions-per-day',
+  'conversions-per-week',
+  'active-users-per-day',
+  'active-users-per-week',
+  'weekly-retention',
+  'plays-around-upgrade',
 ];
 
 /** A phone's chart width (a 390 px screen, less the page's and the figure's padding). */
@@ -445,8 +729,86 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   const compiled = vl.compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as vl.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    const svg = await view.toSVG();
+    return withTooltips(svg, describedItems((view.scenegraph() as unknown as { root: SceneMark }).root));
   } finally {
     view.finalize();
   }
+}
+
+interface SceneItem {
+  readonly items?: readonly SceneMark[];
+  readonly description?: unknown;
+  readonly aria?: boolean;
+  readonly tooltip?: unknown;
+}
+interface SceneMark {
+  readonly marktype: string;
+  readonly items?: readonly SceneItem[];
+}
+
+/** vega's scenegraph traversal and mark types, typed for what describedItems reads. */
+const sceneVisit = vega.sceneVisit as unknown as <T>(scene: SceneMark | SceneItem, visitor: (x: T) => void) => void;
+const MARK_TYPES = (vega as unknown as { Marks: Record<string, { nested?: boolean }> }).Marks;
+
+/**
+ * The scenegraph's mark items that vega's SVG renderer writes with an
+ * aria-label and role graphics-symbol (a described item of any mark but a
+ * group), in the order it writes them: its own traversal (sceneVisit; a
+ * line's or an area's items are one element, written from the first).
+ */
+export function describedItems(root: SceneMark): SceneItem[] {
+  const out: SceneItem[] = [];
+  const mark = (scene: SceneMark) => {
+    const process = (item: SceneItem) => {
+      if (scene.marktype === 'group') sceneVisit(item, (child: SceneMark) => mark(child));
+      else if (item.description !== null && item.description !== undefined && item.aria !== false) out.push(item);
+    };
+    const nested = MARK_TYPES[scene.marktype]?.nested;
+    if (nested) {
+      if (scene.items?.[0]) process(scene.items[0]);
+    } else sceneVisit(scene, process);
+  };
+  mark(root);
+  return out;
+}
+
+/** vega's default tooltip text for an item's tooltip value (vega-view's formatTooltip: "key: value" lines). */
+export function tooltipText(value: unknown): string {
+  const one = (v: unknown) =>
+    Array.isArray(v) ? '[…]' : v !== null && typeof v === 'object' && !(v instanceof Date) ? '{…}' : String(v);
+  const list = (v: unknown[]) => `[${v.map(one).join(', ')}]`;
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return list(value);
+  if (typeof value === 'object' && !(value instanceof Date))
+    return Object.entries(value)
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? list(v) : one(v)}`)
+      .join('\n');
+  return String(value);
+}
+
+const xmlText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Hover tooltips without a script: every mark item that has a tooltip (the
+ * chart's `tooltip` fields, formatted by Vega-Lite) gets vega's own tooltip
+ * text as an SVG <title>, which the browser shows on hover, as vega's default
+ * tooltip handler does with a title attribute in a live view. `items`: the
+ * described items in the order the SVG has them (describedItems).
+ */
+export function withTooltips(svg: string, items: readonly SceneItem[]): string {
+  let k = 0;
+  const out = svg.replace(
+    /<((?!g\b)\w+)\b([^>]*?\srole="graphics-symbol"[^>]*?)(\/?)>/g,
+    (whole, tag: string, attrs: string, selfClosing: string) => {
+      const item = items[k];
+      k += 1;
+      if (item?.tooltip === null || item?.tooltip === undefined) return whole;
+      const title = `<title>${xmlText(tooltipText(item.tooltip))}</title>`;
+      return selfClosing ? `<${tag}${attrs}>${title}</${tag}>` : `${whole}${title}`;
+    },
+  );
+  if (k !== items.length)
+    throw new Error(`the chart's SVG has ${k} described marks but its scenegraph ${items.length}: no tooltips matched`);
+  return out;
 }

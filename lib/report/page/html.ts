@@ -3,9 +3,9 @@
  * and diagram as inline SVG, no script), readable on a laptop and printable.
  */
 import type { CheckResult } from '../checks.ts';
-import { WIDE_CHARTS, type Rows } from './charts.ts';
+import { FREE_AND_PAID_CHARTS, WIDE_CHARTS, type Rows } from './charts.ts';
 import { escapeHtml } from './html-escape.ts';
-import type { ReportData } from './report-data.ts';
+import { USER_TIMELINES_QUERY, type ReportData } from './report-data.ts';
 import { driftSection, freshnessSection } from './sources-section.ts';
 
 export interface RenderedChart {
@@ -70,6 +70,47 @@ ${sql}
 </figure>`;
 }
 
+/**
+ * Every user's free and paid intervals (user_levels), one tbody per user with
+ * the id `user-<user_id>`: the index of users above it links to each (the
+ * page runs no script, so a user is found by that link, by the address
+ * …#user-42, or by the browser's find for an id or a name).
+ */
+function userTimelines(data: ReportData): string {
+  const query = data.queries.get(USER_TIMELINES_QUERY);
+  const rows = query?.rows ?? [];
+  const sql = query ? sqlDetails(`The SQL behind it (${query.query.file})`, query.query.sql) : '';
+  if (rows.length === 0) return `<p class="empty">No level history loaded (user_levels is empty).</p>${sql}`;
+  const byUser = new Map<string, Rows[number][]>();
+  for (const r of rows) {
+    const id = String(r['user_id']);
+    byUser.set(id, [...(byUser.get(id) ?? []), r]);
+  }
+  const name = (r: Rows[number]) =>
+    [r['first_name'], r['last_name']].filter((x) => x !== null && x !== undefined).join(' ');
+  const until = (v: unknown) => (v === null || v === undefined ? '<span class="null">now (current)</span>' : cell(v));
+  const bodies = [...byUser]
+    .map(
+      ([id, intervals]) =>
+        `<tbody id="user-${escapeHtml(id)}" data-user="${escapeHtml(id)}">${intervals
+          .map(
+            (r) =>
+              `<tr data-level="${escapeHtml(r['level'])}"><td class="num">${escapeHtml(id)}</td><td>${escapeHtml(name(r))}</td><td>${cell(r['level'])}</td><td>${cell(r['valid_from'])}</td><td>${until(r['valid_to'])}</td></tr>`,
+          )
+          .join('')}</tbody>`,
+    )
+    .join('\n');
+  const changed = [...byUser.values()].filter((intervals) => intervals.length > 1).length;
+  return `<p class="user-index" id="user-index">${fmt(byUser.size)} users, ${fmt(changed)} of them changed level (${fmt(rows.length)} intervals). Go to a user: ${[
+    ...byUser.keys(),
+  ]
+    .map((id) => `<a href="#user-${escapeHtml(id)}">${escapeHtml(id)}</a>`)
+    .join(' ')}</p>
+<div class="scroll timelines"><table class="rows timelines"><thead><tr><th class="num">user_id</th><th>name</th><th>level</th><th>valid_from (UTC)</th><th>valid_to (UTC)</th></tr></thead>
+${bodies}
+</table></div>${sql}`;
+}
+
 function checkRow(r: CheckResult): string {
   const ok = r.failures === 0;
   const sample = ok
@@ -118,7 +159,7 @@ figure.chart { margin: 0; background: #fff; border: 1px solid #e5e7eb; border-ra
 .plot svg { max-width: 100%; height: auto; display: block; }
 details.sql { margin-top: 6px; font-size: 12px; }
 details.sql summary { cursor: pointer; color: #1d4ed8; }
-pre { background: #f3f4f6; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 11.5px; white-space: pre-wrap; }
+pre { background: #f3f4f6; padding: 8px; border-radius: 4px; overflow-x: auto; font-size: 11.5px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .note { background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 10px 14px; font-size: 14px; }
 .erd-wrap { background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; padding: 8px; overflow-x: auto; }
 .erd-wrap svg { max-width: 100%; height: auto; display: block; }
@@ -137,6 +178,12 @@ tr.fail { background: #fef2f2; }
 .offending { margin: 4px 0; }
 .two { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr)); gap: 14px; align-items: start; }
 footer { color: #6b7280; font-size: 12px; padding: 20px; }
+.user-index { font-size: 12.5px; line-height: 1.8; }
+.user-index a { color: #1d4ed8; margin-right: 2px; }
+div.timelines { max-height: 420px; overflow-y: auto; border: 1px solid #e5e7eb; background: #fff; }
+table.timelines thead th { position: sticky; top: 0; }
+table.timelines tbody { border-top: 2px solid #d1d5db; scroll-margin-top: 30px; }
+table.timelines tbody:target td { background: #fef3c7; }
 @media print {
   body { background: #fff; }
   header, main, footer { max-width: none; padding: 0; }
@@ -145,6 +192,7 @@ footer { color: #6b7280; font-size: 12px; padding: 20px; }
   figure.chart, .figures li, .erd-wrap { border-color: #d1d5db; }
   h2 { break-after: avoid; page-break-after: avoid; }
   .erd-wrap { overflow: visible; break-inside: avoid; }
+  div.timelines { max-height: none; overflow: visible; }
   @page { size: A4; margin: 12mm; }
 }
 `;
@@ -166,7 +214,8 @@ export function renderPage(input: PageInput): string {
   const listening = ['plays-by-hour', 'plays-by-weekday', 'plays-by-day', 'sessions-by-plays', 'sessions-by-minutes'];
   const users = ['users-by-level', 'plays-by-level', 'plays-by-platform', 'top-locations'];
   const songs = ['most-played-songs', 'most-played-artists'];
-  const drawnIds = new Set([...listening, ...users, ...songs]);
+  const freeAndPaid = [...FREE_AND_PAID_CHARTS];
+  const drawnIds = new Set([...listening, ...users, ...songs, ...freeAndPaid]);
   const rest = charts.filter((c) => !drawnIds.has(c.id)).map((c) => c.id);
   const runs = data.runs
     ? `<h3>Last runs</h3>${rowsTable(data.runs.rows, data.runs.columns)}${sqlDetails('SQL', data.runs.sql)}`
@@ -189,7 +238,7 @@ export function renderPage(input: PageInput): string {
       .replace('T', ' ')
       .replace(/\.\d+Z$/, ' UTC'),
   )} from ${escapeHtml(data.engine)} at ${escapeHtml(data.where)}. Plays from ${escapeHtml(period(data))}. All times are UTC.</p>
-<nav><a href="#listening">Listening</a><a href="#users">Users</a><a href="#songs">Songs</a><a href="#schema">Schema</a><a href="#trust">Checks and loads</a></nav>
+<nav><a href="#listening">Listening</a><a href="#users">Users</a><a href="#free-and-paid">Free and paid</a><a href="#songs">Songs</a><a href="#schema">Schema</a><a href="#trust">Checks and loads</a></nav>
 <ul class="figures">
 <li><b>${fmt(plays)}</b><span>plays (songplays)</span></li>
 <li><b>${fmt(count('users'))}</b><span>users</span></li>
@@ -202,6 +251,12 @@ export function renderPage(input: PageInput): string {
 <main>
 <section id="listening"><h2>When they listen</h2>${figures(listening)}</section>
 <section id="users"><h2>Who listens, and where</h2>${figures(users)}</section>
+<section id="free-and-paid"><h2>Free and paid</h2>
+<p class="legend">From each user's level history by event time (user_levels: one interval per level, from the event where it started). A conversion is an interval whose previous interval of the same user had the other level, counted on the day or week it started. A user is active on a day or in a week when they played at least one song then, counted once, at the level of their last play. A cohort is the users whose first play was in that week (Monday to Sunday, UTC). Hover a bar or cell for its exact values.</p>
+${figures(freeAndPaid)}
+<h3 id="user-timelines">Each user's timeline</h3>
+${userTimelines(data)}
+</section>
 <section id="songs"><h2>What they play</h2>
 <p class="note" id="match-rate"><b>Song match rate: ${fmt(matched)} of ${fmt(plays)} plays (${rate.toFixed(1)}%) have a song_id.</b>
 A play gets a song_id only when its title, artist name and duration (within 0.01 s) match a song in the song data, which is a small sample of the Million Song Dataset; most songs played are not in it.

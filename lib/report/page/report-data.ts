@@ -68,9 +68,12 @@ export interface ReportData {
   };
 }
 
-/** The analytics queries the charts read. */
+/** The analytics query whose rows the page shows as the table of every user's free and paid intervals. */
+export const USER_TIMELINES_QUERY = 'user-timelines';
+
+/** The analytics queries the page reads: the charts', and the user timelines table's. */
 export function chartQueryNames(): string[] {
-  return [...new Set(CHARTS.flatMap((c) => c.queries))];
+  return [...new Set([...CHARTS.flatMap((c) => c.queries), USER_TIMELINES_QUERY])];
 }
 
 /** The run record's latest runs (lib/load/run-record.ts), one row each, as `history` shows them. */

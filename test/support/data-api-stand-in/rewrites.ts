@@ -29,7 +29,7 @@ interface Rewrite {
 
 const replace = (re: RegExp, by: string) => (sql: string) => sql.replace(re, by);
 
-/** Epoch units per second of DATEDIFF's date parts the tool sends (r_Dateparts_for_datetime_functions). */
+/** Epoch units per second of DATEDIFF's sub-second and second date parts the tool sends (r_Dateparts_for_datetime_functions). */
 const DATEPART_PER_SECOND: Record<string, number> = {
   second: 1,
   seconds: 1,
@@ -42,10 +42,12 @@ const DATEPART_PER_SECOND: Record<string, number> = {
   msec: 1000,
   msecs: 1000,
 };
+/** Seconds per unit of DATEDIFF's day date part (r_Dateparts_for_datetime_functions); a day boundary is midnight (UTC here). */
+const SECONDS_PER_DATEPART: Record<string, number> = { day: 86400, days: 86400, d: 86400 };
 
-/** Redshift's DATEDIFF(second|millisecond, a, b) counts the boundaries crossed: floor(b) - floor(a) in epoch units. */
+/** Redshift's DATEDIFF(second|millisecond|day, a, b) counts the boundaries crossed: floor(b) - floor(a) in epoch units. */
 function datediffBoundaries(sql: string): string {
-  const re = /\bDATEDIFF\s*\(\s*(second|seconds|sec|secs|s|millisecond|milliseconds|ms|msec|msecs)\s*,/gi;
+  const re = /\bDATEDIFF\s*\(\s*(second|seconds|sec|secs|s|millisecond|milliseconds|ms|msec|msecs|day|days|d)\s*,/gi;
   let out = '';
   let last = 0;
   for (let m = re.exec(sql); m; m = re.exec(sql)) {
@@ -67,9 +69,11 @@ function datediffBoundaries(sql: string): string {
     args.push(sql.slice(start, i));
     if (args.length !== 2) continue;
     const [a, b] = args as [string, string];
-    const per = DATEPART_PER_SECOND[(m[1] ?? '').toLowerCase()] ?? 1;
-    const units = (x: string) =>
-      `FLOOR(EXTRACT(EPOCH FROM CAST(${x.trim()} AS TIMESTAMP))${per === 1 ? '' : ` * ${per}`})`;
+    const part = (m[1] ?? '').toLowerCase();
+    const per = DATEPART_PER_SECOND[part] ?? 1;
+    const seconds = SECONDS_PER_DATEPART[part];
+    const scale = seconds !== undefined ? ` / ${seconds}` : per === 1 ? '' : ` * ${per}`;
+    const units = (x: string) => `FLOOR(EXTRACT(EPOCH FROM CAST(${x.trim()} AS TIMESTAMP))${scale})`;
     out += `${sql.slice(last, m.index)}(${units(b)} - ${units(a)})`;
     last = i + 1;
     re.lastIndex = i + 1;
@@ -163,7 +167,7 @@ export const REWRITES: readonly Rewrite[] = [
     apply: replace(/\bSYSDATE\b/gi, "CAST(transaction_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP)"),
   },
   {
-    what: 'DATEDIFF(second|millisecond, a, b) as the number of boundaries of that part crossed',
+    what: 'DATEDIFF(second|millisecond|day, a, b) as the number of boundaries of that part crossed',
     page: 'r_DATEDIFF_function',
     apply: datediffBoundaries,
   },

@@ -1,0 +1,13 @@
+-- Conversions by day: level changes on each day (UTC) by event time, from user_levels: an interval whose previous interval (same user) had the other level, counted on its valid_from's day.
+SELECT TO_CHAR(changes.valid_from, 'YYYY-MM-DD') AS day,
+    SUM(CASE WHEN changes.previous_level = 'free' AND changes.level = 'paid' THEN 1 ELSE 0 END) AS free_to_paid,
+    SUM(CASE WHEN changes.previous_level = 'paid' AND changes.level = 'free' THEN 1 ELSE 0 END) AS paid_to_free
+FROM (
+    SELECT ul.level, ul.valid_from,
+        LAG(ul.level) OVER (PARTITION BY ul.user_id ORDER BY ul.valid_from, ul.valid_to NULLS LAST) AS previous_level
+    FROM user_levels AS ul
+) AS changes
+WHERE (changes.previous_level = 'free' AND changes.level = 'paid')
+    OR (changes.previous_level = 'paid' AND changes.level = 'free')
+GROUP BY 1
+ORDER BY 1

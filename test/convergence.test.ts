@@ -1,0 +1,112 @@
+// Late and replayed data converge (issue 30): random deliveries of the real
+// log and song files, and of a generated set, in 2–6 shuffled incremental
+// runs with files delivered again, each end where one full load of the same
+// files ends, table by table. A failing case prints its seed and the files of
+// each run; `npm run fuzz -- --history --runs N` tries more seeds.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { generate } from '../lib/sample/generator.ts';
+import { sharedSparkify } from './helpers/cli.ts';
+import {
+  convergenceCase,
+  dataApiConvergence,
+  convergenceRunner,
+  convergenceSource,
+  describeCase,
+  type ConvergenceSource,
+} from './helpers/convergence.ts';
+import { startDataApiStandIn } from './helpers/data-api.ts';
+import { migratedDatabase } from './helpers/load.ts';
+import { startS3 } from './helpers/s3.ts';
+
+/** Cases a run of `npm test` tries (seeded: the same cases every run); CONVERGENCE_CASES for a quick look. */
+const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 130);
+const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 70);
+const STAND_IN_CASES = Math.min(3, Number(process.env['CONVERGENCE_CASES'] ?? 3));
+const SEED = 20261207;
+/** Databases loaded at once: the loads wait on the server as much as on node, so two share two cores well. */
+const WORKERS = 2;
+
+const data = sharedSparkify();
+if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
+  throw new Error('REQUIRE_SHARED_DATA=1 but ../shared/sparkify is missing');
+
+/** Runs `cases` seeds over WORKERS databases; fails with the first case that does not converge. */
+async function check(t: ExecutionContext, source: ConvergenceSource, cases: number): Promise<void> {
+  let next = 0;
+  let failure: string | undefined;
+  await Promise.all(
+    Array.from({ length: WORKERS }, async () => {
+      const tdb = await migratedDatabase();
+      const runner = await convergenceRunner(source, tdb.url);
+      try {
+        while (next < cases && failure === undefined) {
+          const c = convergenceCase(source, SEED + next++);
+          const diff = await runner.run(c);
+          if (diff.length > 0)
+            failure ??= `${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}`;
+        }
+      } finally {
+        await runner.close();
+        await tdb.drop();
+      }
+    }),
+  );
+  if (failure !== undefined) t.fail(failure);
+  else t.pass();
+  t.log(`${Math.min(next, cases)} cases of ${source.name}`);
+}
+
+async function generatedSource(t: ExecutionContext): Promise<ConvergenceSource> {
+  const out = await mkdtemp(path.join(os.tmpdir(), 'sparkify-converge-gen-'));
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  await generate({ songs: 150, events: 3000, days: 20, seed: 7, out });
+  return convergenceSource('a generated set (150 songs, 3000 events, 20 days, seed 7)', {
+    logDir: path.join(out, 'log_data'),
+    songDir: path.join(out, 'song_data'),
+    jsonPath: path.join(out, 'log_json_path.json'),
+  });
+}
+
+(data ? test : test.skip)(
+  data
+    ? "Sparkify's real files delivered in 2–6 shuffled incremental runs, some twice, end as one full load"
+    : "Sparkify's real files in shuffled incremental runs (skipped: ../shared/sparkify not found)",
+  async (t) => {
+    t.timeout(20 * 60_000);
+    const root = data ?? '';
+    const source = await convergenceSource('the real sample', {
+      logDir: path.join(root, 'log_data'),
+      songDir: path.join(root, 'song_data'),
+      jsonPath: path.join(root, 'log_json_path.json'),
+    });
+    t.is(source.logFiles.length, 30);
+    await check(t, source, REAL_CASES);
+  },
+);
+
+test('a generated set delivered in 2–6 shuffled incremental runs, some twice, ends as one full load', async (t) => {
+  t.timeout(20 * 60_000);
+  await check(t, await generatedSource(t), GENERATED_CASES);
+});
+
+test('through the Data API stand-in (the Redshift plan, sources in S3), shuffled incremental runs end as one full load', async (t) => {
+  t.timeout(15 * 60_000);
+  const buckets = { data: 'sparkify-converge', manifests: 'sparkify-converge-manifests' };
+  const s3 = await startS3([buckets.data, buckets.manifests]);
+  t.teardown(() => s3.close());
+  const standIn = await startDataApiStandIn(s3);
+  t.teardown(() => standIn.close());
+  const source = await generatedSource(t);
+  const cases = Array.from({ length: STAND_IN_CASES }, (_, i) => convergenceCase(source, SEED + i));
+  const { failure, expected } = await dataApiConvergence(source, s3, standIn, buckets, cases);
+  if (failure !== undefined) return t.fail(failure);
+  // The same rows as the PostgreSQL path's full load of the same files.
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  const runner = await convergenceRunner(source, tdb.url);
+  await runner.close();
+  t.deepEqual(expected, runner.expected);
+});

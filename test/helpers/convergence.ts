@@ -1,0 +1,303 @@
+/**
+ * Late and replayed data converge (issue 30): after any sequence of
+ * incremental loads, every star table equals one full load of the same files.
+ *
+ * A case is drawn from a seed: the log files (and, half the time, the song
+ * files too) split at random into 2–6 deliveries, in a shuffled order, so
+ * later days often arrive before earlier ones; some files already delivered
+ * are delivered again in a later run (rewritten with a new modification time:
+ * the ledger sees a changed object and stages it again). Each delivery is
+ * added to a source folder that keeps what came before, then
+ * `load --incremental` runs. The star tables are compared with one full
+ * load of all the files. Shared by test/convergence.test.ts (a fixed seed)
+ * and `npm run fuzz -- --history` (any seed, any number of cases).
+ */
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, utimes } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from '../../loaders/index.ts';
+import { loadConfig } from '../../lib/config/config.ts';
+import { openDatabase } from '../../lib/db/database.ts';
+import { runLoad } from '../../lib/load/runner.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { prng } from '../../lib/sample/generator.ts';
+import { runCli } from './cli.ts';
+import type { DataApiStandIn } from './data-api.ts';
+import { createTestDatabase, queryOnce } from './database.ts';
+import type { TestS3 } from './s3.ts';
+
+/** The files a case splits: log and song files relative to their folders. */
+export interface ConvergenceSource {
+  readonly name: string;
+  readonly logDir: string;
+  readonly songDir: string;
+  readonly jsonPath: string;
+  readonly logFiles: readonly string[];
+  readonly songFiles: readonly string[];
+}
+
+export interface Delivery {
+  readonly logs: readonly string[];
+  readonly songs: readonly string[];
+  /** Files delivered before, delivered again (rewritten, same bytes, newer modification time). */
+  readonly replayedLogs: readonly string[];
+  readonly replayedSongs: readonly string[];
+}
+
+export interface ConvergenceCase {
+  readonly seed: number;
+  readonly runs: readonly Delivery[];
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+export async function convergenceSource(
+  name: string,
+  dirs: { logDir: string; songDir: string; jsonPath: string },
+): Promise<ConvergenceSource> {
+  return { name, ...dirs, logFiles: await filesUnder(dirs.logDir), songFiles: await filesUnder(dirs.songDir) };
+}
+
+/** The case a seed stands for: the same seed always gives the same runs. */
+export function convergenceCase(source: ConvergenceSource, seed: number): ConvergenceCase {
+  const rnd = prng(seed);
+  const count = 2 + Math.floor(rnd() * 5);
+  const logRuns = source.logFiles.map(() => Math.floor(rnd() * count));
+  // Half the cases deliver every song file first (the usual shape); the other half split them too.
+  const splitSongs = rnd() < 0.5;
+  const songRuns = source.songFiles.map(() => (splitSongs ? Math.floor(rnd() * count) : 0));
+  const delivered = { logs: [] as string[], songs: [] as string[] };
+  const runs: Delivery[] = [];
+  for (let run = 0; run < count; run += 1) {
+    const replay = (files: readonly string[], share: number) => files.filter(() => rnd() < share);
+    const replayedLogs = replay(delivered.logs, 0.15);
+    const replayedSongs = replay(delivered.songs, 0.02);
+    const logs = source.logFiles.filter((_, i) => logRuns[i] === run);
+    const songs = source.songFiles.filter((_, i) => songRuns[i] === run);
+    runs.push({ logs, songs, replayedLogs, replayedSongs });
+    delivered.logs.push(...logs);
+    delivered.songs.push(...songs);
+  }
+  return { seed, runs };
+}
+
+/** What a failing case prints: its seed and the files of each run. */
+export function describeCase(source: ConvergenceSource, c: ConvergenceCase): string {
+  const list = (files: readonly string[]) =>
+    files.length <= 12 ? files.join(', ') || '-' : `${files.length} files: ${files.slice(0, 12).join(', ')}, …`;
+  return [
+    `${source.name}, seed ${c.seed}, ${c.runs.length} incremental runs:`,
+    ...c.runs.map(
+      (r, i) =>
+        `  run ${i + 1}: logs ${list(r.logs)}; songs ${list(r.songs)}` +
+        (r.replayedLogs.length + r.replayedSongs.length > 0
+          ? `; again: logs ${list(r.replayedLogs)}; songs ${list(r.replayedSongs)}`
+          : ''),
+    ),
+  ].join('\n');
+}
+
+/** The tables compared: every star table (the registered transforms). */
+export const COMPARED_TABLES = pipeline.transforms.map((s) => s.table);
+
+/** Columns left out of the comparison: identities, whose values are not data. */
+const IDENTITIES: Readonly<Record<string, readonly string[]>> = { songplays: ['songplay_id'] };
+
+/** Every compared table's rows, as sorted text, by table. */
+export async function starRows(url: string): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of COMPARED_TABLES) {
+    const columns = (
+      await queryOnce<{ column_name: string }>(
+        url,
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+        [table],
+      )
+    )
+      .map((r) => r.column_name)
+      .filter((c) => !(IDENTITIES[table] ?? []).includes(c));
+    const rows = await queryOnce<{ t: string }>(
+      url,
+      `SELECT CAST((${columns.map((c) => `r.${c}`).join(', ')}) AS TEXT) AS t FROM ${table} AS r ORDER BY 1`,
+    );
+    out[table] = rows.map((r) => r.t);
+  }
+  return out;
+}
+
+/** Where two loads differ: each table's rows only one side has (a few of each). */
+export function differences(expected: Record<string, string[]>, actual: Record<string, string[]>): string[] {
+  const shown = 5;
+  const out: string[] = [];
+  for (const table of COMPARED_TABLES) {
+    const want = new Set(expected[table]);
+    const got = new Set(actual[table]);
+    const missing = [...want].filter((r) => !got.has(r));
+    const extra = [...got].filter((r) => !want.has(r));
+    if (missing.length + extra.length === 0 && want.size === got.size) continue;
+    out.push(
+      `${table}: ${missing.length} rows of the full load missing, ${extra.length} rows it does not have` +
+        missing
+          .slice(0, shown)
+          .map((r) => `\n    full load only:   ${r}`)
+          .join('') +
+        extra
+          .slice(0, shown)
+          .map((r) => `\n    incremental only: ${r}`)
+          .join(''),
+    );
+  }
+  return out;
+}
+
+/** Empties what a load writes, so one database serves every case. */
+const RESET = `TRUNCATE ${[...pipeline.tables, 'load_ledger'].join(', ')}`;
+
+export interface Runner {
+  /** The star tables after one full load of every file. */
+  readonly expected: Record<string, string[]>;
+  /** Runs a case; resolves to its differences from the full load (empty when it converges). */
+  run(c: ConvergenceCase): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** A runner on a migrated PostgreSQL database (`url`), loading in-process. */
+export async function convergenceRunner(source: ConvergenceSource, url: string): Promise<Runner> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'sparkify-converge-'));
+  const settings = (logDir: string, songDir: string) =>
+    loadConfig({ DATABASE_URL: url, LOG_DATA: logDir, SONG_DATA: songDir, LOG_JSONPATH: source.jsonPath });
+  const db = await openDatabase(settings(source.logDir, source.songDir), silentLogger);
+  const load = async (logDir: string, songDir: string, incremental: boolean) => {
+    await runLoad(db, {
+      config: settings(logDir, songDir),
+      log: silentLogger,
+      pipeline,
+      incremental,
+      allowEmpty: true,
+    });
+  };
+  try {
+    await queryOnce(url, RESET);
+    await load(source.logDir, source.songDir, false);
+    const expected = await starRows(url);
+    let n = 0;
+    return {
+      expected,
+      async run(c) {
+        n += 1;
+        const root = path.join(scratch, String(n));
+        const logDir = path.join(root, 'log_data');
+        const songDir = path.join(root, 'song_data');
+        await mkdir(logDir, { recursive: true });
+        await mkdir(songDir, { recursive: true });
+        await queryOnce(url, RESET);
+        try {
+          let clock = Date.now() / 1000;
+          const put = async (from: string, to: string, again: boolean) => {
+            await mkdir(path.dirname(to), { recursive: true });
+            if (!again) return link(from, to);
+            // Delivered again: a new file with the same bytes and a newer modification time.
+            await rm(to);
+            await copyFile(from, to);
+            clock += 10;
+            await utimes(to, clock, clock);
+          };
+          for (const run of c.runs) {
+            for (const f of run.logs) await put(path.join(source.logDir, f), path.join(logDir, f), false);
+            for (const f of run.songs) await put(path.join(source.songDir, f), path.join(songDir, f), false);
+            for (const f of run.replayedLogs) await put(path.join(source.logDir, f), path.join(logDir, f), true);
+            for (const f of run.replayedSongs) await put(path.join(source.songDir, f), path.join(songDir, f), true);
+            await load(logDir, songDir, true);
+          }
+          return differences(expected, await starRows(url));
+        } finally {
+          await rm(root, { recursive: true, force: true });
+        }
+      },
+      async close() {
+        await db.close();
+        await rm(scratch, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await db.close();
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * The Redshift plan through the Data API stand-in, sources in s3rver: each
+ * case's deliveries go under a prefix of their own, each run is
+ * `load --incremental` on the command line (manifests under
+ * LOAD_MANIFEST_PREFIX), and the result is compared with one full load of
+ * the same objects through the stand-in. A file delivered again is written
+ * again with the same bytes (S3 gives it the same ETag: the ledger sees it
+ * unchanged).
+ */
+export async function dataApiConvergence(
+  source: ConvergenceSource,
+  s3: TestS3,
+  standIn: DataApiStandIn,
+  buckets: { readonly data: string; readonly manifests: string },
+  cases: readonly ConvergenceCase[],
+): Promise<{ failure?: string; expected: Record<string, string[]> }> {
+  const read = (dir: string, f: string) => readFile(path.join(dir, f));
+  const put = async (prefix: string, dir: string, files: readonly string[]) => {
+    const objects: [string, Buffer][] = [];
+    for (const f of files) objects.push([`${prefix}${f.split(path.sep).join('/')}`, await read(dir, f)]);
+    await s3.seed(buckets.data, objects);
+  };
+  const migratedWarehouse = async (prefix: string) => {
+    const tdb = await createTestDatabase();
+    const env = {
+      ...standIn.env(tdb.name),
+      LOG_DATA: `s3://${buckets.data}/${prefix}log_data/`,
+      SONG_DATA: `s3://${buckets.data}/${prefix}song_data/`,
+      LOG_JSONPATH: `s3://${buckets.data}/meta/log_json_path.json`,
+      LOAD_MANIFEST_PREFIX: `s3://${buckets.manifests}/${prefix}`,
+    };
+    const up = await runCli(['migrate', 'up'], env, { timeoutMs: 600_000 });
+    if (up.code !== 0) throw new Error(`migrate up through the stand-in failed: ${up.stderr}`);
+    return { tdb, env };
+  };
+  const load = async (env: Record<string, string>, args: readonly string[], what: string) => {
+    const r = await runCli(['load', ...args], env, { timeoutMs: 600_000 });
+    if (r.code !== 0) throw new Error(`${what} through the stand-in exited ${r.code}: ${r.stderr}`);
+  };
+  await s3.seed(buckets.data, [['meta/log_json_path.json', await readFile(source.jsonPath)]]);
+  await put('full/log_data/', source.logDir, source.logFiles);
+  await put('full/song_data/', source.songDir, source.songFiles);
+  const full = await migratedWarehouse('full/');
+  try {
+    await load(full.env, [], 'the full load');
+    const expected = await starRows(full.tdb.url);
+    for (const [i, c] of cases.entries()) {
+      const prefix = `case-${i}/`;
+      const inc = await migratedWarehouse(prefix);
+      try {
+        for (const [n, run] of c.runs.entries()) {
+          await put(`${prefix}log_data/`, source.logDir, [...run.logs, ...run.replayedLogs]);
+          await put(`${prefix}song_data/`, source.songDir, [...run.songs, ...run.replayedSongs]);
+          await load(inc.env, ['--incremental', '--allow-empty'], `run ${n + 1} of ${describeCase(source, c)}`);
+        }
+        const diff = differences(expected, await starRows(inc.tdb.url));
+        if (diff.length > 0)
+          return {
+            expected,
+            failure: `${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}`,
+          };
+      } finally {
+        await inc.tdb.drop();
+      }
+    }
+    return { expected };
+  } finally {
+    await full.tdb.drop();
+  }
+}
