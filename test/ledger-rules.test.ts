@@ -77,18 +77,22 @@ test("only 'loaded' records count: an object recorded only as 'staged' is new to
   const conn = await db.connect();
   t.teardown(() => conn.end());
   await insert('staged', 'run-1');
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [object], 'm1'), [object], "'staged' is not loaded");
+  t.deepEqual(
+    await newOrChanged(conn, 'postgres', 'staging_events', [object], 'm1'),
+    [object],
+    "'staged' is not loaded",
+  );
   await insert('loaded', 'run-2');
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [object], 'm1'), [], "'loaded' is");
-  t.deepEqual(await newOrChanged(conn, 'staging_songs', [object], 'm1'), [object], 'per table');
+  t.deepEqual(await newOrChanged(conn, 'postgres', 'staging_events', [object], 'm1'), [], "'loaded' is");
+  t.deepEqual(await newOrChanged(conn, 'postgres', 'staging_songs', [object], 'm1'), [object], 'per table');
   const changed = { ...object, version: 'etag-2' };
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [changed], 'm1'), [changed], 'a changed ETag');
+  t.deepEqual(await newOrChanged(conn, 'postgres', 'staging_events', [changed], 'm1'), [changed], 'a changed ETag');
   const resized = { ...object, size: 121 };
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [resized], 'm1'), [resized], 'a changed size');
-  t.deepEqual(await newOrChanged(conn, 'staging_events', [object], 'm2'), [object], 'a changed mapping');
+  t.deepEqual(await newOrChanged(conn, 'postgres', 'staging_events', [resized], 'm1'), [resized], 'a changed size');
+  t.deepEqual(await newOrChanged(conn, 'postgres', 'staging_events', [object], 'm2'), [object], 'a changed mapping');
   await tdb.query('update load_ledger set mapping_fingerprint = null');
   t.deepEqual(
-    await newOrChanged(conn, 'staging_events', [object], 'm1'),
+    await newOrChanged(conn, 'postgres', 'staging_events', [object], 'm1'),
     [object],
     'a record written before the mapping was recorded',
   );

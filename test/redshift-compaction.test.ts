@@ -196,9 +196,25 @@ test.serial('a second, incremental run compacts and COPYs only the new objects',
   t.regex(second.stderr, /Staging staging_songs: compacted 3 objects into 3 chunks/);
   const ran = await copies(mark);
   t.deepEqual(
-    ran.map((c) => [c.table, c.gets, c.rows]),
+    ran.filter((c) => c.table.startsWith('staging_')).map((c) => [c.table, c.gets, c.rows]),
     [['staging_songs', 3, 3]],
     'only the songs COPY runs, of the new objects',
+  );
+  // The ledger in SQL (lib/stage/ledger.ts): each source's listing COPY'd from one file (the log
+  // files', then the 33 song objects'), and the 3 new objects recorded from one file.
+  const ledger = ran.filter((c) => !c.table.startsWith('staging_'));
+  t.deepEqual(
+    ledger.map((c) => [c.table, c.gets]),
+    [
+      ['ledger_listed', 1],
+      ['ledger_listed', 1],
+      ['ledger_loaded', 1],
+    ],
+    "the ledger's object lists, one file each",
+  );
+  t.deepEqual(
+    ledger.slice(1).map((c) => c.rows),
+    [33, 3],
   );
   const songs = await db.query<{ n: number }>("select count(*)::int as n from songs where song_id like 'SOYNEW%'");
   t.is(songs[0]?.n, 3);

@@ -40,7 +40,7 @@ const compactScript = () =>
 
 test('Redshift load plan with --compact: one COPY … MANIFEST GZIP per table, from the chunks under LOAD_STAGE_PREFIX', async (t) => {
   const script = await compactScript();
-  const copies = splitStatements(script).filter((s) => /^(--[^\n]*\n)*COPY /m.test(s));
+  const copies = splitStatements(script).filter((s) => /^(--[^\n]*\n)*COPY staging_/m.test(s));
   t.is(copies.length, 2, 'one COPY per table');
   for (const table of ['staging_events', 'staging_songs'])
     t.regex(
@@ -52,6 +52,44 @@ test('Redshift load plan with --compact: one COPY … MANIFEST GZIP per table, f
   t.regex(script, /-- compaction: the objects of s3:\/\/udacity-dend\/song_data are read by the loader/);
   t.regex(script, /named by its own object and line/);
   t.snapshot(script, 'redshift load, --compact');
+  t.deepEqual(lintRedshift(script), []);
+  if (sqlfluffAvailable) t.deepEqual(sqlfluffViolations(script), []);
+});
+
+/** An incremental plan with LOAD_STAGE_PREFIX (issue 27, item 5): the ledger compared and written in SQL. */
+const incrementalScript = () =>
+  loadScript(redshift, {
+    config: loadConfig({
+      IAM_ROLE_ARN: ROLE,
+      LOAD_STAGE_PREFIX: 's3://sparkify-stage/runs/',
+      LOAD_MANIFEST_PREFIX: 's3://sparkify-stage/manifests/',
+    }),
+    log: silentLogger,
+    pipeline,
+    incremental: true,
+  });
+
+test("Redshift incremental load plan: the ledger compared and recorded in SQL from object lists COPY'd from LOAD_STAGE_PREFIX", async (t) => {
+  const script = await incrementalScript();
+  for (const table of ['staging_events', 'staging_songs'])
+    t.regex(
+      script,
+      new RegExp(
+        `COPY ledger_listed \\(ordinal, object_uri, object_size, object_version\\)\nFROM 's3://sparkify-stage/runs/RUN-ID/ledger/listed-${table}.jsonl.gz'\nIAM_ROLE '[^']+'\nREGION 'us-west-2'\nFORMAT AS JSON 'auto'\nGZIP\n`,
+      ),
+    );
+  t.regex(script, /DELETE FROM ledger_listed USING load_ledger AS rec/);
+  t.regex(script, /SELECT ordinal FROM ledger_listed WHERE ordinal > -1 ORDER BY ordinal LIMIT 100000;/);
+  t.regex(
+    script,
+    /COPY ledger_loaded \(table_name, object_uri, object_size, object_version, mapping_fingerprint\)\nFROM 's3:\/\/sparkify-stage\/runs\/RUN-ID\/ledger\/loaded.jsonl.gz'/,
+  );
+  t.regex(
+    script,
+    /INSERT INTO load_ledger \([^)]*\)\nSELECT table_name, object_uri, object_size, object_version, mapping_fingerprint, 'RUN-ID', 'loaded', GETDATE\(\)\nFROM ledger_loaded;/,
+  );
+  t.notRegex(script, /INSERT INTO load_ledger [^;]*VALUES/, 'no multi-row INSERT into the ledger');
+  t.snapshot(script, 'redshift load, --incremental with LOAD_STAGE_PREFIX');
   t.deepEqual(lintRedshift(script), []);
   if (sqlfluffAvailable) t.deepEqual(sqlfluffViolations(script), []);
 });

@@ -12,6 +12,7 @@ import { replaceDeletes } from './runner.ts';
 import { selectSteps, type TransformStep } from './steps.ts';
 import { stagingFor } from '../stage/index.ts';
 import { renderStepPlan } from '../stage/plan.ts';
+import { ledgerScript } from '../stage/ledger.ts';
 
 export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<string> {
   const { staging, transforms } = selectSteps(opts.pipeline, opts.only);
@@ -20,10 +21,13 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
     '',
     ...schemaPreamble(opts.config.schema, { create: false }),
   ];
+  let ledger: ReturnType<typeof ledgerScript> | undefined;
   if (staging.length > 0) {
     const strategy = await stagingFor(dialect.name);
     // A plan never stops at a fault point: it runs nothing.
     const planned = await strategy.plan(staging, stagingContext({ ...opts, faults: noFaults }, 'RUN-ID'));
+    ledger = ledgerScript(dialect.name, planned.ledgerFiles);
+    if (opts.incremental) for (const step of staging) lines.push(...ledger.fresh(step.table));
     if (planned.before && planned.before.length > 0) {
       lines.push('-- staging tables emptied first, each statement committed on its own (TRUNCATE commits)');
       for (const sql of planned.before) lines.push(`${sql};`, '');
@@ -48,7 +52,12 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
       lines.push(`-- transform ${step.table}: ${step.description}`, '');
       lines.push(...stepSql(step, dialect));
     }
-    lines.push('-- the load ledger: the staged objects are recorded here, before the commit', 'COMMIT;', '');
+    lines.push(
+      '-- the load ledger: the staged objects are recorded here, before the commit',
+      ...(ledger?.record ?? []),
+      'COMMIT;',
+      '',
+    );
     return `${lines.join('\n').trimEnd()}\n`;
   }
   for (const step of transforms) {
@@ -56,6 +65,17 @@ export async function loadScript(dialect: Dialect, opts: LoadOptions): Promise<s
     lines.push(...stepSql(step, dialect));
     lines.push('COMMIT;', '');
   }
+  // Only a run that staged and filled every star table records its objects (lib/load/runner.ts).
+  if (ledger && transforms.length === opts.pipeline.transforms.length)
+    lines.push(
+      '-- step: ledger: the staged objects recorded as loaded',
+      'BEGIN;',
+      '',
+      ...ledger.record,
+      '',
+      'COMMIT;',
+      '',
+    );
   return `${lines.join('\n').trimEnd()}\n`;
 }
 

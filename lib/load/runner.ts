@@ -10,6 +10,7 @@ import { withWarehouseLock } from '../db/lock.ts';
 import { withRetry } from '../db/retry.ts';
 import type { Dialect } from '../dialect/index.ts';
 import type { StagedObjects } from '../stage/strategy.ts';
+import type { LedgerFiles } from '../stage/plan.ts';
 import { InterruptedError, SqlError, WarehouseError, naming, type RecordProblem } from '../errors.ts';
 import { surrogateKeyAssertion } from './upsert.ts';
 import { noFaults, type FaultPoints } from '../fault-points.ts';
@@ -432,8 +433,10 @@ async function lockedLoad(
     let skipped: readonly RecordProblem[] = [];
     let stagedObjects: readonly StagedObjects[] = [];
     let drift: readonly DriftReport[] = [];
+    let ledgerFiles: LedgerFiles | undefined;
     if (staging.length > 0) {
       const staged = await guard.step('stage', () => main.run('stage', () => strategy.stage(main.conn, staging, ctx)));
+      ledgerFiles = staged.ledgerFiles;
       skipped = staged.skipped;
       run.skipped = staged.skipped;
       drift = staged.drift ?? [];
@@ -457,7 +460,7 @@ async function lockedLoad(
       steps.push(emptied);
       run.steps.push(emptied);
     }
-    const recordStaged = () => recordLoaded(main.conn, db.dialect.name, runId, stagedObjects);
+    const recordStaged = () => recordLoaded(main.conn, db.dialect.name, runId, stagedObjects, ledgerFiles);
     if (opts.replace) {
       const replaced = await guard.step(REPLACE_STEP, () =>
         main.run('replace', () =>

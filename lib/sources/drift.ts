@@ -109,6 +109,13 @@ export interface RecordObserver {
   flatUnmapped(file: string, line: number, key: string, type: number): void;
   /** A record JSON.parse read (text: its JSON, for the line of a key). */
   parsedRecord(file: string, line: number, text: string, value: Record<string, unknown>): void;
+  /**
+   * The converter starts reading the object at `rank` in the listing, and
+   * ends it: the observer then needs no lookup of every listed object (1M
+   * objects: a Map of 1M keys) to know which came first.
+   */
+  objectOpened?(file: string, rank: number): void;
+  objectClosed?(file: string): void;
 }
 
 /** The type code of a parsed JSON value. */
@@ -194,12 +201,20 @@ export class DriftCounter implements RecordObserver {
   private readonly byName = new Map<string, KeyCounts>();
   private readonly ignoreCase: boolean;
   private readonly textKeys: ReadonlySet<string>;
-  /** Each object's place in the listing (objects not listed: after, in the order seen). */
+  /**
+   * Each object's place in the listing, for the objects given to the
+   * constructor (a sample) and those seen without objectOpened (not listed:
+   * after, in the order seen).
+   */
   private readonly ranks = new Map<string, number>();
+  /** The objects being read (objectOpened … objectClosed): their rank, and whether a record came. */
+  private readonly reading = new Map<string, { readonly rank: number; records: boolean }>();
   private lastFile = '';
   private lastRank = 0;
-  /** The objects that had records. */
+  /** The objects seen without objectOpened that had records. */
   private readonly seen = new Set<string>();
+  /** How many objects had records. */
+  private withRecords = 0;
 
   /**
    * `varcharColumns`: the columns of VARCHAR type (a number is loaded into
@@ -236,15 +251,34 @@ export class DriftCounter implements RecordObserver {
   /** The object's rank (one lookup per object while its records come in a row). */
   private rankOf(file: string): number {
     if (file === this.lastFile) return this.lastRank;
-    let rank = this.ranks.get(file);
-    if (rank === undefined) {
-      rank = this.ranks.size;
-      this.ranks.set(file, rank);
+    const open = this.reading.get(file);
+    let rank: number;
+    if (open) {
+      rank = open.rank;
+      if (!open.records) {
+        open.records = true;
+        this.withRecords += 1;
+      }
+    } else {
+      rank = this.ranks.get(file) ?? this.ranks.size;
+      if (!this.ranks.has(file)) this.ranks.set(file, rank);
+      if (!this.seen.has(file)) {
+        this.seen.add(file);
+        this.withRecords += 1;
+      }
     }
-    this.seen.add(file);
     this.lastFile = file;
     this.lastRank = rank;
     return rank;
+  }
+
+  objectOpened(file: string, rank: number): void {
+    this.reading.set(file, { rank, records: false });
+  }
+
+  objectClosed(file: string): void {
+    this.reading.delete(file);
+    if (this.lastFile === file) this.lastFile = '';
   }
 
   private count(entry: KeyCounts, type: number, rank: number, file: string, line: number): void {
@@ -360,8 +394,8 @@ export class DriftCounter implements RecordObserver {
       table: this.table,
       source: this.source,
       records: this.records,
-      objectsRead: this.seen.size,
-      objectsListed: objectsListed ?? this.seen.size,
+      objectsRead: this.withRecords,
+      objectsListed: objectsListed ?? this.withRecords,
       threshold: this.threshold,
       newKeys,
       typeChanges,

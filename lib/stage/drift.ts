@@ -23,12 +23,17 @@ import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
 import type { StagingStep } from './step.ts';
 import type { StagingContext } from './strategy.ts';
 
-/** A counter for one step's source. */
+/**
+ * A counter for one step's source. `objects`: a sample, whose order ranks
+ * what comes first; without it the converter says each object's place as it
+ * opens it (RecordObserver.objectOpened), so no lookup of every listed object
+ * is built (issue 26: memory bounded by the batch, not the object count).
+ */
 export function driftCounter(
   step: StagingStep,
   ctx: Pick<StagingContext, 'config' | 'driftThreshold'>,
   mapping: JsonMapping,
-  objects: readonly SourceObject[],
+  objects: readonly SourceObject[] = [],
 ): DriftCounter {
   return new DriftCounter(
     step.table,

@@ -31,10 +31,33 @@ export interface StepPlan {
   readonly actions: readonly StagingAction[];
 }
 
+/**
+ * Redshift: where the ledger's object lists are written for COPY (a gzip'd
+ * JSON Lines object under LOAD_STAGE_PREFIX, else LOAD_MANIFEST_PREFIX), so
+ * that new or changed objects are found and the ledger is written in SQL,
+ * set-based (lib/stage/ledger.ts). Absent: the ledger is compared and written
+ * from this process (PostgreSQL streams it through COPY FROM STDIN instead).
+ */
+export interface LedgerFiles {
+  /** Writes `lines` gzip'd as one object named `name` under the run's prefix. */
+  put(name: string, lines: Iterable<string>): Promise<LedgerFile>;
+  /** The COPY of a file that a dry run shows (nothing written). */
+  planned(name: string): LedgerFile;
+}
+
+export interface LedgerFile {
+  /** The COPY … FORMAT AS JSON 'auto' GZIP of this file into `table` (its columns). */
+  copy(table: string, columns: readonly string[]): string;
+  /** Removes the file (missing is no error). */
+  remove(): Promise<void>;
+}
+
 export interface StagePlan {
   /** Statements run one by one, each committed on its own, before the staging transaction (Redshift's TRUNCATE). */
   readonly before?: readonly string[];
   readonly steps: readonly StepPlan[];
+  /** Redshift: where the ledger's object lists are COPY'd from (lib/stage/ledger.ts ledgerScript renders them). */
+  readonly ledgerFiles?: LedgerFiles | undefined;
 }
 
 /** The dry run's lines of one action. */

@@ -12,7 +12,7 @@ import type { Config } from '../config/config.ts';
 import type { Connection } from '../db/connection.ts';
 import type { RecordProblem } from '../errors.ts';
 import type { FaultPoints } from '../fault-points.ts';
-import type { StagePlan } from './plan.ts';
+import type { LedgerFiles, StagePlan } from './plan.ts';
 import type { StagingStep, StepReport } from './step.ts';
 import type { Logger } from '../log.ts';
 import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
@@ -83,6 +83,8 @@ export interface Staged {
   readonly skipped: readonly RecordProblem[];
   /** Schema drift per staging table (lib/stage/drift.ts); absent when nothing was staged. */
   readonly drift?: readonly DriftReport[];
+  /** Where the ledger's object list is written for its COPY (Redshift with a stage or manifest prefix). */
+  readonly ledgerFiles?: LedgerFiles | undefined;
 }
 
 export interface StagingStrategy {

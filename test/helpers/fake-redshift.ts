@@ -13,7 +13,9 @@
  *
  * `reader` stands for S3 (the JSONPaths file and the source listings).
  */
+import { gunzipSync } from 'node:zlib';
 import type { Connection } from '../../lib/db/connection.ts';
+import { parseS3Uri } from '../../lib/config/s3-uri.ts';
 import type { Database } from '../../lib/db/database.ts';
 import { dialectByName } from '../../lib/dialect/index.ts';
 import type { SourceObject, SourceReader } from '../../lib/sources/source-objects.ts';
@@ -36,7 +38,16 @@ export interface FakeRedshiftOptions {
   serverless?: boolean;
   /** STL answers but holds nothing (concurrency scaling, Serverless): only SYS_LOAD_ERROR_DETAIL has the rows. */
   stlEmpty?: boolean;
+  /** The records of load_ledger the load reads back (lib/stage/ledger.ts). */
   ledger?: Row[];
+  /**
+   * Reads an object list the ledger wrote for its COPY into ledger_listed
+   * (gzip'd JSON Lines under the stage prefix, lib/stage/ledger.ts): the fake
+   * then keeps the list, deletes the entries `ledger` holds with the same
+   * size, version and mapping, and answers the pages of what is left, as the
+   * SQL does. Default: read from S3 as this process's settings say (s3rver in the tests).
+   */
+  readObjectList?: (uri: string) => Promise<Buffer>;
   outOfRange?: Row;
   /** The objects the reader stands for, by s3:// URI, with their text (default: Sparkify's JSONPaths file and one object per source). */
   objects?: Record<string, string>;
@@ -62,6 +73,22 @@ export const DEFAULT_OBJECTS: Record<string, string> = {
   's3://udacity-dend/song_data/A/A/A/TRAAAAK128F9318786.json': '{}',
 };
 
+/** An object's bytes, read with the tool's S3 client and this process's settings. */
+async function readFromS3(uri: string): Promise<Buffer> {
+  const [{ createS3Client }, { GetObjectCommand }] = await Promise.all([
+    import('../../lib/sources/s3-client.ts'),
+    import('@aws-sdk/client-s3'),
+  ]);
+  const client = createS3Client(process.env['AWS_REGION'] ?? 'us-east-1', process.env);
+  try {
+    const { bucket, key } = parseS3Uri(uri);
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+  } finally {
+    client.destroy();
+  }
+}
+
 export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
   const statements: string[] = [];
   const values: (readonly unknown[] | undefined)[] = [];
@@ -79,8 +106,23 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
       start: '2026-12-06 23:59:59',
       rows: options.earlierErrors,
     });
+  interface ListedObject {
+    ordinal: number;
+    object_uri: string;
+    object_size: number;
+    object_version: string;
+  }
+  /** The temporary table ledger_listed (lib/stage/ledger.ts). */
+  let listed: ListedObject[] = [];
   const client: Connection = {
     async query<R extends object>(text: string, params?: unknown[]): Promise<{ rows: R[] }> {
+      const listFile = /^COPY ledger_listed \([^)]*\)\nFROM '([^']+)'/.exec(text)?.[1];
+      if (listFile)
+        listed = gunzipSync(await (options.readObjectList ?? readFromS3)(listFile))
+          .toString('utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as ListedObject);
       return { rows: answer(text, params) as R[] };
     },
     async script() {
@@ -140,6 +182,25 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
     if (/AS out_of_range/.test(text)) return [options.outOfRange ?? { out_of_range: '0', lowest: null, highest: null }];
     if (/^SELECT object_uri, object_size, object_version(, mapping_fingerprint)? FROM load_ledger/.test(text))
       return options.ledger ?? [];
+    if (/^CREATE TEMP TABLE ledger_listed/.test(text) || /^DROP TABLE IF EXISTS ledger_listed/.test(text)) {
+      if (/^CREATE/.test(text)) listed = [];
+      return [];
+    }
+    if (/^DELETE FROM ledger_listed USING load_ledger/.test(text)) {
+      const same = (o: ListedObject, r: Row) =>
+        r['object_uri'] === o.object_uri &&
+        String(r['object_size']) === String(o.object_size) &&
+        r['object_version'] === o.object_version &&
+        r['mapping_fingerprint'] === params?.[1];
+      listed = listed.filter((o) => !(options.ledger ?? []).some((r) => same(o, r)));
+      return [];
+    }
+    const page = /^SELECT ordinal FROM ledger_listed WHERE ordinal > \$1 ORDER BY ordinal LIMIT (\d+)/.exec(text);
+    if (page)
+      return listed
+        .filter((o) => o.ordinal > Number(params?.[0]))
+        .slice(0, Number(page[1]))
+        .map((o) => ({ ordinal: o.ordinal }));
     // lib/stage/checks.ts: each column's non-NULL count (0 for options.nullColumns).
     if (/ AS c0\b/.test(text)) {
       const counts: Record<string, string> = { n: '7' };

@@ -216,9 +216,15 @@ async function convert(
     Array.from({ length: Math.min(inFlight, Math.max(objects.length, 1)) }, async () => {
       try {
         while (next < objects.length && !aborted) {
-          const object = objects[next++] as SourceObject;
-          const result = await convertObject(object.uri, await reader.open(object), objectSink);
-          sink.objectDone(result.bytes);
+          const rank = next++;
+          const object = objects[rank] as SourceObject;
+          target.observer?.objectOpened?.(object.uri, rank);
+          try {
+            const result = await convertObject(object.uri, await reader.open(object), objectSink);
+            sink.objectDone(result.bytes);
+          } finally {
+            target.observer?.objectClosed?.(object.uri);
+          }
         }
       } catch (err) {
         aborted = true;

@@ -122,7 +122,7 @@ async function runStepPlan(
 ): Promise<{ report: StepReport; skipped: readonly RecordProblem[]; drift: DriftReport }> {
   const start = process.hrtime.bigint();
   let copied: CopyResult | undefined;
-  const drift = driftCounter(p.step, ctx, p.mapping, p.objects);
+  const drift = driftCounter(p.step, ctx, p.mapping);
   for (const action of stepPlan(p.step, ctx).actions) {
     switch (action.kind) {
       case 'sql':
@@ -181,7 +181,7 @@ export const postgresStaging: StagingStrategy = {
         ? [await listSource(reader, step, ctx), await readMapping()]
         : await bothChecked(listSource(reader, step, ctx), readMapping());
       const fingerprint = mappingFingerprint(mapping, step.columns);
-      const objects = ctx.incremental ? await newOrChanged(conn, step.table, listed, fingerprint) : listed;
+      const objects = ctx.incremental ? await newOrChanged(conn, 'postgres', step.table, listed, fingerprint) : listed;
       ctx.log.info(
         `Staging ${step.table}: ${ctx.incremental ? `${objects.length} new or changed of ${listed.length}` : objects.length} objects from ${source}`,
       );

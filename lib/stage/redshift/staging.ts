@@ -18,6 +18,8 @@ import { autoMapping, type JsonMapping } from '../../sources/json-mapping.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
 import { sourceReaderFor, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
 import type { Staged, StagedObjects, StagingContext, StagingStrategy } from '../strategy.ts';
+import type { LedgerFiles } from '../plan.ts';
+import { ledgerFiles } from './ledger-files.ts';
 import { renderCopy, type CopyAuth } from '../../dialect/redshift/copy.ts';
 import { redshiftDialect } from '../../dialect/redshift/dialect.ts';
 import { describeOutOfRange, epochMsChecks } from './epoch-check.ts';
@@ -105,15 +107,65 @@ async function freshObjects(
   ctx: StagingContext,
   reader: SourceReader,
   fingerprints: ReadonlyMap<string, string>,
+  files: LedgerFiles | undefined,
 ): Promise<Map<string, SourceObject[]>> {
   const out = new Map<string, SourceObject[]>();
+  if (!files) warnLedgerHere(ctx);
   for (const step of steps) {
     const listed = await listSource(reader, step, ctx);
-    const fresh = await newOrChanged(conn, step.table, listed, fingerprints.get(step.table) ?? '');
+    const fresh = await newOrChanged(conn, 'redshift', step.table, listed, fingerprints.get(step.table) ?? '', {
+      files,
+    });
     ctx.log.info(`Staging ${step.table}: ${fresh.length} new or changed of ${listed.length} objects`);
     out.set(step.table, fresh);
   }
   return out;
+}
+
+/**
+ * Where the ledger's object lists go (ledger-files.ts): LOAD_STAGE_PREFIX,
+ * else LOAD_MANIFEST_PREFIX (an incremental load needs one of them already).
+ * Neither set: undefined, and the ledger is compared and written from this
+ * process as before (the whole ledger of a table read, 500 rows an INSERT).
+ */
+async function ledgerFilesFor(
+  ctx: StagingContext,
+  auth: CopyAuth,
+  run?: {
+    readonly reader: SourceReader;
+    readonly steps: readonly StagingStep[];
+    readonly regions: ReadonlyMap<string, string>;
+  },
+): Promise<LedgerFiles | undefined> {
+  const setting = ctx.config.stagePrefix ? 'LOAD_STAGE_PREFIX' : 'LOAD_MANIFEST_PREFIX';
+  const prefix = ctx.config.stagePrefix ?? ctx.config.manifestPrefix;
+  if (!prefix) return undefined;
+  const storeRegion = ctx.config.sourceRegion ?? ctx.config.region;
+  // The prefix is where the chunks and manifests go too: checked to be in the COPY region before
+  // anything is listed or written there (as checkManifestPrefix and compactedSteps do).
+  for (const step of run?.steps ?? [])
+    await checkBucketRegion(
+      run?.reader as SourceReader,
+      setting,
+      prefix,
+      regionOf(run?.regions ?? new Map(), step),
+      ctx.log,
+    );
+  const first = run?.steps[0];
+  return ledgerFiles({
+    prefix,
+    runId: run ? ctx.runId : 'RUN-ID',
+    region: run && first ? regionOf(run.regions, first) : storeRegion,
+    auth,
+    storeRegion,
+    log: ctx.log,
+  });
+}
+
+function warnLedgerHere(ctx: StagingContext): void {
+  ctx.log.warn(
+    'LOAD_STAGE_PREFIX is not set: the ledger is read whole by the loader to find new objects, and written 500 rows a statement; set it (s3://bucket/prefix/) to do both in SQL (docs/redshift.md)',
+  );
 }
 
 /** Incremental staging without compaction: the new objects of a step in a manifest under LOAD_MANIFEST_PREFIX. */
@@ -623,7 +675,7 @@ export const redshiftStaging: StagingStrategy = {
         });
       return { ...plan, actions: [...notes, ...plan.actions] };
     });
-    return { before: emptyStatements(steps), steps: plans };
+    return { before: emptyStatements(steps), steps: plans, ledgerFiles: await ledgerFilesFor(ctx, auth) };
   },
 
   async stage(conn, steps, ctx) {
@@ -639,11 +691,12 @@ export const redshiftStaging: StagingStrategy = {
     );
     // The objects each step stages: the new or changed ones (incremental), or all those listed (a full load;
     // absent when they cannot be listed: the COPY then reads the prefix and nothing is compacted or recorded).
+    const files = await ledgerFilesFor(ctx, auth, { reader, steps, regions });
     const listed = ctx.incremental
-      ? await freshObjects(conn, steps, ctx, reader, fingerprints)
+      ? await freshObjects(conn, steps, ctx, reader, fingerprints, files)
       : await listForLedger(reader, steps, ctx);
     if (ctx.incremental && [...listed.values()].every((o) => o.length === 0))
-      return { reports: [], objects: [], skipped: [] };
+      return { reports: [], objects: [], skipped: [], ledgerFiles: files };
     const drift = await sampleEachStep(reader, steps, ctx, mappings, (step) => listed.get(step.table));
     refuseStrictDrift(drift, ctx);
     const compacting = await compactedSteps(steps, ctx, reader, regions, listed);
@@ -679,6 +732,7 @@ export const redshiftStaging: StagingStrategy = {
         return {
           ...(await stageTables(conn, steps, ctx, { auth, regions, mappings, fingerprints, listed, compacted, from })),
           drift,
+          ledgerFiles: files,
         };
       } finally {
         await removeChunks(compacted, ctx);

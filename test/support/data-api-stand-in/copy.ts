@@ -333,8 +333,15 @@ async function manifestObjects(reader: SourceReader, uri: string): Promise<Sourc
 
 async function columnTypes(client: pg.Client, table: string, columns: readonly string[]): Promise<ColumnType[]> {
   const { rows } = await client.query<{ name: string; type: string; bytes: number | null }>(
-    `SELECT column_name AS name, data_type AS type, character_maximum_length AS bytes
-     FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
+    // The table as the session resolves its name: a temporary table first, in its session's own
+    // schema ("Temporary tables … are created in a separate, session-specific schema", and a
+    // temporary table hides a permanent one of the same name: Amazon Redshift Database Developer
+    // Guide, CREATE TABLE, https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html).
+    `SELECT c.column_name AS name, c.data_type AS type, c.character_maximum_length AS bytes
+     FROM information_schema.columns AS c
+     JOIN pg_class AS t ON t.oid = to_regclass($1)
+     JOIN pg_namespace AS n ON n.oid = t.relnamespace
+     WHERE c.table_schema = n.nspname AND c.table_name = t.relname`,
     [table],
   );
   return columns.map((c) => {
