@@ -29,6 +29,9 @@ const ledgerOf = (tdb: TestDatabase, uri: string) =>
   );
 const level = async (tdb: TestDatabase) =>
   (await tdb.query<{ level: string }>('select level from users where user_id = 10'))[0]?.level;
+/** What the run staged: the bytes it read. */
+const stagedLevel = async (tdb: TestDatabase) =>
+  (await tdb.query<{ level: string }>('select level from staging_events where user_id = 10'))[0]?.level;
 
 test('the fixture: free and paid are the same bytes long', (t) => {
   t.not(paid, free);
@@ -95,7 +98,10 @@ test('an S3 object changed A → B → A (same size, new ETag each time) is stag
     const r = await runCli(['load', '--incremental'], env);
     t.is(r.code, 0, `${name}: ${r.stderr}`);
     t.regex(r.stderr, /Staging staging_events: 1 new or changed of 1 objects/, `${name} is staged`);
-    t.is(await level(tdb), expected, name);
+    // The bytes read each time are staged. users keeps 'paid' after A again: the same event (same ts,
+    // itemInSession, session) corrected in place is a tie, which 'paid' wins as in one full load of A and
+    // B (docs/data-model.md); a corrected file is rebuilt by --replace (docs/operations.md).
+    t.is(await stagedLevel(tdb), expected, name);
     const ledger = await ledgerOf(tdb, uri);
     t.is(ledger.length, 1, `${name}: one ledger record`);
     t.is(ledger[0]?.object_size, String(Buffer.byteLength(free)), `${name}: the same size every time`);

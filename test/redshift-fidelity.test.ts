@@ -608,7 +608,9 @@ test('8 (issue 28): no ANALYZE right after a CTAS on Redshift (CTAS tables are a
 
 test('8 (issue 28): the informational primary keys of migration 20261207000300000 are the upsert keys of the loaders', async (t) => {
   const { MERGE_KEYS } = await import('../migrations/20261207000300000_redshift-physical-design.ts');
-  t.deepEqual(MERGE_KEYS, Object.fromEntries(pipeline.transforms.map((s) => [s.table, s.key])));
+  // The star tables of that migration's time; user_levels (a later migration) is not upserted but rebuilt per user.
+  const upserted = pipeline.transforms.filter((s) => s.table !== 'user_levels');
+  t.deepEqual(MERGE_KEYS, Object.fromEntries(upserted.map((s) => [s.table, s.key])));
 });
 
 test('serializable isolation: error 1023 is transient on Redshift (the whole transaction runs again), not on PostgreSQL', (t) => {

@@ -232,7 +232,7 @@ test('on Redshift the load sends: lock, TRUNCATE of each staging table on its ow
   );
   t.regex(
     fake.statements[7] ?? '',
-    /^INSERT INTO load_runs \(run_id, command, started_at, outcome, skipped_records\) VALUES \(\$1, \$2, \$3, \$4, 0\)$/,
+    /^INSERT INTO load_runs \(run_id, command, started_at, outcome, skipped_records\)\nSELECT CAST\(\$1 AS VARCHAR\(64\)\), \$2, CAST\(\$3 AS TIMESTAMP\), \$4, 0\nWHERE NOT EXISTS \(SELECT 1 FROM load_runs WHERE run_id = CAST\(\$1 AS VARCHAR\(64\)\)\)$/,
     'no context given (a library call without one): the original columns',
   );
   t.regex(
