@@ -193,6 +193,13 @@ function dayAxis(field: string, dates: readonly string[]) {
   } as const;
 }
 
+/** The x axis of a chart by day (dates) or by week (`week_start`, ordinal), on the field `period`. */
+function periodAxis(period: 'day' | 'week_start', periods: readonly string[]) {
+  return period === 'day'
+    ? dayAxis('period', periods)
+    : { field: 'period', type: 'ordinal', title: 'Week (UTC, from Monday)', axis: { labelAngle: 0 } };
+}
+
 const DIRECTION_COLORS = { domain: ['free → paid', 'paid → free'], range: ['#d97706', '#60a5fa'] };
 
 /** Conversions (rows of `day|week_start, free_to_paid, paid_to_free`) as one bar per period and direction with any; zeros are not drawn. */
@@ -216,13 +223,10 @@ function conversionChart(query: string, period: 'day' | 'week_start'): ChartDef[
       ].filter((v) => v.conversions > 0),
     );
     if (values.length === 0) return { marks: 0 };
-    const x =
-      period === 'day'
-        ? dayAxis(
-            'period',
-            values.map((v) => v.period),
-          )
-        : { field: 'period', type: 'ordinal', title: 'Week (UTC, from Monday)', axis: { labelAngle: 0 } };
+    const x = periodAxis(
+      period,
+      values.map((v) => v.period),
+    );
     return {
       marks: values.length,
       spec: {
@@ -261,13 +265,10 @@ function activeUsersChart(query: string, period: 'day' | 'week_start'): ChartDef
       users: num(r['users']),
     }));
     if (values.length === 0) return { marks: 0 };
-    const x =
-      period === 'day'
-        ? dayAxis(
-            'period',
-            values.map((v) => v.period),
-          )
-        : { field: 'period', type: 'ordinal', title: 'Week (UTC, from Monday)', axis: { labelAngle: 0 } };
+    const x = periodAxis(
+      period,
+      values.map((v) => v.period),
+    );
     return {
       marks: values.length,
       spec: {
