@@ -35,10 +35,12 @@ export const escapeUri = (s: string) =>
 
 /** A header value as the SDK's signer canonicalizes it. */
 const canonicalValue = (v: string) =>
-  v
-    .replace(/[\r\n]/g, ' ')
-    .replace(/[ \t]+/g, ' ')
-    .replace(/^ | $/g, '');
+  !/[\r\n\t]| {2}|^ | $/.test(v)
+    ? v
+    : v
+        .replace(/[\r\n]/g, ' ')
+        .replace(/[ \t]+/g, ' ')
+        .replace(/^ | $/g, '');
 
 export interface SignableGet {
   /** The host header (host[:port]). */
@@ -71,7 +73,7 @@ export class GetSigner {
   signWith(credentials: AwsCredentialIdentity, request: SignableGet, date: Date): SignedHeaders {
     if (typeof credentials?.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string')
       throw new Error('Resolved credential object is not valid');
-    const longDate = `${date.toISOString().replace(/\.\d{3}Z$/, 'Z')}`.replace(/[-:]/g, '');
+    const longDate = this.longDate(date);
     const shortDate = longDate.slice(0, 8);
     const scope = `${shortDate}/${this.region}/${this.service}/aws4_request`;
     const headers: SignedHeaders = { ...request.headers, host: request.host, 'x-amz-date': longDate };
@@ -92,6 +94,21 @@ export class GetSigner {
     headers['authorization'] =
       `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedNames}, Signature=${signature}`;
     return headers;
+  }
+
+  /** The ISO 8601 basic date-time (YYYYMMDDTHHMMSSZ), made once a second. */
+  private date: { readonly second: number; readonly text: string } | undefined;
+  private longDate(date: Date): string {
+    const second = Math.floor(date.getTime() / 1000);
+    if (this.date?.second !== second)
+      this.date = {
+        second,
+        text: date
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z')
+          .replace(/[-:]/g, ''),
+      };
+    return this.date.text;
   }
 
   /** kDate → kRegion → kService → kSigning, kept while the day and the credentials stay the same. */
