@@ -3,7 +3,16 @@
  * sees them: every object whose key starts with an s3:// prefix, or every file
  * below a local folder (recursively, symlinks followed, loops refused), or one file.
  */
-import { createReadStream, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.ts';
@@ -99,6 +108,25 @@ function listLocal(root: string): SourceObject[] {
   return out;
 }
 
+/**
+ * A small file's bytes in three calls (open, read, close), its size known
+ * from the listing: readFileSync asks for the size again (fstat), a fourth
+ * call per file, 0.35 s of 385k song files' stage (issue 27). One byte more
+ * than listed is asked for, so a file that has grown since it was listed is
+ * read whole as readFileSync would (then its bytes are what it holds now).
+ */
+function readSmallFile(file: string, listedSize: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    // A read of a regular file returns less than asked for only at its end.
+    const buf = Buffer.allocUnsafe(listedSize + 1);
+    const got = readSync(fd, buf, 0, buf.length, null);
+    return got <= listedSize ? buf.subarray(0, got) : Buffer.concat([buf, readFileSync(fd)]);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface SourceReaderOptions {
   /** How many objects to read at once from s3:// (S3_MAX_CONCURRENCY). */
   readonly s3Concurrency?: number;
@@ -158,7 +186,7 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
         // round trip, costs more than reading the file (one-object song files).
         if (object.size <= SMALL_FILE_BYTES) {
           try {
-            return [readFileSync(object.uri)];
+            return [readSmallFile(object.uri, object.size)];
           } catch (err) {
             throw new InputError(`${printable(object.uri)}: cannot read: ${printable((err as Error).message)}`);
           }
