@@ -57,7 +57,7 @@ if (process.env['SPARKIFY_REPORT_RESOURCES'] === '1') {
 // every GET in flight lives past two young collections, so its garbage reaches the old generation: with
 // the default factor the heap climbed to 600 MB between collections and the stage peaked at 757 MB RSS;
 // with this one, 342 MB (docs/performance.md, "Today's full size"; issue 27). V8 reads the flag each time it
-// sets the next limit, so setting it here, before any work, takes effect (an unknown flag is ignored).
+// sets the next limit, so setting it here, before any work, takes effect (a V8 without it would say so on stderr).
 v8.setFlagsFromString('--heap-growing-percent=20');
 const cli = yargs(hideBin(process.argv));
 let usageFailed = false;
