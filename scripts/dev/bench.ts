@@ -100,6 +100,8 @@ const SIZES: Record<string, Size> = {
   },
 };
 const DEFAULT_SIZES = ['small', '100k', '1m', 'files', 's3'];
+/** The full size's stages (`--full-parts`): PostgreSQL from the local folder, from s3://, the compacted Redshift path. */
+const FULL_PARTS = ['local', 's3', 'redshift'];
 const SERVER_KINDS = ['embedded', 'pg15', 'url'] as const;
 type ServerKind = (typeof SERVER_KINDS)[number];
 
@@ -148,6 +150,11 @@ function parseArgs() {
       describe:
         'song objects of the full size (fewer, to try its steps while developing; kept in .warehouse/bench-data/full-N)',
     })
+    .option('full-parts', {
+      type: 'string',
+      default: FULL_PARTS.join(','),
+      describe: `which of the full size's stages to run, comma-separated, from ${FULL_PARTS.join(', ')} (redshift, the compacted Redshift path, takes about 6 minutes)`,
+    })
     .option('cpu-prof', {
       type: 'string',
       describe:
@@ -169,6 +176,7 @@ function parseArgs() {
         );
       wholeNumber(a['s3-latency-ms'], 's3-latency-ms', 0);
       wholeNumber(a['full-songs'], 'full-songs', 1);
+      list(a['full-parts'], FULL_PARTS, 'full-parts');
       return true;
     })
     .strict()
@@ -190,6 +198,7 @@ function parseArgs() {
     s3LatencyMs: Number(argv['s3-latency-ms']),
     cpuProf: argv['cpu-prof'],
     fullSongs: Number(argv['full-songs']),
+    fullParts: list(argv['full-parts'], FULL_PARTS, 'full-parts'),
   };
 }
 
@@ -833,6 +842,7 @@ async function benchFull(
   size: Size,
   rounds: number,
   latencyMs: number,
+  parts: readonly string[],
   results: Row[],
 ): Promise<void> {
   const dir = await dataFor(size.songs === FULL_SIZE.songs ? key : `${key}-${size.songs}`, size);
@@ -853,8 +863,9 @@ async function benchFull(
   const add = (target: string, figure: string, met: boolean | undefined, load: number) =>
     fullTargets.push({ target, figure, met, load });
 
-  /** A part that fails is reported as such; the others' figures are kept. */
-  const part = async (name: string, run: () => Promise<void>) => {
+  /** A part that fails is reported as such; the others' figures are kept. `which`: its --full-parts name. */
+  const part = async (which: string, name: string, run: () => Promise<void>) => {
+    if (!parts.includes(which)) return;
     try {
       await run();
     } catch (err) {
@@ -864,7 +875,7 @@ async function benchFull(
   };
 
   // 1. Local folder.
-  await part('local folder', async () => {
+  await part('local', 'local folder', async () => {
     const local = await createScratchDatabase(server.url, `bench_${key}_local`);
     try {
       const env = {
@@ -901,6 +912,7 @@ async function benchFull(
   });
 
   // 2 and 3: from s3://, every request held latencyMs.
+  if (!parts.includes('s3') && !parts.includes('redshift')) return;
   log.info(`${size.label}: reading the set into the S3 store stand-in…`);
   const store = await startS3StoreStandIn(
     { 'bench-full': objectsOfFolder(dir).filter(([k]) => !k.startsWith('csv/') && k !== 'done'), 'bench-stage': [] },
@@ -915,7 +927,7 @@ async function benchFull(
     LOG_JSONPATH: 's3://bench-full/log_json_path.json',
   };
   try {
-    await part('s3://', async () => {
+    await part('s3', 's3://', async () => {
       const scratch = await createScratchDatabase(server.url, `bench_${key}_s3`);
       try {
         const env = { ...sources, DATABASE_URL: scratch.url };
@@ -948,7 +960,7 @@ async function benchFull(
     });
 
     // 3. Redshift through the Data API stand-in, compacted.
-    await part('Redshift path, compacted', async () => {
+    await part('redshift', 'Redshift path, compacted', async () => {
       const standIn = await startDataApi(server.url, { ...credentials, AWS_ENDPOINT_URL_S3: store.url });
       const rs = await createScratchDatabase(server.url, `bench_${key}_rs`);
       try {
@@ -1133,7 +1145,8 @@ async function main(): Promise<void> {
       const size = SIZES[key] as Size;
       for (const server of servers) {
         if (size.full) {
-          if (server === servers[0]) await benchFull(server, key, size, options.rounds, options.s3LatencyMs, results);
+          if (server === servers[0])
+            await benchFull(server, key, size, options.rounds, options.s3LatencyMs, options.fullParts, results);
         } else if (size.s3) {
           // Latency-bound, not server-bound: once, on the first server.
           if (server === servers[0]) await benchS3(server, key, size, options.rounds, options.s3LatencyMs, results);
