@@ -36,26 +36,20 @@ test('an ObjectList gives back every object as pushed, in order (keys with any c
   t.is(list.at(-4), undefined);
 });
 
-test('an ObjectList grows past its first capacity, and refuses an object outside its prefix', (t) => {
-  const list = new ObjectList('/data/', true);
+test('a list of files grows past its first capacity, keeps each mtime as a number, and refuses a path outside its prefix', (t) => {
+  const list = new ObjectList('/data/', 'files');
   const n = 5000;
-  for (let i = 0; i < n; i += 1) {
-    const mtime = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
-    list.push({
-      uri: `/data/song_data/${i % 7}/TR${'x'.repeat(i % 50)}${i}.json`,
-      size: i,
-      version: mtime,
-      modified: mtime,
-    });
-  }
+  const start = Date.UTC(2026, 0, 1);
+  for (let i = 0; i < n; i += 1)
+    list.pushFile(`/data/song_data/${i % 7}/TR${'x'.repeat(i % 50)}${i}.json`, i, start + i * 1001);
   t.is(list.length, n);
   const last = list.at(n - 1) as SourceObject;
   t.is(last.uri, `/data/song_data/${(n - 1) % 7}/TR${'x'.repeat((n - 1) % 50)}${n - 1}.json`);
   t.is(last.size, n - 1);
-  t.is(last.modified, last.version, 'a local file’s mtime is its version and its modified, stored once');
-  t.throws(() => list.push({ uri: '/elsewhere/x.json', size: 1, version: 'v', modified: 'v' }), {
-    message: /not under the listing's prefix/,
-  });
+  t.is(last.version, new Date(start + (n - 1) * 1001).toISOString(), 'a file’s version is its mtime, in ISO 8601');
+  t.is(last.modified, last.version);
+  t.throws(() => list.pushFile('/elsewhere/x.json', 1, start), { message: /not under the listing's prefix/ });
+  t.throws(() => list.push({ uri: '/data/y.json', size: 1, version: 'v' }), { message: /pushFile/ });
 });
 
 test('a local listing is held compactly: an ObjectList whose objects are made when read, not kept', async (t) => {

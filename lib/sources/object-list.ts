@@ -17,9 +17,9 @@
  * this keeps them as they are, and met the 256 MB target with margin
  * (docs/operations.md, "What holds memory").
  *
- * `modified`: local files say their mtime, which is also their version (the
- * list is told `modifiedIsVersion` and stores it once); S3 objects have an
- * ETag and a LastModified, stored in a column of their own.
+ * Local files are listed with their mtime, which is both their version and
+ * their modified: kept as a number, written as ISO 8601 when read. S3
+ * objects have an ETag and a LastModified, kept as text.
  */
 import type { SourceObject, SourceObjects } from './source-object.ts';
 
@@ -34,9 +34,10 @@ class StringColumn {
   private count = 0;
 
   push(value: string): void {
-    const need = Buffer.byteLength(value, 'utf8');
-    if (this.used + need > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + need));
+    // At most 3 UTF-8 bytes per UTF-16 unit: room checked without measuring the string first.
+    const room = value.length * 3;
+    if (this.used + room > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + room));
       this.bytes.copy(grown, 0, 0, this.used);
       this.bytes = grown;
     }
@@ -66,42 +67,66 @@ function grow<T extends Uint32Array | Float64Array>(a: T): T {
 /** Thrown (a programming error) when an object pushed does not start with the list's prefix. */
 const outside = (uri: string, prefix: string) => new Error(`${uri} is not under the listing's prefix ${prefix}`);
 
+/**
+ * What a list holds besides keys and sizes: `files`, each file's mtime as a
+ * number (its version and its modified, as ISO 8601, made when read);
+ * `objects`, a version and a modified string each (S3's ETag and LastModified).
+ */
+export type ListKind = 'files' | 'objects';
+
 export class ObjectList implements SourceObjects {
   private readonly keys = new StringColumn();
-  private readonly versions = new StringColumn();
-  private readonly modifiedColumn: StringColumn | undefined;
   private sizes = new Float64Array(INITIAL_OBJECTS);
+  /** files: milliseconds since the epoch. */
+  private mtimes: Float64Array | undefined;
+  /** objects: the version and the modified ('' when not said) of each. */
+  private readonly versions: StringColumn | undefined;
+  private readonly modifiedColumn: StringColumn | undefined;
   private count = 0;
 
-  /**
-   * `prefix`: what every URI starts with (stored once); `modifiedIsVersion`:
-   * each object's `modified` equals its `version` (local files: the mtime).
-   */
+  /** `prefix`: what every URI starts with (stored once). */
   constructor(
-    readonly prefix = '',
-    private readonly modifiedIsVersion = false,
+    readonly prefix: string,
+    readonly kind: ListKind,
   ) {
-    this.modifiedColumn = modifiedIsVersion ? undefined : new StringColumn();
+    if (kind === 'files') this.mtimes = new Float64Array(INITIAL_OBJECTS);
+    else {
+      this.versions = new StringColumn();
+      this.modifiedColumn = new StringColumn();
+    }
   }
 
   /** A compact copy of objects listed otherwise (an S3 listing), all under `prefix`. */
   static of(objects: Iterable<SourceObject>, prefix = ''): ObjectList {
-    const list = new ObjectList(prefix);
+    const list = new ObjectList(prefix, 'objects');
     for (const o of objects) list.push(o);
     return list;
   }
 
+  /** A local file: its path, size and mtime (ms since the epoch, whole: a Date's). */
+  pushFile(uri: string, size: number, mtimeMs: number): void {
+    if (!this.mtimes) throw new Error('pushFile on a list of objects');
+    this.pushKey(uri, size);
+    if (this.count === this.mtimes.length) this.mtimes = grow(this.mtimes);
+    this.mtimes[this.count] = mtimeMs;
+    this.count += 1;
+  }
+
+  /** An object with its version and modified as listed (S3). */
   push(object: SourceObject): void {
-    if (!object.uri.startsWith(this.prefix)) throw outside(object.uri, this.prefix);
-    if (this.modifiedIsVersion && object.modified !== object.version)
-      throw new Error(`${object.uri}: modified must equal version in this listing`);
-    if (this.count === this.sizes.length) this.sizes = grow(this.sizes);
-    this.keys.push(object.uri.slice(this.prefix.length));
+    if (!this.versions || !this.modifiedColumn) throw new Error('push on a list of files: pushFile');
+    this.pushKey(object.uri, object.size);
     this.versions.push(object.version);
     // '' stands for "not said" (an empty timestamp is not one).
-    this.modifiedColumn?.push(object.modified ?? '');
-    this.sizes[this.count] = object.size;
+    this.modifiedColumn.push(object.modified ?? '');
     this.count += 1;
+  }
+
+  private pushKey(uri: string, size: number): void {
+    if (!uri.startsWith(this.prefix)) throw outside(uri, this.prefix);
+    if (this.count === this.sizes.length) this.sizes = grow(this.sizes);
+    this.keys.push(uri.slice(this.prefix.length));
+    this.sizes[this.count] = size;
   }
 
   get length(): number {
@@ -112,9 +137,14 @@ export class ObjectList implements SourceObjects {
   at(index: number): SourceObject | undefined {
     const i = index < 0 ? this.count + index : index;
     if (!Number.isInteger(i) || i < 0 || i >= this.count) return undefined;
-    const version = this.versions.get(i);
-    const modified = this.modifiedColumn ? this.modifiedColumn.get(i) || undefined : version;
-    return { uri: this.prefix + this.keys.get(i), size: this.sizes[i] as number, version, modified };
+    const uri = this.prefix + this.keys.get(i);
+    const size = this.sizes[i] as number;
+    if (this.mtimes) {
+      const mtime = new Date(this.mtimes[i] as number).toISOString();
+      return { uri, size, version: mtime, modified: mtime };
+    }
+    const version = (this.versions as StringColumn).get(i);
+    return { uri, size, version, modified: (this.modifiedColumn as StringColumn).get(i) || undefined };
   }
 
   *[Symbol.iterator](): Iterator<SourceObject> {
@@ -124,7 +154,11 @@ export class ObjectList implements SourceObjects {
   /** Bytes held by the columns (their capacity), for tests and the docs' figures. */
   get heldBytes(): number {
     return (
-      this.keys.heldBytes + this.versions.heldBytes + (this.modifiedColumn?.heldBytes ?? 0) + this.sizes.byteLength
+      this.keys.heldBytes +
+      this.sizes.byteLength +
+      (this.mtimes?.byteLength ?? 0) +
+      (this.versions?.heldBytes ?? 0) +
+      (this.modifiedColumn?.heldBytes ?? 0)
     );
   }
 }

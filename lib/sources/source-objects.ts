@@ -49,11 +49,12 @@ function listLocal(root: string): ObjectList {
     );
   }
   if (info.isFile()) {
-    const mtime = info.mtime.toISOString();
-    return ObjectList.of([{ uri: start, size: info.size, version: mtime, modified: mtime }]);
+    const one = new ObjectList(path.dirname(start), 'files');
+    one.pushFile(start, info.size, info.mtime.getTime());
+    return one;
   }
   // Every path found starts with the folder's: stored once. The mtime is each file's version and modified.
-  const out = new ObjectList(start.endsWith(path.sep) ? start : start + path.sep, true);
+  const out = new ObjectList(start.endsWith(path.sep) ? start : start + path.sep, 'files');
   const fail = (full: string, err: unknown): never => {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new InputError(`${printable(full)}: symbolic link loop`);
     throw new InputError(`${printable(full)}: ${printable((err as Error).message)}`);
@@ -89,8 +90,7 @@ function listLocal(root: string): ObjectList {
         }
         walk(full, target, nextSeen);
       } else if (s.isFile()) {
-        const mtime = s.mtime.toISOString();
-        out.push({ uri: full, size: s.size, version: mtime, modified: mtime });
+        out.pushFile(full, s.size, s.mtime.getTime());
       }
     }
   };
