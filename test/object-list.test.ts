@@ -9,6 +9,7 @@ import type { SourceObject } from '../lib/sources/source-object.ts';
 import { createSourceReader } from '../lib/sources/source-objects.ts';
 import { objectsDigest } from '../lib/lineage/events.ts';
 import { tempDir } from './helpers/temp-dir.ts';
+import { startS3 } from './helpers/s3.ts';
 
 const s3Objects: SourceObject[] = [
   {
@@ -69,6 +70,28 @@ test('a local listing is held compactly: an ObjectList whose objects are made wh
     [...listed].map((o) => [path.relative(dir, o.uri), o.size, o.version, o.modified]),
     files.map((f) => [f, `{"f":"${f}"}\n`.length, '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z']),
   );
+});
+
+test('an s3:// listing is held compactly too, with each object’s ETag and LastModified', async (t) => {
+  const s3 = await startS3(['sparkify-object-list']);
+  t.teardown(() => s3.close());
+  const saved = { ...process.env };
+  Object.assign(process.env, s3.env);
+  t.teardown(() => {
+    process.env = saved;
+  });
+  const keys = ['song_data/A/one.json', 'song_data/B/två.json'];
+  for (const key of keys) await s3.put('sparkify-object-list', key, `{"key":"${key}"}`);
+  const listed = await createSourceReader('us-west-2').list('s3://sparkify-object-list/song_data/');
+  t.true(listed instanceof ObjectList, 'the listing is an ObjectList, not an array of SourceObjects');
+  t.deepEqual(
+    [...listed].map((o) => [o.uri, o.size]),
+    keys.map((k) => [`s3://sparkify-object-list/${k}`, Buffer.byteLength(`{"key":"${k}"}`)]),
+  );
+  for (const o of listed) {
+    t.regex(o.version, /^[0-9a-f]{32}$/, 'the ETag, unquoted');
+    t.false(Number.isNaN(Date.parse(o.modified ?? '')), 'LastModified');
+  }
 });
 
 test('a selection holds positions: the listing itself when everything was selected, else a view in the listing’s order', (t) => {
