@@ -135,7 +135,7 @@ async function scenario(
       ['run-2', fresh.size],
     ],
   );
-  t.deepEqual(await newOrChanged(conn, engine, TABLE, listed, 'm1', { files, pageRows }), [], 'a no-op');
+  t.deepEqual([...(await newOrChanged(conn, engine, TABLE, listed, 'm1', { files, pageRows }))], [], 'a no-op');
   return { record, compare, fresh: fresh.size };
 }
 

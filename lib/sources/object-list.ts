@@ -1,21 +1,22 @@
 /**
- * A listing held compactly: the listed objects' keys and versions as UTF-8
- * bytes in one growing buffer each, their sizes in a Float64Array, and a
- * SourceObject made only when one is asked for (`at`, iteration), so a run
- * holds a few objects at a time, not one JS object per listed object.
+ * A listing held compactly: the part of each key after the listing's common
+ * prefix (the folder, s3://bucket/) as UTF-8 bytes in one growing buffer, an
+ * offset each (Uint32: a column stays below 4 GiB), sizes in a Float64Array,
+ * and a SourceObject made only when one is asked for (`at`, iteration), so a
+ * run holds a few objects at a time, not one JS object per listed object.
  *
  * Why (issue 26: memory bounded by the batch, not the object count): 1M local
  * song files listed as SourceObjects took about 215 MB of heap (an object, a
- * path string and a timestamp string each, and the array), and the listing is
- * held for the whole run (the ledger compares it, staging reads it, the ledger
- * records it). Here the same listing is about 60 MB: the part of each key
- * after the listing's common prefix (the folder, s3://bucket/) and each
- * version as bytes, an offset each (Uint32: a column stays below 4 GiB), the
- * size as a float. A listing streamed into the ledger's temporary table and
- * read back a page at a time would bound it further, but staging, the checks,
- * the drift sample and the Redshift manifest all read the listing by position;
- * this keeps them as they are, and met the 256 MB target with margin
- * (docs/operations.md, "What holds memory").
+ * path string and a timestamp string each, and the array), held for the whole
+ * run (the ledger compares the listing, staging reads it, the ledger records
+ * it): 359 MB peak RSS for a full load, 330 MB for a no-op --incremental one.
+ * Held here, the same listing is 52 MB, and the loads peak at 210 and 149 MB
+ * (npm run bench -- --sizes 1m-files; docs/operations.md, "What holds memory").
+ * Streaming the listing into the ledger's temporary table and staging from it
+ * a page at a time was the other way; but staging, the source checks, the
+ * drift sample, the Redshift manifest and compaction all read the listing by
+ * position, and a full load has no temporary table: this keeps them as they
+ * are (SourceObjects: length, at, iteration, which an array also has).
  *
  * Local files are listed with their mtime, which is both their version and
  * their modified: kept as a number, written as ISO 8601 when read. S3
