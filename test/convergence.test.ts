@@ -27,7 +27,7 @@ const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 40);
 const STAND_IN_CASES = Math.min(3, Number(process.env['CONVERGENCE_CASES'] ?? 3));
 const SEED = 20261207;
 /** Databases loaded at once: the loads wait on the server as much as on node, so two share two cores well. */
-const WORKERS = 2;
+const WORKERS = Number(process.env['CONVERGENCE_WORKERS'] ?? 2);
 
 const data = sharedSparkify();
 if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
