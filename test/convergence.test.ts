@@ -26,8 +26,11 @@ const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 200);
 const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 40);
 const STAND_IN_CASES = Math.min(3, Number(process.env['CONVERGENCE_CASES'] ?? 3));
 const SEED = 20261207;
-/** Databases loaded at once: the loads wait on the server as much as on node, so two share two cores well. */
-const WORKERS = Number(process.env['CONVERGENCE_WORKERS'] ?? 2);
+/**
+ * Databases loaded at once: one per core, at least two (a load waits on the server as much as on node, so two
+ * share two cores well); CONVERGENCE_WORKERS to try others.
+ */
+const WORKERS = Number(process.env['CONVERGENCE_WORKERS'] ?? Math.max(2, os.availableParallelism()));
 
 const data = sharedSparkify();
 if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
