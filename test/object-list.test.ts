@@ -1,6 +1,7 @@
 // The compact listing (lib/sources/object-list.ts, issue 26): a listing keeps
 // its objects as bytes and numbers and makes a SourceObject only when one is
 // read, so a run over 1M objects does not hold 1M JS objects.
+import { createHash } from 'node:crypto';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
@@ -117,4 +118,9 @@ test('the lineage digest of a listing is the same in any order (sorted by URI, h
   t.is(objectsDigest(ObjectList.of(s3Objects, 's3://bucket/')), digest);
   t.is(objectsDigest([...s3Objects].reverse()), digest);
   t.not(objectsDigest(sorted.slice(1)), digest);
+  // What lineage consumers compare across runs and versions: SHA-256 over `uri TAB size TAB version` lines, by URI.
+  const expected = createHash('sha256')
+    .update(sorted.map((o) => `${o.uri}\t${o.size}\t${o.version}\n`).join(''))
+    .digest('hex');
+  t.is(digest, `sha256:${expected}`);
 });

@@ -54,7 +54,7 @@ const SETTINGS = {
     min: 1,
     max: 3600,
     seconds: true,
-    what: 'an S3 request or object body that receives nothing for this long fails and is retried',
+    what: 'an S3 request or object body that receives nothing for this long fails and is retried ([S3 reads](operations.md#s3-reads))',
   },
   s3ReadAttempts: {
     name: 'S3_READ_ATTEMPTS',

@@ -156,12 +156,21 @@ async function starDigest(url: string, columns: Record<string, string[]>): Promi
 export function differences(expected: Record<string, string[]>, actual: Record<string, string[]>): string[] {
   const shown = 5;
   const out: string[] = [];
+  /** Each row's count: a row loaded twice is a difference (identities are left out, so duplicates look alike). */
+  const counted = (rows: readonly string[] = []) => {
+    const m = new Map<string, number>();
+    for (const r of rows) m.set(r, (m.get(r) ?? 0) + 1);
+    return m;
+  };
+  /** The rows `a` has more of than `b`, each as often as it has more. */
+  const surplus = (a: Map<string, number>, b: Map<string, number>) =>
+    [...a].flatMap(([r, n]) => Array<string>(Math.max(0, n - (b.get(r) ?? 0))).fill(r));
   for (const table of COMPARED_TABLES) {
-    const want = new Set(expected[table]);
-    const got = new Set(actual[table]);
-    const missing = [...want].filter((r) => !got.has(r));
-    const extra = [...got].filter((r) => !want.has(r));
-    if (missing.length + extra.length === 0 && want.size === got.size) continue;
+    const want = counted(expected[table]);
+    const got = counted(actual[table]);
+    const missing = surplus(want, got);
+    const extra = surplus(got, want);
+    if (missing.length + extra.length === 0) continue;
     out.push(
       `${table}: ${missing.length} rows of the full load missing, ${extra.length} rows it does not have` +
         missing
