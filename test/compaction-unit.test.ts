@@ -79,7 +79,8 @@ test('objects are dealt to the chunks in order, by size, every chunk getting one
 });
 
 test('the chunk index names the original object and line; an unknown line is kept as Redshift said it', (t) => {
-  const index = new ChunkIndex(['s3://src/song-data/A/A/A/TRA.json', 's3://src/song-data/A/A/B/TRB.json']);
+  const uris = ['s3://src/song-data/A/A/A/TRA.json', 's3://src/song-data/A/A/B/TRB.json'];
+  const index = new ChunkIndex((i) => uris[i]);
   const chunk = 's3://stage/run/staging_songs/chunk-1-of-8.jsonl.gz';
   index.add(chunk, 0, 9);
   index.add(chunk, 1, 1);

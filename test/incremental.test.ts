@@ -122,10 +122,10 @@ test('on Redshift an incremental load COPYs a manifest of the new objects only',
     process.env = saved;
   });
   const reader = createSourceReader('us-west-2');
-  const listed = await reader.list('s3://sparkify-src/log_data');
+  const listed = [...(await reader.list('s3://sparkify-src/log_data'))];
   const day1 = listed[0];
   // The ledger already has day 1 and the song file.
-  const songObject = (await reader.list('s3://sparkify-src/song_data'))[0];
+  const songObject = (await reader.list('s3://sparkify-src/song_data')).at(0);
   const config = loadConfig(env);
   // Day 1 and the song file were staged with today's mappings ('auto' and the column list), so it is not changed.
   const songStep = pipeline.staging.find((s) => s.table === 'staging_songs');

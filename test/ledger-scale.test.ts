@@ -102,7 +102,7 @@ async function scenario(
 
   const { listed, fresh } = secondListing(n);
   const before = count();
-  const found = await newOrChanged(conn, engine, TABLE, listed, 'm1', { files, pageRows });
+  const found = [...(await newOrChanged(conn, engine, TABLE, listed, 'm1', { files, pageRows }))];
   const compare = count() - before;
   t.is(found.length, fresh.size, 'new + changed size + changed version');
   t.true(
@@ -135,7 +135,7 @@ async function scenario(
       ['run-2', fresh.size],
     ],
   );
-  t.deepEqual(await newOrChanged(conn, engine, TABLE, listed, 'm1', { files, pageRows }), [], 'a no-op');
+  t.deepEqual([...(await newOrChanged(conn, engine, TABLE, listed, 'm1', { files, pageRows }))], [], 'a no-op');
   return { record, compare, fresh: fresh.size };
 }
 

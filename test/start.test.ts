@@ -1,5 +1,6 @@
 // npm start with nothing configured: its own embedded PostgreSQL, the generated
-// sample, migrate, load, verify, report; a second start is idempotent; npm run db.
+// sample, migrate, load, verify, report (its OpenLineage events in --lineage-file);
+// a second start is idempotent; npm run db.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { checksFor } from '../lib/report/checks.ts';
 import { pipeline } from '../loaders/index.ts';
 import { MIGRATIONS } from './helpers/migrations.ts';
 import { runCli } from './helpers/cli.ts';
+import { runEventProblems } from './helpers/openlineage.ts';
 
 test.serial('npm start end to end, twice; then db start/url/stop', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-start-'));
@@ -26,8 +28,19 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
       await rm(path.dirname(state.dataDir), { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   });
-  const first = await runCli(['start'], env, { timeoutMs: 300_000 });
+  const lineageFile = path.join(dir, 'lineage.jsonl');
+  const first = await runCli(['start', '--lineage-file', lineageFile], env, { timeoutMs: 300_000 });
   t.is(first.code, 0, first.stderr);
+  // The load's OpenLineage events, as `load --lineage-file` writes them: START, then COMPLETE, each valid.
+  const events = (await readFile(lineageFile, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { eventType: string });
+  t.deepEqual(
+    events.map((e) => e.eventType),
+    ['START', 'COMPLETE'],
+  );
+  for (const e of events) t.deepEqual(runEventProblems(e), [], e.eventType);
   t.regex(first.stderr, /Generating the sample data/);
   t.regex(first.stderr, new RegExp(`Migrated: ${MIGRATIONS} migration\\(s\\) applied`));
   t.regex(first.stdout, /# Checks[\s\S]*songplays\s+\|\s+7912[\s\S]*# Report/);
@@ -57,7 +70,7 @@ test.serial('npm start end to end, twice; then db start/url/stop', async (t) => 
     ]),
     [
       ['start', 'succeeded'],
-      ['start', 'succeeded'],
+      [`start --lineage-file ${lineageFile}`, 'succeeded'],
     ],
   );
 

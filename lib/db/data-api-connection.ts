@@ -111,10 +111,11 @@ export function createDataApiClient(
   return new RedshiftDataClient({
     region,
     ...(setting.endpoint ? { endpoint: setting.endpoint } : {}),
-    // A call that cannot connect, or receives nothing for DATA_API_REQUEST_TIMEOUT_SECONDS, fails with a
+    // A call that cannot connect within DATA_API_CONNECT_TIMEOUT_SECONDS, or receives nothing for
+    // DATA_API_REQUEST_TIMEOUT_SECONDS, fails with a
     // TimeoutError, which the SDK retries: a DescribeStatement that never returns no longer hangs the run.
     requestHandler: {
-      connectionTimeout: transport.s3ConnectTimeoutMs,
+      connectionTimeout: transport.dataApiConnectTimeoutMs,
       socketTimeout: transport.dataApiRequestTimeoutMs,
     },
   });

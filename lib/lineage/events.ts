@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { ColumnType, TableDef } from '../dialect/table-def.ts';
 import type { JsonMapping } from '../sources/json-mapping.ts';
-import type { SourceObject } from '../sources/source-object.ts';
+import type { SourceObjects } from '../sources/source-object.ts';
 import type { StagingStep, TransformStep } from '../load/steps.ts';
 import {
   jsonKeysOf,
@@ -61,7 +61,7 @@ export interface LineagePlan {
 /** What a finished load read, per staging table. */
 export interface LineageRead {
   readonly table: string;
-  readonly objects: readonly SourceObject[];
+  readonly objects: SourceObjects;
   /** Rows staged from them. */
   readonly rows: number | undefined;
 }
@@ -90,12 +90,42 @@ export function columnTypeName(type: ColumnType): string {
   return type.kind === 'double' ? 'DOUBLE PRECISION' : type.kind.toUpperCase();
 }
 
-/** SHA-256 over the objects read, sorted by URI: one line `uri TAB size TAB version` each. */
-export function objectsDigest(objects: readonly SourceObject[]): string {
+function totalSize(objects: SourceObjects): number {
+  let n = 0;
+  for (const o of objects) n += o.size;
+  return n;
+}
+
+/**
+ * SHA-256 over the objects read, sorted by URI: one line `uri TAB size TAB
+ * version` each. A listing is almost always in that order already (S3's, a
+ * folder walked name by name): then it is hashed as it is read, one object at
+ * a time. Otherwise the positions (4 bytes each), not the objects, are sorted.
+ */
+export function objectsDigest(objects: SourceObjects): string {
   const hash = createHash('sha256');
-  for (const o of [...objects].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0)))
-    hash.update(`${o.uri}\t${o.size}\t${o.version}\n`);
+  const line = (o: { uri: string; size: number; version: string }) => `${o.uri}\t${o.size}\t${o.version}\n`;
+  if (inUriOrder(objects)) {
+    for (const o of objects) hash.update(line(o));
+  } else {
+    const uri = (i: number) => (objects.at(i) as { uri: string }).uri;
+    const order = Uint32Array.from({ length: objects.length }, (_, i) => i).sort((a, b) => {
+      const ua = uri(a);
+      const ub = uri(b);
+      return ua < ub ? -1 : ua > ub ? 1 : 0;
+    });
+    for (const i of order) hash.update(line(objects.at(i) as { uri: string; size: number; version: string }));
+  }
   return `sha256:${hash.digest('hex')}`;
+}
+
+function inUriOrder(objects: SourceObjects): boolean {
+  let previous: string | undefined;
+  for (const o of objects) {
+    if (previous !== undefined && o.uri < previous) return false;
+    previous = o.uri;
+  }
+  return true;
 }
 
 /** Every output table's column lineage: staging (from the mappings that were read) and star tables. */
@@ -142,7 +172,7 @@ export function runEvent(
             inputFacets: {
               inputStatistics: facet(FACET_SCHEMAS.inputStatistics, {
                 fileCount: read.objects.length,
-                size: read.objects.reduce((a, o) => a + o.size, 0),
+                size: totalSize(read.objects),
                 ...(read.rows !== undefined ? { rowCount: read.rows } : {}),
               }),
             },

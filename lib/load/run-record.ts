@@ -248,19 +248,26 @@ const contextFields = (c: RunContext | undefined | null) => ({
   fullRefresh: c?.fullRefresh ?? false,
 });
 
-/** Whether load_runs has the context column (a warehouse migrated before 20261207000200000 has not). */
-async function hasContext(conn: Connection): Promise<boolean> {
-  const { rows } = await conn.query<{ n: string }>(
-    `SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '${RUNS_TABLE}' AND column_name = 'context'`,
+/**
+ * load_runs' columns, in one catalog query (empty when the table does not
+ * exist). A warehouse migrated before a column was added (context:
+ * 20261207000200000; cost, drift) lacks it, and the record leaves it out.
+ * One query instead of one per question: information_schema's views take
+ * milliseconds to plan, and a run asked up to five times.
+ */
+async function runsColumns(conn: Connection): Promise<ReadonlySet<string>> {
+  const { rows } = await conn.query<{ column_name: string }>(
+    'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+    [RUNS_TABLE],
   );
-  return Number(rows[0]?.n ?? 0) > 0;
+  return new Set(rows.map((r) => r.column_name));
 }
 
 /** The context of the last run that succeeded and staged (sources matter only then); undefined when none is recorded. */
 export async function lastLoadContext(
   conn: Connection,
 ): Promise<{ context: RunContext; startedAt: string } | undefined> {
-  if (!(await tableExists(conn, RUNS_TABLE)) || !(await hasContext(conn))) return undefined;
+  if (!(await runsColumns(conn)).has('context')) return undefined;
   const { rows } = await conn.query<{ context: string | null; started_at: string; steps: string | null }>(
     `SELECT context, CAST(started_at AS VARCHAR(32)) AS started_at, steps FROM ${RUNS_TABLE}
 WHERE outcome = 'succeeded' AND context IS NOT NULL
@@ -283,7 +290,8 @@ LIMIT 20`,
  */
 export async function recordRunStart(conn: Connection, run: LoadRun, log: Logger): Promise<boolean> {
   try {
-    if (!(await tableExists(conn, RUNS_TABLE))) {
+    const columns = await runsColumns(conn);
+    if (columns.size === 0) {
       log.warn(
         `This run is not recorded: the warehouse has no ${RUNS_TABLE} table yet (run \`sparkify-warehouse migrate up\`).`,
       );
@@ -293,7 +301,7 @@ export async function recordRunStart(conn: Connection, run: LoadRun, log: Logger
     // Idempotent: a write sent again (a retry whose first answer was lost, a second call) leaves one row, as
     // the skipped records below do. Neither engine has a key on run_id (Redshift enforces none), so the
     // INSERT itself says "only if absent"; a plain one made a second row, or under a unique index a failure.
-    if (run.context && (await hasContext(conn))) {
+    if (run.context && columns.has('context')) {
       await conn.query(
         `INSERT INTO ${RUNS_TABLE} (run_id, command, started_at, outcome, skipped_records, context)
 SELECT CAST($1 AS VARCHAR(64)), $2, CAST($3 AS TIMESTAMP), $4, 0, $5
@@ -357,11 +365,7 @@ WHERE NOT EXISTS (SELECT 1 FROM ${SKIPPED_TABLE} WHERE run_id = CAST($1 AS VARCH
 
 /** Whether the warehouse's load_runs has this column (a warehouse not migrated since has not). */
 async function hasColumn(conn: Connection, column: 'cost' | 'drift'): Promise<boolean> {
-  const { rows } = await conn.query<{ n: string }>(
-    'SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
-    [RUNS_TABLE, column],
-  );
-  return Number(rows[0]?.n ?? 0) > 0;
+  return (await runsColumns(conn)).has(column);
 }
 const hasCostColumn = (conn: Connection) => hasColumn(conn, 'cost');
 
@@ -528,8 +532,9 @@ async function skippedOfRuns(conn: Connection, runIds: readonly string[]): Promi
 }
 
 export async function readRuns(conn: Connection, limit: number): Promise<RunSummary[] | undefined> {
-  if (!(await tableExists(conn, RUNS_TABLE))) return undefined;
-  const { rows } = await conn.query<RunRow>(lastRunsSql(limit, await hasContext(conn)));
+  const columns = await runsColumns(conn);
+  if (columns.size === 0) return undefined;
+  const { rows } = await conn.query<RunRow>(lastRunsSql(limit, columns.has('context')));
   const runIds = rows.map((r) => r.run_id);
   const costs = await readCosts(conn, runIds);
   const drift = await readDrift(conn, runIds);

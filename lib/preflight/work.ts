@@ -19,12 +19,9 @@ export async function plannedWork(dialect: Dialect, opts: LoadOptions): Promise<
   for (const step of staging) {
     const uri = step.source(opts.config.sources);
     const objects = await reader.list(uri);
-    sources.push({
-      setting: step.settings.source,
-      uri,
-      objects: objects.length,
-      bytes: objects.reduce((s, o) => s + o.size, 0),
-    });
+    let bytes = 0;
+    for (const o of objects) bytes += o.size;
+    sources.push({ setting: step.settings.source, uri, objects: objects.length, bytes });
   }
   const statements = splitStatements(await loadScript(dialect, opts)).length;
   return {

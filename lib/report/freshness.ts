@@ -62,7 +62,7 @@ export function judge(ageMs: number, t: FreshnessThresholds): 'pass' | 'warn' | 
 }
 
 /** The newest object by its modification time. */
-export function newestObject(objects: readonly SourceObject[]): SourceObject | undefined {
+export function newestObject(objects: Iterable<SourceObject>): SourceObject | undefined {
   let newest: SourceObject | undefined;
   for (const o of objects) if (o.modified && (!newest?.modified || o.modified > newest.modified)) newest = o;
   return newest;

@@ -19,7 +19,7 @@
  */
 import type { JsonMapping } from './json-mapping.ts';
 import { JsonRecordSplitter } from './json-records.ts';
-import type { SourceObject, SourceReader } from './source-objects.ts';
+import type { SourceObject, SourceObjects, SourceReader } from './source-objects.ts';
 
 /** The JSON types counted, by code (the byte fast path passes codes). */
 export const JSON_TYPES = ['string', 'number', 'boolean', 'object', 'array', 'null'] as const;
@@ -438,14 +438,17 @@ export function describeDrift(r: DriftReport): string[] {
 
 /** Up to `n` objects spread over the listing, the first and the last among them, within `bytes`. */
 export function sampleObjects(
-  objects: readonly SourceObject[],
+  objects: SourceObjects,
   n: number = DRIFT_SAMPLE.objects,
   bytes: number = DRIFT_SAMPLE.bytes,
 ): SourceObject[] {
   const picked =
     objects.length <= n
       ? [...objects]
-      : Array.from({ length: n }, (_, i) => objects[Math.round((i * (objects.length - 1)) / (n - 1))] as SourceObject);
+      : Array.from(
+          { length: n },
+          (_, i) => objects.at(Math.round((i * (objects.length - 1)) / (n - 1))) as SourceObject,
+        );
   const out: SourceObject[] = [];
   let total = 0;
   for (const o of picked) {

@@ -6,7 +6,7 @@
  */
 import type { Sources } from '../config/config.ts';
 import { InputError, describeProblem, type RecordProblem } from '../errors.ts';
-import { readText, type SourceObject, type SourceReader } from './source-objects.ts';
+import { readText, type SourceObject, type SourceObjects, type SourceReader } from './source-objects.ts';
 import { autoMapping, parseJsonPathsFile } from './json-mapping.ts';
 import { JsonRecordSplitter } from './json-records.ts';
 import { gzipRefusal } from './compressed.ts';
@@ -30,10 +30,19 @@ export interface SourcesReport {
 
 const SAMPLE_SIZE = 5;
 
+function totalBytes(objects: SourceObjects): number {
+  let n = 0;
+  for (const o of objects) n += o.size;
+  return n;
+}
+
 /** Up to n objects spread over the listing: the first, the last and some between. */
-function sample(objects: readonly SourceObject[], n: number): SourceObject[] {
+function sample(objects: SourceObjects, n: number): SourceObject[] {
   if (objects.length <= n) return [...objects];
-  return Array.from({ length: n }, (_, i) => objects[Math.round((i * (objects.length - 1)) / (n - 1))] as SourceObject);
+  return Array.from(
+    { length: n },
+    (_, i) => objects.at(Math.round((i * (objects.length - 1)) / (n - 1))) as SourceObject,
+  );
 }
 
 async function parseSample(reader: SourceReader, object: SourceObject, problems: RecordProblem[]): Promise<number> {
@@ -69,7 +78,7 @@ export async function inspectSources(
     ['SONG_DATA', sources.songData],
     ['LOG_DATA', sources.logData],
   ] as const) {
-    let objects: SourceObject[];
+    let objects: SourceObjects;
     try {
       objects = await reader.list(uri);
     } catch (err) {
@@ -93,9 +102,9 @@ export async function inspectSources(
       setting,
       uri,
       objects: objects.length,
-      bytes: objects.reduce((s, o) => s + o.size, 0),
-      first: objects[0]?.uri,
-      last: objects[objects.length - 1]?.uri,
+      bytes: totalBytes(objects),
+      first: objects.at(0)?.uri,
+      last: objects.at(-1)?.uri,
       sampled: picked.length,
       sampleRecords,
     });

@@ -8,3 +8,15 @@ export interface SourceObject {
   /** When it was last written, ISO 8601 (S3 LastModified, the file's mtime); absent where the lister does not say. */
   readonly modified?: string | undefined;
 }
+
+/**
+ * A listing read by position and in order: an array, or a compact list that
+ * makes each SourceObject when asked (lib/sources/object-list.ts). Consumers
+ * ask for one object at a time (`at`, iteration), so a listing of 1M objects
+ * need not be 1M JS objects (issue 26). `T`: what a consumer reads of each
+ * (the compaction rule only sizes).
+ */
+export interface SourceObjects<T = SourceObject> extends Iterable<T> {
+  readonly length: number;
+  at(index: number): T | undefined;
+}

@@ -20,17 +20,19 @@ import { DEFAULT_S3_MAX_CONCURRENCY, type Config } from '../config/config.ts';
 import { isS3Uri, parseS3Uri } from '../config/s3-uri.ts';
 import { printable } from '../printable.ts';
 import { DEFAULT_TRANSPORT, type TransportSettings } from '../config/transport.ts';
-import type { SourceObject } from './source-object.ts';
+import type { SourceObject, SourceObjects } from './source-object.ts';
 import { AbortFanout } from './abort-fanout.ts';
+import { ObjectList } from './object-list.ts';
 
 const SMALL_FILE_BYTES = 1024 * 1024;
 
-export type { SourceObject };
+export type { SourceObject, SourceObjects };
 
 export interface SourceReader {
   /** How many objects to read at once from s3:// (local files: a few). */
   readonly s3Concurrency?: number;
-  list(uri: string): Promise<SourceObject[]>;
+  /** Every object under `uri`, in order: held compactly (lib/sources/object-list.ts), made one at a time when read. */
+  list(uri: string): Promise<SourceObjects>;
   open(object: SourceObject): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>>;
   /** An S3 bucket's region (GetBucketLocation's LocationConstraint, raw); absent where the reader cannot ask. */
   locate?(bucket: string): Promise<string | undefined>;
@@ -42,8 +44,10 @@ export interface SourceReader {
  * file), and nothing else waits on the event loop while the list is made.
  * Folders need no call of their own: their real path is the parent's plus
  * their name, except behind a symbolic link (resolved, to refuse loops).
+ * The files go into an ObjectList as they are found: no SourceObject is
+ * kept per file (issue 26).
  */
-function listLocal(root: string): SourceObject[] {
+function listLocal(root: string): ObjectList {
   const start = path.resolve(root);
   let info;
   try {
@@ -54,10 +58,12 @@ function listLocal(root: string): SourceObject[] {
     );
   }
   if (info.isFile()) {
-    const mtime = info.mtime.toISOString();
-    return [{ uri: start, size: info.size, version: mtime, modified: mtime }];
+    const one = new ObjectList(path.dirname(start), 'files');
+    one.pushFile(start, info.size, info.mtime.getTime());
+    return one;
   }
-  const out: SourceObject[] = [];
+  // Every path found starts with the folder's: stored once. The mtime is each file's version and modified.
+  const out = new ObjectList(start.endsWith(path.sep) ? start : start + path.sep, 'files');
   const fail = (full: string, err: unknown): never => {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new InputError(`${printable(full)}: symbolic link loop`);
     throw new InputError(`${printable(full)}: ${printable((err as Error).message)}`);
@@ -93,8 +99,7 @@ function listLocal(root: string): SourceObject[] {
         }
         walk(full, target, nextSeen);
       } else if (s.isFile()) {
-        const mtime = s.mtime.toISOString();
-        out.push({ uri: full, size: s.size, version: mtime, modified: mtime });
+        out.pushFile(full, s.size, s.mtime.getTime());
       }
     }
   };
@@ -176,9 +181,12 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
       if (!isS3Uri(uri)) return listLocal(uri);
       const { bucket, key } = parseS3Uri(uri);
       const [{ list }, { listS3Objects, LIST_CONCURRENCY }] = await Promise.all([s3Requests(), reads()]);
-      return listS3Objects(list, uri, bucket, key, signal, {
+      // Listed as SourceObjects (a listing's pages are put together in parallel), then kept compactly
+      // for the rest of the run: the peak of a listing still holds one object per key, briefly.
+      const listed = await listS3Objects(list, uri, bucket, key, signal, {
         concurrency: Math.min(s3Concurrency, LIST_CONCURRENCY),
       });
+      return ObjectList.of(listed, `s3://${bucket}/`);
     },
     async open(object) {
       if (!isS3Uri(object.uri)) {
@@ -219,7 +227,8 @@ export function sourceReaderFor(
 
 /** Reads a whole (small) object as UTF-8 text: the JSONPaths file. */
 export async function readText(reader: SourceReader, uri: string): Promise<string> {
-  const objects = isS3Uri(uri) ? (await reader.list(uri)).filter((o) => o.uri === uri) : await reader.list(uri);
+  const listed = [...(await reader.list(uri))];
+  const objects = isS3Uri(uri) ? listed.filter((o) => o.uri === uri) : listed;
   const object = objects[0];
   if (!object || objects.length !== 1)
     throw new InputError(`${uri}: expected exactly one file, found ${objects.length}`);

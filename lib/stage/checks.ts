@@ -13,7 +13,7 @@ import { InputError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { printable } from '../printable.ts';
 import { describeColumnMapping, type JsonMapping } from '../sources/json-mapping.ts';
-import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
+import type { SourceObjects, SourceReader } from '../sources/source-objects.ts';
 import type { Config } from '../config/config.ts';
 import type { StagingStep } from './step.ts';
 
@@ -31,9 +31,9 @@ export async function listSource(
   reader: SourceReader,
   step: StagingStep,
   opts: Pick<StageCheckOptions, 'config' | 'allowEmpty'>,
-): Promise<SourceObject[]> {
+): Promise<SourceObjects> {
   const source = step.source(opts.config.sources);
-  let objects: SourceObject[];
+  let objects: SourceObjects;
   try {
     objects = await reader.list(source);
   } catch (err) {

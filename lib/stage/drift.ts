@@ -19,7 +19,7 @@ import {
 import type { JsonMapping } from '../sources/json-mapping.ts';
 import { readJsonMapping } from '../sources/json-mapping-file.ts';
 import type { Sources } from '../config/config.ts';
-import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
+import type { SourceObject, SourceObjects, SourceReader } from '../sources/source-objects.ts';
 import type { StagingStep } from './step.ts';
 import type { StagingContext } from './strategy.ts';
 
@@ -52,7 +52,7 @@ export async function sampleDrift(
   step: StagingStep,
   ctx: Pick<StagingContext, 'config' | 'driftThreshold' | 'log'>,
   mapping: JsonMapping,
-  objects: readonly SourceObject[],
+  objects: SourceObjects,
 ): Promise<DriftReport> {
   const sample = sampleObjects(objects);
   const counter = driftCounter(step, ctx, mapping, sample);

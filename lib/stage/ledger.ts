@@ -19,7 +19,8 @@ import type { Connection } from '../db/connection.ts';
 import type { DialectName } from '../dialect/dialect.ts';
 import { redshiftDialect } from '../dialect/redshift/dialect.ts';
 import type { JsonMapping } from '../sources/json-mapping.ts';
-import type { SourceObject } from '../sources/source-objects.ts';
+import type { SourceObject, SourceObjects } from '../sources/source-objects.ts';
+import { Positions, selectObjects } from '../sources/object-list.ts';
 import { escapeText } from './postgres/copy-row.ts';
 import type { LedgerFile, LedgerFiles } from './plan.ts';
 import type { StagedObjects } from './strategy.ts';
@@ -149,10 +150,10 @@ export async function newOrChanged(
   conn: Connection,
   engine: DialectName,
   table: string,
-  objects: readonly SourceObject[],
+  objects: SourceObjects,
   mapping: string,
   options: { readonly files?: LedgerFiles | undefined; readonly pageRows?: number } = {},
-): Promise<SourceObject[]> {
+): Promise<SourceObjects> {
   const { files, pageRows = FRESH_PAGE_ROWS } = options;
   const path = ledgerPath(engine, files);
   if (path === 'client') return newOrChangedHere(conn, table, objects, mapping);
@@ -183,14 +184,15 @@ export async function newOrChanged(
     // nest-loop the DELETE below over a million rows.
     await conn.query(`ANALYZE ${LISTED_TABLE}`);
     await conn.query(DELETE_UNCHANGED, [table, mapping]);
-    const fresh: SourceObject[] = [];
+    // The answer is kept as positions in the listing (4 bytes each), not as objects (issue 26).
+    const fresh = new Positions();
     for (let after = -1; ; ) {
       const { rows } = await conn.query<{ ordinal: number | string }>(freshPage(pageRows), [after]);
-      for (const r of rows) fresh.push(objects[Number(r.ordinal)] as SourceObject);
+      for (const r of rows) fresh.push(Number(r.ordinal));
       if (rows.length < pageRows) break;
       after = Number(rows[rows.length - 1]?.ordinal);
     }
-    return fresh;
+    return selectObjects(objects, fresh);
   } finally {
     await conn.query(dropTable(LISTED_TABLE));
   }
@@ -200,9 +202,9 @@ export async function newOrChanged(
 async function newOrChangedHere(
   conn: Connection,
   table: string,
-  objects: readonly SourceObject[],
+  objects: SourceObjects,
   mapping: string,
-): Promise<SourceObject[]> {
+): Promise<SourceObjects> {
   const { rows } = await conn.query<{
     object_uri: string;
     object_size: string;
@@ -218,7 +220,13 @@ async function newOrChangedHere(
         `${r.object_uri}\n${fingerprint({ size: Number(r.object_size), version: r.object_version }, r.mapping_fingerprint)}`,
     ),
   );
-  return objects.filter((o) => !loaded.has(`${o.uri}\n${fingerprint(o, mapping)}`));
+  const fresh = new Positions();
+  let i = 0;
+  for (const o of objects) {
+    if (!loaded.has(`${o.uri}\n${fingerprint(o, mapping)}`)) fresh.push(i);
+    i += 1;
+  }
+  return selectObjects(objects, fresh);
 }
 
 /** The ledger rows of what a run staged, one at a time (never all at once). */

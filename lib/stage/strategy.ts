@@ -15,7 +15,7 @@ import type { FaultPoints } from '../fault-points.ts';
 import type { LedgerFiles, StagePlan } from './plan.ts';
 import type { StagingStep, StepReport } from './step.ts';
 import type { Logger } from '../log.ts';
-import type { SourceObject, SourceReader } from '../sources/source-objects.ts';
+import type { SourceObjects, SourceReader } from '../sources/source-objects.ts';
 import type { DriftReport } from '../sources/drift.ts';
 
 export interface StageProgress {
@@ -69,7 +69,7 @@ export interface StagingContext {
 /** The objects a run staged into one staging table. */
 export interface StagedObjects {
   readonly table: string;
-  readonly objects: readonly SourceObject[];
+  readonly objects: SourceObjects;
   /** The mapping they were staged with (lib/stage/ledger.ts, mappingFingerprint). */
   readonly mapping: string;
 }

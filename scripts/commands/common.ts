@@ -106,6 +106,24 @@ export function sourceOptions<T>(y: Argv<T>): Argv<T & SourceArgs> {
     .option('song-data', { type: 'string', describe: 'overrides SONG_DATA' }) as unknown as Argv<T & SourceArgs>;
 }
 
+/** --lineage-file (load, start): where the run's OpenLineage events are appended. */
+export interface LineageArgs {
+  lineageFile?: string;
+}
+
+export function lineageOptions<T>(y: Argv<T>): Argv<T & LineageArgs> {
+  return y
+    .option('lineage-file', {
+      type: 'string',
+      describe:
+        "append the run's OpenLineage events (START, then COMPLETE, FAIL or ABORT) to this JSON Lines file; OPENLINEAGE_URL sends them over HTTP (docs/sources.md#lineage)",
+    })
+    .check((a) => {
+      if ((a as LineageArgs).lineageFile === '') throw new Error('--lineage-file: a file name');
+      return true;
+    }) as unknown as Argv<T & LineageArgs>;
+}
+
 export function withSourceFlags(config: Config, args: SourceArgs): Config {
   return withSources(config, { logData: args.logData, logJsonPath: args.logJsonpath, songData: args.songData });
 }

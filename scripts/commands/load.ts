@@ -29,17 +29,19 @@ import {
   redact,
   runCommand,
   setup,
+  lineageOptions,
   sourceOptions,
   withSourceFlags,
   type CommonArgs,
   type FormatArgs,
+  type LineageArgs,
   type SourceArgs,
 } from './common.ts';
 import { chargeText, planText } from './cost-output.ts';
 import { warnAboutNpmBanner } from './npm-run.ts';
 import { commandLine, printLoadReport, progressReporter } from './output.ts';
 
-interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
+interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs, LineageArgs {
   only?: string[];
   dryRun: boolean;
   plan: boolean;
@@ -53,12 +55,11 @@ interface LoadArgs extends CommonArgs, SourceArgs, FormatArgs {
   fullRefresh: boolean;
   replace: boolean;
   yes: boolean;
-  lineageFile?: string;
 }
 
 function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
   return formatOption(
-    sourceOptions(commonOptions(y)),
+    lineageOptions(sourceOptions(commonOptions(y))),
     'the run (run id, version, target, sources, start, end, outcome, each step with its table, rows, seconds and detail, the skipped records)',
     'the steps (step, rows, seconds, detail)',
   )
@@ -121,11 +122,6 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       default: false,
       describe: 'with --full-refresh or --replace: do not ask for confirmation',
     })
-    .option('lineage-file', {
-      type: 'string',
-      describe:
-        "append the run's OpenLineage events (START, then COMPLETE, FAIL or ABORT) to this JSON Lines file; OPENLINEAGE_URL sends them over HTTP (docs/sources.md#lineage)",
-    })
     .option('max-errors', {
       type: 'number',
       default: MAX_ERRORS.default,
@@ -138,7 +134,6 @@ function loadOptions<T>(y: Argv<T>): Argv<T & LoadArgs> {
       if (a.plan && a.dryRun) throw new Error('--plan and --dry-run are two different outputs: choose one');
       if (a.lineageFile !== undefined && (a.dryRun || a.plan))
         throw new Error('--lineage-file describes a load that runs: it does not go with --dry-run or --plan');
-      if (a.lineageFile === '') throw new Error('--lineage-file: a file name');
       if (a.dryRun && a.format !== 'table')
         throw new Error('--dry-run prints a SQL script: it does not go with --format json or csv');
       if (a.fullRefresh && (a.incremental || a.only || a.dryRun || a.plan))

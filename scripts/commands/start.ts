@@ -29,9 +29,11 @@ import {
   redact,
   runCommand,
   setup,
+  lineageOptions,
   sourceOptions,
   withSourceFlags,
   type CommonArgs,
+  type LineageArgs,
   type SourceArgs,
 } from './common.ts';
 import { commandLine, printLoadReport, printVerifyReport, progressReporter } from './output.ts';
@@ -65,13 +67,13 @@ async function ensureSample(dir: string, log: Logger): Promise<{ dir: string; ex
   return { dir: sampleDir, expected: JSON.parse(await readFile(expectedFile, 'utf8')) as ExpectedCounts };
 }
 
-type StartArgs = CommonArgs & SourceArgs & { fullRefresh: boolean; yes: boolean };
+type StartArgs = CommonArgs & SourceArgs & LineageArgs & { fullRefresh: boolean; yes: boolean };
 
 export const startCommand: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Migrate, load, verify and report: the whole job (sample data when no source is configured)',
   builder: (y) =>
-    sourceOptions(commonOptions(y as Argv<object>))
+    lineageOptions(sourceOptions(commonOptions(y as Argv<object>)))
       .option('full-refresh', {
         type: 'boolean',
         default: false,
@@ -108,8 +110,9 @@ export const startCommand: CommandModule<object, StartArgs> = {
         log.info(ran.length > 0 ? `Migrated: ${ran.length} migration(s) applied.` : 'Schema up to date.');
         const progress = progressReporter(log);
         const run = new LoadRun(commandLine(), redact, runContext(config, args.fullRefresh));
-        // OPENLINEAGE_URL, when set, gets this load's run events as it does `load`'s.
-        const report = await withLineage({ config, log, pipeline, engine: db.dialect.name, run }, () =>
+        // --lineage-file and OPENLINEAGE_URL get this load's run events as they get `load`'s.
+        const lineage = { config, log, pipeline, engine: db.dialect.name, run, file: args.lineageFile };
+        const report = await withLineage(lineage, () =>
           runLoad(db, {
             config,
             log,

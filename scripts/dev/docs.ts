@@ -14,7 +14,7 @@ import { PROJECT_DIR } from '../../test/support/spawn-cli.ts';
 const args = yargs(hideBin(process.argv))
   .scriptName('npm run docs --')
   .usage(
-    '$0 [--check]: writes docs/commands.md and the schema blocks of README.md and docs/data-model.md from the code',
+    '$0 [--check]: writes docs/commands.md, the schema blocks of README.md and docs/data-model.md, and the timeouts table of docs/settings.md from the code',
   )
   .option('check', {
     type: 'boolean',

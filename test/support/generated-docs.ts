@@ -6,7 +6,9 @@
  *   compiled command line, found from the top-level `--help`;
  * - the schema diagram (Mermaid `erDiagram`, what `report --mermaid` prints
  *   from the migrations' table definitions) between the `schema` marker
- *   comments of README.md and docs/data-model.md.
+ *   comments of README.md and docs/data-model.md;
+ * - docs/settings.md's table of timeouts and retries, from
+ *   lib/config/transport.ts (names, defaults, bounds, what each does).
  *
  * Written by `npm run docs` (scripts/dev/docs.ts); `npm run docs -- --check` writes nothing and exits 1 naming each file that
  * differs; test/docs.test.ts makes the same comparison in `npm test`.
@@ -17,6 +19,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { TRANSPORT_SETTINGS } from '../../lib/config/transport.ts';
 import { PROJECT_DIR, cliCommand } from './spawn-cli.ts';
 
 const run = promisify(execFile);
@@ -24,6 +27,7 @@ const run = promisify(execFile);
 /** The files whose schema block is generated. */
 export const SCHEMA_FILES = ['README.md', 'docs/data-model.md'] as const;
 export const COMMANDS_FILE = 'docs/commands.md';
+export const SETTINGS_FILE = 'docs/settings.md';
 /** Commands left out of docs/commands.md: `completion --help` prints the completion script itself. */
 const NOT_DOCUMENTED = new Set(['completion']);
 
@@ -99,6 +103,16 @@ export async function schemaBlock(): Promise<string> {
   return `\`\`\`mermaid\n${await cliOutput(['report', '--mermaid'])}\`\`\`\n`;
 }
 
+/** The timeouts and retries table (lib/config/transport.ts). */
+export function transportSettingsTable(): string {
+  return [
+    '| setting | default | what |',
+    '| --- | --- | --- |',
+    ...TRANSPORT_SETTINGS.map((s) => `| \`${s.name}\` | ${s.default} | ${s.what} (${s.min}–${s.max}) |`),
+    '',
+  ].join('\n');
+}
+
 const BEGIN = (name: string) =>
   `<!-- BEGIN GENERATED ${name}: npm run docs writes this part; do not edit it by hand -->\n`;
 const END = (name: string) => `<!-- END GENERATED ${name} -->`;
@@ -126,5 +140,10 @@ export async function generatedDocs(): Promise<Map<string, string>> {
     const text = await readFile(path.join(PROJECT_DIR, file), 'utf8');
     files.set(file, replaceBetweenMarkers(text, 'schema', schema, file));
   }
+  const settings = await readFile(path.join(PROJECT_DIR, SETTINGS_FILE), 'utf8');
+  files.set(
+    SETTINGS_FILE,
+    replaceBetweenMarkers(settings, 'transport-settings', transportSettingsTable(), SETTINGS_FILE),
+  );
   return files;
 }

@@ -412,8 +412,8 @@ export const MUTATIONS: readonly MutatedFile[] = [
     mutations: [
       {
         rule: 'an s3:// JSONPaths URI names one object, not a prefix',
-        find: '(await reader.list(uri)).filter((o) => o.uri === uri)',
-        replace: 'await reader.list(uri)',
+        find: 'isS3Uri(uri) ? listed.filter((o) => o.uri === uri) : listed',
+        replace: 'listed',
       },
     ],
   },

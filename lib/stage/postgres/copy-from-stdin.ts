@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { InputError, describeProblem, type RecordProblem } from '../../errors.ts';
-import type { SourceObject, SourceReader } from '../../sources/source-objects.ts';
+import type { SourceObject, SourceObjects, SourceReader } from '../../sources/source-objects.ts';
 import { DEFAULT_S3_MAX_CONCURRENCY } from '../../config/config.ts';
 import { isS3Uri } from '../../config/s3-uri.ts';
 import type { StagingColumn } from './copy-row.ts';
@@ -36,7 +36,7 @@ export interface StageOptions {
   readonly maxErrors: number;
   readonly onProgress?: ((p: StageProgress) => void) | undefined;
   /** Objects already listed (incremental loads pass the new ones only). */
-  readonly objects?: readonly SourceObject[];
+  readonly objects?: SourceObjects;
 }
 
 export interface StageResult {
@@ -189,7 +189,7 @@ function withoutRow(err: unknown, table: string, origins: RecentOrigins): unknow
 }
 
 async function convert(
-  objects: readonly SourceObject[],
+  objects: SourceObjects,
   target: StageTarget,
   reader: SourceReader,
   sink: RowSink,
@@ -211,13 +211,16 @@ async function convert(
   let next = 0;
   let aborted = false;
   // s3:// objects are latency-bound: many in flight (S3_MAX_CONCURRENCY); local files are not.
-  const inFlight = objects.some((o) => isS3Uri(o.uri)) ? (reader.s3Concurrency ?? DEFAULT_S3_MAX_CONCURRENCY) : 4;
+  // One source's objects are all s3:// or all local.
+  const first = objects.at(0);
+  const inFlight = first && isS3Uri(first.uri) ? (reader.s3Concurrency ?? DEFAULT_S3_MAX_CONCURRENCY) : 4;
   await Promise.all(
     Array.from({ length: Math.min(inFlight, Math.max(objects.length, 1)) }, async () => {
       try {
         while (next < objects.length && !aborted) {
           const rank = next++;
-          const object = objects[rank] as SourceObject;
+          // Made from the compact listing as it is read (lib/sources/object-list.ts).
+          const object = objects.at(rank) as SourceObject;
           target.observer?.objectOpened?.(object.uri, rank);
           try {
             const result = await convertObject(object.uri, await reader.open(object), objectSink);

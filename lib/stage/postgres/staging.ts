@@ -17,7 +17,7 @@ import { bothChecked, checkMappedColumns, forEachStep, listSource, nonNullColumn
 import { unexpectedAction, type StepPlan } from '../plan.ts';
 import type { StagingContext, StagingStrategy } from '../strategy.ts';
 import type { JsonMapping } from '../../sources/json-mapping.ts';
-import type { SourceObject, SourceReader } from '../../sources/source-objects.ts';
+import type { SourceObjects, SourceReader } from '../../sources/source-objects.ts';
 import { postgresDialect } from '../../dialect/postgres/dialect.ts';
 import { copyIntoTable, type StageResult as CopyResult } from './copy-from-stdin.ts';
 import type { StagingColumn, StagingType } from './copy-row.ts';
@@ -109,7 +109,7 @@ interface Prepared {
   /** mappingFingerprint of `mapping` (the ledger's). */
   readonly fingerprint: string;
   readonly source: string;
-  readonly objects: SourceObject[];
+  readonly objects: SourceObjects;
 }
 
 /** Runs one step's plan in the staging transaction. */

@@ -33,8 +33,11 @@ interface ChunkLines {
 export class ChunkIndex {
   private readonly chunks = new Map<string, ChunkLines>();
 
-  /** `objectUris`: the compacted objects, by the number `add` is given. */
-  constructor(private readonly objectUris: readonly string[]) {}
+  /**
+   * `objectUri`: a compacted object's URI by the number `add` is given (asked
+   * of the listing when a line is looked up, not copied: issue 26).
+   */
+  constructor(private readonly objectUri: (object: number) => string | undefined) {}
 
   /** The next line of chunk `chunkUri` came from line `line` of object number `object`. */
   add(chunkUri: string, object: number, line: number): void {
@@ -58,7 +61,7 @@ export class ChunkIndex {
     const object = c?.objects.at(line - 1);
     const original = c?.lines.at(line - 1);
     if (object === undefined || original === undefined) return undefined;
-    const file = this.objectUris[object];
+    const file = this.objectUri(object);
     return file === undefined ? undefined : { file, line: original };
   }
 

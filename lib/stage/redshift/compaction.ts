@@ -54,7 +54,7 @@ import { finished } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
 import { noFaults, type FaultPoints } from '../../fault-points.ts';
 import type { Logger } from '../../log.ts';
-import type { SourceObject, SourceReader } from '../../sources/source-objects.ts';
+import type { SourceObject, SourceObjects, SourceReader } from '../../sources/source-objects.ts';
 import { ChunkIndex } from './chunk-index.ts';
 import { manifestBody } from './manifest.ts';
 import { RecordSqueezer, type Squeezed } from './squeeze.ts';
@@ -71,14 +71,21 @@ export const COMPACT_CONCURRENCY = 64;
 /** Bytes of objects read and not yet written, at most (one larger object is read alone). */
 export const COMPACT_READ_BUDGET = 64 * 1024 * 1024;
 
+/** The listed bytes of `objects`. */
+function totalSize(objects: Iterable<Pick<SourceObject, 'size'>>): number {
+  let n = 0;
+  for (const o of objects) n += o.size;
+  return n;
+}
+
 /** Whether a step's objects are compacted, and why (the dry run and the log say it). */
 export function shouldCompact(
-  objects: readonly Pick<SourceObject, 'size'>[],
+  objects: SourceObjects<Pick<SourceObject, 'size'>>,
   forced: boolean | undefined,
 ): { readonly compact: boolean; readonly why: string } {
   if (forced === true) return { compact: true, why: '--compact' };
   if (forced === false) return { compact: false, why: '--no-compact' };
-  const bytes = objects.reduce((n, o) => n + o.size, 0);
+  const bytes = totalSize(objects);
   const average = objects.length === 0 ? 0 : bytes / objects.length;
   const enough = objects.length >= COMPACT_MIN_OBJECTS;
   const small = average < COMPACT_MAX_AVERAGE_BYTES;
@@ -101,12 +108,12 @@ export function chunkCount(totalBytes: number, objects: number, slices: number):
  * The first object of each chunk: objects dealt in order, a chunk closed once
  * it holds its share of the listed bytes (every chunk gets one object at least).
  */
-export function chunkStarts(objects: readonly Pick<SourceObject, 'size'>[], count: number): number[] {
-  const total = objects.reduce((n, o) => n + o.size, 0);
+export function chunkStarts(objects: SourceObjects<Pick<SourceObject, 'size'>>, count: number): number[] {
+  const total = totalSize(objects);
   const starts = [0];
   let bytes = 0;
   for (let i = 0; i < objects.length && starts.length < count; i += 1) {
-    bytes += (objects[i] as { size: number }).size;
+    bytes += (objects.at(i) as Pick<SourceObject, 'size'>).size;
     const left = objects.length - (i + 1);
     const chunksLeft = count - starts.length;
     if (left > 0 && (bytes >= (total * starts.length) / count || left === chunksLeft)) starts.push(i + 1);
@@ -146,7 +153,7 @@ async function readSqueezed(reader: SourceReader, object: SourceObject): Promise
  */
 export async function* readInOrder(
   reader: SourceReader,
-  objects: readonly SourceObject[],
+  objects: SourceObjects,
   concurrency: number,
   budget: number = COMPACT_READ_BUDGET,
 ): AsyncGenerator<Squeezed> {
@@ -155,7 +162,7 @@ export async function* readInOrder(
   let inFlight = 0;
   while (next < objects.length || pending.length > 0) {
     while (next < objects.length && pending.length < concurrency) {
-      const object = objects[next] as SourceObject;
+      const object = objects.at(next) as SourceObject;
       if (pending.length > 0 && inFlight + object.size > budget) break;
       const read = readSqueezed(reader, object);
       read.catch(() => undefined); // observed when its turn comes
@@ -172,7 +179,7 @@ export async function* readInOrder(
 export interface CompactOptions {
   readonly reader: SourceReader;
   readonly store: StageStore;
-  readonly objects: readonly SourceObject[];
+  readonly objects: SourceObjects;
   /** Where this table's chunks go: LOAD_STAGE_PREFIX/<run id>/<table>/. */
   readonly prefix: string;
   readonly slices: number;
@@ -222,9 +229,9 @@ async function writeChunk(
 export async function compact(opts: CompactOptions): Promise<Compacted> {
   const start = process.hrtime.bigint();
   const { objects, store, prefix } = opts;
-  const total = objects.reduce((n, o) => n + o.size, 0);
+  const total = totalSize(objects);
   const starts = chunkStarts(objects, chunkCount(total, objects.length, opts.slices));
-  const index = new ChunkIndex(objects.map((o) => o.uri));
+  const index = new ChunkIndex((i) => objects.at(i)?.uri);
   const chunks: Chunk[] = [];
   const written: string[] = [];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sparkify-chunks-'));

@@ -5,10 +5,10 @@
 import { parseS3Uri } from '../../config/s3-uri.ts';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { SourceObject, SourceReader } from '../../sources/source-objects.ts';
+import type { SourceObjects, SourceReader } from '../../sources/source-objects.ts';
 
-export function manifestBody(objects: readonly SourceObject[]): string {
-  return `${JSON.stringify({ entries: objects.map((o) => ({ url: o.uri, mandatory: true })) }, null, 1)}\n`;
+export function manifestBody(objects: SourceObjects): string {
+  return `${JSON.stringify({ entries: Array.from(objects, (o) => ({ url: o.uri, mandatory: true })) }, null, 1)}\n`;
 }
 
 /** S3's answer to GetBucketLocation as a region name: none is us-east-1, 'EU' the old name of eu-west-1. */
@@ -88,7 +88,7 @@ export async function writeManifest(
   region: string,
   prefix: string,
   name: string,
-  objects: readonly SourceObject[],
+  objects: SourceObjects,
 ): Promise<string> {
   const { bucket, key } = parseS3Uri(prefix);
   const objectKey = `${key}${key === '' || key.endsWith('/') ? '' : '/'}${name}`;

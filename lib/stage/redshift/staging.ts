@@ -16,7 +16,7 @@ import { unexpectedAction, type StagingAction, type StepPlan } from '../plan.ts'
 import type { StagingStep, StepReport } from '../step.ts';
 import { autoMapping, type JsonMapping } from '../../sources/json-mapping.ts';
 import { readJsonMapping } from '../../sources/json-mapping-file.ts';
-import { sourceReaderFor, type SourceObject, type SourceReader } from '../../sources/source-objects.ts';
+import { sourceReaderFor, type SourceObjects, type SourceReader } from '../../sources/source-objects.ts';
 import type { Staged, StagedObjects, StagingContext, StagingStrategy } from '../strategy.ts';
 import type { LedgerFiles } from '../plan.ts';
 import { ledgerFiles } from './ledger-files.ts';
@@ -108,8 +108,8 @@ async function freshObjects(
   reader: SourceReader,
   fingerprints: ReadonlyMap<string, string>,
   files: LedgerFiles | undefined,
-): Promise<Map<string, SourceObject[]>> {
-  const out = new Map<string, SourceObject[]>();
+): Promise<Map<string, SourceObjects>> {
+  const out = new Map<string, SourceObjects>();
   if (!files) warnLedgerHere(ctx);
   for (const step of steps) {
     const listed = await listSource(reader, step, ctx);
@@ -172,7 +172,7 @@ function warnLedgerHere(ctx: StagingContext): void {
 async function manifestOf(
   step: StagingStep,
   ctx: StagingContext,
-  objects: readonly SourceObject[],
+  objects: SourceObjects,
   region: string,
 ): Promise<string> {
   const prefix = ctx.config.manifestPrefix;
@@ -190,7 +190,7 @@ async function compactedSteps(
   ctx: StagingContext,
   reader: SourceReader,
   regions: ReadonlyMap<string, string>,
-  objects: ReadonlyMap<string, readonly SourceObject[]>,
+  objects: ReadonlyMap<string, SourceObjects>,
 ): Promise<Set<string>> {
   const out = new Set<string>();
   for (const step of steps) {
@@ -338,8 +338,8 @@ async function listForLedger(
   reader: SourceReader,
   steps: readonly StagingStep[],
   ctx: StagingContext,
-): Promise<Map<string, SourceObject[]>> {
-  const out = new Map<string, SourceObject[]>();
+): Promise<Map<string, SourceObjects>> {
+  const out = new Map<string, SourceObjects>();
   for (const step of steps) {
     const source = step.source(ctx.config.sources);
     try {
@@ -586,7 +586,7 @@ async function compactSteps(
   steps: readonly StagingStep[],
   ctx: StagingContext,
   reader: SourceReader,
-  objects: ReadonlyMap<string, readonly SourceObject[]>,
+  objects: ReadonlyMap<string, SourceObjects>,
   regions: ReadonlyMap<string, string>,
   store: () => Promise<StageStore>,
 ): Promise<Map<string, Compacted>> {
@@ -748,7 +748,7 @@ interface StageInputs {
   readonly regions: ReadonlyMap<string, string>;
   readonly mappings: ReadonlyMap<string, JsonMapping>;
   readonly fingerprints: ReadonlyMap<string, string>;
-  readonly listed: ReadonlyMap<string, readonly SourceObject[]>;
+  readonly listed: ReadonlyMap<string, SourceObjects>;
   readonly compacted: ReadonlyMap<string, Compacted>;
   from(step: StagingStep): CopyFrom;
 }
@@ -859,7 +859,7 @@ async function sampleEachStep(
   steps: readonly StagingStep[],
   ctx: StagingContext,
   mappings: ReadonlyMap<string, JsonMapping>,
-  objectsOf: (step: StagingStep) => readonly SourceObject[] | undefined,
+  objectsOf: (step: StagingStep) => SourceObjects | undefined,
 ): Promise<DriftReport[]> {
   const out: DriftReport[] = [];
   for (const step of steps) {

@@ -324,7 +324,7 @@ async function manifestObjects(reader: SourceReader, uri: string): Promise<Sourc
   const out: SourceObject[] = [];
   for (const entry of manifest.entries ?? []) {
     const url = entry.url ?? '';
-    const found = (await reader.list(url)).find((o) => o.uri === url);
+    const found = [...(await reader.list(url))].find((o) => o.uri === url);
     if (found) out.push(found);
     else if (entry.mandatory) throw new Error(`ERROR: Manifest file ${uri}: mandatory file ${url} is not found`);
   }
@@ -357,7 +357,7 @@ const READS_AT_ONCE = 16;
 /** Runs the COPY on the session's connection (inside its transaction when one is open). */
 export async function performCopy(client: pg.Client, copy: CopyStatement, reader: SourceReader): Promise<CopyOutcome> {
   const types = await columnTypes(client, copy.table, copy.columns);
-  const objects = copy.manifest ? await manifestObjects(reader, copy.source) : await reader.list(copy.source);
+  const objects = copy.manifest ? await manifestObjects(reader, copy.source) : [...(await reader.list(copy.source))];
   if (objects.length === 0)
     return {
       rows: 0,

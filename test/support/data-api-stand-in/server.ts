@@ -22,6 +22,7 @@
  * Load errors go to public.stl_load_errors (clusters) and
  * public.sys_load_error_detail (both), created in each database on first use:
  * "STL_LOAD_ERRORS … doesn't contain queries run on … serverless" (r_STL_LOAD_ERRORS).
+ * SVV_TRANSACTIONS (r_SVV_TRANSACTIONS) is a view over pg_locks.
  * STV_SLICES (r_STV_SLICES, one row a slice) is public.stv_slices, `slices`
  * rows (8 by default: a 4-node dc2.large). Every COPY's data-file GETs are
  * counted: `GET /stand-in/copies` answers them as JSON ({ copies: [{ table,
@@ -164,6 +165,25 @@ const LOAD_ERROR_TABLES = [
 const USAGE_TABLE = `CREATE TABLE IF NOT EXISTS public.sys_serverless_usage (start_time TIMESTAMP, end_time TIMESTAMP, compute_seconds DOUBLE PRECISION,
   compute_capacity DOUBLE PRECISION, data_storage INTEGER, cross_region_transferred_data INTEGER, charged_seconds INTEGER)`;
 
+/**
+ * SVV_TRANSACTIONS (r_SVV_TRANSACTIONS): "transactions that currently hold
+ * locks on tables", a row per lock held or requested: txn_owner, txn_db, xid,
+ * pid, txn_start, lock_mode, lockable_object_type ('relation' or
+ * 'transactionid'), relation (the table id; NULL for a transaction's own
+ * lock) and granted. Made from PostgreSQL's pg_locks and pg_stat_activity,
+ * whose lock modes have the same names; lib/db/lock-wait.ts reads it to say
+ * who holds a table a migration waits for.
+ */
+const TRANSACTIONS_VIEW = `CREATE OR REPLACE VIEW public.svv_transactions AS
+SELECT CAST(a.usename AS TEXT) AS txn_owner, CAST(current_database() AS TEXT) AS txn_db,
+  CAST(CAST(a.backend_xid AS TEXT) AS BIGINT) AS xid, l.pid AS pid,
+  CAST(a.xact_start AS TIMESTAMP) AS txn_start, l.mode AS lock_mode,
+  CASE l.locktype WHEN 'relation' THEN 'relation' ELSE 'transactionid' END AS lockable_object_type,
+  CAST(CAST(l.relation AS BIGINT) AS INTEGER) AS relation, l.granted AS granted
+FROM pg_locks AS l
+JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype IN ('relation', 'transactionid') AND (l.locktype <> 'relation' OR l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
+
 /** STV_SLICES: `n` slices, two a node. */
 const slicesTable = (n: number) => [
   'CREATE TABLE IF NOT EXISTS public.stv_slices (node INTEGER, slice INTEGER, localslice INTEGER, type CHARACTER(1))',
@@ -230,7 +250,7 @@ export async function startDataApiStandIn(options: StandInOptions): Promise<Stan
     let p = prepared.get(database);
     if (!p) {
       p = admin(database, async (c) => {
-        for (const sql of [...LOAD_ERROR_TABLES, USAGE_TABLE, ...slicesTable(options.slices ?? 8)])
+        for (const sql of [...LOAD_ERROR_TABLES, USAGE_TABLE, TRANSACTIONS_VIEW, ...slicesTable(options.slices ?? 8)])
           await c
             .query(sql)
             .catch((err: { code?: string }) =>
