@@ -23,7 +23,7 @@ test('small local files read as listed, grown, shrunk and empty: every byte they
   const reader = createSourceReader('us-west-2');
   const objects = await reader.list(dir);
   t.deepEqual(
-    objects.map((o) => [path.basename(o.uri), o.size]),
+    [...objects].map((o) => [path.basename(o.uri), o.size]),
     [
       ['a-same.json', record.length],
       ['b-grown.json', record.length],
@@ -33,6 +33,6 @@ test('small local files read as listed, grown, shrunk and empty: every byte they
   );
   appendFileSync(path.join(dir, 'b-grown.json'), 'x'.repeat(70_000) + '\n');
   writeFileSync(path.join(dir, 'c-shrunk.json'), record);
-  const read = await Promise.all(objects.map(async (o) => bytesOf(await reader.open(o))));
+  const read = await Promise.all([...objects].map(async (o) => bytesOf(await reader.open(o))));
   t.deepEqual(read, [record, `${record}${'x'.repeat(70_000)}\n`, record, '']);
 });
