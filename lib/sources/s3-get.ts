@@ -18,9 +18,11 @@
  *   region those rules give;
  * - the credentials: the client's own provider (the default Node credential
  *   chain, memoized and refreshed before expiry by the SDK);
- * - the signature: the SDK's SigV4 signer (@smithy/signature-v4) as the S3
- *   client configures it (no double encoding of the path, the payload hash
- *   in x-amz-content-sha256);
+ * - the signature: SigV4 exactly as the SDK's signer (@smithy/signature-v4)
+ *   gives it when configured as the S3 client configures it (no double
+ *   encoding of the path, the payload hash in x-amz-content-sha256), in two
+ *   hashes a request (lib/sources/s3-sigv4.ts; test/s3-sigv4.test.ts compares
+ *   the headers with the SDK signer's);
  * - the retries: up to MAX_ATTEMPTS in all for a fault of the network or the
  *   service (no answer, a timeout, 5xx, 408, 429), with the SDK's standard
  *   backoff (full jitter, base 100 ms, at most 20 s);
