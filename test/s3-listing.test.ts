@@ -4,6 +4,7 @@
 // then listed page after page). Both give the keys of a plain listing, in its order.
 import test from 'ava';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ObjectList } from '../lib/sources/object-list.ts';
 import { listS3Objects, SEQUENTIAL_PAGES } from '../lib/sources/s3-reads.ts';
 import { createS3Requests } from '../lib/sources/s3-get.ts';
 import { startS3StoreStandIn } from './support/s3-store-stand-in.ts';
@@ -53,7 +54,7 @@ test('a large listing goes parallel by common prefix where the store lists by de
   t.teardown(() => s3.destroy());
   const uri = `s3://${BUCKET}/song-data/`;
 
-  const plain = await listS3Objects(lister(s3), uri, BUCKET, 'song-data/', undefined, { concurrency: 1 });
+  const plain = [...(await listS3Objects(lister(s3), uri, BUCKET, 'song-data/', undefined, { concurrency: 1 }))];
   t.is(store.counts.delimitedList, 0, 'concurrency 1: the plain listing');
   t.is(store.counts.list, Math.ceil(plain.length / 1000));
   t.deepEqual(
@@ -62,7 +63,10 @@ test('a large listing goes parallel by common prefix where the store lists by de
   );
 
   store.counts.list = 0;
-  const parallel = await listS3Objects(lister(s3), uri, BUCKET, 'song-data/', undefined, { concurrency: 16 });
+  const parallelList = await listS3Objects(lister(s3), uri, BUCKET, 'song-data/', undefined, { concurrency: 16 });
+  // Held compactly, an object made per read (issue 27: a 385k-key listing no longer holds one object per key).
+  t.true(parallelList instanceof ObjectList);
+  const parallel = [...parallelList];
   t.true(store.counts.delimitedList > 1, `the tree found by delimiter (${store.counts.delimitedList} listings)`);
   // 7 prefixes below song-data/ are fewer than 16 listings at once: the 50 two levels down are listed, one page each.
   t.is(store.counts.list, SEQUENTIAL_PAGES + 50, 'the first pages, then each prefix two levels down on its own');
@@ -79,9 +83,11 @@ test('a store whose delimited listings leave a prefix out is listed page after p
   t.teardown(() => store.close());
   const s3 = client(store.url);
   t.teardown(() => s3.destroy());
-  const listed = await listS3Objects(lister(s3), `s3://${BUCKET}/song-data/`, BUCKET, 'song-data/', undefined, {
-    concurrency: 16,
-  });
+  const listed = [
+    ...(await listS3Objects(lister(s3), `s3://${BUCKET}/song-data/`, BUCKET, 'song-data/', undefined, {
+      concurrency: 16,
+    })),
+  ];
   t.true(store.counts.delimitedList > 0, 'the tree was asked for');
   t.deepEqual(
     listed.map((o) => o.uri),
@@ -111,8 +117,10 @@ test('s3rver, which answers delimited listings below the top level with nothing,
     all.map((k) => [k, `{"k":"${k}"}`] as const),
   );
   const uri = `s3://${BUCKET}/song-data/`;
-  const plain = await listS3Objects(lister(s3.client), uri, BUCKET, 'song-data/', undefined, { concurrency: 1 });
-  const listed = await listS3Objects(lister(s3.client), uri, BUCKET, 'song-data/', undefined, { concurrency: 16 });
+  const plain = [...(await listS3Objects(lister(s3.client), uri, BUCKET, 'song-data/', undefined, { concurrency: 1 }))];
+  const listed = [
+    ...(await listS3Objects(lister(s3.client), uri, BUCKET, 'song-data/', undefined, { concurrency: 16 })),
+  ];
   t.deepEqual(listed, plain, 'the plain listing: the same objects in the same order');
   // s3rver's own order is its folder walk's, not UTF-8 binary: the keys are compared as a set.
   t.deepEqual(listed.map((o) => o.uri).sort(), expected(all, 'song-data/').sort());

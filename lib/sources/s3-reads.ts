@@ -29,6 +29,7 @@ import type { Readable } from 'node:stream';
 import { InputError, TransportError } from '../errors.ts';
 import { printable } from '../printable.ts';
 import type { AbortFanout } from './abort-fanout.ts';
+import { ObjectList } from './object-list.ts';
 import type { SourceObject } from './source-object.ts';
 import type { S3Get, S3List } from './s3-get.ts';
 
@@ -110,6 +111,17 @@ interface PageState {
 }
 const newState = (): PageState => ({ pages: 0, listed: 0, token: undefined, lastKey: undefined, tokens: new Set() });
 
+/** A listed key as the SourceObject it stands for. */
+const objectOf = (
+  bucket: string,
+  o: { key: string; size: number; etag?: string; lastModified?: string },
+): SourceObject => ({
+  uri: `s3://${bucket}/${o.key}`,
+  size: o.size,
+  version: unquote(o.etag),
+  modified: o.lastModified,
+});
+
 /** One listing's entries in S3's order: objects and (with a delimiter) common prefixes. */
 type Entry = { readonly key: string; readonly object: SourceObject } | { readonly prefix: string };
 const entryKey = (e: Entry) => ('prefix' in e ? e.prefix : e.key);
@@ -133,7 +145,9 @@ async function listPages(
   signal: AbortSignal | undefined,
   state: PageState = newState(),
   maxPages = Infinity,
+  into?: ObjectList,
 ): Promise<{ entries: Entry[]; done: boolean; state: PageState }> {
+  if (into && request.delimiter !== undefined) throw new Error('a delimited listing keeps its entries: no `into`');
   const out: Entry[] = [];
   for (let more = 0; more < maxPages; more += 1) {
     signal?.throwIfAborted();
@@ -156,24 +170,28 @@ async function listPages(
           `(${state.listed} keys listed so far); it does not follow ContinuationToken, and listing on would never end`,
       );
     }
-    const objects: Entry[] = page.contents.map((o) => ({
-      key: o.key,
-      object: { uri: `s3://${bucket}/${o.key}`, size: o.size, version: unquote(o.etag), modified: o.lastModified },
-    }));
-    const prefixes: Entry[] = page.commonPrefixes.map((prefix) => ({ prefix }));
-    const entries = prefixes.length === 0 ? objects : mergeEntries(objects, prefixes);
+    // Into a compact list as each page arrives (issue 27: 385k keys held as objects until the listing ended
+    // peaked at 354 MB RSS); else kept as entries (a delimited listing's prefixes and objects, in order).
+    const entries: Entry[] = into
+      ? []
+      : mergeEntries(
+          page.contents.map((o) => ({ key: o.key, object: objectOf(bucket, o) })),
+          page.commonPrefixes.map((prefix) => ({ prefix })),
+        );
+    const keys = into ? page.contents.map((o) => o.key) : entries.map(entryKey);
     // S3 lists keys in UTF-8 binary order: a page must start after the previous one ended.
-    const first = entries[0];
-    if (state.lastKey !== undefined && first && compareKeys(entryKey(first), state.lastKey) <= 0) {
+    const firstKey = keys[0];
+    if (state.lastKey !== undefined && firstKey !== undefined && compareKeys(firstKey, state.lastKey) <= 0) {
       throw new TransportError(
         `${printable(uri)}: cannot list objects: the store answered page ${pages} with keys that do not follow page ${pages - 1}'s ` +
           `(${state.listed} keys listed so far); it does not follow ContinuationToken, and listing on would never end`,
       );
     }
-    for (const e of entries) out.push(e);
-    state.listed += objects.length;
-    const last = entries[entries.length - 1];
-    if (last) state.lastKey = entryKey(last);
+    if (into) for (const o of page.contents) into.push(objectOf(bucket, o));
+    else for (const e of entries) out.push(e);
+    state.listed += page.contents.length;
+    const lastKey = keys[keys.length - 1];
+    if (lastKey !== undefined) state.lastKey = lastKey;
     if (!page.isTruncated) return { entries: out, done: true, state };
     if (!next) {
       throw new TransportError(
@@ -260,21 +278,27 @@ export async function listS3Objects(
   prefix: string,
   signal?: AbortSignal,
   options: ListOptions = {},
-): Promise<SourceObject[]> {
+): Promise<ObjectList> {
   const concurrency = options.concurrency ?? LIST_CONCURRENCY;
+  const listPrefix = `s3://${bucket}/`;
   const objectsOf = (entries: readonly Entry[]) => entries.flatMap((e) => ('object' in e ? [e.object] : []));
   const head = await listPages(list, uri, bucket, { prefix }, signal, newState(), SEQUENTIAL_PAGES);
-  if (head.done) return objectsOf(head.entries);
   const first = objectsOf(head.entries);
+  if (head.done) return ObjectList.of(first, listPrefix);
   const all = concurrency > 1 ? await listInParallel(list, uri, bucket, prefix, concurrency, signal) : undefined;
   // Trusted only when it starts with the first pages' keys: a store whose delimited answers leave
   // out a prefix (s3rver does, beside an object named as it) is listed on page after page instead.
-  if (all && first.every((o, i) => o.uri === all[i]?.uri)) return all;
-  const tail = await listPages(list, uri, bucket, { prefix }, signal, head.state);
-  return [...first, ...objectsOf(tail.entries)];
+  if (all && first.every((o, i) => o.uri === all.at(i)?.uri)) return all;
+  const out = ObjectList.of(first, listPrefix);
+  await listPages(list, uri, bucket, { prefix }, signal, head.state, Infinity, out);
+  return out;
 }
 
-/** Every object under `prefix`, listed by common prefix in parallel; undefined when the store gives no tree to split. */
+/**
+ * Every object under `prefix`, listed by common prefix in parallel; undefined when the store gives no tree to
+ * split. Each prefix's pages go into a compact list of its own as they arrive; the lists are joined in order
+ * (each freed once copied), so the listing never holds one object per key.
+ */
 async function listInParallel(
   list: S3List,
   uri: string,
@@ -282,7 +306,8 @@ async function listInParallel(
   prefix: string,
   concurrency: number,
   signal: AbortSignal | undefined,
-): Promise<SourceObject[] | undefined> {
+): Promise<ObjectList | undefined> {
+  const listPrefix = `s3://${bucket}/`;
   const delimited = async (p: string) =>
     (await listPages(list, uri, bucket, { prefix: p, delimiter: '/' }, signal)).entries;
   let entries = await delimited(prefix);
@@ -297,12 +322,22 @@ async function listInParallel(
     if (count === prefixCount) break;
     prefixCount = count;
   }
-  const parts = await mapLimit(entries, concurrency, async (e): Promise<SourceObject[]> => {
-    if ('object' in e) return [e.object];
-    const listed = await listPages(list, uri, bucket, { prefix: e.prefix }, signal);
-    return listed.entries.flatMap((x) => ('object' in x ? [x.object] : []));
-  });
-  return parts.flat();
+  const parts: (readonly SourceObject[] | ObjectList | undefined)[] = await mapLimit(
+    entries,
+    concurrency,
+    async (e): Promise<readonly SourceObject[] | ObjectList> => {
+      if ('object' in e) return [e.object];
+      const part = new ObjectList(listPrefix, 'objects');
+      await listPages(list, uri, bucket, { prefix: e.prefix }, signal, newState(), Infinity, part);
+      return part;
+    },
+  );
+  const out = new ObjectList(listPrefix, 'objects');
+  for (let i = 0; i < parts.length; i += 1) {
+    for (const o of parts[i] ?? []) out.push(o);
+    parts[i] = undefined;
+  }
+  return out;
 }
 
 export interface ReadOptions {

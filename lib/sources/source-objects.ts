@@ -181,12 +181,10 @@ export function createSourceReader(region: string, options: SourceReaderOptions 
       if (!isS3Uri(uri)) return listLocal(uri);
       const { bucket, key } = parseS3Uri(uri);
       const [{ list }, { listS3Objects, LIST_CONCURRENCY }] = await Promise.all([s3Requests(), reads()]);
-      // Listed as SourceObjects (a listing's pages are put together in parallel), then kept compactly
-      // for the rest of the run: the peak of a listing still holds one object per key, briefly.
-      const listed = await listS3Objects(list, uri, bucket, key, signal, {
+      // Each page goes into a compact list as it arrives (lib/sources/s3-reads.ts).
+      return listS3Objects(list, uri, bucket, key, signal, {
         concurrency: Math.min(s3Concurrency, LIST_CONCURRENCY),
       });
-      return ObjectList.of(listed, `s3://${bucket}/`);
     },
     async open(object) {
       if (!isS3Uri(object.uri)) {
