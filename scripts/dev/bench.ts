@@ -862,6 +862,9 @@ async function benchFull(
   });
   const add = (target: string, figure: string, met: boolean | undefined, load: number) =>
     fullTargets.push({ target, figure, met, load });
+  /** Each part's staged rows, as one digest (the issue's "rows identical across paths"). */
+  const staged = new Map<string, string>();
+  const digestOf = async (url: string, name: string) => staged.set(name, await stagedDigest(url));
 
   /** A part that fails is reported as such; the others' figures are kept. `which`: its --full-parts name. */
   const part = async (which: string, name: string, run: () => Promise<void>) => {
@@ -906,6 +909,7 @@ async function benchFull(
         run.rssMb <= 256,
         load,
       );
+      await digestOf(local.url, 'local');
     } finally {
       await local.drop();
     }
@@ -954,6 +958,7 @@ async function benchFull(
           run.rssMb <= 256,
           load,
         );
+        await digestOf(scratch.url, 's3://');
       } finally {
         await scratch.drop();
       }
@@ -1016,6 +1021,8 @@ async function benchFull(
           undefined,
           load,
         );
+        // The stand-in's warehouse is a PostgreSQL database on the same server: its staged rows read directly.
+        await digestOf(rs.url, 'Redshift (compacted)');
       } finally {
         await rs.drop();
         await standIn.close();
@@ -1023,6 +1030,37 @@ async function benchFull(
     });
   } finally {
     await store.close();
+    if (staged.size > 1) {
+      const digests = new Set(staged.values());
+      add(
+        `the same staged rows on every path (${[...staged.keys()].join(', ')})`,
+        digests.size === 1
+          ? `identical: ${[...digests][0] ?? ''}`
+          : [...staged].map(([k, d]) => `${k} ${d}`).join('; '),
+        digests.size === 1,
+        NaN,
+      );
+    }
+  }
+}
+
+/**
+ * The staging tables' rows as one digest: each table's row count and the MD5 of its rows' text in order
+ * (computed by the server), so that paths that staged the same rows give the same text.
+ */
+async function stagedDigest(url: string): Promise<string> {
+  const db = await connectWire({ connectionString: url });
+  try {
+    const out: string[] = [];
+    for (const table of ['staging_events', 'staging_songs']) {
+      const { rows } = await db.query<{ n: string; md5: string | null }>(
+        `SELECT COUNT(*) AS n, MD5(STRING_AGG(CAST((r.*) AS TEXT), E'\\n' ORDER BY CAST((r.*) AS TEXT) COLLATE "C")) AS md5 FROM ${table} AS r`,
+      );
+      out.push(`${table} ${rows[0]?.n ?? '?'} rows, md5 ${(rows[0]?.md5 ?? '').slice(0, 12)}`);
+    }
+    return out.join(', ');
+  } finally {
+    await db.end();
   }
 }
 
