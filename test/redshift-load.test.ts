@@ -187,10 +187,9 @@ test('on Redshift the load sends: lock, TRUNCATE of each staging table on its ow
     'CREATE TABLE',
     'BEGIN',
     'LOCK TABLE', // the warehouse lock
-    'SELECT COUNT(*)',
-    'SELECT COUNT(*)',
+    'SELECT column_name', // load_runs' columns (a warehouse migrated before one was added lacks it)
     'SELECT context,', // the last load's sources (load_runs.context), to compare
-    'SELECT COUNT(*)',
+    'SELECT column_name',
     'INSERT INTO', // the run record (load_runs): its start
     'SELECT COUNT(*)',
     'SELECT PG_BACKEND_PID()',
@@ -214,6 +213,7 @@ test('on Redshift the load sends: lock, TRUNCATE of each staging table on its ow
     'ANALYZE staging_songs',
     'SELECT 1',
     'COMMIT', // the lock checked, then the commit
+    'BEGIN', // the first star table's transaction
   ]);
   t.is(fake.statements.filter((s) => s.startsWith('COPY')).length, 2);
   t.is(fake.statements.filter((s) => s.startsWith('MERGE INTO')).length, 4);
@@ -231,7 +231,7 @@ test('on Redshift the load sends: lock, TRUNCATE of each staging table on its ow
     ],
   );
   t.regex(
-    fake.statements[7] ?? '',
+    fake.statements[6] ?? '',
     /^INSERT INTO load_runs \(run_id, command, started_at, outcome, skipped_records\)\nSELECT CAST\(\$1 AS VARCHAR\(64\)\), \$2, CAST\(\$3 AS TIMESTAMP\), \$4, 0\nWHERE NOT EXISTS \(SELECT 1 FROM load_runs WHERE run_id = CAST\(\$1 AS VARCHAR\(64\)\)\)$/,
     'no context given (a library call without one): the original columns',
   );

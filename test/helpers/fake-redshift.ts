@@ -89,6 +89,22 @@ async function readFromS3(uri: string): Promise<Buffer> {
   }
 }
 
+/** load_runs' columns after every migration (20261202000100000 and the ones adding cost, context, drift). */
+const LOAD_RUNS_COLUMNS = [
+  'run_id',
+  'command',
+  'started_at',
+  'ended_at',
+  'outcome',
+  'steps',
+  'skipped_records',
+  'skipped',
+  'error',
+  'cost',
+  'context',
+  'drift',
+];
+
 export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
   const statements: string[] = [];
   const values: (readonly unknown[] | undefined)[] = [];
@@ -176,6 +192,9 @@ export function fakeRedshift(options: FakeRedshiftOptions = {}): FakeRedshift {
     // SYS_LOAD_ERROR_DETAIL has no raw field value.
     if (/FROM sys_load_error_detail/.test(text)) return inWindow().map((r) => ({ ...r, value: null }));
     if (/PG_LAST_COPY_COUNT/.test(text)) return [{ n: '42' }];
+    // lib/load/run-record.ts: load_runs' columns, as every migration leaves them.
+    if (/^SELECT column_name FROM information_schema\.columns/.test(text) && params?.[0] === 'load_runs')
+      return LOAD_RUNS_COLUMNS.map((column_name) => ({ column_name }));
     if (/^SELECT PG_BACKEND_PID\(\)/.test(text)) return [{ pid: SESSION }];
     if (/FROM pg_class c/.test(text)) return [{ table_id: TABLE_IDS[String(params?.[0])] }];
     if (/SYSDATE/.test(text)) return [{ since: sysdate() }];
