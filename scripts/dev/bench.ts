@@ -48,6 +48,7 @@ import { compileMapping, parseJsonPathsFile } from '../../lib/sources/json-mappi
 import { JsonRecordSplitter } from '../../lib/sources/json-records.ts';
 import { createSourceReader } from '../../lib/sources/source-objects.ts';
 import { pg15Available, pg15Bin, startPg15Server } from './pg15-server.ts';
+import { spawnDataApiStandIn } from '../../test/support/data-api-stand-in/spawn.ts';
 import { startS3Proxy } from '../../test/support/s3-proxy.ts';
 import { objectsOfFolder, startS3StoreStandIn } from '../../test/support/s3-store-stand-in.ts';
 import { createScratchDatabase } from '../../test/support/scratch-database.ts';
@@ -966,7 +967,11 @@ async function benchFull(
 
     // 3. Redshift through the Data API stand-in, compacted.
     await part('redshift', 'Redshift path, compacted', async () => {
-      const standIn = await startDataApi(server.url, { ...credentials, AWS_ENDPOINT_URL_S3: store.url });
+      const standIn = await spawnDataApiStandIn(server.url, {
+        ...credentials,
+        AWS_ENDPOINT_URL_S3: store.url,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      });
       const rs = await createScratchDatabase(server.url, `bench_${key}_rs`);
       try {
         const env = {
@@ -1062,49 +1067,6 @@ async function stagedDigest(url: string): Promise<string> {
   } finally {
     await db.end();
   }
-}
-
-/** The Data API stand-in (scripts/dev/data-api-stand-in.ts) as a child process on `postgresUrl`'s server. */
-async function startDataApi(
-  postgresUrl: string,
-  s3Env: Record<string, string>,
-): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    ['--import=tsx', '--openssl-legacy-provider', path.join(PROJECT_DIR, 'scripts/dev/data-api-stand-in.ts')],
-    {
-      cwd: PROJECT_DIR,
-      env: {
-        PATH: process.env['PATH'],
-        HOME: process.env['HOME'],
-        TMPDIR: process.env['TMPDIR'],
-        STAND_IN_POSTGRES_URL: postgresUrl,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        ...s3Env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /AWS_ENDPOINT_URL_REDSHIFT_DATA=(\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`the Data API stand-in exited (${code}): ${stderr}`)));
-  });
-  return {
-    endpoint,
-    async close() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 function machine(servers: readonly Server[]): string {
