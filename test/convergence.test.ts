@@ -14,7 +14,9 @@ import {
   dataApiConvergence,
   convergenceRunner,
   convergenceSource,
+  convergenceWorkers,
   describeCase,
+  runCases,
   type ConvergenceSource,
 } from './helpers/convergence.ts';
 import { startDataApiStandIn } from './helpers/data-api.ts';
@@ -26,13 +28,7 @@ const REAL_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 200);
 const GENERATED_CASES = Number(process.env['CONVERGENCE_CASES'] ?? 40);
 const STAND_IN_CASES = Math.min(3, Number(process.env['CONVERGENCE_CASES'] ?? 3));
 const SEED = 20261207;
-/**
- * Databases loaded at once: one per core (at most 8, well within the server's connections), at least two (a load waits on the server as much as on node, so two
- * share two cores well); CONVERGENCE_WORKERS to try others.
- */
-const WORKERS = Number(process.env['CONVERGENCE_WORKERS'] ?? Math.min(8, Math.max(2, os.availableParallelism())));
-if (!Number.isInteger(WORKERS) || WORKERS < 1)
-  throw new Error(`CONVERGENCE_WORKERS: a whole number of 1 or more, not '${process.env['CONVERGENCE_WORKERS']}'`);
+const WORKERS = convergenceWorkers();
 
 const data = sharedSparkify();
 if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
@@ -40,28 +36,12 @@ if (!data && process.env['REQUIRE_SHARED_DATA'] === '1')
 
 /** Runs `cases` seeds over WORKERS databases; fails with the first case that does not converge. */
 async function check(t: ExecutionContext, source: ConvergenceSource, cases: number): Promise<void> {
-  let next = 0;
-  let failure: string | undefined;
-  await Promise.all(
-    Array.from({ length: WORKERS }, async () => {
-      const tdb = await migratedDatabase();
-      const runner = await convergenceRunner(source, tdb.url);
-      try {
-        while (next < cases && failure === undefined) {
-          const c = convergenceCase(source, SEED + next++);
-          const diff = await runner.run(c);
-          if (diff.length > 0)
-            failure ??= `${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}`;
-        }
-      } finally {
-        await runner.close();
-        await tdb.drop();
-      }
-    }),
-  );
-  if (failure !== undefined) t.fail(failure);
-  else t.true(next >= cases, `only ${next} of ${cases} cases ran`);
-  t.log(`${Math.min(next, cases)} cases of ${source.name}`);
+  if (!Number.isInteger(cases) || cases < 1)
+    return t.fail(`CONVERGENCE_CASES: a whole number of 1 or more, not ${cases}`);
+  const { ran, failure } = await runCases(source, { first: SEED, count: cases, workers: WORKERS });
+  if (failure !== undefined) t.fail(failure.message);
+  else t.is(ran, cases, `only ${ran} of ${cases} cases ran`);
+  t.log(`${ran} cases of ${source.name}`);
 }
 
 async function generatedSource(t: ExecutionContext): Promise<ConvergenceSource> {
@@ -95,6 +75,29 @@ async function generatedSource(t: ExecutionContext): Promise<ConvergenceSource> 
 test('a generated set delivered in 2–6 shuffled incremental runs, some twice, ends as one full load', async (t) => {
   t.timeout(20 * 60_000);
   await check(t, await generatedSource(t), GENERATED_CASES);
+});
+
+test('the comparison sees a row lost, a row loaded twice and a value changed', async (t) => {
+  const source = await generatedSource(t);
+  const tdb = await migratedDatabase();
+  t.teardown(() => tdb.drop());
+  const runner = await convergenceRunner(source, tdb.url);
+  t.teardown(() => runner.close());
+  const c = convergenceCase(source, SEED);
+  t.deepEqual(await runner.run(c), [], describeCase(source, c));
+  const seen = async (tamper: string) => (await runner.run(c, tamper)).join('\n');
+  t.regex(
+    await seen('DELETE FROM songplays WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays)'),
+    /^songplays: 1 rows of the full load missing, 0 rows it does not have/,
+  );
+  t.regex(
+    await seen('INSERT INTO user_levels SELECT * FROM user_levels ORDER BY user_id, valid_from LIMIT 1'),
+    /^user_levels: 0 rows of the full load missing, 1 rows it does not have/,
+  );
+  t.regex(
+    await seen(`UPDATE artists SET name = name || ' (changed)' WHERE artist_id = (SELECT MIN(artist_id) FROM artists)`),
+    /^artists: 1 rows of the full load missing, 1 rows it does not have\n.*\n.*\(changed\)/,
+  );
 });
 
 test('through the Data API stand-in (the Redshift plan, sources in S3), shuffled incremental runs end as one full load', async (t) => {

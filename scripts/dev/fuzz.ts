@@ -22,11 +22,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { createLogger, silentLogger } from '../../lib/log.ts';
-import { migrate } from '../../lib/migrate/migrate.ts';
+import { createLogger } from '../../lib/log.ts';
 import { generate } from '../../lib/sample/generator.ts';
-import { convergenceCase, convergenceRunner, convergenceSource, describeCase } from '../../test/helpers/convergence.ts';
-import { createTestDatabase } from '../../test/helpers/database.ts';
+import { convergenceSource, convergenceWorkers, runCases } from '../../test/helpers/convergence.ts';
 import { checkCase, fuzzCase } from '../../test/helpers/staging-fuzz.ts';
 import { startScratchServer } from '../../test/support/scratch-server.ts';
 
@@ -113,30 +111,23 @@ async function history(cases: number, first: number, data: string | undefined): 
       jsonPath: path.join(dir, 'log_json_path.json'),
     });
     process.stderr.write(`Late and replayed deliveries of ${source.name}: ${cases} cases from seed ${first}\n`);
-    // A new database, migrated (test/helpers/load.ts has the same, but reaches AVA through the fixtures).
-    const tdb = await createTestDatabase();
-    const db = await tdb.open();
-    await migrate(db, { direction: 'up', log: silentLogger }).finally(() => db.close());
-    const runner = await convergenceRunner(source, tdb.url);
-    try {
-      for (let i = 0; i < cases; i += 1) {
-        const c = convergenceCase(source, first + i);
-        const diff = await runner.run(c);
-        if (diff.length > 0) {
-          process.stdout.write(
-            `${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}\nReplay: npm run fuzz -- --history --seed ${c.seed} --runs 1${data ? ` --data ${data}` : ''}\n`,
-          );
-          return 1;
-        }
-        if ((i + 1) % 10 === 0)
-          process.stderr.write(`  ${i + 1} cases, ${Math.round((Date.now() - started) / 1000)} s\n`);
-      }
-    } finally {
-      await runner.close();
-      await tdb.drop();
+    const workers = convergenceWorkers();
+    const { ran, failure } = await runCases(source, {
+      first,
+      count: cases,
+      workers,
+      progress: (n) => {
+        if (n % 10 === 0) process.stderr.write(`  ${n} cases, ${Math.round((Date.now() - started) / 1000)} s\n`);
+      },
+    });
+    if (failure !== undefined) {
+      process.stdout.write(
+        `${failure.message}\nReplay: npm run fuzz -- --history --seed ${failure.seed} --runs 1${data ? ` --data ${data}` : ''}\n`,
+      );
+      return 1;
     }
     process.stdout.write(
-      `OK: ${cases} cases converge (seeds ${first} to ${first + cases - 1}, ${Math.round((Date.now() - started) / 1000)} s)\n`,
+      `OK: ${ran} cases converge (seeds ${first} to ${first + cases - 1}, ${workers} databases at once, ${Math.round((Date.now() - started) / 1000)} s)\n`,
     );
     return 0;
   } finally {

@@ -12,7 +12,7 @@
  * load of all the files. Shared by test/convergence.test.ts (a fixed seed)
  * and `npm run fuzz -- --history` (any seed, any number of cases).
  */
-import { copyFileSync, linkSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, unlinkSync, utimesSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { loadConfig } from '../../lib/config/config.ts';
 import { openDatabase } from '../../lib/db/database.ts';
 import { runLoad } from '../../lib/load/runner.ts';
 import { silentLogger } from '../../lib/log.ts';
+import { migrate } from '../../lib/migrate/migrate.ts';
 import { prng } from '../../lib/sample/generator.ts';
 import { runCli } from './cli.ts';
 import type { DataApiStandIn } from './data-api.ts';
@@ -139,14 +140,16 @@ export async function starRows(url: string, columns?: Record<string, string[]>):
 }
 
 /**
- * One digest of every compared table: each table's row count and the MD5 of
- * its rows' text in order, computed by the server. Equal digests are equal
- * rows; only a case whose digest differs reads its rows to say which.
+ * One digest of every compared table: each table's row count and the sum of
+ * a 64-bit hash of each row's text, computed by the server. The sum is a
+ * hash of the rows as a multiset (a row loaded twice adds its hash twice, and
+ * no sort is needed): equal digests are equal rows, but for a collision of
+ * 64-bit hashes; only a case whose digest differs reads its rows to say which.
  */
 async function starDigest(url: string, columns: Record<string, string[]>): Promise<string> {
   const parts = COMPARED_TABLES.map((table) => {
     const text = `CAST((${(columns[table] ?? []).map((c) => `r.${c}`).join(', ')}) AS TEXT)`;
-    return `(SELECT CAST(COUNT(*) AS TEXT) || ':' || COALESCE(MD5(STRING_AGG(${text}, E'\\n' ORDER BY ${text} COLLATE "C")), '') FROM ${table} AS r)`;
+    return `(SELECT CAST(COUNT(*) AS TEXT) || ':' || COALESCE(CAST(SUM(CAST(HASHTEXTEXTENDED(${text}, 0) AS NUMERIC)) AS TEXT), '') FROM ${table} AS r)`;
   });
   const rows = await queryOnce<{ d: string }>(url, `SELECT ${parts.join(" || ' ' || ")} AS d`);
   return rows[0]?.d ?? '';
@@ -192,8 +195,12 @@ const RESET = `TRUNCATE ${[...pipeline.tables, 'load_ledger'].join(', ')}`;
 export interface Runner {
   /** The star tables after one full load of every file. */
   readonly expected: Record<string, string[]>;
-  /** Runs a case; resolves to its differences from the full load (empty when it converges). */
-  run(c: ConvergenceCase): Promise<string[]>;
+  /**
+   * Runs a case; resolves to its differences from the full load (empty when
+   * it converges). `tamper` runs SQL on the loaded tables before they are
+   * compared: the test that the comparison sees a difference.
+   */
+  run(c: ConvergenceCase, tamper?: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -220,37 +227,51 @@ export async function convergenceRunner(source: ConvergenceSource, url: string):
       allowEmpty: true,
     });
   };
+  // Every case delivers into the same folders: a case's files are removed when it ends, its folders kept for the next.
+  const logDir = path.join(scratch, 'log_data');
+  const songDir = path.join(scratch, 'song_data');
+  const made = new Set<string>();
+  /**
+   * A copy of each file delivered again, made once per runner: a delivery
+   * again links it in place of the first delivery's link and gives it a newer
+   * modification time. Creating a file costs some twenty times a link here,
+   * and the source's own files (the first deliveries' links) keep their times.
+   */
+  const copies = path.join(scratch, 'copies');
+  const copied = new Set<string>();
   try {
     await queryOnce(url, RESET);
     await load(source.logDir, source.songDir, false);
     const columns = await comparedColumns(url);
     const expected = await starRows(url, columns);
     const expectedDigest = await starDigest(url, columns);
-    let n = 0;
     return {
       expected,
-      async run(c) {
-        n += 1;
-        const root = path.join(scratch, String(n));
-        const logDir = path.join(root, 'log_data');
-        const songDir = path.join(root, 'song_data');
+      async run(c, tamper) {
         await queryOnce(url, RESET);
+        // Synchronous file calls: a case links some 2,000 files, and a thread-pool round trip each cost more than the link.
+        const placed = new Set<string>();
         try {
           let clock = Date.now() / 1000;
-          // Synchronous file calls: a case links some 2,000 files, and a thread-pool round trip each cost more than the link.
-          const made = new Set<string>();
           const put = (from: string, to: string, again: boolean) => {
             const dir = path.dirname(to);
             if (!made.has(dir)) {
               mkdirSync(dir, { recursive: true });
               made.add(dir);
             }
+            placed.add(to);
             if (!again) return linkSync(from, to);
-            // Delivered again: a new file with the same bytes and a newer modification time.
-            rmSync(to);
-            copyFileSync(from, to);
+            // Delivered again: the runner's own copy (same bytes), with a newer modification time.
+            const copy = path.join(copies, path.relative(scratch, to));
+            if (!copied.has(copy)) {
+              mkdirSync(path.dirname(copy), { recursive: true });
+              copyFileSync(from, copy);
+              copied.add(copy);
+            }
             clock += 10;
-            utimesSync(to, clock, clock);
+            utimesSync(copy, clock, clock);
+            unlinkSync(to);
+            linkSync(copy, to);
           };
           mkdirSync(logDir, { recursive: true });
           mkdirSync(songDir, { recursive: true });
@@ -261,10 +282,11 @@ export async function convergenceRunner(source: ConvergenceSource, url: string):
             for (const f of run.replayedSongs) put(path.join(source.songDir, f), path.join(songDir, f), true);
             await load(logDir, songDir, true);
           }
+          if (tamper !== undefined) await queryOnce(url, tamper);
           if ((await starDigest(url, columns)) === expectedDigest) return [];
           return differences(expected, await starRows(url, columns));
         } finally {
-          await rm(root, { recursive: true, force: true });
+          for (const f of placed) unlinkSync(f);
         }
       },
       async close() {
@@ -277,6 +299,72 @@ export async function convergenceRunner(source: ConvergenceSource, url: string):
     await rm(scratch, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Databases loaded at once by default: one more than the cores (at most 8,
+ * well within the server's connections). A case waits on the server as much
+ * as on node, and one thread runs every load: with one database per core a
+ * core idled while both waited on node (200 real cases on 2 cores: 157 s with
+ * two, 147 s with three). CONVERGENCE_WORKERS to try others.
+ */
+export function convergenceWorkers(env: NodeJS.ProcessEnv = process.env): number {
+  const workers = Number(env['CONVERGENCE_WORKERS'] ?? Math.min(8, os.availableParallelism() + 1));
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new Error(`CONVERGENCE_WORKERS: a whole number of 1 or more, not '${env['CONVERGENCE_WORKERS']}'`);
+  return workers;
+}
+
+export interface CasesResult {
+  /** Cases run to the end. */
+  readonly ran: number;
+  /** The first case found not to converge: its seed, and a message with its runs and the rows that differ. */
+  readonly failure?: { readonly seed: number; readonly message: string };
+}
+
+/**
+ * Cases `first`, `first + 1`, … (`count` of them) over `workers` new
+ * migrated databases on the test server, each with its runner; stops at the
+ * first case that does not converge. `progress` hears of every case that
+ * ends. Shared by the test and `npm run fuzz -- --history`.
+ */
+export async function runCases(
+  source: ConvergenceSource,
+  opts: { first: number; count: number; workers: number; progress?: (ran: number) => void },
+): Promise<CasesResult> {
+  let next = 0;
+  let ran = 0;
+  let failure: CasesResult['failure'];
+  await Promise.all(
+    Array.from({ length: Math.min(opts.workers, opts.count) }, async () => {
+      const tdb = await createTestDatabase();
+      try {
+        const db = await tdb.open();
+        await migrate(db, { direction: 'up', log: silentLogger }).finally(() => db.close());
+        const runner = await convergenceRunner(source, tdb.url);
+        try {
+          while (next < opts.count && failure === undefined) {
+            const c = convergenceCase(source, opts.first + next++);
+            const diff = await runner.run(c);
+            if (diff.length > 0)
+              failure ??= {
+                seed: c.seed,
+                message: `${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}`,
+              };
+            else {
+              ran += 1;
+              opts.progress?.(ran);
+            }
+          }
+        } finally {
+          await runner.close();
+        }
+      } finally {
+        await tdb.drop();
+      }
+    }),
+  );
+  return failure === undefined ? { ran } : { ran, failure };
 }
 
 /**
