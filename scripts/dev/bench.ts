@@ -866,6 +866,26 @@ async function benchFull(
   /** Each part's staged rows, as one digest (the issue's "rows identical across paths"). */
   const staged = new Map<string, string>();
   const digestOf = async (url: string, name: string) => staged.set(name, await stagedDigest(url));
+  /** `load --only stage` `rounds` times into a migrated database (`before`: after the migration): the median run (the highest RSS) and the load average when they began. */
+  const stageRounds = async (env: Record<string, string>, what: string, before?: () => void) => {
+    await runTool(['migrate', 'up', '--quiet'], env, undefined);
+    before?.();
+    const load = os.loadavg()[0] ?? NaN;
+    const runs: ToolRun[] = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      log.info(`${size.label}, ${what}: round ${round} of ${rounds}: the tool's stage…`);
+      runs.push(await runTool(['load', '--only', 'stage', '--quiet'], env, undefined));
+    }
+    return { run: median(runs), load };
+  };
+  /** The RSS target, after a part's speed target (its "…" continues that line). */
+  const addRss = (run: ToolRun, load: number) =>
+    add(
+      '…peak RSS ≤ 256 MB',
+      `${run.rssMb.toFixed(0)} MB (heap used at most ${run.heapUsedMb.toFixed(0)} MB)`,
+      run.rssMb <= 256,
+      load,
+    );
 
   /** A part that fails is reported as such; the others' figures are kept. `which`: its --full-parts name. */
   const part = async (which: string, name: string, run: () => Promise<void>) => {
@@ -888,15 +908,7 @@ async function benchFull(
         SONG_DATA: path.join(dir, 'song-data'),
         LOG_JSONPATH: path.join(dir, 'log_json_path.json'),
       };
-      await runTool(['migrate', 'up', '--quiet'], env, undefined);
-      warmPageCache(dir);
-      const load = os.loadavg()[0] ?? NaN;
-      const runs: ToolRun[] = [];
-      for (let round = 1; round <= rounds; round += 1) {
-        log.info(`${size.label}, local folder: round ${round} of ${rounds}: the tool's stage…`);
-        runs.push(await runTool(['load', '--only', 'stage', '--quiet'], env, undefined));
-      }
-      const run = median(runs);
+      const { run, load } = await stageRounds(env, 'local folder', () => warmPageCache(dir));
       results.push(row('local folder', run, load));
       add(
         `${size.songs} local song files staged on PostgreSQL in ≤ 15 s (stage time once started)`,
@@ -904,12 +916,7 @@ async function benchFull(
         run.workSeconds <= 15,
         load,
       );
-      add(
-        '…peak RSS ≤ 256 MB',
-        `${run.rssMb.toFixed(0)} MB (heap used at most ${run.heapUsedMb.toFixed(0)} MB)`,
-        run.rssMb <= 256,
-        load,
-      );
+      addRss(run, load);
       await digestOf(local.url, 'local');
     } finally {
       await local.drop();
@@ -936,14 +943,7 @@ async function benchFull(
       const scratch = await createScratchDatabase(server.url, `bench_${key}_s3`);
       try {
         const env = { ...sources, DATABASE_URL: scratch.url };
-        await runTool(['migrate', 'up', '--quiet'], env, undefined);
-        const load = os.loadavg()[0] ?? NaN;
-        const runs: ToolRun[] = [];
-        for (let round = 1; round <= rounds; round += 1) {
-          log.info(`${size.label}, s3:// (${latencyMs} ms a request): round ${round} of ${rounds}: the tool's stage…`);
-          runs.push(await runTool(['load', '--only', 'stage', '--quiet'], env, undefined));
-        }
-        const run = median(runs);
+        const { run, load } = await stageRounds(env, `s3:// (${latencyMs} ms a request)`);
         const concurrency = process.env['S3_MAX_CONCURRENCY'] || 'default';
         results.push(row(`s3:// (${latencyMs} ms a request, S3_MAX_CONCURRENCY ${concurrency})`, run, load));
         const perSecond = objects / run.workSeconds;
@@ -953,12 +953,7 @@ async function benchFull(
           perSecond >= 2500,
           load,
         );
-        add(
-          '…peak RSS ≤ 256 MB',
-          `${run.rssMb.toFixed(0)} MB (heap used at most ${run.heapUsedMb.toFixed(0)} MB)`,
-          run.rssMb <= 256,
-          load,
-        );
+        addRss(run, load);
         await digestOf(scratch.url, 's3://');
       } finally {
         await scratch.drop();
