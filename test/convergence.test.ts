@@ -3,6 +3,7 @@
 // runs with files delivered again, each end where one full load of the same
 // files ends, table by table. A failing case prints its seed and the files of
 // each run; `npm run fuzz -- --history --runs N` tries more seeds.
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,8 +96,28 @@ test('the comparison sees a row lost, a row loaded twice and a value changed', a
     /^user_levels: 0 rows of the full load missing, 1 rows it does not have/,
   );
   t.regex(
-    await seen(`UPDATE artists SET name = name || ' (changed)' WHERE artist_id = (SELECT MIN(artist_id) FROM artists)`),
+    await seen(
+      `UPDATE artists SET name = COALESCE(name, '') || ' (changed)' WHERE artist_id = (SELECT MIN(artist_id) FROM artists)`,
+    ),
     /^artists: 1 rows of the full load missing, 1 rows it does not have\n.*\n.*\(changed\)/,
+  );
+});
+
+test('a case that throws fails with its seed and its runs, and the cases stop', async (t) => {
+  const source = await generatedSource(t);
+  const gone = source.logFiles[0] ?? '';
+  // After the first case, a log file every case delivers disappears: the next case cannot deliver it.
+  const { ran, failure } = await runCases(source, {
+    first: SEED,
+    count: 4,
+    workers: 1,
+    progress: () => rmSync(path.join(source.logDir, gone)),
+  });
+  t.is(ran, 1);
+  t.is(failure?.seed, SEED + 1);
+  t.regex(
+    failure?.message ?? '',
+    new RegExp(`seed ${SEED + 1}, \\d incremental runs:\\n  run 1: [^]*\\nfailed: Error: ENOENT`),
   );
 });
 

@@ -5,14 +5,14 @@
  * A case is drawn from a seed: the log files (and, half the time, the song
  * files too) split at random into 2–6 deliveries, in a shuffled order, so
  * later days often arrive before earlier ones; some files already delivered
- * are delivered again in a later run (rewritten with a new modification time:
- * the ledger sees a changed object and stages it again). Each delivery is
+ * are delivered again in a later run (the same bytes with a newer
+ * modification time: the ledger sees a changed object and stages it again). Each delivery is
  * added to a source folder that keeps what came before, then
  * `load --incremental` runs. The star tables are compared with one full
  * load of all the files. Shared by test/convergence.test.ts (a fixed seed)
  * and `npm run fuzz -- --history` (any seed, any number of cases).
  */
-import { copyFileSync, linkSync, mkdirSync, unlinkSync, utimesSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, rmSync, unlinkSync, utimesSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +41,7 @@ export interface ConvergenceSource {
 export interface Delivery {
   readonly logs: readonly string[];
   readonly songs: readonly string[];
-  /** Files delivered before, delivered again (rewritten, same bytes, newer modification time). */
+  /** Files delivered before, delivered again (the same bytes, a newer modification time). */
   readonly replayedLogs: readonly string[];
   readonly replayedSongs: readonly string[];
 }
@@ -259,8 +259,11 @@ export async function convergenceRunner(source: ConvergenceSource, url: string):
               mkdirSync(dir, { recursive: true });
               made.add(dir);
             }
-            placed.add(to);
-            if (!again) return linkSync(from, to);
+            if (!again) {
+              linkSync(from, to);
+              placed.add(to);
+              return;
+            }
             // Delivered again: the runner's own copy (same bytes), with a newer modification time.
             const copy = path.join(copies, path.relative(scratch, to));
             if (!copied.has(copy)) {
@@ -271,7 +274,9 @@ export async function convergenceRunner(source: ConvergenceSource, url: string):
             clock += 10;
             utimesSync(copy, clock, clock);
             unlinkSync(to);
+            placed.delete(to);
             linkSync(copy, to);
+            placed.add(to);
           };
           mkdirSync(logDir, { recursive: true });
           mkdirSync(songDir, { recursive: true });
@@ -286,7 +291,7 @@ export async function convergenceRunner(source: ConvergenceSource, url: string):
           if ((await starDigest(url, columns)) === expectedDigest) return [];
           return differences(expected, await starRows(url, columns));
         } finally {
-          for (const f of placed) unlinkSync(f);
+          for (const f of placed) rmSync(f, { force: true });
         }
       },
       async close() {
@@ -335,35 +340,44 @@ export async function runCases(
   let next = 0;
   let ran = 0;
   let failure: CasesResult['failure'];
-  await Promise.all(
+  /** Set when a worker fails outside a case (its database, its runner): the others stop at their next case. */
+  let broken = false;
+  const settled = await Promise.allSettled(
     Array.from({ length: Math.min(opts.workers, opts.count) }, async () => {
-      const tdb = await createTestDatabase();
       try {
-        const db = await tdb.open();
-        await migrate(db, { direction: 'up', log: silentLogger }).finally(() => db.close());
-        const runner = await convergenceRunner(source, tdb.url);
+        const tdb = await createTestDatabase();
         try {
-          while (next < opts.count && failure === undefined) {
-            const c = convergenceCase(source, opts.first + next++);
-            const diff = await runner.run(c);
-            if (diff.length > 0)
-              failure ??= {
-                seed: c.seed,
-                message: `${describeCase(source, c)}\ndiffers from one full load:\n  ${diff.join('\n  ')}`,
-              };
-            else {
-              ran += 1;
-              opts.progress?.(ran);
+          const db = await tdb.open();
+          await migrate(db, { direction: 'up', log: silentLogger }).finally(() => db.close());
+          const runner = await convergenceRunner(source, tdb.url);
+          try {
+            while (next < opts.count && failure === undefined && !broken) {
+              const c = convergenceCase(source, opts.first + next++);
+              // A case that throws is a failing case too: its seed and its runs, with the error.
+              const what = await runner.run(c).then(
+                (diff) => (diff.length > 0 ? `differs from one full load:\n  ${diff.join('\n  ')}` : undefined),
+                (err: unknown) => `failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+              );
+              if (what !== undefined) failure ??= { seed: c.seed, message: `${describeCase(source, c)}\n${what}` };
+              else {
+                ran += 1;
+                opts.progress?.(ran);
+              }
             }
+          } finally {
+            await runner.close();
           }
         } finally {
-          await runner.close();
+          await tdb.drop();
         }
-      } finally {
-        await tdb.drop();
+      } catch (err) {
+        broken = true;
+        throw err;
       }
     }),
   );
+  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return failure === undefined ? { ran } : { ran, failure };
 }
 
