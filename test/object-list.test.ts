@@ -36,6 +36,14 @@ test('an ObjectList gives back every object as pushed, in order (keys with any c
   t.deepEqual(list.at(-1), s3Objects[2], 'negative positions count from the end, as an array’s at');
   t.is(list.at(3), undefined);
   t.is(list.at(-4), undefined);
+  // The URI alone (the lineage digest's sort), as `at` gives it, outside the list included.
+  for (const i of [0, 1, 2, -1, 3, -4, 1.5]) t.is(list.uriAt(i), list.at(i)?.uri, `uriAt(${i})`);
+  const some = new Positions();
+  some.push(2);
+  some.push(1);
+  const selected = new SelectedObjects(list, some.take());
+  for (const i of [0, 1, -1, 2]) t.is(selected.uriAt(i), selected.at(i)?.uri, `selected uriAt(${i})`);
+  t.is(new SelectedObjects(s3Objects, some.take()).uriAt(0), s3Objects[2]?.uri, 'over an array: at(i).uri');
 });
 
 test('a list of files grows past its first capacity, keeps each mtime as a number, and refuses a path outside its prefix', (t) => {
@@ -118,6 +126,14 @@ test('the lineage digest of a listing is the same in any order (sorted by URI, h
   t.is(objectsDigest(ObjectList.of(s3Objects, 's3://bucket/')), digest);
   t.is(objectsDigest([...s3Objects].reverse()), digest);
   t.not(objectsDigest(sorted.slice(1)), digest);
+  // Out of URI order in a compact list of files and in a selection of it (sorted by uriAt): the same digest as sorted objects.
+  const files = new ObjectList('/data/', 'files');
+  for (const name of ['A/b.json', 'A-c.json', 'A/a.json', 'Ä.json']) files.pushFile(`/data/${name}`, name.length, 1e12);
+  const filesSorted = [...files].sort((a, b) => (a.uri < b.uri ? -1 : 1));
+  t.is(objectsDigest(files), objectsDigest(filesSorted));
+  const all = new Positions();
+  for (const i of [3, 0, 1, 2]) all.push(i);
+  t.is(objectsDigest(new SelectedObjects(files, all.take())), objectsDigest(filesSorted));
   // What lineage consumers compare across runs and versions: SHA-256 over `uri TAB size TAB version` lines, by URI.
   const expected = createHash('sha256')
     .update(sorted.map((o) => `${o.uri}\t${o.size}\t${o.version}\n`).join(''))

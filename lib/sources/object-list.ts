@@ -148,6 +148,13 @@ export class ObjectList implements SourceObjects {
     return { uri, size, version, modified: (this.modifiedColumn as StringColumn).get(i) || undefined };
   }
 
+  /** Object i's URI, without its size, version or modified (the lineage digest's sort compares URIs only). */
+  uriAt(index: number): string | undefined {
+    const i = index < 0 ? this.count + index : index;
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) return undefined;
+    return this.prefix + this.keys.get(i);
+  }
+
   *[Symbol.iterator](): Iterator<SourceObject> {
     for (let i = 0; i < this.count; i += 1) yield this.at(i) as SourceObject;
   }
@@ -182,6 +189,13 @@ export class SelectedObjects implements SourceObjects {
     const i = index < 0 ? this.positions.length + index : index;
     const position = this.positions[i];
     return position === undefined ? undefined : this.objects.at(position);
+  }
+
+  uriAt(index: number): string | undefined {
+    const i = index < 0 ? this.positions.length + index : index;
+    const position = this.positions[i];
+    if (position === undefined) return undefined;
+    return this.objects.uriAt ? this.objects.uriAt(position) : this.objects.at(position)?.uri;
   }
 
   *[Symbol.iterator](): Iterator<SourceObject> {

@@ -19,4 +19,6 @@ export interface SourceObject {
 export interface SourceObjects<T = SourceObject> extends Iterable<T> {
   readonly length: number;
   at(index: number): T | undefined;
+  /** Object i's URI alone, where a list can give it without making the object (ObjectList); else `at(i).uri`. */
+  uriAt?(index: number): string | undefined;
 }
