@@ -3,8 +3,7 @@
 // temp folder sparkify-chunks-* stayed behind. Here: a command stopped at runCli's limit says so; a
 // compacted load that fails, or is stopped by a signal that it cannot honour in time, removes its temp
 // folder (and, when it fails, the chunks it uploaded).
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { spawnCli } from './support/spawn-cli.ts';
@@ -12,7 +11,7 @@ import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
-import { startS3, type TestS3 } from './helpers/s3.ts';
+import { localSources, startS3, type TestS3 } from './helpers/s3.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
 
 const BUCKET = 'sparkify-compaction-cleanup';
@@ -30,9 +29,7 @@ test.before(async () => {
       ['A', 'B', 'C', 'D'].map((l) => [`${l}/${l}.json`, song({ song_id: `SO${l}${l}${l}${l}`, title: l })]),
     ),
   });
-  await s3.upload(BUCKET, 'log_data/', f.env['LOG_DATA'] as string);
-  await s3.upload(BUCKET, 'song_data/', f.env['SONG_DATA'] as string);
-  await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(path.join(f.root, 'log_json_path.json')));
+  await s3.uploadSources(BUCKET, localSources(f.env));
 });
 
 test.after.always(async () => {

@@ -3,14 +3,13 @@
 // Data API stand-in, which bills its statements into SYS_SERVERLESS_USAGE)
 // records the estimate and, once it ends, the measured seconds and the charged
 // RPU-seconds of its window; `history` shows both, in text and JSON.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { generate } from '../lib/sample/generator.ts';
 import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
 import { createTestDatabase } from './helpers/database.ts';
-import { startS3, type TestS3 } from './helpers/s3.ts';
+import { generatedSources, startS3, type TestS3 } from './helpers/s3.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
 
 const BUCKET = 'sparkify-cost';
@@ -28,9 +27,7 @@ test.before(async () => {
   const out = await tempDir(scope, 'cost-gen-');
   await generate({ songs: 40, events: 200, seed: 32, out });
   s3 = await startS3([BUCKET]);
-  await s3.upload(BUCKET, 'song_data/', path.join(out, 'song_data'));
-  await s3.upload(BUCKET, 'log_data/', path.join(out, 'log_data'));
-  await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
+  await s3.uploadSources(BUCKET, generatedSources(out));
   standIn = await startDataApiStandIn(s3);
 });
 

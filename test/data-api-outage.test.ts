@@ -1,15 +1,13 @@
 // Issue 26, item 13: the Data API (its stand-in) killed while a load stages. The run must end with
 // exit 1 naming the transport failure (not "Lost the warehouse lock (UnknownError)"), and its summary
 // must say that staging ran and was rolled back, not that it was "not started".
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import test from 'ava';
 import { spawnCli } from './support/spawn-cli.ts';
 import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn } from './helpers/data-api.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
-import { startS3, type TestS3 } from './helpers/s3.ts';
+import { localSources, startS3, type TestS3 } from './helpers/s3.ts';
 import { fileScope } from './helpers/temp-dir.ts';
 
 const BUCKET = 'sparkify-data-api-outage';
@@ -64,14 +62,9 @@ test('the Data API killed mid-staging: exit 1 naming the transport failure; the 
     logs: { '2018-11-01-events.json': [event(), event({ userId: '11' })] },
     songs: { 'A/a.json': song({ song_id: 'SOAAAA', title: 'Alpha' }) },
   });
-  await s3.upload(BUCKET, 'log_data/', f.env['LOG_DATA'] as string);
-  await s3.upload(BUCKET, 'song_data/', f.env['SONG_DATA'] as string);
-  await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(path.join(f.root, 'log_json_path.json')));
   const env = {
     ...standIn.env(db.name),
-    LOG_DATA: `s3://${BUCKET}/log_data/`,
-    SONG_DATA: `s3://${BUCKET}/song_data/`,
-    LOG_JSONPATH: `s3://${BUCKET}/meta/log_json_path.json`,
+    ...(await s3.uploadSources(BUCKET, localSources(f.env))),
     // The SDK's retries of a refused connection are quick; the stop is bounded anyway.
     DATA_API_REQUEST_TIMEOUT_SECONDS: '5',
   };

@@ -3,8 +3,6 @@
 // stand-in (scripts/dev/data-api-stand-in.ts) over HTTP, which runs each
 // statement on the test PostgreSQL after its documented rewrites and does
 // COPY from s3rver. Every command goes through the real command line.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import test from 'ava';
 import { pipeline } from '../loaders/index.ts';
 import { generate } from '../lib/sample/generator.ts';
@@ -12,7 +10,7 @@ import { MIGRATIONS } from './helpers/migrations.ts';
 import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { startS3, type TestS3 } from './helpers/s3.ts';
+import { generatedSources, startS3, type TestS3 } from './helpers/s3.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
 
 const BUCKET = 'sparkify-data-api';
@@ -36,9 +34,7 @@ test.before(async () => {
     number | undefined
   >;
   s3 = await startS3([BUCKET]);
-  await s3.upload(BUCKET, 'song_data/', path.join(out, 'song_data'));
-  await s3.upload(BUCKET, 'log_data/', path.join(out, 'log_data'));
-  await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
+  await s3.uploadSources(BUCKET, generatedSources(out));
   standIn = await startDataApiStandIn(s3, { pageRows: 250 });
 });
 

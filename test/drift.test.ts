@@ -4,7 +4,6 @@
 // alike) and by the Redshift path (a sample, through the Data API stand-in);
 // --strict refuses them with nothing committed; the real sample and generated
 // data report nothing.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { loadConfig } from '../lib/config/config.ts';
@@ -24,7 +23,7 @@ import { startDataApiStandIn } from './helpers/data-api.ts';
 import type { TestDatabase } from './helpers/database.ts';
 import { event, EVENT_KEYS, song, writeFixture, type Event } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';
-import { startS3 } from './helpers/s3.ts';
+import { generatedSources, localSources, startS3 } from './helpers/s3.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { FreshnessReport } from '../lib/report/freshness.ts';
@@ -307,18 +306,14 @@ test.serial('the Redshift path reports the same drift from a sample, through the
   const s3 = await startS3([BUCKET]);
   t.teardown(() => s3.close());
   const fx = await writeFixture(scope, { logs: driftedLogs(), songs: { 'A/1.json': song() } });
-  await s3.upload(BUCKET, 'log_data/', fx.env['LOG_DATA'] as string);
-  await s3.upload(BUCKET, 'song_data/', fx.env['SONG_DATA'] as string);
-  await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(fx.env['LOG_JSONPATH'] as string));
+  const sources = await s3.uploadSources(BUCKET, localSources(fx.env));
   const standIn = await startDataApiStandIn(s3);
   t.teardown(() => standIn.close());
   const tdb = await migratedDatabase();
   t.teardown(() => tdb.drop());
   const env = {
     ...standIn.env(tdb.name),
-    LOG_DATA: `s3://${BUCKET}/log_data/`,
-    SONG_DATA: `s3://${BUCKET}/song_data/`,
-    LOG_JSONPATH: `s3://${BUCKET}/meta/log_json_path.json`,
+    ...sources,
   };
   const run = await runCli(['load', '--format', 'json'], env);
   t.is(run.code, 0, run.stderr);
@@ -369,18 +364,14 @@ test.serial(
     await generate({ songs: 260, events: 2000, seed: 131, out });
     const s3 = await startS3([BUCKET]);
     t.teardown(() => s3.close());
-    await s3.upload(BUCKET, 'log_data/', path.join(out, 'log_data'));
-    await s3.upload(BUCKET, 'song_data/', path.join(out, 'song_data'));
-    await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(path.join(out, 'log_json_path.json')));
+    const sources = await s3.uploadSources(BUCKET, generatedSources(out));
     const standIn = await startDataApiStandIn(s3);
     t.teardown(() => standIn.close());
     const tdb = await migratedDatabase();
     t.teardown(() => tdb.drop());
     const run = await runCli(['load', '--strict', '--format', 'json'], {
       ...standIn.env(tdb.name),
-      LOG_DATA: `s3://${BUCKET}/log_data/`,
-      SONG_DATA: `s3://${BUCKET}/song_data/`,
-      LOG_JSONPATH: `s3://${BUCKET}/meta/log_json_path.json`,
+      ...sources,
     });
     t.is(run.code, 0, run.stderr);
     t.notRegex(run.stderr, /schema drift/);

@@ -4,8 +4,6 @@
 // churns and comes back, cohorts with known retention), through `analyze` on
 // PostgreSQL, then the same SQL rendered for Redshift through the Data API
 // stand-in.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import test from 'ava';
 import { dialectByName } from '../lib/dialect/index.ts';
 import { rewrite } from './support/data-api-stand-in/rewrites.ts';
@@ -21,7 +19,7 @@ import {
 import { runCli } from './helpers/cli.ts';
 import { song, writeFixture } from './helpers/fixtures.ts';
 import { load, migratedDatabase } from './helpers/load.ts';
-import { startS3 } from './helpers/s3.ts';
+import { localSources, startS3 } from './helpers/s3.ts';
 import { fileScope } from './helpers/temp-dir.ts';
 
 const scope = fileScope();
@@ -109,18 +107,14 @@ test.serial(
     const bucket = 'sparkify-free-and-paid';
     const s3 = await startS3([bucket]);
     t.teardown(() => s3.close());
-    await s3.upload(bucket, 'log_data/', path.join(fixture.root, 'log_data'));
-    await s3.upload(bucket, 'song_data/', path.join(fixture.root, 'song_data'));
-    await s3.put(bucket, 'meta/log_json_path.json', await readFile(fixture.env['LOG_JSONPATH'] ?? ''));
+    const sources = await s3.uploadSources(bucket, localSources(fixture.env));
     const standIn = await startDataApiStandIn(s3);
     t.teardown(() => standIn.close());
     const db = await createTestDatabase();
     t.teardown(() => db.drop());
     const env = {
       ...standIn.env(db.name),
-      LOG_DATA: `s3://${bucket}/log_data/`,
-      SONG_DATA: `s3://${bucket}/song_data/`,
-      LOG_JSONPATH: `s3://${bucket}/meta/log_json_path.json`,
+      ...sources,
     };
     for (const args of [['migrate', 'up'], ['load']]) {
       const r = await runCli(args, env);

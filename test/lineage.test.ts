@@ -20,7 +20,7 @@ import { startDataApiStandIn } from './helpers/data-api.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';
 import { reachedInputs, runEventProblems } from './helpers/openlineage.ts';
-import { startS3 } from './helpers/s3.ts';
+import { localSources, startS3 } from './helpers/s3.ts';
 import { fileScope, tempDir } from './helpers/temp-dir.ts';
 
 const scope = fileScope();
@@ -267,9 +267,7 @@ test.serial('Redshift path (Data API stand-in): S3 prefixes with their ETag dige
   const s3 = await startS3([BUCKET]);
   t.teardown(() => s3.close());
   const fx = await writeFixture(scope, fixtureFiles());
-  await s3.upload(BUCKET, 'log_data/', fx.env['LOG_DATA'] as string);
-  await s3.upload(BUCKET, 'song_data/', fx.env['SONG_DATA'] as string);
-  await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(fx.env['LOG_JSONPATH'] as string));
+  const sources = await s3.uploadSources(BUCKET, localSources(fx.env));
   const standIn = await startDataApiStandIn(s3);
   t.teardown(() => standIn.close());
   const tdb = await migratedDatabase();
@@ -277,9 +275,7 @@ test.serial('Redshift path (Data API stand-in): S3 prefixes with their ETag dige
   const file = path.join(await tempDir(t, 'lineage-redshift-'), 'events.jsonl');
   const run = await runCli(['load', '--lineage-file', file], {
     ...standIn.env(tdb.name),
-    LOG_DATA: `s3://${BUCKET}/log_data/`,
-    SONG_DATA: `s3://${BUCKET}/song_data/`,
-    LOG_JSONPATH: `s3://${BUCKET}/meta/log_json_path.json`,
+    ...sources,
   });
   t.is(run.code, 0, run.stderr);
   const events = await readEvents(file);

@@ -4,15 +4,13 @@
 // and the table. On PostgreSQL with the real refusals (SQLSTATE 57014, 25006, 42501), and through the Data API
 // stand-in, which passes PostgreSQL's messages on as the Data API does (no SQLSTATE).
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import test from 'ava';
 import { runCli } from './helpers/cli.ts';
 import { startDataApiStandIn, type DataApiStandIn } from './helpers/data-api.ts';
 import { createTestDatabase, queryOnce, testServerUrl, type TestDatabase } from './helpers/database.ts';
 import { event, song, writeFixture } from './helpers/fixtures.ts';
 import { migratedDatabase } from './helpers/load.ts';
-import { startS3, type TestS3 } from './helpers/s3.ts';
+import { localSources, startS3, type TestS3 } from './helpers/s3.ts';
 import { fileScope } from './helpers/temp-dir.ts';
 
 const scope = fileScope();
@@ -120,14 +118,7 @@ async function dataApi(): Promise<{ s3: TestS3; standIn: DataApiStandIn; sources
       logs: { '2018-11-01-events.json': [event()] },
       songs: { 'A/a.json': song() },
     });
-    await s3.upload(BUCKET, 'log_data/', f.env['LOG_DATA'] as string);
-    await s3.upload(BUCKET, 'song_data/', f.env['SONG_DATA'] as string);
-    await s3.put(BUCKET, 'meta/log_json_path.json', await readFile(path.join(f.root, 'log_json_path.json')));
-    sources = {
-      LOG_DATA: `s3://${BUCKET}/log_data/`,
-      SONG_DATA: `s3://${BUCKET}/song_data/`,
-      LOG_JSONPATH: `s3://${BUCKET}/meta/log_json_path.json`,
-    };
+    sources = await s3.uploadSources(BUCKET, localSources(f.env));
   }
   return { s3, standIn, sources };
 }

@@ -19,6 +19,12 @@ export interface TestS3 {
   upload(bucket: string, prefix: string, localDir: string): Promise<number>;
   put(bucket: string, key: string, body: string | Buffer): Promise<void>;
   /**
+   * A source set (local log and song folders and a JSONPaths file) into
+   * `bucket` as log_data/, song_data/ and meta/log_json_path.json; resolves
+   * to the settings that read it there.
+   */
+  uploadSources(bucket: string, sources: LocalSources): Promise<S3Sources>;
+  /**
    * Many objects at once, written straight into s3rver's folder (its
    * FilesystemStore keeps an object as `<bucket>/<key>._S3rver_object`, and
    * makes its metadata and MD5 on first read): 20k objects in seconds, where
@@ -27,6 +33,39 @@ export interface TestS3 {
    */
   seed(bucket: string, objects: Iterable<readonly [key: string, body: string | Buffer]>): Promise<number>;
   close(): Promise<void>;
+}
+
+/** A source set on disk. */
+export interface LocalSources {
+  readonly logDir: string;
+  readonly songDir: string;
+  readonly jsonPath: string;
+}
+
+/** The settings that read a source set from S3. */
+export interface S3Sources extends Record<string, string> {
+  readonly LOG_DATA: string;
+  readonly SONG_DATA: string;
+  readonly LOG_JSONPATH: string;
+}
+
+/** A fixture's or a generated set's settings (LOG_DATA, SONG_DATA, LOG_JSONPATH) as a source set on disk. */
+export function localSources(env: Record<string, string | undefined>): LocalSources {
+  const get = (name: string) => {
+    const value = env[name];
+    if (value === undefined) throw new Error(`localSources: ${name} is not set`);
+    return value;
+  };
+  return { logDir: get('LOG_DATA'), songDir: get('SONG_DATA'), jsonPath: get('LOG_JSONPATH') };
+}
+
+/** A set the generator wrote to `out` (lib/sample/generator.ts: log_data/, song_data/, log_json_path.json). */
+export function generatedSources(out: string): LocalSources {
+  return {
+    logDir: path.join(out, 'log_data'),
+    songDir: path.join(out, 'song_data'),
+    jsonPath: path.join(out, 'log_json_path.json'),
+  };
 }
 
 /** `allowMismatchedSignatures`: for a proxy that rewrites the query of signed requests (test/support/s3-proxy.ts). */
@@ -60,6 +99,19 @@ export async function startS3(
   const put = async (bucket: string, key: string, body: string | Buffer) => {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   };
+  const upload = async (bucket: string, prefix: string, localDir: string) => {
+    const files = await filesBelow(localDir);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < files.length) {
+          const f = files[next++] as string;
+          await put(bucket, `${prefix}${path.relative(localDir, f).split(path.sep).join('/')}`, await readFile(f));
+        }
+      }),
+    );
+    return files.length;
+  };
   return {
     endpoint,
     env,
@@ -80,18 +132,16 @@ export async function startS3(
       }
       return n;
     },
-    async upload(bucket, prefix, localDir) {
-      const files = await filesBelow(localDir);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          while (next < files.length) {
-            const f = files[next++] as string;
-            await put(bucket, `${prefix}${path.relative(localDir, f).split(path.sep).join('/')}`, await readFile(f));
-          }
-        }),
-      );
-      return files.length;
+    upload,
+    async uploadSources(bucket, sources) {
+      await upload(bucket, 'log_data/', sources.logDir);
+      await upload(bucket, 'song_data/', sources.songDir);
+      await put(bucket, 'meta/log_json_path.json', await readFile(sources.jsonPath));
+      return {
+        LOG_DATA: `s3://${bucket}/log_data/`,
+        SONG_DATA: `s3://${bucket}/song_data/`,
+        LOG_JSONPATH: `s3://${bucket}/meta/log_json_path.json`,
+      };
     },
     async close() {
       client.destroy();
