@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { ColumnType, TableDef } from '../dialect/table-def.ts';
 import type { JsonMapping } from '../sources/json-mapping.ts';
-import type { SourceObjects } from '../sources/source-object.ts';
+import { uriAt, type SourceObjects } from '../sources/source-object.ts';
 import type { StagingStep, TransformStep } from '../load/steps.ts';
 import {
   jsonKeysOf,
@@ -108,7 +108,7 @@ function totalSize(objects: SourceObjects): number {
 export function objectsDigest(objects: SourceObjects): string {
   const hash = createHash('sha256');
   const line = (o: { uri: string; size: number; version: string }) => `${o.uri}\t${o.size}\t${o.version}\n`;
-  const uri = (i: number) => (objects.uriAt ? objects.uriAt(i) : objects.at(i)?.uri) as string;
+  const uri = (i: number) => uriAt(objects, i) as string;
   if (inUriOrder(objects.length, uri)) {
     for (const o of objects) hash.update(line(o));
   } else {

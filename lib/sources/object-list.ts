@@ -22,7 +22,7 @@
  * their modified: kept as a number, written as ISO 8601 when read. S3
  * objects have an ETag and a LastModified, kept as text.
  */
-import type { SourceObject, SourceObjects } from './source-object.ts';
+import { uriAt, type SourceObject, type SourceObjects } from './source-object.ts';
 
 const INITIAL_OBJECTS = 1024;
 const INITIAL_BYTES = 64 * 1024;
@@ -195,7 +195,7 @@ export class SelectedObjects implements SourceObjects {
     const i = index < 0 ? this.positions.length + index : index;
     const position = this.positions[i];
     if (position === undefined) return undefined;
-    return this.objects.uriAt ? this.objects.uriAt(position) : this.objects.at(position)?.uri;
+    return uriAt(this.objects, position);
   }
 
   *[Symbol.iterator](): Iterator<SourceObject> {

@@ -288,7 +288,7 @@ export async function listS3Objects(
   const all = concurrency > 1 ? await listInParallel(list, uri, bucket, prefix, concurrency, signal) : undefined;
   // Trusted only when it starts with the first pages' keys: a store whose delimited answers leave
   // out a prefix (s3rver does, beside an object named as it) is listed on page after page instead.
-  if (all && first.every((o, i) => o.uri === all.at(i)?.uri)) return all;
+  if (all && first.every((o, i) => o.uri === all.uriAt(i))) return all;
   const out = ObjectList.of(first, listPrefix);
   await listPages(list, uri, bucket, { prefix }, signal, head.state, Infinity, out);
   return out;

@@ -22,3 +22,8 @@ export interface SourceObjects<T = SourceObject> extends Iterable<T> {
   /** Object i's URI alone, where a list can give it without making the object (ObjectList); else `at(i).uri`. */
   uriAt?(index: number): string | undefined;
 }
+
+/** Object i's URI: through `uriAt` where the list has it, else from the object itself. */
+export function uriAt(objects: SourceObjects, index: number): string | undefined {
+  return objects.uriAt ? objects.uriAt(index) : objects.at(index)?.uri;
+}
